@@ -1,0 +1,124 @@
+//! `git buildkit deb build|info`: the .deb format without git.
+
+use std::path::PathBuf;
+
+use git_buildkit::changelog::ymd_hm;
+use git_buildkit::deb::{read_deb, spec_from_dir, write_deb, Compression, DebError, InfoEntryKind};
+
+use super::error::{failed, usage};
+use super::{print_json, CliError, Ui};
+
+/// Build and inspect .deb files.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Pack a directory into a .deb, like `dpkg-deb --build --root-owner-group`.
+    ///
+    /// DIR holds DEBIAN/control (and maintainer scripts, conffiles...) plus
+    /// the file tree to install. Entries are sorted, owned by root and
+    /// timestamped no later than SOURCE_DATE_EPOCH when it is set.
+    #[command(after_help = "Examples:
+  git buildkit deb build pkgroot/ -o dist/
+  SOURCE_DATE_EPOCH=1700000000 git buildkit deb build pkgroot/ -Z gzip")]
+    Build {
+        /// The directory to pack.
+        dir: PathBuf,
+        /// Directory for the .deb file.
+        #[arg(short, long, value_name = "DIR", default_value = ".")]
+        output: PathBuf,
+        /// Member compression.
+        #[arg(short = 'Z', long, value_name = "xz|gzip|zstd|none", default_value = "xz")]
+        compression: Compression,
+    },
+    /// Show a .deb's control fields and file list, like `dpkg-deb -I` and `-c`.
+    #[command(after_help = "Examples:
+  git buildkit deb info dist/hello_1.2.0-1_all.deb
+  git buildkit deb info --json dist/hello_1.2.0-1_all.deb | jq .control.Version")]
+    Info {
+        /// The package file.
+        file: PathBuf,
+        /// Print everything as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command.
+pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Build { dir, output, compression } => {
+            let mtime = source_date_epoch()?.unwrap_or_else(now);
+            let spec = spec_from_dir(&dir, mtime, compression).map_err(deb_error)?;
+            let written = write_deb(&spec, &output).map_err(deb_error)?;
+            ui.out(&written.path.display().to_string());
+            Ok(())
+        }
+        Command::Info { file, json } => {
+            let info = read_deb(&file).map_err(deb_error)?;
+            if json {
+                return print_json(ui, &info);
+            }
+            ui.out(&format!(" new Debian package, version 2.0, {} bytes, {}", info.size, info.members.join(" ")));
+            ui.out("");
+            ui.out(info.control.to_string().trim_end());
+            ui.out("");
+            for entry in &info.files {
+                let link = entry.link.as_ref().map(|l| format!(" -> {l}")).unwrap_or_default();
+                ui.out(&format!(
+                    "{}{} {}/{} {:>10} {} {}{link}",
+                    type_char(entry.kind),
+                    permissions(entry.mode),
+                    entry.owner,
+                    entry.group,
+                    entry.size,
+                    ymd_hm(i64::try_from(entry.mtime).unwrap_or(0)),
+                    entry.path
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A damaged input file is a failed read (1); a bad directory or control file is usage (2).
+fn deb_error(e: DebError) -> CliError {
+    match e {
+        DebError::Corrupt { .. } | DebError::Read { .. } | DebError::Write { .. } | DebError::ReadSource { .. } => failed(e),
+        _ => usage(e),
+    }
+}
+
+fn source_date_epoch() -> Result<Option<u64>, CliError> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| usage(anyhow::anyhow!("SOURCE_DATE_EPOCH={text:?} is not a number of seconds"))),
+        Err(_) => Ok(None),
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn type_char(kind: InfoEntryKind) -> char {
+    match kind {
+        InfoEntryKind::Dir => 'd',
+        InfoEntryKind::Symlink => 'l',
+        InfoEntryKind::Hardlink => 'h',
+        InfoEntryKind::File => '-',
+        InfoEntryKind::Other => '?',
+    }
+}
+
+fn permissions(mode: u32) -> String {
+    let mut s = String::with_capacity(9);
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    s
+}

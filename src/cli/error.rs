@@ -1,0 +1,72 @@
+//! The one error type of the CLI: what went wrong, the exit code it maps to
+//! (0 ok, 1 the work failed, 2 usage or configuration, 3 the test bed
+//! failed), an optional detail block and a hint.
+
+use git_buildkit::config::ConfigError;
+use git_buildkit::package::PackageError;
+
+/// A failed command.
+#[derive(Debug)]
+pub struct CliError {
+    /// Exit code.
+    pub code: u8,
+    /// The error and its causes.
+    pub error: anyhow::Error,
+    /// Extra lines shown under the error (a quoted config line, a build's last output).
+    pub detail: Option<String>,
+    /// Advice.
+    pub hint: Option<String>,
+}
+
+impl CliError {
+    /// An error with an exit code.
+    pub fn new(code: u8, error: impl Into<anyhow::Error>) -> Self {
+        Self { code, error: error.into(), detail: None, hint: None }
+    }
+
+    /// Adds advice.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// A usage or configuration error (exit 2).
+pub fn usage(error: impl Into<anyhow::Error>) -> CliError {
+    CliError::new(2, error)
+}
+
+/// The work failed (exit 1).
+pub fn failed(error: impl Into<anyhow::Error>) -> CliError {
+    CliError::new(1, error)
+}
+
+/// The quoted line of a configuration error, with a caret under the column.
+pub fn config_detail(e: &ConfigError) -> String {
+    let number = e.line.to_string();
+    let pad = " ".repeat(number.len());
+    format!("{pad} |\n{number} | {}\n{pad} | {}^", e.source_line, " ".repeat(e.column.saturating_sub(1)))
+}
+
+impl From<PackageError> for CliError {
+    fn from(e: PackageError) -> Self {
+        let detail = match &e {
+            PackageError::Config(c) => Some(config_detail(c)),
+            PackageError::Build { source, .. } if !source.output().is_empty() => {
+                Some(format!("last lines of output:\n{}", source.output()))
+            }
+            _ => None,
+        };
+        let code = e.exit_code();
+        let hint = e.hint();
+        CliError { code, error: e.into(), detail, hint }
+    }
+}
+
+impl From<git_buildkit::git::GitError> for CliError {
+    fn from(e: git_buildkit::git::GitError) -> Self {
+        use git_buildkit::git::GitError;
+        let hint = matches!(e, GitError::NotARepo { .. }).then(|| "run it inside a git work tree, or pass -C DIR".to_owned());
+        CliError { code: 2, error: e.into(), detail: None, hint }
+    }
+}

@@ -1,0 +1,106 @@
+//! The command line: clap definitions, one file per command group, and the
+//! mapping of results to output and exit codes. The only place that prints.
+
+mod deb;
+mod docs;
+mod error;
+mod package;
+mod ui;
+mod version;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use error::CliError;
+pub use ui::Ui;
+
+/// From a version tag to a tested Debian package in a signed apt repository.
+///
+/// Installed as `git-buildkit`, so git runs it as `git buildkit ...`.
+#[derive(Debug, Parser)]
+#[command(name = "git-buildkit", bin_name = "git buildkit", version, max_term_width = 100)]
+#[command(after_help = "Examples:
+  git buildkit package v1.2.0 -o dist/     .debs of the tagged commit
+  git buildkit deb info dist/hello_1.2.0-1_all.deb
+  git buildkit version --next minor
+
+Exit codes: 0 success, 1 the work failed, 2 usage or configuration error,
+3 the test bed failed.")]
+pub struct Cli {
+    /// Run as if started in DIR (like `git -C`).
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// When to colour diagnostics (NO_COLOR is honoured with `auto`).
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: ui::ColorChoice,
+    /// Only errors and warnings on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the .deb packages of a revision, as .buildkit.toml in that revision says.
+    Package(package::Args),
+    /// Build and inspect .deb files directly.
+    #[command(subcommand)]
+    Deb(deb::Command),
+    /// Print the current (or next) version from the version tags.
+    Version(version::Args),
+    /// Print a shell completion script.
+    Completions(docs::CompletionsArgs),
+    /// Write the man pages into a directory.
+    #[command(hide = true)]
+    Man(docs::ManArgs),
+}
+
+/// Parses argv, runs the command and turns the outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let ui = Ui::new(cli.color, cli.quiet);
+    if let Some(dir) = &cli.dir {
+        if let Err(e) = std::env::set_current_dir(dir) {
+            ui.error(&anyhow::Error::new(e).context(format!("cannot change to {}", dir.display())), None, None);
+            return ExitCode::from(2);
+        }
+    }
+    let result = match cli.command {
+        Command::Package(args) => package::run(&ui, args),
+        Command::Deb(command) => deb::run(&ui, command),
+        Command::Version(args) => version::run(&ui, args),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(&ui, args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            ui.error(&e.error, e.detail.as_deref(), e.hint.as_deref());
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json(ui: &Ui, value: &impl serde::Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(error::failed)?;
+    ui.out(&text);
+    Ok(())
+}
+
+/// The repository the command runs in.
+pub fn open_repo() -> Result<git_buildkit::git::Repo, CliError> {
+    let cwd = std::env::current_dir().map_err(error::usage)?;
+    Ok(git_buildkit::git::Repo::discover(&cwd)?)
+}

@@ -1,0 +1,49 @@
+//! `git buildkit package [REF]`.
+
+use std::path::PathBuf;
+
+use git_buildkit::deb::Compression;
+use git_buildkit::package::{package, PackageRequest};
+
+use super::{open_repo, print_json, CliError, Ui};
+
+/// Build the .deb packages of a revision.
+///
+/// The revision's tree is exported to a clean temporary directory, its own
+/// .buildkit.toml is read, the build command runs there with
+/// SOURCE_DATE_EPOCH set to the commit time, and each [[package]] becomes a
+/// reproducible .deb. Uncommitted changes never reach a package. The path of
+/// each .deb is printed on stdout, one per line.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  git buildkit package v1.2.0 -o dist/        the tagged release
+  git buildkit package                        HEAD (a snapshot version if untagged)
+  git buildkit package --json | jq -r '.[].sha256'")]
+pub struct Args {
+    /// The revision to package (a tag, branch or commit).
+    #[arg(value_name = "REF", default_value = None)]
+    pub rev: Option<String>,
+    /// Directory for the .deb files.
+    #[arg(short, long, value_name = "DIR", default_value = "dist")]
+    pub output: PathBuf,
+    /// Compression of the package members, overriding .buildkit.toml.
+    #[arg(short = 'Z', long, value_name = "xz|gzip|zstd|none")]
+    pub compression: Option<Compression>,
+    /// Print a JSON array of the packages (name, version, architecture, path, size, sha256).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the command.
+pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
+    let repo = open_repo()?;
+    let request = PackageRequest { rev: args.rev, out_dir: args.output, compression: args.compression };
+    let outcome = package(&repo, &request, ui)?;
+    if args.json {
+        return print_json(ui, &outcome.debs);
+    }
+    for deb in &outcome.debs {
+        ui.out(&deb.path.display().to_string());
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! All output of the binary goes through [`Ui`]: results on stdout, progress
+//! and diagnostics on stderr, colours only on a terminal and never with
+//! `NO_COLOR`.
+
+use std::io::{IsTerminal, Write};
+
+use git_buildkit::progress::Listener;
+
+/// When to colour stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The terminal, as the commands see it.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    color: bool,
+    quiet: bool,
+}
+
+const GREEN: &str = "\x1b[1;32m";
+const YELLOW: &str = "\x1b[1;33m";
+const RED: &str = "\x1b[1;31m";
+const CYAN: &str = "\x1b[1;36m";
+const RESET: &str = "\x1b[0m";
+
+impl Ui {
+    /// Decides colours from the choice, the environment and the terminal.
+    pub fn new(choice: ColorChoice, quiet: bool) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => !no_color && !dumb && std::io::stderr().is_terminal(),
+        };
+        Self { color, quiet }
+    }
+
+    fn paint(&self, style: &str, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// One line of result on stdout. A closed pipe (`| head`) is not an error.
+    pub fn out(&self, line: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{line}");
+    }
+
+    /// A line on stderr.
+    pub fn err_line(&self, line: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+
+    /// Renders an error with its causes and hint.
+    pub fn error(&self, error: &anyhow::Error, detail: Option<&str>, hint: Option<&str>) {
+        self.err_line(&format!("{} {error}", self.paint(RED, "error:")));
+        for cause in error.chain().skip(1) {
+            self.err_line(&format!("  {} {cause}", self.paint(RED, "caused by:")));
+        }
+        if let Some(detail) = detail {
+            for line in detail.lines() {
+                self.err_line(&format!("  {line}"));
+            }
+        }
+        if let Some(hint) = hint {
+            self.err_line(&format!("{} {hint}", self.paint(CYAN, "hint:")));
+        }
+    }
+}
+
+impl Listener for Ui {
+    fn status(&self, verb: &str, what: &str) {
+        if !self.quiet {
+            self.err_line(&format!("{} {what}", self.paint(GREEN, &format!("{verb:>12}"))));
+        }
+    }
+
+    fn note(&self, text: &str) {
+        if !self.quiet {
+            self.err_line(&format!("{} {text}", self.paint(CYAN, "note:")));
+        }
+    }
+
+    fn warn(&self, text: &str) {
+        self.err_line(&format!("{} {text}", self.paint(YELLOW, "warning:")));
+    }
+
+    fn output(&self) -> Box<dyn Write + Send + '_> {
+        if self.quiet {
+            Box::new(std::io::sink())
+        } else {
+            Box::new(std::io::stderr())
+        }
+    }
+}

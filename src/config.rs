@@ -1,0 +1,447 @@
+//! `.buildkit.toml`: the committed project configuration. It is parsed with
+//! serde (`deny_unknown_fields`, so a typo is an error rather than a silently
+//! ignored setting), and every error — syntax, type or a rule we check after
+//! parsing — names the file, line and column, because the file is usually
+//! read from a tagged commit where the user cannot just open it in an editor.
+
+use std::fmt;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::deb::Compression;
+use crate::version::TagScheme;
+
+/// The file name, at the repository root.
+pub const FILE_NAME: &str = ".buildkit.toml";
+
+/// A configuration error with its location.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}:{line}:{column}: {message}")]
+pub struct ConfigError {
+    /// Where the file came from, e.g. `v1.2.0:.buildkit.toml`.
+    pub origin: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// The offending line of the file, for the CLI to quote.
+    pub source_line: String,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Branch workflow settings (gitflow-compatible).
+    #[serde(default)]
+    pub flow: FlowConfig,
+    /// One table per binary package.
+    #[serde(default, rename = "package")]
+    pub packages: Vec<PackageConfig>,
+    /// Where packages are published.
+    pub repo: Option<RepoConfig>,
+    /// The VM smoke test.
+    pub vm: Option<VmConfig>,
+    /// What the git hooks run.
+    pub hooks: Option<HooksConfig>,
+}
+
+/// `[flow]`: branch names and prefixes; defaults match gitflow-avh.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FlowConfig {
+    /// The production branch.
+    pub main: Option<String>,
+    /// The integration branch.
+    pub develop: Option<String>,
+    /// Branch and tag prefixes.
+    #[serde(default)]
+    pub prefix: PrefixConfig,
+    /// Files whose version is bumped by `release start`.
+    #[serde(default)]
+    pub version_files: Vec<VersionFile>,
+}
+
+/// `[flow.prefix]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PrefixConfig {
+    /// Feature branches.
+    pub feature: Option<String>,
+    /// Bugfix branches.
+    pub bugfix: Option<String>,
+    /// Release branches.
+    pub release: Option<String>,
+    /// Hotfix branches.
+    pub hotfix: Option<String>,
+    /// Support branches.
+    pub support: Option<String>,
+    /// Version tags (default `v`).
+    pub version_tag: Option<String>,
+}
+
+/// A file that carries the version.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct VersionFile {
+    /// Path from the repository root.
+    pub path: String,
+    /// A regex with one capture group around the version.
+    pub regex: Option<String>,
+}
+
+/// `[[package]]`: one binary package.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PackageConfig {
+    /// The package name.
+    pub name: Spanned<String>,
+    /// Synopsis on the first line, long description after it.
+    pub description: Spanned<String>,
+    /// `Name <email>`.
+    pub maintainer: Spanned<String>,
+    /// `amd64`, `arm64`, ... or `all` (the default).
+    #[serde(default = "default_arch")]
+    pub architecture: Spanned<String>,
+    /// Archive section (default `misc`).
+    pub section: Option<String>,
+    /// Priority (default `optional`).
+    pub priority: Option<String>,
+    /// Upstream home page.
+    pub homepage: Option<String>,
+    /// Debian revision appended to the tag's version (default `1`).
+    pub revision: Option<Spanned<String>>,
+    /// Relationship fields.
+    #[serde(default)]
+    pub pre_depends: Vec<Spanned<String>>,
+    /// `Depends`.
+    #[serde(default)]
+    pub depends: Vec<Spanned<String>>,
+    /// `Recommends`.
+    #[serde(default)]
+    pub recommends: Vec<Spanned<String>>,
+    /// `Suggests`.
+    #[serde(default)]
+    pub suggests: Vec<Spanned<String>>,
+    /// `Conflicts`.
+    #[serde(default)]
+    pub conflicts: Vec<Spanned<String>>,
+    /// `Provides`.
+    #[serde(default)]
+    pub provides: Vec<Spanned<String>>,
+    /// `Replaces`.
+    #[serde(default)]
+    pub replaces: Vec<Spanned<String>>,
+    /// `Breaks`.
+    #[serde(default)]
+    pub breaks: Vec<Spanned<String>>,
+    /// A shell command run in the exported tree before packaging.
+    pub build: Option<String>,
+    /// Files to install.
+    #[serde(default)]
+    pub assets: Vec<Asset>,
+    /// A directory with preinst/postinst/prerm/postrm/config/templates/triggers.
+    pub maintainer_scripts: Option<Spanned<String>>,
+    /// The copyright file's source in the tree (default: LICENSE or COPYING).
+    pub copyright: Option<Spanned<String>>,
+    /// Member compression (default xz).
+    pub compression: Option<Compression>,
+}
+
+fn default_arch() -> Spanned<String> {
+    Spanned::new(0..0, "all".to_owned())
+}
+
+/// One file or directory to install.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Asset {
+    /// Path in the built tree (a file or a directory).
+    pub src: Spanned<String>,
+    /// Absolute install path (for a directory: where its contents go).
+    pub dest: Spanned<String>,
+    /// Octal permission bits such as `"0755"`; default from the file.
+    pub mode: Option<Mode>,
+    /// Mark as a conffile (every file under /etc is one anyway).
+    #[serde(default)]
+    pub conffile: bool,
+}
+
+/// Octal permission bits, written as a string (`"0755"`) or an integer (`0o755`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mode(pub u32);
+
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(u32),
+        }
+        let bits = match Raw::deserialize(d)? {
+            Raw::Text(text) => u32::from_str_radix(text.trim_start_matches("0o"), 8)
+                .map_err(|_| serde::de::Error::custom(format!("mode {text:?} is not an octal number such as \"0755\"")))?,
+            Raw::Number(n) => n,
+        };
+        if bits > 0o7777 {
+            return Err(serde::de::Error::custom(format!("mode {bits:o} has bits beyond 07777")));
+        }
+        Ok(Mode(bits))
+    }
+}
+
+/// `[repo]`: where `publish` puts packages.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RepoConfig {
+    /// Repository directory.
+    pub path: Option<String>,
+    /// Suite to publish to.
+    pub suite: Option<String>,
+    /// Components.
+    #[serde(default)]
+    pub components: Vec<String>,
+    /// URL clients and VMs use.
+    pub url: Option<String>,
+    /// Versions kept per package and suite.
+    pub keep: Option<u32>,
+}
+
+/// `[vm]`: the smoke test.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct VmConfig {
+    /// Base image name.
+    pub image: Option<String>,
+    /// Guest memory.
+    pub memory: Option<String>,
+    /// Guest CPUs.
+    pub cpus: Option<u32>,
+    /// Commands run after installing.
+    #[serde(default)]
+    pub smoke: Vec<String>,
+    /// Overall timeout, e.g. `"5m"`.
+    pub timeout: Option<String>,
+    /// `fast`, `systemd` or `auto`.
+    pub mode: Option<String>,
+}
+
+/// `[hooks]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HooksConfig {
+    /// Stages run when a version tag appears.
+    #[serde(default)]
+    pub on_tag: Vec<String>,
+}
+
+impl Config {
+    /// Parses and validates the text of a `.buildkit.toml`; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            located(text, origin, offset, e.message().to_owned())
+        })?;
+        config.validate(text, origin)?;
+        Ok(config)
+    }
+
+    /// The version tag scheme for a package's revision.
+    pub fn tag_scheme(&self, package: Option<&PackageConfig>) -> TagScheme {
+        let mut scheme = TagScheme::default();
+        if let Some(prefix) = &self.flow.prefix.version_tag {
+            scheme.prefix.clone_from(prefix);
+        }
+        if let Some(revision) = package.and_then(|p| p.revision.as_ref()) {
+            scheme.revision.clone_from(revision.get_ref());
+        }
+        scheme
+    }
+
+    fn validate(&self, text: &str, origin: &str) -> Result<(), ConfigError> {
+        let err = |span: std::ops::Range<usize>, message: String| located(text, origin, span.start, message);
+        let mut names = std::collections::HashSet::new();
+        for package in &self.packages {
+            let name = &package.name;
+            crate::deb::check_package_name(name.get_ref()).map_err(|e| err(name.span(), e.to_string()))?;
+            if !names.insert(name.get_ref().clone()) {
+                return Err(err(name.span(), format!("package {:?} is defined twice", name.get_ref())));
+            }
+            let arch = &package.architecture;
+            if arch.get_ref().is_empty() || !arch.get_ref().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                return Err(err(arch.span(), format!("invalid architecture {:?}", arch.get_ref())));
+            }
+            let maintainer = &package.maintainer;
+            if !is_maintainer(maintainer.get_ref()) {
+                return Err(err(maintainer.span(), format!("maintainer {:?} must look like \"Name <email@example.com>\"", maintainer.get_ref())));
+            }
+            let description = &package.description;
+            if description.get_ref().lines().next().is_none_or(|l| l.trim().is_empty()) {
+                return Err(err(description.span(), "the description needs a synopsis on its first line".into()));
+            }
+            if let Some(revision) = &package.revision {
+                let ok = !revision.get_ref().is_empty() && revision.get_ref().bytes().all(|b| b.is_ascii_alphanumeric() || b"+.~".contains(&b));
+                if !ok {
+                    return Err(err(revision.span(), format!("invalid Debian revision {:?}: use letters, digits and + . ~", revision.get_ref())));
+                }
+            }
+            for relation in package.relations().flat_map(|(_, list)| list) {
+                check_relation(relation.get_ref()).map_err(|m| err(relation.span(), m))?;
+            }
+            for asset in &package.assets {
+                check_dest(asset.dest.get_ref()).map_err(|m| err(asset.dest.span(), m))?;
+                check_relative(asset.src.get_ref()).map_err(|m| err(asset.src.span(), m))?;
+            }
+            for path in [&package.maintainer_scripts, &package.copyright].into_iter().flatten() {
+                check_relative(path.get_ref()).map_err(|m| err(path.span(), m))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PackageConfig {
+    /// The relationship fields with their control names, in dpkg's order.
+    pub fn relations(&self) -> impl Iterator<Item = (&'static str, &[Spanned<String>])> {
+        [
+            ("Pre-Depends", &self.pre_depends),
+            ("Depends", &self.depends),
+            ("Recommends", &self.recommends),
+            ("Suggests", &self.suggests),
+            ("Breaks", &self.breaks),
+            ("Conflicts", &self.conflicts),
+            ("Provides", &self.provides),
+            ("Replaces", &self.replaces),
+        ]
+        .into_iter()
+        .map(|(name, list)| (name, list.as_slice()))
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04o}", self.0)
+    }
+}
+
+fn located(text: &str, origin: &str, offset: usize, message: String) -> ConfigError {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text[line_start..offset].chars().count() + 1;
+    let source_line = text[line_start..].lines().next().unwrap_or("").to_owned();
+    ConfigError { origin: origin.to_owned(), line, column, message: message.trim_end().to_owned(), source_line }
+}
+
+fn is_maintainer(text: &str) -> bool {
+    let Some((name, rest)) = text.split_once('<') else {
+        return false;
+    };
+    let Some(email) = rest.strip_suffix('>') else {
+        return false;
+    };
+    !name.trim().is_empty() && email.contains('@') && !email.contains(char::is_whitespace)
+}
+
+/// A relationship like `libc6 (>= 2.31) | libc6.1`: names valid, operators known.
+fn check_relation(text: &str) -> Result<(), String> {
+    for alternative in text.split('|') {
+        let alternative = alternative.trim();
+        let (name, rest) = match alternative.find(['(', ' ', '[', ':']) {
+            Some(i) => alternative.split_at(i),
+            None => (alternative, ""),
+        };
+        crate::deb::check_package_name(name).map_err(|_| format!("invalid relationship {text:?}: {name:?} is not a package name"))?;
+        let rest = rest.trim_start().trim_start_matches(":any").trim_start();
+        if let Some(inner) = rest.strip_prefix('(') {
+            let Some(inner) = inner.split(')').next() else {
+                return Err(format!("invalid relationship {text:?}"));
+            };
+            let inner = inner.trim();
+            let op_len = inner.find(|c: char| !"<>=".contains(c)).unwrap_or(inner.len());
+            let (op, version) = inner.split_at(op_len);
+            if !["<<", "<=", "=", ">=", ">>"].contains(&op) {
+                return Err(format!("invalid relationship {text:?}: operator {op:?} is not one of << <= = >= >>"));
+            }
+            crate::version::DebVersion::parse(version.trim())
+                .map_err(|e| format!("invalid relationship {text:?}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_dest(dest: &str) -> Result<(), String> {
+    if !dest.starts_with('/') {
+        return Err(format!("asset dest {dest:?} must be an absolute path"));
+    }
+    if dest.split('/').any(|c| c == ".." || c == ".") {
+        return Err(format!("asset dest {dest:?} must not contain . or .. components"));
+    }
+    Ok(())
+}
+
+fn check_relative(path: &str) -> Result<(), String> {
+    if path.starts_with('/') || path.split('/').any(|c| c == "..") {
+        return Err(format!("{path:?} must be a path inside the repository (relative, no ..)"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    const GOOD: &str = r#"
+[flow.prefix]
+version-tag = "release-"
+
+[[package]]
+name = "hello"
+description = "says hello\nA longer text."
+maintainer = "Jane Doe <jane@example.com>"
+depends = ["libc6 (>= 2.31)", "foo | bar"]
+build = "make"
+assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
+"#;
+
+    #[test]
+    fn parses_a_good_file() {
+        let config = Config::parse(GOOD, "HEAD:.buildkit.toml").expect("parses");
+        let package = &config.packages[0];
+        assert_eq!(package.name.get_ref(), "hello");
+        assert_eq!(package.architecture.get_ref(), "all");
+        assert_eq!(package.assets[0].mode, Some(Mode(0o755)));
+        assert_eq!(config.tag_scheme(Some(package)).prefix, "release-");
+    }
+
+    fn error_of(text: &str) -> String {
+        Config::parse(text, "v1.0.0:.buildkit.toml").expect_err("must fail").to_string()
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let base = "[[package]]\nname = \"hello\"\ndescription = \"d\"\nmaintainer = \"A <a@b.c>\"\n";
+        let cases = [
+            ("[[package]\n".to_owned(), "v1.0.0:.buildkit.toml:1:11: unclosed array table, expected `]]`"),
+            (format!("{base}colour = \"red\"\n"), "v1.0.0:.buildkit.toml:5:1: unknown field `colour`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `assets`, `maintainer-scripts`, `copyright`, `compression`"),
+            (format!("{base}depends = \"libc6\"\n"), "v1.0.0:.buildkit.toml:5:11: invalid type: string \"libc6\", expected a sequence"),
+            (base.replace("hello", "Hello"), "v1.0.0:.buildkit.toml:2:8: invalid package name \"Hello\": names use lowercase letters, digits and + - . and start with a letter or digit, at least two characters"),
+            (format!("{base}assets = [{{ src = \"a\", dest = \"/usr/../etc/x\" }}]\n"), "v1.0.0:.buildkit.toml:5:32: asset dest \"/usr/../etc/x\" must not contain . or .. components"),
+            (format!("{base}assets = [{{ src = \"a\", dest = \"usr/bin/x\" }}]\n"), "v1.0.0:.buildkit.toml:5:32: asset dest \"usr/bin/x\" must be an absolute path"),
+            (format!("{base}assets = [{{ src = \"../a\", dest = \"/x\" }}]\n"), "v1.0.0:.buildkit.toml:5:17: \"../a\" must be a path inside the repository (relative, no ..)"),
+            (format!("{base}assets = [{{ src = \"a\", dest = \"/x\", mode = \"rwx\" }}]\n"), "v1.0.0:.buildkit.toml:5:11: mode \"rwx\" is not an octal number such as \"0755\""),
+            (format!("{base}depends = [\"libc6 (=> 2)\"]\n"), "v1.0.0:.buildkit.toml:5:12: invalid relationship \"libc6 (=> 2)\": operator \"=>\" is not one of << <= = >= >>"),
+            (base.replace("A <a@b.c>", "nobody"), "v1.0.0:.buildkit.toml:4:14: maintainer \"nobody\" must look like \"Name <email@example.com>\""),
+            (format!("{base}compression = \"bz2\"\n"), "v1.0.0:.buildkit.toml:5:15: unknown variant `bz2`, expected one of `xz`, `gzip`, `zstd`, `none`"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(error_of(&text), want, "{text}");
+        }
+    }
+}

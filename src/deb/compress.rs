@@ -1,0 +1,175 @@
+//! The compressors a `.deb` member can use, with settings pinned so that the
+//! same input always gives the same bytes.
+
+use std::io::{self, Read, Write};
+
+use serde::{Deserialize, Serialize};
+
+/// How `control.tar` and `data.tar` are compressed (uniformly, as dpkg-deb
+/// has done by default since 1.19.0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// xz level 6, single-threaded: dpkg's default, readable by every dpkg.
+    #[default]
+    Xz,
+    /// gzip level 9 without a name or timestamp.
+    Gzip,
+    /// zstd level 19; needs dpkg >= 1.21.18 (bookworm's lintian calls it malformed).
+    Zstd,
+    /// No compression (lintian warns; for debugging).
+    None,
+}
+
+impl Compression {
+    /// The member name suffix: `.xz`, `.gz`, `.zst` or nothing.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Compression::Xz => ".xz",
+            Compression::Gzip => ".gz",
+            Compression::Zstd => ".zst",
+            Compression::None => "",
+        }
+    }
+
+    /// The compression a member name's suffix says it has.
+    pub fn from_member_name(name: &str) -> Option<Self> {
+        let suffix = name.strip_prefix("control.tar").or_else(|| name.strip_prefix("data.tar"))?;
+        [Compression::Xz, Compression::Gzip, Compression::Zstd, Compression::None]
+            .into_iter()
+            .find(|c| c.extension() == suffix)
+    }
+
+    /// Every choice, for help texts and errors.
+    pub const ALL: [Compression; 4] = [Compression::Xz, Compression::Gzip, Compression::Zstd, Compression::None];
+
+    /// The name used in `.buildkit.toml` and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Xz => "xz",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::None => "none",
+        }
+    }
+
+    /// A writer that compresses into `out`; call [`Encoder::finish`].
+    pub fn encoder<W: Write>(self, out: W) -> io::Result<Encoder<W>> {
+        Ok(match self {
+            Compression::Xz => Encoder::Xz(liblzma::write::XzEncoder::new(out, 6)),
+            Compression::Gzip => Encoder::Gzip(gzip_encoder(out)),
+            Compression::Zstd => {
+                let mut enc = zstd::Encoder::new(out, 19)?;
+                enc.include_checksum(true)?;
+                Encoder::Zstd(enc)
+            }
+            Compression::None => Encoder::None(out),
+        })
+    }
+
+    /// A reader that decompresses `input`.
+    pub fn decoder<'a>(self, input: impl Read + 'a) -> io::Result<Box<dyn Read + 'a>> {
+        Ok(match self {
+            Compression::Xz => Box::new(liblzma::read::XzDecoder::new(input)),
+            Compression::Gzip => Box::new(flate2::read::GzDecoder::new(input)),
+            Compression::Zstd => Box::new(zstd::Decoder::new(input)?),
+            Compression::None => Box::new(input),
+        })
+    }
+}
+
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Compression {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Compression::ALL
+            .into_iter()
+            .find(|c| c.name() == s || c.extension().get(1..) == Some(s))
+            .ok_or_else(|| format!("unknown compression {s:?}: choose xz, gzip, zstd or none"))
+    }
+}
+
+/// A compressing writer for one of the [`Compression`] choices.
+#[allow(missing_debug_implementations)]
+pub enum Encoder<W: Write> {
+    /// xz.
+    Xz(liblzma::write::XzEncoder<W>),
+    /// gzip.
+    Gzip(flate2::write::GzEncoder<W>),
+    /// zstd.
+    Zstd(zstd::Encoder<'static, W>),
+    /// Plain.
+    None(W),
+}
+
+impl<W: Write> Encoder<W> {
+    /// Flushes the compressor's trailer and returns the inner writer.
+    pub fn finish(self) -> io::Result<W> {
+        match self {
+            Encoder::Xz(e) => e.finish(),
+            Encoder::Gzip(e) => e.finish(),
+            Encoder::Zstd(e) => e.finish(),
+            Encoder::None(w) => Ok(w),
+        }
+    }
+}
+
+impl<W: Write> Write for Encoder<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Encoder::Xz(e) => e.write(buf),
+            Encoder::Gzip(e) => e.write(buf),
+            Encoder::Zstd(e) => e.write(buf),
+            Encoder::None(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Encoder::Xz(e) => e.flush(),
+            Encoder::Gzip(e) => e.flush(),
+            Encoder::Zstd(e) => e.flush(),
+            Encoder::None(w) => w.flush(),
+        }
+    }
+}
+
+/// `gzip -9n`: best compression, no file name, mtime 0 (lintian's
+/// `package-contains-timestamped-gzip`), Unix as the OS byte.
+pub fn gzip_encoder<W: Write>(out: W) -> flate2::write::GzEncoder<W> {
+    flate2::GzBuilder::new()
+        .mtime(0)
+        .operating_system(3)
+        .write(out, flate2::Compression::best())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_compression_round_trips_and_is_deterministic() {
+        let input: Vec<u8> = (0..100_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        for c in [Compression::Xz, Compression::Gzip, Compression::Zstd, Compression::None] {
+            let run = || {
+                let mut enc = c.encoder(Vec::new()).expect("encoder");
+                enc.write_all(&input).expect("write");
+                enc.finish().expect("finish")
+            };
+            let (a, b) = (run(), run());
+            assert!(a == b, "{c:?} is not deterministic");
+            let mut back = Vec::new();
+            c.decoder(&a[..]).expect("decoder").read_to_end(&mut back).expect("decompress");
+            assert!(back == input, "{c:?} does not round-trip");
+            let name = format!("data.tar{}", c.extension());
+            assert_eq!(Compression::from_member_name(&name), Some(c));
+            assert_eq!(c.name().parse::<Compression>(), Ok(c));
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! Writes a `.deb`: data.tar first (streamed through the compressor into a
+//! temporary file beside the target, hashing each file for `md5sums` on the
+//! way), then control.tar in memory, then the ar container, and finally a
+//! rename, so the output directory never holds a partial package.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use md5::{Digest, Md5};
+use sha2::Sha256;
+
+use super::compress::{gzip_encoder, Compression};
+use super::control::Control;
+use super::tar::TarWriter;
+use super::tree::{DataTree, EntryKind, FileSource};
+use super::{ar, DebError};
+
+/// A file of control.tar other than `control` itself (scripts, conffiles, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlFile {
+    /// The name inside control.tar, e.g. `postinst`.
+    pub name: String,
+    /// Permission bits.
+    pub mode: u32,
+    /// The contents.
+    pub bytes: Vec<u8>,
+}
+
+/// Everything needed to write one package.
+#[derive(Debug, Clone)]
+pub struct PackageSpec {
+    /// The control stanza.
+    pub control: Control,
+    /// Extra control members (maintainer scripts, `conffiles`, `triggers`...).
+    pub control_files: Vec<ControlFile>,
+    /// The files the package installs.
+    pub data: DataTree,
+    /// Member compression.
+    pub compression: Compression,
+    /// The timestamp of every entry (`SOURCE_DATE_EPOCH`); later mtimes are clamped to it.
+    pub mtime: u64,
+    /// Add what dpkg-gencontrol and dh_md5sums would: `Installed-Size` and
+    /// `md5sums`. Off for `deb build DIR`, which, like `dpkg-deb --build`,
+    /// packs the control directory as given.
+    pub generate: bool,
+}
+
+/// A package written to disk.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WrittenDeb {
+    /// Package name.
+    pub name: String,
+    /// Debian version.
+    pub version: String,
+    /// Architecture.
+    pub architecture: String,
+    /// Where it was written.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+}
+
+/// Writes `spec` as `<name>_<version>_<arch>.deb` into `out_dir`.
+pub fn write_deb(spec: &PackageSpec, out_dir: &Path) -> Result<WrittenDeb, DebError> {
+    let mut control = spec.control.clone();
+    control.validate()?;
+    if spec.generate {
+        control.set("Installed-Size", &spec.data.installed_size_kib().to_string())?;
+        control.sort_canonical();
+    }
+    let name = control.package().unwrap_or_default().to_owned();
+    let version = control.version().unwrap_or_default().to_owned();
+    let architecture = control.architecture().unwrap_or_default().to_owned();
+    for file in &spec.control_files {
+        if file.name == "conffiles" {
+            check_conffiles(&file.bytes, &spec.data)?;
+        }
+    }
+
+    let write_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| DebError::Write { path, source }
+    };
+    std::fs::create_dir_all(out_dir).map_err(write_err(out_dir))?;
+    let mut data = tempfile::Builder::new()
+        .prefix(".buildkit-data-")
+        .tempfile_in(out_dir)
+        .map_err(write_err(out_dir))?;
+    let md5sums = write_data_tar(spec, data.as_file_mut())?;
+    let data_size = data.as_file().stream_position().map_err(write_err(data.path()))?;
+    data.as_file_mut().rewind().map_err(write_err(data.path()))?;
+
+    let mut control_files = spec.control_files.clone();
+    if spec.generate && !md5sums.is_empty() {
+        control_files.push(ControlFile {
+            name: "md5sums".into(),
+            mode: 0o644,
+            bytes: md5sums.into_bytes(),
+        });
+    }
+    control_files.push(ControlFile {
+        name: "control".into(),
+        mode: 0o644,
+        bytes: control.to_string().into_bytes(),
+    });
+    let control_tar = control_tar(&control_files, spec.compression, spec.mtime)
+        .map_err(write_err(out_dir))?;
+
+    // Debian file names carry the version without its epoch (Policy 3.1.1).
+    let file_version = version.split_once(':').map_or(version.as_str(), |(_, v)| v);
+    let path = out_dir.join(format!("{name}_{file_version}_{architecture}.deb"));
+    let mut out = tempfile::Builder::new()
+        .prefix(".buildkit-deb-")
+        .tempfile_in(out_dir)
+        .map_err(write_err(out_dir))?;
+    let (size, sha256) = {
+        let mut hashed = HashWriter::new(BufWriter::new(out.as_file_mut()));
+        let ext = spec.compression.extension();
+        let members: [(String, u64, Box<dyn Read + '_>); 3] = [
+            ("debian-binary".into(), 4, Box::new(&b"2.0\n"[..])),
+            (format!("control.tar{ext}"), control_tar.len() as u64, Box::new(&control_tar[..])),
+            (format!("data.tar{ext}"), data_size, Box::new(data.as_file_mut())),
+        ];
+        ar::write(&mut hashed, spec.mtime, members).map_err(write_err(&path))?;
+        hashed.finish().map_err(write_err(&path))?
+    };
+    out.as_file().sync_all().map_err(write_err(&path))?;
+    set_readable(out.path()).map_err(write_err(&path))?;
+    out.persist(&path)
+        .map_err(|e| DebError::Write { path: path.clone(), source: e.error })?;
+    Ok(WrittenDeb { name, version, architecture, path, size, sha256 })
+}
+
+/// Streams the data tree as a compressed tar into `out` and returns the
+/// `md5sums` text for its regular files.
+fn write_data_tar(spec: &PackageSpec, out: &mut File) -> Result<String, DebError> {
+    let io_err = |source| DebError::Write {
+        path: PathBuf::from("data.tar"),
+        source,
+    };
+    let encoder = spec.compression.encoder(BufWriter::new(out)).map_err(io_err)?;
+    let mut tar = TarWriter::new(encoder);
+    tar.dir("./", 0o755, spec.mtime).map_err(io_err)?;
+    let mut md5sums = String::new();
+    for (path, entry) in spec.data.ordered() {
+        let mtime = entry.mtime.map_or(spec.mtime, |m| m.min(spec.mtime));
+        match &entry.kind {
+            EntryKind::Dir => tar.dir(&format!("./{path}/"), entry.mode, mtime).map_err(io_err)?,
+            EntryKind::Symlink { target } => tar.symlink(&format!("./{path}"), target, mtime).map_err(io_err)?,
+            EntryKind::File { source, size } => {
+                let mut hasher = Md5::new();
+                let name = format!("./{path}");
+                match source {
+                    FileSource::Bytes(bytes) => {
+                        hasher.update(bytes);
+                        tar.file(&name, entry.mode, mtime, *size, &bytes[..]).map_err(io_err)?;
+                    }
+                    FileSource::Path(src) => {
+                        let read_err = |source| DebError::ReadSource { path: src.clone(), source };
+                        let file = File::open(src).map_err(read_err)?;
+                        let reader = HashReader { inner: file, hasher: &mut hasher };
+                        tar.file(&name, entry.mode, mtime, *size, reader).map_err(read_err)?;
+                    }
+                }
+                md5sums.push_str(&format!("{}  {path}\n", hex::encode(hasher.finalize())));
+            }
+        }
+    }
+    let encoder = tar.finish().map_err(io_err)?;
+    let mut buffered = encoder.finish().map_err(io_err)?;
+    buffered.flush().map_err(io_err)?;
+    Ok(md5sums)
+}
+
+/// control.tar: `./` then the files sorted by name, all root-owned, as
+/// dpkg-deb writes it.
+fn control_tar(files: &[ControlFile], compression: Compression, mtime: u64) -> io::Result<Vec<u8>> {
+    let mut sorted: Vec<&ControlFile> = files.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut tar = TarWriter::new(compression.encoder(Vec::new())?);
+    tar.dir("./", 0o755, mtime)?;
+    for file in sorted {
+        let name = format!("./{}", file.name);
+        tar.file(&name, file.mode, mtime, file.bytes.len() as u64, &file.bytes[..])?;
+    }
+    tar.finish()?.finish()
+}
+
+/// dpkg-deb refuses a conffile that is not a regular file of the package.
+fn check_conffiles(text: &[u8], data: &DataTree) -> Result<(), DebError> {
+    for line in String::from_utf8_lossy(text).lines() {
+        let path = line.strip_prefix("remove-on-upgrade ").unwrap_or(line).trim();
+        if !path.is_empty() && (!path.starts_with('/') || !data.is_file(path)) {
+            return Err(DebError::BadConffile { path: path.to_owned() });
+        }
+    }
+    Ok(())
+}
+
+/// `gzip -9n` of `bytes` (for changelogs and man pages).
+pub fn gzip_n(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = gzip_encoder(Vec::new());
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(bytes);
+    enc.finish().unwrap_or_default()
+}
+
+/// Temporary files are created 0600; a package is an ordinary 0644 file.
+fn set_readable(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+}
+
+struct HashReader<'a, R> {
+    inner: R,
+    hasher: &'a mut Md5,
+}
+
+impl<R: Read> Read for HashReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+struct HashWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: Write> HashWriter<W> {
+    fn new(inner: W) -> Self {
+        Self { inner, hasher: Sha256::new(), size: 0 }
+    }
+
+    fn finish(mut self) -> io::Result<(u64, String)> {
+        self.inner.flush()?;
+        Ok((self.size, hex::encode(self.hasher.finalize())))
+    }
+}
+
+impl<W: Write> Write for HashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}

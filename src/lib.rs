@@ -1,0 +1,16 @@
+//! git-buildkit: from a version tag to a tested Debian package in a signed
+//! apt repository.
+//!
+//! The library holds every stage as a function with typed input and output;
+//! it never parses argv and never prints. Progress reaches the caller through
+//! the [`progress::Listener`] trait. The binary (`src/main.rs`, `src/cli/`)
+//! turns argv into calls and results into text, JSON and exit codes.
+
+pub mod changelog;
+pub mod config;
+pub mod deb;
+pub mod git;
+pub mod package;
+pub mod process;
+pub mod progress;
+pub mod version;

@@ -1,0 +1,202 @@
+//! The one way git-buildkit runs a child program. stdin is closed unless
+//! given, output is captured (or streamed while its tail is kept), and "could
+//! not start", "exited with N" and "killed by signal S" are distinct errors.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// How a child program failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The program could not be started at all.
+    #[error("could not start {program}")]
+    Start {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// It ran and exited non-zero.
+    #[error("{program} exited with status {code}")]
+    Exit { program: String, code: i32, output: String },
+    /// It was killed by a signal.
+    #[error("{program} was killed by signal {signal}")]
+    Signal { program: String, signal: i32, output: String },
+    /// Reading its output failed.
+    #[error("could not read the output of {program}")]
+    Output {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ProcessError {
+    /// The captured stderr (or the last lines of streamed output).
+    pub fn output(&self) -> &str {
+        match self {
+            ProcessError::Exit { output, .. } | ProcessError::Signal { output, .. } => output,
+            _ => "",
+        }
+    }
+}
+
+/// A command to run.
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    program: String,
+    args: Vec<OsString>,
+    cwd: Option<PathBuf>,
+    env: Vec<(OsString, OsString)>,
+    label: String,
+}
+
+impl Cmd {
+    /// A command running `program`.
+    pub fn new(program: &str) -> Self {
+        Self { program: program.to_owned(), args: Vec::new(), cwd: None, env: Vec::new(), label: program.to_owned() }
+    }
+
+    /// Adds an argument.
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<I: IntoIterator<Item = S>, S: Into<OsString>>(mut self, args: I) -> Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn cwd(mut self, dir: &Path) -> Self {
+        self.cwd = Some(dir.to_owned());
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// How the command is named in errors (default: the program).
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(&self.args).stdin(Stdio::null());
+        if let Some(cwd) = &self.cwd {
+            command.current_dir(cwd);
+        }
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        command
+    }
+
+    /// Runs to completion and returns stdout; stderr goes into the error.
+    pub fn output(&self) -> Result<Vec<u8>, ProcessError> {
+        let output = self
+            .command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|source| ProcessError::Start { program: self.label.clone(), source })?;
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        self.check(output.status, stderr)?;
+        Ok(output.stdout)
+    }
+
+    /// Runs to completion, copying stdout and stderr line by line into
+    /// `sink`; on failure the error holds the last `tail` lines.
+    pub fn stream(&self, sink: &mut (dyn Write + Send), tail: usize) -> Result<(), ProcessError> {
+        let mut child = self
+            .command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| ProcessError::Start { program: self.label.clone(), source })?;
+        let lines = Arc::new(Mutex::new(VecDeque::with_capacity(tail)));
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(ProcessError::Output {
+                program: self.label.clone(),
+                source: std::io::Error::other("no pipes"),
+            });
+        };
+        let sink = Mutex::new(sink);
+        let read_result = std::thread::scope(|scope| {
+            let pump = |reader: Box<dyn std::io::Read + Send>| {
+                let lines = Arc::clone(&lines);
+                let sink = &sink;
+                scope.spawn(move || -> std::io::Result<()> {
+                    for line in BufReader::new(reader).split(b'\n') {
+                        let line = String::from_utf8_lossy(&line?).into_owned();
+                        if let Ok(mut sink) = sink.lock() {
+                            // A closed terminal must not fail the build.
+                            let _ = writeln!(sink, "{line}");
+                        }
+                        if let Ok(mut lines) = lines.lock() {
+                            if lines.len() == tail {
+                                lines.pop_front();
+                            }
+                            lines.push_back(line);
+                        }
+                    }
+                    Ok(())
+                })
+            };
+            let a = pump(Box::new(stdout));
+            let b = pump(Box::new(stderr));
+            [a.join(), b.join()].into_iter().try_for_each(|r| r.unwrap_or_else(|_| Err(std::io::Error::other("output reader panicked"))))
+        });
+        let status = child.wait().map_err(|source| ProcessError::Output { program: self.label.clone(), source })?;
+        read_result.map_err(|source| ProcessError::Output { program: self.label.clone(), source })?;
+        let tail_text = lines.lock().map(|l| l.iter().cloned().collect::<Vec<_>>().join("\n")).unwrap_or_default();
+        self.check(status, tail_text)
+    }
+
+    fn check(&self, status: ExitStatus, output: String) -> Result<(), ProcessError> {
+        match (status.code(), status.signal()) {
+            (Some(0), _) => Ok(()),
+            (Some(code), _) => Err(ProcessError::Exit { program: self.label.clone(), code, output }),
+            (None, signal) => Err(ProcessError::Signal { program: self.label.clone(), signal: signal.unwrap_or(0), output }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_and_signals_are_distinct() {
+        let ok = Cmd::new("sh").args(["-c", "echo out; echo err >&2"]).output().expect("runs");
+        assert_eq!(ok, b"out\n");
+        let err = Cmd::new("sh").args(["-c", "echo bad >&2; exit 3"]).output().expect_err("fails");
+        assert!(matches!(&err, ProcessError::Exit { code: 3, output, .. } if output == "bad\n"), "{err:?}");
+        let err = Cmd::new("sh").args(["-c", "kill -9 $$"]).output().expect_err("killed");
+        assert!(matches!(err, ProcessError::Signal { signal: 9, .. }), "{err:?}");
+        let err = Cmd::new("/nonexistent/program").output().expect_err("missing");
+        assert!(matches!(err, ProcessError::Start { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn streaming_keeps_the_tail() {
+        let mut sink = Vec::new();
+        let err = Cmd::new("sh")
+            .args(["-c", "for i in 1 2 3 4 5; do echo line$i; done; exit 1"])
+            .stream(&mut sink, 2)
+            .expect_err("fails");
+        assert_eq!(String::from_utf8_lossy(&sink), "line1\nline2\nline3\nline4\nline5\n");
+        assert_eq!(err.output(), "line4\nline5");
+    }
+}
