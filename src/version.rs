@@ -47,7 +47,7 @@ pub enum VersionError {
     #[error("build metadata is not allowed in a packaged version: {version}")]
     BuildMetadata { version: semver::Version },
     /// A pre-release contains a character that cannot be represented in a Debian version.
-    #[error("the pre-release of {version} contains {character:?}, which a Debian version cannot represent")]
+    #[error("pre-release of {version} contains {character:?}, not representable in Debian")]
     UnrepresentablePrerelease {
         version: semver::Version,
         character: char,

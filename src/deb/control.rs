@@ -77,7 +77,9 @@ impl Control {
             if line.starts_with('#') {
                 continue;
             }
-            if line.trim().is_empty() {
+            // A whitespace-only line that starts with a space is an (invalid,
+            // empty) continuation, as dpkg reads it; only a truly empty line ends the stanza.
+            if line.trim().is_empty() && !(line.starts_with([' ', '\t']) && !control.fields.is_empty()) {
                 if control.fields.is_empty() {
                     continue;
                 }

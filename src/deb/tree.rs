@@ -131,13 +131,19 @@ impl DataTree {
         })
     }
 
-    /// Entries in tarball order: sorted by path bytes with symlinks after
-    /// everything else, as dpkg-deb writes them (its `build.c`), so a link
-    /// never precedes its target.
-    pub fn ordered(&self) -> impl Iterator<Item = (&str, &Entry)> {
-        let not_links = self.entries.iter().filter(|(_, e)| !matches!(e.kind, EntryKind::Symlink { .. }));
-        let links = self.entries.iter().filter(|(_, e)| matches!(e.kind, EntryKind::Symlink { .. }));
-        not_links.chain(links).map(|(p, e)| (p.as_str(), e))
+    /// Entries in tarball order, as dpkg-deb writes them (its `treewalk.c`
+    /// and `build.c`): a depth-first walk with siblings sorted by name
+    /// bytes, then the symlinks, so a link never precedes its target.
+    pub fn ordered(&self) -> Vec<(&str, &Entry)> {
+        let mut entries: Vec<(&str, &Entry)> = self.entries.iter().map(|(p, e)| (p.as_str(), e)).collect();
+        // Comparing component by component is the depth-first order:
+        // `usr` < `usr/bin` < `usr-foo`, where a plain byte sort would put
+        // `usr-foo` before `usr/bin`.
+        entries.sort_by(|(a, ea), (b, eb)| {
+            let link = |e: &Entry| matches!(e.kind, EntryKind::Symlink { .. });
+            link(ea).cmp(&link(eb)).then_with(|| a.split('/').cmp(b.split('/')))
+        });
+        entries
     }
 
     /// `Installed-Size` in KiB by dpkg-gencontrol's rule: `ceil(size/1024)`
@@ -191,10 +197,11 @@ mod tests {
         tree.add_symlink("/usr/bin/hi", "hello").expect("link");
         tree.add_bytes("/usr/bin/hello", b"#!/bin/sh\n".to_vec(), 0o755).expect("file");
         tree.add_bytes("/etc/hello.conf", vec![0; 2048], 0o644).expect("file");
-        let order: Vec<_> = tree.ordered().map(|(p, _)| p).collect();
-        assert_eq!(order, ["etc", "etc/hello.conf", "usr", "usr/bin", "usr/bin/hello", "usr/bin/hi"]);
-        // root + 3 dirs + 2 KiB + 1 KiB + 1 KiB (link)
-        assert_eq!(tree.installed_size_kib(), 1 + 3 + 2 + 1 + 1);
+        tree.add_bytes("/usr-local/x", vec![], 0o644).expect("file");
+        let order: Vec<_> = tree.ordered().into_iter().map(|(p, _)| p).collect();
+        assert_eq!(order, ["etc", "etc/hello.conf", "usr", "usr/bin", "usr/bin/hello", "usr-local", "usr-local/x", "usr/bin/hi"]);
+        // root + 4 dirs + 2 KiB + 1 KiB + 1 KiB (link) + 0 (empty file)
+        assert_eq!(tree.installed_size_kib(), 1 + 4 + 2 + 1 + 1);
         assert_eq!(tree.files_under("etc/").collect::<Vec<_>>(), ["/etc/hello.conf"]);
     }
 
