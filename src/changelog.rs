@@ -30,7 +30,11 @@ pub fn render(package: &str, maintainer: &str, entries: &[Entry]) -> String {
         if index > 0 {
             text.push('\n');
         }
-        let _ = writeln!(text, "{package} ({}) unstable; urgency=medium\n", entry.version);
+        let _ = writeln!(
+            text,
+            "{package} ({}) unstable; urgency=medium\n",
+            entry.version
+        );
         if entry.changes.is_empty() {
             let _ = writeln!(text, "  * Release {}.", entry.version);
         }
@@ -62,7 +66,9 @@ fn wrap_item(out: &mut String, text: &str) {
 /// `Tue, 01 Jan 2024 00:00:00 +0000` for a Unix time, in UTC.
 pub fn rfc2822(time: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let days = time.div_euclid(86_400);
     let secs = time.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
@@ -80,7 +86,11 @@ pub fn rfc2822(time: i64) -> String {
 pub fn ymd_hm(time: i64) -> String {
     let (year, month, day) = civil_from_days(time.div_euclid(86_400));
     let secs = time.rem_euclid(86_400);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", secs / 3600, secs / 60 % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60
+    )
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian, UTC).
@@ -113,15 +123,41 @@ mod tests {
     fn renders_entries_newest_first_with_wrapping() {
         let long = "word ".repeat(20);
         let entries = [
-            Entry { version: "1.1.0-1".into(), time: 1_700_000_000, changes: vec!["Add greeting".into(), long.trim().into()] },
-            Entry { version: "1.0.0-1".into(), time: 1_600_000_000, changes: vec![] },
+            Entry {
+                version: "1.1.0-1".into(),
+                time: 1_700_000_000,
+                changes: vec!["Add greeting".into(), long.trim().into()],
+            },
+            Entry {
+                version: "1.0.0-1".into(),
+                time: 1_600_000_000,
+                changes: vec![],
+            },
         ];
         let same_second = [
-            Entry { version: "2".into(), time: 5, changes: vec![] },
-            Entry { version: "1".into(), time: 5, changes: vec![] },
+            Entry {
+                version: "2".into(),
+                time: 5,
+                changes: vec![],
+            },
+            Entry {
+                version: "1".into(),
+                time: 5,
+                changes: vec![],
+            },
         ];
-        let dates: Vec<_> = render("p", "J <j@e.com>", &same_second).lines().filter(|l| l.starts_with(" --")).map(str::to_owned).collect();
-        assert_eq!(dates, [" -- J <j@e.com>  Thu, 01 Jan 1970 00:00:06 +0000", " -- J <j@e.com>  Thu, 01 Jan 1970 00:00:05 +0000"]);
+        let dates: Vec<_> = render("p", "J <j@e.com>", &same_second)
+            .lines()
+            .filter(|l| l.starts_with(" --"))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                " -- J <j@e.com>  Thu, 01 Jan 1970 00:00:06 +0000",
+                " -- J <j@e.com>  Thu, 01 Jan 1970 00:00:05 +0000"
+            ]
+        );
         let text = render("hello", "Jane <j@e.com>", &entries);
         let want = "hello (1.1.0-1) unstable; urgency=medium
 

@@ -183,12 +183,19 @@ impl<'de> Deserialize<'de> for Mode {
             Number(u32),
         }
         let bits = match Raw::deserialize(d)? {
-            Raw::Text(text) => u32::from_str_radix(text.trim_start_matches("0o"), 8)
-                .map_err(|_| serde::de::Error::custom(format!("mode {text:?} is not an octal number such as \"0755\"")))?,
+            Raw::Text(text) => {
+                u32::from_str_radix(text.trim_start_matches("0o"), 8).map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "mode {text:?} is not an octal number such as \"0755\""
+                    ))
+                })?
+            }
             Raw::Number(n) => n,
         };
         if bits > 0o7777 {
-            return Err(serde::de::Error::custom(format!("mode {bits:o} has bits beyond 07777")));
+            return Err(serde::de::Error::custom(format!(
+                "mode {bits:o} has bits beyond 07777"
+            )));
         }
         Ok(Mode(bits))
     }
@@ -263,30 +270,68 @@ impl Config {
     }
 
     fn validate(&self, text: &str, origin: &str) -> Result<(), ConfigError> {
-        let err = |span: std::ops::Range<usize>, message: String| located(text, origin, span.start, message);
+        let err = |span: std::ops::Range<usize>, message: String| {
+            located(text, origin, span.start, message)
+        };
         let mut names = std::collections::HashSet::new();
         for package in &self.packages {
             let name = &package.name;
-            crate::deb::check_package_name(name.get_ref()).map_err(|e| err(name.span(), e.to_string()))?;
+            crate::deb::check_package_name(name.get_ref())
+                .map_err(|e| err(name.span(), e.to_string()))?;
             if !names.insert(name.get_ref().clone()) {
-                return Err(err(name.span(), format!("package {:?} is defined twice", name.get_ref())));
+                return Err(err(
+                    name.span(),
+                    format!("package {:?} is defined twice", name.get_ref()),
+                ));
             }
             let arch = &package.architecture;
-            if arch.get_ref().is_empty() || !arch.get_ref().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-                return Err(err(arch.span(), format!("invalid architecture {:?}", arch.get_ref())));
+            if arch.get_ref().is_empty()
+                || !arch
+                    .get_ref()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(err(
+                    arch.span(),
+                    format!("invalid architecture {:?}", arch.get_ref()),
+                ));
             }
             let maintainer = &package.maintainer;
             if !is_maintainer(maintainer.get_ref()) {
-                return Err(err(maintainer.span(), format!("maintainer {:?} must look like \"Name <email@example.com>\"", maintainer.get_ref())));
+                return Err(err(
+                    maintainer.span(),
+                    format!(
+                        "maintainer {:?} must look like \"Name <email@example.com>\"",
+                        maintainer.get_ref()
+                    ),
+                ));
             }
             let description = &package.description;
-            if description.get_ref().lines().next().is_none_or(|l| l.trim().is_empty()) {
-                return Err(err(description.span(), "the description needs a synopsis on its first line".into()));
+            if description
+                .get_ref()
+                .lines()
+                .next()
+                .is_none_or(|l| l.trim().is_empty())
+            {
+                return Err(err(
+                    description.span(),
+                    "the description needs a synopsis on its first line".into(),
+                ));
             }
             if let Some(revision) = &package.revision {
-                let ok = !revision.get_ref().is_empty() && revision.get_ref().bytes().all(|b| b.is_ascii_alphanumeric() || b"+.~".contains(&b));
+                let ok = !revision.get_ref().is_empty()
+                    && revision
+                        .get_ref()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+.~".contains(&b));
                 if !ok {
-                    return Err(err(revision.span(), format!("invalid Debian revision {:?}: use letters, digits and + . ~", revision.get_ref())));
+                    return Err(err(
+                        revision.span(),
+                        format!(
+                            "invalid Debian revision {:?}: use letters, digits and + . ~",
+                            revision.get_ref()
+                        ),
+                    ));
                 }
             }
             for relation in package.relations().flat_map(|(_, list)| list) {
@@ -296,7 +341,10 @@ impl Config {
                 check_dest(asset.dest.get_ref()).map_err(|m| err(asset.dest.span(), m))?;
                 check_relative(asset.src.get_ref()).map_err(|m| err(asset.src.span(), m))?;
             }
-            for path in [&package.maintainer_scripts, &package.copyright].into_iter().flatten() {
+            for path in [&package.maintainer_scripts, &package.copyright]
+                .into_iter()
+                .flatten()
+            {
                 check_relative(path.get_ref()).map_err(|m| err(path.span(), m))?;
             }
         }
@@ -335,7 +383,13 @@ fn located(text: &str, origin: &str, offset: usize, message: String) -> ConfigEr
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = text[line_start..offset].chars().count() + 1;
     let source_line = text[line_start..].lines().next().unwrap_or("").to_owned();
-    ConfigError { origin: origin.to_owned(), line, column, message: message.trim_end().to_owned(), source_line }
+    ConfigError {
+        origin: origin.to_owned(),
+        line,
+        column,
+        message: message.trim_end().to_owned(),
+        source_line,
+    }
 }
 
 fn is_maintainer(text: &str) -> bool {
@@ -356,17 +410,23 @@ fn check_relation(text: &str) -> Result<(), String> {
             Some(i) => alternative.split_at(i),
             None => (alternative, ""),
         };
-        crate::deb::check_package_name(name).map_err(|_| format!("invalid relationship {text:?}: {name:?} is not a package name"))?;
+        crate::deb::check_package_name(name).map_err(|_| {
+            format!("invalid relationship {text:?}: {name:?} is not a package name")
+        })?;
         let rest = rest.trim_start().trim_start_matches(":any").trim_start();
         if let Some(inner) = rest.strip_prefix('(') {
             let Some(inner) = inner.split(')').next() else {
                 return Err(format!("invalid relationship {text:?}"));
             };
             let inner = inner.trim();
-            let op_len = inner.find(|c: char| !"<>=".contains(c)).unwrap_or(inner.len());
+            let op_len = inner
+                .find(|c: char| !"<>=".contains(c))
+                .unwrap_or(inner.len());
             let (op, version) = inner.split_at(op_len);
             if !["<<", "<=", "=", ">=", ">>"].contains(&op) {
-                return Err(format!("invalid relationship {text:?}: operator {op:?} is not one of << <= = >= >>"));
+                return Err(format!(
+                    "invalid relationship {text:?}: operator {op:?} is not one of << <= = >= >>"
+                ));
             }
             crate::version::DebVersion::parse(version.trim())
                 .map_err(|e| format!("invalid relationship {text:?}: {e}"))?;
@@ -380,14 +440,18 @@ fn check_dest(dest: &str) -> Result<(), String> {
         return Err(format!("asset dest {dest:?} must be an absolute path"));
     }
     if dest.split('/').any(|c| c == ".." || c == ".") {
-        return Err(format!("asset dest {dest:?} must not contain . or .. components"));
+        return Err(format!(
+            "asset dest {dest:?} must not contain . or .. components"
+        ));
     }
     Ok(())
 }
 
 fn check_relative(path: &str) -> Result<(), String> {
     if path.starts_with('/') || path.split('/').any(|c| c == "..") {
-        return Err(format!("{path:?} must be a path inside the repository (relative, no ..)"));
+        return Err(format!(
+            "{path:?} must be a path inside the repository (relative, no ..)"
+        ));
     }
     Ok(())
 }
@@ -421,12 +485,15 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
     }
 
     fn error_of(text: &str) -> String {
-        Config::parse(text, "v1.0.0:.buildkit.toml").expect_err("must fail").to_string()
+        Config::parse(text, "v1.0.0:.buildkit.toml")
+            .expect_err("must fail")
+            .to_string()
     }
 
     #[test]
     fn errors_name_line_and_column() {
-        let base = "[[package]]\nname = \"hello\"\ndescription = \"d\"\nmaintainer = \"A <a@b.c>\"\n";
+        let base =
+            "[[package]]\nname = \"hello\"\ndescription = \"d\"\nmaintainer = \"A <a@b.c>\"\n";
         let cases = [
             ("[[package]\n".to_owned(), "v1.0.0:.buildkit.toml:1:11: unclosed array table, expected `]`"),
             (format!("{base}colour = \"red\"\n"), "v1.0.0:.buildkit.toml:5:1: unknown field `colour`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `assets`, `maintainer-scripts`, `copyright`, `compression`"),

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use crate::changelog;
 use crate::config::{Config, ConfigError, PackageConfig, FILE_NAME};
-use crate::deb::{self, Compression, Control, ControlFile, DataTree, DebError, PackageSpec, WrittenDeb};
+use crate::deb::{
+    self, Compression, Control, ControlFile, DataTree, DebError, PackageSpec, WrittenDeb,
+};
 use crate::git::{CommitInfo, GitError, Repo};
 use crate::process::{Cmd, ProcessError};
 use crate::progress::Listener;
@@ -78,7 +80,10 @@ impl PackageError {
     pub fn exit_code(&self) -> u8 {
         match self {
             PackageError::Build { .. } | PackageError::Io { .. } => 1,
-            PackageError::Deb { source: DebError::Write { .. } | DebError::ReadSource { .. }, .. } => 1,
+            PackageError::Deb {
+                source: DebError::Write { .. } | DebError::ReadSource { .. },
+                ..
+            } => 1,
             _ => 2,
         }
     }
@@ -135,9 +140,13 @@ impl ResolvedVersion {
     /// upstream part for a snapshot, which sorts after the tag and before
     /// the next release.
     pub fn debian(&self, scheme: &TagScheme) -> Result<DebVersion, PackageError> {
-        let mut version = scheme
-            .debian_version(&self.semver)
-            .map_err(|source| PackageError::BadTag { tag: self.tag.clone(), source })?;
+        let mut version =
+            scheme
+                .debian_version(&self.semver)
+                .map_err(|source| PackageError::BadTag {
+                    tag: self.tag.clone(),
+                    source,
+                })?;
         if let Some((count, hash)) = &self.snapshot {
             version.upstream = format!("{}+{count}.g{hash}", version.upstream);
         }
@@ -155,14 +164,23 @@ impl ResolvedVersion {
 
 /// Reads `.buildkit.toml` from `commit`.
 pub fn load_config(repo: &Repo, commit: &CommitInfo, rev: &str) -> Result<Config, PackageError> {
-    let bytes = repo.read_file(&commit.id, FILE_NAME)?.ok_or_else(|| PackageError::NoConfig { rev: rev.to_owned() })?;
+    let bytes = repo
+        .read_file(&commit.id, FILE_NAME)?
+        .ok_or_else(|| PackageError::NoConfig {
+            rev: rev.to_owned(),
+        })?;
     let origin = format!("{rev}:{FILE_NAME}");
     Ok(Config::parse(&String::from_utf8_lossy(&bytes), &origin)?)
 }
 
 /// Finds the version of `commit`: the highest version tag on it (or `rev`
 /// itself when it names a version tag), else the nearest one below it as a snapshot.
-pub fn resolve_version(repo: &Repo, scheme: &TagScheme, rev: &str, commit: &CommitInfo) -> Result<ResolvedVersion, PackageError> {
+pub fn resolve_version(
+    repo: &Repo,
+    scheme: &TagScheme,
+    rev: &str,
+    commit: &CommitInfo,
+) -> Result<ResolvedVersion, PackageError> {
     let bad_tag = |tag: &str| {
         let tag = tag.to_owned();
         move |source| PackageError::BadTag { tag, source }
@@ -171,7 +189,11 @@ pub fn resolve_version(repo: &Repo, scheme: &TagScheme, rev: &str, commit: &Comm
     if let Some(tag) = tags.iter().find(|t| t.name == rev) {
         if tag.name.starts_with(&scheme.prefix) {
             let semver = scheme.parse_tag(&tag.name).map_err(bad_tag(&tag.name))?;
-            return Ok(ResolvedVersion { tag: tag.name.clone(), semver, snapshot: None });
+            return Ok(ResolvedVersion {
+                tag: tag.name.clone(),
+                semver,
+                snapshot: None,
+            });
         }
     }
     let on_commit = tags
@@ -180,19 +202,33 @@ pub fn resolve_version(repo: &Repo, scheme: &TagScheme, rev: &str, commit: &Comm
         .filter_map(|t| scheme.parse_tag(&t.name).ok().map(|v| (v, &t.name)))
         .max();
     if let Some((semver, name)) = on_commit {
-        return Ok(ResolvedVersion { tag: name.clone(), semver, snapshot: None });
+        return Ok(ResolvedVersion {
+            tag: name.clone(),
+            semver,
+            snapshot: None,
+        });
     }
     match repo.describe(&commit.id, &scheme.prefix)? {
         Some((tag, count, hash)) => {
             let semver = scheme.parse_tag(&tag).map_err(bad_tag(&tag))?;
-            Ok(ResolvedVersion { tag, semver, snapshot: Some((count, hash)) })
+            Ok(ResolvedVersion {
+                tag,
+                semver,
+                snapshot: Some((count, hash)),
+            })
         }
-        None => Err(PackageError::NoVersionTag { rev: rev.to_owned(), prefix: scheme.prefix.clone() }),
+        None => Err(PackageError::NoVersionTag {
+            rev: rev.to_owned(),
+            prefix: scheme.prefix.clone(),
+        }),
     }
 }
 
 /// The highest version tag of the repository.
-pub fn latest_version(repo: &Repo, scheme: &TagScheme) -> Result<Option<(String, semver::Version)>, PackageError> {
+pub fn latest_version(
+    repo: &Repo,
+    scheme: &TagScheme,
+) -> Result<Option<(String, semver::Version)>, PackageError> {
     Ok(repo
         .tags()?
         .into_iter()
@@ -202,34 +238,57 @@ pub fn latest_version(repo: &Repo, scheme: &TagScheme) -> Result<Option<(String,
 }
 
 /// Builds every package of `.buildkit.toml` for the request's revision.
-pub fn package(repo: &Repo, request: &PackageRequest, listener: &dyn Listener) -> Result<PackageOutcome, PackageError> {
+pub fn package(
+    repo: &Repo,
+    request: &PackageRequest,
+    listener: &dyn Listener,
+) -> Result<PackageOutcome, PackageError> {
     let rev = request.rev.clone().unwrap_or_else(|| "HEAD".to_owned());
     let commit = repo.resolve(&rev)?;
     if request.rev.is_none() && repo.is_dirty()? {
-        listener.warn("the work tree has uncommitted changes; they are ignored: packaging the committed HEAD");
+        listener.warn(
+            "the work tree has uncommitted changes; they are ignored: packaging the committed HEAD",
+        );
     }
     let config = load_config(repo, &commit, &rev)?;
     if config.packages.is_empty() {
-        return Err(PackageError::NoPackages { origin: format!("{rev}:{FILE_NAME}") });
+        return Err(PackageError::NoPackages {
+            origin: format!("{rev}:{FILE_NAME}"),
+        });
     }
     let version = resolve_version(repo, &config.tag_scheme(None), &rev, &commit)?;
     if version.snapshot.is_some() {
-        listener.note(&format!("{rev} is not tagged: packaging snapshot {} (after {})", version.display(), version.tag));
+        listener.note(&format!(
+            "{rev} is not tagged: packaging snapshot {} (after {})",
+            version.display(),
+            version.tag
+        ));
     }
 
     let temp = tempfile::Builder::new()
         .prefix("buildkit-")
         .tempdir()
-        .map_err(|source| PackageError::Io { path: std::env::temp_dir(), source })?;
+        .map_err(|source| PackageError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
     let tree = temp.path().join("src");
-    std::fs::create_dir(&tree).map_err(|source| PackageError::Io { path: tree.clone(), source })?;
-    listener.status("Exporting", &format!("{} ({})", version.tag, &commit.id[..12]));
+    std::fs::create_dir(&tree).map_err(|source| PackageError::Io {
+        path: tree.clone(),
+        source,
+    })?;
+    listener.status(
+        "Exporting",
+        &format!("{} ({})", version.tag, &commit.id[..12]),
+    );
     repo.export_tree(&commit.id, &tree)?;
 
     let epoch = u64::try_from(commit.time).unwrap_or(0);
     let mut built_commands = Vec::new();
     for package in &config.packages {
-        let Some(command) = &package.build else { continue };
+        let Some(command) = &package.build else {
+            continue;
+        };
         if built_commands.contains(command) {
             continue;
         }
@@ -243,7 +302,10 @@ pub fn package(repo: &Repo, request: &PackageRequest, listener: &dyn Listener) -
             .env("BUILDKIT_COMMIT", &commit.id)
             .label(format!("`{command}`"))
             .stream(&mut *listener.output(), 20)
-            .map_err(|source| PackageError::Build { command: command.clone(), source })?;
+            .map_err(|source| PackageError::Build {
+                command: command.clone(),
+                source,
+            })?;
         built_commands.push(command.clone());
     }
 
@@ -253,10 +315,30 @@ pub fn package(repo: &Repo, request: &PackageRequest, listener: &dyn Listener) -
         let scheme = config.tag_scheme(Some(package));
         let deb_version = version.debian(&scheme)?;
         let name = package.name.get_ref();
-        listener.status("Packaging", &format!("{name} {deb_version} ({})", package.architecture.get_ref()));
-        let spec = assemble(package, &tree, &deb_version, epoch, &history.changelog(&scheme, name, package.maintainer.get_ref())?, &version.tag)?;
-        let spec = PackageSpec { compression: request.compression.or(package.compression).unwrap_or_default(), ..spec };
-        let written = deb::write_deb(&spec, &request.out_dir).map_err(|source| PackageError::Deb { package: name.clone(), source })?;
+        listener.status(
+            "Packaging",
+            &format!("{name} {deb_version} ({})", package.architecture.get_ref()),
+        );
+        let spec = assemble(
+            package,
+            &tree,
+            &deb_version,
+            epoch,
+            &history.changelog(&scheme, name, package.maintainer.get_ref())?,
+            &version.tag,
+        )?;
+        let spec = PackageSpec {
+            compression: request
+                .compression
+                .or(package.compression)
+                .unwrap_or_default(),
+            ..spec
+        };
+        let written =
+            deb::write_deb(&spec, &request.out_dir).map_err(|source| PackageError::Deb {
+                package: name.clone(),
+                source,
+            })?;
         debs.push(written);
     }
     Ok(PackageOutcome {
@@ -275,7 +357,12 @@ struct History {
 }
 
 impl History {
-    fn collect(repo: &Repo, scheme: &TagScheme, version: &ResolvedVersion, commit: &CommitInfo) -> Result<Self, PackageError> {
+    fn collect(
+        repo: &Repo,
+        scheme: &TagScheme,
+        version: &ResolvedVersion,
+        commit: &CommitInfo,
+    ) -> Result<Self, PackageError> {
         let mut tags: Vec<_> = repo
             .tags()?
             .into_iter()
@@ -293,35 +380,66 @@ impl History {
         }
         releases.reverse();
         let snapshot = match (&version.snapshot, previous) {
-            (Some(_), Some(base)) => Some((version.clone(), commit.time, subjects(repo, &commit.id, Some(&base.id))?)),
+            (Some(_), Some(base)) => Some((
+                version.clone(),
+                commit.time,
+                subjects(repo, &commit.id, Some(&base.id))?,
+            )),
             _ => None,
         };
         Ok(Self { releases, snapshot })
     }
 
-    fn changelog(&self, scheme: &TagScheme, package: &str, maintainer: &str) -> Result<String, PackageError> {
+    fn changelog(
+        &self,
+        scheme: &TagScheme,
+        package: &str,
+        maintainer: &str,
+    ) -> Result<String, PackageError> {
         let mut entries = Vec::new();
         if let Some((version, time, changes)) = &self.snapshot {
-            entries.push(changelog::Entry { version: version.debian(scheme)?.to_string(), time: *time, changes: changes.clone() });
+            entries.push(changelog::Entry {
+                version: version.debian(scheme)?.to_string(),
+                time: *time,
+                changes: changes.clone(),
+            });
         }
         for (semver, time, changes) in &self.releases {
             let version = scheme
                 .debian_version(semver)
-                .map_err(|source| PackageError::BadTag { tag: scheme.tag_name(semver), source })?;
-            entries.push(changelog::Entry { version: version.to_string(), time: *time, changes: changes.clone() });
+                .map_err(|source| PackageError::BadTag {
+                    tag: scheme.tag_name(semver),
+                    source,
+                })?;
+            entries.push(changelog::Entry {
+                version: version.to_string(),
+                time: *time,
+                changes: changes.clone(),
+            });
         }
         Ok(changelog::render(package, maintainer, &entries))
     }
 }
 
 fn subjects(repo: &Repo, tip: &str, hide: Option<&str>) -> Result<Vec<String>, PackageError> {
-    Ok(repo.log(tip, hide)?.into_iter().map(|e| e.subject).collect())
+    Ok(repo
+        .log(tip, hide)?
+        .into_iter()
+        .map(|e| e.subject)
+        .collect())
 }
 
 /// The scripts dpkg runs and the other files a control directory may hold.
 const SCRIPTS: &[&str] = &["preinst", "postinst", "prerm", "postrm", "config"];
 const CONTROL_DATA: &[&str] = &["templates", "triggers", "shlibs", "symbols"];
-const LICENSE_FILES: &[&str] = &["LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING", "COPYING.md", "COPYING.txt"];
+const LICENSE_FILES: &[&str] = &[
+    "LICENSE",
+    "LICENSE.md",
+    "LICENSE.txt",
+    "COPYING",
+    "COPYING.md",
+    "COPYING.txt",
+];
 
 /// Builds the spec of one package from its configuration and the built tree.
 fn assemble(
@@ -333,13 +451,18 @@ fn assemble(
     tag: &str,
 ) -> Result<PackageSpec, PackageError> {
     let name = package.name.get_ref().as_str();
-    let deb_err = |source| PackageError::Deb { package: name.to_owned(), source };
+    let deb_err = |source| PackageError::Deb {
+        package: name.to_owned(),
+        source,
+    };
     let mut data = DataTree::new();
     let mut conffiles = Vec::new();
     for asset in &package.assets {
         let src = tree.join(asset.src.get_ref());
-        let meta = std::fs::symlink_metadata(&src)
-            .map_err(|_| PackageError::MissingAsset { package: name.to_owned(), src: asset.src.get_ref().clone() })?;
+        let meta = std::fs::symlink_metadata(&src).map_err(|_| PackageError::MissingAsset {
+            package: name.to_owned(),
+            src: asset.src.get_ref().clone(),
+        })?;
         let mut dest = asset.dest.get_ref().clone();
         if dest.ends_with('/') && !meta.is_dir() {
             dest.push_str(&file_name(&src));
@@ -355,8 +478,14 @@ fn assemble(
 
     let doc = format!("/usr/share/doc/{name}");
     let copyright = copyright_text(package, tree, tag)?;
-    data.add_bytes(&format!("{doc}/copyright"), copyright.into_bytes(), 0o644).map_err(deb_err)?;
-    data.add_bytes(&format!("{doc}/changelog.Debian.gz"), deb::gzip_n(changelog_text.as_bytes()), 0o644).map_err(deb_err)?;
+    data.add_bytes(&format!("{doc}/copyright"), copyright.into_bytes(), 0o644)
+        .map_err(deb_err)?;
+    data.add_bytes(
+        &format!("{doc}/changelog.Debian.gz"),
+        deb::gzip_n(changelog_text.as_bytes()),
+        0o644,
+    )
+    .map_err(deb_err)?;
 
     let mut control_files = maintainer_scripts(package, tree)?;
     conffiles.extend(data.files_under("etc/"));
@@ -364,7 +493,11 @@ fn assemble(
     conffiles.dedup();
     if !conffiles.is_empty() {
         let text: String = conffiles.iter().map(|c| format!("{c}\n")).collect();
-        control_files.push(ControlFile { name: "conffiles".into(), mode: 0o644, bytes: text.into_bytes() });
+        control_files.push(ControlFile {
+            name: "conffiles".into(),
+            mode: 0o644,
+            bytes: text.into_bytes(),
+        });
     }
 
     Ok(PackageSpec {
@@ -390,7 +523,10 @@ fn control(package: &PackageConfig, version: &DebVersion) -> Result<Control, deb
         }
     }
     control.push("Section", package.section.as_deref().unwrap_or("misc"))?;
-    control.push("Priority", package.priority.as_deref().unwrap_or("optional"))?;
+    control.push(
+        "Priority",
+        package.priority.as_deref().unwrap_or("optional"),
+    )?;
     if let Some(homepage) = &package.homepage {
         control.push("Homepage", homepage)?;
     }
@@ -404,7 +540,11 @@ fn description(text: &str) -> String {
     let mut out = lines.next().unwrap_or_default().trim().to_owned();
     for line in lines {
         out.push('\n');
-        out.push_str(if line.trim().is_empty() { "." } else { line.trim_end() });
+        out.push_str(if line.trim().is_empty() {
+            "."
+        } else {
+            line.trim_end()
+        });
     }
     out
 }
@@ -413,24 +553,49 @@ fn copyright_text(package: &PackageConfig, tree: &Path, tag: &str) -> Result<Str
     let name = package.name.get_ref();
     let source = match &package.copyright {
         Some(path) => Some(path.get_ref().clone()),
-        None => LICENSE_FILES.iter().find(|f| tree.join(f).is_file()).map(|f| (*f).to_owned()),
+        None => LICENSE_FILES
+            .iter()
+            .find(|f| tree.join(f).is_file())
+            .map(|f| (*f).to_owned()),
     };
     let Some(source) = source else {
-        return Err(PackageError::NoCopyright { package: name.clone() });
+        return Err(PackageError::NoCopyright {
+            package: name.clone(),
+        });
     };
     let path = tree.join(&source);
-    let license = std::fs::read_to_string(&path).map_err(|source| PackageError::Io { path, source })?;
-    Ok(format!("{name} was packaged by git-buildkit from {tag}.\nIts license ({source}) follows.\n\n{}\n", license.trim_end()))
+    let license =
+        std::fs::read_to_string(&path).map_err(|source| PackageError::Io { path, source })?;
+    Ok(format!(
+        "{name} was packaged by git-buildkit from {tag}.\nIts license ({source}) follows.\n\n{}\n",
+        license.trim_end()
+    ))
 }
 
-fn maintainer_scripts(package: &PackageConfig, tree: &Path) -> Result<Vec<ControlFile>, PackageError> {
-    let Some(dir) = &package.maintainer_scripts else { return Ok(Vec::new()) };
-    let problem = |problem: String| PackageError::MaintainerScripts { package: package.name.get_ref().clone(), problem };
+fn maintainer_scripts(
+    package: &PackageConfig,
+    tree: &Path,
+) -> Result<Vec<ControlFile>, PackageError> {
+    let Some(dir) = &package.maintainer_scripts else {
+        return Ok(Vec::new());
+    };
+    let problem = |problem: String| PackageError::MaintainerScripts {
+        package: package.name.get_ref().clone(),
+        problem,
+    };
     let path = tree.join(dir.get_ref());
-    let entries = std::fs::read_dir(&path).map_err(|_| problem(format!("maintainer-scripts directory {:?} does not exist in the built tree", dir.get_ref())))?;
+    let entries = std::fs::read_dir(&path).map_err(|_| {
+        problem(format!(
+            "maintainer-scripts directory {:?} does not exist in the built tree",
+            dir.get_ref()
+        ))
+    })?;
     let mut files = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| PackageError::Io { path: path.clone(), source })?;
+        let entry = entry.map_err(|source| PackageError::Io {
+            path: path.clone(),
+            source,
+        })?;
         let file = entry.file_name().to_string_lossy().into_owned();
         let mode = if SCRIPTS.contains(&file.as_str()) {
             0o755
@@ -439,11 +604,20 @@ fn maintainer_scripts(package: &PackageConfig, tree: &Path) -> Result<Vec<Contro
         } else {
             continue;
         };
-        let bytes = std::fs::read(entry.path()).map_err(|source| PackageError::Io { path: entry.path(), source })?;
+        let bytes = std::fs::read(entry.path()).map_err(|source| PackageError::Io {
+            path: entry.path(),
+            source,
+        })?;
         if mode == 0o755 && !bytes.starts_with(b"#!") {
-            return Err(problem(format!("maintainer script {file} must start with a #! line")));
+            return Err(problem(format!(
+                "maintainer script {file} must start with a #! line"
+            )));
         }
-        files.push(ControlFile { name: file, mode, bytes });
+        files.push(ControlFile {
+            name: file,
+            mode,
+            bytes,
+        });
     }
     Ok(files)
 }
@@ -454,29 +628,46 @@ enum AddError {
 }
 
 /// Adds a file, symlink or (recursively, sorted) directory at `dest`.
-fn add_path(data: &mut DataTree, src: &Path, dest: &str, mode: Option<u32>) -> Result<(), AddError> {
+fn add_path(
+    data: &mut DataTree,
+    src: &Path,
+    dest: &str,
+    mode: Option<u32>,
+) -> Result<(), AddError> {
     use std::os::unix::fs::PermissionsExt;
     let io = |e| AddError::Io(src.to_owned(), e);
     let meta = std::fs::symlink_metadata(src).map_err(io)?;
     if meta.file_type().is_symlink() {
         let target = std::fs::read_link(src).map_err(io)?;
-        return data.add_symlink(dest, &target.to_string_lossy()).map_err(AddError::Deb);
+        return data
+            .add_symlink(dest, &target.to_string_lossy())
+            .map_err(AddError::Deb);
     }
     if meta.is_dir() {
         data.add_dir(dest, 0o755).map_err(AddError::Deb)?;
-        let mut children: Vec<_> = std::fs::read_dir(src).map_err(io)?.collect::<Result<_, _>>().map_err(io)?;
+        let mut children: Vec<_> = std::fs::read_dir(src)
+            .map_err(io)?
+            .collect::<Result<_, _>>()
+            .map_err(io)?;
         children.sort_by_key(std::fs::DirEntry::file_name);
         for child in children {
-            let child_dest = format!("{}/{}", dest.trim_end_matches('/'), child.file_name().to_string_lossy());
+            let child_dest = format!(
+                "{}/{}",
+                dest.trim_end_matches('/'),
+                child.file_name().to_string_lossy()
+            );
             add_path(data, &child.path(), &child_dest, mode)?;
         }
         return Ok(());
     }
     let executable = meta.permissions().mode() & 0o111 != 0;
     let mode = mode.unwrap_or(if executable { 0o755 } else { 0o644 });
-    data.add_file(dest, src.to_owned(), meta.len(), mode).map_err(AddError::Deb)
+    data.add_file(dest, src.to_owned(), meta.len(), mode)
+        .map_err(AddError::Deb)
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

@@ -8,7 +8,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 
 /// How a child program failed.
 #[derive(Debug, thiserror::Error)]
@@ -22,10 +21,18 @@ pub enum ProcessError {
     },
     /// It ran and exited non-zero.
     #[error("{program} exited with status {code}")]
-    Exit { program: String, code: i32, output: String },
+    Exit {
+        program: String,
+        code: i32,
+        output: String,
+    },
     /// It was killed by a signal.
     #[error("{program} was killed by signal {signal}")]
-    Signal { program: String, signal: i32, output: String },
+    Signal {
+        program: String,
+        signal: i32,
+        output: String,
+    },
     /// Reading its output failed.
     #[error("could not read the output of {program}")]
     Output {
@@ -58,7 +65,13 @@ pub struct Cmd {
 impl Cmd {
     /// A command running `program`.
     pub fn new(program: &str) -> Self {
-        Self { program: program.to_owned(), args: Vec::new(), cwd: None, env: Vec::new(), label: program.to_owned() }
+        Self {
+            program: program.to_owned(),
+            args: Vec::new(),
+            cwd: None,
+            env: Vec::new(),
+            label: program.to_owned(),
+        }
     }
 
     /// Adds an argument.
@@ -110,65 +123,71 @@ impl Cmd {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .output()
-            .map_err(|source| ProcessError::Start { program: self.label.clone(), source })?;
+            .map_err(|source| ProcessError::Start {
+                program: self.label.clone(),
+                source,
+            })?;
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         self.check(output.status, stderr)?;
         Ok(output.stdout)
     }
 
     /// Runs to completion, copying stdout and stderr line by line into
-    /// `sink`; on failure the error holds the last `tail` lines.
+    /// `sink`; on failure the error holds the last `tail` lines. Both streams
+    /// share one pipe, so their lines keep the order the child wrote them in.
     pub fn stream(&self, sink: &mut (dyn Write + Send), tail: usize) -> Result<(), ProcessError> {
-        let mut child = self
-            .command()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| ProcessError::Start { program: self.label.clone(), source })?;
-        let lines = Arc::new(Mutex::new(VecDeque::with_capacity(tail)));
-        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-            return Err(ProcessError::Output {
-                program: self.label.clone(),
-                source: std::io::Error::other("no pipes"),
-            });
+        let output_err = |source| ProcessError::Output {
+            program: self.label.clone(),
+            source,
         };
-        let sink = Mutex::new(sink);
-        let read_result = std::thread::scope(|scope| {
-            let pump = |reader: Box<dyn std::io::Read + Send>| {
-                let lines = Arc::clone(&lines);
-                let sink = &sink;
-                scope.spawn(move || -> std::io::Result<()> {
-                    for line in BufReader::new(reader).split(b'\n') {
-                        let line = String::from_utf8_lossy(&line?).into_owned();
-                        if let Ok(mut sink) = sink.lock() {
-                            // A closed terminal must not fail the build.
-                            let _ = writeln!(sink, "{line}");
-                        }
-                        if let Ok(mut lines) = lines.lock() {
-                            if lines.len() == tail {
-                                lines.pop_front();
-                            }
-                            lines.push_back(line);
-                        }
+        let (reader, writer) = std::io::pipe().map_err(output_err)?;
+        let writer_err = writer.try_clone().map_err(output_err)?;
+        let mut command = self.command();
+        command.stdout(writer).stderr(writer_err);
+        let mut child = command.spawn().map_err(|source| ProcessError::Start {
+            program: self.label.clone(),
+            source,
+        })?;
+        // The parent's copies of the write end are gone with `command`, so
+        // the reader sees end-of-file when the child (and its children) exit.
+        drop(command);
+        let mut lines = VecDeque::with_capacity(tail);
+        let mut read_result = Ok(());
+        for line in BufReader::new(reader).split(b'\n') {
+            match line {
+                Ok(line) => {
+                    let line = String::from_utf8_lossy(&line).into_owned();
+                    // A closed terminal must not fail the build.
+                    let _ = writeln!(sink, "{line}");
+                    if lines.len() == tail {
+                        lines.pop_front();
                     }
-                    Ok(())
-                })
-            };
-            let a = pump(Box::new(stdout));
-            let b = pump(Box::new(stderr));
-            [a.join(), b.join()].into_iter().try_for_each(|r| r.unwrap_or_else(|_| Err(std::io::Error::other("output reader panicked"))))
-        });
-        let status = child.wait().map_err(|source| ProcessError::Output { program: self.label.clone(), source })?;
-        read_result.map_err(|source| ProcessError::Output { program: self.label.clone(), source })?;
-        let tail_text = lines.lock().map(|l| l.iter().cloned().collect::<Vec<_>>().join("\n")).unwrap_or_default();
-        self.check(status, tail_text)
+                    lines.push_back(line);
+                }
+                Err(e) => {
+                    read_result = Err(e);
+                    break;
+                }
+            }
+        }
+        let status = child.wait().map_err(output_err)?;
+        read_result.map_err(output_err)?;
+        self.check(status, lines.into_iter().collect::<Vec<_>>().join("\n"))
     }
 
     fn check(&self, status: ExitStatus, output: String) -> Result<(), ProcessError> {
         match (status.code(), status.signal()) {
             (Some(0), _) => Ok(()),
-            (Some(code), _) => Err(ProcessError::Exit { program: self.label.clone(), code, output }),
-            (None, signal) => Err(ProcessError::Signal { program: self.label.clone(), signal: signal.unwrap_or(0), output }),
+            (Some(code), _) => Err(ProcessError::Exit {
+                program: self.label.clone(),
+                code,
+                output,
+            }),
+            (None, signal) => Err(ProcessError::Signal {
+                program: self.label.clone(),
+                signal: signal.unwrap_or(0),
+                output,
+            }),
         }
     }
 }
@@ -179,13 +198,30 @@ mod tests {
 
     #[test]
     fn exit_codes_and_signals_are_distinct() {
-        let ok = Cmd::new("sh").args(["-c", "echo out; echo err >&2"]).output().expect("runs");
+        let ok = Cmd::new("sh")
+            .args(["-c", "echo out; echo err >&2"])
+            .output()
+            .expect("runs");
         assert_eq!(ok, b"out\n");
-        let err = Cmd::new("sh").args(["-c", "echo bad >&2; exit 3"]).output().expect_err("fails");
-        assert!(matches!(&err, ProcessError::Exit { code: 3, output, .. } if output == "bad\n"), "{err:?}");
-        let err = Cmd::new("sh").args(["-c", "kill -9 $$"]).output().expect_err("killed");
-        assert!(matches!(err, ProcessError::Signal { signal: 9, .. }), "{err:?}");
-        let err = Cmd::new("/nonexistent/program").output().expect_err("missing");
+        let err = Cmd::new("sh")
+            .args(["-c", "echo bad >&2; exit 3"])
+            .output()
+            .expect_err("fails");
+        assert!(
+            matches!(&err, ProcessError::Exit { code: 3, output, .. } if output == "bad\n"),
+            "{err:?}"
+        );
+        let err = Cmd::new("sh")
+            .args(["-c", "kill -9 $$"])
+            .output()
+            .expect_err("killed");
+        assert!(
+            matches!(err, ProcessError::Signal { signal: 9, .. }),
+            "{err:?}"
+        );
+        let err = Cmd::new("/nonexistent/program")
+            .output()
+            .expect_err("missing");
         assert!(matches!(err, ProcessError::Start { .. }), "{err:?}");
     }
 
@@ -193,10 +229,16 @@ mod tests {
     fn streaming_keeps_the_tail() {
         let mut sink = Vec::new();
         let err = Cmd::new("sh")
-            .args(["-c", "for i in 1 2 3 4 5; do echo line$i; done; exit 1"])
+            .args([
+                "-c",
+                "for i in 1 2 3 4; do echo line$i; done; echo line5 >&2; exit 1",
+            ])
             .stream(&mut sink, 2)
             .expect_err("fails");
-        assert_eq!(String::from_utf8_lossy(&sink), "line1\nline2\nline3\nline4\nline5\n");
+        assert_eq!(
+            String::from_utf8_lossy(&sink),
+            "line1\nline2\nline3\nline4\nline5\n"
+        );
         assert_eq!(err.output(), "line4\nline5");
     }
 }

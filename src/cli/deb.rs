@@ -26,7 +26,12 @@ pub enum Command {
         #[arg(short, long, value_name = "DIR", default_value = ".")]
         output: PathBuf,
         /// Member compression.
-        #[arg(short = 'Z', long, value_name = "xz|gzip|zstd|none", default_value = "xz")]
+        #[arg(
+            short = 'Z',
+            long,
+            value_name = "xz|gzip|zstd|none",
+            default_value = "xz"
+        )]
         compression: Compression,
     },
     /// Show a .deb's control fields and file list, like `dpkg-deb -I` and `-c`.
@@ -45,7 +50,11 @@ pub enum Command {
 /// Runs the command.
 pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
     match command {
-        Command::Build { dir, output, compression } => {
+        Command::Build {
+            dir,
+            output,
+            compression,
+        } => {
             let mtime = source_date_epoch()?.unwrap_or_else(now);
             let spec = spec_from_dir(&dir, mtime, compression).map_err(deb_error)?;
             let written = write_deb(&spec, &output).map_err(deb_error)?;
@@ -57,12 +66,20 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             if json {
                 return print_json(ui, &info);
             }
-            ui.out(&format!(" new Debian package, version 2.0, {} bytes, {}", info.size, info.members.join(" ")));
+            ui.out(&format!(
+                " new Debian package, version 2.0, {} bytes, {}",
+                info.size,
+                info.members.join(" ")
+            ));
             ui.out("");
             ui.out(info.control.to_string().trim_end());
             ui.out("");
             for entry in &info.files {
-                let link = entry.link.as_ref().map(|l| format!(" -> {l}")).unwrap_or_default();
+                let link = entry
+                    .link
+                    .as_ref()
+                    .map(|l| format!(" -> {l}"))
+                    .unwrap_or_default();
                 ui.out(&format!(
                     "{}{} {}/{} {:>10} {} {}{link}",
                     type_char(entry.kind),
@@ -82,24 +99,29 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
 /// A damaged input file is a failed read (1); a bad directory or control file is usage (2).
 fn deb_error(e: DebError) -> CliError {
     match e {
-        DebError::Corrupt { .. } | DebError::Read { .. } | DebError::Write { .. } | DebError::ReadSource { .. } => failed(e),
+        DebError::Corrupt { .. }
+        | DebError::Read { .. }
+        | DebError::Write { .. }
+        | DebError::ReadSource { .. } => failed(e),
         _ => usage(e),
     }
 }
 
 fn source_date_epoch() -> Result<Option<u64>, CliError> {
     match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| usage(anyhow::anyhow!("SOURCE_DATE_EPOCH={text:?} is not a number of seconds"))),
+        Ok(text) => text.trim().parse().map(Some).map_err(|_| {
+            usage(anyhow::anyhow!(
+                "SOURCE_DATE_EPOCH={text:?} is not a number of seconds"
+            ))
+        }),
         Err(_) => Ok(None),
     }
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn type_char(kind: InfoEntryKind) -> char {
@@ -112,13 +134,21 @@ fn type_char(kind: InfoEntryKind) -> char {
     }
 }
 
+/// `rwxr-sr-x` with setuid, setgid and sticky bits, as ls and dpkg-deb show them.
 fn permissions(mode: u32) -> String {
+    let special = [(0o4000, 's', 'S'), (0o2000, 's', 'S'), (0o1000, 't', 'T')];
     let mut s = String::with_capacity(9);
-    for shift in [6, 3, 0] {
+    for (index, shift) in [6, 3, 0].into_iter().enumerate() {
         let bits = (mode >> shift) & 7;
         s.push(if bits & 4 != 0 { 'r' } else { '-' });
         s.push(if bits & 2 != 0 { 'w' } else { '-' });
-        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+        let (bit, on, off) = special[index];
+        s.push(match (mode & bit != 0, bits & 1 != 0) {
+            (true, true) => on,
+            (true, false) => off,
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
     }
     s
 }

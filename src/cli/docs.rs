@@ -29,7 +29,12 @@ pub struct ManArgs {
 /// Prints the completion script on stdout.
 pub fn completions(args: CompletionsArgs) -> Result<(), CliError> {
     let mut command = Cli::command();
-    clap_complete::generate(args.shell, &mut command, "git-buildkit", &mut std::io::stdout());
+    clap_complete::generate(
+        args.shell,
+        &mut command,
+        "git-buildkit",
+        &mut std::io::stdout(),
+    );
     Ok(())
 }
 

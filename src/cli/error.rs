@@ -21,7 +21,12 @@ pub struct CliError {
 impl CliError {
     /// An error with an exit code.
     pub fn new(code: u8, error: impl Into<anyhow::Error>) -> Self {
-        Self { code, error: error.into(), detail: None, hint: None }
+        Self {
+            code,
+            error: error.into(),
+            detail: None,
+            hint: None,
+        }
     }
 
     /// Adds advice.
@@ -45,7 +50,11 @@ pub fn failed(error: impl Into<anyhow::Error>) -> CliError {
 pub fn config_detail(e: &ConfigError) -> String {
     let number = e.line.to_string();
     let pad = " ".repeat(number.len());
-    format!("{pad} |\n{number} | {}\n{pad} | {}^", e.source_line, " ".repeat(e.column.saturating_sub(1)))
+    format!(
+        "{pad} |\n{number} | {}\n{pad} | {}^",
+        e.source_line,
+        " ".repeat(e.column.saturating_sub(1))
+    )
 }
 
 impl From<PackageError> for CliError {
@@ -53,20 +62,33 @@ impl From<PackageError> for CliError {
         let detail = match &e {
             PackageError::Config(c) => Some(config_detail(c)),
             PackageError::Build { source, .. } if !source.output().is_empty() => {
-                Some(format!("last lines of output:\n{}", source.output()))
+                let lines: Vec<String> =
+                    source.output().lines().map(|l| format!("  {l}")).collect();
+                Some(format!("last lines of output:\n{}", lines.join("\n")))
             }
             _ => None,
         };
         let code = e.exit_code();
         let hint = e.hint();
-        CliError { code, error: e.into(), detail, hint }
+        CliError {
+            code,
+            error: e.into(),
+            detail,
+            hint,
+        }
     }
 }
 
 impl From<git_buildkit::git::GitError> for CliError {
     fn from(e: git_buildkit::git::GitError) -> Self {
         use git_buildkit::git::GitError;
-        let hint = matches!(e, GitError::NotARepo { .. }).then(|| "run it inside a git work tree, or pass -C DIR".to_owned());
-        CliError { code: 2, error: e.into(), detail: None, hint }
+        let hint = matches!(e, GitError::NotARepo { .. })
+            .then(|| "run it inside a git work tree, or pass -C DIR".to_owned());
+        CliError {
+            code: 2,
+            error: e.into(),
+            detail: None,
+            hint,
+        }
     }
 }

@@ -20,7 +20,12 @@ pub use ui::Ui;
 ///
 /// Installed as `git-buildkit`, so git runs it as `git buildkit ...`.
 #[derive(Debug, Parser)]
-#[command(name = "git-buildkit", bin_name = "git buildkit", version, max_term_width = 100)]
+#[command(
+    name = "git-buildkit",
+    bin_name = "git buildkit",
+    version,
+    max_term_width = 100
+)]
 #[command(after_help = "Examples:
   git buildkit package v1.2.0 -o dist/     .debs of the tagged commit
   git buildkit deb info dist/hello_1.2.0-1_all.deb
@@ -30,8 +35,8 @@ Exit codes: 0 success, 1 the work failed, 2 usage or configuration error,
 3 the test bed failed.")]
 pub struct Cli {
     /// Run as if started in DIR (like `git -C`).
-    #[arg(short = 'C', global = true, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+    #[arg(short = 'C', global = true, value_name = "DIR", id = "chdir")]
+    pub chdir: Option<PathBuf>,
     /// When to colour diagnostics (NO_COLOR is honoured with `auto`).
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub color: ui::ColorChoice,
@@ -70,9 +75,13 @@ pub fn main() -> ExitCode {
         }
     };
     let ui = Ui::new(cli.color, cli.quiet);
-    if let Some(dir) = &cli.dir {
+    if let Some(dir) = &cli.chdir {
         if let Err(e) = std::env::set_current_dir(dir) {
-            ui.error(&anyhow::Error::new(e).context(format!("cannot change to {}", dir.display())), None, None);
+            ui.error(
+                &anyhow::Error::new(e).context(format!("cannot change to {}", dir.display())),
+                None,
+                None,
+            );
             return ExitCode::from(2);
         }
     }

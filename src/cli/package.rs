@@ -37,7 +37,11 @@ pub struct Args {
 /// Runs the command.
 pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
     let repo = open_repo()?;
-    let request = PackageRequest { rev: args.rev, out_dir: args.output, compression: args.compression };
+    let request = PackageRequest {
+        rev: args.rev,
+        out_dir: args.output,
+        compression: args.compression,
+    };
     let outcome = package(&repo, &request, ui)?;
     if args.json {
         return print_json(ui, &outcome.debs);

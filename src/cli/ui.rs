@@ -82,7 +82,10 @@ impl Ui {
 impl Listener for Ui {
     fn status(&self, verb: &str, what: &str) {
         if !self.quiet {
-            self.err_line(&format!("{} {what}", self.paint(GREEN, &format!("{verb:>12}"))));
+            self.err_line(&format!(
+                "{} {what}",
+                self.paint(GREEN, &format!("{verb:>12}"))
+            ));
         }
     }
 

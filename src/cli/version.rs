@@ -50,8 +50,14 @@ pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
         Err(_) => TagScheme::default(),
     };
     let Some((tag, current)) = latest_version(&repo, &scheme)? else {
-        return Err(usage(anyhow::anyhow!("no version tags ({}X.Y.Z) in this repository", scheme.prefix))
-            .hint(format!("create one with `git tag -a {}0.1.0 -m 0.1.0`", scheme.prefix)));
+        return Err(usage(anyhow::anyhow!(
+            "no version tags ({}X.Y.Z) in this repository",
+            scheme.prefix
+        ))
+        .hint(format!(
+            "create one with `git tag -a {}0.1.0 -m 0.1.0`",
+            scheme.prefix
+        )));
     };
     let version = match args.next {
         None => current,
@@ -60,13 +66,20 @@ pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
     let debian = scheme.debian_version(&version).map_err(usage)?;
     if args.json {
         let tag_of = scheme.tag_name(&version);
-        return print_json(ui, &serde_json::json!({
-            "tag": if args.next.is_some() { tag_of } else { tag },
-            "version": version.to_string(),
-            "debian_version": debian.to_string(),
-        }));
+        return print_json(
+            ui,
+            &serde_json::json!({
+                "tag": if args.next.is_some() { tag_of } else { tag },
+                "version": version.to_string(),
+                "debian_version": debian.to_string(),
+            }),
+        );
     }
-    ui.out(&if args.debian { debian.to_string() } else { version.to_string() });
+    ui.out(&if args.debian {
+        debian.to_string()
+    } else {
+        version.to_string()
+    });
     Ok(())
 }
 

@@ -34,14 +34,26 @@ impl Compression {
 
     /// The compression a member name's suffix says it has.
     pub fn from_member_name(name: &str) -> Option<Self> {
-        let suffix = name.strip_prefix("control.tar").or_else(|| name.strip_prefix("data.tar"))?;
-        [Compression::Xz, Compression::Gzip, Compression::Zstd, Compression::None]
-            .into_iter()
-            .find(|c| c.extension() == suffix)
+        let suffix = name
+            .strip_prefix("control.tar")
+            .or_else(|| name.strip_prefix("data.tar"))?;
+        [
+            Compression::Xz,
+            Compression::Gzip,
+            Compression::Zstd,
+            Compression::None,
+        ]
+        .into_iter()
+        .find(|c| c.extension() == suffix)
     }
 
     /// Every choice, for help texts and errors.
-    pub const ALL: [Compression; 4] = [Compression::Xz, Compression::Gzip, Compression::Zstd, Compression::None];
+    pub const ALL: [Compression; 4] = [
+        Compression::Xz,
+        Compression::Gzip,
+        Compression::Zstd,
+        Compression::None,
+    ];
 
     /// The name used in `.buildkit.toml` and on the command line.
     pub fn name(self) -> &'static str {
@@ -155,8 +167,15 @@ mod tests {
 
     #[test]
     fn every_compression_round_trips_and_is_deterministic() {
-        let input: Vec<u8> = (0..100_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
-        for c in [Compression::Xz, Compression::Gzip, Compression::Zstd, Compression::None] {
+        let input: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        for c in [
+            Compression::Xz,
+            Compression::Gzip,
+            Compression::Zstd,
+            Compression::None,
+        ] {
             let run = || {
                 let mut enc = c.encoder(Vec::new()).expect("encoder");
                 enc.write_all(&input).expect("write");
@@ -165,7 +184,10 @@ mod tests {
             let (a, b) = (run(), run());
             assert!(a == b, "{c:?} is not deterministic");
             let mut back = Vec::new();
-            c.decoder(&a[..]).expect("decoder").read_to_end(&mut back).expect("decompress");
+            c.decoder(&a[..])
+                .expect("decoder")
+                .read_to_end(&mut back)
+                .expect("decompress");
             assert!(back == input, "{c:?} does not round-trip");
             let name = format!("data.tar{}", c.extension());
             assert_eq!(Compression::from_member_name(&name), Some(c));

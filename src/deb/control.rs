@@ -79,7 +79,8 @@ impl Control {
             }
             // A whitespace-only line that starts with a space is an (invalid,
             // empty) continuation, as dpkg reads it; only a truly empty line ends the stanza.
-            if line.trim().is_empty() && !(line.starts_with([' ', '\t']) && !control.fields.is_empty()) {
+            let continuation = line.starts_with([' ', '\t']) && !control.fields.is_empty();
+            if line.trim().is_empty() && !continuation {
                 if control.fields.is_empty() {
                     continue;
                 }
@@ -261,7 +262,9 @@ fn check_field_name(name: &str) -> Result<(), ControlError> {
     // deb822(5): printable US-ASCII except ':' and space, not starting with '#' or '-'.
     let ok = !name.is_empty()
         && !name.starts_with(['#', '-'])
-        && name.bytes().all(|b| (b'!'..=b'~').contains(&b) && b != b':');
+        && name
+            .bytes()
+            .all(|b| (b'!'..=b'~').contains(&b) && b != b':');
     if ok {
         Ok(())
     } else {
@@ -297,7 +300,10 @@ mod tests {
     fn parse_and_write_round_trip() {
         let text = "Package: hello\nVersion: 1.0-1\nArchitecture: all\nMaintainer: A <a@b.c>\nDescription: greets\n Long text.\n .\n More.\n";
         let control = Control::parse(text).expect("parses");
-        assert_eq!(control.get("description"), Some("greets\nLong text.\n.\nMore."));
+        assert_eq!(
+            control.get("description"),
+            Some("greets\nLong text.\n.\nMore.")
+        );
         assert_eq!(control.to_string(), text);
         control.validate().expect("valid");
     }
@@ -316,7 +322,10 @@ mod tests {
         }
         c.sort_canonical();
         let names: Vec<_> = c.fields().map(|(n, _)| n).collect();
-        assert_eq!(names, ["Package", "Version", "Depends", "X-Custom", "Description"]);
+        assert_eq!(
+            names,
+            ["Package", "Version", "Depends", "X-Custom", "Description"]
+        );
     }
 
     #[test]
@@ -337,6 +346,9 @@ mod tests {
         let err = Control::parse("Package: a\nPackage: b\n").expect_err("dup");
         assert_eq!(err.to_string(), "duplicate control field \"Package\"");
         let err = Control::parse("Package hello\n").expect_err("syntax");
-        assert_eq!(err.to_string(), "line 1 of the control file is not a field: \"Package hello\"");
+        assert_eq!(
+            err.to_string(),
+            "line 1 of the control file is not a field: \"Package hello\""
+        );
     }
 }

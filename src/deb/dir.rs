@@ -5,11 +5,17 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use super::{Compression, Control, ControlFile, DataTree, DebError, EntryKind, FileSource, PackageSpec};
+use super::{
+    Compression, Control, ControlFile, DataTree, DebError, EntryKind, FileSource, PackageSpec,
+};
 
 /// Reads `dir` into a spec; entries keep their modes and their mtimes,
 /// clamped to `mtime` when the package is written.
-pub fn spec_from_dir(dir: &Path, mtime: u64, compression: Compression) -> Result<PackageSpec, DebError> {
+pub fn spec_from_dir(
+    dir: &Path,
+    mtime: u64,
+    compression: Compression,
+) -> Result<PackageSpec, DebError> {
     let read_err = |path: &Path| {
         let path = path.to_owned();
         move |source| DebError::Read { path, source }
@@ -17,7 +23,9 @@ pub fn spec_from_dir(dir: &Path, mtime: u64, compression: Compression) -> Result
     let debian = dir.join("DEBIAN");
     let control_path = debian.join("control");
     if !control_path.is_file() {
-        return Err(DebError::NoControl { dir: dir.to_owned() });
+        return Err(DebError::NoControl {
+            dir: dir.to_owned(),
+        });
     }
     let text = std::fs::read_to_string(&control_path).map_err(read_err(&control_path))?;
     let control = Control::parse(&text)?;
@@ -36,13 +44,20 @@ pub fn spec_from_dir(dir: &Path, mtime: u64, compression: Compression) -> Result
         }
         let meta = entry.metadata().map_err(read_err(&entry.path()))?;
         if !meta.is_file() {
-            return Err(DebError::BadControlMember { name, reason: "it is not a regular file" });
+            return Err(DebError::BadControlMember {
+                name,
+                reason: "it is not a regular file",
+            });
         }
         let mode = meta.permissions().mode() & 0o7777;
-        let is_script = ["preinst", "postinst", "prerm", "postrm", "config"].contains(&name.as_str());
+        let is_script =
+            ["preinst", "postinst", "prerm", "postrm", "config"].contains(&name.as_str());
         // dpkg-deb: maintainer scripts must be between 0555 and 0775.
         if is_script && (mode & 0o555 != 0o555 || mode & !0o775 != 0) {
-            return Err(DebError::BadControlMember { name, reason: "maintainer scripts need permissions between 0555 and 0775" });
+            return Err(DebError::BadControlMember {
+                name,
+                reason: "maintainer scripts need permissions between 0555 and 0775",
+            });
         }
         let bytes = std::fs::read(entry.path()).map_err(read_err(&entry.path()))?;
         control_files.push(ControlFile { name, mode, bytes });
@@ -50,7 +65,14 @@ pub fn spec_from_dir(dir: &Path, mtime: u64, compression: Compression) -> Result
 
     let mut data = DataTree::new();
     walk(dir, "", &mut data, true)?;
-    Ok(PackageSpec { control, control_files, data, compression, mtime, generate: false })
+    Ok(PackageSpec {
+        control,
+        control_files,
+        data,
+        compression,
+        mtime,
+        generate: false,
+    })
 }
 
 fn walk(dir: &Path, prefix: &str, data: &mut DataTree, top: bool) -> Result<(), DebError> {
@@ -75,13 +97,21 @@ fn walk(dir: &Path, prefix: &str, data: &mut DataTree, top: bool) -> Result<(), 
         let mtime = Some(u64::try_from(meta.mtime()).unwrap_or(0));
         let kind = if meta.file_type().is_symlink() {
             let target = std::fs::read_link(&path).map_err(read_err(&path))?;
-            EntryKind::Symlink { target: target.to_string_lossy().into_owned() }
+            EntryKind::Symlink {
+                target: target.to_string_lossy().into_owned(),
+            }
         } else if meta.is_dir() {
             EntryKind::Dir
         } else if meta.is_file() {
-            EntryKind::File { source: FileSource::Path(path.clone()), size: meta.len() }
+            EntryKind::File {
+                source: FileSource::Path(path.clone()),
+                size: meta.len(),
+            }
         } else {
-            return Err(DebError::UnsafePath { path: dest, reason: "devices, fifos and sockets cannot be packaged" });
+            return Err(DebError::UnsafePath {
+                path: dest,
+                reason: "devices, fifos and sockets cannot be packaged",
+            });
         };
         let is_dir = kind == EntryKind::Dir;
         data.insert(&dest, kind, mode, mtime)?;

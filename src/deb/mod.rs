@@ -18,10 +18,10 @@ mod tree;
 mod writer;
 
 pub use compress::Compression;
-pub use dir::spec_from_dir;
+pub use control::check_package_name;
 pub use control::{Control, ControlError, FIELD_ORDER};
+pub use dir::spec_from_dir;
 pub use error::DebError;
 pub use reader::{read_deb, DebInfo, EntryInfo, EntryKind as InfoEntryKind};
 pub use tree::{DataTree, Entry, EntryKind, FileSource};
 pub use writer::{gzip_n, write_deb, ControlFile, PackageSpec, WrittenDeb};
-pub use control::check_package_name;

@@ -79,9 +79,21 @@ fn control_as_map<S: serde::Serializer>(control: &Control, s: S) -> Result<S::Ok
 
 /// Reads and checks the package at `path`.
 pub fn read_deb(path: &Path) -> Result<DebInfo, DebError> {
-    let corrupt = |reason: String| DebError::Corrupt { path: path.to_owned(), reason };
-    let file = File::open(path).map_err(|source| DebError::Read { path: path.to_owned(), source })?;
-    let size = file.metadata().map_err(|source| DebError::Read { path: path.to_owned(), source })?.len();
+    let corrupt = |reason: String| DebError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    let file = File::open(path).map_err(|source| DebError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let size = file
+        .metadata()
+        .map_err(|source| DebError::Read {
+            path: path.to_owned(),
+            source,
+        })?
+        .len();
     let mut magic = [0u8; 8];
     let mut reader = BufReader::new(file);
     if reader.read_exact(&mut magic).is_err() || &magic != b"!<arch>\n" {
@@ -95,37 +107,69 @@ pub fn read_deb(path: &Path) -> Result<DebInfo, DebError> {
     let mut compression = Compression::None;
     while let Some(entry) = archive.next_entry() {
         let mut entry = entry.map_err(|e| corrupt(format!("damaged ar member header ({e})")))?;
-        let name = String::from_utf8_lossy(entry.header().identifier()).trim_end_matches('/').to_owned();
+        let name = String::from_utf8_lossy(entry.header().identifier())
+            .trim_end_matches('/')
+            .to_owned();
         let expected = entry.header().size();
         match members.len() {
             0 => {
                 let mut text = String::new();
-                entry.read_to_string(&mut text).map_err(|e| corrupt(format!("unreadable debian-binary ({e})")))?;
+                entry
+                    .read_to_string(&mut text)
+                    .map_err(|e| corrupt(format!("unreadable debian-binary ({e})")))?;
                 if name != "debian-binary" {
-                    return Err(corrupt(format!("the first member is {name:?}, not debian-binary")));
+                    return Err(corrupt(format!(
+                        "the first member is {name:?}, not debian-binary"
+                    )));
                 }
                 if !text.starts_with("2.") {
-                    return Err(corrupt(format!("unsupported format version {:?}", text.trim_end())));
+                    return Err(corrupt(format!(
+                        "unsupported format version {:?}",
+                        text.trim_end()
+                    )));
                 }
             }
             1 | 2 => {
-                let want = if members.len() == 1 { "control.tar" } else { "data.tar" };
-                let Some(c) = Compression::from_member_name(&name).filter(|_| name.starts_with(want)) else {
-                    return Err(corrupt(format!("member {} is {name:?}, expected {want}[.xz|.gz|.zst]", members.len() + 1)));
+                let want = if members.len() == 1 {
+                    "control.tar"
+                } else {
+                    "data.tar"
+                };
+                let Some(c) =
+                    Compression::from_member_name(&name).filter(|_| name.starts_with(want))
+                else {
+                    return Err(corrupt(format!(
+                        "member {} is {name:?}, expected {want}[.xz|.gz|.zst]",
+                        members.len() + 1
+                    )));
                 };
                 compression = c;
-                let mut counted = CountingReader { inner: &mut entry, count: 0 };
-                let entries = read_tar(c.decoder(&mut counted).map_err(|e| corrupt(format!("{name}: {e}")))?, want == "control.tar")
-                    .map_err(|reason| corrupt(format!("{name}: {reason}")))?;
+                let mut counted = CountingReader {
+                    inner: &mut entry,
+                    count: 0,
+                };
+                let entries = read_tar(
+                    c.decoder(&mut counted)
+                        .map_err(|e| corrupt(format!("{name}: {e}")))?,
+                    want == "control.tar",
+                )
+                .map_err(|reason| corrupt(format!("{name}: {reason}")))?;
                 // Read what the tar reader left (padding) so truncation shows.
-                std::io::copy(&mut counted, &mut std::io::sink()).map_err(|e| corrupt(format!("{name}: {e}")))?;
+                std::io::copy(&mut counted, &mut std::io::sink())
+                    .map_err(|e| corrupt(format!("{name}: {e}")))?;
                 if counted.count != expected {
-                    return Err(corrupt(format!("{name} is truncated ({} of {expected} bytes)", counted.count)));
+                    return Err(corrupt(format!(
+                        "{name} is truncated ({} of {expected} bytes)",
+                        counted.count
+                    )));
                 }
                 if want == "control.tar" {
                     let (infos, text) = entries;
-                    let text = text.ok_or_else(|| corrupt("control.tar has no control file".into()))?;
-                    control = Some(Control::parse(&text).map_err(|e| corrupt(format!("control file: {e}")))?);
+                    let text =
+                        text.ok_or_else(|| corrupt("control.tar has no control file".into()))?;
+                    control = Some(
+                        Control::parse(&text).map_err(|e| corrupt(format!("control file: {e}")))?,
+                    );
                     control_files = infos;
                 } else {
                     files = entries.0;
@@ -137,14 +181,28 @@ pub fn read_deb(path: &Path) -> Result<DebInfo, DebError> {
         members.push(name);
     }
     if members.len() < 3 {
-        return Err(corrupt(format!("it has {} of the 3 required members", members.len())));
+        return Err(corrupt(format!(
+            "it has {} of the 3 required members",
+            members.len()
+        )));
     }
     let control = control.ok_or_else(|| corrupt("no control data".into()))?;
-    Ok(DebInfo { path: path.to_owned(), size, members, compression, control, control_files, files })
+    Ok(DebInfo {
+        path: path.to_owned(),
+        size,
+        members,
+        compression,
+        control,
+        control_files,
+        files,
+    })
 }
 
 /// Lists a tarball, returning its entries and, for control.tar, the text of `./control`.
-fn read_tar(input: impl Read, want_control: bool) -> Result<(Vec<EntryInfo>, Option<String>), String> {
+fn read_tar(
+    input: impl Read,
+    want_control: bool,
+) -> Result<(Vec<EntryInfo>, Option<String>), String> {
     let mut archive = tar::Archive::new(input);
     let mut infos = Vec::new();
     let mut control = None;
@@ -160,7 +218,9 @@ fn read_tar(input: impl Read, want_control: bool) -> Result<(Vec<EntryInfo>, Opt
             tar::EntryType::Link => EntryKind::Hardlink,
             _ => EntryKind::Other,
         };
-        let link = entry.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned());
+        let link = entry
+            .link_name_bytes()
+            .map(|l| String::from_utf8_lossy(&l).into_owned());
         let header = entry.header();
         let info = EntryInfo {
             path: path.clone(),
@@ -174,10 +234,13 @@ fn read_tar(input: impl Read, want_control: bool) -> Result<(Vec<EntryInfo>, Opt
         };
         if want_control && kind == EntryKind::File && path.trim_start_matches("./") == "control" {
             let mut text = String::new();
-            entry.read_to_string(&mut text).map_err(|e| format!("unreadable control file ({e})"))?;
+            entry
+                .read_to_string(&mut text)
+                .map_err(|e| format!("unreadable control file ({e})"))?;
             control = Some(text);
         } else {
-            std::io::copy(&mut entry, &mut std::io::sink()).map_err(|e| format!("damaged data for {path} ({e})"))?;
+            std::io::copy(&mut entry, &mut std::io::sink())
+                .map_err(|e| format!("damaged data for {path} ({e})"))?;
         }
         infos.push(info);
     }

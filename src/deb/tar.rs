@@ -34,7 +34,14 @@ impl<W: Write> TarWriter<W> {
     }
 
     /// A regular file whose `size` bytes come from `data`.
-    pub fn file(&mut self, name: &str, mode: u32, mtime: u64, size: u64, data: impl Read) -> io::Result<()> {
+    pub fn file(
+        &mut self,
+        name: &str,
+        mode: u32,
+        mtime: u64,
+        size: u64,
+        data: impl Read,
+    ) -> io::Result<()> {
         let mut header = base_header(EntryType::Regular, mode, mtime, size);
         self.set_name(&mut header, name)?;
         header.set_cksum();
@@ -126,8 +133,10 @@ mod tests {
         let target = format!("/opt/{}", "t".repeat(150));
         let mut w = TarWriter::new(Vec::new());
         w.dir("./", 0o755, 1_700_000_000).expect("dir");
-        w.file(&long, 0o644, 1_700_000_000, 3, &b"abc"[..]).expect("file");
-        w.symlink("./usr/bin/x", &target, 1_700_000_000).expect("link");
+        w.file(&long, 0o644, 1_700_000_000, 3, &b"abc"[..])
+            .expect("file");
+        w.symlink("./usr/bin/x", &target, 1_700_000_000)
+            .expect("link");
         let bytes = w.finish().expect("finish");
         assert_eq!(bytes.len() % BLOCK, 0);
 
@@ -136,9 +145,15 @@ mod tests {
         for entry in archive.entries().expect("entries") {
             let mut entry = entry.expect("entry");
             let path = String::from_utf8(entry.path_bytes().into_owned()).expect("utf8");
-            let link = entry.link_name_bytes().map(|l| String::from_utf8(l.into_owned()).expect("utf8"));
+            let link = entry
+                .link_name_bytes()
+                .map(|l| String::from_utf8(l.into_owned()).expect("utf8"));
             let header = entry.header();
-            let meta = (header.uid().expect("uid"), header.username().expect("u").map(str::to_owned), header.mtime().expect("mtime"));
+            let meta = (
+                header.uid().expect("uid"),
+                header.username().expect("u").map(str::to_owned),
+                header.mtime().expect("mtime"),
+            );
             let mut data = String::new();
             entry.read_to_string(&mut data).expect("data");
             seen.push((path, link, meta, data));

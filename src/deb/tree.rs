@@ -52,7 +52,13 @@ impl DataTree {
     }
 
     /// Adds a regular file from disk at `dest` (absolute, e.g. `/usr/bin/hello`).
-    pub fn add_file(&mut self, dest: &str, source: PathBuf, size: u64, mode: u32) -> Result<(), DebError> {
+    pub fn add_file(
+        &mut self,
+        dest: &str,
+        source: PathBuf,
+        size: u64,
+        mode: u32,
+    ) -> Result<(), DebError> {
         let kind = EntryKind::File {
             source: FileSource::Path(source),
             size,
@@ -84,7 +90,13 @@ impl DataTree {
     }
 
     /// Adds an entry with every detail given (used by `deb build DIR`).
-    pub fn insert(&mut self, dest: &str, kind: EntryKind, mode: u32, mtime: Option<u64>) -> Result<(), DebError> {
+    pub fn insert(
+        &mut self,
+        dest: &str,
+        kind: EntryKind,
+        mode: u32,
+        mtime: Option<u64>,
+    ) -> Result<(), DebError> {
         let path = clean_path(dest)?;
         if path.is_empty() {
             // The root itself: only a directory mode makes sense, and it is fixed.
@@ -100,27 +112,55 @@ impl DataTree {
             }
             parent.push_str(component);
             match self.entries.get(&parent) {
-                Some(Entry { kind: EntryKind::Dir, .. }) => {}
-                Some(_) => return Err(DebError::PathConflict { path: format!("/{parent}") }),
+                Some(Entry {
+                    kind: EntryKind::Dir,
+                    ..
+                }) => {}
+                Some(_) => {
+                    return Err(DebError::PathConflict {
+                        path: format!("/{parent}"),
+                    })
+                }
                 None => {
-                    let dir = Entry { kind: EntryKind::Dir, mode: 0o755, mtime };
+                    let dir = Entry {
+                        kind: EntryKind::Dir,
+                        mode: 0o755,
+                        mtime,
+                    };
                     self.entries.insert(parent.clone(), dir);
                 }
             }
         }
         match self.entries.get(&path) {
             Some(existing) if existing.kind == EntryKind::Dir && kind == EntryKind::Dir => {}
-            Some(_) => return Err(DebError::PathConflict { path: format!("/{path}") }),
+            Some(_) => {
+                return Err(DebError::PathConflict {
+                    path: format!("/{path}"),
+                })
+            }
             None => {}
         }
-        self.entries.insert(path, Entry { kind, mode: mode & 0o7777, mtime });
+        self.entries.insert(
+            path,
+            Entry {
+                kind,
+                mode: mode & 0o7777,
+                mtime,
+            },
+        );
         Ok(())
     }
 
     /// Whether `dest` is a regular file of the tree.
     pub fn is_file(&self, dest: &str) -> bool {
         let key = dest.trim_start_matches('/');
-        matches!(self.entries.get(key), Some(Entry { kind: EntryKind::File { .. }, .. }))
+        matches!(
+            self.entries.get(key),
+            Some(Entry {
+                kind: EntryKind::File { .. },
+                ..
+            })
+        )
     }
 
     /// Regular files whose path starts with `prefix` (e.g. `etc/`), as absolute paths.
@@ -135,13 +175,16 @@ impl DataTree {
     /// and `build.c`): a depth-first walk with siblings sorted by name
     /// bytes, then the symlinks, so a link never precedes its target.
     pub fn ordered(&self) -> Vec<(&str, &Entry)> {
-        let mut entries: Vec<(&str, &Entry)> = self.entries.iter().map(|(p, e)| (p.as_str(), e)).collect();
+        let mut entries: Vec<(&str, &Entry)> =
+            self.entries.iter().map(|(p, e)| (p.as_str(), e)).collect();
         // Comparing component by component is the depth-first order:
         // `usr` < `usr/bin` < `usr-foo`, where a plain byte sort would put
         // `usr-foo` before `usr/bin`.
         entries.sort_by(|(a, ea), (b, eb)| {
             let link = |e: &Entry| matches!(e.kind, EntryKind::Symlink { .. });
-            link(ea).cmp(&link(eb)).then_with(|| a.split('/').cmp(b.split('/')))
+            link(ea)
+                .cmp(&link(eb))
+                .then_with(|| a.split('/').cmp(b.split('/')))
         });
         entries
     }
@@ -195,14 +238,31 @@ mod tests {
     fn parents_are_implied_and_links_come_last() {
         let mut tree = DataTree::new();
         tree.add_symlink("/usr/bin/hi", "hello").expect("link");
-        tree.add_bytes("/usr/bin/hello", b"#!/bin/sh\n".to_vec(), 0o755).expect("file");
-        tree.add_bytes("/etc/hello.conf", vec![0; 2048], 0o644).expect("file");
+        tree.add_bytes("/usr/bin/hello", b"#!/bin/sh\n".to_vec(), 0o755)
+            .expect("file");
+        tree.add_bytes("/etc/hello.conf", vec![0; 2048], 0o644)
+            .expect("file");
         tree.add_bytes("/usr-local/x", vec![], 0o644).expect("file");
         let order: Vec<_> = tree.ordered().into_iter().map(|(p, _)| p).collect();
-        assert_eq!(order, ["etc", "etc/hello.conf", "usr", "usr/bin", "usr/bin/hello", "usr-local", "usr-local/x", "usr/bin/hi"]);
+        assert_eq!(
+            order,
+            [
+                "etc",
+                "etc/hello.conf",
+                "usr",
+                "usr/bin",
+                "usr/bin/hello",
+                "usr-local",
+                "usr-local/x",
+                "usr/bin/hi"
+            ]
+        );
         // root + 4 dirs + 2 KiB + 1 KiB + 1 KiB (link) + 0 (empty file)
         assert_eq!(tree.installed_size_kib(), 1 + 4 + 2 + 1 + 1);
-        assert_eq!(tree.files_under("etc/").collect::<Vec<_>>(), ["/etc/hello.conf"]);
+        assert_eq!(
+            tree.files_under("etc/").collect::<Vec<_>>(),
+            ["/etc/hello.conf"]
+        );
     }
 
     #[test]
@@ -213,7 +273,12 @@ mod tests {
             assert!(matches!(err, DebError::UnsafePath { .. }), "{bad}: {err}");
         }
         tree.add_bytes("/usr/x", vec![], 0o644).expect("file");
-        let err = tree.add_bytes("/usr/x/y", vec![], 0o644).expect_err("under a file");
-        assert_eq!(err.to_string(), "\"/usr/x\" is both a directory and a file in the package");
+        let err = tree
+            .add_bytes("/usr/x/y", vec![], 0o644)
+            .expect_err("under a file");
+        assert_eq!(
+            err.to_string(),
+            "\"/usr/x\" is both a directory and a file in the package"
+        );
     }
 }

@@ -68,7 +68,10 @@ pub fn write_deb(spec: &PackageSpec, out_dir: &Path) -> Result<WrittenDeb, DebEr
     let mut control = spec.control.clone();
     control.validate()?;
     if spec.generate {
-        control.set("Installed-Size", &spec.data.installed_size_kib().to_string())?;
+        control.set(
+            "Installed-Size",
+            &spec.data.installed_size_kib().to_string(),
+        )?;
         control.sort_canonical();
     }
     let name = control.package().unwrap_or_default().to_owned();
@@ -90,8 +93,13 @@ pub fn write_deb(spec: &PackageSpec, out_dir: &Path) -> Result<WrittenDeb, DebEr
         .tempfile_in(out_dir)
         .map_err(write_err(out_dir))?;
     let md5sums = write_data_tar(spec, data.as_file_mut())?;
-    let data_size = data.as_file().stream_position().map_err(write_err(data.path()))?;
-    data.as_file_mut().rewind().map_err(write_err(data.path()))?;
+    let data_size = data
+        .as_file()
+        .stream_position()
+        .map_err(write_err(data.path()))?;
+    data.as_file_mut()
+        .rewind()
+        .map_err(write_err(data.path()))?;
 
     let mut control_files = spec.control_files.clone();
     if spec.generate && !md5sums.is_empty() {
@@ -106,8 +114,8 @@ pub fn write_deb(spec: &PackageSpec, out_dir: &Path) -> Result<WrittenDeb, DebEr
         mode: 0o644,
         bytes: control.to_string().into_bytes(),
     });
-    let control_tar = control_tar(&control_files, spec.compression, spec.mtime)
-        .map_err(write_err(out_dir))?;
+    let control_tar =
+        control_tar(&control_files, spec.compression, spec.mtime).map_err(write_err(out_dir))?;
 
     // Debian file names carry the version without its epoch (Policy 3.1.1).
     let file_version = version.split_once(':').map_or(version.as_str(), |(_, v)| v);
@@ -121,17 +129,34 @@ pub fn write_deb(spec: &PackageSpec, out_dir: &Path) -> Result<WrittenDeb, DebEr
         let ext = spec.compression.extension();
         let members: [(String, u64, Box<dyn Read + '_>); 3] = [
             ("debian-binary".into(), 4, Box::new(&b"2.0\n"[..])),
-            (format!("control.tar{ext}"), control_tar.len() as u64, Box::new(&control_tar[..])),
-            (format!("data.tar{ext}"), data_size, Box::new(data.as_file_mut())),
+            (
+                format!("control.tar{ext}"),
+                control_tar.len() as u64,
+                Box::new(&control_tar[..]),
+            ),
+            (
+                format!("data.tar{ext}"),
+                data_size,
+                Box::new(data.as_file_mut()),
+            ),
         ];
         ar::write(&mut hashed, spec.mtime, members).map_err(write_err(&path))?;
         hashed.finish().map_err(write_err(&path))?
     };
     out.as_file().sync_all().map_err(write_err(&path))?;
     set_readable(out.path()).map_err(write_err(&path))?;
-    out.persist(&path)
-        .map_err(|e| DebError::Write { path: path.clone(), source: e.error })?;
-    Ok(WrittenDeb { name, version, architecture, path, size, sha256 })
+    out.persist(&path).map_err(|e| DebError::Write {
+        path: path.clone(),
+        source: e.error,
+    })?;
+    Ok(WrittenDeb {
+        name,
+        version,
+        architecture,
+        path,
+        size,
+        sha256,
+    })
 }
 
 /// Streams the data tree as a compressed tar into `out` and returns the
@@ -141,28 +166,43 @@ fn write_data_tar(spec: &PackageSpec, out: &mut File) -> Result<String, DebError
         path: PathBuf::from("data.tar"),
         source,
     };
-    let encoder = spec.compression.encoder(BufWriter::new(out)).map_err(io_err)?;
+    let encoder = spec
+        .compression
+        .encoder(BufWriter::new(out))
+        .map_err(io_err)?;
     let mut tar = TarWriter::new(encoder);
     tar.dir("./", 0o755, spec.mtime).map_err(io_err)?;
     let mut md5sums = String::new();
     for (path, entry) in spec.data.ordered() {
         let mtime = entry.mtime.map_or(spec.mtime, |m| m.min(spec.mtime));
         match &entry.kind {
-            EntryKind::Dir => tar.dir(&format!("./{path}/"), entry.mode, mtime).map_err(io_err)?,
-            EntryKind::Symlink { target } => tar.symlink(&format!("./{path}"), target, mtime).map_err(io_err)?,
+            EntryKind::Dir => tar
+                .dir(&format!("./{path}/"), entry.mode, mtime)
+                .map_err(io_err)?,
+            EntryKind::Symlink { target } => tar
+                .symlink(&format!("./{path}"), target, mtime)
+                .map_err(io_err)?,
             EntryKind::File { source, size } => {
                 let mut hasher = Md5::new();
                 let name = format!("./{path}");
                 match source {
                     FileSource::Bytes(bytes) => {
                         hasher.update(bytes);
-                        tar.file(&name, entry.mode, mtime, *size, &bytes[..]).map_err(io_err)?;
+                        tar.file(&name, entry.mode, mtime, *size, &bytes[..])
+                            .map_err(io_err)?;
                     }
                     FileSource::Path(src) => {
-                        let read_err = |source| DebError::ReadSource { path: src.clone(), source };
+                        let read_err = |source| DebError::ReadSource {
+                            path: src.clone(),
+                            source,
+                        };
                         let file = File::open(src).map_err(read_err)?;
-                        let reader = HashReader { inner: file, hasher: &mut hasher };
-                        tar.file(&name, entry.mode, mtime, *size, reader).map_err(read_err)?;
+                        let reader = HashReader {
+                            inner: file,
+                            hasher: &mut hasher,
+                        };
+                        tar.file(&name, entry.mode, mtime, *size, reader)
+                            .map_err(read_err)?;
                     }
                 }
                 md5sums.push_str(&format!("{}  {path}\n", hex::encode(hasher.finalize())));
@@ -184,7 +224,13 @@ fn control_tar(files: &[ControlFile], compression: Compression, mtime: u64) -> i
     tar.dir("./", 0o755, mtime)?;
     for file in sorted {
         let name = format!("./{}", file.name);
-        tar.file(&name, file.mode, mtime, file.bytes.len() as u64, &file.bytes[..])?;
+        tar.file(
+            &name,
+            file.mode,
+            mtime,
+            file.bytes.len() as u64,
+            &file.bytes[..],
+        )?;
     }
     tar.finish()?.finish()
 }
@@ -192,9 +238,14 @@ fn control_tar(files: &[ControlFile], compression: Compression, mtime: u64) -> i
 /// dpkg-deb refuses a conffile that is not a regular file of the package.
 fn check_conffiles(text: &[u8], data: &DataTree) -> Result<(), DebError> {
     for line in String::from_utf8_lossy(text).lines() {
-        let path = line.strip_prefix("remove-on-upgrade ").unwrap_or(line).trim();
+        let path = line
+            .strip_prefix("remove-on-upgrade ")
+            .unwrap_or(line)
+            .trim();
         if !path.is_empty() && (!path.starts_with('/') || !data.is_file(path)) {
-            return Err(DebError::BadConffile { path: path.to_owned() });
+            return Err(DebError::BadConffile {
+                path: path.to_owned(),
+            });
         }
     }
     Ok(())
@@ -235,7 +286,11 @@ struct HashWriter<W> {
 
 impl<W: Write> HashWriter<W> {
     fn new(inner: W) -> Self {
-        Self { inner, hasher: Sha256::new(), size: 0 }
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
     }
 
     fn finish(mut self) -> io::Result<(u64, String)> {

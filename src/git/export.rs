@@ -20,39 +20,70 @@ pub struct ExportStats {
     pub bytes: u64,
 }
 
-pub(super) fn export(repo: &gix::Repository, tree: gix::ObjectId, dest: &Path) -> Result<ExportStats, GitError> {
+pub(super) fn export(
+    repo: &gix::Repository,
+    tree: gix::ObjectId,
+    dest: &Path,
+) -> Result<ExportStats, GitError> {
     let mut stats = ExportStats::default();
     export_dir(repo, tree, dest, "", &mut stats)?;
     Ok(stats)
 }
 
-fn export_dir(repo: &gix::Repository, tree_id: gix::ObjectId, dir: &Path, prefix: &str, stats: &mut ExportStats) -> Result<(), GitError> {
+fn export_dir(
+    repo: &gix::Repository,
+    tree_id: gix::ObjectId,
+    dir: &Path,
+    prefix: &str,
+    stats: &mut ExportStats,
+) -> Result<(), GitError> {
     use std::os::unix::fs::PermissionsExt;
-    let tree = repo.find_tree(tree_id).map_err(gix_err(format!("read tree {prefix:?}")))?;
-    let decoded = tree.decode().map_err(gix_err(format!("decode tree {prefix:?}")))?;
+    let tree = repo
+        .find_tree(tree_id)
+        .map_err(gix_err(format!("read tree {prefix:?}")))?;
+    let decoded = tree
+        .decode()
+        .map_err(gix_err(format!("decode tree {prefix:?}")))?;
     for entry in &decoded.entries {
         let name = entry.filename.to_str_lossy();
         let rel = format!("{prefix}{name}");
-        if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.eq_ignore_ascii_case(".git") {
+        if name.is_empty()
+            || name == "."
+            || name == ".."
+            || name.contains('/')
+            || name.eq_ignore_ascii_case(".git")
+        {
             return Err(GitError::UnsafePath { path: rel });
         }
         let path = dir.join(name.as_ref());
-        let write_err = |source| GitError::Write { path: path.clone(), source };
+        let write_err = |source| GitError::Write {
+            path: path.clone(),
+            source,
+        };
         match entry.mode.kind() {
             EntryKind::Tree => {
                 std::fs::create_dir(&path).map_err(write_err)?;
                 export_dir(repo, entry.oid.to_owned(), &path, &format!("{rel}/"), stats)?;
             }
             EntryKind::Blob | EntryKind::BlobExecutable => {
-                let blob = repo.find_blob(entry.oid).map_err(gix_err(format!("read {rel}")))?;
+                let blob = repo
+                    .find_blob(entry.oid)
+                    .map_err(gix_err(format!("read {rel}")))?;
                 std::fs::write(&path, &blob.data).map_err(write_err)?;
-                let mode = if entry.mode.kind() == EntryKind::BlobExecutable { 0o755 } else { 0o644 };
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(write_err)?;
+                let mode = if entry.mode.kind() == EntryKind::BlobExecutable {
+                    0o755
+                } else {
+                    0o644
+                };
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                    .map_err(write_err)?;
                 stats.files += 1;
                 stats.bytes += blob.data.len() as u64;
             }
             EntryKind::Link => {
-                let blob = repo.find_blob(entry.oid).map_err(gix_err(format!("read {rel}")))?;
+                let blob = repo
+                    .find_blob(entry.oid)
+                    .map_err(gix_err(format!("read {rel}")))?;
                 let target = blob.data.to_str_lossy().into_owned();
                 std::os::unix::fs::symlink(&target, &path).map_err(write_err)?;
             }

@@ -55,9 +55,14 @@ pub enum GitError {
     Command(#[from] ProcessError),
 }
 
-fn gix_err<E: std::error::Error + Send + Sync + 'static>(action: impl Into<String>) -> impl FnOnce(E) -> GitError {
+fn gix_err<E: std::error::Error + Send + Sync + 'static>(
+    action: impl Into<String>,
+) -> impl FnOnce(E) -> GitError {
     let action = action.into();
-    move |e| GitError::Gix { action, source: Box::new(e) }
+    move |e| GitError::Gix {
+        action,
+        source: Box::new(e),
+    }
 }
 
 /// A commit with the facts packaging needs.
@@ -94,7 +99,10 @@ pub struct Repo {
 impl Repo {
     /// Finds the repository containing `dir`.
     pub fn discover(dir: &Path) -> Result<Self, GitError> {
-        let repo = gix::discover(dir).map_err(|e| GitError::NotARepo { path: dir.to_owned(), source: Box::new(e) })?;
+        let repo = gix::discover(dir).map_err(|e| GitError::NotARepo {
+            path: dir.to_owned(),
+            source: Box::new(e),
+        })?;
         Ok(Self { repo })
     }
 
@@ -110,11 +118,26 @@ impl Repo {
 
     /// Resolves a revision (`HEAD`, `v1.2.0`, a hash) to its commit.
     pub fn resolve(&self, rev: &str) -> Result<CommitInfo, GitError> {
-        let unknown = |source: GixError| GitError::UnknownRev { rev: rev.to_owned(), source };
-        let id = self.repo.rev_parse_single(rev).map_err(|e| unknown(Box::new(e)))?;
-        let commit = id.object().map_err(|e| unknown(Box::new(e)))?.peel_to_commit().map_err(|e| unknown(Box::new(e)))?;
-        let time = commit.time().map_err(gix_err(format!("read the time of commit {}", commit.id)))?;
-        Ok(CommitInfo { id: commit.id.to_string(), time: time.seconds })
+        let unknown = |source: GixError| GitError::UnknownRev {
+            rev: rev.to_owned(),
+            source,
+        };
+        let id = self
+            .repo
+            .rev_parse_single(rev)
+            .map_err(|e| unknown(Box::new(e)))?;
+        let commit = id
+            .object()
+            .map_err(|e| unknown(Box::new(e)))?
+            .peel_to_commit()
+            .map_err(|e| unknown(Box::new(e)))?;
+        let time = commit
+            .time()
+            .map_err(gix_err(format!("read the time of commit {}", commit.id)))?;
+        Ok(CommitInfo {
+            id: commit.id.to_string(),
+            time: time.seconds,
+        })
     }
 
     /// Every tag of the repository that peels to a commit.
@@ -122,12 +145,25 @@ impl Repo {
         let platform = self.repo.references().map_err(gix_err("list references"))?;
         let mut tags = Vec::new();
         for reference in platform.tags().map_err(gix_err("list tags"))? {
-            let mut reference = reference.map_err(|e| GitError::Gix { action: "read a tag".into(), source: Box::new(e) })?;
+            let mut reference = reference.map_err(|e| GitError::Gix {
+                action: "read a tag".into(),
+                source: Box::new(e),
+            })?;
             let name = reference.name().shorten().to_str_lossy().into_owned();
             // Tags of trees or blobs are not versions; skip them.
-            let Ok(commit) = reference.peel_to_commit() else { continue };
-            let time = commit.time().map_err(gix_err(format!("read the time of tag {name}")))?;
-            tags.push(TagInfo { name, commit: CommitInfo { id: commit.id.to_string(), time: time.seconds } });
+            let Ok(commit) = reference.peel_to_commit() else {
+                continue;
+            };
+            let time = commit
+                .time()
+                .map_err(gix_err(format!("read the time of tag {name}")))?;
+            tags.push(TagInfo {
+                name,
+                commit: CommitInfo {
+                    id: commit.id.to_string(),
+                    time: time.seconds,
+                },
+            });
         }
         Ok(tags)
     }
@@ -135,9 +171,16 @@ impl Repo {
     /// The text of `path` in commit `commit`, or `None` when it has no such file.
     pub fn read_file(&self, commit: &str, path: &str) -> Result<Option<Vec<u8>>, GitError> {
         let tree = self.tree_of(commit)?;
-        let entry = tree.lookup_entry_by_path(path).map_err(gix_err(format!("look up {path}")))?;
-        let Some(entry) = entry.filter(|e| e.mode().is_blob()) else { return Ok(None) };
-        let blob = self.repo.find_blob(entry.object_id()).map_err(gix_err(format!("read {path}")))?;
+        let entry = tree
+            .lookup_entry_by_path(path)
+            .map_err(gix_err(format!("look up {path}")))?;
+        let Some(entry) = entry.filter(|e| e.mode().is_blob()) else {
+            return Ok(None);
+        };
+        let blob = self
+            .repo
+            .find_blob(entry.object_id())
+            .map_err(gix_err(format!("read {path}")))?;
         Ok(Some(blob.data.clone()))
     }
 
@@ -149,8 +192,13 @@ impl Repo {
 
     /// Commit subjects reachable from `tip` but not from `hide` (newest first, merges skipped).
     pub fn log(&self, tip: &str, hide: Option<&str>) -> Result<Vec<LogEntry>, GitError> {
-        let parse = |hex: &str| gix::ObjectId::from_hex(hex.as_bytes()).map_err(gix_err(format!("parse id {hex}")));
-        let walk = self.repo.rev_walk([parse(tip)?]).with_hidden(hide.map(parse).transpose()?);
+        let parse = |hex: &str| {
+            gix::ObjectId::from_hex(hex.as_bytes()).map_err(gix_err(format!("parse id {hex}")))
+        };
+        let walk = self
+            .repo
+            .rev_walk([parse(tip)?])
+            .with_hidden(hide.map(parse).transpose()?);
         let mut entries = Vec::new();
         for info in walk.all().map_err(gix_err("walk the history"))? {
             let info = info.map_err(gix_err("walk the history"))?;
@@ -159,24 +207,46 @@ impl Repo {
                 continue;
             }
             let message = commit.message().map_err(gix_err("read a commit message"))?;
-            entries.push(LogEntry { subject: message.summary().to_str_lossy().into_owned() });
+            entries.push(LogEntry {
+                subject: message.summary().to_str_lossy().into_owned(),
+            });
         }
         Ok(entries)
     }
 
     /// Whether the work tree or index differs from HEAD (untracked files included).
     pub fn is_dirty(&self) -> Result<bool, GitError> {
-        let Some(workdir) = self.workdir() else { return Ok(false) };
-        let out = git(workdir).args(["status", "--porcelain", "--untracked-files=normal"]).output()?;
+        let Some(workdir) = self.workdir() else {
+            return Ok(false);
+        };
+        let out = git(workdir)
+            .args(["status", "--porcelain", "--untracked-files=normal"])
+            .output()?;
         Ok(!out.is_empty())
     }
 
     /// `git describe --tags --long --match PREFIX*`: the nearest version tag
     /// below `commit`, the number of commits since it, and the abbreviated id.
-    pub fn describe(&self, commit: &str, prefix: &str) -> Result<Option<(String, u32, String)>, GitError> {
-        let Some(dir) = self.workdir().or(Some(self.git_dir())) else { return Ok(None) };
+    pub fn describe(
+        &self,
+        commit: &str,
+        prefix: &str,
+    ) -> Result<Option<(String, u32, String)>, GitError> {
+        let Some(dir) = self.workdir().or(Some(self.git_dir())) else {
+            return Ok(None);
+        };
         let pattern = format!("{prefix}[0-9]*");
-        let result = git(dir).args(["describe", "--tags", "--long", "--abbrev=7", "--match", &pattern, commit]).output();
+        let result = git(dir)
+            .args([
+                "describe",
+                "--tags",
+                "--long",
+                "--abbrev=7",
+                "--match",
+                &pattern,
+                commit,
+            ])
+            .output();
         let out = match result {
             Ok(out) => out,
             // "No names found" / "No tags can describe": no version tag below.
@@ -185,21 +255,36 @@ impl Repo {
         };
         let text = String::from_utf8_lossy(&out).trim().to_owned();
         let mut parts = text.rsplitn(3, '-');
-        let (Some(hash), Some(count), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(hash), Some(count), Some(tag)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Ok(None);
         };
         let count = count.parse().unwrap_or(0);
-        Ok(Some((tag.to_owned(), count, hash.trim_start_matches('g').to_owned())))
+        Ok(Some((
+            tag.to_owned(),
+            count,
+            hash.trim_start_matches('g').to_owned(),
+        )))
     }
 
     fn tree_of(&self, commit: &str) -> Result<gix::Tree<'_>, GitError> {
-        let id = gix::ObjectId::from_hex(commit.as_bytes()).map_err(gix_err(format!("parse id {commit}")))?;
-        let commit = self.repo.find_commit(id).map_err(gix_err(format!("find commit {id}")))?;
-        commit.tree().map_err(gix_err(format!("read the tree of {id}")))
+        let id = gix::ObjectId::from_hex(commit.as_bytes())
+            .map_err(gix_err(format!("parse id {commit}")))?;
+        let commit = self
+            .repo
+            .find_commit(id)
+            .map_err(gix_err(format!("find commit {id}")))?;
+        commit
+            .tree()
+            .map_err(gix_err(format!("read the tree of {id}")))
     }
 }
 
 /// The runner for the `git` program, in `dir`, with messages in English.
 pub fn git(dir: &Path) -> Cmd {
-    Cmd::new("git").arg("-C").arg(dir).env("LC_ALL", "C").env("GIT_TERMINAL_PROMPT", "0")
+    Cmd::new("git")
+        .arg("-C")
+        .arg(dir)
+        .env("LC_ALL", "C")
+        .env("GIT_TERMINAL_PROMPT", "0")
 }

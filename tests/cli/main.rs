@@ -1,0 +1,11 @@
+//! Integration tests: the real `git-buildkit` binary on scripted git
+//! repositories, judged by the real tools a user has (`git`, `dpkg-deb`,
+//! `lintian`, `dpkg --compare-versions`). One test binary, so cargo links once.
+
+mod common;
+
+mod deb_cmd;
+mod docs;
+mod errors;
+mod package;
+mod version_cmd;
