@@ -310,6 +310,18 @@ pub fn package(
     }
 
     let history = History::collect(repo, &config.tag_scheme(None), &version, &commit)?;
+    // All packages are written into a staging directory beside their final
+    // place and moved in only when every one succeeded: a failure leaves no
+    // partial set behind.
+    let out_err = |source| PackageError::Io {
+        path: request.out_dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&request.out_dir).map_err(out_err)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".buildkit-staging-")
+        .tempdir_in(&request.out_dir)
+        .map_err(out_err)?;
     let mut debs = Vec::new();
     for package in &config.packages {
         let scheme = config.tag_scheme(Some(package));
@@ -335,11 +347,21 @@ pub fn package(
             ..spec
         };
         let written =
-            deb::write_deb(&spec, &request.out_dir).map_err(|source| PackageError::Deb {
+            deb::write_deb(&spec, staging.path()).map_err(|source| PackageError::Deb {
                 package: name.clone(),
                 source,
             })?;
         debs.push(written);
+    }
+    for deb in &mut debs {
+        let target = request
+            .out_dir
+            .join(deb.path.file_name().unwrap_or_default());
+        std::fs::rename(&deb.path, &target).map_err(|source| PackageError::Io {
+            path: target.clone(),
+            source,
+        })?;
+        deb.path = target;
     }
     Ok(PackageOutcome {
         commit: commit.id,

@@ -5,15 +5,18 @@ use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
+use super::pgzip::ParallelGzEncoder;
+
 /// How `control.tar` and `data.tar` are compressed (uniformly, as dpkg-deb
 /// has done by default since 1.19.0).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
-    /// xz level 6, single-threaded: dpkg's default, readable by every dpkg.
+    /// xz level 6 (dpkg's default), multi-threaded with the preset's fixed
+    /// block size, so the bytes do not depend on the number of cores.
     #[default]
     Xz,
-    /// gzip level 9 without a name or timestamp.
+    /// gzip level 9 without a name or timestamp, compressed on all cores.
     Gzip,
     /// zstd level 19; needs dpkg >= 1.21.18 (bookworm's lintian calls it malformed).
     Zstd,
@@ -68,8 +71,12 @@ impl Compression {
     /// A writer that compresses into `out`; call [`Encoder::finish`].
     pub fn encoder<W: Write>(self, out: W) -> io::Result<Encoder<W>> {
         Ok(match self {
-            Compression::Xz => Encoder::Xz(liblzma::write::XzEncoder::new(out, 6)),
-            Compression::Gzip => Encoder::Gzip(gzip_encoder(out)),
+            Compression::Xz => {
+                Encoder::Xz(liblzma::write::XzEncoder::new_stream(out, xz_stream()?))
+            }
+            Compression::Gzip => {
+                Encoder::Gzip(ParallelGzEncoder::new(out, flate2::Compression::best()))
+            }
             Compression::Zstd => {
                 let mut enc = zstd::Encoder::new(out, 19)?;
                 enc.include_checksum(true)?;
@@ -113,7 +120,7 @@ pub enum Encoder<W: Write> {
     /// xz.
     Xz(liblzma::write::XzEncoder<W>),
     /// gzip.
-    Gzip(flate2::write::GzEncoder<W>),
+    Gzip(ParallelGzEncoder<W>),
     /// zstd.
     Zstd(zstd::Encoder<'static, W>),
     /// Plain.
@@ -152,6 +159,26 @@ impl<W: Write> Write for Encoder<W> {
     }
 }
 
+/// xz preset 6 with CRC64 (as xz(1) writes), in liblzma's multi-threaded
+/// encoder. Its blocks are the preset's default size (3 × the dictionary)
+/// whatever the thread count, which is what keeps the output reproducible.
+fn xz_stream() -> io::Result<liblzma::stream::Stream> {
+    let threads =
+        std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1));
+    xz_stream_with(threads, 0)
+}
+
+/// The xz encoder with a thread count and block size (0: the preset's default).
+fn xz_stream_with(threads: u32, block_size: u64) -> io::Result<liblzma::stream::Stream> {
+    liblzma::stream::MtStreamBuilder::new()
+        .threads(threads)
+        .block_size(block_size)
+        .preset(6)
+        .check(liblzma::stream::Check::Crc64)
+        .encoder()
+        .map_err(io::Error::other)
+}
+
 /// `gzip -9n`: best compression, no file name, mtime 0 (lintian's
 /// `package-contains-timestamped-gzip`), Unix as the OS byte.
 pub fn gzip_encoder<W: Write>(out: W) -> flate2::write::GzEncoder<W> {
@@ -164,6 +191,20 @@ pub fn gzip_encoder<W: Write>(out: W) -> flate2::write::GzEncoder<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xz_output_does_not_depend_on_the_thread_count() {
+        let input: Vec<u8> = (0..3_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 27) as u8)
+            .collect();
+        let run = |threads| {
+            let stream = xz_stream_with(threads, 1 << 20).expect("stream");
+            let mut enc = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+            enc.write_all(&input).expect("write");
+            enc.finish().expect("finish")
+        };
+        assert!(run(1) == run(3), "xz bytes changed with the thread count");
+    }
 
     #[test]
     fn every_compression_round_trips_and_is_deterministic() {

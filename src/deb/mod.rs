@@ -12,6 +12,7 @@ mod compress;
 mod control;
 mod dir;
 mod error;
+mod pgzip;
 mod reader;
 mod tar;
 mod tree;

@@ -503,3 +503,109 @@ fn compressions_are_read_by_dpkg_deb() {
         assert!(Path::new(deb).is_file());
     }
 }
+
+#[test]
+fn several_packages_share_one_build_and_land_together_or_not_at_all() {
+    let sb = Sandbox::new();
+    let config = |second_src: &str| {
+        format!(
+            r#"[[package]]
+name = "pair-bin"
+description = "the program\nPart of the pair."
+maintainer = "T <t@example.com>"
+architecture = "amd64"
+build = "mkdir -p out && echo built > out/a && echo built > out/b && echo BUILD-RAN"
+assets = [{{ src = "out/a", dest = "/usr/lib/pair/a" }}]
+
+[[package]]
+name = "pair-data"
+description = "the data\nPart of the pair."
+maintainer = "T <t@example.com>"
+build = "mkdir -p out && echo built > out/a && echo built > out/b && echo BUILD-RAN"
+depends = ["pair-bin (= 3.0.0-1)"]
+assets = [{{ src = "{second_src}", dest = "/usr/share/pair/b" }}]
+"#
+        )
+    };
+    let repo = sb.repo(
+        "pair",
+        &[
+            (".buildkit.toml", &config("out/b"), false),
+            ("COPYING", "GPL\n", false),
+        ],
+    );
+    sb.tag(&repo, "2026-01-01T10:00:00Z", "v3.0.0");
+    let dist = sb.path("dist");
+    let run = sb
+        .bk(
+            &repo,
+            &[
+                "package",
+                "v3.0.0",
+                "-o",
+                dist.to_str().expect("utf8"),
+                "--json",
+            ],
+        )
+        .ok();
+    assert_eq!(
+        run.stderr.lines().filter(|l| *l == "BUILD-RAN").count(),
+        1,
+        "an identical build command runs once:\n{}",
+        run.stderr
+    );
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let summary: Vec<(String, String, String, u64)> = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|d| {
+            let path = d["path"].as_str().expect("path");
+            let bytes = std::fs::read(path).expect("deb");
+            assert_eq!(d["size"].as_u64(), Some(bytes.len() as u64));
+            let sha = sb.run(&repo, "sha256sum", &[path]).ok().stdout;
+            assert_eq!(d["sha256"].as_str(), sha.split_whitespace().next());
+            (
+                d["name"].as_str().expect("name").to_owned(),
+                d["version"].as_str().expect("version").to_owned(),
+                d["architecture"].as_str().expect("arch").to_owned(),
+                d["size"].as_u64().expect("size").min(1),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("pair-bin".into(), "3.0.0-1".into(), "amd64".into(), 1),
+            ("pair-data".into(), "3.0.0-1".into(), "all".into(), 1)
+        ]
+    );
+    assert_eq!(
+        dir_names(&dist),
+        ["pair-bin_3.0.0-1_amd64.deb", "pair-data_3.0.0-1_all.deb"]
+    );
+
+    // The second package's asset is missing: neither package may appear.
+    write_files(&repo, &[(".buildkit.toml", &config("out/missing"), false)]);
+    sb.commit(&repo, "2026-01-02T10:00:00Z", "Break the second package");
+    sb.tag(&repo, "2026-01-02T10:00:00Z", "v3.0.1");
+    let dist2 = sb.path("dist2");
+    let run = sb.bk(
+        &repo,
+        &[
+            "-q",
+            "package",
+            "v3.0.1",
+            "-o",
+            dist2.to_str().expect("utf8"),
+        ],
+    );
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            2,
+            "error: package pair-data: asset \"out/missing\" does not exist in the built tree\n"
+        )
+    );
+    assert_eq!(dir_names(&dist2), Vec::<String>::new());
+}
