@@ -160,13 +160,17 @@ impl<W: Write> Write for Encoder<W> {
 }
 
 /// xz preset 6 with CRC64 (as xz(1) writes), in liblzma's multi-threaded
-/// encoder. Its blocks are the preset's default size (3 × the dictionary)
-/// whatever the thread count, which is what keeps the output reproducible.
+/// encoder. Its blocks have a fixed size whatever the thread count, which
+/// is what keeps the output reproducible.
 fn xz_stream() -> io::Result<liblzma::stream::Stream> {
     let threads =
         std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1));
-    xz_stream_with(threads, 0)
+    xz_stream_with(threads, XZ_BLOCK)
 }
+
+/// 8 MiB blocks (the preset's dictionary size): a 150 MB tree is ~19 blocks,
+/// enough to keep every core busy, at a ratio cost under 0.1 %.
+const XZ_BLOCK: u64 = 8 << 20;
 
 /// The xz encoder with a thread count and block size (0: the preset's default).
 fn xz_stream_with(threads: u32, block_size: u64) -> io::Result<liblzma::stream::Stream> {

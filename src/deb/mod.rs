@@ -12,7 +12,7 @@ mod compress;
 mod control;
 mod dir;
 mod error;
-mod pgzip;
+pub(crate) mod pgzip;
 mod reader;
 mod tar;
 mod tree;

@@ -140,7 +140,7 @@ impl<W: Write> Write for ParallelGzEncoder<W> {
 }
 
 /// Raw deflate of one chunk, ending in a sync flush or, for the last, the final block.
-fn deflate_chunk(
+pub(crate) fn deflate_chunk(
     input: &[u8],
     dictionary: &[u8],
     level: flate2::Compression,

@@ -1,4 +1,4 @@
-//! A GNU-format tar writer with exactly the bytes dpkg-deb produces through
+//! A GNU-format tar writer with the bytes dpkg-deb produces through
 //! `tar --format=gnu --owner=root:0 --group=root:0`: `./`-prefixed names,
 //! directories with a trailing `/`, GNU `././@LongLink` records for names and
 //! link targets over 100 bytes, root/root ownership and given mtimes.
@@ -12,25 +12,28 @@ use std::io::{self, Read, Write};
 use tar::{EntryType, Header};
 
 const BLOCK: usize = 512;
+/// GNU tar's default record: 20 blocks.
+const RECORD: usize = BLOCK * 20;
 
 /// Writes tar entries to `out`; call [`TarWriter::finish`] to close the archive.
 #[derive(Debug)]
 pub struct TarWriter<W: Write> {
     out: W,
+    written: u64,
 }
 
 impl<W: Write> TarWriter<W> {
     /// Starts an archive.
     pub fn new(out: W) -> Self {
-        Self { out }
+        Self { out, written: 0 }
     }
 
     /// A directory entry; `name` should end with `/`.
     pub fn dir(&mut self, name: &str, mode: u32, mtime: u64) -> io::Result<()> {
         let mut header = base_header(EntryType::Directory, mode, mtime, 0);
         self.set_name(&mut header, name)?;
-        header.set_cksum();
-        self.out.write_all(header.as_bytes())
+        set_gnu_cksum(&mut header);
+        self.emit(header.as_bytes())
     }
 
     /// A regular file whose `size` bytes come from `data`.
@@ -44,9 +47,10 @@ impl<W: Write> TarWriter<W> {
     ) -> io::Result<()> {
         let mut header = base_header(EntryType::Regular, mode, mtime, size);
         self.set_name(&mut header, name)?;
-        header.set_cksum();
-        self.out.write_all(header.as_bytes())?;
+        set_gnu_cksum(&mut header);
+        self.emit(header.as_bytes())?;
         let copied = io::copy(&mut data.take(size), &mut self.out)?;
+        self.written += copied;
         if copied != size {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -66,14 +70,25 @@ impl<W: Write> TarWriter<W> {
         let len = target.len().min(field.len());
         field[..len].copy_from_slice(&target.as_bytes()[..len]);
         self.set_name(&mut header, name)?;
-        header.set_cksum();
-        self.out.write_all(header.as_bytes())
+        set_gnu_cksum(&mut header);
+        self.emit(header.as_bytes())
     }
 
-    /// Writes the two zero blocks that end an archive and returns the writer.
+    /// Writes the two zero blocks that end an archive, pads it to GNU tar's
+    /// 10240-byte record size (as dpkg-deb's tar does) and returns the writer.
     pub fn finish(mut self) -> io::Result<W> {
-        self.out.write_all(&[0; BLOCK * 2])?;
+        self.emit(&[0; BLOCK * 2])?;
+        let rest = (self.written % RECORD as u64) as usize;
+        if rest != 0 {
+            self.emit(&vec![0; RECORD - rest])?;
+        }
         Ok(self.out)
+    }
+
+    fn emit(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.written += bytes.len() as u64;
+        Ok(())
     }
 
     fn set_name(&mut self, header: &mut Header, name: &str) -> io::Result<()> {
@@ -92,20 +107,30 @@ impl<W: Write> TarWriter<W> {
         let size = text.len() as u64 + 1;
         let mut header = base_header(kind, 0o644, 0, size);
         header.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
-        header.set_cksum();
-        self.out.write_all(header.as_bytes())?;
-        self.out.write_all(text.as_bytes())?;
-        self.out.write_all(&[0])?;
+        set_gnu_cksum(&mut header);
+        self.emit(header.as_bytes())?;
+        self.emit(text.as_bytes())?;
+        self.emit(&[0])?;
         self.pad(size)
     }
 
     fn pad(&mut self, size: u64) -> io::Result<()> {
         let rest = (size % BLOCK as u64) as usize;
         if rest != 0 {
-            self.out.write_all(&[0; BLOCK][..BLOCK - rest])?;
+            self.emit(&[0; BLOCK][..BLOCK - rest])?;
         }
         Ok(())
     }
+}
+
+/// The header checksum as GNU tar writes it: six octal digits, NUL, space
+/// (the `tar` crate writes seven digits and a NUL; both are valid, but only
+/// this one gives dpkg-deb's bytes).
+fn set_gnu_cksum(header: &mut Header) {
+    header.as_old_mut().cksum = [b' '; 8];
+    let sum: u32 = header.as_bytes().iter().map(|&b| u32::from(b)).sum();
+    let text = format!("{sum:06o}\0 ");
+    header.as_old_mut().cksum.copy_from_slice(text.as_bytes());
 }
 
 fn base_header(kind: EntryType, mode: u32, mtime: u64, size: u64) -> Header {

@@ -120,6 +120,27 @@ fn deb_build_matches_dpkg_deb_build() {
             raw(&ours, &format!("x-ours-{compression}")),
             raw(&theirs, &format!("x-theirs-{compression}"))
         );
+        // The uncompressed tarballs are byte-identical to dpkg-deb's (GNU tar
+        // headers, checksum format, record padding).
+        let tarball = |deb: &std::path::Path, which: &str| {
+            let out = std::process::Command::new("dpkg-deb")
+                .arg(which)
+                .arg(deb)
+                .output()
+                .expect("dpkg-deb");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        };
+        for which in ["--fsys-tarfile", "--ctrl-tarfile"] {
+            assert!(
+                tarball(&ours, which) == tarball(&theirs, which),
+                "{compression}: {which} differs from dpkg-deb's"
+            );
+        }
         // Same ar member names.
         let members = |deb: &std::path::Path| {
             sb.run(&work, "ar", &["t", deb.to_str().expect("utf8")])
