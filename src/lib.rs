@@ -6,6 +6,7 @@
 //! the [`progress::Listener`] trait. The binary (`src/main.rs`, `src/cli/`)
 //! turns argv into calls and results into text, JSON and exit codes.
 
+pub mod apt;
 pub mod changelog;
 pub mod config;
 pub mod deb;
@@ -13,4 +14,6 @@ pub mod git;
 pub mod package;
 pub mod process;
 pub mod progress;
+pub mod serve;
+pub mod sign;
 pub mod version;

@@ -4,7 +4,9 @@
 mod deb;
 mod docs;
 mod error;
+mod key;
 mod package;
+mod repo;
 mod ui;
 mod version;
 
@@ -30,6 +32,8 @@ pub use ui::Ui;
   git buildkit package v1.2.0 -o dist/     .debs of the tagged commit
   git buildkit deb info dist/hello_1.2.0-1_all.deb
   git buildkit version --next minor
+  git buildkit key generate --name 'Hello Packages' --email ops@example.com
+  git buildkit repo init ~/repos/hello && git buildkit repo add ~/repos/hello dist/*.deb
 
 Exit codes: 0 success, 1 the work failed, 2 usage or configuration error,
 3 the test bed failed.")]
@@ -55,6 +59,20 @@ pub enum Command {
     /// Build and inspect .deb files directly.
     #[command(subcommand)]
     Deb(deb::Command),
+    /// Manage the apt repository: init, add, remove, list, copy, clone, publish, serve, verify.
+    #[command(subcommand)]
+    #[command(after_help = "Examples:
+  git buildkit repo init ~/repos/hello --suite stable --arch amd64
+  git buildkit repo add ~/repos/hello dist/*.deb
+  git buildkit repo serve ~/repos/hello --bind 127.0.0.1:8080")]
+    Repo(repo::Command),
+    /// Manage the OpenPGP keys that sign apt repositories.
+    #[command(subcommand)]
+    #[command(after_help = "Examples:
+  git buildkit key generate --name 'Example Archive' --email apt@example.org
+  git buildkit key export -o example-archive-keyring.gpg
+  git buildkit key list")]
+    Key(key::Command),
     /// Print the current (or next) version from the version tags.
     Version(version::Args),
     /// Print a shell completion script.
@@ -89,6 +107,8 @@ pub fn main() -> ExitCode {
         Command::Package(args) => package::run(&ui, args),
         Command::Deb(command) => deb::run(&ui, command),
         Command::Version(args) => version::run(&ui, args),
+        Command::Repo(command) => repo::run(&ui, command),
+        Command::Key(command) => key::run(&ui, command),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(&ui, args),
     };

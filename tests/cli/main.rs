@@ -8,4 +8,5 @@ mod deb_cmd;
 mod docs;
 mod errors;
 mod package;
+mod repo;
 mod version_cmd;

@@ -1,0 +1,219 @@
+//! One package in a suite: its Packages stanza and the few fields the
+//! repository logic needs, parsed once. The stanza text is kept verbatim so
+//! that publishing only concatenates text; the index cache of a suite is
+//! simply its stanzas, so adding one package never re-reads another's .deb.
+
+use std::io::Read;
+use std::path::Path;
+
+use md5::Md5;
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::deb::{read_deb, Control};
+use crate::version::DebVersion;
+
+use super::AptError;
+
+/// A package of the index.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// `Package:`.
+    pub package: String,
+    /// `Version:`.
+    pub version: DebVersion,
+    /// `Architecture:`.
+    pub architecture: String,
+    /// `Filename:` (relative to the repository root).
+    pub filename: String,
+    /// `Size:`.
+    pub size: u64,
+    /// `SHA256:`.
+    pub sha256: String,
+    /// The whole stanza, each line ending in `\n`, no blank line.
+    pub text: String,
+}
+
+/// A .deb checked and hashed, ready to be pooled.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// Its control stanza.
+    pub control: Control,
+    /// Size in bytes.
+    pub size: u64,
+    /// Digests, lowercase hex.
+    pub md5: String,
+    /// SHA-256.
+    pub sha256: String,
+    /// SHA-512.
+    pub sha512: String,
+}
+
+impl Incoming {
+    /// Reads and validates a .deb (container, both tarballs, control fields) and hashes it.
+    pub fn read(path: &Path) -> Result<Self, AptError> {
+        let info = read_deb(path).map_err(|source| AptError::BadDeb {
+            path: path.to_owned(),
+            source,
+        })?;
+        info.control.validate().map_err(|e| AptError::BadDeb {
+            path: path.to_owned(),
+            source: e.into(),
+        })?;
+        let mut file = std::fs::File::open(path).map_err(|source| AptError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let (mut md5, mut sha256, mut sha512) = (Md5::new(), Sha256::new(), Sha512::new());
+        let mut buf = vec![0; 256 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = file.read(&mut buf).map_err(|source| AptError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+            if n == 0 {
+                break;
+            }
+            md5.update(&buf[..n]);
+            sha256.update(&buf[..n]);
+            sha512.update(&buf[..n]);
+            size += n as u64;
+        }
+        Ok(Self {
+            control: info.control,
+            size,
+            md5: hex::encode(md5.finalize()),
+            sha256: hex::encode(sha256.finalize()),
+            sha512: hex::encode(sha512.finalize()),
+        })
+    }
+
+    /// The package name.
+    pub fn package(&self) -> &str {
+        self.control.package().unwrap_or_default()
+    }
+
+    /// The architecture.
+    pub fn architecture(&self) -> &str {
+        self.control.architecture().unwrap_or_default()
+    }
+
+    /// The source package name (`Source:` without its version, else the package).
+    pub fn source(&self) -> &str {
+        match self.control.get("Source") {
+            Some(source) => source.split_whitespace().next().unwrap_or_default(),
+            None => self.package(),
+        }
+    }
+
+    /// `name_version_arch.deb` (the version without its epoch).
+    pub fn file_name(&self) -> String {
+        let version = self.control.version().unwrap_or_default();
+        let version = version.split_once(':').map_or(version, |(_, v)| v);
+        format!("{}_{version}_{}.deb", self.package(), self.architecture())
+    }
+
+    /// The index entry for this package stored at `filename`: the control
+    /// fields, then Filename, Size and digests, with Description last as
+    /// dpkg-scanpackages writes it.
+    pub fn entry(&self, filename: &str) -> Result<Entry, AptError> {
+        let mut text = String::new();
+        let mut description = None;
+        for (name, value) in self.control.fields() {
+            if name.eq_ignore_ascii_case("Description") {
+                description = Some(value);
+                continue;
+            }
+            push_field(&mut text, name, value);
+        }
+        push_field(&mut text, "Filename", filename);
+        push_field(&mut text, "Size", &self.size.to_string());
+        push_field(&mut text, "MD5sum", &self.md5);
+        push_field(&mut text, "SHA256", &self.sha256);
+        push_field(&mut text, "SHA512", &self.sha512);
+        if let Some(description) = description {
+            push_field(&mut text, "Description", description);
+        }
+        let entries = Entry::parse_many(&text)?;
+        entries.into_iter().next().ok_or(AptError::BadIndex {
+            reason: "empty stanza",
+        })
+    }
+}
+
+fn push_field(text: &mut String, name: &str, value: &str) {
+    text.push_str(name);
+    text.push(':');
+    for (index, line) in value.split('\n').enumerate() {
+        if index > 0 {
+            text.push('\n');
+        }
+        if !(index == 0 && line.is_empty()) {
+            text.push(' ');
+        }
+        text.push_str(line);
+    }
+    text.push('\n');
+}
+
+impl Entry {
+    /// Parses stanzas separated by blank lines (a Packages file, the index cache).
+    pub fn parse_many(text: &str) -> Result<Vec<Entry>, AptError> {
+        let mut entries = Vec::new();
+        for stanza in text.split("\n\n") {
+            let stanza = stanza.trim_matches('\n');
+            if stanza.is_empty() {
+                continue;
+            }
+            entries.push(Self::parse(stanza)?);
+        }
+        Ok(entries)
+    }
+
+    fn parse(stanza: &str) -> Result<Entry, AptError> {
+        let mut fields: [Option<&str>; 6] = [None; 6];
+        const NAMES: [&str; 6] = [
+            "Package",
+            "Version",
+            "Architecture",
+            "Filename",
+            "Size",
+            "SHA256",
+        ];
+        for line in stanza.lines() {
+            if line.starts_with([' ', '\t']) {
+                continue;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if let Some(i) = NAMES.iter().position(|n| n.eq_ignore_ascii_case(name)) {
+                    fields[i] = Some(value.trim());
+                }
+            }
+        }
+        let [Some(package), Some(version), Some(architecture), Some(filename), Some(size), Some(sha256)] =
+            fields
+        else {
+            return Err(AptError::BadIndex {
+                reason: "a stanza lacks Package, Version, Architecture, Filename, Size or SHA256",
+            });
+        };
+        Ok(Entry {
+            package: package.to_owned(),
+            version: DebVersion::parse(version).map_err(|_| AptError::BadIndex {
+                reason: "a stanza has an invalid Version",
+            })?,
+            architecture: architecture.to_owned(),
+            filename: filename.to_owned(),
+            size: size.parse().map_err(|_| AptError::BadIndex {
+                reason: "a stanza has an invalid Size",
+            })?,
+            sha256: sha256.to_owned(),
+            text: format!("{stanza}\n"),
+        })
+    }
+
+    /// `name=version` as users name it on the command line.
+    pub fn id(&self) -> String {
+        format!("{}={}", self.package, self.version)
+    }
+}

@@ -1,0 +1,107 @@
+//! The apt repository: a directory that stock apt can install from, which
+//! git-buildkit manages, signs and serves.
+//!
+//! ```text
+//! <repo>/pool/<component>/<prefix>/<source>/<name>_<version>_<arch>.deb
+//! <repo>/dists -> generations/<N>/dists          (one rename publishes)
+//! <repo>/generations/<N>/index/<suite>/<comp>    (the index cache: stanzas)
+//! <repo>/key.gpg, key.asc, packages_public.key   (the signing key, public)
+//! <repo>/.buildkit/repo.toml                     (settings; never served)
+//! <repo>/.buildkit/lock                          (serialises writers)
+//! ```
+//!
+//! A publish writes a complete new generation aside — index cache, Packages
+//! (+ .gz, .xz), Release, InRelease, Release.gpg, by-hash — and switches
+//! the `dists` symlink to it with one `rename(2)`, so a reader sees the old
+//! generation or the new one, never a mix. By-hash files of earlier
+//! generations are carried into the new one for a grace period, so a client
+//! in the middle of `apt-get update` never meets a hash mismatch. The index
+//! cache lives inside the generation, so it switches with it.
+
+mod entry;
+mod fsutil;
+mod release;
+mod repo;
+pub mod segments;
+mod settings;
+mod verify;
+
+use std::path::PathBuf;
+
+pub use entry::{Entry, Incoming};
+pub use release::{IndexFile, Release};
+pub use repo::{AddOutcome, AptRepo, InitOptions, ListItem, State};
+pub use settings::{check_name, Settings, Suite};
+pub use verify::{verify, Finding};
+
+/// Everything that can go wrong with a repository.
+#[derive(Debug, thiserror::Error)]
+pub enum AptError {
+    /// The path holds no repository.
+    #[error("{path} is not a git-buildkit repository (no .buildkit/repo.toml)")]
+    NotARepo { path: PathBuf },
+    /// `repo init` on a directory that already has content.
+    #[error("{path} already exists and is not empty")]
+    NotEmpty { path: PathBuf },
+    /// A file operation failed.
+    #[error("could not access {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The settings file is damaged.
+    #[error("invalid repository settings in {path}: {message}")]
+    BadSettings { path: PathBuf, message: String },
+    /// A name is not usable.
+    #[error("invalid {kind} name {name:?}")]
+    BadName { kind: &'static str, name: String },
+    /// A .deb given to `add` is unusable.
+    #[error("{path} cannot be added")]
+    BadDeb {
+        path: PathBuf,
+        #[source]
+        source: crate::deb::DebError,
+    },
+    /// The package's architecture is not carried.
+    #[error("{package} is for architecture {architecture}, which this repository does not carry (it carries: {carried})")]
+    WrongArchitecture {
+        package: String,
+        architecture: String,
+        carried: String,
+    },
+    /// The same file name with other bytes is already in the pool.
+    #[error("{filename} is already in the pool with different contents; apt clients would see a hash mismatch")]
+    DifferentBytes { filename: String },
+    /// No such suite.
+    #[error("no suite {suite:?} in this repository (it has: {known})")]
+    UnknownSuite { suite: String, known: String },
+    /// No such component.
+    #[error("no component {component:?} in this repository (it has: {known})")]
+    UnknownComponent { component: String, known: String },
+    /// A package spec matched nothing.
+    #[error("no package matches {spec:?} in suite {suite}")]
+    NoMatch { spec: String, suite: String },
+    /// The index cache or a Packages file cannot be parsed.
+    #[error("damaged package index: {reason}")]
+    BadIndex { reason: &'static str },
+    /// Signing failed.
+    #[error("could not sign the Release file")]
+    Sign(#[from] crate::sign::SignError),
+    /// The repository was never published or its dists link is broken.
+    #[error("{path} has no published generation")]
+    NoGeneration { path: PathBuf },
+}
+
+impl AptError {
+    /// Advice for the user.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            AptError::NotARepo { .. } => Some("create one with `git buildkit repo init PATH`".into()),
+            AptError::DifferentBytes { .. } => Some("a released version is immutable: bump the version (or the Debian revision) and build again".into()),
+            AptError::NoGeneration { .. } | AptError::BadIndex { .. } => Some("`git buildkit repo verify --repair` rebuilds the index from the pool".into()),
+            AptError::Sign(e) => e.hint(),
+            _ => None,
+        }
+    }
+}

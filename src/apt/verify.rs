@@ -1,0 +1,234 @@
+//! `repo verify`: what apt would check, without apt — signatures by the
+//! repository's key, every index listed in Release with its size and
+//! digests (by-hash copies included), and every pool file a Packages entry
+//! names. Also the repair: rebuild the index cache from the published
+//! Packages files, or from the pool when those are gone too.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sha2::{Digest, Sha256, Sha512};
+
+use super::entry::{Entry, Incoming};
+use super::repo::{pool_path, AptRepo, State};
+use super::AptError;
+
+/// One problem found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// The file concerned, relative to the repository.
+    pub path: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Checks the published generation like a client would; an empty list means clean.
+pub fn verify(repo: &AptRepo) -> Result<Vec<Finding>, AptError> {
+    let root = repo.root();
+    let mut findings = Vec::new();
+    let mut find = |path: &str, problem: String| {
+        findings.push(Finding {
+            path: path.to_owned(),
+            problem,
+        })
+    };
+    let key = match std::fs::read(root.join("key.gpg")) {
+        Ok(k) => k,
+        Err(_) => {
+            find("key.gpg", "the public key is missing".into());
+            return Ok(findings);
+        }
+    };
+    if repo.current_generation()?.is_none() || !root.join("dists").is_dir() {
+        find("dists", "no published generation".into());
+        return Ok(findings);
+    }
+    for suite in &repo.settings().suites {
+        let base = format!("dists/{}", suite.name);
+        let read = |name: &str| std::fs::read(root.join(&base).join(name));
+        let (Ok(release), Ok(inrelease), Ok(detached)) =
+            (read("Release"), read("InRelease"), read("Release.gpg"))
+        else {
+            find(&base, "Release, InRelease or Release.gpg is missing".into());
+            continue;
+        };
+        match crate::sign::verify_clearsigned(&key, &inrelease) {
+            Ok(text) if text == release => {}
+            Ok(_) => find(
+                &format!("{base}/InRelease"),
+                "signed text differs from Release".into(),
+            ),
+            Err(e) => find(&format!("{base}/InRelease"), format!("bad signature: {e}")),
+        }
+        if let Err(e) = crate::sign::verify_detached(&key, &release, &detached) {
+            find(
+                &format!("{base}/Release.gpg"),
+                format!("bad signature: {e}"),
+            );
+        }
+        let text = String::from_utf8_lossy(&release);
+        for (algo, digest, size, path) in release_entries(&text) {
+            let full = format!("{base}/{path}");
+            let Ok(bytes) = std::fs::read(root.join(&full)) else {
+                find(&full, "listed in Release but missing".into());
+                continue;
+            };
+            let actual = match algo {
+                "SHA256" => hex::encode(Sha256::digest(&bytes)),
+                "SHA512" => hex::encode(Sha512::digest(&bytes)),
+                _ => continue,
+            };
+            if bytes.len() as u64 != size || actual != digest {
+                find(&full, format!("size or {algo} differs from Release"));
+            }
+            let dir = Path::new(&full)
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            if !root
+                .join(&dir)
+                .join("by-hash")
+                .join(algo)
+                .join(&digest)
+                .is_file()
+            {
+                find(&full, format!("by-hash/{algo}/{digest} is missing"));
+            }
+            if path.ends_with("/Packages") && algo == "SHA256" {
+                for entry in Entry::parse_many(&String::from_utf8_lossy(&bytes))? {
+                    check_pool_file(root, &entry, &mut find);
+                }
+            }
+        }
+    }
+    Ok(findings)
+}
+
+fn check_pool_file(root: &Path, entry: &Entry, find: &mut impl FnMut(&str, String)) {
+    match std::fs::read(root.join(&entry.filename)) {
+        Ok(bytes)
+            if bytes.len() as u64 == entry.size
+                && hex::encode(Sha256::digest(&bytes)) == entry.sha256 => {}
+        Ok(_) => find(
+            &entry.filename,
+            "size or SHA256 differs from its Packages entry".into(),
+        ),
+        Err(_) => find(
+            &entry.filename,
+            "named by a Packages entry but missing from the pool".into(),
+        ),
+    }
+}
+
+/// (algorithm, digest, size, path) of the SHA256 and SHA512 lists of a Release file.
+pub fn release_entries(text: &str) -> Vec<(&'static str, String, u64, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<&'static str> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix(' ') {
+            let Some(algo) = current else { continue };
+            let parts: Vec<&str> = rest.split_whitespace().collect();
+            if let [digest, size, path] = parts[..] {
+                out.push((
+                    algo,
+                    digest.to_owned(),
+                    size.parse().unwrap_or(0),
+                    path.to_owned(),
+                ));
+            }
+        } else {
+            current = match line.trim_end_matches(':') {
+                "SHA256" => Some("SHA256"),
+                "SHA512" => Some("SHA512"),
+                _ => None,
+            };
+        }
+    }
+    out
+}
+
+impl AptRepo {
+    /// Rebuilds the index cache — from the published Packages files when
+    /// they are readable, else from the .deb files of the pool (into the
+    /// default suite) — and publishes a fresh generation.
+    pub fn repair(&self, key: &crate::sign::SigningKey) -> Result<u64, AptError> {
+        let _lock = self.lock()?;
+        let state = match self.state() {
+            Ok(state) => state,
+            Err(_) => self
+                .state_from_dists()
+                .or_else(|_| self.state_from_pool())?,
+        };
+        self.publish(&state, None, key)
+    }
+
+    fn state_from_dists(&self) -> Result<State, AptError> {
+        let mut state = State::default();
+        for suite in &self.settings().suites {
+            for component in &self.settings().components {
+                let mut seen = BTreeMap::new();
+                for arch in &self.settings().architectures {
+                    let path = self
+                        .root()
+                        .join("dists")
+                        .join(&suite.name)
+                        .join(component)
+                        .join(format!("binary-{arch}"))
+                        .join("Packages");
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|source| AptError::Io { path, source })?;
+                    for entry in Entry::parse_many(&text)? {
+                        seen.insert(entry.filename.clone(), entry);
+                    }
+                }
+                state.indexes.insert(
+                    (suite.name.clone(), component.clone()),
+                    seen.into_values().collect(),
+                );
+            }
+        }
+        Ok(state)
+    }
+
+    fn state_from_pool(&self) -> Result<State, AptError> {
+        let mut state = State::default();
+        let pool = self.root().join("pool");
+        let mut stack = vec![pool.clone()];
+        let suite = self.settings().default_suite().to_owned();
+        while let Some(dir) = stack.pop() {
+            let entries = std::fs::read_dir(&dir).map_err(|source| AptError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            for item in entries.flatten() {
+                let path = item.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "deb") {
+                    continue;
+                }
+                let Ok(deb) = Incoming::read(&path) else {
+                    continue;
+                };
+                let rel = path.strip_prefix(&pool).map_err(|_| AptError::BadIndex {
+                    reason: "pool path outside the pool",
+                })?;
+                let component = rel
+                    .components()
+                    .next()
+                    .and_then(|c| c.as_os_str().to_str())
+                    .unwrap_or(self.settings().default_component())
+                    .to_owned();
+                let filename = pool_path(&component, deb.source(), &deb.file_name());
+                state
+                    .indexes
+                    .entry((suite.clone(), component))
+                    .or_default()
+                    .push(deb.entry(&filename)?);
+            }
+        }
+        Ok(state)
+    }
+}

@@ -1,0 +1,483 @@
+//! `git buildkit repo ...`: the apt repository.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use git_buildkit::apt::{verify, AptError, AptRepo, InitOptions};
+use git_buildkit::progress::Listener;
+use git_buildkit::serve::{serve_stdio, serve_tcp, StaticSite};
+use git_buildkit::sign::{KeyStore, SigningKey};
+
+use super::error::{failed, usage};
+use super::key::{key_store, passphrase, sign_error};
+use super::{print_json, CliError, Ui};
+
+/// Manage a signed apt repository.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Create a repository, signed with the default key (or --key), and publish it empty.
+    #[command(after_help = "Examples:
+  git buildkit repo init ~/repos/hello --suite stable --component main --arch amd64
+  git buildkit repo init ~/repos/hello --suite testing --suite stable --origin Hello --label Hello")]
+    Init {
+        /// The directory (created; must be empty). Default: [repo] path, else the per-project default.
+        path: Option<PathBuf>,
+        /// Suites to create (the first is the default); default: stable.
+        #[arg(long = "suite", value_name = "SUITE")]
+        suites: Vec<String>,
+        /// Codename of the first suite (default: its name). Never changes once published.
+        #[arg(long)]
+        codename: Option<String>,
+        /// Components (default: main).
+        #[arg(long = "component", value_name = "COMPONENT")]
+        components: Vec<String>,
+        /// Binary architectures (default: this machine's); `all` packages go into each.
+        #[arg(long = "arch", value_name = "ARCH")]
+        architectures: Vec<String>,
+        /// Origin field (default: the directory name). Never changes once published.
+        #[arg(long)]
+        origin: Option<String>,
+        /// Label field (default: the origin). Never changes once published.
+        #[arg(long)]
+        label: Option<String>,
+        /// Description field.
+        #[arg(long)]
+        description: Option<String>,
+        /// Keep only the newest N versions of each package per suite (0: all).
+        #[arg(long, default_value_t = 0)]
+        keep: u32,
+        /// Signing key: fingerprint (or a unique suffix) in the key store, or a key file.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Validate .deb files, put them in the pool and publish.
+    #[command(after_help = "Examples:
+  git buildkit repo add ~/repos/hello dist/*.deb
+  git buildkit repo add dist/hello_1.2.0-1_all.deb --suite testing      (the configured repository)")]
+    Add {
+        /// [REPO] DEB...: the repository directory (optional) then the packages.
+        #[arg(required = true, value_name = "[REPO] DEB")]
+        args: Vec<PathBuf>,
+        /// Suite (default: the first).
+        #[arg(long)]
+        suite: Option<String>,
+        /// Component (default: the first).
+        #[arg(long)]
+        component: Option<String>,
+        /// Print what was added as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the published packages.
+    #[command(after_help = "Examples:
+  git buildkit repo list ~/repos/hello
+  git buildkit repo list --json | jq -r '.[].version'")]
+    List {
+        /// The repository.
+        path: Option<PathBuf>,
+        /// Only this suite.
+        #[arg(long)]
+        suite: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove packages from a suite: NAME (every version) or NAME=VERSION.
+    #[command(after_help = "Examples:
+  git buildkit repo remove ~/repos/hello hello=1.2.0-1
+  git buildkit repo remove ~/repos/hello hello          (every version)")]
+    Remove {
+        /// [REPO] SPEC...
+        #[arg(required = true, value_name = "[REPO] SPEC")]
+        args: Vec<String>,
+        /// Suite (default: the first).
+        #[arg(long)]
+        suite: Option<String>,
+    },
+    /// Copy packages from one suite to another (promotion).
+    #[command(after_help = "Examples:
+  git buildkit repo copy ~/repos/hello --from testing --to stable hello")]
+    Copy {
+        /// [REPO] SPEC...
+        #[arg(required = true, value_name = "[REPO] SPEC")]
+        args: Vec<String>,
+        /// Source suite.
+        #[arg(long)]
+        from: String,
+        /// Target suite.
+        #[arg(long)]
+        to: String,
+    },
+    /// Make a new repository from an existing one (pool files hard-linked).
+    #[command(after_help = "Examples:
+  git buildkit repo clone ~/repos/base ~/repos/ckan-1.5")]
+    Clone {
+        /// The existing repository.
+        source: PathBuf,
+        /// The new repository (must not exist or be empty).
+        dest: PathBuf,
+        /// Signing key of the new repository (default: the default key).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Publish again: new Date and signatures, same packages.
+    #[command(after_help = "Examples:
+  git buildkit repo publish ~/repos/hello")]
+    Publish {
+        /// The repository.
+        path: Option<PathBuf>,
+    },
+    /// Serve the repository over HTTP (read-only, confined to it).
+    #[command(after_help = "Examples:
+  git buildkit repo serve ~/repos/hello --bind 127.0.0.1:8080
+  qemu ... -netdev user,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:git-buildkit repo serve --stdio REPO")]
+    Serve {
+        /// The repository.
+        path: Option<PathBuf>,
+        /// Address to listen on (port 0 picks a free port; the URL is printed on stdout).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+        /// Answer one HTTP connection on stdin/stdout, then exit.
+        #[arg(long)]
+        stdio: bool,
+    },
+    /// Check the repository as apt would (signatures, hashes, pool files).
+    #[command(after_help = "Examples:
+  git buildkit repo verify ~/repos/hello
+  git buildkit repo verify ~/repos/hello --repair     (rebuild a lost index cache and republish)")]
+    Verify {
+        /// The repository.
+        path: Option<PathBuf>,
+        /// Rebuild the index cache (from dists, else from the pool) and republish.
+        #[arg(long)]
+        repair: bool,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a deb822 .sources stanza for clients, with the key embedded.
+    #[command(after_help = "Examples:
+  git buildkit repo sources ~/repos/hello --url http://127.0.0.1:8080/ > /etc/apt/sources.list.d/hello.sources
+  git buildkit repo sources --url http://repo.example/ --keyring /etc/apt/keyrings/hello.gpg")]
+    Sources {
+        /// The repository.
+        path: Option<PathBuf>,
+        /// The URL clients use.
+        #[arg(long)]
+        url: String,
+        /// Suite (default: the first).
+        #[arg(long)]
+        suite: Option<String>,
+        /// Refer to a keyring file instead of embedding the key.
+        #[arg(long, value_name = "PATH")]
+        keyring: Option<PathBuf>,
+    },
+}
+
+/// Runs the command.
+pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Init {
+            path,
+            suites,
+            codename,
+            components,
+            architectures,
+            origin,
+            label,
+            description,
+            keep,
+            key,
+        } => {
+            let path = repo_path(path)?;
+            let signing = load_key(key.as_deref())?;
+            let origin = origin.unwrap_or_else(|| {
+                path.file_name()
+                    .map_or("git-buildkit".into(), |n| n.to_string_lossy().into_owned())
+            });
+            let options = InitOptions {
+                label: label.unwrap_or_else(|| origin.clone()),
+                description: description
+                    .unwrap_or_else(|| format!("{origin} packages, published by git-buildkit")),
+                origin,
+                suites: non_empty(suites, "stable"),
+                codename,
+                components: non_empty(components, "main"),
+                architectures: non_empty(architectures, &host_arch()),
+                keep,
+            };
+            let repo = AptRepo::init(&path, &options, &signing).map_err(apt_error)?;
+            ui.status(
+                "Created",
+                &format!("{} (signed by {})", path.display(), signing.fingerprint()),
+            );
+            ui.out(&repo.root().display().to_string());
+            Ok(())
+        }
+        Command::Add {
+            args,
+            suite,
+            component,
+            json,
+        } => {
+            let (path, debs) =
+                split_repo_arg(args.iter().map(|p| p.display().to_string()).collect())?;
+            let repo = open(path)?;
+            let key = repo_key(&repo)?;
+            let debs: Vec<PathBuf> = debs.into_iter().map(PathBuf::from).collect();
+            ui.status(
+                "Adding",
+                &format!("{} package(s) to {}", debs.len(), repo.root().display()),
+            );
+            let outcome = repo
+                .add(&debs, suite.as_deref(), component.as_deref(), &key)
+                .map_err(apt_error)?;
+            if json {
+                return print_json(ui, &outcome);
+            }
+            for id in &outcome.added {
+                ui.out(&format!("added {id}"));
+            }
+            for id in &outcome.unchanged {
+                ui.out(&format!("unchanged {id}"));
+            }
+            for id in &outcome.pruned {
+                ui.out(&format!("pruned {id}"));
+            }
+            Ok(())
+        }
+        Command::List { path, suite, json } => {
+            let repo = open(path)?;
+            let items = repo.list(suite.as_deref()).map_err(apt_error)?;
+            if json {
+                return print_json(ui, &items);
+            }
+            for i in items {
+                ui.out(&format!(
+                    "{}/{} {} {} {}",
+                    i.suite, i.component, i.package, i.version, i.architecture
+                ));
+            }
+            Ok(())
+        }
+        Command::Remove { args, suite } => {
+            let (path, specs) = split_repo_arg(args)?;
+            let repo = open(path)?;
+            let key = repo_key(&repo)?;
+            let (removed, _) = repo
+                .remove(&specs, suite.as_deref(), &key)
+                .map_err(apt_error)?;
+            for id in removed {
+                ui.out(&format!("removed {id}"));
+            }
+            Ok(())
+        }
+        Command::Copy { args, from, to } => {
+            let (path, specs) = split_repo_arg(args)?;
+            let repo = open(path)?;
+            let key = repo_key(&repo)?;
+            let (copied, _) = repo.copy(&from, &to, &specs, &key).map_err(apt_error)?;
+            for id in copied {
+                ui.out(&format!("copied {id}"));
+            }
+            Ok(())
+        }
+        Command::Clone { source, dest, key } => {
+            let repo = open(Some(source))?;
+            let signing = load_key(key.as_deref())?;
+            let clone = repo.clone_into(&dest, &signing).map_err(apt_error)?;
+            ui.out(&clone.root().display().to_string());
+            Ok(())
+        }
+        Command::Publish { path } => {
+            let repo = open(path)?;
+            let key = repo_key(&repo)?;
+            let generation = repo.republish(&key).map_err(apt_error)?;
+            ui.status("Published", &format!("generation {generation}"));
+            Ok(())
+        }
+        Command::Serve { path, bind, stdio } => {
+            let repo = open(path)?;
+            let site = StaticSite::new(repo.root()).map_err(failed)?;
+            let quiet_log = |_: &git_buildkit::serve::AccessLogEntry| {};
+            if stdio {
+                // stdout is the HTTP channel here: nothing else may be printed on it.
+                serve_stdio(&site, &quiet_log).map_err(failed)?;
+                return Ok(());
+            }
+            let stop = AtomicBool::new(false);
+            let log = |e: &git_buildkit::serve::AccessLogEntry| {
+                ui.err_line(&format!("{} {} {} {}", e.method, e.path, e.status, e.bytes))
+            };
+            let on_bound = |addr: std::net::SocketAddr| {
+                ui.status(
+                    "Serving",
+                    &format!("{} on http://{addr}/", repo.root().display()),
+                );
+                ui.out(&format!("http://{addr}/"));
+            };
+            serve_tcp(&site, bind, &stop, &on_bound, &log).map_err(failed)
+        }
+        Command::Verify { path, repair, json } => {
+            let repo = open(path)?;
+            if repair {
+                let key = repo_key(&repo)?;
+                let generation = repo.repair(&key).map_err(apt_error)?;
+                ui.status("Repaired", &format!("published generation {generation}"));
+            }
+            let findings = verify(&repo).map_err(apt_error)?;
+            if json {
+                print_json(ui, &findings)?;
+            } else {
+                for f in &findings {
+                    ui.out(&format!("{}: {}", f.path, f.problem));
+                }
+            }
+            if findings.is_empty() {
+                ui.status("Verified", &repo.root().display().to_string());
+                Ok(())
+            } else {
+                Err(failed(anyhow::anyhow!(
+                    "{} problem(s) found in {}",
+                    findings.len(),
+                    repo.root().display()
+                ))
+                .hint("`git buildkit repo verify --repair` rebuilds the index and republishes"))
+            }
+        }
+        Command::Sources {
+            path,
+            url,
+            suite,
+            keyring,
+        } => {
+            let repo = open(path)?;
+            let suite = suite.unwrap_or_else(|| repo.settings().default_suite().to_owned());
+            let mut text = format!(
+                "Types: deb\nURIs: {url}\nSuites: {suite}\nComponents: {}\nArchitectures: {}\n",
+                repo.settings().components.join(" "),
+                repo.settings().architectures.join(" ")
+            );
+            match keyring {
+                Some(path) => text.push_str(&format!("Signed-By: {}\n", path.display())),
+                None => {
+                    let armored =
+                        std::fs::read_to_string(repo.root().join("key.asc")).map_err(|e| {
+                            failed(anyhow::Error::new(e).context("could not read key.asc"))
+                        })?;
+                    text.push_str("Signed-By:\n");
+                    for line in armored.trim_end().lines() {
+                        text.push_str(if line.is_empty() { " .\n" } else { " " });
+                        if !line.is_empty() {
+                            text.push_str(line);
+                            text.push('\n');
+                        }
+                    }
+                }
+            }
+            ui.out(text.trim_end());
+            Ok(())
+        }
+    }
+}
+
+fn non_empty(list: Vec<String>, default: &str) -> Vec<String> {
+    if list.is_empty() {
+        vec![default.to_owned()]
+    } else {
+        list
+    }
+}
+
+/// dpkg's idea of this machine's architecture (amd64 when dpkg is absent).
+fn host_arch() -> String {
+    git_buildkit::process::Cmd::new("dpkg")
+        .arg("--print-architecture")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o).trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "amd64".into())
+}
+
+fn apt_error(e: AptError) -> CliError {
+    let hint = e.hint();
+    let code = match e {
+        AptError::Io { .. } | AptError::Sign(_) => 1,
+        _ => 2,
+    };
+    let mut err = CliError::new(code, e);
+    err.hint = hint;
+    err
+}
+
+/// `[REPO] ITEM...`: the first argument is the repository when it is a
+/// repository directory; otherwise every argument is an item.
+fn split_repo_arg(mut args: Vec<String>) -> Result<(Option<PathBuf>, Vec<String>), CliError> {
+    let first_is_repo = args.first().is_some_and(|a| {
+        Path::new(a).join(".buildkit").is_dir() || (Path::new(a).is_dir() && args.len() > 1)
+    });
+    let path = first_is_repo.then(|| PathBuf::from(args.remove(0)));
+    if args.is_empty() {
+        return Err(usage(anyhow::anyhow!(
+            "nothing to do: give at least one package"
+        )));
+    }
+    Ok((path, args))
+}
+
+/// The repository directory: explicit, else `[repo] path` of .buildkit.toml
+/// at HEAD, else `$XDG_DATA_HOME/git-buildkit/repos/<project>`.
+pub fn repo_path(explicit: Option<PathBuf>) -> Result<PathBuf, CliError> {
+    if let Some(path) = explicit {
+        return Ok(path);
+    }
+    let cwd = std::env::current_dir().map_err(usage)?;
+    let repo = git_buildkit::git::Repo::discover(&cwd).map_err(|e| {
+        usage(e).hint("give the repository path, or run inside a project with a .buildkit.toml")
+    })?;
+    let head = repo.resolve("HEAD").ok();
+    let configured = head
+        .as_ref()
+        .and_then(|h| git_buildkit::package::load_config(&repo, h, "HEAD").ok())
+        .and_then(|c| c.repo)
+        .and_then(|r| r.path);
+    if let Some(path) = configured {
+        return Ok(expand_home(&path));
+    }
+    let project = repo
+        .workdir()
+        .and_then(Path::file_name)
+        .map_or("default".into(), |n| n.to_string_lossy().into_owned());
+    Ok(data_home().join("git-buildkit").join("repos").join(project))
+}
+
+fn open(path: Option<PathBuf>) -> Result<AptRepo, CliError> {
+    AptRepo::open(&repo_path(path)?).map_err(apt_error)
+}
+
+fn data_home() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".local/share")
+        })
+}
+
+fn expand_home(path: &str) -> PathBuf {
+    match path.strip_prefix("~/") {
+        Some(rest) => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(rest),
+        None => PathBuf::from(path),
+    }
+}
+
+fn load_key(spec: Option<&str>) -> Result<SigningKey, CliError> {
+    let store: KeyStore = key_store(None)?;
+    let pass = passphrase()?;
+    store.load(spec, pass.as_deref()).map_err(sign_error)
+}
+
+fn repo_key(repo: &AptRepo) -> Result<SigningKey, CliError> {
+    load_key(Some(&repo.settings().key))
+}

@@ -1,0 +1,251 @@
+//! One HTTP/1.1 connection: requests are read and answered strictly in order
+//! until the client closes, asks to close, or sends something that cannot be
+//! answered safely. Persistent connections and pipelining (several requests
+//! sent before the first answer, as apt does) follow from reading every
+//! request from one buffered stream and answering in order (RFC 9112 §9).
+
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::PathBuf;
+
+use super::access_log::AccessLogEntry;
+use super::request::{read_head, HeadError, ReadHead, RequestHead, Version};
+use super::response::{send, Body, Response, SendFailure, Status};
+use super::site::StaticSite;
+use super::ServeError;
+
+/// Bytes of the request stream buffered at once.
+const READ_BUFFER: usize = 16 * 1024;
+/// Bytes of response gathered before a write to the connection.
+const WRITE_BUFFER: usize = 64 * 1024;
+/// Bytes of a file read at once.
+const COPY_BUFFER: usize = 32 * 1024;
+/// The longest request body read and dropped to keep a connection in step;
+/// after a longer one the connection is closed instead.
+const MAX_DISCARDED_BODY: u64 = 64 * 1024;
+
+/// Answers the requests of one connection; see [`StaticSite::handle_connection`].
+pub(crate) fn serve_connection(
+    site: &StaticSite,
+    reader: impl Read,
+    writer: impl Write,
+    log: &dyn Fn(&AccessLogEntry),
+) -> Result<u64, ServeError> {
+    let mut reader = BufReader::with_capacity(READ_BUFFER, reader);
+    let mut writer = BufWriter::with_capacity(WRITE_BUFFER, writer);
+    let mut buffer = vec![0; COPY_BUFFER];
+    let mut answered = 0;
+    loop {
+        let head = match read_head(&mut reader) {
+            Ok(ReadHead::Request(head)) => head,
+            Ok(ReadHead::Closed) => return Ok(answered),
+            Ok(ReadHead::Invalid(error)) => {
+                // The stream can no longer be trusted to be in step with
+                // requests: answer, then close.
+                let mut response = Response::error(head_error_status(error));
+                let sent = send_and_log(
+                    &mut writer,
+                    &mut response,
+                    Exchange::unreadable(),
+                    &mut buffer,
+                    log,
+                )?;
+                return Ok(answered + u64::from(sent == Sent::Complete));
+            }
+            Err(error) if is_disconnect(&error) => return Ok(answered),
+            Err(source) => return Err(ServeError::ReadRequest { source }),
+        };
+        let mut keep_alive = wants_keep_alive(&head);
+        let mut response = match framing(&head) {
+            Err(status) => {
+                keep_alive = false;
+                Response::error(status)
+            }
+            Ok(RequestBody::None) => site.answer(&head),
+            Ok(RequestBody::Discard(len)) => {
+                match io::copy(&mut (&mut reader).take(len), &mut io::sink()) {
+                    Ok(copied) if copied == len => {}
+                    Ok(_) => return Ok(answered),
+                    Err(error) if is_disconnect(&error) => return Ok(answered),
+                    Err(source) => return Err(ServeError::ReadRequest { source }),
+                }
+                site.answer(&head)
+            }
+            Ok(RequestBody::TooLong) => {
+                keep_alive = false;
+                site.answer(&head)
+            }
+        };
+        let exchange = Exchange {
+            head_only: head.method == "HEAD",
+            connection: connection_field(keep_alive, head.version),
+            method: head.method,
+            path: head.target,
+        };
+        let sent = send_and_log(&mut writer, &mut response, exchange, &mut buffer, log)?;
+        if sent == Sent::ClientGone {
+            return Ok(answered);
+        }
+        answered += 1;
+        if !keep_alive {
+            return Ok(answered);
+        }
+    }
+}
+
+/// What a response answers, and how.
+struct Exchange {
+    /// The request method, for the log.
+    method: String,
+    /// The request-target, for the log.
+    path: String,
+    /// Send the head only (HEAD).
+    head_only: bool,
+    /// The value of the `Connection` field to send, if any.
+    connection: Option<&'static str>,
+}
+
+impl Exchange {
+    /// The answer to a request whose head could not be parsed.
+    fn unreadable() -> Self {
+        Exchange {
+            method: String::new(),
+            path: String::new(),
+            head_only: false,
+            connection: Some("close"),
+        }
+    }
+}
+
+/// How far a response got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// All of it was written and flushed.
+    Complete,
+    /// The client went away: the end of the connection, but no error.
+    ClientGone,
+}
+
+/// Sends `response` and logs it, whatever became of it.
+fn send_and_log(
+    writer: &mut impl Write,
+    response: &mut Response,
+    exchange: Exchange,
+    buffer: &mut [u8],
+    log: &dyn Fn(&AccessLogEntry),
+) -> Result<Sent, ServeError> {
+    let (bytes, result) = send(
+        writer,
+        response,
+        exchange.head_only,
+        exchange.connection,
+        buffer,
+    );
+    log(&AccessLogEntry {
+        method: exchange.method,
+        path: exchange.path,
+        status: response.status.code(),
+        bytes,
+    });
+    match result {
+        Ok(()) => Ok(Sent::Complete),
+        Err(SendFailure::Connection(error)) if is_disconnect(&error) => Ok(Sent::ClientGone),
+        Err(SendFailure::Connection(source)) => Err(ServeError::WriteResponse { source }),
+        Err(SendFailure::File(source)) => Err(ServeError::ReadFile {
+            path: match &response.body {
+                Body::File { opened, .. } => opened.path.clone(),
+                Body::None | Body::Text(_) => PathBuf::new(),
+            },
+            source,
+        }),
+    }
+}
+
+/// The status answering a head that could not be read.
+fn head_error_status(error: HeadError) -> Status {
+    match error {
+        HeadError::Malformed(_) => Status::BadRequest,
+        HeadError::LineTooLong => Status::UriTooLong,
+        HeadError::HeadersTooLarge => Status::HeadersTooLarge,
+        HeadError::Version => Status::VersionNotSupported,
+    }
+}
+
+/// Whether the client wants the connection kept open (RFC 9112 §9.3):
+/// HTTP/1.1 unless it says `close`, HTTP/1.0 only if it says `keep-alive`.
+fn wants_keep_alive(head: &RequestHead) -> bool {
+    if head.has_token("connection", "close") {
+        return false;
+    }
+    match head.version {
+        Version::Http11 => true,
+        Version::Http10 => head.has_token("connection", "keep-alive"),
+    }
+}
+
+/// The `Connection` field that tells the client what happens next: `close`
+/// when closing, `keep-alive` to an HTTP/1.0 client that asked for it.
+fn connection_field(keep_alive: bool, version: Version) -> Option<&'static str> {
+    match (keep_alive, version) {
+        (false, _) => Some("close"),
+        (true, Version::Http10) => Some("keep-alive"),
+        (true, Version::Http11) => None,
+    }
+}
+
+/// What to do with the body a request carries (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestBody {
+    /// There is none.
+    None,
+    /// Read and drop this many bytes before the next request.
+    Discard(u64),
+    /// Too long to bother: answer, then close.
+    TooLong,
+}
+
+/// Checks what HTTP/1.1 demands of every request, and how its body is
+/// framed; `Err` is the status to answer before closing.
+fn framing(head: &RequestHead) -> Result<RequestBody, Status> {
+    // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one in 1.0.
+    let hosts = head.values("host").count();
+    if hosts > 1 || (hosts == 0 && head.version == Version::Http11) {
+        return Err(Status::BadRequest);
+    }
+    if head.values("transfer-encoding").next().is_some() {
+        // A chunked request body is never needed for GET or HEAD.
+        return Err(Status::NotImplemented);
+    }
+    // §6.3: repeated or listed Content-Length values must all agree.
+    let mut lengths = head
+        .values("content-length")
+        .flat_map(|v| v.split(','))
+        .map(str::trim);
+    let Some(first) = lengths.next() else {
+        return Ok(RequestBody::None);
+    };
+    if first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) || lengths.any(|l| l != first)
+    {
+        return Err(Status::BadRequest);
+    }
+    Ok(match first.parse::<u64>() {
+        Ok(0) => RequestBody::None,
+        Ok(len) if len <= MAX_DISCARDED_BODY => RequestBody::Discard(len),
+        _ => RequestBody::TooLong,
+    })
+}
+
+/// Whether an I/O error means the peer is gone or silent, which ends a
+/// connection normally rather than being a server error.
+pub(crate) fn is_disconnect(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::NotConnected
+            | io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::WriteZero
+            | io::ErrorKind::TimedOut
+            | io::ErrorKind::WouldBlock
+    )
+}

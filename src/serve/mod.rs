@@ -1,0 +1,38 @@
+//! A static, read-only HTTP/1.1 server for the apt repository directory, so
+//! that a stock `apt-get` — on this machine or inside a QEMU guest — installs
+//! from it with no web server to set up.
+//!
+//! It is small on purpose (std only, a thread per connection) and safe by
+//! construction: only GET and HEAD exist, so nothing is ever written; every
+//! path is decoded, then confined to the served root (no `..`, no hidden
+//! `.buildkit/` state, no symlink leading out, only regular files); request
+//! heads are size-limited; and the CLI binds the loopback address unless told
+//! otherwise. Enough of HTTP/1.1 is implemented for apt to work at full speed:
+//! persistent connections, pipelining, `Range` (resumed downloads) and
+//! `If-Modified-Since` (index refreshes).
+//!
+//! Two transports share one connection handler: [`serve_tcp`] for a port,
+//! and [`serve_stdio`] for QEMU's `guestfwd=…-cmd:` which runs the program
+//! once per connection with the connection on stdin/stdout.
+
+mod access_log;
+mod conditional;
+mod confine;
+mod connection;
+mod content_type;
+mod error;
+mod range;
+mod request;
+mod response;
+mod site;
+mod stdio;
+mod target;
+mod tcp;
+#[cfg(test)]
+mod tests;
+
+pub use access_log::AccessLogEntry;
+pub use error::ServeError;
+pub use site::StaticSite;
+pub use stdio::{serve_stdio, stderr_is_connection};
+pub use tcp::{serve_tcp, IDLE_TIMEOUT};

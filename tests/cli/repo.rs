@@ -1,0 +1,603 @@
+//! `git buildkit repo` against the real apt: a served repository that
+//! `apt-get update` accepts with full signature checking and installs from,
+//! and that stays valid through tampering, removal, concurrent writers and
+//! kill -9.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use pretty_assertions::assert_eq;
+
+use crate::common::{dir_names, write_files, Run, Sandbox};
+
+/// A `repo serve` child, killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Fixture {
+    sb: Sandbox,
+    repo: PathBuf,
+    store: PathBuf,
+}
+
+impl Fixture {
+    /// A key and an empty repository carrying amd64.
+    fn new(extra_init: &[&str]) -> Self {
+        let sb = Sandbox::new();
+        let store = sb.path("keys");
+        let fx = Fixture {
+            repo: sb.path("repo"),
+            store,
+            sb,
+        };
+        fx.bk(&[
+            "key",
+            "generate",
+            "--name",
+            "Test Packages",
+            "--email",
+            "ops@example.com",
+        ])
+        .ok();
+        let repo = fx.repo.to_str().expect("utf8").to_owned();
+        let mut args = vec![
+            "repo",
+            "init",
+            repo.as_str(),
+            "--arch",
+            "amd64",
+            "--origin",
+            "Test",
+            "--label",
+            "Test",
+        ];
+        args.extend_from_slice(extra_init);
+        fx.bk(&args).ok();
+        fx
+    }
+
+    /// Runs our binary quietly (errors and warnings only on stderr).
+    fn bk(&self, args: &[&str]) -> Run {
+        let mut full = vec!["-q"];
+        full.extend_from_slice(args);
+        self.sb.bk_env(
+            &self.sb.path(""),
+            &full,
+            &[("BUILDKIT_KEY_STORE", self.store.to_str().expect("utf8"))],
+        )
+    }
+
+    fn repo_arg(&self) -> &str {
+        self.repo.to_str().expect("utf8")
+    }
+
+    /// A small package built with `deb build`.
+    fn deb(&self, name: &str, version: &str, arch: &str) -> PathBuf {
+        let dir = self.sb.path(&format!("src/{name}-{version}-{arch}"));
+        write_files(
+            &dir,
+            &[
+                ("DEBIAN/control", &format!("Package: {name}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: T <t@example.com>\nDescription: test package {name}\n version {version}\n"), false),
+                (&format!("usr/share/{name}/VERSION"), &format!("{version}\n"), false),
+            ],
+        );
+        let out = self.sb.path("debs");
+        let run = self
+            .sb
+            .bk_env(
+                &self.sb.path(""),
+                &[
+                    "deb",
+                    "build",
+                    dir.to_str().expect("utf8"),
+                    "-o",
+                    out.to_str().expect("utf8"),
+                ],
+                &[("SOURCE_DATE_EPOCH", "1700000000")],
+            )
+            .ok();
+        PathBuf::from(run.stdout.trim())
+    }
+
+    fn serve(&self) -> Server {
+        let mut child = Command::new(Sandbox::bk_path())
+            .args([
+                "-q",
+                "repo",
+                "serve",
+                self.repo_arg(),
+                "--bind",
+                "127.0.0.1:0",
+            ])
+            .env("BUILDKIT_KEY_STORE", &self.store)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("url");
+        assert!(line.starts_with("http://127.0.0.1:"), "{line}");
+        Server {
+            child,
+            url: line.trim().to_owned(),
+        }
+    }
+
+    /// apt-get with a private configuration that trusts only the stanza from `repo sources`.
+    fn apt(&self, server: &Server, args: &[&str]) -> Run {
+        let base = self.sb.path("apt");
+        for dir in [
+            "etc/sources.list.d",
+            "etc/trusted.gpg.d",
+            "etc/preferences.d",
+            "state/lists/partial",
+            "cache/archives/partial",
+            "download",
+        ] {
+            std::fs::create_dir_all(base.join(dir)).expect("mkdir");
+        }
+        let status = base.join("state/status");
+        if !status.exists() {
+            std::fs::write(&status, "").expect("status");
+        }
+        let sources = self
+            .bk(&["repo", "sources", self.repo_arg(), "--url", &server.url])
+            .ok()
+            .stdout;
+        std::fs::write(base.join("etc/sources.list.d/test.sources"), sources).expect("sources");
+        let b = |p: &str| base.join(p).display().to_string();
+        let mut full: Vec<String> = [
+            "-o",
+            &format!("Dir::Etc={}", b("etc")),
+            "-o",
+            "Dir::Etc::SourceList=/dev/null",
+            "-o",
+            &format!("Dir::Etc::SourceParts={}", b("etc/sources.list.d")),
+            "-o",
+            "Dir::Etc::Trusted=/dev/null",
+            "-o",
+            &format!("Dir::Etc::TrustedParts={}", b("etc/trusted.gpg.d")),
+            "-o",
+            &format!("Dir::State={}", b("state")),
+            "-o",
+            &format!("Dir::State::status={}", status.display()),
+            "-o",
+            &format!("Dir::Cache={}", b("cache")),
+            "-o",
+            "APT::Architecture=amd64",
+            "-o",
+            "APT::Architectures=amd64",
+            "-o",
+            "Acquire::Languages=none",
+            "-o",
+            "APT::Sandbox::User=root",
+            "-o",
+            "Acquire::http::Proxy=DIRECT",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        full.extend(args.iter().map(|s| (*s).to_owned()));
+        let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+        self.sb.run(&base.join("download"), "apt-get", &refs)
+    }
+}
+
+/// apt-get update that must succeed without any warning or error.
+fn clean_update(fx: &Fixture, server: &Server) {
+    let run = fx.apt(server, &["update"]);
+    let problems: Vec<&str> = run
+        .stdout
+        .lines()
+        .chain(run.stderr.lines())
+        .filter(|l| l.starts_with("W:") || l.starts_with("E:") || l.starts_with("Err:"))
+        .collect();
+    assert_eq!(
+        (run.code, problems),
+        (0, Vec::<&str>::new()),
+        "apt-get update:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
+fn apt_installs_from_the_served_signed_repository() {
+    let fx = Fixture::new(&[]);
+    let v1 = fx.deb("hello", "1.0-1", "amd64");
+    let v2 = fx.deb("hello", "1.1~rc1-1", "all");
+    let run = fx
+        .bk(&[
+            "repo",
+            "add",
+            fx.repo_arg(),
+            v1.to_str().expect("utf8"),
+            v2.to_str().expect("utf8"),
+        ])
+        .ok();
+    assert_eq!(run.stdout, "added hello=1.0-1\nadded hello=1.1~rc1-1\n");
+    // Adding the same bytes again changes nothing.
+    let run = fx
+        .bk(&["repo", "add", fx.repo_arg(), v1.to_str().expect("utf8")])
+        .ok();
+    assert_eq!(run.stdout, "unchanged hello=1.0-1\n");
+
+    let list = fx.bk(&["repo", "list", fx.repo_arg()]).ok().stdout;
+    assert_eq!(
+        list,
+        "stable/main hello 1.1~rc1-1 all\nstable/main hello 1.0-1 amd64\n"
+    );
+
+    // gpgv accepts both signatures with the exported binary key.
+    let dists = fx.repo.join("dists/stable");
+    let key = fx.repo.join("key.gpg");
+    let gpg_home = fx.sb.path("gnupg");
+    std::fs::create_dir_all(&gpg_home).expect("mkdir");
+    for args in [vec!["InRelease"], vec!["Release.gpg", "Release"]] {
+        let mut full = vec![
+            "--homedir",
+            gpg_home.to_str().expect("utf8"),
+            "--keyring",
+            key.to_str().expect("utf8"),
+        ];
+        full.extend(args);
+        fx.sb.run(&dists, "gpgv", &full).ok();
+    }
+    // sqv (Sequoia's verifier, what trixie's apt uses) accepts the detached signature.
+    fx.sb
+        .run(
+            &dists,
+            "sqv",
+            &[
+                "--keyring",
+                key.to_str().expect("utf8"),
+                "Release.gpg",
+                "Release",
+            ],
+        )
+        .ok();
+    let release = std::fs::read_to_string(dists.join("Release")).expect("Release");
+    for needle in [
+        "Origin: Test\n",
+        "Label: Test\n",
+        "Suite: stable\n",
+        "Codename: stable\n",
+        "Architectures: amd64\n",
+        "Components: main\n",
+        "Acquire-By-Hash: yes\n",
+        "\nSHA512:\n",
+        " main/binary-amd64/Packages.xz\n",
+        " main/binary-amd64/Packages.gz\n",
+    ] {
+        assert!(
+            release.contains(needle),
+            "Release lacks {needle:?}:\n{release}"
+        );
+    }
+
+    let server = fx.serve();
+    clean_update(&fx, &server);
+    let policy = fx.apt(&server, &["-q", "download", "hello=1.0-1"]).ok();
+    assert!(policy.code == 0);
+    let got = std::fs::read(fx.sb.path("apt/download/hello_1.0-1_amd64.deb")).expect("downloaded");
+    assert!(
+        got == std::fs::read(&v1).expect("v1"),
+        "apt downloaded other bytes"
+    );
+    fx.apt(&server, &["-q", "download", "hello=1.1~rc1-1"]).ok();
+    assert_eq!(
+        dir_names(&fx.sb.path("apt/download")),
+        ["hello_1.0-1_amd64.deb", "hello_1.1~rc1-1_all.deb"]
+    );
+    // The key is served for clients that fetch it.
+    assert_eq!(
+        fx.repo.join("key.gpg").metadata().expect("key").len() > 0,
+        true
+    );
+
+    // After remove, apt no longer finds the removed version.
+    fx.bk(&["repo", "remove", fx.repo_arg(), "hello=1.0-1"])
+        .ok();
+    clean_update(&fx, &server);
+    let run = fx.apt(&server, &["-q", "download", "hello=1.0-1"]);
+    assert_ne!(run.code, 0, "hello=1.0-1 is still installable after remove");
+    fx.bk(&["repo", "verify", fx.repo_arg()]).ok();
+}
+
+#[test]
+fn apt_refuses_a_tampered_index_or_release() {
+    let fx = Fixture::new(&[]);
+    let deb = fx.deb("tamper", "1", "amd64");
+    fx.bk(&["repo", "add", fx.repo_arg(), deb.to_str().expect("utf8")])
+        .ok();
+    let server = fx.serve();
+    clean_update(&fx, &server);
+
+    // A flipped byte in the Packages.xz that apt fetches (by hash: same inode).
+    let xz = fx.repo.join("dists/stable/main/binary-amd64/Packages.xz");
+    let original = std::fs::read(&xz).expect("xz");
+    let mut bad = original.clone();
+    let middle = bad.len() / 2;
+    bad[middle] ^= 0xff;
+    std::fs::write(&xz, &bad).expect("tamper");
+    std::fs::remove_dir_all(fx.sb.path("apt/state/lists")).expect("forget lists");
+    let run = fx.apt(&server, &["update"]);
+    assert!(
+        run.code != 0 || run.stderr.contains("E:") || run.stdout.contains("Err:"),
+        "apt accepted a tampered Packages.xz:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    let verify = fx.bk(&["repo", "verify", fx.repo_arg()]);
+    assert_eq!(verify.code, 1, "{}", verify.stdout);
+    assert!(
+        verify.stdout.contains(
+            "dists/stable/main/binary-amd64/Packages.xz: size or SHA256 differs from Release"
+        ),
+        "{}",
+        verify.stdout
+    );
+    std::fs::write(&xz, &original).expect("restore");
+
+    // A changed line in the signed InRelease.
+    let inrelease = fx.repo.join("dists/stable/InRelease");
+    let text = std::fs::read_to_string(&inrelease).expect("InRelease");
+    std::fs::write(&inrelease, text.replace("Label: Test", "Label: Evil")).expect("tamper");
+    std::fs::remove_dir_all(fx.sb.path("apt/state/lists")).expect("forget lists");
+    let run = fx.apt(&server, &["update"]);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("signature") || all.contains("NO_PUBKEY") || all.contains("BADSIG"),
+        "apt accepted a tampered InRelease:\n{all}"
+    );
+    assert!(all.contains("W:") || all.contains("E:"), "{all}");
+}
+
+#[test]
+fn bad_input_leaves_the_repository_untouched() {
+    let fx = Fixture::new(&[]);
+    let good = fx.deb("good", "1", "amd64");
+    let arm = fx.deb("armonly", "1", "arm64");
+    let junk = fx.sb.path("junk.deb");
+    std::fs::write(&junk, "not a package").expect("junk");
+    let cut = fx.sb.path("cut.deb");
+    let bytes = std::fs::read(&good).expect("good");
+    std::fs::write(&cut, &bytes[..bytes.len() - 30]).expect("cut");
+    let snapshot = |fx: &Fixture| {
+        crate::common::tree_listing(&fx.repo)
+            .into_iter()
+            .filter(|(p, _, _)| !p.ends_with("lock"))
+            .collect::<Vec<_>>()
+    };
+    let before = snapshot(&fx);
+    let good_arg = good.to_str().expect("utf8");
+    let cases: Vec<(Vec<&str>, i32, String)> = vec![
+        (vec![good_arg, junk.to_str().expect("utf8")], 2, format!("error: {} cannot be added\n  caused by: {} is not a valid Debian package: it is not an ar archive\n", junk.display(), junk.display())),
+        (vec![cut.to_str().expect("utf8")], 2, format!("error: {} cannot be added\n", cut.display())),
+        (vec![arm.to_str().expect("utf8")], 2, "error: armonly_1_arm64.deb is for architecture arm64, which this repository does not carry (it carries: amd64, all)\n".to_owned()),
+        (vec![good_arg, "--suite", "nope"], 2, "error: no suite \"nope\" in this repository (it has: stable)\n".to_owned()),
+    ];
+    for (args, code, want) in cases {
+        let mut full = vec!["repo", "add", fx.repo_arg()];
+        full.extend(args.iter().copied());
+        let run = fx.bk(&full);
+        assert_eq!(run.code, code, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with(&want),
+            "{args:?}:\n{}\nwant prefix:\n{want}",
+            run.stderr
+        );
+        assert_eq!(snapshot(&fx), before, "{args:?} changed the repository");
+    }
+    let not_repo = fx.sb.path("plain");
+    std::fs::create_dir_all(&not_repo).expect("mkdir");
+    let run = fx.bk(&["repo", "list", not_repo.to_str().expect("utf8")]);
+    assert_eq!((run.code, run.stderr.clone()), (2, format!("error: {} is not a git-buildkit repository (no .buildkit/repo.toml)\nhint: create one with `git buildkit repo init PATH`\n", not_repo.display())));
+
+    // Same name, version and architecture with other bytes is refused.
+    fx.bk(&["repo", "add", fx.repo_arg(), good_arg]).ok();
+    let other = fx.sb.path("other");
+    write_files(&other, &[("DEBIAN/control", "Package: good\nVersion: 1\nArchitecture: amd64\nMaintainer: T <t@example.com>\nDescription: different bytes\n", false)]);
+    let out = fx.sb.path("other-out");
+    let rebuilt = fx
+        .sb
+        .bk(
+            &fx.sb.path(""),
+            &[
+                "deb",
+                "build",
+                other.to_str().expect("utf8"),
+                "-o",
+                out.to_str().expect("utf8"),
+            ],
+        )
+        .ok();
+    let before = snapshot(&fx);
+    let run = fx.bk(&["repo", "add", fx.repo_arg(), rebuilt.stdout.trim()]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.starts_with("error: pool/main/g/good/good_1_amd64.deb is already in the pool with different contents"), "{}", run.stderr);
+    assert_eq!(snapshot(&fx), before);
+
+    // Without a key in the store, signing commands say what to do.
+    let empty = fx.sb.path("no-keys");
+    let run = fx.sb.bk_env(
+        &fx.sb.path(""),
+        &["repo", "publish", fx.repo_arg()],
+        &[("BUILDKIT_KEY_STORE", empty.to_str().expect("utf8"))],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
+fn concurrent_adds_both_land() {
+    let fx = Fixture::new(&[]);
+    let a: Vec<String> = (0..15)
+        .map(|i| {
+            fx.deb(&format!("alpha{i}"), "1", "amd64")
+                .display()
+                .to_string()
+        })
+        .collect();
+    let b: Vec<String> = (0..15)
+        .map(|i| {
+            fx.deb(&format!("beta{i}"), "1", "all")
+                .display()
+                .to_string()
+        })
+        .collect();
+    let spawn = |debs: &[String]| {
+        Command::new(Sandbox::bk_path())
+            .args(["-q", "repo", "add", fx.repo_arg()])
+            .args(debs)
+            .env("BUILDKIT_KEY_STORE", &fx.store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (first, second) = (spawn(&a), spawn(&b));
+    for child in [first, second] {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let list = fx
+        .bk(&["repo", "list", fx.repo_arg(), "--json"])
+        .ok()
+        .stdout;
+    let items: serde_json::Value = serde_json::from_str(&list).expect("json");
+    assert_eq!(items.as_array().expect("array").len(), 30);
+    fx.bk(&["repo", "verify", fx.repo_arg()]).ok();
+    let server = fx.serve();
+    clean_update(&fx, &server);
+}
+
+#[test]
+fn kill_9_during_publish_leaves_a_repository_apt_still_updates_from() {
+    let fx = Fixture::new(&[]);
+    let debs: Vec<String> = (0..40)
+        .map(|i| {
+            fx.deb(&format!("pkg{i}"), "1", "amd64")
+                .display()
+                .to_string()
+        })
+        .collect();
+    let server = fx.serve();
+    for (round, delay_ms) in [5u64, 20, 40, 80, 120, 200].into_iter().enumerate() {
+        let mut child = Command::new(Sandbox::bk_path())
+            .args(["-q", "repo", "add", fx.repo_arg()])
+            .args(&debs[round * 6..round * 6 + 6])
+            .env("BUILDKIT_KEY_STORE", &fx.store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let verify = fx.bk(&["repo", "verify", fx.repo_arg()]);
+        assert_eq!(
+            verify.code, 0,
+            "after kill at {delay_ms} ms: {}{}",
+            verify.stdout, verify.stderr
+        );
+        clean_update(&fx, &server);
+    }
+    // The next add finishes the job and cleans up what the killed runs left.
+    fx.bk(&["repo", "add", fx.repo_arg(), &debs[39]]).ok();
+    fx.bk(&["repo", "verify", fx.repo_arg()]).ok();
+    clean_update(&fx, &server);
+}
+
+#[test]
+fn copy_promotes_and_clone_makes_a_new_repository() {
+    let fx = Fixture::new(&["--suite", "testing", "--suite", "stable", "--keep", "2"]);
+    for v in ["1.0-1", "1.1-1", "1.2-1"] {
+        let deb = fx.deb("app", v, "amd64");
+        fx.bk(&[
+            "repo",
+            "add",
+            fx.repo_arg(),
+            deb.to_str().expect("utf8"),
+            "--suite",
+            "testing",
+        ])
+        .ok();
+    }
+    let list = fx.bk(&["repo", "list", fx.repo_arg()]).ok().stdout;
+    assert_eq!(
+        list, "testing/main app 1.2-1 amd64\ntesting/main app 1.1-1 amd64\n",
+        "keep = 2 prunes the oldest"
+    );
+    let run = fx
+        .bk(&[
+            "repo",
+            "copy",
+            fx.repo_arg(),
+            "--from",
+            "testing",
+            "--to",
+            "stable",
+            "app=1.2-1",
+        ])
+        .ok();
+    assert_eq!(run.stdout, "copied app=1.2-1\n");
+    let stable = fx
+        .bk(&["repo", "list", fx.repo_arg(), "--suite", "stable"])
+        .ok()
+        .stdout;
+    assert_eq!(stable, "stable/main app 1.2-1 amd64\n");
+
+    let clone = fx.sb.path("clone");
+    fx.bk(&[
+        "repo",
+        "clone",
+        fx.repo_arg(),
+        clone.to_str().expect("utf8"),
+    ])
+    .ok();
+    let cloned = fx
+        .bk(&["repo", "list", clone.to_str().expect("utf8")])
+        .ok()
+        .stdout;
+    let original = fx.bk(&["repo", "list", fx.repo_arg()]).ok().stdout;
+    assert_eq!(
+        original,
+        "stable/main app 1.2-1 amd64\ntesting/main app 1.2-1 amd64\ntesting/main app 1.1-1 amd64\n"
+    );
+    assert_eq!(cloned, original);
+    fx.bk(&["repo", "verify", clone.to_str().expect("utf8")])
+        .ok();
+}
+
+#[test]
+fn verify_repair_rebuilds_a_lost_index_cache() {
+    let fx = Fixture::new(&[]);
+    let deb = fx.deb("keepme", "2.0-1", "amd64");
+    fx.bk(&["repo", "add", fx.repo_arg(), deb.to_str().expect("utf8")])
+        .ok();
+    let gen = std::fs::read_link(fx.repo.join("dists")).expect("link");
+    let index = fx.repo.join(gen.parent().expect("gen")).join("index");
+    std::fs::remove_dir_all(&index).expect("lose the cache");
+    let run = fx.bk(&["repo", "list", fx.repo_arg()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    fx.bk(&["repo", "verify", fx.repo_arg(), "--repair"]).ok();
+    let list = fx.bk(&["repo", "list", fx.repo_arg()]).ok().stdout;
+    assert_eq!(list, "stable/main keepme 2.0-1 amd64\n");
+    assert!(Path::new(&fx.repo).join("dists/stable/InRelease").is_file());
+}
