@@ -16,6 +16,8 @@ pub struct CliError {
     pub detail: Option<String>,
     /// Advice.
     pub hint: Option<String>,
+    /// Print nothing (stderr is not the user's: `repo serve --stdio` under QEMU).
+    pub silent: bool,
 }
 
 impl CliError {
@@ -26,6 +28,7 @@ impl CliError {
             error: error.into(),
             detail: None,
             hint: None,
+            silent: false,
         }
     }
 
@@ -75,6 +78,7 @@ impl From<PackageError> for CliError {
             error: e.into(),
             detail,
             hint,
+            silent: false,
         }
     }
 }
@@ -89,6 +93,7 @@ impl From<git_buildkit::git::GitError> for CliError {
             error: e.into(),
             detail: None,
             hint,
+            silent: false,
         }
     }
 }

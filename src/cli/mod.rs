@@ -115,7 +115,9 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            ui.error(&e.error, e.detail.as_deref(), e.hint.as_deref());
+            if !e.silent {
+                ui.error(&e.error, e.detail.as_deref(), e.hint.as_deref());
+            }
             ExitCode::from(e.code)
         }
     }

@@ -297,17 +297,34 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Serve { path, bind, stdio } => {
+            if stdio && git_buildkit::serve::stderr_is_connection() {
+                // Under QEMU's guestfwd cmd:, stderr is the guest's socket as
+                // well: an error message would reach apt as garbage. Fail silently.
+                let served = open(path)
+                    .ok()
+                    .and_then(|repo| StaticSite::new(repo.root()).ok())
+                    .map(|site| serve_stdio(&site, &|_| {}));
+                return match served {
+                    Some(Ok(_)) => Ok(()),
+                    _ => Err(CliError {
+                        code: 1,
+                        error: anyhow::anyhow!("serve --stdio failed"),
+                        detail: None,
+                        hint: None,
+                        silent: true,
+                    }),
+                };
+            }
             let repo = open(path)?;
             let site = StaticSite::new(repo.root()).map_err(failed)?;
-            let quiet_log = |_: &git_buildkit::serve::AccessLogEntry| {};
             if stdio {
                 // stdout is the HTTP channel here: nothing else may be printed on it.
-                serve_stdio(&site, &quiet_log).map_err(failed)?;
+                serve_stdio(&site, &|_| {}).map_err(failed)?;
                 return Ok(());
             }
             let stop = AtomicBool::new(false);
             let log = |e: &git_buildkit::serve::AccessLogEntry| {
-                ui.err_line(&format!("{} {} {} {}", e.method, e.path, e.status, e.bytes))
+                ui.info_line(&format!("{} {} {} {}", e.method, e.path, e.status, e.bytes))
             };
             let on_bound = |addr: std::net::SocketAddr| {
                 ui.status(

@@ -62,6 +62,13 @@ impl Ui {
         let _ = writeln!(std::io::stderr().lock(), "{line}");
     }
 
+    /// A line on stderr unless `--quiet` (access logs, chatter).
+    pub fn info_line(&self, line: &str) {
+        if !self.quiet {
+            self.err_line(line);
+        }
+    }
+
     /// Renders an error with its causes and hint.
     pub fn error(&self, error: &anyhow::Error, detail: Option<&str>, hint: Option<&str>) {
         self.err_line(&format!("{} {error}", self.paint(RED, "error:")));

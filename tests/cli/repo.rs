@@ -601,3 +601,41 @@ fn verify_repair_rebuilds_a_lost_index_cache() {
     assert_eq!(list, "stable/main keepme 2.0-1 amd64\n");
     assert!(Path::new(&fx.repo).join("dists/stable/InRelease").is_file());
 }
+
+#[test]
+fn serve_stdio_answers_one_connection_on_stdin_and_stdout() {
+    use std::io::Write;
+    let fx = Fixture::new(&[]);
+    let mut child = Command::new(Sandbox::bk_path())
+        .args(["repo", "serve", "--stdio", fx.repo_arg()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let request = "GET /dists/stable/Release HTTP/1.1\r\nHost: 10.0.2.100\r\n\r\nGET /.buildkit/repo.toml HTTP/1.1\r\nHost: 10.0.2.100\r\nConnection: close\r\n\r\n";
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(request.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let release = std::fs::read_to_string(fx.repo.join("dists/stable/Release")).expect("Release");
+    let (first, second) = text.split_once(&release).expect("the Release body");
+    assert!(first.starts_with("HTTP/1.1 200 OK\r\n"), "{first}");
+    assert!(
+        first.contains(&format!("\r\nContent-Length: {}\r\n", release.len())),
+        "{first}"
+    );
+    assert!(
+        second.starts_with("HTTP/1.1 404 Not Found\r\n"),
+        "private state must not be served: {second}"
+    );
+}
