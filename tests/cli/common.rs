@@ -246,3 +246,38 @@ pub fn dir_names(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Writes `dir/name` as a .deb made by hand (Python's tarfile and an ar
+/// header written byte by byte), so tests can build packages that neither
+/// we nor dpkg-deb would: a control file without a field, an unsafe path.
+pub fn craft_deb(
+    sb: &Sandbox,
+    dir: &Path,
+    name: &str,
+    control: &str,
+    files: &[(&str, &str)],
+) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let script = r#"
+import io, sys, tarfile, json
+name, control, files = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+def tar(entries):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.GNU_FORMAT) as t:
+        for path, data in entries:
+            data = data.encode()
+            info = tarfile.TarInfo(path); info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+members = [("debian-binary", b"2.0\n"), ("control.tar.gz", tar([("./control", control)])), ("data.tar.gz", tar(files))]
+out = b"!<arch>\n"
+for member, data in members:
+    out += b"%-16s%-12d%-6d%-6d%-8o%-10d`\n" % (member.encode(), 0, 0, 0, 0o100644, len(data)) + data
+    if len(data) % 2: out += b"\n"
+open(name, "wb").write(out)
+"#;
+    let files_json = serde_json::to_string(files).expect("json");
+    sb.run(dir, "python3", &["-c", script, name, control, &files_json])
+        .ok();
+    dir.join(name)
+}

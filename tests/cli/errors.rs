@@ -210,25 +210,13 @@ fn deb_info_refuses_unsafe_paths() {
     let sb = Sandbox::new();
     let work = sb.path("w");
     std::fs::create_dir_all(&work).expect("mkdir");
-    let script = r#"
-import io, tarfile
-def tar(entries):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.GNU_FORMAT) as t:
-        for name, data in entries:
-            info = tarfile.TarInfo(name); info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-members = [("debian-binary", b"2.0\n"),
-           ("control.tar.gz", tar([("./control", b"Package: evil\nVersion: 1\nArchitecture: all\n")])),
-           ("data.tar.gz", tar([("./../evil", b"owned\n")]))]
-out = b"!<arch>\n"
-for name, data in members:
-    out += b"%-16s%-12d%-6d%-6d%-8o%-10d`\n" % (name.encode(), 0, 0, 0, 0o100644, len(data)) + data
-    if len(data) % 2: out += b"\n"
-open("evil.deb", "wb").write(out)
-"#;
-    sb.run(&work, "python3", &["-c", script]).ok();
+    crate::common::craft_deb(
+        &sb,
+        &work,
+        "evil.deb",
+        "Package: evil\nVersion: 1\nArchitecture: all\n",
+        &[("./../evil", "owned\n")],
+    );
     // dpkg-deb itself reads the container (the test input is well-formed apart from the path).
     sb.run(&work, "dpkg-deb", &["--field", "evil.deb", "Package"])
         .ok();

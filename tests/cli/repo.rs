@@ -375,6 +375,13 @@ fn bad_input_leaves_the_repository_untouched() {
     let cut = fx.sb.path("cut.deb");
     let bytes = std::fs::read(&good).expect("good");
     std::fs::write(&cut, &bytes[..bytes.len() - 30]).expect("cut");
+    let no_version = crate::common::craft_deb(
+        &fx.sb,
+        &fx.sb.path("crafted"),
+        "nover.deb",
+        "Package: nover\nArchitecture: amd64\n",
+        &[("./usr/share/nover", "x\n")],
+    );
     let snapshot = |fx: &Fixture| {
         crate::common::tree_listing(&fx.repo)
             .into_iter()
@@ -387,6 +394,7 @@ fn bad_input_leaves_the_repository_untouched() {
         (vec![good_arg, junk.to_str().expect("utf8")], 2, format!("error: {} cannot be added\n  caused by: {} is not a valid Debian package: it is not an ar archive\n", junk.display(), junk.display())),
         (vec![cut.to_str().expect("utf8")], 2, format!("error: {} cannot be added\n", cut.display())),
         (vec![arm.to_str().expect("utf8")], 2, "error: armonly_1_arm64.deb is for architecture arm64, which this repository does not carry (it carries: amd64, all)\n".to_owned()),
+        (vec![no_version.to_str().expect("utf8")], 2, format!("error: {} cannot be added\n  caused by: invalid control data\n  caused by: the control file has no Version field\n", no_version.display())),
         (vec![good_arg, "--suite", "nope"], 2, "error: no suite \"nope\" in this repository (it has: stable)\n".to_owned()),
     ];
     for (args, code, want) in cases {
