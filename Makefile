@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/debug/git-buildkit
 # What the tests and the demo run: the real tools a user has.
-TEST_DEBS := git dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3
+TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3
 DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv
 BENCH_DEBS := git dpkg-dev xz-utils
 

@@ -10,6 +10,7 @@ pub mod apt;
 pub mod changelog;
 pub mod config;
 pub mod deb;
+pub mod flow;
 pub mod git;
 pub mod package;
 pub mod process;

@@ -132,6 +132,29 @@ impl Cmd {
         Ok(output.stdout)
     }
 
+    /// Runs to completion and returns (exit code, stdout, stderr) whatever
+    /// the code; only a failure to start or a signal is an error.
+    pub fn output_with_code(&self) -> Result<(i32, Vec<u8>, String), ProcessError> {
+        let output = self
+            .command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|source| ProcessError::Start {
+                program: self.label.clone(),
+                source,
+            })?;
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        match output.status.code() {
+            Some(code) => Ok((code, output.stdout, stderr)),
+            None => Err(ProcessError::Signal {
+                program: self.label.clone(),
+                signal: output.status.signal().unwrap_or(0),
+                output: stderr,
+            }),
+        }
+    }
+
     /// Runs to completion, copying stdout and stderr line by line into
     /// `sink`; on failure the error holds the last `tail` lines. Both streams
     /// share one pipe, so their lines keep the order the child wrote them in.

@@ -4,6 +4,7 @@
 mod deb;
 mod docs;
 mod error;
+mod flow;
 mod key;
 mod package;
 mod repo;
@@ -59,6 +60,55 @@ pub enum Command {
     /// Build and inspect .deb files directly.
     #[command(subcommand)]
     Deb(deb::Command),
+    /// Set the repository up for the branch workflow (main, develop, gitflow.* config, [flow]).
+    Init(flow::InitArgs),
+    /// Feature branches: start, finish, list.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  git buildkit feature start login
+  git buildkit feature finish login"
+    )]
+    Feature(flow::TopicCommand),
+    /// Bugfix branches: start, finish, list.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  git buildkit bugfix start crash
+  git buildkit bugfix finish crash"
+    )]
+    Bugfix(flow::TopicCommand),
+    /// Release branches: start, finish (merge, tag, back-merge), list.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  git buildkit release start 1.3.0
+  git buildkit release finish -m 'Release 1.3.0'"
+    )]
+    Release(flow::VersionedCommand),
+    /// Hotfix branches: start from main, finish into main and develop.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  git buildkit hotfix start 1.3.1
+  git buildkit hotfix finish"
+    )]
+    Hotfix(flow::VersionedCommand),
+    /// Support branches: start, list.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  git buildkit support start 1.x v1.3.0"
+    )]
+    Support(flow::SupportCommand),
+    /// A finish stopped by a conflict: status, continue, abort.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  git buildkit flow status
+  git buildkit flow continue"
+    )]
+    Flow(flow::FlowCommand),
     /// Manage the apt repository: init, add, remove, list, copy, clone, publish, serve, verify.
     #[command(subcommand)]
     #[command(after_help = "Examples:
@@ -107,6 +157,21 @@ pub fn main() -> ExitCode {
         Command::Package(args) => package::run(&ui, args),
         Command::Deb(command) => deb::run(&ui, command),
         Command::Version(args) => version::run(&ui, args),
+        Command::Init(args) => flow::run_init(&ui, args),
+        Command::Feature(command) => {
+            flow::run_topic(&ui, git_buildkit::flow::BranchType::Feature, command)
+        }
+        Command::Bugfix(command) => {
+            flow::run_topic(&ui, git_buildkit::flow::BranchType::Bugfix, command)
+        }
+        Command::Release(command) => {
+            flow::run_versioned(&ui, git_buildkit::flow::BranchType::Release, command)
+        }
+        Command::Hotfix(command) => {
+            flow::run_versioned(&ui, git_buildkit::flow::BranchType::Hotfix, command)
+        }
+        Command::Support(command) => flow::run_support(&ui, command),
+        Command::Flow(command) => flow::run_flow(&ui, command),
         Command::Repo(command) => repo::run(&ui, command),
         Command::Key(command) => key::run(&ui, command),
         Command::Completions(args) => docs::completions(args),

@@ -85,7 +85,7 @@ pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
 
 /// The next version: a pre-release is finished by a bump of its own level
 /// (1.3.0-rc.1 → 1.3.0 for minor), as semver tools do.
-fn bump(v: &semver::Version, level: Level) -> semver::Version {
+pub fn bump(v: &semver::Version, level: Level) -> semver::Version {
     let pre = !v.pre.is_empty();
     let (major, minor, patch) = match level {
         Level::Major if pre && v.minor == 0 && v.patch == 0 => (v.major, 0, 0),

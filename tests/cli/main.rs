@@ -7,6 +7,7 @@ mod common;
 mod deb_cmd;
 mod docs;
 mod errors;
+mod flow;
 mod package;
 mod repo;
 mod version_cmd;

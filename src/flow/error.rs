@@ -1,0 +1,122 @@
+//! The error type of the flow module.
+
+use std::path::PathBuf;
+
+/// Why a flow command refused or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// A git command failed.
+    #[error("git failed")]
+    Git(#[source] crate::process::ProcessError),
+    /// The repository has not been set up for the flow.
+    #[error("this repository is not initialised for git-flow: {missing}")]
+    NotInitialized { missing: String },
+    /// The work tree has uncommitted changes.
+    #[error("the work tree has uncommitted changes")]
+    Dirty,
+    /// A branch that must exist does not.
+    #[error("branch {branch:?} does not exist")]
+    NoBranch { branch: String },
+    /// A branch that must not exist does.
+    #[error("branch {branch:?} already exists")]
+    BranchExists { branch: String },
+    /// Another branch of a kind that allows only one is open.
+    #[error("a {kind} branch is already open: {branch}")]
+    AlreadyOpen { kind: &'static str, branch: String },
+    /// The tag exists already.
+    #[error("tag {tag:?} already exists")]
+    TagExists { tag: String },
+    /// The version is not semver.
+    #[error("{version:?} is not a semantic version (like 1.4.0 or 1.4.0-rc.1)")]
+    NotSemver { version: String },
+    /// The version does not move forward.
+    #[error("version {version} is not greater than the latest version tag {latest}")]
+    NotGreater { version: String, latest: String },
+    /// The command was run from a branch it cannot finish.
+    #[error("{branch:?} is not a {kind} branch (they start with {prefix:?})")]
+    WrongBranch {
+        branch: String,
+        kind: &'static str,
+        prefix: String,
+    },
+    /// A name is not usable in a branch.
+    #[error("{name:?} is not a valid branch name")]
+    BadName { name: String },
+    /// A finish is stopped and waiting.
+    #[error("a {kind} finish of {branch} is in progress")]
+    FinishInProgress { kind: &'static str, branch: String },
+    /// `flow continue`/`abort` without a stopped finish.
+    #[error("no finish is in progress")]
+    NothingInProgress,
+    /// The merge has not been concluded yet.
+    #[error("the merge into {into} is not concluded: {detail}")]
+    MergeUnresolved { into: String, detail: String },
+    /// A merge stopped on conflicts; the state is saved.
+    #[error("the merge of {from} into {into} stopped with conflicts in: {files}")]
+    Conflict {
+        from: String,
+        into: String,
+        files: String,
+    },
+    /// A pre-hook refused.
+    #[error("hook {hook} refused (exit status {code})")]
+    HookRefused {
+        hook: String,
+        code: i32,
+        output: String,
+    },
+    /// A filter aborted with exit status 127.
+    #[error("filter {filter} aborted: {message}")]
+    FilterAborted { filter: String, message: String },
+    /// A version file does not carry the version.
+    #[error("{path}: {problem}")]
+    VersionFile { path: String, problem: String },
+    /// A version-file regex is invalid.
+    #[error("invalid regex for {path}")]
+    BadRegex {
+        path: String,
+        #[source]
+        source: regex::Error,
+    },
+    /// Reading or writing a file failed.
+    #[error("could not access {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Reading the repository failed.
+    #[error(transparent)]
+    Repo(#[from] crate::git::GitError),
+}
+
+impl FlowError {
+    /// 1 when the work stopped (conflict, hook), 2 for usage errors.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            FlowError::Conflict { .. }
+            | FlowError::HookRefused { .. }
+            | FlowError::Git(_)
+            | FlowError::Io { .. }
+            | FlowError::MergeUnresolved { .. } => 1,
+            _ => 2,
+        }
+    }
+
+    /// Advice for the user.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            FlowError::NotInitialized { .. } => "run `git buildkit init` (or `git buildkit init --defaults`)".into(),
+            FlowError::Dirty => "commit or stash your changes first (`git status` shows them)".into(),
+            FlowError::Conflict { .. } => "resolve the conflicts, `git add` the files and `git commit`, then run `git buildkit flow continue` (or `git buildkit flow abort` to undo the whole finish)".into(),
+            FlowError::MergeUnresolved { .. } => "finish the merge with `git commit` (after resolving and adding the files), then run `git buildkit flow continue`".into(),
+            FlowError::FinishInProgress { .. } => "see `git buildkit flow status`; then `git buildkit flow continue` or `git buildkit flow abort`".into(),
+            FlowError::NotGreater { latest, .. } => format!("choose a version above {latest}, e.g. with --bump minor"),
+            FlowError::WrongBranch { .. } => "check out the branch to finish, or name it".into(),
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,503 @@
+//! Finishing a branch: plan, check, then run the steps, stopping cleanly at a
+//! conflict so that `flow continue` and `flow abort` can pick up.
+//!
+//! The plan matches gitflow-avh's history shape: `--no-ff` merges (a
+//! one-commit feature fast-forwards, as avh does), the tag on the merge
+//! commit of the main branch, and the tag (not the branch) merged back into
+//! develop — or into the open release branch, for a hotfix. Before anything
+//! changes, both merges are tried in memory (`git merge-tree`) and predicted
+//! conflicts are reported.
+
+use std::collections::BTreeMap;
+
+use super::settings::FlowSettings;
+use super::state::{FinishState, Step};
+use super::{avh, git_text, rev, BranchType, FlowError};
+use crate::progress::Listener;
+
+/// How a finish should behave.
+#[derive(Debug, Clone, Default)]
+pub struct FinishOptions {
+    /// The tag message (default: `<type> <version>`).
+    pub message: Option<String>,
+    /// Sign the tag (`git tag -s`).
+    pub sign: bool,
+    /// Push main, develop and the new tag to the remote.
+    pub push: bool,
+    /// Keep the branch after finishing.
+    pub keep: bool,
+    /// Tell the tag hook not to start the pipeline.
+    pub no_pipeline: bool,
+    /// Always create a merge commit (features fast-forward one commit otherwise).
+    pub no_ff: bool,
+}
+
+/// What a finish (or continue) did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Outcome {
+    /// The branch finished.
+    pub branch: String,
+    /// The tag made.
+    pub tag: Option<String>,
+    /// Steps run by this invocation.
+    pub steps: Vec<String>,
+    /// Conflicts predicted before starting (the finish still ran).
+    pub predicted_conflicts: Vec<String>,
+}
+
+fn require_clean(settings: &FlowSettings) -> Result<(), FlowError> {
+    if git_text(
+        &settings.workdir,
+        &["status", "--porcelain", "--untracked-files=no"],
+    )?
+    .is_empty()
+    {
+        Ok(())
+    } else {
+        Err(FlowError::Dirty)
+    }
+}
+
+fn current_branch(settings: &FlowSettings) -> Result<String, FlowError> {
+    git_text(
+        &settings.workdir,
+        &["symbolic-ref", "--quiet", "--short", "HEAD"],
+    )
+    .map_err(|_| FlowError::WrongBranch {
+        branch: "(detached HEAD)".into(),
+        kind: "flow",
+        prefix: String::new(),
+    })
+}
+
+fn require_branch(settings: &FlowSettings, branch: &str) -> Result<String, FlowError> {
+    rev(&settings.workdir, &format!("refs/heads/{branch}")).ok_or_else(|| FlowError::NoBranch {
+        branch: branch.to_owned(),
+    })
+}
+
+/// Files a merge of `from` into `into` would conflict on, computed in memory.
+fn predict_conflicts(settings: &FlowSettings, into: &str, from: &str) -> Vec<String> {
+    let Ok((code, stdout, _)) = crate::git::git(&settings.workdir)
+        .args([
+            "merge-tree",
+            "--write-tree",
+            "--name-only",
+            "--no-messages",
+            into,
+            from,
+        ])
+        .output_with_code()
+    else {
+        return Vec::new();
+    };
+    if code != 1 {
+        return Vec::new();
+    }
+    String::from_utf8_lossy(&stdout)
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{from} into {into}: {l}"))
+        .collect()
+}
+
+/// Finishes the flow branch `name` of `kind` (the current branch when `name` is None).
+pub fn finish(
+    settings: &FlowSettings,
+    kind: BranchType,
+    name: Option<&str>,
+    options: &FinishOptions,
+    listener: &dyn Listener,
+) -> Result<Outcome, FlowError> {
+    if let Some(state) = FinishState::load(&settings.state_path())? {
+        return Err(FlowError::FinishInProgress {
+            kind: state.kind.name(),
+            branch: state.branch,
+        });
+    }
+    let prefix = settings.prefix(kind).to_owned();
+    let branch = match name {
+        Some(n) if n.starts_with(&prefix) => n.to_owned(),
+        Some(n) => format!("{prefix}{n}"),
+        None => {
+            let current = current_branch(settings)?;
+            if !current.starts_with(&prefix) {
+                return Err(FlowError::WrongBranch {
+                    branch: current,
+                    kind: kind.name(),
+                    prefix,
+                });
+            }
+            current
+        }
+    };
+    if kind == BranchType::Support {
+        return Err(FlowError::WrongBranch {
+            branch,
+            kind: "finishable",
+            prefix: "support branches are never finished".into(),
+        });
+    }
+    let short = branch[prefix.len()..].to_owned();
+    require_clean(settings)?;
+    let head = current_branch(settings)?;
+    let branch_sha = require_branch(settings, &branch)?;
+    let main_sha = require_branch(settings, &settings.main)?;
+    let develop_sha = require_branch(settings, &settings.develop)?;
+
+    let mut original_refs = BTreeMap::new();
+    original_refs.insert(format!("refs/heads/{branch}"), Some(branch_sha));
+    original_refs.insert(format!("refs/heads/{}", settings.main), Some(main_sha));
+    original_refs.insert(
+        format!("refs/heads/{}", settings.develop),
+        Some(develop_sha),
+    );
+
+    let mut steps = Vec::new();
+    let mut predicted = Vec::new();
+    let mut tag = None;
+    let origin = settings.origin.clone();
+    let hook_args: Vec<String>;
+    if kind.is_versioned() {
+        let version = semver::Version::parse(&short).map_err(|_| FlowError::NotSemver {
+            version: short.clone(),
+        })?;
+        let tag_name = settings.scheme().tag_name(&version);
+        if rev(&settings.workdir, &format!("refs/tags/{tag_name}")).is_some() {
+            return Err(FlowError::TagExists { tag: tag_name });
+        }
+        super::version_files::check_files(
+            &settings.workdir,
+            &settings.version_files,
+            &version.to_string(),
+            &branch,
+        )?;
+        original_refs.insert(format!("refs/tags/{tag_name}"), None);
+        // A hotfix goes back into the open release branch when there is one (avh).
+        let back_into = if kind == BranchType::Hotfix {
+            open_branches(settings, BranchType::Release)?
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| settings.develop.clone())
+        } else {
+            settings.develop.clone()
+        };
+        if back_into != settings.develop {
+            original_refs.insert(
+                format!("refs/heads/{back_into}"),
+                rev(&settings.workdir, &format!("refs/heads/{back_into}")),
+            );
+        }
+        predicted.extend(predict_conflicts(settings, &settings.main, &branch));
+        predicted.extend(predict_conflicts(settings, &back_into, &branch));
+        let message = options.message.clone().unwrap_or_else(|| tag_name.clone());
+        let message = avh::filter(
+            settings,
+            &format!("{}-finish-tag-message", kind.name()),
+            &message,
+            &[&tag_name],
+        )?;
+        hook_args = vec![tag_name.clone(), origin.clone(), branch.clone()];
+        steps.push(Step::Merge {
+            from: branch.clone(),
+            into: settings.main.clone(),
+            ff: false,
+        });
+        steps.push(Step::Tag {
+            tag: tag_name.clone(),
+            at: settings.main.clone(),
+            message,
+            sign: options.sign,
+            no_pipeline: options.no_pipeline,
+        });
+        steps.push(Step::Merge {
+            from: tag_name.clone(),
+            into: back_into.clone(),
+            ff: false,
+        });
+        if options.push {
+            steps.push(Step::Push {
+                remote: origin.clone(),
+                refs: vec![
+                    settings.main.clone(),
+                    back_into.clone(),
+                    format!("refs/tags/{tag_name}"),
+                ],
+            });
+        }
+        tag = Some(tag_name);
+    } else {
+        predicted.extend(predict_conflicts(settings, &settings.develop, &branch));
+        let commits = git_text(
+            &settings.workdir,
+            &[
+                "rev-list",
+                "--count",
+                &format!("{}..{branch}", settings.develop),
+            ],
+        )?;
+        hook_args = vec![short.clone(), origin.clone(), branch.clone()];
+        steps.push(Step::Merge {
+            from: branch.clone(),
+            into: settings.develop.clone(),
+            ff: !options.no_ff && commits == "1",
+        });
+        if options.push {
+            steps.push(Step::Push {
+                remote: origin.clone(),
+                refs: vec![settings.develop.clone()],
+            });
+        }
+    }
+    if !options.keep {
+        steps.push(Step::DeleteBranch {
+            branch: branch.clone(),
+        });
+    }
+    steps.push(Step::PostHook {
+        kind: kind.name().into(),
+        action: "finish".into(),
+        args: hook_args.clone(),
+    });
+    steps.push(Step::Checkout {
+        branch: settings.develop.clone(),
+    });
+
+    let args: Vec<&str> = hook_args.iter().map(String::as_str).collect();
+    avh::pre(settings, kind.name(), "finish", &args)?;
+    let state = FinishState {
+        kind,
+        branch: branch.clone(),
+        tag: tag.clone(),
+        original_head: head,
+        original_refs,
+        steps,
+        done: 0,
+        stopped_at: None,
+    };
+    state.save(&settings.state_path())?;
+    for conflict in &predicted {
+        listener.warn(&format!("predicted conflict: {conflict}"));
+    }
+    let mut outcome = Outcome {
+        branch,
+        tag,
+        steps: Vec::new(),
+        predicted_conflicts: predicted,
+    };
+    run(settings, state, &mut outcome, listener)?;
+    Ok(outcome)
+}
+
+/// Runs the remaining steps, saving progress after each.
+fn run(
+    settings: &FlowSettings,
+    mut state: FinishState,
+    outcome: &mut Outcome,
+    listener: &dyn Listener,
+) -> Result<(), FlowError> {
+    let path = settings.state_path();
+    while state.done < state.steps.len() {
+        let step = state.steps[state.done].clone();
+        match execute(settings, &step) {
+            Ok(()) => {
+                listener.status("Done", &step.describe());
+                outcome.steps.push(step.describe());
+                state.done += 1;
+                state.save(&path)?;
+            }
+            Err(e @ FlowError::Conflict { .. }) => {
+                state.stopped_at = Some(state.done);
+                state.save(&path)?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    FinishState::clear(&path)
+}
+
+fn execute(settings: &FlowSettings, step: &Step) -> Result<(), FlowError> {
+    let dir = &settings.workdir;
+    match step {
+        Step::Merge { from, into, ff } => {
+            git_text(dir, &["checkout", "--quiet", into])?;
+            let from_sha = rev(dir, from).ok_or_else(|| FlowError::NoBranch {
+                branch: from.clone(),
+            })?;
+            // Already merged (a re-run after a crash): nothing to do, as avh.
+            let merged = crate::git::git(dir)
+                .args(["merge-base", "--is-ancestor", &from_sha, "HEAD"])
+                .output()
+                .is_ok();
+            if merged {
+                return Ok(());
+            }
+            let mode = if *ff { "--ff" } else { "--no-ff" };
+            let (code, _, stderr) = crate::git::git(dir)
+                .args(["merge", mode, "--no-edit", from])
+                .env("GIT_MERGE_AUTOEDIT", "no")
+                .output_with_code()
+                .map_err(FlowError::Git)?;
+            if code == 0 {
+                return Ok(());
+            }
+            if settings.git_dir.join("MERGE_HEAD").exists() {
+                let files = git_text(dir, &["diff", "--name-only", "--diff-filter=U"])?;
+                return Err(FlowError::Conflict {
+                    from: from.clone(),
+                    into: into.clone(),
+                    files: files.lines().collect::<Vec<_>>().join(", "),
+                });
+            }
+            Err(FlowError::MergeUnresolved {
+                into: into.clone(),
+                detail: stderr.trim().to_owned(),
+            })
+        }
+        Step::Tag {
+            tag,
+            at,
+            message,
+            sign,
+            no_pipeline,
+        } => {
+            if rev(dir, &format!("refs/tags/{tag}")).is_some() {
+                return Ok(());
+            }
+            let mut cmd = crate::git::git(dir)
+                .arg("tag")
+                .arg(if *sign { "-s" } else { "-a" })
+                .args(["-m", message, tag, at]);
+            if *no_pipeline {
+                cmd = cmd.env("BUILDKIT_NO_PIPELINE", "1");
+            }
+            cmd.output().map_err(FlowError::Git)?;
+            Ok(())
+        }
+        Step::DeleteBranch { branch } => {
+            if rev(dir, &format!("refs/heads/{branch}")).is_some() {
+                git_text(dir, &["branch", "-d", branch])?;
+            }
+            Ok(())
+        }
+        Step::Push { remote, refs } => {
+            let mut args = vec!["push", remote.as_str()];
+            args.extend(refs.iter().map(String::as_str));
+            git_text(dir, &args)?;
+            Ok(())
+        }
+        Step::PostHook { kind, action, args } => {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            avh::post(settings, kind, action, &args);
+            Ok(())
+        }
+        Step::Checkout { branch } => {
+            git_text(dir, &["checkout", "--quiet", branch])?;
+            Ok(())
+        }
+    }
+}
+
+/// Resumes a finish stopped by a conflict, once the user has committed the merge.
+pub fn continue_finish(
+    settings: &FlowSettings,
+    listener: &dyn Listener,
+) -> Result<Outcome, FlowError> {
+    let mut state =
+        FinishState::load(&settings.state_path())?.ok_or(FlowError::NothingInProgress)?;
+    let mut outcome = Outcome {
+        branch: state.branch.clone(),
+        tag: state.tag.clone(),
+        ..Outcome::default()
+    };
+    if let Some(index) = state.stopped_at {
+        if let Step::Merge { from, into, .. } = &state.steps[index] {
+            if settings.git_dir.join("MERGE_HEAD").exists() {
+                return Err(FlowError::MergeUnresolved {
+                    into: into.clone(),
+                    detail: "git still has a merge in progress (MERGE_HEAD)".into(),
+                });
+            }
+            let from_sha = rev(&settings.workdir, from).unwrap_or_default();
+            let concluded = crate::git::git(&settings.workdir)
+                .args([
+                    "merge-base",
+                    "--is-ancestor",
+                    &from_sha,
+                    &format!("refs/heads/{into}"),
+                ])
+                .output()
+                .is_ok();
+            if !concluded {
+                return Err(FlowError::MergeUnresolved {
+                    into: into.clone(),
+                    detail: format!("{from} is not merged into {into}"),
+                });
+            }
+            require_clean(settings)?;
+            outcome.steps.push(format!(
+                "{} (concluded by you)",
+                state.steps[index].describe()
+            ));
+        }
+        state.done = index + 1;
+        state.stopped_at = None;
+        state.save(&settings.state_path())?;
+    }
+    run(settings, state, &mut outcome, listener)?;
+    Ok(outcome)
+}
+
+/// Undoes a stopped finish: aborts the merge and puts every ref back.
+pub fn abort(settings: &FlowSettings) -> Result<FinishState, FlowError> {
+    let state = FinishState::load(&settings.state_path())?.ok_or(FlowError::NothingInProgress)?;
+    let dir = &settings.workdir;
+    if settings.git_dir.join("MERGE_HEAD").exists() {
+        git_text(dir, &["merge", "--abort"])?;
+    }
+    // Detach first so that no ref we restore is the checked-out branch.
+    git_text(dir, &["checkout", "--quiet", "--detach"])?;
+    for (name, value) in &state.original_refs {
+        match value {
+            Some(sha) => git_text(dir, &["update-ref", name, sha])?,
+            None => {
+                if rev(dir, name).is_some() {
+                    git_text(dir, &["update-ref", "-d", name])?;
+                }
+                String::new()
+            }
+        };
+    }
+    git_text(
+        dir,
+        &["checkout", "--quiet", "--force", &state.original_head],
+    )?;
+    FinishState::clear(&settings.state_path())?;
+    Ok(state)
+}
+
+/// The finish in progress, if any.
+pub fn status(settings: &FlowSettings) -> Result<Option<FinishState>, FlowError> {
+    FinishState::load(&settings.state_path())
+}
+
+/// Local branches of a kind, sorted.
+pub(crate) fn open_branches(
+    settings: &FlowSettings,
+    kind: BranchType,
+) -> Result<Vec<String>, FlowError> {
+    let prefix = settings.prefix(kind);
+    let out = git_text(
+        &settings.workdir,
+        &["for-each-ref", "--format=%(refname:short)", "refs/heads/"],
+    )?;
+    let mut list: Vec<String> = out
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .map(str::to_owned)
+        .collect();
+    list.sort();
+    Ok(list)
+}

@@ -1,0 +1,189 @@
+//! Where the flow's branch names and prefixes come from: `[flow]` of
+//! `.buildkit.toml` first, then gitflow-avh's `gitflow.*` git config keys
+//! (so a repository set up with `git flow init -d` works unchanged), then
+//! avh's defaults (with `main` for the production branch unless only
+//! `master` exists, and `v` for version tags).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::version_files::VersionFileSpec;
+use super::{git_text, rev, BranchType, FlowError};
+use crate::config::{Config, FILE_NAME};
+use crate::version::TagScheme;
+
+/// Which source the settings came from (reported by `init`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SettingsSource {
+    /// `[flow]` of .buildkit.toml.
+    BuildkitToml,
+    /// gitflow-avh's `gitflow.*` git config.
+    GitConfig,
+    /// Built-in defaults.
+    Defaults,
+}
+
+/// The resolved flow settings of a repository.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FlowSettings {
+    /// Production branch.
+    pub main: String,
+    /// Integration branch.
+    pub develop: String,
+    /// Feature prefix.
+    pub feature: String,
+    /// Bugfix prefix.
+    pub bugfix: String,
+    /// Release prefix.
+    pub release: String,
+    /// Hotfix prefix.
+    pub hotfix: String,
+    /// Support prefix.
+    pub support: String,
+    /// Version tag prefix.
+    pub version_tag: String,
+    /// Remote name.
+    pub origin: String,
+    /// Directory of avh hooks and filters.
+    pub hooks_dir: PathBuf,
+    /// The work tree.
+    pub workdir: PathBuf,
+    /// The git directory.
+    pub git_dir: PathBuf,
+    /// Files that carry the version.
+    pub version_files: Vec<VersionFileSpec>,
+    /// Whether several hotfix branches may be open.
+    pub multi_hotfix: bool,
+    /// Where most values came from.
+    pub source: SettingsSource,
+}
+
+impl FlowSettings {
+    /// Resolves the settings for the repository whose work tree is `workdir`.
+    pub fn load(workdir: &Path) -> Result<Self, FlowError> {
+        let git_dir = PathBuf::from(git_text(workdir, &["rev-parse", "--absolute-git-dir"])?);
+        let config: HashMap<String, String> =
+            git_text(workdir, &["config", "--get-regexp", r"^(gitflow|core)\."])
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| {
+                    l.split_once(' ')
+                        .map(|(k, v)| (k.to_lowercase(), v.to_owned()))
+                        .or_else(|| Some((l.to_lowercase(), String::new())))
+                })
+                .collect();
+        let toml_path = workdir.join(FILE_NAME);
+        let flow = match std::fs::read_to_string(&toml_path) {
+            Ok(text) => Config::parse(&text, FILE_NAME)?.flow,
+            Err(_) => Default::default(),
+        };
+        let from_toml = flow.main.is_some()
+            || flow.develop.is_some()
+            || flow.prefix.version_tag.is_some()
+            || flow.prefix.feature.is_some();
+        let from_git = config
+            .keys()
+            .any(|k| k.starts_with("gitflow.branch.") || k.starts_with("gitflow.prefix."));
+        let pick = |toml: &Option<String>, key: &str, default: &str| -> String {
+            toml.clone()
+                .or_else(|| config.get(key).cloned())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let default_main = if rev(workdir, "refs/heads/main").is_none()
+            && rev(workdir, "refs/heads/master").is_some()
+        {
+            "master"
+        } else {
+            "main"
+        };
+        let hooks_dir = config
+            .get("gitflow.path.hooks")
+            .or_else(|| config.get("core.hookspath"))
+            .map(|p| {
+                if Path::new(p).is_absolute() {
+                    PathBuf::from(p)
+                } else {
+                    workdir.join(p)
+                }
+            })
+            .unwrap_or_else(|| git_dir.join("hooks"));
+        Ok(Self {
+            main: pick(&flow.main, "gitflow.branch.master", default_main),
+            develop: pick(&flow.develop, "gitflow.branch.develop", "develop"),
+            feature: pick(&flow.prefix.feature, "gitflow.prefix.feature", "feature/"),
+            bugfix: pick(&flow.prefix.bugfix, "gitflow.prefix.bugfix", "bugfix/"),
+            release: pick(&flow.prefix.release, "gitflow.prefix.release", "release/"),
+            hotfix: pick(&flow.prefix.hotfix, "gitflow.prefix.hotfix", "hotfix/"),
+            support: pick(&flow.prefix.support, "gitflow.prefix.support", "support/"),
+            version_tag: pick(&flow.prefix.version_tag, "gitflow.prefix.versiontag", "v"),
+            origin: config
+                .get("gitflow.origin")
+                .cloned()
+                .unwrap_or_else(|| "origin".into()),
+            hooks_dir,
+            workdir: workdir.to_owned(),
+            git_dir,
+            version_files: flow
+                .version_files
+                .iter()
+                .map(|v| VersionFileSpec {
+                    path: v.path.clone(),
+                    regex: v.regex.clone(),
+                })
+                .collect(),
+            multi_hotfix: config
+                .get("gitflow.multi-hotfix")
+                .is_some_and(|v| v == "true"),
+            source: if from_toml {
+                SettingsSource::BuildkitToml
+            } else if from_git {
+                SettingsSource::GitConfig
+            } else {
+                SettingsSource::Defaults
+            },
+        })
+    }
+
+    /// The branch prefix of a type.
+    pub fn prefix(&self, kind: BranchType) -> &str {
+        match kind {
+            BranchType::Feature => &self.feature,
+            BranchType::Bugfix => &self.bugfix,
+            BranchType::Release => &self.release,
+            BranchType::Hotfix => &self.hotfix,
+            BranchType::Support => &self.support,
+        }
+    }
+
+    /// The version tag scheme.
+    pub fn scheme(&self) -> TagScheme {
+        TagScheme {
+            prefix: self.version_tag.clone(),
+            ..TagScheme::default()
+        }
+    }
+
+    /// Writes gitflow-avh's keys so `git flow` itself keeps working here.
+    pub fn write_git_config(&self) -> Result<(), FlowError> {
+        let pairs = [
+            ("gitflow.branch.master", &self.main),
+            ("gitflow.branch.develop", &self.develop),
+            ("gitflow.prefix.feature", &self.feature),
+            ("gitflow.prefix.bugfix", &self.bugfix),
+            ("gitflow.prefix.release", &self.release),
+            ("gitflow.prefix.hotfix", &self.hotfix),
+            ("gitflow.prefix.support", &self.support),
+            ("gitflow.prefix.versiontag", &self.version_tag),
+        ];
+        for (key, value) in pairs {
+            git_text(&self.workdir, &["config", key, value])?;
+        }
+        Ok(())
+    }
+
+    /// Where a finish in progress is recorded.
+    pub fn state_path(&self) -> PathBuf {
+        self.git_dir.join("buildkit").join("flow-state.json")
+    }
+}

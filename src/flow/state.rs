@@ -1,0 +1,123 @@
+//! A finish is a list of steps recorded in `<git-dir>/buildkit/flow-state.json`
+//! before the first one runs: the refs as they were, the steps, how many are
+//! done, and where it stopped. `flow continue` resumes after the step the
+//! user concluded; `flow abort` puts every ref back. No step runs twice.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{BranchType, FlowError};
+
+/// One step of a finish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "kebab-case")]
+pub enum Step {
+    /// Merge `from` into `into`; `ff` allows a fast-forward (avh does it for one-commit features).
+    Merge {
+        from: String,
+        into: String,
+        ff: bool,
+    },
+    /// Create the annotated (optionally signed) tag on `at`.
+    Tag {
+        tag: String,
+        at: String,
+        message: String,
+        sign: bool,
+        no_pipeline: bool,
+    },
+    /// Delete the finished branch.
+    DeleteBranch { branch: String },
+    /// Push branches and the one tag.
+    Push { remote: String, refs: Vec<String> },
+    /// Run `post-flow-<kind>-<action>`.
+    PostHook {
+        kind: String,
+        action: String,
+        args: Vec<String>,
+    },
+    /// Check out this branch at the end.
+    Checkout { branch: String },
+}
+
+impl Step {
+    /// A line for `flow status`.
+    pub fn describe(&self) -> String {
+        match self {
+            Step::Merge { from, into, .. } => format!("merge {from} into {into}"),
+            Step::Tag { tag, at, .. } => format!("tag {at} as {tag}"),
+            Step::DeleteBranch { branch } => format!("delete branch {branch}"),
+            Step::Push { remote, refs } => format!("push {} to {remote}", refs.join(" ")),
+            Step::PostHook { kind, action, .. } => format!("run post-flow-{kind}-{action}"),
+            Step::Checkout { branch } => format!("check out {branch}"),
+        }
+    }
+}
+
+/// A finish in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishState {
+    /// Branch type.
+    pub kind: BranchType,
+    /// The branch being finished.
+    pub branch: String,
+    /// The tag it makes, if any.
+    pub tag: Option<String>,
+    /// What HEAD was (a branch name).
+    pub original_head: String,
+    /// Every ref the finish may touch, with its value before (None: absent).
+    pub original_refs: BTreeMap<String, Option<String>>,
+    /// The plan.
+    pub steps: Vec<Step>,
+    /// Steps completed.
+    pub done: usize,
+    /// The step waiting for the user (a conflicted merge).
+    pub stopped_at: Option<usize>,
+}
+
+impl FinishState {
+    /// Reads the state file, if there is one.
+    pub fn load(path: &Path) -> Result<Option<Self>, FlowError> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| FlowError::Io {
+                    path: path.to_owned(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(FlowError::Io {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Writes the state file atomically.
+    pub fn save(&self, path: &Path) -> Result<(), FlowError> {
+        let io = |source| FlowError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let text = serde_json::to_vec_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Removes the state file.
+    pub fn clear(path: &Path) -> Result<(), FlowError> {
+        match std::fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(FlowError::Io {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+}
