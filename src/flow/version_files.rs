@@ -174,6 +174,7 @@ mod tests {
         }
         let cargo = std::fs::read_to_string(dir.path().join("Cargo.toml")).expect("read");
         assert_eq!(cargo, "[package]\nname = \"x\"\nversion = \"1.3.0\"\n\n[dependencies]\nfoo = { version = \"9\" }\n");
+        std::fs::write(dir.path().join("x.txt"), "1.3.0\n").expect("write");
         let err = VersionFileSpec {
             path: "x.txt".into(),
             regex: None,
