@@ -12,7 +12,7 @@ use super::{print_json, CliError, Ui};
 /// Set the repository up for the branch workflow.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  git buildkit init              main and develop, gitflow.* config, .buildkit.toml [flow]
+  git buildkit init              main and develop, gitflow.* config, .buildkit.toml [flow], tag hooks
   git buildkit init --defaults   the same, never asking (the default: nothing is asked)")]
 pub struct InitArgs {
     /// Accept the defaults (gitflow-avh's `-d`); kept for habit, nothing is asked anyway.
@@ -21,6 +21,9 @@ pub struct InitArgs {
     /// Print the resolved settings as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Do not install the tag hooks that run the pipeline.
+    #[arg(long)]
+    pub no_hooks: bool,
 }
 
 /// Feature or bugfix branches (from and back into develop).
@@ -189,6 +192,9 @@ pub fn run_init(ui: &Ui, args: InitArgs) -> Result<(), CliError> {
     ui.note(&format!("branch names and prefixes from {source}"));
     for action in &outcome.actions {
         ui.status("Init", action);
+    }
+    if !args.no_hooks {
+        super::hooks::install(ui, &[])?;
     }
     if args.json {
         return print_json(ui, &outcome.settings);

@@ -5,8 +5,10 @@ mod deb;
 mod docs;
 mod error;
 mod flow;
+mod hooks;
 mod key;
 mod package;
+mod pipeline;
 mod repo;
 mod ui;
 mod version;
@@ -125,6 +127,19 @@ pub enum Command {
     Key(key::Command),
     /// Print the current (or next) version from the version tags.
     Version(version::Args),
+    /// Package and publish a version tag, and record the outcome as a git note.
+    Pipeline(pipeline::Args),
+    /// Print the pipeline record of a tag (the git note on its commit).
+    Show(pipeline::ShowArgs),
+    /// List the pipeline jobs the hooks started, and their state.
+    Jobs(hooks::JobsArgs),
+    /// Install, remove or run the git hooks that start the pipeline on a new version tag.
+    #[command(subcommand)]
+    #[command(after_help = "Examples:
+  git buildkit hooks install
+  git buildkit hooks uninstall
+  git buildkit jobs")]
+    Hooks(hooks::Command),
     /// Print a shell completion script.
     Completions(docs::CompletionsArgs),
     /// Write the man pages into a directory.
@@ -174,6 +189,10 @@ pub fn main() -> ExitCode {
         Command::Flow(command) => flow::run_flow(&ui, command),
         Command::Repo(command) => repo::run(&ui, command),
         Command::Key(command) => key::run(&ui, command),
+        Command::Pipeline(args) => pipeline::run(&ui, args),
+        Command::Show(args) => pipeline::show(&ui, args),
+        Command::Jobs(args) => hooks::jobs(&ui, args),
+        Command::Hooks(command) => hooks::run(&ui, command),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(&ui, args),
     };

@@ -203,7 +203,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
                 suites: non_empty(suites, "stable"),
                 codename,
                 components: non_empty(components, "main"),
-                architectures: non_empty(architectures, &host_arch()),
+                architectures: non_empty(architectures, &git_buildkit::pipeline::host_arch()),
                 keep,
             };
             let repo = AptRepo::init(&path, &options, &signing).map_err(apt_error)?;
@@ -406,17 +406,6 @@ fn non_empty(list: Vec<String>, default: &str) -> Vec<String> {
     }
 }
 
-/// dpkg's idea of this machine's architecture (amd64 when dpkg is absent).
-fn host_arch() -> String {
-    git_buildkit::process::Cmd::new("dpkg")
-        .arg("--print-architecture")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o).trim().to_owned())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| "amd64".into())
-}
-
 fn apt_error(e: AptError) -> CliError {
     let hint = e.hint();
     let code = match e {
@@ -473,7 +462,8 @@ fn open(path: Option<PathBuf>) -> Result<AptRepo, CliError> {
     AptRepo::open(&repo_path(path)?).map_err(apt_error)
 }
 
-fn data_home() -> PathBuf {
+/// `$XDG_DATA_HOME`, else `~/.local/share`.
+pub fn data_home() -> PathBuf {
     std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())

@@ -9,5 +9,6 @@ mod docs;
 mod errors;
 mod flow;
 mod package;
+mod pipeline;
 mod repo;
 mod version_cmd;

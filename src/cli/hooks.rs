@@ -1,0 +1,299 @@
+//! `git buildkit hooks install|uninstall|run` and `git buildkit jobs`: the
+//! git hooks that start the pipeline when a version tag appears, and the
+//! jobs they started.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use git_buildkit::changelog::ymd_hm;
+use git_buildkit::hooks::{self, Hook, HookCall, HookError, Installed, Job, Jobs, Uninstalled};
+use git_buildkit::pipeline::error_chain;
+use git_buildkit::progress::Listener;
+
+use super::key::key_store;
+use super::{open_repo, print_json, CliError, Ui};
+
+const HOOK_NAMES: [&str; 2] = ["reference-transaction", "post-receive"];
+
+/// The git hooks that start `git buildkit pipeline TAG` on a new version tag.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Install the hooks into this repository's hooks directory.
+    ///
+    /// In a work tree this is reference-transaction (git 2.28 or later),
+    /// which sees `git tag` and every other way a tag is made; in a bare
+    /// repository it is post-receive, which sees pushed tags. A new tag
+    /// named [flow.prefix] version-tag (else git config
+    /// gitflow.prefix.versiontag, else "v") and a digit starts the pipeline
+    /// in the background; `git buildkit jobs` lists the jobs.
+    ///
+    /// core.hooksPath is respected. A hook already there is kept as
+    /// HOOK.pre-buildkit and run first, with the same arguments and input;
+    /// its exit status stays the hook's. BUILDKIT_NO_PIPELINE=1 in the
+    /// environment of a git command keeps its tags from starting a job.
+    #[command(after_help = "Examples:
+  git buildkit hooks install
+  git buildkit -C /srv/git/hello.git hooks install          (a bare server repository)
+  git buildkit hooks install --hook reference-transaction --hook post-receive")]
+    Install {
+        /// A hook to install (repeatable); default: the one for this kind of repository.
+        #[arg(long = "hook", value_name = "HOOK", value_parser = HOOK_NAMES)]
+        hooks: Vec<String>,
+    },
+    /// Remove the hooks and put back the ones they replaced, byte for byte.
+    #[command(after_help = "Examples:
+  git buildkit hooks uninstall")]
+    Uninstall,
+    /// Run a hook: what the installed scripts do, with git's arguments and input.
+    ///
+    /// Runs the kept HOOK.pre-buildkit first and exits with its status; then
+    /// starts a job for each new version tag. Never fails because of
+    /// git-buildkit itself: its errors are shown and logged in
+    /// <git-dir>/buildkit/hooks.log.
+    #[command(after_help = "Examples:
+  git buildkit hooks run reference-transaction committed < updates
+  echo \"$old $new refs/tags/v1.2.0\" | git buildkit hooks run post-receive")]
+    Run {
+        /// The directory of the hook script, which holds the kept hook (the scripts pass it).
+        #[arg(long, value_name = "DIR", hide = true)]
+        hooks_dir: Option<PathBuf>,
+        /// The hook.
+        #[arg(value_name = "HOOK", value_parser = HOOK_NAMES)]
+        hook: String,
+        /// The hook's arguments.
+        #[arg(
+            value_name = "ARGS",
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        args: Vec<String>,
+    },
+}
+
+/// List the pipeline jobs the hooks started, and their state.
+///
+/// A job is queued, running, succeeded or failed; a job that died without
+/// a result (killed, a reboot) shows as failed. Each has its exit code,
+/// start and end times and the log of its output.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  git buildkit jobs
+  git buildkit jobs --json | jq -r '.[] | select(.state == \"failed\") | .log'")]
+pub struct JobsArgs {
+    /// Print a JSON array (tag, commit, state, trigger, pid, exit_code,
+    /// queued, started, finished in Unix seconds, log).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs a `hooks` command.
+pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Install { hooks } => install(ui, &hooks),
+        Command::Uninstall => uninstall(ui),
+        Command::Run {
+            hooks_dir,
+            hook,
+            args,
+        } => run_hook(ui, hooks_dir, &hook, &args),
+    }
+}
+
+/// Installs the named hooks (default: the ones for this kind of repository).
+pub fn install(ui: &Ui, names: &[String]) -> Result<(), CliError> {
+    let repo = open_repo()?;
+    let dir = hooks::hooks_dir(&repo).map_err(hook_error)?;
+    let mut chosen: Vec<Hook> = Vec::new();
+    for hook in names.iter().filter_map(|n| Hook::from_name(n)) {
+        if !chosen.contains(&hook) {
+            chosen.push(hook);
+        }
+    }
+    if chosen.is_empty() {
+        chosen = hooks::default_hooks(&repo);
+    }
+    let exe = std::env::current_exe().map_err(super::error::failed)?;
+    for hook in chosen {
+        let path = dir.join(hook.name());
+        match hooks::install(&dir, hook, &exe).map_err(hook_error)? {
+            Installed::New => ui.status("Installed", &path.display().to_string()),
+            Installed::Updated => ui.status("Updated", &path.display().to_string()),
+            Installed::Chained { kept } => ui.status(
+                "Installed",
+                &format!(
+                    "{}; it runs the hook that was there first, now {}",
+                    path.display(),
+                    kept.display()
+                ),
+            ),
+        }
+        ui.out(&path.display().to_string());
+    }
+    if matches!(
+        key_store(None).map(|k| k.default_fingerprint()),
+        Ok(Ok(None))
+    ) {
+        ui.warn("the key store has no default key, which a new repository needs: create one with `git buildkit key generate --name NAME --email EMAIL`");
+    }
+    Ok(())
+}
+
+fn uninstall(ui: &Ui) -> Result<(), CliError> {
+    let repo = open_repo()?;
+    let dir = hooks::hooks_dir(&repo).map_err(hook_error)?;
+    for hook in Hook::ALL {
+        let path = dir.join(hook.name());
+        match hooks::uninstall(&dir, hook).map_err(hook_error)? {
+            Uninstalled::Removed => ui.status("Removed", &path.display().to_string()),
+            Uninstalled::Restored { restored } => ui.status(
+                "Restored",
+                &format!("{} (the hook that was there before)", restored.display()),
+            ),
+            Uninstalled::NotInstalled => {}
+            Uninstalled::Foreign { kept } => {
+                let also = kept.map_or(String::new(), |k| format!("; {} is left too", k.display()));
+                ui.warn(&format!(
+                    "{} is not a git-buildkit hook: left alone{also}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_hook(
+    ui: &Ui,
+    hooks_dir: Option<PathBuf>,
+    name: &str,
+    args: &[String],
+) -> Result<(), CliError> {
+    let Some(hook) = Hook::from_name(name) else {
+        return Ok(());
+    };
+    let mut input = Vec::new();
+    let stdin = std::io::stdin();
+    // git always gives input; a person trying the command may not.
+    let read = if stdin.is_terminal() {
+        Ok(0)
+    } else {
+        stdin.lock().read_to_end(&mut input)
+    };
+    if let Err(e) = read {
+        ui.err_line(&format!(
+            "buildkit: warning: could not read the hook's input: {e}"
+        ));
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("git-buildkit"));
+    let disabled = std::env::var("BUILDKIT_NO_PIPELINE").is_ok_and(|v| !v.is_empty() && v != "0");
+    let report = hooks::run(&HookCall {
+        hook,
+        args,
+        input: &input,
+        hooks_dir: hooks_dir.as_deref(),
+        cwd: &cwd,
+        exe: &exe,
+        pipeline_enabled: !disabled,
+    });
+    for action in &report.actions {
+        ui.err_line(&format!("buildkit: {action}"));
+    }
+    for error in &report.errors {
+        ui.err_line(&format!("buildkit: warning: {}", error_chain(error)));
+    }
+    if let (false, Some(log)) = (report.errors.is_empty(), &report.log) {
+        ui.err_line(&format!("buildkit: (logged in {})", log.display()));
+    }
+    if report.exit_code == 0 {
+        return Ok(());
+    }
+    // The kept hook's status, for git; it has spoken for itself.
+    Err(CliError {
+        code: report.exit_code,
+        error: anyhow::anyhow!("{name} failed"),
+        detail: None,
+        hint: None,
+        silent: true,
+    })
+}
+
+/// Lists the jobs.
+pub fn jobs(ui: &Ui, args: JobsArgs) -> Result<(), CliError> {
+    let repo = open_repo()?;
+    let jobs = Jobs::of(&repo).list(&repo).map_err(hook_error)?;
+    if args.json {
+        return print_json(ui, &jobs);
+    }
+    if jobs.is_empty() {
+        ui.note("no jobs; after `git buildkit hooks install`, each new version tag starts one");
+    }
+    for job in &jobs {
+        ui.out(&job_line(job));
+        if let Some(detail) = &job.detail {
+            ui.out(&format!("  {detail}"));
+        }
+    }
+    Ok(())
+}
+
+/// `TAG  STATE[ (exit N)]  TIMES  log PATH`.
+fn job_line(job: &Job) -> String {
+    let when = |secs: u64| format!("{} UTC", ymd_hm(i64::try_from(secs).unwrap_or(i64::MAX)));
+    let state = match job.exit_code {
+        Some(code) => format!("{} (exit {code})", job.state.name()),
+        None => job.state.name().to_owned(),
+    };
+    let times = match (job.started, job.finished) {
+        (Some(start), Some(end)) => format!("started {}, ended {}", when(start), when(end)),
+        (Some(start), None) => format!("started {}", when(start)),
+        (None, _) => format!("queued {}", when(job.queued)),
+    };
+    format!("{}  {state}  {times}  log {}", job.tag, job.log.display())
+}
+
+fn hook_error(e: HookError) -> CliError {
+    CliError {
+        code: e.exit_code(),
+        hint: e.hint(),
+        detail: None,
+        error: e.into(),
+        silent: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use git_buildkit::hooks::JobState;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn job_lines() {
+        let mut job = Job {
+            tag: "v1.2.0".into(),
+            commit: "c0ffee".into(),
+            state: JobState::Queued,
+            trigger: "reference-transaction".into(),
+            pid: Some(7),
+            exit_code: None,
+            queued: 1_767_261_600,
+            started: None,
+            finished: None,
+            log: PathBuf::from("/r/.git/buildkit/jobs/v1.2.0.log"),
+            detail: None,
+        };
+        assert_eq!(
+            job_line(&job),
+            "v1.2.0  queued  queued 2026-01-01 10:00 UTC  log /r/.git/buildkit/jobs/v1.2.0.log"
+        );
+        job.state = JobState::Failed;
+        job.exit_code = Some(1);
+        job.started = Some(1_767_261_600);
+        job.finished = Some(1_767_261_720);
+        assert_eq!(
+            job_line(&job),
+            "v1.2.0  failed (exit 1)  started 2026-01-01 10:00 UTC, ended 2026-01-01 10:02 UTC  log /r/.git/buildkit/jobs/v1.2.0.log"
+        );
+    }
+}

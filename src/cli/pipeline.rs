@@ -1,0 +1,350 @@
+//! `git buildkit pipeline TAG` and `git buildkit show TAG`: run the
+//! pipeline of a version tag, and read back its record (the git note).
+
+use std::path::PathBuf;
+
+use git_buildkit::changelog::ymd_hm;
+use git_buildkit::git::Repo;
+use git_buildkit::hooks::Jobs;
+use git_buildkit::package::PackageError;
+use git_buildkit::pipeline::{
+    self, error_chain, Outcome, PipelineError, PipelineOptions, Record, RunResult, StageResult,
+    StepError, NOTES_REF,
+};
+use git_buildkit::progress::Listener;
+
+use super::error::{config_detail, failed};
+use super::key::{key_store, passphrase};
+use super::{open_repo, print_json, CliError, Ui};
+
+/// Build, publish and record a version tag: the pipeline a new tag starts.
+///
+/// The stages are `[hooks] on-tag` of the tag's own .buildkit.toml
+/// (default: package, publish; vm-test is accepted and skipped for now).
+/// package builds the .debs into <git-dir>/buildkit/dist/TAG/; publish adds
+/// them to the `[repo]` repository (path, suite), creating it with the
+/// default signing key when it does not exist yet. The outcome — packages
+/// and their hashes, repository, timings, or the error — is stored as a git
+/// note on the tagged commit (refs/notes/buildkit; see `git buildkit show`).
+///
+/// A tag whose note says it succeeded is not run again unless --force, and
+/// only one run of a tag happens at a time. Exit codes: 0 success (or
+/// already published), 1 a stage failed, 2 usage or configuration.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  git buildkit pipeline v1.2.0                  package, publish, record
+  git buildkit pipeline v1.2.0 --force          again, although it succeeded
+  git buildkit pipeline v1.2.0 --json | jq -r '.packages[].sha256'")]
+pub struct Args {
+    /// The version tag.
+    #[arg(value_name = "TAG")]
+    pub tag: String,
+    /// Run even if the tag's record says it already succeeded.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the record as JSON (the note's text).
+    #[arg(long)]
+    pub json: bool,
+    /// Run as a hook's background job: keep the job state; a run already
+    /// in progress is not an error.
+    #[arg(long, hide = true)]
+    pub job: bool,
+}
+
+/// Print the pipeline record of a tag: the git note on its commit.
+///
+/// The record is JSON in refs/notes/buildkit (`git notes --ref=buildkit show
+/// TAG^{commit}` prints it too). --json prints it as stored.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  git buildkit show v1.2.0
+  git buildkit show v1.2.0 --json | jq -r '.result, .packages[].sha256'")]
+pub struct ShowArgs {
+    /// The version tag.
+    #[arg(value_name = "TAG")]
+    pub tag: String,
+    /// Print the record's JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the pipeline.
+pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
+    let repo = open_repo()?;
+    let lock = match pipeline::lock(&repo, &args.tag) {
+        Err(PipelineError::AlreadyRunning { .. }) if args.job => {
+            ui.note(&format!(
+                "the pipeline of {} is already running; this job stops",
+                args.tag
+            ));
+            if let Err(e) = Jobs::of(&repo).mark_superseded(&args.tag) {
+                ui.warn(&error_chain(&e));
+            }
+            return Ok(());
+        }
+        other => other.map_err(pipeline_error)?,
+    };
+    let jobs = args.job.then(|| Jobs::of(&repo));
+    let commit = pipeline::tag_commit(&repo, &args.tag)
+        .map(|c| c.id)
+        .unwrap_or_default();
+    if let Some(jobs) = &jobs {
+        if let Err(e) = jobs.mark_running(&args.tag, &commit) {
+            ui.warn(&error_chain(&e));
+        }
+    }
+    let result = execute(ui, &repo, &lock, &args);
+    if let Some(jobs) = &jobs {
+        let code = result.as_ref().err().map_or(0, |e| e.code);
+        if let Err(e) = jobs.mark_finished(&args.tag, &commit, code) {
+            ui.warn(&error_chain(&e));
+        }
+    }
+    result
+}
+
+fn execute(ui: &Ui, repo: &Repo, lock: &pipeline::RunLock, args: &Args) -> Result<(), CliError> {
+    let options = PipelineOptions {
+        force: args.force,
+        keys: key_store(None)?,
+        passphrase: passphrase()?,
+        repos_dir: super::repo::data_home().join("git-buildkit").join("repos"),
+        home: std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from),
+    };
+    match pipeline::run(repo, lock, &options, ui).map_err(pipeline_error)? {
+        Outcome::Ran(record) if args.json => print_json(ui, &record),
+        Outcome::Ran(record) => {
+            for line in summary(&record) {
+                ui.out(&line);
+            }
+            Ok(())
+        }
+        Outcome::AlreadyPublished(record) => {
+            ui.note(&format!(
+                "{} is already published (record of {} UTC); --force runs it again",
+                record.tag,
+                ymd_hm(to_i64(record.finished))
+            ));
+            if args.json {
+                print_json(ui, &record)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Prints a tag's record.
+pub fn show(ui: &Ui, args: ShowArgs) -> Result<(), CliError> {
+    let repo = open_repo()?;
+    let Some((record, text)) = pipeline::record_of(&repo, &args.tag).map_err(pipeline_error)?
+    else {
+        return Err(failed(anyhow::anyhow!(
+            "{} has no pipeline record (no {NOTES_REF} note on its commit)",
+            args.tag
+        ))
+        .hint(format!(
+            "`git buildkit pipeline {0}` runs it; records made elsewhere arrive with `git fetch origin {NOTES_REF}:{NOTES_REF}`",
+            args.tag
+        )));
+    };
+    if record.tag != args.tag {
+        // One note per commit: another tag of the same commit ran last.
+        ui.note(&format!(
+            "the record is of {}, which points at the same commit",
+            record.tag
+        ));
+    }
+    if args.json {
+        ui.out(text.trim_end());
+        return Ok(());
+    }
+    for line in summary(&record) {
+        ui.out(&line);
+    }
+    Ok(())
+}
+
+/// A pipeline error with its exit code, hint, and the quoted configuration
+/// line or the build's last output.
+pub fn pipeline_error(e: PipelineError) -> CliError {
+    let detail = match &e {
+        PipelineError::Failed { source, .. } => match source {
+            StepError::Package(PackageError::Config(c)) => Some(config_detail(c)),
+            StepError::Package(PackageError::Build { source, .. })
+                if !source.output().is_empty() =>
+            {
+                let lines: Vec<String> =
+                    source.output().lines().map(|l| format!("  {l}")).collect();
+                Some(format!("last lines of output:\n{}", lines.join("\n")))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    CliError {
+        code: e.exit_code(),
+        hint: e.hint(),
+        detail,
+        error: e.into(),
+        silent: false,
+    }
+}
+
+/// The record as the lines `show` prints.
+fn summary(record: &Record) -> Vec<String> {
+    let mut lines = vec![match (&record.result, &record.failed_stage) {
+        (RunResult::Failed, Some(step)) => format!("{} failed at {step}", record.tag),
+        (RunResult::Failed, None) => format!("{} failed", record.tag),
+        (RunResult::Succeeded, _) => format!("{} succeeded", record.tag),
+    }];
+    let mut field = |name: &str, value: String| lines.push(format!("{name:<11}{value}"));
+    if let Some(error) = &record.error {
+        field("error", error.clone());
+    }
+    field("commit", record.commit.clone());
+    if let Some(version) = &record.version {
+        field("version", version.clone());
+    }
+    field("started", format!("{} UTC", ymd_hm(to_i64(record.started))));
+    field(
+        "finished",
+        format!("{} UTC", ymd_hm(to_i64(record.finished))),
+    );
+    let mut label = "stages";
+    for stage in &record.stages {
+        let what = match stage.result {
+            StageResult::Succeeded => format!("succeeded in {} ms", stage.ms),
+            StageResult::Failed => format!("failed after {} ms", stage.ms),
+            StageResult::Skipped => format!(
+                "skipped: {}",
+                stage.detail.as_deref().unwrap_or("no reason given")
+            ),
+            StageResult::NotRun => "not run".to_owned(),
+        };
+        field(label, format!("{:<9}{what}", stage.name));
+        label = "";
+    }
+    label = "packages";
+    for package in &record.packages {
+        field(
+            label,
+            format!(
+                "{} {} {}, {} bytes, sha256 {}",
+                package.name, package.version, package.architecture, package.size, package.sha256
+            ),
+        );
+        if let Some(filename) = &package.filename {
+            field("", format!("  {filename}"));
+        }
+        label = "";
+    }
+    if let Some(repo) = &record.repo {
+        field(
+            "repository",
+            format!(
+                "{} (suite {}, component {}, generation {}{})",
+                repo.path.display(),
+                repo.suite,
+                repo.component,
+                repo.generation,
+                if repo.created { ", created" } else { "" }
+            ),
+        );
+    }
+    lines
+}
+
+fn to_i64(secs: u64) -> i64 {
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use git_buildkit::pipeline::{PackageRecord, RepoRecord, StageRecord};
+    use pretty_assertions::assert_eq;
+
+    fn record(json: &str) -> Record {
+        Record::from_note(json, "c0ffee").expect("record")
+    }
+
+    #[test]
+    fn summaries() {
+        let ok = Record {
+            schema: 1,
+            tag: "v1.2.0".into(),
+            commit: "c0ffee".into(),
+            version: Some("1.2.0".into()),
+            result: RunResult::Succeeded,
+            failed_stage: None,
+            error: None,
+            stages: vec![
+                StageRecord {
+                    name: "package".into(),
+                    result: StageResult::Succeeded,
+                    ms: 812,
+                    detail: None,
+                },
+                StageRecord {
+                    name: "publish".into(),
+                    result: StageResult::Succeeded,
+                    ms: 95,
+                    detail: None,
+                },
+                StageRecord {
+                    name: "vm-test".into(),
+                    result: StageResult::Skipped,
+                    ms: 0,
+                    detail: Some("not available yet".into()),
+                },
+            ],
+            packages: vec![PackageRecord {
+                name: "hello".into(),
+                version: "1.2.0-1".into(),
+                architecture: "all".into(),
+                size: 2048,
+                sha256: "ab12".into(),
+                filename: Some("pool/main/h/hello/hello_1.2.0-1_all.deb".into()),
+            }],
+            repo: Some(RepoRecord {
+                path: PathBuf::from("/srv/repo"),
+                suite: "stable".into(),
+                component: "main".into(),
+                generation: 3,
+                created: true,
+            }),
+            started: 1_767_261_600,
+            finished: 1_767_261_660,
+            tool: "git-buildkit 0.1.0".into(),
+        };
+        assert_eq!(
+            summary(&ok).join("\n"),
+            "v1.2.0 succeeded
+commit     c0ffee
+version    1.2.0
+started    2026-01-01 10:00 UTC
+finished   2026-01-01 10:01 UTC
+stages     package  succeeded in 812 ms
+           publish  succeeded in 95 ms
+           vm-test  skipped: not available yet
+packages   hello 1.2.0-1 all, 2048 bytes, sha256 ab12
+             pool/main/h/hello/hello_1.2.0-1_all.deb
+repository /srv/repo (suite stable, component main, generation 3, created)"
+        );
+        let failed = record(
+            r#"{"schema":1,"tag":"v1.2.0","commit":"c0ffee","version":null,"result":"failed",
+                "failed_stage":"config","error":"bad file","stages":[],"packages":[],"repo":null,
+                "started":0,"finished":0,"tool":"git-buildkit 0.1.0","later":"ignored"}"#,
+        );
+        assert_eq!(
+            summary(&failed).join("\n"),
+            "v1.2.0 failed at config
+error      bad file
+commit     c0ffee
+started    1970-01-01 00:00 UTC
+finished   1970-01-01 00:00 UTC"
+        );
+    }
+}
