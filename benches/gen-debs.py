@@ -10,8 +10,9 @@ Architecture amd64, Section misc, Priority optional (reprepro refuses a .deb
 without them), and carries one one-line file, /usr/share/<name>/hello.txt.
 
 Deterministic: fixed mtimes, uid/gid 0 (root/root), gzip headers without a
-time stamp, so the same arguments always give the same bytes. About 10,000
-packages a second: no external tools, everything is built in memory.
+time stamp, so the same arguments always give the same bytes. No external
+tools, everything is built in memory: 11,000 packages take ~7 s on the 2-core
+reference machine, most of it creating the files.
 """
 
 import gzip

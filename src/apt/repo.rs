@@ -16,6 +16,8 @@ use crate::sign::SigningKey;
 const PRIVATE: &str = ".buildkit";
 /// Published generations (`<N>/dists` and `<N>/index`); `dists` links into one.
 const GENERATIONS: &str = "generations";
+/// Content-addressed index files, shared by the generations' by-hash links.
+const BY_HASH: &str = "by-hash";
 
 /// What `repo init` needs.
 #[derive(Debug, Clone)]
@@ -155,7 +157,7 @@ impl AptRepo {
         };
         repo.write_public_key(key)?;
         let _lock = repo.lock()?;
-        repo.publish(&State::default(), None, key)?;
+        repo.publish(&State::default(), &[], key)?;
         Ok(repo)
     }
 
@@ -310,15 +312,15 @@ impl AptRepo {
             }
         }
         let _lock = self.lock()?;
-        let old = self.state()?;
-        let mut state = old.clone();
-        let pooled: HashMap<&str, &str> = old
+        let mut state = self.state()?;
+        let pooled: HashMap<String, String> = state
             .indexes
             .values()
             .flatten()
-            .map(|e| (e.filename.as_str(), e.sha256.as_str()))
+            .map(|e| (e.filename.clone(), e.sha256.clone()))
             .collect();
         let mut outcome = AddOutcome::default();
+        let mut dropped = Vec::new();
         let mut new_entries = Vec::new();
         for (path, deb) in debs.iter().zip(&incoming) {
             let filename = pool_path(&component, deb.source(), &deb.file_name());
@@ -354,14 +356,15 @@ impl AptRepo {
             index.push(entry);
         }
         if self.settings.keep > 0 {
-            outcome.pruned = prune(index, self.settings.keep as usize);
+            let pruned = prune(index, self.settings.keep as usize);
+            outcome.pruned = pruned.iter().map(Entry::id).collect();
+            dropped.extend(pruned.into_iter().map(|e| e.filename));
         }
         if outcome.added.is_empty() {
             outcome.generation = self.current_generation()?.unwrap_or(0);
             return Ok(outcome);
         }
-        let old = (!outcome.pruned.is_empty()).then_some(&old);
-        outcome.generation = self.publish(&state, old, key)?;
+        outcome.generation = self.publish(&state, &dropped, key)?;
         Ok(outcome)
     }
 
@@ -398,7 +401,7 @@ impl AptRepo {
                 });
             }
         }
-        let generation = self.publish(&state, Some(&old), key)?;
+        let generation = self.publish(&state, &dropped_files(&old, &state), key)?;
         Ok((removed, generation))
     }
 
@@ -439,7 +442,7 @@ impl AptRepo {
                     }
                 }
                 if self.settings.keep > 0 {
-                    prune(target, self.settings.keep as usize);
+                    let _ = prune(target, self.settings.keep as usize);
                 }
             }
             if !found {
@@ -449,7 +452,7 @@ impl AptRepo {
                 });
             }
         }
-        let generation = self.publish(&state, Some(&old), key)?;
+        let generation = self.publish(&state, &dropped_files(&old, &state), key)?;
         Ok((copied, generation))
     }
 
@@ -523,7 +526,7 @@ impl AptRepo {
         }
         std::fs::create_dir_all(dest.join("pool")).map_err(io)?;
         let _lock = clone.lock()?;
-        clone.publish(&state, None, key)?;
+        clone.publish(&state, &[], key)?;
         Ok(clone)
     }
 
@@ -531,16 +534,16 @@ impl AptRepo {
     pub fn republish(&self, key: &SigningKey) -> Result<u64, AptError> {
         let _lock = self.lock()?;
         let state = self.state()?;
-        self.publish(&state, None, key)
+        self.publish(&state, &[], key)
     }
 
     /// Writes generation N+1 for `state` and switches `dists` to it. The
-    /// caller holds the lock. `old` (the state replaced) lets pool files no
-    /// longer referenced be collected after the grace period.
+    /// caller holds the lock. `dropped` names pool files the change may have
+    /// left unreferenced; they are deleted after the grace period.
     pub(crate) fn publish(
         &self,
         state: &State,
-        old: Option<&State>,
+        dropped: &[String],
         key: &SigningKey,
     ) -> Result<u64, AptError> {
         let previous = self.current_generation()?;
@@ -558,6 +561,8 @@ impl AptRepo {
         let mut used = SegmentCache::default();
         let now = now();
         let mut suites_written = Vec::new();
+        let mut live: HashSet<PathBuf> = HashSet::new();
+        let mut stores: Vec<PathBuf> = Vec::new();
         for suite in &self.settings.suites {
             let mut files = Vec::new();
             for component in &self.settings.components {
@@ -595,6 +600,7 @@ impl AptRepo {
                     let index = cache.build(&texts, &mut used)?;
                     let rel = format!("{component}/binary-{arch}");
                     let out = dir.join("dists").join(&suite.name).join(&rel);
+                    let store = self.root.join(BY_HASH).join(&suite.name).join(&rel);
                     for (name, bytes) in [
                         ("Packages", &index.text),
                         ("Packages.gz", &index.gz),
@@ -603,24 +609,22 @@ impl AptRepo {
                         let file = IndexFile::new(format!("{rel}/{name}"), bytes);
                         fsutil::write_new(&out.join(name), bytes)?;
                         for (algo, digest) in [("SHA256", &file.sha256), ("SHA512", &file.sha512)] {
-                            fsutil::link_or_copy(
-                                &out.join(name),
-                                &out.join("by-hash").join(algo).join(digest),
-                            )?;
+                            fsutil::link_or_copy(&out.join(name), &store.join(algo).join(digest))?;
+                            live.insert(store.join(algo).join(digest));
                         }
                         files.push(file);
                     }
-                    if let Some(prev) = previous {
-                        self.carry_by_hash(
-                            &self
-                                .generation_dir(prev)
-                                .join("dists")
-                                .join(&suite.name)
-                                .join(&rel),
-                            &out,
-                            now,
-                        )?;
-                    }
+                    // by-hash lives outside the generations, in one store per
+                    // index directory, so that files of earlier generations
+                    // stay reachable for the grace period at no cost per publish.
+                    let link = out.join("by-hash");
+                    let target = Path::new("../../../../../..")
+                        .join(BY_HASH)
+                        .join(&suite.name)
+                        .join(&rel);
+                    std::os::unix::fs::symlink(&target, &link)
+                        .map_err(|source| AptError::Io { path: link, source })?;
+                    stores.push(store);
                 }
             }
             let release = Release {
@@ -676,8 +680,9 @@ impl AptRepo {
         touch_tree(&dir.join("dists"), stamp)?;
         self.switch(generation)?;
         self.collect_generations(generation)?;
-        if let Some(old) = old {
-            self.collect_pool(state, old, now)?;
+        self.collect_by_hash(&stores, &live, now);
+        if !dropped.is_empty() {
+            self.collect_pool(state, dropped, now)?;
         }
         Ok(generation)
     }
@@ -697,30 +702,28 @@ impl AptRepo {
         std::fs::rename(&tmp, &link).map_err(|source| AptError::Io { path: link, source })
     }
 
-    /// Hard-links the previous generation's by-hash files that are younger
-    /// than the grace period into the new generation's by-hash directories.
-    fn carry_by_hash(&self, old: &Path, new: &Path, now: i64) -> Result<(), AptError> {
-        for algo in ["SHA256", "SHA512"] {
-            let Ok(entries) = std::fs::read_dir(old.join("by-hash").join(algo)) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let fresh = entry
-                    .metadata()
-                    .ok()
-                    .and_then(|m| m.modified().ok())
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .is_some_and(|d| {
-                        now - i64::try_from(d.as_secs()).unwrap_or(0)
-                            < i64::try_from(self.settings.by_hash_grace).unwrap_or(i64::MAX)
-                    });
-                let target = new.join("by-hash").join(algo).join(entry.file_name());
-                if fresh && !target.exists() {
-                    fsutil::link_or_copy(&entry.path(), &target)?;
+    /// Removes by-hash files older than the grace period that the current
+    /// generation does not list.
+    fn collect_by_hash(&self, stores: &[PathBuf], live: &HashSet<PathBuf>, now: i64) {
+        let grace = i64::try_from(self.settings.by_hash_grace).unwrap_or(i64::MAX);
+        for store in stores {
+            for algo in ["SHA256", "SHA512"] {
+                let Ok(entries) = std::fs::read_dir(store.join(algo)) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let age = entry
+                        .metadata()
+                        .ok()
+                        .and_then(|m| m.modified().ok())
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| now - i64::try_from(d.as_secs()).unwrap_or(0));
+                    if age >= grace && !live.contains(&entry.path()) {
+                        let _ = std::fs::remove_file(entry.path());
+                    }
                 }
             }
         }
-        Ok(())
     }
 
     /// Keeps the current and the previous generation; removes the rest
@@ -747,7 +750,7 @@ impl AptRepo {
     /// Pool files the new state no longer references are recorded with the
     /// time they were dropped and deleted once the grace period has passed,
     /// so a client holding the previous index can still download them.
-    fn collect_pool(&self, state: &State, old: &State, now: i64) -> Result<(), AptError> {
+    fn collect_pool(&self, state: &State, dropped: &[String], now: i64) -> Result<(), AptError> {
         let live: HashSet<&str> = state
             .indexes
             .values()
@@ -759,9 +762,9 @@ impl AptRepo {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
-        for entry in old.indexes.values().flatten() {
-            if !live.contains(entry.filename.as_str()) {
-                orphans.entry(entry.filename.clone()).or_insert(now);
+        for filename in dropped {
+            if !live.contains(filename.as_str()) {
+                orphans.entry(filename.clone()).or_insert(now);
             }
         }
         let grace = i64::try_from(self.settings.by_hash_grace).unwrap_or(i64::MAX);
@@ -835,6 +838,23 @@ fn copy_into_pool(from: &Path, to: &Path) -> Result<(), AptError> {
     Ok(())
 }
 
+/// Pool files of `old` that `new` no longer lists anywhere.
+fn dropped_files(old: &State, new: &State) -> Vec<String> {
+    let live: HashSet<&str> = new
+        .indexes
+        .values()
+        .flatten()
+        .map(|e| e.filename.as_str())
+        .collect();
+    old.indexes
+        .values()
+        .flatten()
+        .map(|e| e.filename.as_str())
+        .filter(|f| !live.contains(f))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// `name` matches every version; `name=version` one version (all architectures).
 fn matches(entry: &Entry, spec: &str) -> bool {
     match spec.split_once('=') {
@@ -847,7 +867,7 @@ fn matches(entry: &Entry, spec: &str) -> bool {
 }
 
 /// Keeps the newest `keep` versions of each (package, architecture); returns what was dropped.
-fn prune(entries: &mut Vec<Entry>, keep: usize) -> Vec<String> {
+fn prune(entries: &mut Vec<Entry>, keep: usize) -> Vec<Entry> {
     let mut groups: HashMap<(String, String), Vec<crate::version::DebVersion>> = HashMap::new();
     for e in entries.iter() {
         groups
@@ -863,15 +883,12 @@ fn prune(entries: &mut Vec<Entry>, keep: usize) -> Vec<String> {
             cut.insert(key, versions[versions.len() - keep].clone());
         }
     }
-    let mut dropped = Vec::new();
-    entries.retain(|e| {
-        let oldest_kept = cut.get(&(e.package.clone(), e.architecture.clone()));
-        let keep = oldest_kept.is_none_or(|v| e.version >= *v);
-        if !keep {
-            dropped.push(e.id());
-        }
-        keep
-    });
+    let (kept, dropped): (Vec<Entry>, Vec<Entry>) =
+        std::mem::take(entries).into_iter().partition(|e| {
+            cut.get(&(e.package.clone(), e.architecture.clone()))
+                .is_none_or(|v| e.version >= *v)
+        });
+    *entries = kept;
     dropped
 }
 
