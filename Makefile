@@ -4,7 +4,7 @@ BIN := target/debug/git-buildkit
 # What the tests and the demo run: the real tools a user has.
 TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3
 DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv
-BENCH_DEBS := git dpkg-dev xz-utils
+BENCH_DEBS := git dpkg-dev xz-utils reprepro aptly gnupg gpgv
 
 .PHONY: all build test demo bench lint man deps-test deps-demo deps-bench clean
 
@@ -28,9 +28,12 @@ test: deps-test
 demo: deps-demo build
 	@scripts/demo
 
+# Side by side with the peer tools: dpkg-deb (scripts/bench), reprepro and
+# aptly (scripts/bench-repo). BENCH=deb or BENCH=repo runs one of them.
 bench: deps-bench
 	$(CARGO) build --locked --release
-	@scripts/bench
+	@if [ "$${BENCH:-all}" != repo ]; then scripts/bench; fi
+	@if [ "$${BENCH:-all}" != deb ]; then scripts/bench-repo; fi
 
 lint:
 	$(CARGO) fmt --all -- --check
