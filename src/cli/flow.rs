@@ -103,6 +103,9 @@ pub enum VersionedCommand {
         /// Do not let the tag hook start the pipeline.
         #[arg(long)]
         no_pipeline: bool,
+        /// Fetch the remote first; refuse when a branch is behind it.
+        #[arg(short = 'F', long)]
+        fetch: bool,
     },
     /// List the open branches.
     #[command(after_help = "Examples:
@@ -270,8 +273,10 @@ pub fn run_versioned(ui: &Ui, kind: BranchType, command: VersionedCommand) -> Re
             push,
             keep,
             no_pipeline,
+            fetch,
         } => {
             let options = FinishOptions {
+                fetch,
                 message,
                 sign,
                 push,

@@ -23,6 +23,13 @@ pub enum FlowError {
     /// Another branch of a kind that allows only one is open.
     #[error("a {kind} branch is already open: {branch}")]
     AlreadyOpen { kind: &'static str, branch: String },
+    /// A branch is behind (or diverged from) the remote.
+    #[error("branch {branch:?} is {state} {remote}")]
+    NotUpToDate {
+        branch: String,
+        state: &'static str,
+        remote: String,
+    },
     /// The tag exists already.
     #[error("tag {tag:?} already exists")]
     TagExists { tag: String },
@@ -116,6 +123,7 @@ impl FlowError {
             FlowError::FinishInProgress { .. } => "see `git buildkit flow status`; then `git buildkit flow continue` or `git buildkit flow abort`".into(),
             FlowError::NotGreater { latest, .. } => format!("choose a version above {latest}, e.g. with --bump minor"),
             FlowError::WrongBranch { .. } => "check out the branch to finish, or name it".into(),
+            FlowError::NotUpToDate { branch, remote, .. } => format!("bring {branch} up to date first, e.g. `git checkout {branch} && git merge {remote}`"),
             _ => return None,
         })
     }

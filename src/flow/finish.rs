@@ -30,6 +30,8 @@ pub struct FinishOptions {
     pub no_pipeline: bool,
     /// Always create a merge commit (features fast-forward one commit otherwise).
     pub no_ff: bool,
+    /// Fetch the remote first and refuse when a branch is behind it.
+    pub fetch: bool,
 }
 
 /// What a finish (or continue) did.
@@ -74,6 +76,45 @@ fn require_branch(settings: &FlowSettings, branch: &str) -> Result<String, FlowE
     rev(&settings.workdir, &format!("refs/heads/{branch}")).ok_or_else(|| FlowError::NoBranch {
         branch: branch.to_owned(),
     })
+}
+
+/// `git fetch` the remote, then refuse when a local branch is behind its
+/// remote-tracking branch or has diverged from it (avh's `require_branches_equal`).
+fn require_up_to_date(settings: &FlowSettings, branches: &[&str]) -> Result<(), FlowError> {
+    git_text(&settings.workdir, &["fetch", "--quiet", &settings.origin])?;
+    for branch in branches {
+        let Some(remote) = rev(
+            &settings.workdir,
+            &format!("refs/remotes/{}/{branch}", settings.origin),
+        ) else {
+            continue;
+        };
+        let Some(local) = rev(&settings.workdir, &format!("refs/heads/{branch}")) else {
+            continue;
+        };
+        if local == remote {
+            continue;
+        }
+        let ancestor = |a: &str, b: &str| {
+            crate::git::git(&settings.workdir)
+                .args(["merge-base", "--is-ancestor", a, b])
+                .output()
+                .is_ok()
+        };
+        if !ancestor(&remote, &local) {
+            let state = if ancestor(&local, &remote) {
+                "behind"
+            } else {
+                "diverged from"
+            };
+            return Err(FlowError::NotUpToDate {
+                branch: (*branch).to_owned(),
+                state,
+                remote: format!("{}/{branch}", settings.origin),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Files a merge of `from` into `into` would conflict on, computed in memory.
@@ -141,6 +182,9 @@ pub fn finish(
     }
     let short = branch[prefix.len()..].to_owned();
     require_clean(settings)?;
+    if options.fetch {
+        require_up_to_date(settings, &[&branch, &settings.main, &settings.develop])?;
+    }
     let head = current_branch(settings)?;
     let branch_sha = require_branch(settings, &branch)?;
     let main_sha = require_branch(settings, &settings.main)?;

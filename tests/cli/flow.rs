@@ -390,3 +390,55 @@ fn version_files_are_bumped_and_checked_and_avh_hooks_run() {
         "v0.2.0\n"
     );
 }
+
+#[test]
+fn finish_with_fetch_refuses_a_branch_behind_the_remote() {
+    let sb = Sandbox::new();
+    let repo = avh_repo(&sb, "local");
+    let remote = sb.path("remote.git");
+    git(
+        &sb,
+        &sb.path(""),
+        &["init", "-q", "--bare", remote.to_str().expect("utf8")],
+    );
+    git(
+        &sb,
+        &repo,
+        &["remote", "add", "origin", remote.to_str().expect("utf8")],
+    );
+    git(&sb, &repo, &["push", "-q", "origin", "main", "develop"]);
+    // Someone else pushes to develop.
+    let other = sb.path("other");
+    git(
+        &sb,
+        &sb.path(""),
+        &[
+            "clone",
+            "-q",
+            "-b",
+            "develop",
+            remote.to_str().expect("utf8"),
+            "other",
+        ],
+    );
+    commit(&sb, &other, "theirs", "1\n", "Their work");
+    git(&sb, &other, &["push", "-q", "origin", "develop"]);
+    bk(&sb, &repo, &["release", "start", "1.0.0"]).ok();
+    let before = refs(&sb, &repo);
+    let run = bk(&sb, &repo, &["release", "finish", "--fetch", "-m", "1.0.0"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (2, "error: branch \"develop\" is behind origin/develop\nhint: bring develop up to date first, e.g. `git checkout develop && git merge origin/develop`\n")
+    );
+    let after: String = refs(&sb, &repo)
+        .lines()
+        .filter(|l| !l.starts_with("refs/remotes/"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let before: String = before
+        .lines()
+        .filter(|l| !l.starts_with("refs/remotes/"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(after, before, "only the remote-tracking refs may move");
+}
