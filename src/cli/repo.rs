@@ -451,10 +451,8 @@ pub fn repo_path(explicit: Option<PathBuf>) -> Result<PathBuf, CliError> {
     if let Some(path) = configured {
         return Ok(expand_home(&path));
     }
-    let project = repo
-        .workdir()
-        .and_then(Path::file_name)
-        .map_or("default".into(), |n| n.to_string_lossy().into_owned());
+    // The same name `pipeline` uses (a bare `hello.git` is `hello`).
+    let project = git_buildkit::pipeline::project_name(&repo);
     Ok(data_home().join("git-buildkit").join("repos").join(project))
 }
 
