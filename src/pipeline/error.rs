@@ -1,0 +1,201 @@
+//! The pipeline's errors: [`StepError`], why one step failed (rendered
+//! into the record), and [`PipelineError`], why a run did not happen or
+//! could not record its outcome; with their exit codes and hints, and
+//! [`error_chain`], the one-line form a record and a warning use.
+
+use std::path::PathBuf;
+
+use super::note::notes_name;
+use super::{Record, Stage, Step, NOTES_REF};
+use crate::apt::AptError;
+use crate::git::GitError;
+use crate::package::PackageError;
+use crate::process::ProcessError;
+use crate::sign::SignError;
+use crate::version::VersionError;
+
+/// Why a step failed; kept, rendered, in the record.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// Reading the configuration or building the packages failed.
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    /// `[hooks] on-tag` names a stage that does not exist.
+    #[error(
+        "{origin}: [hooks] on-tag: unknown stage {stage:?} (known: package, publish, vm-test)"
+    )]
+    UnknownStage { origin: String, stage: String },
+    /// `[hooks] on-tag` names a stage twice.
+    #[error("{origin}: [hooks] on-tag lists {stage} twice")]
+    DuplicateStage { origin: String, stage: Stage },
+    /// `[hooks] on-tag` names a stage without the one it needs before it.
+    #[error("{origin}: [hooks] on-tag: {stage} needs {needs} before it")]
+    StageOrder {
+        origin: String,
+        stage: Stage,
+        needs: Stage,
+    },
+    /// The apt repository refused or failed.
+    #[error(transparent)]
+    Apt(#[from] AptError),
+    /// The signing key could not be loaded.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// A directory of the run could not be prepared.
+    #[error("could not prepare {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl StepError {
+    /// 2 when the user fixes it by changing configuration or keys, 1 when the work failed.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StepError::Package(e) => e.exit_code(),
+            StepError::UnknownStage { .. }
+            | StepError::DuplicateStage { .. }
+            | StepError::StageOrder { .. } => 2,
+            StepError::Apt(AptError::Sign(e)) | StepError::Sign(e) => e.exit_code(),
+            StepError::Apt(AptError::Io { .. }) | StepError::Io { .. } => 1,
+            StepError::Apt(_) => 2,
+        }
+    }
+
+    /// Advice for the user, where there is any.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StepError::Package(e) => e.hint(),
+            StepError::UnknownStage { .. }
+            | StepError::DuplicateStage { .. }
+            | StepError::StageOrder { .. } => Some(
+                "on-tag lists stages in their order: package, publish, vm-test; fix it, commit, and tag a new version".into(),
+            ),
+            StepError::Apt(e) => e.hint(),
+            StepError::Sign(e) => e.hint(),
+            StepError::Io { .. } => None,
+        }
+    }
+}
+
+/// Why the pipeline did not run, or could not record its outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The name is not a tag of the repository (or its tag does not point at a commit).
+    #[error("{tag:?} is not a tag of this repository")]
+    NotATag { tag: String },
+    /// The tag is not a version tag under the tag's own configuration.
+    #[error("{tag} is not a version tag")]
+    NotAVersionTag {
+        tag: String,
+        #[source]
+        source: VersionError,
+    },
+    /// Reading the repository failed.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// Another run of the same tag holds the lock.
+    #[error("a pipeline for {tag} is already running")]
+    AlreadyRunning { tag: String, lock: PathBuf },
+    /// A file of `<git-dir>/buildkit` could not be used.
+    #[error("could not access {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `git notes show` failed.
+    #[error("could not read the {NOTES_REF} note of {commit}")]
+    ReadNote {
+        commit: String,
+        #[source]
+        source: ProcessError,
+    },
+    /// `git notes add` failed.
+    #[error("could not write the {NOTES_REF} note of {commit}")]
+    WriteNote {
+        commit: String,
+        #[source]
+        source: ProcessError,
+    },
+    /// The note of the commit is not a pipeline record.
+    #[error("the {NOTES_REF} note of {commit} is not a pipeline record")]
+    BadNote {
+        commit: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A step failed; the record (already written as the note) says so too.
+    #[error("the pipeline of {tag} failed at {step}")]
+    Failed {
+        tag: String,
+        step: Step,
+        #[source]
+        source: StepError,
+        record: Box<Record>,
+    },
+}
+
+impl PipelineError {
+    /// The documented exit code: 1 when the work failed, 2 for usage or configuration.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            PipelineError::NotATag { .. }
+            | PipelineError::NotAVersionTag { .. }
+            | PipelineError::Git(_) => 2,
+            PipelineError::Failed { source, .. } => source.exit_code(),
+            _ => 1,
+        }
+    }
+
+    /// Advice for the user, where there is any.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PipelineError::NotATag { .. } => {
+                Some("`git tag --list` shows the tags; the pipeline runs for tags only".into())
+            }
+            PipelineError::NotAVersionTag { .. } => Some(
+                "version tags are the [flow.prefix] version-tag prefix and a semver, like v1.2.0"
+                    .into(),
+            ),
+            PipelineError::AlreadyRunning { .. } => {
+                Some("`git buildkit jobs` shows it; run again once it has ended".into())
+            }
+            PipelineError::BadNote { .. } => Some(format!(
+                "`git notes --ref={} remove COMMIT` drops it; --force replaces it",
+                notes_name()
+            )),
+            PipelineError::Failed { source, .. } => source.hint(),
+            _ => None,
+        }
+    }
+}
+
+/// An error and its causes, `: `-separated, as one line.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn error_chains_are_one_line() {
+        let error = StepError::Io {
+            path: PathBuf::from("/x/dist"),
+            source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied"),
+        };
+        assert_eq!(error_chain(&error), "could not prepare /x/dist: denied");
+    }
+}

@@ -1,0 +1,181 @@
+//! The publish stage: the built packages added to the project's apt
+//! repository (created, and signed with the default key, on first use),
+//! and where that repository lives ([`repo_dir`], [`project_name`]).
+
+use std::path::{Path, PathBuf};
+
+use super::note::git_cwd;
+use super::run::Work;
+use super::{PipelineOptions, Record, RepoRecord, StepError};
+use crate::apt::{AptError, AptRepo, InitOptions};
+use crate::config::RepoConfig;
+use crate::deb::WrittenDeb;
+use crate::git::Repo;
+use crate::process::Cmd;
+
+impl Work<'_> {
+    pub(super) fn publish(&mut self, record: &mut Record) -> Result<(), StepError> {
+        let settings = self.config.repo.clone().unwrap_or_default();
+        let path = repo_dir(self.repo, &settings, self.options);
+        let passphrase = self.options.passphrase.as_deref();
+        let (apt, key, created) = match AptRepo::open(&path) {
+            Ok(apt) => {
+                let key = self
+                    .options
+                    .keys
+                    .load(Some(&apt.settings().key), passphrase)?;
+                (apt, key, false)
+            }
+            Err(AptError::NotARepo { .. }) => {
+                let key = self.options.keys.load(None, passphrase)?;
+                let options = init_options(&path, &settings, &self.debs);
+                self.listener.status(
+                    "Creating",
+                    &format!(
+                        "apt repository {} ({} {}, {}; key {})",
+                        path.display(),
+                        options.suites.join(" "),
+                        options.components.join(" "),
+                        options.architectures.join(" "),
+                        key.fingerprint()
+                    ),
+                );
+                (AptRepo::init(&path, &options, &key)?, key, true)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let suite = settings
+            .suite
+            .clone()
+            .unwrap_or_else(|| apt.settings().default_suite().to_owned());
+        let component = settings
+            .components
+            .first()
+            .cloned()
+            .unwrap_or_else(|| apt.settings().default_component().to_owned());
+        self.listener.status(
+            "Publishing",
+            &format!(
+                "{} to {} ({suite}/{component})",
+                self.debs
+                    .iter()
+                    .map(|d| format!("{} {}", d.name, d.version))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                path.display()
+            ),
+        );
+        let paths: Vec<PathBuf> = self.debs.iter().map(|d| d.path.clone()).collect();
+        let added = apt.add(&paths, Some(&suite), Some(&component), &key)?;
+        let listed = apt.list(Some(&suite))?;
+        for package in &mut record.packages {
+            package.filename = listed
+                .iter()
+                .find(|i| {
+                    i.component == component
+                        && i.package == package.name
+                        && i.version == package.version
+                        && i.architecture == package.architecture
+                        && i.sha256 == package.sha256
+                })
+                .map(|i| i.filename.clone());
+        }
+        record.repo = Some(RepoRecord {
+            path: apt.root().to_owned(),
+            suite,
+            component,
+            generation: added.generation,
+            created,
+        });
+        Ok(())
+    }
+}
+
+/// What a repository created by the pipeline looks like: `[repo]`'s suite
+/// (else stable) and components (else main), the packages' architectures
+/// (else this machine's), named after its directory.
+fn init_options(path: &Path, settings: &RepoConfig, debs: &[WrittenDeb]) -> InitOptions {
+    let origin = path
+        .file_name()
+        .map_or("git-buildkit".into(), |n| n.to_string_lossy().into_owned());
+    let mut architectures: Vec<String> = debs
+        .iter()
+        .map(|d| d.architecture.clone())
+        .filter(|a| a != "all")
+        .collect();
+    architectures.sort();
+    architectures.dedup();
+    if architectures.is_empty() {
+        architectures.push(host_arch());
+    }
+    InitOptions {
+        label: origin.clone(),
+        description: format!("{origin} packages, published by git-buildkit"),
+        origin,
+        suites: vec![settings.suite.clone().unwrap_or_else(|| "stable".into())],
+        codename: None,
+        components: if settings.components.is_empty() {
+            vec!["main".into()]
+        } else {
+            settings.components.clone()
+        },
+        architectures,
+        keep: settings.keep.unwrap_or(0),
+    }
+}
+
+/// The repository directory: `[repo] path` (`~/` is the home directory; a
+/// relative path starts at the work tree, or the git dir of a bare
+/// repository), else `<repos_dir>/<project>`.
+pub fn repo_dir(repo: &Repo, settings: &RepoConfig, options: &PipelineOptions) -> PathBuf {
+    let Some(path) = settings.path.as_deref() else {
+        return options.repos_dir.join(project_name(repo));
+    };
+    let path = match (path.strip_prefix("~/"), &options.home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    };
+    if path.is_relative() {
+        git_cwd(repo).join(path)
+    } else {
+        path
+    }
+}
+
+/// The project's name: its work tree's directory, or the bare repository's
+/// without `.git` (`hello.git` → `hello`).
+pub fn project_name(repo: &Repo) -> String {
+    let dir = match repo.workdir() {
+        Some(workdir) => workdir.to_owned(),
+        None => repo.git_dir().to_owned(),
+    };
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.strip_suffix(".git") {
+        Some(stem) if !stem.is_empty() => stem.to_owned(),
+        _ if name.is_empty() => "default".to_owned(),
+        _ => name,
+    }
+}
+
+/// dpkg's idea of this machine's architecture, else Rust's mapped to Debian's names.
+pub fn host_arch() -> String {
+    Cmd::new("dpkg")
+        .arg("--print-architecture")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o).trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| {
+            match std::env::consts::ARCH {
+                "x86_64" => "amd64",
+                "aarch64" => "arm64",
+                "x86" => "i386",
+                "powerpc64" => "ppc64el",
+                other => other,
+            }
+            .to_owned()
+        })
+}

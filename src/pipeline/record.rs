@@ -1,0 +1,247 @@
+//! The record of a run: what ran, what it built and where it published,
+//! stored as the JSON text of the tagged commit's note. Its fields are the
+//! note's format ([`RECORD_SCHEMA`]), so they change only with care.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::PipelineError;
+
+/// The version of the record format, stored in each note.
+pub const RECORD_SCHEMA: u32 = 1;
+
+/// The outcome of a run, as stored in the note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// [`RECORD_SCHEMA`] of the writer.
+    pub schema: u32,
+    /// The tag run.
+    pub tag: String,
+    /// The commit it points at (the note's object).
+    pub commit: String,
+    /// The tag's version (semver), once the configuration was read.
+    pub version: Option<String>,
+    /// Succeeded or failed.
+    pub result: RunResult,
+    /// The step that failed: `config` or a stage name.
+    pub failed_stage: Option<String>,
+    /// The error of the failed step, with its causes, `: `-separated.
+    pub error: Option<String>,
+    /// Each configured stage, in order.
+    pub stages: Vec<StageRecord>,
+    /// The packages built.
+    pub packages: Vec<PackageRecord>,
+    /// Where they were published.
+    pub repo: Option<RepoRecord>,
+    /// Start, in seconds since the Unix epoch.
+    pub started: u64,
+    /// End, in seconds since the Unix epoch.
+    pub finished: u64,
+    /// The program that wrote the record.
+    pub tool: String,
+}
+
+/// Whether a run succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunResult {
+    /// Every stage succeeded or was skipped.
+    Succeeded,
+    /// A step failed.
+    Failed,
+}
+
+/// What became of one stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StageResult {
+    /// It ran and succeeded.
+    Succeeded,
+    /// It ran and failed.
+    Failed,
+    /// It was not run, for the reason in `detail`.
+    Skipped,
+    /// An earlier step failed.
+    NotRun,
+}
+
+/// One stage of a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageRecord {
+    /// The stage name (a string, so records of later versions stay readable).
+    pub name: String,
+    /// What became of it.
+    pub result: StageResult,
+    /// Its duration in milliseconds.
+    pub ms: u64,
+    /// Why it was skipped.
+    pub detail: Option<String>,
+}
+
+/// One package of a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageRecord {
+    /// Package name.
+    pub name: String,
+    /// Debian version.
+    pub version: String,
+    /// Architecture.
+    pub architecture: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the .deb, lowercase hex.
+    pub sha256: String,
+    /// Its path in the repository (apt's `Filename:`), once published.
+    pub filename: Option<String>,
+}
+
+/// Where a record's packages were published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoRecord {
+    /// The repository directory.
+    pub path: PathBuf,
+    /// The suite.
+    pub suite: String,
+    /// The component.
+    pub component: String,
+    /// The generation published (unchanged when every package was already there).
+    pub generation: u64,
+    /// Whether this run created the repository.
+    pub created: bool,
+}
+
+impl Record {
+    pub(super) fn new(tag: &str, commit: &str, started: u64) -> Self {
+        Self {
+            schema: RECORD_SCHEMA,
+            tag: tag.to_owned(),
+            commit: commit.to_owned(),
+            version: None,
+            result: RunResult::Succeeded,
+            failed_stage: None,
+            error: None,
+            stages: Vec::new(),
+            packages: Vec::new(),
+            repo: None,
+            started,
+            finished: started,
+            tool: concat!("git-buildkit ", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+
+    /// The note's text: pretty JSON and a newline (stable under git's stripspace).
+    pub fn to_note(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self)
+            .expect("a record is plain data and always serializes");
+        text.push('\n');
+        text
+    }
+
+    pub(super) fn result_word(&self) -> &'static str {
+        match self.result {
+            RunResult::Succeeded => "success",
+            RunResult::Failed => "failure",
+        }
+    }
+
+    /// Parses a note written by [`Record::to_note`].
+    pub fn from_note(text: &str, commit: &str) -> Result<Self, PipelineError> {
+        serde_json::from_str(text).map_err(|source| PipelineError::BadNote {
+            commit: commit.to_owned(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn records_round_trip_through_their_note_text() {
+        let mut record = Record::new("v1.2.0", "0123abcd", 1_767_261_600);
+        record.tool = "git-buildkit 0.0.0".into();
+        record.version = Some("1.2.0".into());
+        record.result = RunResult::Failed;
+        record.failed_stage = Some("publish".into());
+        record.error = Some("could not access /repo: denied".into());
+        record.stages = vec![
+            StageRecord {
+                name: "package".into(),
+                result: StageResult::Succeeded,
+                ms: 812,
+                detail: None,
+            },
+            StageRecord {
+                name: "vm-test".into(),
+                result: StageResult::NotRun,
+                ms: 0,
+                detail: None,
+            },
+        ];
+        record.packages = vec![PackageRecord {
+            name: "hello".into(),
+            version: "1.2.0-1".into(),
+            architecture: "all".into(),
+            size: 2048,
+            sha256: "ab".repeat(32),
+            filename: None,
+        }];
+        let text = record.to_note();
+        assert_eq!(
+            text,
+            format!(
+                r#"{{
+  "schema": 1,
+  "tag": "v1.2.0",
+  "commit": "0123abcd",
+  "version": "1.2.0",
+  "result": "failed",
+  "failed_stage": "publish",
+  "error": "could not access /repo: denied",
+  "stages": [
+    {{
+      "name": "package",
+      "result": "succeeded",
+      "ms": 812,
+      "detail": null
+    }},
+    {{
+      "name": "vm-test",
+      "result": "not-run",
+      "ms": 0,
+      "detail": null
+    }}
+  ],
+  "packages": [
+    {{
+      "name": "hello",
+      "version": "1.2.0-1",
+      "architecture": "all",
+      "size": 2048,
+      "sha256": "{}",
+      "filename": null
+    }}
+  ],
+  "repo": null,
+  "started": 1767261600,
+  "finished": 1767261600,
+  "tool": "git-buildkit 0.0.0"
+}}
+"#,
+                "ab".repeat(32)
+            )
+        );
+        assert_eq!(
+            Record::from_note(&text, "0123abcd").expect("parses"),
+            record
+        );
+        let error = Record::from_note("not json", "0123abcd").expect_err("bad");
+        assert_eq!(
+            error.to_string(),
+            "the refs/notes/buildkit note of 0123abcd is not a pipeline record"
+        );
+    }
+}

@@ -1,0 +1,143 @@
+//! Where runs keep their state (`<git-common-dir>/buildkit`) and the lock
+//! of one tag's run (`jobs/<tag>.lock`), so that a hook firing twice, or a
+//! user running `pipeline` while the hook's job runs, never builds and
+//! publishes the same tag twice at once. Tags become file names through
+//! [`job_id`].
+
+use std::fs::{File, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::PipelineError;
+use crate::git::Repo;
+
+/// How long [`lock`] retries before reporting "already running": a probe by
+/// [`is_running`] holds the lock for microseconds, a run for its whole length.
+const LOCK_PATIENCE: Duration = Duration::from_millis(500);
+
+/// The lock of one tag's run, held until dropped.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+    tag: String,
+    path: PathBuf,
+}
+
+impl RunLock {
+    /// The tag it locks.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// `<git-common-dir>/buildkit`: where runs keep their state. Linked work
+/// trees share it, as they share the tags.
+pub fn buildkit_dir(repo: &Repo) -> PathBuf {
+    let git_dir = repo.git_dir();
+    // gitrepository-layout(5): a linked work tree's git dir names the common one in `commondir`.
+    let common = std::fs::read_to_string(git_dir.join("commondir"))
+        .ok()
+        .map(|text| git_dir.join(text.trim_end_matches(['\n', '\r'])))
+        .unwrap_or_else(|| git_dir.to_owned());
+    common.join("buildkit")
+}
+
+/// `<git-dir>/buildkit/jobs`: locks, job states and logs.
+pub fn jobs_dir(repo: &Repo) -> PathBuf {
+    buildkit_dir(repo).join("jobs")
+}
+
+/// `<git-dir>/buildkit/dist/<tag>`: the packages of the tag's last run.
+pub fn dist_dir(repo: &Repo, tag: &str) -> PathBuf {
+    buildkit_dir(repo).join("dist").join(tag)
+}
+
+/// A tag as a file name: `/` (allowed in tags) and `%` percent-encoded.
+pub fn job_id(tag: &str) -> String {
+    tag.replace('%', "%25").replace('/', "%2F")
+}
+
+/// The tag of a [`job_id`].
+pub fn tag_of_job_id(id: &str) -> String {
+    id.replace("%2F", "/").replace("%25", "%")
+}
+
+/// Takes the lock of `tag`'s run, or reports [`PipelineError::AlreadyRunning`].
+pub fn lock(repo: &Repo, tag: &str) -> Result<RunLock, PipelineError> {
+    let path = jobs_dir(repo).join(format!("{}.lock", job_id(tag)));
+    let io = |source| PipelineError::Io {
+        path: path.clone(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    let deadline = Instant::now() + LOCK_PATIENCE;
+    loop {
+        match file.try_lock() {
+            Ok(()) => {
+                return Ok(RunLock {
+                    _file: file,
+                    tag: tag.to_owned(),
+                    path,
+                })
+            }
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(PipelineError::AlreadyRunning {
+                    tag: tag.to_owned(),
+                    lock: path,
+                })
+            }
+            Err(TryLockError::Error(source)) => return Err(io(source)),
+        }
+    }
+}
+
+/// Whether a run of `tag` holds its lock now. The probe takes a shared lock
+/// for an instant, which never blocks another probe; [`lock`] waits out
+/// such an instant.
+pub fn is_running(repo: &Repo, tag: &str) -> Result<bool, PipelineError> {
+    let path = jobs_dir(repo).join(format!("{}.lock", job_id(tag)));
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(source) => return Err(PipelineError::Io { path, source }),
+    };
+    match file.try_lock_shared() {
+        Ok(()) => Ok(false),
+        Err(TryLockError::WouldBlock) => Ok(true),
+        Err(TryLockError::Error(source)) => Err(PipelineError::Io { path, source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn job_ids_are_file_names() {
+        for (tag, id) in [
+            ("v1.2.0", "v1.2.0"),
+            ("release/1.2.0", "release%2F1.2.0"),
+            ("odd%2Fname", "odd%252Fname"),
+        ] {
+            assert_eq!(job_id(tag), id);
+            assert_eq!(tag_of_job_id(id), tag);
+        }
+    }
+}
