@@ -97,15 +97,6 @@ pub struct AptRepo {
 impl AptRepo {
     /// Creates a repository at `root` (absent or empty), signed by `key`, and publishes it empty.
     pub fn init(root: &Path, options: &InitOptions, key: &SigningKey) -> Result<Self, AptError> {
-        let io = |source| AptError::Io {
-            path: root.to_owned(),
-            source,
-        };
-        if root.exists() && std::fs::read_dir(root).map_err(io)?.next().is_some() {
-            return Err(AptError::NotEmpty {
-                path: root.to_owned(),
-            });
-        }
         for suite in &options.suites {
             check_name("suite", suite)?;
         }
@@ -147,17 +138,33 @@ impl AptRepo {
             by_hash_grace: 24 * 3600,
             key: key.fingerprint(),
         };
-        std::fs::create_dir_all(root.join(PRIVATE)).map_err(io)?;
-        std::fs::create_dir_all(root.join(GENERATIONS)).map_err(io)?;
-        std::fs::create_dir_all(root.join("pool")).map_err(io)?;
+        let repo = Self::create(root, settings, key)?;
+        let _lock = repo.lock()?;
+        repo.publish(&State::default(), &[], key)?;
+        Ok(repo)
+    }
+
+    /// The layout of a new repository at `root` (absent or empty): the
+    /// directories, the settings and the public key; nothing published yet.
+    fn create(root: &Path, settings: Settings, key: &SigningKey) -> Result<Self, AptError> {
+        let io = |source| AptError::Io {
+            path: root.to_owned(),
+            source,
+        };
+        if root.exists() && std::fs::read_dir(root).map_err(io)?.next().is_some() {
+            return Err(AptError::NotEmpty {
+                path: root.to_owned(),
+            });
+        }
+        for dir in [PRIVATE, GENERATIONS, "pool"] {
+            std::fs::create_dir_all(root.join(dir)).map_err(io)?;
+        }
         settings.save(&root.join(PRIVATE).join("repo.toml"))?;
         let repo = Self {
             root: root.to_owned(),
             settings,
         };
         repo.write_public_key(key)?;
-        let _lock = repo.lock()?;
-        repo.publish(&State::default(), &[], key)?;
         Ok(repo)
     }
 
@@ -497,34 +504,17 @@ impl AptRepo {
             let _lock = self.lock()?;
             self.state()?
         };
-        let io = |source| AptError::Io {
-            path: dest.to_owned(),
-            source,
-        };
-        if dest.exists() && std::fs::read_dir(dest).map_err(io)?.next().is_some() {
-            return Err(AptError::NotEmpty {
-                path: dest.to_owned(),
-            });
-        }
-        std::fs::create_dir_all(dest.join(PRIVATE)).map_err(io)?;
-        std::fs::create_dir_all(dest.join(GENERATIONS)).map_err(io)?;
         let settings = Settings {
             key: key.fingerprint(),
             ..self.settings.clone()
         };
-        settings.save(&dest.join(PRIVATE).join("repo.toml"))?;
-        let clone = AptRepo {
-            root: dest.to_owned(),
-            settings,
-        };
-        clone.write_public_key(key)?;
+        let clone = Self::create(dest, settings, key)?;
         for entry in state.indexes.values().flatten() {
             fsutil::link_or_copy(
                 &self.root.join(&entry.filename),
                 &dest.join(&entry.filename),
             )?;
         }
-        std::fs::create_dir_all(dest.join("pool")).map_err(io)?;
         let _lock = clone.lock()?;
         clone.publish(&state, &[], key)?;
         Ok(clone)
