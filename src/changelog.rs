@@ -93,6 +93,18 @@ pub fn ymd_hm(time: i64) -> String {
     )
 }
 
+/// `2024-01-01T00:00:00Z` (ISO 8601, UTC), as JUnit reports show times.
+pub fn iso8601(time: i64) -> String {
+    let (year, month, day) = civil_from_days(time.div_euclid(86_400));
+    let secs = time.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian, UTC).
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;

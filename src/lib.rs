@@ -20,3 +20,4 @@ pub mod progress;
 pub mod serve;
 pub mod sign;
 pub mod version;
+pub mod vm;

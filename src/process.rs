@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 
 /// How a child program failed.
 #[derive(Debug, thiserror::Error)]
@@ -198,6 +198,32 @@ impl Cmd {
         self.check(status, lines.into_iter().collect::<Vec<_>>().join("\n"))
     }
 
+    /// Starts the program with the given stdin, stdout and stderr and
+    /// returns at once. The handle kills the child when dropped, so an early
+    /// return, a panic or an interrupted caller never leaves it running.
+    pub fn spawn(
+        &self,
+        stdin: Stdio,
+        stdout: Stdio,
+        stderr: Stdio,
+    ) -> Result<Running, ProcessError> {
+        let child = self
+            .command()
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .map_err(|source| ProcessError::Start {
+                program: self.label.clone(),
+                source,
+            })?;
+        Ok(Running {
+            child,
+            label: self.label.clone(),
+            reaped: false,
+        })
+    }
+
     fn check(&self, status: ExitStatus, output: String) -> Result<(), ProcessError> {
         match (status.code(), status.signal()) {
             (Some(0), _) => Ok(()),
@@ -212,6 +238,69 @@ impl Cmd {
                 output,
             }),
         }
+    }
+}
+
+/// A started child program (see [`Cmd::spawn`]), killed when dropped.
+#[derive(Debug)]
+pub struct Running {
+    child: Child,
+    label: String,
+    reaped: bool,
+}
+
+impl Running {
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its stdout, when it was piped (once).
+    pub fn take_stdout(&mut self) -> Option<ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    /// Its stderr, when it was piped (once).
+    pub fn take_stderr(&mut self) -> Option<ChildStderr> {
+        self.child.stderr.take()
+    }
+
+    /// The exit status if it has ended, without waiting.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>, ProcessError> {
+        let status = self
+            .child
+            .try_wait()
+            .map_err(|source| ProcessError::Output {
+                program: self.label.clone(),
+                source,
+            })?;
+        self.reaped |= status.is_some();
+        Ok(status)
+    }
+
+    /// Waits for it to end.
+    pub fn wait(&mut self) -> Result<ExitStatus, ProcessError> {
+        let status = self.child.wait().map_err(|source| ProcessError::Output {
+            program: self.label.clone(),
+            source,
+        })?;
+        self.reaped = true;
+        Ok(status)
+    }
+
+    /// Kills it (SIGKILL) and reaps it; a child that already ended is fine.
+    pub fn kill(&mut self) {
+        if !self.reaped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            self.reaped = true;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
@@ -246,6 +335,18 @@ mod tests {
             .output()
             .expect_err("missing");
         assert!(matches!(err, ProcessError::Start { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_dropped_child_is_killed() {
+        let running = Cmd::new("sleep")
+            .arg("60")
+            .spawn(Stdio::null(), Stdio::null(), Stdio::null())
+            .expect("starts");
+        let proc_dir = PathBuf::from(format!("/proc/{}", running.id()));
+        assert!(proc_dir.exists());
+        drop(running);
+        assert!(!proc_dir.exists(), "the child is gone once reaped");
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod pipeline;
 mod repo;
 mod ui;
 mod version;
+mod vm;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -140,6 +141,15 @@ pub enum Command {
   git buildkit hooks uninstall
   git buildkit jobs")]
     Hooks(hooks::Command),
+    /// Base images for VM tests: create, list, shell, destroy.
+    #[command(subcommand)]
+    #[command(after_help = "Examples:
+  git buildkit vm create
+  git buildkit vm list
+  git buildkit vm destroy default")]
+    Vm(vm::Command),
+    /// Install a tag's packages in a throw-away VM from the signed repository and run its smoke tests.
+    VmTest(vm::TestArgs),
     /// Print a shell completion script.
     Completions(docs::CompletionsArgs),
     /// Write the man pages into a directory.
@@ -193,6 +203,8 @@ pub fn main() -> ExitCode {
         Command::Show(args) => pipeline::show(&ui, args),
         Command::Jobs(args) => hooks::jobs(&ui, args),
         Command::Hooks(command) => hooks::run(&ui, command),
+        Command::Vm(command) => vm::run(&ui, command),
+        Command::VmTest(args) => vm::test(&ui, args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(&ui, args),
     };

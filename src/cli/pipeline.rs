@@ -103,16 +103,22 @@ pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
     result
 }
 
-fn execute(ui: &Ui, repo: &Repo, lock: &pipeline::RunLock, args: &Args) -> Result<(), CliError> {
-    let options = PipelineOptions {
-        force: args.force,
+/// The pipeline's options from the environment: the key store, the
+/// passphrase, where repositories go by default, the home directory.
+pub fn options(force: bool) -> Result<PipelineOptions, CliError> {
+    Ok(PipelineOptions {
+        force,
         keys: key_store(None)?,
         passphrase: passphrase()?,
         repos_dir: super::repo::data_home().join("git-buildkit").join("repos"),
         home: std::env::var_os("HOME")
             .filter(|h| !h.is_empty())
             .map(PathBuf::from),
-    };
+    })
+}
+
+fn execute(ui: &Ui, repo: &Repo, lock: &pipeline::RunLock, args: &Args) -> Result<(), CliError> {
+    let options = options(args.force)?;
     match pipeline::run(repo, lock, &options, ui).map_err(pipeline_error)? {
         Outcome::Ran(record) if args.json => print_json(ui, &record),
         Outcome::Ran(record) => {

@@ -1,0 +1,465 @@
+//! `git buildkit vm create|list|shell|destroy` and `git buildkit vm-test`:
+//! the base images, and the smoke test of a version tag in a throw-away VM.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use git_buildkit::config::FILE_NAME;
+use git_buildkit::package;
+use git_buildkit::progress::Listener;
+use git_buildkit::vm::image::{host_mirror, host_suite, CreateOptions};
+use git_buildkit::vm::plan::parse_mode;
+use git_buildkit::vm::run::{self, AccelChoice};
+use git_buildkit::vm::tag::{self, TagTestOptions, DEFAULT_IMAGE};
+use git_buildkit::vm::{ImageStore, Recipe, TestOutcome, Verdict, VerdictKind, VmError};
+
+use super::error::{usage, CliError};
+use super::{open_repo, print_json, Ui};
+
+/// Base images for VM tests: create, list, shell, destroy.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Build a base image with mmdebstrap (cached: instant when the recipe is unchanged).
+    ///
+    /// The image is a minimal Debian system (minbase, systemd, iproute2 and
+    /// --include) from the mirror apt on this machine uses (or --mirror),
+    /// written as an ext4 file system with mke2fs -d (no loop devices, no
+    /// mounts), with the suite's kernel and a small initrd beside it. It
+    /// lives in ~/.cache/git-buildkit/vm (or $BUILDKIT_VM_CACHE) under a hash
+    /// of its recipe. Tests never boot it directly: each boots a throw-away
+    /// overlay. The guest has no apt sources and no resolver: the only thing
+    /// it can reach is the repository under test, so every package a test
+    /// needs from Debian must be in the image (--include).
+    #[command(after_help = "Examples:
+  git buildkit vm create                                 the default image
+  git buildkit vm create py --include python3,curl       another, with more packages
+  git buildkit vm create --suite trixie --proxy http://127.0.0.1:3142
+  git buildkit vm create --refresh                       rebuild from today's mirror")]
+    Create(CreateArgs),
+    /// List the images and the kept test runs.
+    #[command(after_help = "Examples:
+  git buildkit vm list
+  git buildkit vm list --json | jq -r '.images[].name'")]
+    List(ListArgs),
+    /// Boot a kept run's VM with a root shell on this terminal (Ctrl-A X quits).
+    ///
+    /// Runs are kept with `vm-test --keep`; the shell boots the same overlay
+    /// the test left, in fast mode, without a network.
+    #[command(after_help = "Examples:
+  git buildkit vm-test --keep            prints the run id
+  git buildkit vm shell v1.2.0-3fa9c1de")]
+    Shell(ShellArgs),
+    /// Remove an image (or a kept run).
+    #[command(after_help = "Examples:
+  git buildkit vm destroy py
+  git buildkit vm destroy v1.2.0-3fa9c1de")]
+    Destroy(DestroyArgs),
+}
+
+/// Arguments of `vm create`.
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// The image's name.
+    #[arg(value_name = "NAME", default_value = DEFAULT_IMAGE)]
+    pub name: String,
+    /// The Debian suite (default: this machine's).
+    #[arg(long)]
+    pub suite: Option<String>,
+    /// Extra packages, comma-separated (repeatable).
+    #[arg(long, value_delimiter = ',')]
+    pub include: Vec<String>,
+    /// The Debian mirror (default: the one apt on this machine uses).
+    #[arg(long)]
+    pub mirror: Option<String>,
+    /// An HTTP proxy for the bootstrap, e.g. apt-cacher-ng.
+    #[arg(long)]
+    pub proxy: Option<String>,
+    /// Rebuild even when the image of this recipe exists.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Print the image as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `vm list`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `vm shell`.
+#[derive(Debug, clap::Args)]
+pub struct ShellArgs {
+    /// The kept run's id.
+    #[arg(value_name = "RUN-ID")]
+    pub run: String,
+}
+
+/// Arguments of `vm destroy`.
+#[derive(Debug, clap::Args)]
+pub struct DestroyArgs {
+    /// The image's name or a kept run's id.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// Install a version tag's packages in a throw-away VM from the signed
+/// repository, run the smoke tests, and give a verdict.
+///
+/// The VM boots a fresh overlay of the base image (`vm create`), installs
+/// the tag's packages with apt from the repository the tag was published to
+/// (served to the guest through qemu's guestfwd, signatures checked with the
+/// repository's key; the guest can reach nothing else), then runs
+/// `[vm] smoke` of the tag's .buildkit.toml and the DEP-8 tests of its
+/// debian/tests/control. Output streams live; results come back as framed
+/// lines on a serial port.
+///
+/// Fast mode boots a tiny init (no systemd); systemd mode boots systemd,
+/// for packages with services. auto picks systemd when a package ships a
+/// systemd unit. --accel auto uses KVM only where it really works, else
+/// software emulation (TCG), and says so.
+///
+/// Exit codes: 0 every test passed, 1 a test failed, 2 usage or
+/// configuration, 3 the VM or the install failed (no verdict on the tests).
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  git buildkit vm-test                          the latest version tag
+  git buildkit vm-test v1.2.0 --mode systemd
+  git buildkit vm-test v1.2.0 --keep            then: git buildkit vm shell RUN-ID
+  git buildkit vm-test --json | jq -r '.verdict, .phases.total'
+  git buildkit vm-test --junit report.xml")]
+pub struct TestArgs {
+    /// The version tag (default: the latest).
+    #[arg(value_name = "REF")]
+    pub reference: Option<String>,
+    /// The base image (default: [vm] image, else "default").
+    #[arg(long = "vm", value_name = "NAME")]
+    pub image: Option<String>,
+    /// KVM or software emulation.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub accel: AccelArg,
+    /// The guest mode: fast, systemd or auto (default: [vm] mode, else auto).
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Keep the run's VM for `vm shell`.
+    #[arg(long)]
+    pub keep: bool,
+    /// The apt repository (default: [repo] path of the tag's .buildkit.toml).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+/// `--accel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccelArg {
+    /// KVM when it works, else TCG.
+    Auto,
+    /// KVM, or fail.
+    Kvm,
+    /// Software emulation.
+    Tcg,
+}
+
+fn vm_error(e: VmError) -> CliError {
+    let code = e.exit_code();
+    let hint = e.hint();
+    let mut error = CliError::new(code, e);
+    error.hint = hint;
+    error
+}
+
+/// Runs a `vm` subcommand.
+pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
+    let store = ImageStore::default_location();
+    match command {
+        Command::Create(args) => create(ui, &store, args),
+        Command::List(args) => list(ui, &store, &args),
+        Command::Shell(args) => {
+            let code = run::shell(&store, &args.run).map_err(vm_error)?;
+            if code == 0 {
+                Ok(())
+            } else {
+                let mut e = CliError::new(1, anyhow::anyhow!("qemu exited with status {code}"));
+                e.silent = true;
+                Err(e)
+            }
+        }
+        Command::Destroy(args) => {
+            match store.destroy(&args.name) {
+                Ok(image) => ui.status(
+                    "Removed",
+                    &format!("image {} ({})", args.name, image.manifest.key),
+                ),
+                Err(VmError::NoImage { .. }) => {
+                    run::remove_run(&store, &args.name).map_err(|e| match e {
+                        VmError::NoRun { .. } => vm_error(VmError::NoImage {
+                            name: args.name.clone(),
+                        }),
+                        e => vm_error(e),
+                    })?;
+                    ui.status("Removed", &format!("kept run {}", args.name));
+                }
+                Err(e) => return Err(vm_error(e)),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn create(ui: &Ui, store: &ImageStore, args: CreateArgs) -> Result<(), CliError> {
+    let suite = args
+        .suite
+        .or_else(host_suite)
+        .unwrap_or_else(|| "bookworm".to_owned());
+    let mirror = args.mirror.unwrap_or_else(|| host_mirror(&suite));
+    let recipe = Recipe::new(&suite, &mirror, &args.include);
+    let options = CreateOptions {
+        proxy: args.proxy,
+        refresh: args.refresh,
+    };
+    let (image, built) = store
+        .create(&args.name, &recipe, &options, ui)
+        .map_err(vm_error)?;
+    if args.json {
+        return print_json(ui, &image_json(&image));
+    }
+    let m = &image.manifest;
+    if built {
+        ui.status(
+            "Created",
+            &format!(
+                "image {} ({}, {}, {} in {:.0}s; key {})",
+                image.name, m.recipe.suite, m.kernel_package, m.kernel, m.build_seconds, m.key
+            ),
+        );
+    } else {
+        ui.status(
+            "Fresh",
+            &format!(
+                "image {} is up to date (key {}; --refresh rebuilds it)",
+                image.name, m.key
+            ),
+        );
+    }
+    ui.out(&image.dir.display().to_string());
+    Ok(())
+}
+
+fn image_json(image: &git_buildkit::vm::Image) -> serde_json::Value {
+    serde_json::json!({
+        "name": image.name,
+        "dir": image.dir,
+        "disk_usage": image.disk_usage(),
+        "manifest": image.manifest,
+    })
+}
+
+fn list(ui: &Ui, store: &ImageStore, args: &ListArgs) -> Result<(), CliError> {
+    let images = store.list().map_err(vm_error)?;
+    let runs = run::kept_runs(store);
+    if args.json {
+        let images: Vec<serde_json::Value> = images.iter().map(image_json).collect();
+        return print_json(ui, &serde_json::json!({ "images": images, "runs": runs }));
+    }
+    if images.is_empty() {
+        ui.note("no images yet: `git buildkit vm create` builds the default one");
+    }
+    for image in &images {
+        let m = &image.manifest;
+        ui.out(&format!(
+            "{:<16} {}  {:<10} {:<28} {:>5} MiB  {}",
+            image.name,
+            m.key,
+            m.recipe.suite,
+            m.kernel_package,
+            image.disk_usage() >> 20,
+            git_buildkit::changelog::ymd_hm(i64::try_from(m.created).unwrap_or(0)),
+        ));
+    }
+    for kept in &runs {
+        ui.out(&format!(
+            "run {:<24} image {} ({})  {}",
+            kept.id, kept.image, kept.image_key, kept.verdict
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `vm-test`.
+pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
+    let repo = open_repo()?;
+    let mode = args
+        .mode
+        .as_deref()
+        .map(parse_mode)
+        .transpose()
+        .map_err(vm_error)?;
+    let tag = match args.reference {
+        Some(reference) => reference,
+        None => latest_tag(&repo)?,
+    };
+    let commit = repo.resolve(&tag)?;
+    let config = package::load_config(&repo, &commit, &tag)?;
+    let options = super::pipeline::options(false)?;
+    let apt_dir = match args.repo {
+        Some(dir) => dir,
+        None => git_buildkit::pipeline::repo_dir(
+            &repo,
+            &config.repo.clone().unwrap_or_default(),
+            &options,
+        ),
+    };
+    let store = ImageStore::default_location();
+    let test_options = TagTestOptions {
+        image: args.image,
+        accel: match args.accel {
+            AccelArg::Auto => AccelChoice::Auto,
+            AccelArg::Kvm => AccelChoice::Kvm,
+            AccelArg::Tcg => AccelChoice::Tcg,
+        },
+        mode,
+        keep: args.keep,
+        apt_dir,
+        suite: config.repo.as_ref().and_then(|r| r.suite.clone()),
+        serve_program: std::env::current_exe().map_err(usage)?,
+    };
+    let (spec, skipped) =
+        tag::prepare(&repo, &tag, &commit, &config, &store, &test_options, ui).map_err(vm_error)?;
+    let interrupted = interrupt_flag();
+    let mut verdict = run::run(&store, &spec, ui, &interrupted).map_err(vm_error)?;
+    verdict.tests.extend(skipped);
+    report(ui, &tag, &verdict, args.json, args.junit.as_deref())
+}
+
+/// A flag set by SIGINT and SIGTERM, so a run can stop qemu and clean up.
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
+    }
+    flag
+}
+
+fn latest_tag(repo: &git_buildkit::git::Repo) -> Result<String, CliError> {
+    let head = repo.resolve("HEAD")?;
+    let scheme = package::load_config(repo, &head, "HEAD")
+        .map(|c| c.tag_scheme(None))
+        .unwrap_or_default();
+    match package::latest_version(repo, &scheme)? {
+        Some((tag, _)) => Ok(tag),
+        None => Err(usage(anyhow::anyhow!(
+            "this repository has no version tag ({}X.Y.Z) to test",
+            scheme.prefix
+        ))
+        .hint(format!(
+            "tag a release (`git buildkit release start 1.0.0`), or name a tag; {FILE_NAME} sets the prefix"
+        ))),
+    }
+}
+
+/// Prints the verdict (text or JSON), writes JUnit, and maps it to the exit code.
+pub fn report(
+    ui: &Ui,
+    tag: &str,
+    verdict: &Verdict,
+    json: bool,
+    junit: Option<&std::path::Path>,
+) -> Result<(), CliError> {
+    if let Some(path) = junit {
+        let hostname = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default();
+        let now = git_buildkit::pipeline::unix_now();
+        let timestamp = git_buildkit::changelog::iso8601(i64::try_from(now).unwrap_or(0));
+        std::fs::write(path, verdict.junit(&timestamp, &hostname)).map_err(|e| {
+            super::error::failed(
+                anyhow::Error::new(e).context(format!("could not write {}", path.display())),
+            )
+        })?;
+    }
+    if json {
+        print_json(ui, verdict)?;
+    } else {
+        for line in summary(tag, verdict) {
+            ui.out(&line);
+        }
+    }
+    if let Some(dir) = &verdict.kept {
+        ui.note(&format!(
+            "the run is kept in {}: `git buildkit vm shell {}` boots it",
+            dir.display(),
+            verdict.run_id
+        ));
+    }
+    match verdict.verdict {
+        VerdictKind::Passed => Ok(()),
+        VerdictKind::Failed => {
+            let failed: Vec<&str> = verdict
+                .tests
+                .iter()
+                .filter(|t| t.outcome == TestOutcome::Fail && !t.flaky)
+                .map(|t| t.name.as_str())
+                .collect();
+            Err(CliError::new(
+                1,
+                anyhow::anyhow!("{tag}: {} failed in the VM", failed.join(", ")),
+            ))
+        }
+        VerdictKind::TestbedFailed => {
+            let error = verdict.error.clone().unwrap_or_default();
+            let (first, rest) = error.split_once('\n').unwrap_or((&error, ""));
+            let mut e = CliError::new(3, anyhow::anyhow!("{tag}: the test bed failed: {first}"));
+            if !rest.is_empty() {
+                e.detail = Some(rest.to_owned());
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The human summary: one line per test, then the verdict with timings.
+pub fn summary(tag: &str, verdict: &Verdict) -> Vec<String> {
+    let mut lines = Vec::new();
+    for t in &verdict.tests {
+        let word = match t.outcome {
+            TestOutcome::Pass => "PASS",
+            TestOutcome::Fail if t.flaky => "FLAKY",
+            TestOutcome::Fail => "FAIL",
+            TestOutcome::Skip => "SKIP",
+        };
+        let reason = t
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "{word:<5} {:<12} {:>6.2}s  {}{reason}",
+            t.name, t.seconds, t.command
+        ));
+    }
+    let (passed, failed, skipped) = verdict.counts();
+    let p = &verdict.phases;
+    lines.push(format!(
+        "vm-test {tag}: {} ({passed} passed, {failed} failed, {skipped} skipped) \
+         [{} {}; boot {:.1}s, update {:.1}s, install {:.1}s, tests {:.1}s, total {:.1}s]",
+        verdict.verdict.word(),
+        verdict.accel.name(),
+        verdict.mode.name(),
+        p.boot,
+        p.update,
+        p.install,
+        p.test,
+        p.total
+    ));
+    lines
+}

@@ -1,0 +1,152 @@
+//! What can go wrong building an image or running a VM. Every variant is a
+//! test-bed problem (exit 3 in the CLI) except bad input, which is the
+//! caller's (exit 2): see [`VmError::exit_code`].
+
+use std::path::PathBuf;
+
+use crate::process::ProcessError;
+
+/// Everything that can go wrong with images and VMs.
+#[derive(Debug, thiserror::Error)]
+pub enum VmError {
+    /// A file operation failed.
+    #[error("could not access {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A helper program failed.
+    #[error("{what} failed")]
+    Tool {
+        what: String,
+        #[source]
+        source: ProcessError,
+    },
+    /// A program the VM needs is not installed.
+    #[error("{program} is not installed (it comes with the Debian package {package})")]
+    Missing {
+        program: &'static str,
+        package: &'static str,
+    },
+    /// No image of that name.
+    #[error("there is no VM image named {name:?}")]
+    NoImage { name: String },
+    /// No kept run of that id.
+    #[error("there is no kept run {id:?}")]
+    NoRun { id: String },
+    /// The image's directory is damaged.
+    #[error("the VM image {name:?} is damaged: {reason}")]
+    BadImage { name: String, reason: String },
+    /// A name that cannot be a file name.
+    #[error("invalid {kind} {name:?}: use letters, digits, '.', '_' and '-'")]
+    BadName { kind: &'static str, name: String },
+    /// Building an image needs root here.
+    #[error("building a VM image needs root (mmdebstrap --mode=root writes the file owners)")]
+    NeedsRoot,
+    /// The bootstrap produced no usable kernel.
+    #[error("the image build found no kernel in {path}")]
+    NoKernel { path: PathBuf },
+    /// The initrd could not be built.
+    #[error("could not build the initrd")]
+    Initrd(#[from] super::initrd::InitrdError),
+    /// A path or word cannot be passed through qemu's option syntax.
+    #[error("{word:?} cannot be passed to qemu's guestfwd command (no spaces or commas)")]
+    UnsafeServeArgument { word: String },
+    /// `--accel kvm` where KVM does not work.
+    #[error("KVM is not usable here: {reason}")]
+    NoKvm { reason: String },
+    /// A memory size that does not parse.
+    #[error("invalid memory size {text:?} (examples: 512M, 1G)")]
+    BadMemory { text: String },
+    /// A duration that does not parse.
+    #[error("invalid duration {text:?} (examples: 90s, 5m, 1h)")]
+    BadDuration { text: String },
+    /// A guest mode that does not exist.
+    #[error("invalid VM mode {text:?} (fast, systemd or auto)")]
+    BadMode { text: String },
+    /// Reading the tag's configuration or version failed.
+    #[error(transparent)]
+    Package(#[from] crate::package::PackageError),
+    /// Reading the repository failed.
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
+    /// The apt repository could not be read.
+    #[error(transparent)]
+    Apt(#[from] crate::apt::AptError),
+    /// `debian/tests/control` is malformed.
+    #[error(transparent)]
+    Dep8(#[from] super::dep8::Dep8Error),
+    /// A DEP-8 test script is not in the tagged tree.
+    #[error("{origin} names the test {script}, which the tag does not have")]
+    MissingScript { origin: String, script: String },
+    /// A package of the tag is not in the repository.
+    #[error("{name} {version} is not published in {repo} (suite {suite})")]
+    NotPublished {
+        name: String,
+        version: String,
+        repo: PathBuf,
+        suite: String,
+    },
+    /// The tag's configuration has no packages.
+    #[error("{origin} defines no [[package]]: there is nothing to install")]
+    NoPackages { origin: String },
+    /// Interrupted by a signal.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl VmError {
+    /// The CLI's exit code: 2 for bad input, 3 for a broken test bed.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            VmError::BadName { .. }
+            | VmError::BadMemory { .. }
+            | VmError::BadDuration { .. }
+            | VmError::BadMode { .. }
+            | VmError::NoImage { .. }
+            | VmError::NoRun { .. }
+            | VmError::Dep8(_)
+            | VmError::MissingScript { .. }
+            | VmError::NoPackages { .. } => 2,
+            VmError::Package(e) => e.exit_code(),
+            VmError::Interrupted => 130,
+            _ => 3,
+        }
+    }
+
+    /// Advice for the user.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            VmError::NoImage { name } => Some(format!(
+                "build it with `git buildkit vm create {name}` (about a minute; cached afterwards)"
+            )),
+            VmError::Missing { package, .. } => Some(format!("apt-get install {package}")),
+            VmError::NoKvm { .. } => {
+                Some("use --accel tcg (software emulation) or --accel auto".into())
+            }
+            VmError::NoRun { .. } => {
+                Some("runs are kept only with `vm-test --keep`; `git buildkit vm list` shows them".into())
+            }
+            VmError::NotPublished { .. } => Some(
+                "publish the tag first: `git buildkit pipeline TAG` (or `git buildkit repo add`)"
+                    .into(),
+            ),
+            VmError::Package(e) => e.hint(),
+            VmError::Apt(e) => e.hint(),
+            VmError::UnsafeServeArgument { .. } => Some(
+                "move the repository (or the git-buildkit binary) to a path without spaces or commas"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Maps an io error at `path`.
+pub(crate) fn io_at(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> VmError + '_ {
+    move |source| VmError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}

@@ -1,0 +1,699 @@
+//! Base images: built once per recipe with mmdebstrap, kept in the user's
+//! cache under a hash of the recipe, and never booted directly (each test
+//! boots a qcow2 overlay on top).
+//!
+//! Layout of the store (`$XDG_CACHE_HOME/git-buildkit/vm`, or
+//! `$BUILDKIT_VM_CACHE`):
+//! - `images/<key>/`: `root.raw` (sparse ext4, no partition table),
+//!   `vmlinux` (uncompressed, for PVH boot) or `vmlinuz`, `initrd.img` and
+//!   `image.json`; written under `images/.build-<key>` and renamed into
+//!   place, so a failed or killed build leaves nothing half-written;
+//! - `names/<name>`: the key a name points at;
+//! - `runs/<id>/`: one test's overlay, job disk and logs.
+//!
+//! No loop devices or mounts: `mke2fs -d` writes the file system from the
+//! directory mmdebstrap made. The kernel and a static busybox come from the
+//! image's own mirror; the initrd is ours ([`super::initrd`]).
+
+use std::fs::{self, File};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use super::error::io_at;
+use super::{initrd, kernel, VmError};
+use crate::process::Cmd;
+use crate::progress::Listener;
+
+/// Bumped when the image layout or the guest files change meaning.
+const FORMAT: u32 = 1;
+
+/// Packages every image has besides minbase: systemd for the systemd mode,
+/// iproute2 to bring up the guest's network.
+pub const BASE_INCLUDE: &[&str] = &["systemd-sysv", "udev", "iproute2"];
+
+const GUEST_FILES: &[(&str, &str)] = &[
+    ("customize.sh", include_str!("guest/customize.sh")),
+    ("bk-init", include_str!("guest/bk-init")),
+    ("bk-run", include_str!("guest/bk-run")),
+    ("bk-job.service", include_str!("guest/bk-job.service")),
+];
+
+/// What an image is made of; its hash names the image.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Recipe {
+    /// Debian suite (codename).
+    pub suite: String,
+    /// The mirror URL.
+    pub mirror: String,
+    /// Extra packages, sorted and without duplicates.
+    pub include: Vec<String>,
+    /// The file system size, e.g. `2G`.
+    pub size: String,
+}
+
+impl Recipe {
+    /// A recipe; `include` is normalised.
+    pub fn new(suite: &str, mirror: &str, include: &[String]) -> Self {
+        let mut include: Vec<String> = include
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        include.sort();
+        include.dedup();
+        Self {
+            suite: suite.to_owned(),
+            mirror: mirror.trim_end_matches('/').to_owned(),
+            include,
+            size: "2G".to_owned(),
+        }
+    }
+
+    /// The cache key: a hash of the recipe, the image format and the guest
+    /// files, so a changed runner rebuilds the image.
+    pub fn key(&self) -> String {
+        let mut hash = Sha256::new();
+        hash.update(format!("format {FORMAT}\n"));
+        hash.update(serde_json::to_vec(self).expect("a recipe always serializes"));
+        for (name, text) in GUEST_FILES {
+            hash.update(format!("\n{name}\n{}\n", text.len()));
+            hash.update(text);
+        }
+        hash.update(initrd::GUEST_MODULES.join(",").as_bytes());
+        hex::encode(&hash.finalize()[..8])
+    }
+}
+
+/// What `image.json` records.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    /// The format version.
+    pub format: u32,
+    /// The recipe's key.
+    pub key: String,
+    /// The recipe.
+    pub recipe: Recipe,
+    /// The kernel package booted (e.g. `linux-image-6.1.0-50-amd64`).
+    pub kernel_package: String,
+    /// The kernel file: `vmlinux` or `vmlinuz`.
+    pub kernel: String,
+    /// Modules the initrd loads.
+    pub modules: Vec<String>,
+    /// When it was built (seconds since the epoch).
+    pub created: u64,
+    /// How long the build took, in seconds.
+    pub build_seconds: f64,
+}
+
+/// A built image.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// The name it was found by.
+    pub name: String,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// What it is.
+    pub manifest: Manifest,
+}
+
+impl Image {
+    /// The root file system (the overlays' backing file).
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("root.raw")
+    }
+
+    /// The kernel to boot.
+    pub fn kernel(&self) -> PathBuf {
+        self.dir.join(&self.manifest.kernel)
+    }
+
+    /// The initrd.
+    pub fn initrd(&self) -> PathBuf {
+        self.dir.join("initrd.img")
+    }
+
+    /// Bytes used on disk (sparse files count what is allocated).
+    pub fn disk_usage(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.blocks() * 512)
+            .sum()
+    }
+}
+
+/// How to build.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// An apt proxy for the bootstrap (`Acquire::http::Proxy`).
+    pub proxy: Option<String>,
+    /// Rebuild even when the recipe's image exists.
+    pub refresh: bool,
+}
+
+/// The image cache.
+#[derive(Debug, Clone)]
+pub struct ImageStore {
+    root: PathBuf,
+}
+
+impl ImageStore {
+    /// The store at `$BUILDKIT_VM_CACHE`, else `$XDG_CACHE_HOME/git-buildkit/vm`,
+    /// else `~/.cache/git-buildkit/vm`.
+    pub fn default_location() -> Self {
+        if let Some(dir) = std::env::var_os("BUILDKIT_VM_CACHE").filter(|d| !d.is_empty()) {
+            return Self::at(PathBuf::from(dir));
+        }
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
+            });
+        Self::at(cache.join("git-buildkit/vm"))
+    }
+
+    /// The store at `dir`.
+    pub fn at(dir: PathBuf) -> Self {
+        Self { root: dir }
+    }
+
+    /// Its directory.
+    pub fn dir(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where kept and running test runs live.
+    pub fn runs_dir(&self) -> PathBuf {
+        self.root.join("runs")
+    }
+
+    fn images_dir(&self) -> PathBuf {
+        self.root.join("images")
+    }
+
+    fn names_dir(&self) -> PathBuf {
+        self.root.join("names")
+    }
+
+    /// The image called `name`.
+    pub fn find(&self, name: &str) -> Result<Image, VmError> {
+        check_name("image name", name)?;
+        let key = match fs::read_to_string(self.names_dir().join(name)) {
+            Ok(key) => key.trim().to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(VmError::NoImage {
+                    name: name.to_owned(),
+                })
+            }
+            Err(e) => return Err(io_at(&self.names_dir().join(name))(e)),
+        };
+        self.load(name, &key)?.ok_or_else(|| VmError::NoImage {
+            name: name.to_owned(),
+        })
+    }
+
+    fn load(&self, name: &str, key: &str) -> Result<Option<Image>, VmError> {
+        let dir = self.images_dir().join(key);
+        let path = dir.join("image.json");
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_at(&path)(e)),
+        };
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| VmError::BadImage {
+            name: name.to_owned(),
+            reason: format!("{}: {e}", path.display()),
+        })?;
+        Ok(Some(Image {
+            name: name.to_owned(),
+            dir,
+            manifest,
+        }))
+    }
+
+    /// Every named image, by name.
+    pub fn list(&self) -> Result<Vec<Image>, VmError> {
+        let mut images = Vec::new();
+        let names = match fs::read_dir(self.names_dir()) {
+            Ok(names) => names,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(images),
+            Err(e) => return Err(io_at(&self.names_dir())(e)),
+        };
+        for entry in names {
+            let entry = entry.map_err(io_at(&self.names_dir()))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            if let Ok(image) = self.find(&name) {
+                images.push(image);
+            }
+        }
+        images.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(images)
+    }
+
+    /// Removes the name, and its image when no other name uses it.
+    pub fn destroy(&self, name: &str) -> Result<Image, VmError> {
+        let image = self.find(name)?;
+        let _lock = self.lock(&image.manifest.key)?;
+        let link = self.names_dir().join(name);
+        fs::remove_file(&link).map_err(io_at(&link))?;
+        self.collect_unnamed(&image.manifest.key)?;
+        Ok(image)
+    }
+
+    fn collect_unnamed(&self, key: &str) -> Result<(), VmError> {
+        let still_used = self.list()?.iter().any(|other| other.manifest.key == key);
+        if !still_used {
+            let dir = self.images_dir().join(key);
+            match fs::remove_dir_all(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_at(&dir)(e)),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn lock(&self, key: &str) -> Result<File, VmError> {
+        let dir = self.images_dir();
+        fs::create_dir_all(&dir).map_err(io_at(&dir))?;
+        let path = dir.join(format!(".lock-{key}"));
+        let file = File::create(&path).map_err(io_at(&path))?;
+        file.lock().map_err(io_at(&path))?;
+        Ok(file)
+    }
+
+    /// The image `name` built from `recipe`: at once when the recipe's image
+    /// exists (and `!options.refresh`), else built. Returns whether it was built.
+    pub fn create(
+        &self,
+        name: &str,
+        recipe: &Recipe,
+        options: &CreateOptions,
+        listener: &dyn Listener,
+    ) -> Result<(Image, bool), VmError> {
+        check_name("image name", name)?;
+        let key = recipe.key();
+        let _lock = self.lock(&key)?;
+        let previous = self.find(name).ok();
+        let built = match self.load(name, &key)? {
+            Some(_) if !options.refresh => false,
+            _ => {
+                self.build(&key, recipe, options, listener)?;
+                true
+            }
+        };
+        let names = self.names_dir();
+        fs::create_dir_all(&names).map_err(io_at(&names))?;
+        write_atomic(&names.join(name), format!("{key}\n").as_bytes())?;
+        if let Some(previous) = previous.filter(|p| p.manifest.key != key) {
+            self.collect_unnamed(&previous.manifest.key)?;
+        }
+        let image = self.find(name)?;
+        Ok((image, built))
+    }
+
+    fn build(
+        &self,
+        key: &str,
+        recipe: &Recipe,
+        options: &CreateOptions,
+        listener: &dyn Listener,
+    ) -> Result<(), VmError> {
+        if !is_root() {
+            return Err(VmError::NeedsRoot);
+        }
+        require("mmdebstrap", "mmdebstrap")?;
+        require("mke2fs", "e2fsprogs")?;
+        let clock = Instant::now();
+        let build = self.images_dir().join(format!(".build-{key}"));
+        remove_dir_if_present(&build)?;
+        let guard = RemoveOnDrop(build.clone());
+        let guest = build.join("guest");
+        fs::create_dir_all(&guest).map_err(io_at(&guest))?;
+        for (name, text) in GUEST_FILES {
+            let path = guest.join(name);
+            fs::write(&path, text).map_err(io_at(&path))?;
+        }
+        let rootfs = build.join("rootfs");
+        listener.status(
+            "Bootstrapping",
+            &format!(
+                "Debian {} from {} (about a minute)",
+                recipe.suite, recipe.mirror
+            ),
+        );
+        let mut include: Vec<String> = BASE_INCLUDE.iter().map(|s| (*s).to_owned()).collect();
+        include.extend(recipe.include.iter().cloned());
+        let mut cmd = Cmd::new("mmdebstrap")
+            .arg("--mode=root")
+            .arg("--variant=minbase")
+            .arg(format!("--include={}", include.join(",")))
+            .arg(format!(
+                "--customize-hook=sh {} \"$1\" {}",
+                super::job::sh_quote(&guest.join("customize.sh").to_string_lossy()),
+                super::job::sh_quote(&build.to_string_lossy())
+            ));
+        if let Some(proxy) = &options.proxy {
+            cmd = cmd.arg(format!("--aptopt=Acquire::http::Proxy \"{proxy}\""));
+        }
+        cmd = cmd
+            .arg(&recipe.suite)
+            .arg(&rootfs)
+            .arg(format!("deb {} {} main", recipe.mirror, recipe.suite))
+            .label("mmdebstrap");
+        cmd.stream(&mut *listener.output(), 30)
+            .map_err(|source| VmError::Tool {
+                what: "bootstrapping the image with mmdebstrap".into(),
+                source,
+            })?;
+
+        listener.status("Building", "the initrd and the kernel");
+        let kernel_package = fs::read_to_string(build.join("kernel-package"))
+            .map_err(io_at(&build.join("kernel-package")))?
+            .trim()
+            .to_owned();
+        let (vmlinuz, modules_dir) = find_kernel(&build.join("kernel"))?;
+        let initrd = initrd::build_initrd(
+            &modules_dir,
+            &build.join("busybox/bin/busybox"),
+            initrd::GUEST_MODULES,
+        )?;
+        let out = build.join("image");
+        fs::create_dir(&out).map_err(io_at(&out))?;
+        write_atomic(&out.join("initrd.img"), &initrd.bytes)?;
+        let bzimage = fs::read(&vmlinuz).map_err(io_at(&vmlinuz))?;
+        let kernel_file = match kernel::extract_vmlinux(&bzimage) {
+            Some(elf) => {
+                write_atomic(&out.join("vmlinux"), &elf)?;
+                "vmlinux"
+            }
+            None => {
+                write_atomic(&out.join("vmlinuz"), &bzimage)?;
+                "vmlinuz"
+            }
+        };
+
+        listener.status("Writing", &format!("the {} ext4 file system", recipe.size));
+        Cmd::new("mke2fs")
+            .args(["-q", "-t", "ext4", "-L", "bkroot", "-m", "0", "-d"])
+            .arg(&rootfs)
+            .arg(out.join("root.raw"))
+            .arg(&recipe.size)
+            .output()
+            .map_err(|source| VmError::Tool {
+                what: "writing the file system with mke2fs".into(),
+                source,
+            })?;
+        let manifest = Manifest {
+            format: FORMAT,
+            key: key.to_owned(),
+            recipe: recipe.clone(),
+            kernel_package,
+            kernel: kernel_file.to_owned(),
+            modules: initrd.modules,
+            created: crate::pipeline::unix_now(),
+            build_seconds: (clock.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        };
+        let json = serde_json::to_vec_pretty(&manifest).expect("a manifest always serializes");
+        write_atomic(&out.join("image.json"), &json)?;
+        let dest = self.images_dir().join(key);
+        remove_dir_if_present(&dest)?;
+        fs::rename(&out, &dest).map_err(io_at(&dest))?;
+        drop(guard);
+        Ok(())
+    }
+}
+
+/// The bzImage and the modules directory of the unpacked kernel package.
+fn find_kernel(dir: &Path) -> Result<(PathBuf, PathBuf), VmError> {
+    let no_kernel = || VmError::NoKernel {
+        path: dir.to_owned(),
+    };
+    let boot = dir.join("boot");
+    let vmlinuz = fs::read_dir(&boot)
+        .map_err(|_| no_kernel())?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+        })
+        .ok_or_else(no_kernel)?;
+    let version = vmlinuz
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .trim_start_matches("vmlinuz-")
+                .to_owned()
+        })
+        .ok_or_else(no_kernel)?;
+    for base in ["lib/modules", "usr/lib/modules"] {
+        let modules = dir.join(base).join(&version);
+        if modules.is_dir() {
+            return Ok((vmlinuz, modules));
+        }
+    }
+    Err(no_kernel())
+}
+
+/// Checks that `name` is a safe file name.
+pub fn check_name(kind: &'static str, name: &str) -> Result<(), VmError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with(['.', '-'])
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(VmError::BadName {
+            kind,
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// Fails with a clear message when `program` is not on `PATH`.
+pub fn require(program: &'static str, package: &'static str) -> Result<(), VmError> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .any(|dir| dir.join(program).is_file());
+    if found {
+        Ok(())
+    } else {
+        Err(VmError::Missing { program, package })
+    }
+}
+
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // The owner of a file we just made is our effective uid.
+    let probe = std::env::temp_dir();
+    tempfile::tempfile_in(probe)
+        .ok()
+        .and_then(|f| f.metadata().ok())
+        .is_some_and(|m| m.uid() == 0)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), VmError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io_at(dir))?;
+    temp.write_all(bytes).map_err(io_at(path))?;
+    temp.persist(path).map_err(|e| io_at(path)(e.error))?;
+    Ok(())
+}
+
+fn remove_dir_if_present(dir: &Path) -> Result<(), VmError> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_at(dir)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Removes a directory when dropped (a build that failed or was interrupted).
+#[derive(Debug)]
+pub(crate) struct RemoveOnDrop(pub(crate) PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The host's Debian codename (`VERSION_CODENAME` of /etc/os-release), the
+/// default suite of a new image.
+pub fn host_suite() -> Option<String> {
+    let text = fs::read_to_string("/etc/os-release").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
+        .map(|v| v.trim_matches('"').to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The mirror apt on this host is configured with for `suite`: the first
+/// enabled `deb` source listing the suite, else the first whose URL ends in
+/// `/debian`, else Debian's own.
+pub fn host_mirror(suite: &str) -> String {
+    let mut sources = Vec::new();
+    if let Ok(text) = fs::read_to_string("/etc/apt/sources.list") {
+        sources.extend(parse_sources(&text, false));
+    }
+    if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
+        let mut paths: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths {
+            let name = path.to_string_lossy().into_owned();
+            let deb822 = name.ends_with(".sources");
+            if !deb822 && !name.ends_with(".list") {
+                continue;
+            }
+            if let Ok(text) = fs::read_to_string(&path) {
+                sources.extend(parse_sources(&text, deb822));
+            }
+        }
+    }
+    choose_mirror(&sources, suite)
+}
+
+/// (URI, suites) of the enabled `deb` entries of a sources file.
+fn parse_sources(text: &str, deb822: bool) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    if !deb822 {
+        for line in text.lines() {
+            let mut words = line.split_whitespace();
+            if words.next() != Some("deb") {
+                continue;
+            }
+            let mut rest: Vec<&str> = words.collect();
+            if rest.first().is_some_and(|w| w.starts_with('[')) {
+                let end = rest.iter().position(|w| w.ends_with(']')).unwrap_or(0);
+                rest.drain(..=end);
+            }
+            if let [uri, suite, ..] = rest[..] {
+                out.push((uri.to_owned(), vec![suite.to_owned()]));
+            }
+        }
+        return out;
+    }
+    for stanza in text.split("\n\n") {
+        let field = |name: &str| {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_owned())
+        };
+        let enabled = field("Enabled:").is_none_or(|v| v != "no");
+        let is_deb = field("Types:").is_some_and(|t| t.split_whitespace().any(|t| t == "deb"));
+        if let (true, true, Some(uris)) = (enabled, is_deb, field("URIs:")) {
+            let suites: Vec<String> = field("Suites:")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            for uri in uris.split_whitespace() {
+                out.push((uri.to_owned(), suites.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn choose_mirror(sources: &[(String, Vec<String>)], suite: &str) -> String {
+    let usable = |uri: &str| uri.starts_with("http://") || uri.starts_with("https://");
+    sources
+        .iter()
+        .find(|(uri, suites)| usable(uri) && suites.iter().any(|s| s == suite))
+        .or_else(|| {
+            sources
+                .iter()
+                .find(|(uri, _)| usable(uri) && uri.trim_end_matches('/').ends_with("/debian"))
+        })
+        .map_or_else(
+            || "http://deb.debian.org/debian".to_owned(),
+            |(uri, _)| uri.trim_end_matches('/').to_owned(),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn recipe_keys_follow_the_recipe_only() {
+        let a = Recipe::new(
+            "bookworm",
+            "http://deb.debian.org/debian/",
+            &["curl".into()],
+        );
+        let b = Recipe::new(
+            "bookworm",
+            "http://deb.debian.org/debian",
+            &[" curl".into(), "curl".into(), String::new()],
+        );
+        assert_eq!(a, b);
+        assert_eq!(a.key(), b.key());
+        assert_eq!(a.key().len(), 16);
+        let c = Recipe::new("trixie", "http://deb.debian.org/debian", &["curl".into()]);
+        assert_ne!(a.key(), c.key());
+        let d = Recipe::new("bookworm", "http://deb.debian.org/debian", &[]);
+        assert_ne!(a.key(), d.key());
+    }
+
+    #[test]
+    fn mirrors_from_sources_files() {
+        let deb822 = "Types: deb\n# a comment\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\n\
+                      Types: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\n\n\
+                      Types: deb\nEnabled: no\nURIs: http://mirror.example/debian\nSuites: trixie\n";
+        let mut sources = parse_sources(deb822, true);
+        assert_eq!(sources.len(), 2);
+        assert_eq!(
+            choose_mirror(&sources, "bookworm"),
+            "http://deb.debian.org/debian"
+        );
+        assert_eq!(
+            choose_mirror(&sources, "trixie"),
+            "http://deb.debian.org/debian"
+        );
+        sources = parse_sources(
+            "# old style\ndeb [arch=amd64 signed-by=/k.gpg] http://ftp.de.debian.org/debian/ trixie main\ndeb-src http://x/debian trixie main\n",
+            false,
+        );
+        assert_eq!(
+            choose_mirror(&sources, "trixie"),
+            "http://ftp.de.debian.org/debian"
+        );
+        assert_eq!(choose_mirror(&[], "trixie"), "http://deb.debian.org/debian");
+    }
+
+    #[test]
+    fn names_are_file_names() {
+        for good in ["default", "bookworm-2", "a.b_c"] {
+            check_name("image name", good).expect(good);
+        }
+        for bad in ["", ".hidden", "-x", "a/b", "a b", &"x".repeat(65)] {
+            assert!(check_name("image name", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_missing_name_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = ImageStore::at(dir.path().to_owned());
+        let error = store.find("nope").expect_err("missing");
+        assert_eq!(error.to_string(), "there is no VM image named \"nope\"");
+        assert_eq!(error.exit_code(), 2);
+        assert!(store.list().expect("list").is_empty());
+    }
+}

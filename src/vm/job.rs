@@ -1,0 +1,406 @@
+//! The job a guest runs, written on the host as one bash script (the image
+//! only knows how to mount the job disk and start it), and the framed lines
+//! it reports back with.
+//!
+//! The script installs the tag's packages with apt from the served, signed
+//! repository, then runs each test under `timeout`, streaming its output,
+//! and reports phases and results as lines starting with a marker that holds
+//! a per-run nonce, so a test printing look-alike lines cannot forge a
+//! verdict. A missing `END` frame means the test bed broke, not a test.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::qemu::REPO_ADDRESS;
+
+/// Where the job disk is mounted in the guest.
+pub const JOB_MOUNT: &str = "/run/bk/job";
+
+/// What a test runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestCommand {
+    /// A shell command, run with `bash -ec`.
+    Shell(String),
+    /// A script shipped on the job disk, relative to its `src/` directory
+    /// (e.g. `debian/tests/smoke`), run directly.
+    Script(String),
+}
+
+/// One test of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobTest {
+    /// Its name (a safe token: `smoke1`, a DEP-8 test name, `command1`).
+    pub name: String,
+    /// What it runs.
+    pub command: TestCommand,
+    /// Output on stderr does not fail it (DEP-8 `allow-stderr`; always
+    /// for `[vm] smoke` commands).
+    pub allow_stderr: bool,
+    /// Exit status 77 means skipped (DEP-8 `skippable`).
+    pub skippable: bool,
+    /// A failure does not fail the run (DEP-8 `flaky`).
+    pub flaky: bool,
+}
+
+/// Everything the guest's script needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// The run's marker nonce.
+    pub nonce: String,
+    /// The repository's suite and component.
+    pub suite: String,
+    /// The component.
+    pub component: String,
+    /// What `apt-get install` gets: `name=version` of the tag's packages,
+    /// then the tests' other dependencies.
+    pub install: Vec<String>,
+    /// The tests, in order.
+    pub tests: Vec<JobTest>,
+    /// Each test's time limit in seconds.
+    pub test_timeout: u64,
+}
+
+/// Quotes `text` for a POSIX shell.
+pub fn sh_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_=+./:@%,".contains(&b))
+    {
+        return text.to_owned();
+    }
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// The marker that starts every frame of a run.
+pub fn marker(nonce: &str) -> String {
+    format!("@@bk:{nonce} ")
+}
+
+/// The bash script the guest runs (`run.sh` on the job disk).
+pub fn script(job: &Job) -> String {
+    let mut s = String::new();
+    let marker = marker(&job.nonce);
+    s.push_str(SCRIPT_HEAD);
+    let _ = writeln!(s, "marker={}", sh_quote(&marker));
+    s.push_str(SCRIPT_FUNCTIONS);
+    let source = format!(
+        "deb [signed-by=/etc/apt/keyrings/git-buildkit.asc] http://{REPO_ADDRESS}/ {} {}",
+        job.suite, job.component
+    );
+    let _ = writeln!(s, "source={}", sh_quote(&source));
+    let install: Vec<String> = job.install.iter().map(|p| sh_quote(p)).collect();
+    let _ = writeln!(s, "install=({})", install.join(" "));
+    s.push_str(SCRIPT_SETUP);
+    for test in &job.tests {
+        let flag = |b: bool| if b { "yes" } else { "no" };
+        let _ = write!(
+            s,
+            "run_test {} {} {} {} {} -- ",
+            sh_quote(&test.name),
+            job.test_timeout,
+            flag(test.allow_stderr),
+            flag(test.skippable),
+            flag(test.flaky),
+        );
+        match &test.command {
+            TestCommand::Shell(command) => {
+                let _ = writeln!(s, "@tmp bash -ec {}", sh_quote(command));
+            }
+            TestCommand::Script(path) => {
+                let _ = writeln!(s, "\"$job/src\" {}", sh_quote(&format!("./{path}")));
+            }
+        }
+    }
+    s.push_str("end \"$failed\"\n");
+    s
+}
+
+const SCRIPT_HEAD: &str = r#"#!/bin/bash
+# Written by git-buildkit for one run: install the tag's packages from its
+# signed repository, run the tests, report phases and results as framed lines.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 HOME=/root
+job=/run/bk/job
+"#;
+
+const SCRIPT_FUNCTIONS: &str = r#"# Builtins where they do: under emulation every program started costs.
+frame() {
+    local kind=$1 up _
+    shift
+    read -r up _ </proc/uptime
+    printf '%s%s uptime=%s %s\n' "$marker" "$kind" "$up" "$*"
+}
+end() { sync; frame END "rc=$1"; exit 0; }
+failed=0
+# run_test NAME LIMIT ALLOW_STDERR SKIPPABLE FLAKY -- DIR COMMAND...
+run_test() {
+    local name=$1 limit=$2 allow_stderr=$3 skippable=$4 flaky=$5 dir=$7
+    shift 7
+    local tmp errf start rc result reason=""
+    tmp=$(mktemp -d)
+    # Smoke commands run in a fresh temporary directory, DEP-8 tests in src/.
+    [ "$dir" = @tmp ] && dir=$tmp
+    errf=$(mktemp)
+    frame TEST-START "name=$name"
+    read -r start _ </proc/uptime
+    { (cd "$dir" && AUTOPKGTEST_TMP=$tmp AUTOPKGTEST_ARTIFACTS=/run/bk/artifacts \
+        timeout -k 5 "$limit" "$@" </dev/null) 2>&1 1>&3 3>&- | tee "$errf" 3>&-; } 3>&1
+    rc=${PIPESTATUS[0]}
+    if [ "$rc" -eq 0 ] && [ -s "$errf" ] && [ "$allow_stderr" = no ]; then
+        result=FAIL reason="it wrote to stderr"
+    elif [ "$rc" -eq 0 ]; then
+        result=PASS
+    elif [ "$rc" -eq 77 ] && [ "$skippable" = yes ]; then
+        result=SKIP reason="exit status 77 (skippable)"
+    elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        result=FAIL reason="timed out after ${limit}s"
+    else
+        result=FAIL reason="exit status $rc"
+    fi
+    if [ "$result" = FAIL ] && [ "$flaky" = no ]; then failed=1; fi
+    frame TEST "name=$name result=$result rc=$rc start=$start reason=$reason"
+    rm -rf "$tmp" "$errf"
+}
+"#;
+
+const SCRIPT_SETUP: &str = r#"frame BEGIN "mode=${BK_MODE:-fast} kernel=$(</proc/sys/kernel/osrelease)"
+mkdir -p /run/bk/artifacts /etc/apt/keyrings
+if ! printf 'link set lo up\nlink set eth0 up\naddr add 10.0.2.15/24 dev eth0\n' | ip -batch -; then
+    frame SETUP-FAILED "what=network"
+    end 3
+fi
+printf '%s\n' "$(<"$job/key.asc")" >/etc/apt/keyrings/git-buildkit.asc
+echo "$source" >/etc/apt/sources.list.d/git-buildkit.list
+frame PHASE "name=update"
+apt-get -q update --error-on=any
+rc=$?
+if [ "$rc" -ne 0 ]; then
+    frame SETUP-FAILED "what=apt-get update rc=$rc"
+    end 3
+fi
+frame PHASE "name=install"
+apt-get -q install -y "${install[@]}"
+rc=$?
+if [ "$rc" -ne 0 ]; then
+    frame SETUP-FAILED "what=apt-get install rc=$rc"
+    end 3
+fi
+frame PHASE "name=test"
+"#;
+
+/// One framed line from the guest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    /// `BEGIN`, `PHASE`, `TEST-START`, `TEST`, `SETUP-FAILED` or `END`.
+    pub kind: String,
+    /// The guest's uptime in seconds when it was written.
+    pub uptime: f64,
+    /// Its `key=value` fields; `reason` (always last) keeps its spaces.
+    pub fields: BTreeMap<String, String>,
+}
+
+impl Frame {
+    /// A field's value, or "".
+    pub fn field(&self, key: &str) -> &str {
+        self.fields.get(key).map_or("", String::as_str)
+    }
+}
+
+/// Splits a line of the job port into the test output before the marker
+/// (if any) and the frame after it (if any). The guest's serial line ends
+/// in `\r\n`; the `\r` is dropped.
+pub fn split_line<'a>(line: &'a str, marker: &str) -> (&'a str, Option<Frame>) {
+    let line = line.trim_end_matches(['\r', '\n']);
+    let Some(at) = line.find(marker) else {
+        return (line, None);
+    };
+    let (output, rest) = line.split_at(at);
+    (output, parse_frame(&rest[marker.len()..]))
+}
+
+fn parse_frame(text: &str) -> Option<Frame> {
+    let (kind, mut rest) = text.split_once(' ').unwrap_or((text, ""));
+    if kind.is_empty() {
+        return None;
+    }
+    let mut fields = BTreeMap::new();
+    let mut uptime = None;
+    loop {
+        rest = rest.trim_start_matches(' ');
+        if rest.is_empty() {
+            break;
+        }
+        if let Some(reason) = rest.strip_prefix("reason=") {
+            fields.insert("reason".to_owned(), reason.trim_end().to_owned());
+            break;
+        }
+        let (word, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+        rest = tail;
+        let (key, value) = word.split_once('=')?;
+        if key == "uptime" {
+            uptime = value.parse().ok();
+        } else {
+            fields.insert(key.to_owned(), value.to_owned());
+        }
+    }
+    Some(Frame {
+        kind: kind.to_owned(),
+        uptime: uptime?,
+        fields,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn job() -> Job {
+        Job {
+            nonce: "n0nce".into(),
+            suite: "stable".into(),
+            component: "main".into(),
+            install: vec!["hello=1.0.0-1".into(), "python3".into()],
+            tests: vec![
+                JobTest {
+                    name: "smoke1".into(),
+                    command: TestCommand::Shell("hello --version | grep -q 'it''s'".into()),
+                    allow_stderr: true,
+                    skippable: false,
+                    flaky: false,
+                },
+                JobTest {
+                    name: "upstream".into(),
+                    command: TestCommand::Script("debian/tests/upstream".into()),
+                    allow_stderr: false,
+                    skippable: true,
+                    flaky: false,
+                },
+            ],
+            test_timeout: 30,
+        }
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(sh_quote("hello=1.0-1"), "hello=1.0-1");
+        assert_eq!(sh_quote(""), "''");
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+        assert_eq!(sh_quote("$(reboot)"), "'$(reboot)'");
+    }
+
+    #[test]
+    fn the_script_names_everything_once() {
+        let text = script(&job());
+        for want in [
+            "marker='@@bk:n0nce '\n",
+            "source='deb [signed-by=/etc/apt/keyrings/git-buildkit.asc] http://10.0.2.100/ stable main'\n",
+            "install=(hello=1.0.0-1 python3)\n",
+            "run_test smoke1 30 yes no no -- @tmp bash -ec 'hello --version | grep -q '\\''it'\\'''\\''s'\\'''\n",
+            "run_test upstream 30 no yes no -- \"$job/src\" ./debian/tests/upstream\n",
+            "end \"$failed\"\n",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_script_is_valid_bash() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("run.sh");
+        std::fs::write(&path, script(&job())).expect("write");
+        let out = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(&path)
+            .output()
+            .expect("bash");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn run_test_reports_each_outcome() {
+        // The test runner of the script, run on the host with a stub frame.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.sh");
+        let uptime = dir.path().join("uptime");
+        std::fs::write(&uptime, "1.50 1.20\n").expect("uptime");
+        let body = format!(
+            "marker='@@bk:x '\n{}{}",
+            SCRIPT_FUNCTIONS.replace("/proc/uptime", &uptime.to_string_lossy()),
+            r#"
+run_test pass 10 no no no -- @tmp bash -ec 'echo hi; pwd'
+run_test err 10 no no no -- @tmp bash -ec 'echo oops >&2'
+run_test errok 10 yes no no -- @tmp bash -ec 'echo fine >&2'
+run_test skip 10 no yes no -- @tmp bash -ec 'exit 77'
+run_test slow 1 no no no -- @tmp bash -ec 'sleep 30'
+run_test flaky 10 no no yes -- @tmp bash -ec 'exit 2'
+echo "failed=$failed"
+"#
+        );
+        std::fs::write(&path, body).expect("write");
+        let out = std::process::Command::new("bash")
+            .arg(&path)
+            .output()
+            .expect("bash");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let results: Vec<(String, String, String)> = stdout
+            .lines()
+            .filter_map(|l| split_line(l, "@@bk:x ").1)
+            .filter(|f| f.kind == "TEST")
+            .map(|f| {
+                (
+                    f.field("name").to_owned(),
+                    f.field("result").to_owned(),
+                    f.field("reason").to_owned(),
+                )
+            })
+            .collect();
+        let want = [
+            ("pass", "PASS", ""),
+            ("err", "FAIL", "it wrote to stderr"),
+            ("errok", "PASS", ""),
+            ("skip", "SKIP", "exit status 77 (skippable)"),
+            ("slow", "FAIL", "timed out after 1s"),
+            ("flaky", "FAIL", "exit status 2"),
+        ];
+        let want: Vec<(String, String, String)> = want
+            .iter()
+            .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+            .collect();
+        assert_eq!(results, want, "{stdout}");
+        assert!(stdout.contains("hi\n"), "{stdout}");
+        assert!(stdout.ends_with("failed=1\n"), "{stdout}");
+    }
+
+    #[test]
+    fn frames_split_from_output() {
+        let marker = marker("abc");
+        let (out, frame) = split_line("partial@@bk:abc TEST uptime=3.25 name=smoke1 result=FAIL rc=1 start=2.00 reason=exit status 1\r\n", &marker);
+        assert_eq!(out, "partial");
+        let frame = frame.expect("frame");
+        assert_eq!(frame.kind, "TEST");
+        assert_eq!(frame.uptime, 3.25);
+        assert_eq!(frame.field("name"), "smoke1");
+        assert_eq!(frame.field("reason"), "exit status 1");
+        assert_eq!(frame.field("missing"), "");
+        assert_eq!(
+            split_line("plain output\r", &marker),
+            ("plain output", None)
+        );
+        // Another run's marker, or a broken frame, is output.
+        assert_eq!(
+            split_line("@@bk:other END uptime=1 rc=0", &marker),
+            ("@@bk:other END uptime=1 rc=0", None)
+        );
+        assert_eq!(split_line("@@bk:abc END rc=0", &marker).1, None);
+        let end = split_line("@@bk:abc END uptime=9.5 rc=0", &marker).1;
+        assert_eq!(end.expect("end").field("rc"), "0");
+    }
+}

@@ -1,0 +1,717 @@
+//! One VM test: a fresh overlay of the base image and a job disk in a run
+//! directory of its own, qemu booted on them, the job port read line by
+//! line (output streamed to the listener, frames turned into results), each
+//! phase under a deadline, and qemu killed on timeout, interrupt and drop.
+//!
+//! Runs share nothing: no ports (the repository is reached through
+//! `guestfwd=…-cmd:`), no files outside their directory, so they can run in
+//! parallel. A run directory holds a lock while its run is alive; one
+//! whose lock is free and that was not kept is debris of a killed run and is
+//! removed by the next run.
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::error::io_at;
+use super::image::{require, RemoveOnDrop};
+use super::job::{self, Job};
+use super::qemu::{self, Accel, Boot, Console, GuestMode};
+use super::verdict::{Phases, TestOutcome, TestResult, Verdict, VerdictKind};
+use super::{Image, ImageStore, VmError};
+use crate::process::{Cmd, Running};
+use crate::progress::Listener;
+
+/// Which accelerator the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccelChoice {
+    /// KVM when it works (checked, and watched on the first boot), else TCG.
+    Auto,
+    /// KVM or fail.
+    Kvm,
+    /// Software emulation.
+    Tcg,
+}
+
+/// Everything one test run needs.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// The base image.
+    pub image: Image,
+    /// The accelerator choice.
+    pub accel: AccelChoice,
+    /// The guest mode.
+    pub mode: GuestMode,
+    /// Guest memory in MiB.
+    pub memory_mib: u32,
+    /// Guest CPUs.
+    pub cpus: u32,
+    /// The repository served to the guest.
+    pub repo_dir: PathBuf,
+    /// The repository's public key (binary OpenPGP), for apt's `signed-by`.
+    pub public_key: Vec<u8>,
+    /// The job.
+    pub job: Job,
+    /// Files for the job disk's `src/` (DEP-8 test scripts), with their modes.
+    pub files: Vec<(String, Vec<u8>, u32)>,
+    /// Keep the run directory afterwards, for `vm shell`.
+    pub keep: bool,
+    /// A label for the run id (the tag).
+    pub label: String,
+    /// The program the guest's repository connections run (this binary).
+    pub serve_program: PathBuf,
+}
+
+/// What `vm shell` needs to boot a kept run again.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct KeptRun {
+    /// The run id.
+    pub id: String,
+    /// The image's name and key.
+    pub image: String,
+    /// The image's recipe key.
+    pub image_key: String,
+    /// Guest memory in MiB.
+    pub memory_mib: u32,
+    /// Guest CPUs.
+    pub cpus: u32,
+    /// The verdict word.
+    pub verdict: String,
+}
+
+/// Runs the test and returns its verdict. A broken test bed is a verdict
+/// too (with [`VerdictKind::TestbedFailed`]); errors are for what stops the
+/// run from being attempted, and for an interrupt.
+pub fn run(
+    store: &ImageStore,
+    spec: &RunSpec,
+    listener: &dyn Listener,
+    interrupted: &AtomicBool,
+) -> Result<Verdict, VmError> {
+    let clock = Instant::now();
+    require("qemu-system-x86_64", "qemu-system-x86")?;
+    require("qemu-img", "qemu-utils")?;
+    require("mke2fs", "e2fsprogs")?;
+    let accel = match spec.accel {
+        AccelChoice::Tcg => Accel::Tcg,
+        AccelChoice::Kvm => match qemu::kvm_unusable_reason() {
+            None => Accel::Kvm,
+            Some(reason) => return Err(VmError::NoKvm { reason }),
+        },
+        AccelChoice::Auto => match qemu::kvm_unusable_reason() {
+            None => Accel::Kvm,
+            Some(reason) => {
+                listener.note(&format!(
+                    "using software emulation (TCG): {reason}; expect about 10x slower than KVM"
+                ));
+                Accel::Tcg
+            }
+        },
+    };
+    remove_stale_runs(store);
+    let (dir, _lock) = new_run_dir(store, &spec.label)?;
+    let id = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let guard = RemoveOnDrop(dir.clone());
+    listener.status(
+        "Preparing",
+        &format!(
+            "run {id} on image {} ({})",
+            spec.image.name, spec.image.manifest.key
+        ),
+    );
+    let job_disk = write_job_disk(&dir, spec)?;
+    new_overlay(&spec.image, &dir)?;
+    let prepare = clock.elapsed().as_secs_f64();
+
+    let mut attempt = boot_and_watch(spec, &dir, &job_disk, accel, listener, interrupted)?;
+    let accel = if attempt.silent_kvm {
+        listener.warn(
+            "KVM started but the guest printed nothing: falling back to software emulation (TCG)",
+        );
+        new_overlay(&spec.image, &dir)?;
+        attempt = boot_and_watch(spec, &dir, &job_disk, Accel::Tcg, listener, interrupted)?;
+        Accel::Tcg
+    } else {
+        accel
+    };
+
+    let mut phases = attempt.phases;
+    phases.prepare = round(prepare);
+    phases.total = round(clock.elapsed().as_secs_f64());
+    let verdict_kind = match (&attempt.error, attempt.end_rc) {
+        (Some(_), _) | (None, None) => VerdictKind::TestbedFailed,
+        (None, Some(0)) => VerdictKind::Passed,
+        (None, Some(_)) => VerdictKind::Failed,
+    };
+    let error = match (verdict_kind, attempt.error) {
+        (VerdictKind::TestbedFailed, None) => {
+            Some("the guest stopped without reporting the end of its job".to_owned())
+        }
+        (_, error) => error,
+    };
+    let mut verdict = Verdict {
+        run_id: id.clone(),
+        verdict: verdict_kind,
+        error,
+        accel,
+        mode: spec.mode,
+        image: spec.image.name.clone(),
+        image_key: spec.image.manifest.key.clone(),
+        packages: spec.job.install.clone(),
+        tests: attempt.tests,
+        phases,
+        kept: None,
+    };
+    if verdict.verdict == VerdictKind::TestbedFailed {
+        verdict.error = verdict.error.map(|e| {
+            let tail = tail_lines(&dir.join("console.log"), 12);
+            if tail.is_empty() {
+                e
+            } else {
+                format!("{e}\nlast lines of the guest's console:\n{tail}")
+            }
+        });
+    }
+    if spec.keep {
+        let kept = KeptRun {
+            id,
+            image: spec.image.name.clone(),
+            image_key: spec.image.manifest.key.clone(),
+            memory_mib: spec.memory_mib,
+            cpus: spec.cpus,
+            verdict: verdict.verdict.word().to_owned(),
+        };
+        let path = dir.join("run.json");
+        let json = serde_json::to_vec_pretty(&kept).expect("a kept run always serializes");
+        fs::write(&path, json).map_err(io_at(&path))?;
+        fs::write(dir.join("keep"), "").map_err(io_at(&dir))?;
+        std::mem::forget(guard);
+        verdict.kept = Some(dir);
+    }
+    Ok(verdict)
+}
+
+/// Boots a kept run's overlay with a root shell on this terminal (fast
+/// mode, no network); returns qemu's exit status.
+pub fn shell(store: &ImageStore, id: &str) -> Result<i32, VmError> {
+    super::image::check_name("run id", id)?;
+    let dir = store.runs_dir().join(id);
+    let path = dir.join("run.json");
+    let text = fs::read_to_string(&path).map_err(|_| VmError::NoRun { id: id.to_owned() })?;
+    let kept: KeptRun = serde_json::from_str(&text).map_err(|e| VmError::BadImage {
+        name: id.to_owned(),
+        reason: e.to_string(),
+    })?;
+    require("qemu-system-x86_64", "qemu-system-x86")?;
+    let image = store.find(&kept.image)?;
+    if image.manifest.key != kept.image_key {
+        return Err(VmError::BadImage {
+            name: kept.image,
+            reason: format!(
+                "it was rebuilt since run {id} (key {} is now {})",
+                kept.image_key, image.manifest.key
+            ),
+        });
+    }
+    let boot = Boot {
+        accel: if qemu::kvm_unusable_reason().is_none() {
+            Accel::Kvm
+        } else {
+            Accel::Tcg
+        },
+        memory_mib: kept.memory_mib,
+        cpus: kept.cpus,
+        kernel: image.kernel(),
+        initrd: image.initrd(),
+        overlay: dir.join("root.qcow2"),
+        job_disk: None,
+        mode: GuestMode::Fast,
+        console: Console::Shell,
+        serve: None,
+    };
+    let mut child = Cmd::new("qemu-system-x86_64")
+        .args(qemu::qemu_args(&boot)?)
+        .spawn(Stdio::inherit(), Stdio::inherit(), Stdio::inherit())
+        .map_err(|source| VmError::Tool {
+            what: "starting qemu".into(),
+            source,
+        })?;
+    let status = child.wait().map_err(|source| VmError::Tool {
+        what: "running qemu".into(),
+        source,
+    })?;
+    Ok(status.code().unwrap_or(128))
+}
+
+/// The kept runs, newest first.
+pub fn kept_runs(store: &ImageStore) -> Vec<KeptRun> {
+    let mut runs: Vec<(std::time::SystemTime, KeptRun)> = fs::read_dir(store.runs_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let path = e.path().join("run.json");
+            let modified = fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+            let run = serde_json::from_str(&fs::read_to_string(&path).ok()?).ok()?;
+            Some((modified, run))
+        })
+        .collect();
+    runs.sort_by_key(|r| std::cmp::Reverse(r.0));
+    runs.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Removes a kept run.
+pub fn remove_run(store: &ImageStore, id: &str) -> Result<(), VmError> {
+    super::image::check_name("run id", id)?;
+    let dir = store.runs_dir().join(id);
+    if !dir.join("run.json").exists() {
+        return Err(VmError::NoRun { id: id.to_owned() });
+    }
+    fs::remove_dir_all(&dir).map_err(io_at(&dir))
+}
+
+fn new_run_dir(store: &ImageStore, label: &str) -> Result<(PathBuf, File), VmError> {
+    let runs = store.runs_dir();
+    fs::create_dir_all(&runs).map_err(io_at(&runs))?;
+    let label: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("{}-", label.trim_start_matches(['.', '-'])))
+        .rand_bytes(4)
+        .tempdir_in(&runs)
+        .map_err(io_at(&runs))?
+        .keep();
+    let lock_path = dir.join("lock");
+    let lock = File::create(&lock_path).map_err(io_at(&lock_path))?;
+    lock.lock().map_err(io_at(&lock_path))?;
+    Ok((dir, lock))
+}
+
+/// Removes run directories left by killed runs: not kept, lock free.
+fn remove_stale_runs(store: &ImageStore) {
+    for entry in fs::read_dir(store.runs_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let dir = entry.path();
+        if dir.join("keep").exists() {
+            continue;
+        }
+        let free = File::open(dir.join("lock"))
+            .ok()
+            .is_none_or(|f| f.try_lock().is_ok());
+        if free {
+            let _ = fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+fn new_overlay(image: &Image, dir: &Path) -> Result<(), VmError> {
+    let overlay = dir.join("root.qcow2");
+    let _ = fs::remove_file(&overlay);
+    Cmd::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2", "-F", "raw", "-b"])
+        .arg(image.root())
+        .arg(&overlay)
+        .output()
+        .map_err(|source| VmError::Tool {
+            what: "creating the overlay with qemu-img".into(),
+            source,
+        })?;
+    Ok(())
+}
+
+fn write_job_disk(dir: &Path, spec: &RunSpec) -> Result<PathBuf, VmError> {
+    use std::os::unix::fs::PermissionsExt;
+    let root = dir.join("job");
+    let src = root.join("src");
+    fs::create_dir_all(&src).map_err(io_at(&src))?;
+    let write = |rel: &str, bytes: &[u8], mode: u32| -> Result<u64, VmError> {
+        let path = root.join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io_at(parent))?;
+        }
+        fs::write(&path, bytes).map_err(io_at(&path))?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(io_at(&path))?;
+        Ok(bytes.len() as u64)
+    };
+    let mut size = write("run.sh", job::script(&spec.job).as_bytes(), 0o755)?;
+    size += write("key.asc", &spec.public_key, 0o644)?;
+    for (rel, bytes, mode) in &spec.files {
+        size += write(&format!("src/{rel}"), bytes, *mode)?;
+    }
+    let disk = dir.join("job.img");
+    let mib = (size * 2 / (1 << 20)) + 8;
+    Cmd::new("mke2fs")
+        .args(["-q", "-t", "ext4", "-O", "^has_journal", "-d"])
+        .arg(&root)
+        .arg(&disk)
+        .arg(format!("{mib}M"))
+        .output()
+        .map_err(|source| VmError::Tool {
+            what: "writing the job disk with mke2fs".into(),
+            source,
+        })?;
+    Ok(disk)
+}
+
+/// What one boot produced.
+#[derive(Debug, Default)]
+struct Attempt {
+    tests: Vec<TestResult>,
+    phases: Phases,
+    end_rc: Option<i32>,
+    error: Option<String>,
+    /// KVM was used and the guest printed nothing in time.
+    silent_kvm: bool,
+}
+
+enum Event {
+    Line(String),
+    Closed,
+}
+
+/// Where the run is, and until when it may stay there.
+struct Wait {
+    what: &'static str,
+    until: Instant,
+}
+
+fn boot_and_watch(
+    spec: &RunSpec,
+    dir: &Path,
+    job_disk: &Path,
+    accel: Accel,
+    listener: &dyn Listener,
+    interrupted: &AtomicBool,
+) -> Result<Attempt, VmError> {
+    let console_log = dir.join("console.log");
+    let _ = fs::remove_file(&console_log);
+    let mut serve: Vec<String> = vec![spec.serve_program.to_string_lossy().into_owned()];
+    serve.extend(["repo", "serve", "--stdio"].map(str::to_owned));
+    serve.push(spec.repo_dir.to_string_lossy().into_owned());
+    let boot = Boot {
+        accel,
+        memory_mib: spec.memory_mib,
+        cpus: spec.cpus,
+        kernel: spec.image.kernel(),
+        initrd: spec.image.initrd(),
+        overlay: dir.join("root.qcow2"),
+        job_disk: Some(job_disk.to_owned()),
+        mode: spec.mode,
+        console: Console::Job {
+            log: console_log.clone(),
+        },
+        serve: Some(serve),
+    };
+    let args = qemu::qemu_args(&boot)?;
+    listener.status(
+        "Booting",
+        &format!(
+            "{} mode, {} ({} MiB, {} CPU)",
+            spec.mode.name(),
+            accel.name(),
+            spec.memory_mib,
+            spec.cpus
+        ),
+    );
+    let started = Instant::now();
+    let mut child = Cmd::new("qemu-system-x86_64")
+        .args(args)
+        .spawn(Stdio::null(), Stdio::piped(), Stdio::piped())
+        .map_err(|source| VmError::Tool {
+            what: "starting qemu".into(),
+            source,
+        })?;
+    let (events, receiver) = mpsc::channel();
+    if let Some(stdout) = child.take_stdout() {
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut buf = Vec::new();
+            while matches!(reader.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
+                let line = String::from_utf8_lossy(&buf).into_owned();
+                buf.clear();
+                if events.send(Event::Line(line)).is_err() {
+                    return;
+                }
+            }
+            let _ = events.send(Event::Closed);
+        });
+    }
+    let stderr = child.take_stderr().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    });
+    let watcher = Watcher {
+        spec,
+        accel,
+        started,
+        console_log: &console_log,
+        listener,
+        interrupted,
+    };
+    let result = watcher.watch(&mut child, &receiver);
+    child.kill();
+    let qemu_stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+    let mut attempt = result?;
+    if let Some(error) = attempt.error.as_mut() {
+        let qemu_stderr = qemu_stderr.trim();
+        if !qemu_stderr.is_empty() {
+            error.push_str(&format!("\nqemu said: {qemu_stderr}"));
+        }
+    }
+    Ok(attempt)
+}
+
+struct Watcher<'a> {
+    spec: &'a RunSpec,
+    accel: Accel,
+    started: Instant,
+    console_log: &'a Path,
+    listener: &'a dyn Listener,
+    interrupted: &'a AtomicBool,
+}
+
+impl Watcher<'_> {
+    fn limit(&self, seconds: u64) -> Duration {
+        Duration::from_secs(seconds * u64::from(self.accel.time_factor()))
+    }
+
+    fn watch(
+        &self,
+        child: &mut Running,
+        receiver: &mpsc::Receiver<Event>,
+    ) -> Result<Attempt, VmError> {
+        let marker = job::marker(&self.spec.job.nonce);
+        let mut attempt = Attempt::default();
+        let mut wait = Wait {
+            what: "the guest to boot",
+            until: Instant::now() + self.limit(30),
+        };
+        let mut marks: Vec<(&'static str, Instant)> = Vec::new();
+        let mut current: Option<(String, Instant, String)> = None;
+        let mut out = self.listener.output();
+        loop {
+            if self.interrupted.load(Ordering::SeqCst) {
+                child.kill();
+                return Err(VmError::Interrupted);
+            }
+            let now = Instant::now();
+            if now >= wait.until {
+                child.kill();
+                attempt.error = Some(format!(
+                    "timed out after {}s waiting for {}",
+                    self.started.elapsed().as_secs(),
+                    wait.what
+                ));
+                break;
+            }
+            if self.accel == Accel::Kvm
+                && marks.is_empty()
+                && now.duration_since(self.started) > Duration::from_secs(20)
+                && fs::metadata(self.console_log).map_or(0, |m| m.len()) == 0
+            {
+                attempt.silent_kvm = true;
+                child.kill();
+                return Ok(attempt);
+            }
+            let event = match receiver.recv_timeout(Duration::from_millis(250)) {
+                Ok(event) => event,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => Event::Closed,
+            };
+            let line = match event {
+                Event::Line(line) => line,
+                Event::Closed => {
+                    // qemu exited; wait for the process so its status is known.
+                    let _ = child.wait();
+                    if attempt.end_rc.is_none() && attempt.error.is_none() {
+                        attempt.error = Some(match marks.last() {
+                            None => "the guest stopped before its job started".to_owned(),
+                            Some(_) => format!("the guest stopped while waiting for {}", wait.what),
+                        });
+                    }
+                    break;
+                }
+            };
+            let (output, frame) = job::split_line(&line, &marker);
+            if !output.is_empty() || frame.is_none() {
+                let _ = writeln!(out, "{output}");
+                if let Some((_, _, text)) = current.as_mut() {
+                    text.push_str(output);
+                    text.push('\n');
+                }
+            }
+            let Some(frame) = frame else { continue };
+            let now = Instant::now();
+            match frame.kind.as_str() {
+                "BEGIN" => {
+                    marks.push(("begin", now));
+                    wait = Wait {
+                        what: "apt-get update",
+                        until: now + self.limit(60),
+                    };
+                }
+                "PHASE" => match frame.field("name") {
+                    "update" => {
+                        self.listener
+                            .status("Updating", "apt from the served repository");
+                        marks.push(("update", now));
+                    }
+                    "install" => {
+                        self.listener
+                            .status("Installing", &self.spec.job.install.join(" "));
+                        marks.push(("install", now));
+                        wait = Wait {
+                            what: "apt-get install",
+                            until: now + self.limit(120),
+                        };
+                    }
+                    _ => {
+                        marks.push(("test", now));
+                        wait = Wait {
+                            what: "the first test",
+                            until: now + self.limit(30),
+                        };
+                    }
+                },
+                "TEST-START" => {
+                    let name = frame.field("name").to_owned();
+                    self.listener.status("Testing", &name);
+                    current = Some((name, now, String::new()));
+                    wait = Wait {
+                        what: "a test to end",
+                        until: now
+                            + Duration::from_secs(self.spec.job.test_timeout + 15)
+                            + self.limit(10),
+                    };
+                }
+                "TEST" => {
+                    let (_, start, output) = current
+                        .take()
+                        .unwrap_or_else(|| (String::new(), now, String::new()));
+                    attempt.tests.push(self.result(&frame, start, output));
+                    wait = Wait {
+                        what: "the next test",
+                        until: now + self.limit(30),
+                    };
+                }
+                "SETUP-FAILED" => {
+                    attempt.error = Some(format!(
+                        "{} failed in the guest{}",
+                        frame.field("what"),
+                        match frame.field("rc") {
+                            "" => String::new(),
+                            rc => format!(" (exit status {rc})"),
+                        }
+                    ));
+                }
+                "END" => {
+                    marks.push(("end", now));
+                    attempt.end_rc = frame.field("rc").parse().ok();
+                    break;
+                }
+                _ => {}
+            }
+        }
+        attempt.phases = phases(self.started, &marks);
+        // Tests the guest never reported are listed, so a report shows them.
+        for test in &self.spec.job.tests {
+            if !attempt.tests.iter().any(|t| t.name == test.name) {
+                attempt.tests.push(TestResult {
+                    name: test.name.clone(),
+                    command: describe(&test.command),
+                    outcome: TestOutcome::Skip,
+                    reason: Some(match &attempt.error {
+                        Some(_) => "not run: the test bed failed".to_owned(),
+                        None => "not run".to_owned(),
+                    }),
+                    exit_code: None,
+                    flaky: test.flaky,
+                    seconds: 0.0,
+                    output: String::new(),
+                });
+            }
+        }
+        Ok(attempt)
+    }
+
+    fn result(&self, frame: &job::Frame, start: Instant, output: String) -> TestResult {
+        let name = frame.field("name").to_owned();
+        let test = self.spec.job.tests.iter().find(|t| t.name == name);
+        let outcome = match frame.field("result") {
+            "PASS" => TestOutcome::Pass,
+            "SKIP" => TestOutcome::Skip,
+            _ => TestOutcome::Fail,
+        };
+        let reason = Some(frame.field("reason").to_owned()).filter(|r| !r.is_empty());
+        TestResult {
+            name,
+            command: test.map(|t| describe(&t.command)).unwrap_or_default(),
+            outcome,
+            reason,
+            exit_code: frame.field("rc").parse().ok(),
+            flaky: test.is_some_and(|t| t.flaky),
+            seconds: round(start.elapsed().as_secs_f64()),
+            output,
+        }
+    }
+}
+
+/// What a test runs, for reports.
+pub fn describe(command: &job::TestCommand) -> String {
+    match command {
+        job::TestCommand::Shell(text) => text.clone(),
+        job::TestCommand::Script(path) => path.clone(),
+    }
+}
+
+fn phases(started: Instant, marks: &[(&'static str, Instant)]) -> Phases {
+    let at = |name: &str| marks.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
+    let span = |from: Option<Instant>, to: Option<Instant>| match (from, to) {
+        (Some(a), Some(b)) => round(b.duration_since(a).as_secs_f64()),
+        _ => 0.0,
+    };
+    Phases {
+        prepare: 0.0,
+        boot: span(Some(started), at("begin")),
+        update: span(at("update"), at("install")),
+        install: span(at("install"), at("test")),
+        test: span(at("test"), at("end")),
+        total: 0.0,
+    }
+}
+
+fn round(seconds: f64) -> f64 {
+    (seconds * 100.0).round() / 100.0
+}
+
+fn tail_lines(path: &Path, count: usize) -> String {
+    let text = fs::read(path).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}

@@ -1,0 +1,170 @@
+//! The outcome of a VM test: each test's result, the phases' timings, and
+//! the verdict that decides the exit code (0 passed, 1 a test failed, 3 the
+//! test bed failed). Serialized as `vm-test --json` prints it and as the
+//! pipeline note records it.
+
+use serde::Serialize;
+
+use super::junit;
+use super::qemu::{Accel, GuestMode};
+
+/// What the run proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerdictKind {
+    /// Installed, and every test passed (or was skipped, or is flaky).
+    Passed,
+    /// Installed, and a test failed.
+    Failed,
+    /// The VM, the network or the install failed: no verdict on the tests.
+    TestbedFailed,
+}
+
+impl VerdictKind {
+    /// The CLI's exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            VerdictKind::Passed => 0,
+            VerdictKind::Failed => 1,
+            VerdictKind::TestbedFailed => 3,
+        }
+    }
+
+    /// The word shown to users.
+    pub fn word(self) -> &'static str {
+        match self {
+            VerdictKind::Passed => "PASS",
+            VerdictKind::Failed => "FAIL",
+            VerdictKind::TestbedFailed => "TESTBED-FAILURE",
+        }
+    }
+}
+
+/// One test's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestOutcome {
+    /// It passed.
+    Pass,
+    /// It failed.
+    Fail,
+    /// It did not run (or asked to be skipped).
+    Skip,
+}
+
+/// One test's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestResult {
+    /// Its name.
+    pub name: String,
+    /// What it ran.
+    pub command: String,
+    /// Its outcome.
+    pub outcome: TestOutcome,
+    /// Why it failed or was skipped.
+    pub reason: Option<String>,
+    /// Its exit status, when it ran.
+    pub exit_code: Option<i32>,
+    /// A failure does not fail the run (DEP-8 `flaky`).
+    pub flaky: bool,
+    /// How long it took, in seconds.
+    pub seconds: f64,
+    /// Its output (stdout and stderr, as the guest interleaved them).
+    #[serde(skip)]
+    pub output: String,
+}
+
+/// Durations of the phases, in seconds of host wall time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Phases {
+    /// Preparing the overlay and the job disk.
+    pub prepare: f64,
+    /// From starting qemu to the job's first line.
+    pub boot: f64,
+    /// `apt-get update` against the served repository.
+    pub update: f64,
+    /// `apt-get install` of the packages.
+    pub install: f64,
+    /// The tests.
+    pub test: f64,
+    /// Everything, start to verdict.
+    pub total: f64,
+}
+
+/// The result of one VM test run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// The run's id (its directory under the store's `runs/`).
+    pub run_id: String,
+    /// The verdict.
+    pub verdict: VerdictKind,
+    /// Why the test bed failed.
+    pub error: Option<String>,
+    /// The accelerator used.
+    pub accel: Accel,
+    /// The guest mode.
+    pub mode: GuestMode,
+    /// The image name and its key.
+    pub image: String,
+    /// The image's recipe key.
+    pub image_key: String,
+    /// The packages installed (`name=version`).
+    pub packages: Vec<String>,
+    /// Each test.
+    pub tests: Vec<TestResult>,
+    /// Phase timings.
+    pub phases: Phases,
+    /// Where the run is kept (`--keep`).
+    pub kept: Option<std::path::PathBuf>,
+}
+
+impl Verdict {
+    /// Counts of (passed, failed, skipped) tests.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let count = |o| self.tests.iter().filter(|t| t.outcome == o).count();
+        (
+            count(TestOutcome::Pass),
+            count(TestOutcome::Fail),
+            count(TestOutcome::Skip),
+        )
+    }
+
+    /// The JUnit XML of the run; a test-bed failure is one `error` case.
+    pub fn junit(&self, timestamp: &str, hostname: &str) -> String {
+        let classname = format!("vm-test.{}", self.mode.name());
+        let mut cases: Vec<junit::Case<'_>> = self
+            .tests
+            .iter()
+            .map(|t| junit::Case {
+                name: &t.name,
+                classname: &classname,
+                seconds: t.seconds,
+                outcome: match t.outcome {
+                    TestOutcome::Pass => junit::Outcome::Passed,
+                    TestOutcome::Fail => junit::Outcome::Failed {
+                        message: t.reason.as_deref().unwrap_or("failed"),
+                    },
+                    TestOutcome::Skip => junit::Outcome::Skipped {
+                        message: t.reason.as_deref().unwrap_or("skipped"),
+                    },
+                },
+                output: &t.output,
+            })
+            .collect();
+        if let (VerdictKind::TestbedFailed, Some(error)) = (self.verdict, &self.error) {
+            cases.push(junit::Case {
+                name: "testbed",
+                classname: &classname,
+                seconds: self.phases.total,
+                outcome: junit::Outcome::Error { message: error },
+                output: "",
+            });
+        }
+        junit::junit_xml(
+            &format!("git-buildkit vm-test {}", self.packages.join(" ")),
+            timestamp,
+            hostname,
+            &cases,
+        )
+    }
+}
