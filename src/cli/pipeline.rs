@@ -20,16 +20,21 @@ use super::{open_repo, print_json, CliError, Ui};
 /// Build, publish and record a version tag: the pipeline a new tag starts.
 ///
 /// The stages are `[hooks] on-tag` of the tag's own .buildkit.toml
-/// (default: package, publish; vm-test is accepted and skipped for now).
+/// (default: package, publish, and vm-test when it has a `[vm]` table).
 /// package builds the .debs into <git-dir>/buildkit/dist/TAG/; publish adds
 /// them to the `[repo]` repository (path, suite), creating it with the
 /// default signing key when it does not exist yet. The outcome — packages
 /// and their hashes, repository, timings, or the error — is stored as a git
 /// note on the tagged commit (refs/notes/buildkit; see `git buildkit show`).
 ///
+/// vm-test installs the packages from that repository in a throw-away VM
+/// and runs the smoke tests (see `git buildkit vm-test`); its verdict,
+/// accelerator and timings are recorded too.
+///
 /// A tag whose note says it succeeded is not run again unless --force, and
 /// only one run of a tag happens at a time. Exit codes: 0 success (or
-/// already published), 1 a stage failed, 2 usage or configuration.
+/// already published), 1 a stage failed (or a VM test), 2 usage or
+/// configuration, 3 the VM test bed failed.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   git buildkit pipeline v1.2.0                  package, publish, record
@@ -114,6 +119,8 @@ pub fn options(force: bool) -> Result<PipelineOptions, CliError> {
         home: std::env::var_os("HOME")
             .filter(|h| !h.is_empty())
             .map(PathBuf::from),
+        vm_images: git_buildkit::vm::ImageStore::default_location(),
+        serve_program: std::env::current_exe().map_err(super::error::usage)?,
     })
 }
 
@@ -256,6 +263,29 @@ fn summary(record: &Record) -> Vec<String> {
                 repo.component,
                 repo.generation,
                 if repo.created { ", created" } else { "" }
+            ),
+        );
+    }
+    if let Some(vm) = &record.vm {
+        let t = &vm.seconds;
+        field(
+            "vm-test",
+            format!(
+                "{} ({} passed, {} failed, {} skipped) on image {} ({}), {} {}; \
+                 boot {:.1}s, update {:.1}s, install {:.1}s, tests {:.1}s, total {:.1}s",
+                vm.verdict,
+                vm.passed,
+                vm.failed,
+                vm.skipped,
+                vm.image,
+                vm.image_key,
+                vm.accel,
+                vm.mode,
+                t.boot,
+                t.update,
+                t.install,
+                t.test,
+                t.total
             ),
         );
     }

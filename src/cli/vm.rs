@@ -2,8 +2,6 @@
 //! the base images, and the smoke test of a version tag in a throw-away VM.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 use git_buildkit::config::FILE_NAME;
 use git_buildkit::package;
@@ -335,19 +333,9 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
     };
     let (spec, skipped) =
         tag::prepare(&repo, &tag, &commit, &config, &store, &test_options, ui).map_err(vm_error)?;
-    let interrupted = interrupt_flag();
-    let mut verdict = run::run(&store, &spec, ui, &interrupted).map_err(vm_error)?;
+    let mut verdict = run::run(&store, &spec, ui).map_err(vm_error)?;
     verdict.tests.extend(skipped);
     report(ui, &tag, &verdict, args.json, args.junit.as_deref())
-}
-
-/// A flag set by SIGINT and SIGTERM, so a run can stop qemu and clean up.
-pub fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
-    }
-    flag
 }
 
 fn latest_tag(repo: &git_buildkit::git::Repo) -> Result<String, CliError> {

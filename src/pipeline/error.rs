@@ -41,6 +41,16 @@ pub enum StepError {
     /// The signing key could not be loaded.
     #[error(transparent)]
     Sign(#[from] SignError),
+    /// The VM test could not run.
+    #[error(transparent)]
+    Vm(#[from] crate::vm::VmError),
+    /// The VM test ran and did not pass.
+    #[error("{verdict}: {detail}")]
+    VmVerdict {
+        verdict: &'static str,
+        detail: String,
+        code: u8,
+    },
     /// A directory of the run could not be prepared.
     #[error("could not prepare {path}")]
     Io {
@@ -61,6 +71,8 @@ impl StepError {
             StepError::Apt(AptError::Sign(e)) | StepError::Sign(e) => e.exit_code(),
             StepError::Apt(AptError::Io { .. }) | StepError::Io { .. } => 1,
             StepError::Apt(_) => 2,
+            StepError::Vm(e) => e.exit_code(),
+            StepError::VmVerdict { code, .. } => *code,
         }
     }
 
@@ -75,6 +87,10 @@ impl StepError {
             ),
             StepError::Apt(e) => e.hint(),
             StepError::Sign(e) => e.hint(),
+            StepError::Vm(e) => e.hint(),
+            StepError::VmVerdict { .. } => Some(
+                "`git buildkit show TAG` has the record; `git buildkit vm-test TAG --keep` reruns it and keeps the VM".into(),
+            ),
             StepError::Io { .. } => None,
         }
     }

@@ -12,7 +12,7 @@ use super::PipelineError;
 pub const RECORD_SCHEMA: u32 = 1;
 
 /// The outcome of a run, as stored in the note.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// [`RECORD_SCHEMA`] of the writer.
     pub schema: u32,
@@ -34,6 +34,9 @@ pub struct Record {
     pub packages: Vec<PackageRecord>,
     /// Where they were published.
     pub repo: Option<RepoRecord>,
+    /// The VM test's verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm: Option<VmRecord>,
     /// Start, in seconds since the Unix epoch.
     pub started: u64,
     /// End, in seconds since the Unix epoch.
@@ -111,6 +114,46 @@ pub struct RepoRecord {
     pub created: bool,
 }
 
+/// The VM test of a record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VmRecord {
+    /// `passed`, `failed` or `testbed-failed`.
+    pub verdict: String,
+    /// The accelerator: `kvm` or `tcg`.
+    pub accel: String,
+    /// The guest mode: `fast` or `systemd`.
+    pub mode: String,
+    /// The image name and its recipe key.
+    pub image: String,
+    /// The image's recipe key.
+    pub image_key: String,
+    /// Tests passed, failed, skipped.
+    pub passed: usize,
+    /// Tests failed.
+    pub failed: usize,
+    /// Tests skipped.
+    pub skipped: usize,
+    /// Seconds: boot, update, install, test, total.
+    pub seconds: VmSeconds,
+    /// Why the test bed failed.
+    pub error: Option<String>,
+}
+
+/// Phase durations of a VM test, in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VmSeconds {
+    /// Start of qemu to the job's first line.
+    pub boot: f64,
+    /// `apt-get update`.
+    pub update: f64,
+    /// `apt-get install`.
+    pub install: f64,
+    /// The tests.
+    pub test: f64,
+    /// Everything.
+    pub total: f64,
+}
+
 impl Record {
     pub(super) fn new(tag: &str, commit: &str, started: u64) -> Self {
         Self {
@@ -124,6 +167,7 @@ impl Record {
             stages: Vec::new(),
             packages: Vec::new(),
             repo: None,
+            vm: None,
             started,
             finished: started,
             tool: concat!("git-buildkit ", env!("CARGO_PKG_VERSION")).to_owned(),

@@ -18,6 +18,7 @@ use crate::git::Repo;
 use crate::package::{self, PackageRequest};
 use crate::progress::Listener;
 use crate::sign::KeyStore;
+use crate::vm::ImageStore;
 
 /// What the caller provides besides the tag (see [`lock`](super::lock())).
 #[derive(Clone)]
@@ -32,6 +33,10 @@ pub struct PipelineOptions {
     pub repos_dir: PathBuf,
     /// The home directory, for `~/` in `[repo] path`.
     pub home: Option<PathBuf>,
+    /// The VM images, for the vm-test stage.
+    pub vm_images: ImageStore,
+    /// The program a VM's repository connections run (this binary).
+    pub serve_program: PathBuf,
 }
 
 impl fmt::Debug for PipelineOptions {
@@ -42,12 +47,14 @@ impl fmt::Debug for PipelineOptions {
             .field("passphrase", &self.passphrase.as_ref().map(|_| "<hidden>"))
             .field("repos_dir", &self.repos_dir)
             .field("home", &self.home)
+            .field("vm_images", &self.vm_images)
+            .field("serve_program", &self.serve_program)
             .finish()
     }
 }
 
 /// What a run did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Every stage succeeded (or was skipped); the record is the new note.
     Ran(Record),
@@ -111,6 +118,7 @@ pub fn run(
         options,
         listener,
         debs: Vec::new(),
+        commit: commit.clone(),
     };
     let mut failure = None;
     for (i, stage) in stages.iter().enumerate() {
@@ -120,10 +128,6 @@ pub fn run(
         entry.ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
         match result {
             Ok(Done::Ran) => entry.result = StageResult::Succeeded,
-            Ok(Done::Skipped(why)) => {
-                entry.result = StageResult::Skipped;
-                entry.detail = Some(why.to_owned());
-            }
             Err(e) => {
                 entry.result = StageResult::Failed;
                 failure = Some((Step::Stage(*stage), e));
@@ -170,7 +174,6 @@ fn finish(
 
 pub(super) enum Done {
     Ran,
-    Skipped(&'static str),
 }
 
 /// The state carried from stage to stage.
@@ -181,6 +184,7 @@ pub(super) struct Work<'a> {
     pub(super) options: &'a PipelineOptions,
     pub(super) listener: &'a dyn Listener,
     pub(super) debs: Vec<WrittenDeb>,
+    pub(super) commit: crate::git::CommitInfo,
 }
 
 impl Work<'_> {
@@ -194,7 +198,10 @@ impl Work<'_> {
                 self.publish(record)?;
                 Ok(Done::Ran)
             }
-            Stage::VmTest => Ok(Done::Skipped("not available yet")),
+            Stage::VmTest => {
+                self.vm_test(record)?;
+                Ok(Done::Ran)
+            }
         }
     }
 

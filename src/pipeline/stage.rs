@@ -15,7 +15,7 @@ pub enum Stage {
     Package,
     /// Add them to the apt repository and publish it.
     Publish,
-    /// Install them in a fresh VM and run the smoke commands (not available yet).
+    /// Install them in a fresh VM from the repository and run the smoke tests.
     VmTest,
 }
 
@@ -73,12 +73,17 @@ impl fmt::Display for Step {
     }
 }
 
-/// The stages `config` asks for: `[hooks] on-tag`, or [`Stage::DEFAULT`]
-/// when it is absent or empty. `origin` names the file in errors.
+/// The stages `config` asks for: `[hooks] on-tag`, or when it is absent
+/// or empty [`Stage::DEFAULT`], plus vm-test when there is a `[vm]` table.
+/// `origin` names the file in errors.
 pub fn stages(config: &Config, origin: &str) -> Result<Vec<Stage>, StepError> {
     let names = config.hooks.as_ref().map_or(&[][..], |h| &h.on_tag[..]);
     if names.is_empty() {
-        return Ok(Stage::DEFAULT.to_vec());
+        let mut stages = Stage::DEFAULT.to_vec();
+        if config.vm.is_some() {
+            stages.push(Stage::VmTest);
+        }
+        return Ok(stages);
     }
     let mut stages = Vec::new();
     for name in names {
@@ -127,6 +132,14 @@ mod tests {
         assert_eq!(
             stages(&config("[]"), origin).expect("empty"),
             vec![Stage::Package, Stage::Publish]
+        );
+        assert_eq!(
+            stages(
+                &Config::parse("[vm]\nsmoke = [\"true\"]\n", origin).expect("vm"),
+                origin
+            )
+            .expect("default with [vm]"),
+            vec![Stage::Package, Stage::Publish, Stage::VmTest]
         );
         assert_eq!(
             stages(&config(r#"["package", "publish", "vm-test"]"#), origin).expect("all"),

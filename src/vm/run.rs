@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader, Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use super::error::io_at;
@@ -85,13 +85,11 @@ pub struct KeptRun {
 
 /// Runs the test and returns its verdict. A broken test bed is a verdict
 /// too (with [`VerdictKind::TestbedFailed`]); errors are for what stops the
-/// run from being attempted, and for an interrupt.
-pub fn run(
-    store: &ImageStore,
-    spec: &RunSpec,
-    listener: &dyn Listener,
-    interrupted: &AtomicBool,
-) -> Result<Verdict, VmError> {
+/// run from being attempted, and for an interrupt: while it runs, SIGINT
+/// and SIGTERM stop qemu and remove the run instead of killing the process.
+pub fn run(store: &ImageStore, spec: &RunSpec, listener: &dyn Listener) -> Result<Verdict, VmError> {
+    let interrupts = Interrupts::catch();
+    let interrupted = &*interrupts.flag;
     let clock = Instant::now();
     require("qemu-system-x86_64", "qemu-system-x86")?;
     require("qemu-img", "qemu-utils")?;
@@ -196,6 +194,31 @@ pub fn run(
         verdict.kept = Some(dir);
     }
     Ok(verdict)
+}
+
+/// SIGINT and SIGTERM set a flag instead of ending the process, until dropped.
+struct Interrupts {
+    flag: Arc<AtomicBool>,
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl Interrupts {
+    fn catch() -> Self {
+        let flag = Arc::new(AtomicBool::new(false));
+        let ids = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM]
+            .into_iter()
+            .filter_map(|signal| signal_hook::flag::register(signal, Arc::clone(&flag)).ok())
+            .collect();
+        Self { flag, ids }
+    }
+}
+
+impl Drop for Interrupts {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
 }
 
 /// Boots a kept run's overlay with a root shell on this terminal (fast

@@ -1,0 +1,95 @@
+//! The vm-test stage: the tag's packages, just published, installed in a
+//! throw-away VM from that repository, and the smoke tests run there. The
+//! verdict, the accelerator and the phase timings go into the record.
+
+use super::run::Work;
+use super::{Record, StepError, VmRecord, VmSeconds};
+use crate::vm::run::{self, AccelChoice};
+use crate::vm::tag::{self, TagTestOptions};
+use crate::vm::{Verdict, VerdictKind};
+
+impl Work<'_> {
+    pub(super) fn vm_test(&mut self, record: &mut Record) -> Result<(), StepError> {
+        let published = record.repo.as_ref().map(|r| (r.path.clone(), r.suite.clone()));
+        let Some((apt_dir, suite)) = published else {
+            return Err(StepError::VmVerdict {
+                verdict: "not run",
+                detail: "vm-test needs the publish stage before it".into(),
+                code: 2,
+            });
+        };
+        let options = TagTestOptions {
+            image: None,
+            accel: AccelChoice::Auto,
+            mode: None,
+            keep: false,
+            apt_dir,
+            suite: Some(suite),
+            serve_program: self.options.serve_program.clone(),
+        };
+        let store = &self.options.vm_images;
+        let (spec, skipped) = tag::prepare(
+            self.repo,
+            self.tag,
+            &self.commit,
+            self.config,
+            store,
+            &options,
+            self.listener,
+        )?;
+        let mut verdict = run::run(store, &spec, self.listener)?;
+        verdict.tests.extend(skipped);
+        record.vm = Some(vm_record(&verdict));
+        match verdict.verdict {
+            VerdictKind::Passed => Ok(()),
+            kind => Err(StepError::VmVerdict {
+                verdict: kind.word(),
+                detail: match &verdict.error {
+                    Some(error) => error.lines().next().unwrap_or_default().to_owned(),
+                    None => verdict
+                        .tests
+                        .iter()
+                        .filter(|t| t.outcome == crate::vm::TestOutcome::Fail && !t.flaky)
+                        .map(|t| {
+                            format!(
+                                "{} failed ({})",
+                                t.name,
+                                t.reason.as_deref().unwrap_or("failed")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                },
+                code: kind.exit_code(),
+            }),
+        }
+    }
+}
+
+fn vm_record(verdict: &Verdict) -> VmRecord {
+    let (passed, failed, skipped) = verdict.counts();
+    let p = &verdict.phases;
+    VmRecord {
+        verdict: match verdict.verdict {
+            VerdictKind::Passed => "passed",
+            VerdictKind::Failed => "failed",
+            VerdictKind::TestbedFailed => "testbed-failed",
+        }
+        .to_owned(),
+        accel: verdict.accel.name().to_owned(),
+        mode: verdict.mode.name().to_owned(),
+        image: verdict.image.clone(),
+        image_key: verdict.image_key.clone(),
+        passed,
+        failed,
+        skipped,
+        seconds: VmSeconds {
+            boot: p.boot,
+            update: p.update,
+            install: p.install,
+            test: p.test,
+            total: p.total,
+        },
+        error: verdict.error.clone(),
+    }
+}
