@@ -351,6 +351,7 @@ mod tests {
                 generation: 3,
                 created: true,
             }),
+            vm: None,
             started: 1_767_261_600,
             finished: 1_767_261_660,
             tool: "git-buildkit 0.1.0".into(),

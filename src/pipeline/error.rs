@@ -43,7 +43,7 @@ pub enum StepError {
     Sign(#[from] SignError),
     /// The VM test could not run.
     #[error(transparent)]
-    Vm(#[from] crate::vm::VmError),
+    Vm(Box<crate::vm::VmError>),
     /// The VM test ran and did not pass.
     #[error("{verdict}: {detail}")]
     VmVerdict {
@@ -58,6 +58,12 @@ pub enum StepError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<crate::vm::VmError> for StepError {
+    fn from(e: crate::vm::VmError) -> Self {
+        StepError::Vm(Box::new(e))
+    }
 }
 
 impl StepError {

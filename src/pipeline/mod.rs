@@ -37,8 +37,8 @@ pub use self::error::{error_chain, PipelineError, StepError};
 pub use self::note::{read_note, record_of, tag_commit, NOTES_REF};
 pub use self::publish::{host_arch, project_name, repo_dir};
 pub use self::record::{
-    VmRecord, VmSeconds,
-    PackageRecord, Record, RepoRecord, RunResult, StageRecord, StageResult, RECORD_SCHEMA,
+    PackageRecord, Record, RepoRecord, RunResult, StageRecord, StageResult, VmRecord, VmSeconds,
+    RECORD_SCHEMA,
 };
 pub use self::run::{run, unix_now, Outcome, PipelineOptions};
 pub use self::run_lock::{

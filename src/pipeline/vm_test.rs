@@ -10,7 +10,10 @@ use crate::vm::{Verdict, VerdictKind};
 
 impl Work<'_> {
     pub(super) fn vm_test(&mut self, record: &mut Record) -> Result<(), StepError> {
-        let published = record.repo.as_ref().map(|r| (r.path.clone(), r.suite.clone()));
+        let published = record
+            .repo
+            .as_ref()
+            .map(|r| (r.path.clone(), r.suite.clone()));
         let Some((apt_dir, suite)) = published else {
             return Err(StepError::VmVerdict {
                 verdict: "not run",

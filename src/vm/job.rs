@@ -168,7 +168,7 @@ run_test() {
 const SCRIPT_SETUP: &str = r#"frame BEGIN "mode=${BK_MODE:-fast} kernel=$(</proc/sys/kernel/osrelease)"
 mkdir -p /run/bk/artifacts /etc/apt/keyrings
 if ! printf 'link set lo up\nlink set eth0 up\naddr add 10.0.2.15/24 dev eth0\n' | ip -batch -; then
-    frame SETUP-FAILED "what=network"
+    frame SETUP-FAILED "reason=network setup"
     end 3
 fi
 printf '%s\n' "$(<"$job/key.asc")" >/etc/apt/keyrings/git-buildkit.asc
@@ -177,14 +177,14 @@ frame PHASE "name=update"
 apt-get -q update --error-on=any
 rc=$?
 if [ "$rc" -ne 0 ]; then
-    frame SETUP-FAILED "what=apt-get update rc=$rc"
+    frame SETUP-FAILED "rc=$rc reason=apt-get update"
     end 3
 fi
 frame PHASE "name=install"
 apt-get -q install -y "${install[@]}"
 rc=$?
 if [ "$rc" -ne 0 ]; then
-    frame SETUP-FAILED "what=apt-get install rc=$rc"
+    frame SETUP-FAILED "rc=$rc reason=apt-get install"
     end 3
 fi
 frame PHASE "name=test"

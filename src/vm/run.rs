@@ -87,7 +87,11 @@ pub struct KeptRun {
 /// too (with [`VerdictKind::TestbedFailed`]); errors are for what stops the
 /// run from being attempted, and for an interrupt: while it runs, SIGINT
 /// and SIGTERM stop qemu and remove the run instead of killing the process.
-pub fn run(store: &ImageStore, spec: &RunSpec, listener: &dyn Listener) -> Result<Verdict, VmError> {
+pub fn run(
+    store: &ImageStore,
+    spec: &RunSpec,
+    listener: &dyn Listener,
+) -> Result<Verdict, VmError> {
     let interrupts = Interrupts::catch();
     let interrupted = &*interrupts.flag;
     let clock = Instant::now();
@@ -143,16 +147,20 @@ pub fn run(store: &ImageStore, spec: &RunSpec, listener: &dyn Listener) -> Resul
     let mut phases = attempt.phases;
     phases.prepare = round(prepare);
     phases.total = round(clock.elapsed().as_secs_f64());
+    // The job ends with 0 (passed), 1 (a test failed) or 3 (its setup failed).
     let verdict_kind = match (&attempt.error, attempt.end_rc) {
-        (Some(_), _) | (None, None) => VerdictKind::TestbedFailed,
+        (Some(_), _) | (None, None | Some(3..)) => VerdictKind::TestbedFailed,
         (None, Some(0)) => VerdictKind::Passed,
         (None, Some(_)) => VerdictKind::Failed,
     };
-    let error = match (verdict_kind, attempt.error) {
-        (VerdictKind::TestbedFailed, None) => {
+    let error = match (verdict_kind, attempt.error, attempt.end_rc) {
+        (VerdictKind::TestbedFailed, None, None) => {
             Some("the guest stopped without reporting the end of its job".to_owned())
         }
-        (_, error) => error,
+        (VerdictKind::TestbedFailed, None, Some(rc)) => Some(format!(
+            "the job's setup failed in the guest (exit status {rc})"
+        )),
+        (_, error, _) => error,
     };
     let mut verdict = Verdict {
         run_id: id.clone(),
@@ -641,7 +649,7 @@ impl Watcher<'_> {
                 "SETUP-FAILED" => {
                     attempt.error = Some(format!(
                         "{} failed in the guest{}",
-                        frame.field("what"),
+                        frame.field("reason"),
                         match frame.field("rc") {
                             "" => String::new(),
                             rc => format!(" (exit status {rc})"),

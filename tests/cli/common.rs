@@ -26,7 +26,42 @@ fn clean_env(cmd: &mut Command, home: &Path) {
         .env("GIT_AUTHOR_NAME", "Test Author")
         .env("GIT_AUTHOR_EMAIL", "author@example.com")
         .env("GIT_COMMITTER_NAME", "Test Author")
-        .env("GIT_COMMITTER_EMAIL", "author@example.com");
+        .env("GIT_COMMITTER_EMAIL", "author@example.com")
+        .env("BUILDKIT_VM_CACHE", vm_cache());
+}
+
+/// The VM image cache every sandbox shares: the one of the user running
+/// the tests (or `BUILDKIT_VM_CACHE`), so the base image is built once and
+/// kept across runs, and `make demo` uses the same.
+pub fn vm_cache() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BUILDKIT_VM_CACHE").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
+        });
+    cache.join("git-buildkit/vm")
+}
+
+static VM_IMAGE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+static VM_SLOT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Makes sure the default VM image exists (built once per run; instant
+/// when cached), then holds the one VM slot: tests boot one VM at a time,
+/// so two emulated guests never share the two cores.
+pub fn vm_slot() -> std::sync::MutexGuard<'static, ()> {
+    let slot = VM_SLOT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    VM_IMAGE.get_or_init(|| {
+        let sb = Sandbox::new();
+        let run = sb.bk(&sb.path(""), &["vm", "create"]);
+        assert_eq!(run.code, 0, "vm create failed:\n{}", run.stderr);
+    });
+    slot
 }
 
 /// The result of running a command, with text accessors.

@@ -12,3 +12,4 @@ mod package;
 mod pipeline;
 mod repo;
 mod version_cmd;
+mod vm;
