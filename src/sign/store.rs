@@ -477,8 +477,9 @@ mod tests {
         let key = key("A");
         let fpr = key.fingerprint();
         let text = key.to_armored_secret(None).expect("armor");
-        // Two fake names sharing the last 8 digits, both valid files.
-        let twin = format!("{}{}", "0".repeat(32), &fpr[32..]);
+        // Two fake names sharing the last 8 digits (and only those), both valid files.
+        let other = if fpr.as_bytes()[31] == b'0' { '1' } else { '0' };
+        let twin = format!("{}{other}{}", "0".repeat(31), &fpr[32..]);
         std::fs::write(store.file(&fpr, SECRET_EXT), &text).expect("write");
         std::fs::write(store.file(&twin, SECRET_EXT), &text).expect("write");
 

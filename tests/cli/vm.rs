@@ -227,7 +227,7 @@ fn a_tag_installs_from_its_signed_repository_and_passes() {
             (
                 "command2",
                 "skip",
-                "needs-internet: the guest has no internet"
+                "restriction needs-internet: the guest has no internet"
             ),
         ])
     );
