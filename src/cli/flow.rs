@@ -144,7 +144,8 @@ pub enum FlowCommand {
     },
     /// Resume the finish after resolving the conflict and committing.
     #[command(after_help = "Examples:
-  git add -A && git commit --no-edit && git buildkit flow continue")]
+  git buildkit flow continue           after resolving and committing:
+                                       git add -A && git commit --no-edit")]
     Continue,
     /// Undo the whole finish: branches and tags back where they were.
     #[command(after_help = "Examples:

@@ -62,6 +62,9 @@ pub enum Command {
     Package(package::Args),
     /// Build and inspect .deb files directly.
     #[command(subcommand)]
+    #[command(after_help = "Examples:
+  git buildkit deb build pkgroot -o dist/
+  git buildkit deb info dist/hello_1.2.0-1_all.deb")]
     Deb(deb::Command),
     /// Set the repository up for the branch workflow (main, develop, gitflow.* config, [flow]).
     Init(flow::InitArgs),
