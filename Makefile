@@ -2,9 +2,11 @@
 CARGO ?= cargo
 BIN := target/debug/git-buildkit
 # What the tests and the demo run: the real tools a user has.
-TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3
-DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv
-BENCH_DEBS := git dpkg-dev xz-utils reprepro aptly gnupg gpgv
+# qemu-utils is listed before qemu-system-x86 on purpose: see scripts/ensure-debs.
+VM_DEBS := qemu-utils qemu-system-x86 mmdebstrap e2fsprogs
+TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3 $(VM_DEBS)
+DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv $(VM_DEBS)
+BENCH_DEBS := git dpkg-dev xz-utils reprepro aptly gnupg gpgv bc python3 $(VM_DEBS)
 
 .PHONY: all build test demo bench lint man deps-test deps-demo deps-bench clean
 
@@ -29,11 +31,13 @@ demo: deps-demo build
 	@scripts/demo
 
 # Side by side with the peer tools: dpkg-deb (scripts/bench), reprepro and
-# aptly (scripts/bench-repo). BENCH=deb or BENCH=repo runs one of them.
+# aptly (scripts/bench-repo); tag -> VM verdict (scripts/bench-vm).
+# BENCH=deb, BENCH=repo or BENCH=vm runs one of them.
 bench: deps-bench
 	$(CARGO) build --locked --release
-	@if [ "$${BENCH:-all}" != repo ]; then scripts/bench; fi
-	@if [ "$${BENCH:-all}" != deb ]; then scripts/bench-repo; fi
+	@case "$${BENCH:-all}" in all|deb) scripts/bench ;; esac
+	@case "$${BENCH:-all}" in all|repo) scripts/bench-repo ;; esac
+	@case "$${BENCH:-all}" in all|vm) scripts/bench-vm ;; esac
 
 lint:
 	$(CARGO) fmt --all -- --check
