@@ -77,6 +77,13 @@ pub enum VmError {
     /// `debian/tests/control` is malformed.
     #[error(transparent)]
     Dep8(#[from] super::dep8::Dep8Error),
+    /// The repository's public key cannot be read.
+    #[error("the repository key {path} is not usable")]
+    BadKey {
+        path: PathBuf,
+        #[source]
+        source: crate::sign::SignError,
+    },
     /// A DEP-8 test script is not in the tagged tree.
     #[error("{origin} names the test {script}, which the tag does not have")]
     MissingScript { origin: String, script: String },

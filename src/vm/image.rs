@@ -39,6 +39,7 @@ const GUEST_FILES: &[(&str, &str)] = &[
     ("bk-init", include_str!("guest/bk-init")),
     ("bk-run", include_str!("guest/bk-run")),
     ("bk-job.service", include_str!("guest/bk-job.service")),
+    ("bk-apt-key", include_str!("guest/bk-apt-key")),
 ];
 
 /// What an image is made of; its hash names the image.

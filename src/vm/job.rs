@@ -85,7 +85,7 @@ pub fn script(job: &Job) -> String {
     let _ = writeln!(s, "marker={}", sh_quote(&marker));
     s.push_str(SCRIPT_FUNCTIONS);
     let source = format!(
-        "deb [signed-by=/etc/apt/keyrings/git-buildkit.asc] http://{REPO_ADDRESS}/ {} {}",
+        "deb [signed-by=/etc/apt/keyrings/git-buildkit.gpg] http://{REPO_ADDRESS}/ {} {}",
         job.suite, job.component
     );
     let _ = writeln!(s, "source={}", sh_quote(&source));
@@ -171,7 +171,7 @@ if ! printf 'link set lo up\nlink set eth0 up\naddr add 10.0.2.15/24 dev eth0\n'
     frame SETUP-FAILED "reason=network setup"
     end 3
 fi
-printf '%s\n' "$(<"$job/key.asc")" >/etc/apt/keyrings/git-buildkit.asc
+cp "$job/key.gpg" /etc/apt/keyrings/git-buildkit.gpg
 echo "$source" >/etc/apt/sources.list.d/git-buildkit.list
 frame PHASE "name=update"
 apt-get -q update --error-on=any
@@ -297,7 +297,7 @@ mod tests {
         let text = script(&job());
         for want in [
             "marker='@@bk:n0nce '\n",
-            "source='deb [signed-by=/etc/apt/keyrings/git-buildkit.asc] http://10.0.2.100/ stable main'\n",
+            "source='deb [signed-by=/etc/apt/keyrings/git-buildkit.gpg] http://10.0.2.100/ stable main'\n",
             "install=(hello=1.0.0-1 python3)\n",
             "run_test smoke1 30 yes no no -- @tmp bash -ec 'hello --version | grep -q '\\''it'\\'''\\''s'\\'''\n",
             "run_test upstream 30 no yes no -- \"$job/src\" ./debian/tests/upstream\n",

@@ -383,7 +383,7 @@ fn write_job_disk(dir: &Path, spec: &RunSpec) -> Result<PathBuf, VmError> {
         Ok(bytes.len() as u64)
     };
     let mut size = write("run.sh", job::script(&spec.job).as_bytes(), 0o755)?;
-    size += write("key.asc", &spec.public_key, 0o644)?;
+    size += write("key.gpg", &spec.public_key, 0o644)?;
     for (rel, bytes, mode) in &spec.files {
         size += write(&format!("src/{rel}"), bytes, *mode)?;
     }

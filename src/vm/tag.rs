@@ -158,7 +158,14 @@ pub fn prepare(
     }
     install.extend(plan.depends.iter().cloned());
     let key_path = apt.root().join("key.asc");
-    let public_key = std::fs::read(&key_path).map_err(super::error::io_at(&key_path))?;
+    let armored = std::fs::read(&key_path).map_err(super::error::io_at(&key_path))?;
+    // apt's signed-by gets the binary form: the guest's gpgv reads it as is.
+    let public_key = crate::sign::PublicKey::from_bytes(&armored)
+        .and_then(|key| key.to_binary())
+        .map_err(|source| VmError::BadKey {
+            path: key_path.clone(),
+            source,
+        })?;
     let spec = RunSpec {
         image,
         accel: options.accel,

@@ -190,7 +190,7 @@ set -eu
 [ "$(id -u)" = 0 ]
 # apt knows one source: ours, checked with the repository's key.
 grep -h '^deb ' /etc/apt/sources.list.d/*.list > /tmp/sources
-grep -q 'signed-by=/etc/apt/keyrings/git-buildkit.asc. http://10.0.2.100/ stable main$' /tmp/sources
+grep -q 'signed-by=/etc/apt/keyrings/git-buildkit.gpg. http://10.0.2.100/ stable main$' /tmp/sources
 [ "$(wc -l < /tmp/sources)" = 1 ]
 apt-cache policy greet | grep -q 'http://10.0.2.100 stable/main'
 # restrict=on: neither the host (10.0.2.2) nor a port we do not forward is reachable.

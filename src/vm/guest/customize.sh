@@ -29,27 +29,59 @@ find "$root/etc/apt/sources.list.d" -mindepth 1 -delete
 : >"$root/etc/resolv.conf"
 echo bk-guest >"$root/etc/hostname"
 printf '127.0.0.1\tlocalhost bk-guest\n' >"$root/etc/hosts"
-printf '/dev/vda / ext4 rw,noatime 0 1\n' >"$root/etc/fstab"
 
 # apt as autopkgtest's setup-testbed leaves it: quiet, no translations, no
-# periodic jobs, a few retries.
-cat >"$root/etc/apt/apt.conf.d/90buildkit" <<'APT'
+# periodic jobs, a few retries. And what costs seconds under emulation:
+# - apt-key, a shell script that runs apt-config five times (0.5 s each),
+#   only to call gpgv: bk-apt-key calls gpgv itself for signed-by keyrings
+#   (the signature is checked exactly as before) and hands anything else to
+#   the real apt-key;
+# - dpkg-preconfigure (perl and Debconf, 2.4 s), which does nothing without
+#   apt-utils;
+# - dpkg --print-foreign-architectures, asked five times per install.
+arch=$(chroot "$root" dpkg --print-architecture)
+cat >"$root/etc/apt/apt.conf.d/90buildkit" <<APT
 Acquire::Languages "none";
 Acquire::Retries "3";
 APT::Periodic::Enable "0";
+APT::Architectures { "$arch"; };
 Dpkg::Use-Pty "0";
+Dir::Bin::apt-key "/usr/lib/git-buildkit/bk-apt-key";
 // The overlay is thrown away: no fsync per file.
 DPkg::Options { "--force-unsafe-io"; };
 APT
+rm -f "$root/etc/apt/apt.conf.d/70debconf"
+
+# A fixed machine id: systemd then skips its first-boot work.
+chroot "$root" systemd-machine-id-setup >/dev/null 2>&1 || true
+# The initrd mounts the root read-write: nothing in fstab to wait for.
+: >"$root/etc/fstab"
 
 # The runner: bk-init is PID 1 in fast mode; bk-job.service runs the same
 # job under systemd when the kernel command line says bk.mode=systemd.
 install -d "$root/usr/lib/git-buildkit"
-install -m 0755 "$build/guest/bk-init" "$build/guest/bk-run" "$root/usr/lib/git-buildkit/"
+install -m 0755 "$build/guest/bk-init" "$build/guest/bk-run" "$build/guest/bk-apt-key" \
+    "$root/usr/lib/git-buildkit/"
 install -m 0644 "$build/guest/bk-job.service" "$root/etc/systemd/system/bk-job.service"
 ln -sf /etc/systemd/system/bk-job.service "$root/etc/systemd/system/multi-user.target.wants/bk-job.service"
-# Nothing should wait for a login on the consoles the runner owns.
+# Nothing should wait for a login on the consoles the runner owns, and the
+# systemd mode boots only what a package's service needs: each unit and
+# generator started under emulation costs a fraction of a second.
+ln -sf /lib/systemd/system/multi-user.target "$root/etc/systemd/system/default.target"
 for unit in serial-getty@ttyS0.service serial-getty@ttyS1.service getty@tty1.service \
-    systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer; do
+    systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer \
+    modprobe@.service systemd-journal-flush.service systemd-random-seed.service \
+    systemd-update-utmp.service systemd-sysusers.service systemd-binfmt.service \
+    sys-kernel-debug.mount sys-kernel-tracing.mount dev-hugepages.mount \
+    e2scrub_all.timer e2scrub_reap.service fstrim.timer dpkg-db-backup.timer \
+    logrotate.timer systemd-tmpfiles-clean.timer; do
     ln -sf /dev/null "$root/etc/systemd/system/$unit"
+done
+# Generators for what a test bed has not (boot loaders, encrypted disks,
+# fstab, gettys); the SysV one stays, for packages that ship init scripts.
+for generator in "$root"/lib/systemd/system-generators/*; do
+    case $(basename "$generator") in
+        systemd-sysv-generator | systemd-run-generator) ;;
+        *) rm -f "$generator" ;;
+    esac
 done
