@@ -66,7 +66,9 @@ install -m 0644 "$build/guest/bk-job.service" "$root/etc/systemd/system/bk-job.s
 ln -sf /etc/systemd/system/bk-job.service "$root/etc/systemd/system/multi-user.target.wants/bk-job.service"
 # Nothing should wait for a login on the consoles the runner owns, and the
 # systemd mode boots only what a package's service needs: each unit and
-# generator started under emulation costs a fraction of a second.
+# generator started under emulation costs a fraction of a second. udev's
+# coldplug alone holds sysinit.target back by seconds; the devices are in
+# /dev (devtmpfs) without it.
 ln -sf /lib/systemd/system/multi-user.target "$root/etc/systemd/system/default.target"
 for unit in serial-getty@ttyS0.service serial-getty@ttyS1.service getty@tty1.service \
     systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer \
@@ -74,7 +76,9 @@ for unit in serial-getty@ttyS0.service serial-getty@ttyS1.service getty@tty1.ser
     systemd-update-utmp.service systemd-sysusers.service systemd-binfmt.service \
     sys-kernel-debug.mount sys-kernel-tracing.mount dev-hugepages.mount \
     e2scrub_all.timer e2scrub_reap.service fstrim.timer dpkg-db-backup.timer \
-    logrotate.timer systemd-tmpfiles-clean.timer; do
+    logrotate.timer systemd-tmpfiles-clean.timer getty-static.service \
+    systemd-udevd.service systemd-udev-trigger.service systemd-udevd-control.socket \
+    systemd-udevd-kernel.socket; do
     ln -sf /dev/null "$root/etc/systemd/system/$unit"
 done
 # Generators for what a test bed has not (boot loaders, encrypted disks,
