@@ -420,24 +420,62 @@ fn a_kept_run_boots_again_with_a_shell_and_is_destroyed() {
             .any(|r| r["id"] == id.as_str()),
         "{listed:#}"
     );
-    // The shell reads commands from stdin (here a pipe) on the guest's console.
+    // The shell is the guest's console on our stdin and stdout: wait for
+    // its prompt (input sent before the serial port is set up is lost, as
+    // on a real console), type, and read the answer. Killed after 3 min.
     let mut shell = std::process::Command::new(Sandbox::bk_path());
     shell
         .args(["vm", "shell", &id])
         .env("BUILDKIT_VM_CACHE", vm_cache())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+        .stderr(std::process::Stdio::null());
     let mut child = shell.spawn().expect("vm shell");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let seen = std::sync::Arc::clone(&seen);
+        let mut stdout = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                seen.lock().expect("lock").push_str(&text);
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let text = |seen: &std::sync::Mutex<String>| seen.lock().expect("lock").clone();
+    while !text(&seen).contains("@bk-guest") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let mut stdin = child.stdin.take().expect("stdin");
     {
         use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin
-            .write_all(b"echo \"kept: $(cat /root/said)\"; exit\n")
-            .expect("write");
+        let _ = stdin.write_all(b"echo \"kept: $(cat /root/said)\"; exit\n");
+        let _ = stdin.flush();
     }
-    let out = child.wait_with_output().expect("shell output");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let ended = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    drop(stdin);
+    let _ = reader.join();
+    let stdout = text(&seen);
+    assert!(
+        ended.is_some(),
+        "vm shell did not end in 3 minutes:\n{stdout}"
+    );
     assert!(stdout.contains("kept: greetings from 1.0.0"), "{stdout}");
     p.bk(&["-q", "vm", "destroy", &id]).ok();
     assert!(!vm_cache().join("runs").join(&id).exists());
