@@ -11,6 +11,7 @@ pub mod changelog;
 pub mod config;
 pub mod deb;
 pub mod flow;
+pub mod fsutil;
 pub mod git;
 pub mod hooks;
 pub mod package;

@@ -1,25 +1,16 @@
 //! Small filesystem helpers shared by the repository code.
 
-use std::io::Write;
 use std::path::Path;
 
 use super::AptError;
 
-/// Writes `bytes` to a temporary file beside `path` and renames it over `path`.
+/// Writes `bytes` to a temporary file beside `path` and renames it over
+/// `path` (mode 0644; see [`crate::fsutil::write_atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AptError> {
-    let err = |source| AptError::Io {
+    crate::fsutil::write_atomic(path, bytes, 0o644).map_err(|source| AptError::Io {
         path: path.to_owned(),
         source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(err)?;
-    file.write_all(bytes).map_err(err)?;
-    set_mode(file.path(), 0o644).map_err(err)?;
-    file.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    })
 }
 
 /// Writes a new file (its directory is created).

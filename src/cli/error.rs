@@ -83,6 +83,20 @@ impl From<PackageError> for CliError {
     }
 }
 
+impl From<git_buildkit::vm::VmError> for CliError {
+    fn from(e: git_buildkit::vm::VmError) -> Self {
+        let code = e.exit_code();
+        let hint = e.hint();
+        CliError {
+            code,
+            error: e.into(),
+            detail: None,
+            hint,
+            silent: false,
+        }
+    }
+}
+
 impl From<git_buildkit::git::GitError> for CliError {
     fn from(e: git_buildkit::git::GitError) -> Self {
         use git_buildkit::git::GitError;

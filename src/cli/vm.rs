@@ -168,14 +168,6 @@ pub enum AccelArg {
     Tcg,
 }
 
-fn vm_error(e: VmError) -> CliError {
-    let code = e.exit_code();
-    let hint = e.hint();
-    let mut error = CliError::new(code, e);
-    error.hint = hint;
-    error
-}
-
 /// Runs a `vm` subcommand.
 pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
     let store = ImageStore::default_location();
@@ -183,7 +175,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
         Command::Create(args) => create(ui, &store, args),
         Command::List(args) => list(ui, &store, &args),
         Command::Shell(args) => {
-            let code = run::shell(&store, &args.run).map_err(vm_error)?;
+            let code = run::shell(&store, &args.run)?;
             if code == 0 {
                 Ok(())
             } else {
@@ -200,14 +192,14 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
                 ),
                 Err(VmError::NoImage { .. }) => {
                     run::remove_run(&store, &args.name).map_err(|e| match e {
-                        VmError::NoRun { .. } => vm_error(VmError::NoImage {
+                        VmError::NoRun { .. } => VmError::NoImage {
                             name: args.name.clone(),
-                        }),
-                        e => vm_error(e),
+                        },
+                        e => e,
                     })?;
                     ui.status("Removed", &format!("kept run {}", args.name));
                 }
-                Err(e) => return Err(vm_error(e)),
+                Err(e) => return Err(e.into()),
             }
             Ok(())
         }
@@ -225,9 +217,7 @@ fn create(ui: &Ui, store: &ImageStore, args: CreateArgs) -> Result<(), CliError>
         proxy: args.proxy,
         refresh: args.refresh,
     };
-    let (image, built) = store
-        .create(&args.name, &recipe, &options, ui)
-        .map_err(vm_error)?;
+    let (image, built) = store.create(&args.name, &recipe, &options, ui)?;
     if args.json {
         return print_json(ui, &image_json(&image));
     }
@@ -263,7 +253,7 @@ fn image_json(image: &git_buildkit::vm::Image) -> serde_json::Value {
 }
 
 fn list(ui: &Ui, store: &ImageStore, args: &ListArgs) -> Result<(), CliError> {
-    let images = store.list().map_err(vm_error)?;
+    let images = store.list()?;
     let runs = run::kept_runs(store);
     if args.json {
         let images: Vec<serde_json::Value> = images.iter().map(image_json).collect();
@@ -296,12 +286,7 @@ fn list(ui: &Ui, store: &ImageStore, args: &ListArgs) -> Result<(), CliError> {
 /// Runs `vm-test`.
 pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
     let repo = open_repo()?;
-    let mode = args
-        .mode
-        .as_deref()
-        .map(parse_mode)
-        .transpose()
-        .map_err(vm_error)?;
+    let mode = args.mode.as_deref().map(parse_mode).transpose()?;
     let tag = match args.reference {
         Some(reference) => reference,
         None => latest_tag(&repo)?,
@@ -331,9 +316,8 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
         suite: config.repo.as_ref().and_then(|r| r.suite.clone()),
         serve_program: std::env::current_exe().map_err(usage)?,
     };
-    let (spec, skipped) =
-        tag::prepare(&repo, &tag, &commit, &config, &store, &test_options, ui).map_err(vm_error)?;
-    let mut verdict = run::run(&store, &spec, ui).map_err(vm_error)?;
+    let (spec, skipped) = tag::prepare(&repo, &tag, &commit, &config, &store, &test_options, ui)?;
+    let mut verdict = run::run(&store, &spec, ui)?;
     verdict.tests.extend(skipped);
     report(ui, &tag, &verdict, args.json, args.junit.as_deref())
 }

@@ -127,7 +127,7 @@ pub fn run(
         let entry = &mut record.stages[i];
         entry.ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
         match result {
-            Ok(Done::Ran) => entry.result = StageResult::Succeeded,
+            Ok(()) => entry.result = StageResult::Succeeded,
             Err(e) => {
                 entry.result = StageResult::Failed;
                 failure = Some((Step::Stage(*stage), e));
@@ -172,10 +172,6 @@ fn finish(
     }
 }
 
-pub(super) enum Done {
-    Ran,
-}
-
 /// The state carried from stage to stage.
 pub(super) struct Work<'a> {
     pub(super) repo: &'a Repo,
@@ -188,20 +184,11 @@ pub(super) struct Work<'a> {
 }
 
 impl Work<'_> {
-    fn run_stage(&mut self, stage: Stage, record: &mut Record) -> Result<Done, StepError> {
+    fn run_stage(&mut self, stage: Stage, record: &mut Record) -> Result<(), StepError> {
         match stage {
-            Stage::Package => {
-                self.package(record)?;
-                Ok(Done::Ran)
-            }
-            Stage::Publish => {
-                self.publish(record)?;
-                Ok(Done::Ran)
-            }
-            Stage::VmTest => {
-                self.vm_test(record)?;
-                Ok(Done::Ran)
-            }
+            Stage::Package => self.package(record),
+            Stage::Publish => self.publish(record),
+            Stage::VmTest => self.vm_test(record),
         }
     }
 

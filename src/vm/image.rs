@@ -16,7 +16,6 @@
 //! image's own mirror; the initrd is ours ([`super::initrd`]).
 
 use std::fs::{self, File};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -272,7 +271,12 @@ impl ImageStore {
     }
 
     fn collect_unnamed(&self, key: &str) -> Result<(), VmError> {
-        let still_used = self.list()?.iter().any(|other| other.manifest.key == key);
+        // A name is a file holding its key: no manifest needs reading.
+        let still_used = fs::read_dir(self.names_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| fs::read_to_string(entry.path()).is_ok_and(|k| k.trim() == key));
         if !still_used {
             let dir = self.images_dir().join(key);
             match fs::remove_dir_all(&dir) {
@@ -499,20 +503,12 @@ pub fn require(program: &'static str, package: &'static str) -> Result<(), VmErr
 
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
-    // The owner of a file we just made is our effective uid.
-    let probe = std::env::temp_dir();
-    tempfile::tempfile_in(probe)
-        .ok()
-        .and_then(|f| f.metadata().ok())
-        .is_some_and(|m| m.uid() == 0)
+    // /proc/self belongs to the process's effective uid.
+    fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), VmError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io_at(dir))?;
-    temp.write_all(bytes).map_err(io_at(path))?;
-    temp.persist(path).map_err(|e| io_at(path)(e.error))?;
-    Ok(())
+    crate::fsutil::write_atomic(path, bytes, 0o644).map_err(io_at(path))
 }
 
 fn remove_dir_if_present(dir: &Path) -> Result<(), VmError> {

@@ -604,13 +604,7 @@ mod tests {
         elf
     }
 
-    fn xz(data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        liblzma::read::XzEncoder::new(data, 6)
-            .read_to_end(&mut out)
-            .expect("xz encode");
-        out
-    }
+    use crate::vm::kernel::tests::xz;
 
     /// A modules tree: a → b, c-dash, e (built in); b → d; plus a cycle
     /// (p ↔ q), a dangling dependency (x → y) and a file that is no module.

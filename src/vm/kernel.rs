@@ -126,7 +126,7 @@ fn offsets_of<'a>(haystack: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
     use std::io::Write;
@@ -137,7 +137,8 @@ mod tests {
         elf
     }
 
-    fn xz(data: &[u8]) -> Vec<u8> {
+    /// `data` xz-compressed (also used by the initrd's tests).
+    pub(crate) fn xz(data: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         liblzma::read::XzEncoder::new(data, 6)
             .read_to_end(&mut out)

@@ -220,13 +220,9 @@ pub fn qemu_args(boot: &Boot) -> Result<Vec<OsString>, VmError> {
                 "virtio-net-pci,netdev=net0".into(),
             ]);
         }
-        None => push_owned(&mut args, &["-nic", "none"]),
+        None => args.extend(["-nic".into(), "none".into()]),
     }
     Ok(args)
-}
-
-fn push_owned(args: &mut Vec<OsString>, items: &[&str]) {
-    args.extend(items.iter().map(OsString::from));
 }
 
 fn os(path: &Path) -> OsString {

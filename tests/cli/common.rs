@@ -34,16 +34,9 @@ fn clean_env(cmd: &mut Command, home: &Path) {
 /// the tests (or `BUILDKIT_VM_CACHE`), so the base image is built once and
 /// kept across runs, and `make demo` uses the same.
 pub fn vm_cache() -> PathBuf {
-    if let Some(dir) = std::env::var_os("BUILDKIT_VM_CACHE").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
-        });
-    cache.join("git-buildkit/vm")
+    git_buildkit::vm::ImageStore::default_location()
+        .dir()
+        .to_owned()
 }
 
 static VM_IMAGE: std::sync::OnceLock<()> = std::sync::OnceLock::new();

@@ -648,27 +648,3 @@ fn hooks_go_where_core_hooks_path_says() {
     sb.bk(&repo, &["hooks", "uninstall"]).ok();
     assert_eq!(dir_names(&repo.join(".githooks")), Vec::<String>::new());
 }
-
-#[test]
-fn the_new_commands_have_help_with_examples() {
-    let sb = Sandbox::new();
-    let here = sb.path("");
-    for command in [
-        &["pipeline"][..],
-        &["show"],
-        &["jobs"],
-        &["hooks"],
-        &["hooks", "install"],
-        &["hooks", "uninstall"],
-        &["hooks", "run"],
-    ] {
-        let mut args = command.to_vec();
-        args.push("--help");
-        let run = sb.bk(&here, &args).ok();
-        assert!(
-            run.stdout.contains("\nExamples:\n  git buildkit "),
-            "{command:?} --help has no examples:\n{}",
-            run.stdout
-        );
-    }
-}

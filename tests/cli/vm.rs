@@ -5,7 +5,7 @@
 //! The base image is built once (`vm create`) and cached across runs; one
 //! VM boots at a time (`vm_slot`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
@@ -145,12 +145,9 @@ fn owned(rows: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// Whether this host's KVM can run a stock kernel (not kvm_pvm, CPU flags).
+/// Whether this host's KVM can run a stock kernel (the tool's own check).
 fn kvm_usable() -> bool {
-    let flags = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    Path::new("/dev/kvm").exists()
-        && !Path::new("/sys/module/kvm_pvm").exists()
-        && flags.split_whitespace().any(|f| f == "vmx" || f == "svm")
+    git_buildkit::vm::qemu::kvm_unusable_reason().is_none()
 }
 
 /// No run directory is left behind and no qemu of the run still runs.
