@@ -4,11 +4,11 @@ BIN := target/debug/git-buildkit
 # What the tests and the demo run: the real tools a user has.
 # qemu-utils is listed before qemu-system-x86 on purpose: see scripts/ensure-debs.
 VM_DEBS := qemu-utils qemu-system-x86 mmdebstrap e2fsprogs
-TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3 $(VM_DEBS)
+TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3 strace $(VM_DEBS)
 DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv $(VM_DEBS)
 BENCH_DEBS := git dpkg-dev xz-utils reprepro aptly gnupg gpgv bc python3 $(VM_DEBS)
 
-.PHONY: all build test demo bench lint man deps-test deps-demo deps-bench clean
+.PHONY: all build test demo bench lint man deps-test deps-demo deps-bench clean soak
 
 all: build
 
@@ -26,6 +26,11 @@ deps-bench:
 
 test: deps-test
 	$(CARGO) test --locked --all-targets
+
+# kill -9 at 200 random points of `repo add` while apt-get updates in a loop
+# (BUILDKIT_SOAK_ROUNDS=N for more); prints the counts, which must all be 0.
+soak: deps-test
+	$(CARGO) test --locked --test cli repo::crash::soak -- --ignored --nocapture
 
 demo: deps-demo build
 	@scripts/demo

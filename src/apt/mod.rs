@@ -5,6 +5,8 @@
 //! <repo>/pool/<component>/<prefix>/<source>/<name>_<version>_<arch>.deb
 //! <repo>/dists -> generations/<N>/dists          (one rename publishes)
 //! <repo>/generations/<N>/index/<suite>/<comp>    (the index cache: stanzas)
+//! <repo>/generations/<N>/superseded.json         (when by-hash files stopped being current)
+//! <repo>/by-hash/<suite>/<comp>/binary-<arch>/   (by-hash files of every generation)
 //! <repo>/key.gpg, key.asc, packages_public.key   (the signing key, public)
 //! <repo>/.buildkit/repo.toml                     (settings; never served)
 //! <repo>/.buildkit/lock                          (serialises writers)
@@ -15,11 +17,18 @@
 //! the `dists` symlink to it with one `rename(2)`, so a reader sees the old
 //! generation or the new one, never a mix. By-hash files of earlier
 //! generations are carried into the new one for a grace period, so a client
-//! in the middle of `apt-get update` never meets a hash mismatch. The index
+//! in the middle of `apt-get update` never meets a hash mismatch; the grace
+//! period is counted from the publish that superseded a file. The index
 //! cache lives inside the generation, so it switches with it.
+//!
+//! Durability: pool files, the generation's files and directories and the
+//! by-hash names are synced before the switch, and the switch before the
+//! command returns, so a power loss cannot lose what `repo add` reported.
+//! A repository is created under its lock, with `repo.toml` written last.
 
 mod entry;
 mod fsutil;
+mod grace;
 mod release;
 mod repo;
 pub mod segments;

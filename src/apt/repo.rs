@@ -1,11 +1,13 @@
 //! Repository operations: init, add, remove, copy, list, clone, and the
 //! atomic publish they all end with. Every writer holds `.buildkit/lock`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::entry::{Entry, Incoming};
+use super::fsutil::SyncBatch;
+use super::grace::Superseded;
 use super::release::{IndexFile, Release};
 use super::segments::{bucket_count, bucket_of, SegmentCache};
 use super::settings::{check_name, Settings, Suite};
@@ -18,6 +20,8 @@ const PRIVATE: &str = ".buildkit";
 const GENERATIONS: &str = "generations";
 /// Content-addressed index files, shared by the generations' by-hash links.
 const BY_HASH: &str = "by-hash";
+/// The settings file, in [`PRIVATE`]; its presence makes a directory a repository.
+const SETTINGS: &str = "repo.toml";
 
 /// What `repo init` needs.
 #[derive(Debug, Clone)]
@@ -75,6 +79,9 @@ pub struct AddOutcome {
     pub added: Vec<String>,
     /// Already present with identical bytes.
     pub unchanged: Vec<String>,
+    /// Already published, with a damaged or missing pool file that this
+    /// identical .deb restored.
+    pub restored: Vec<String>,
     /// Pruned by the retention setting.
     pub pruned: Vec<String>,
     /// The generation published.
@@ -97,80 +104,63 @@ pub struct AptRepo {
 impl AptRepo {
     /// Creates a repository at `root` (absent or empty), signed by `key`, and publishes it empty.
     pub fn init(root: &Path, options: &InitOptions, key: &SigningKey) -> Result<Self, AptError> {
-        for suite in &options.suites {
-            check_name("suite", suite)?;
-        }
-        for component in &options.components {
-            check_name("component", component)?;
-        }
-        for arch in &options.architectures {
-            check_name("architecture", arch)?;
-        }
-        if let Some(codename) = &options.codename {
-            check_name("codename", codename)?;
-        }
-        let suites = options
-            .suites
-            .iter()
-            .enumerate()
-            .map(|(i, name)| Suite {
-                name: name.clone(),
-                codename: if i == 0 {
-                    options.codename.clone().unwrap_or_else(|| name.clone())
-                } else {
-                    name.clone()
-                },
-            })
-            .collect();
-        let settings = Settings {
-            origin: options.origin.clone(),
-            label: options.label.clone(),
-            description: options.description.clone(),
-            suites,
-            components: options.components.clone(),
-            architectures: options
-                .architectures
-                .iter()
-                .filter(|a| *a != "all")
-                .cloned()
-                .collect(),
-            keep: options.keep,
-            by_hash_grace: 24 * 3600,
-            key: key.fingerprint(),
-        };
-        let repo = Self::create(root, settings, key)?;
-        let _lock = repo.lock()?;
-        repo.publish(&State::default(), &[], key)?;
-        Ok(repo)
+        let settings = settings_for(options, key)?;
+        let _lock = lock_new(root)?;
+        Self::create(root, settings, key, |_, _| Ok(State::default()))
     }
 
-    /// The layout of a new repository at `root` (absent or empty): the
-    /// directories, the settings and the public key; nothing published yet.
-    fn create(root: &Path, settings: Settings, key: &SigningKey) -> Result<Self, AptError> {
-        let io = |source| AptError::Io {
-            path: root.to_owned(),
-            source,
-        };
-        if root.exists() && std::fs::read_dir(root).map_err(io)?.next().is_some() {
-            return Err(AptError::NotEmpty {
-                path: root.to_owned(),
-            });
+    /// Opens the repository at `root`, or creates it as [`AptRepo::init`]
+    /// does when there is none; `true` when it was created. Both happen
+    /// under the writer lock, so concurrent first publishes into a new
+    /// directory (several tags pushed at once) create it once and all land.
+    pub fn open_or_init(
+        root: &Path,
+        options: &InitOptions,
+        key: &SigningKey,
+    ) -> Result<(Self, bool), AptError> {
+        match Self::open(root) {
+            Err(AptError::NotARepo { .. }) => {}
+            opened => return opened.map(|repo| (repo, false)),
         }
+        let settings = settings_for(options, key)?;
+        let _lock = lock_new(root)?;
+        match Self::open(root) {
+            Err(AptError::NotARepo { .. }) => {}
+            opened => return opened.map(|repo| (repo, false)),
+        }
+        Self::create(root, settings, key, |_, _| Ok(State::default())).map(|repo| (repo, true))
+    }
+
+    /// A new repository at `root` (absent, empty, or left by an interrupted
+    /// init), holding the lock: the directories, the public key, the pool
+    /// files `fill` puts there and the first generation, then the settings
+    /// LAST — `repo.toml` is what makes it a repository, so a crash before
+    /// it leaves a directory that the next init simply completes.
+    fn create(
+        root: &Path,
+        settings: Settings,
+        key: &SigningKey,
+        fill: impl FnOnce(&Self, &mut SyncBatch) -> Result<State, AptError>,
+    ) -> Result<Self, AptError> {
+        check_fresh(root)?;
+        let mut batch = SyncBatch::default();
         for dir in [PRIVATE, GENERATIONS, "pool"] {
-            std::fs::create_dir_all(root.join(dir)).map_err(io)?;
+            fsutil::create_dirs(&root.join(dir), &mut batch)?;
         }
-        settings.save(&root.join(PRIVATE).join("repo.toml"))?;
         let repo = Self {
             root: root.to_owned(),
             settings,
         };
         repo.write_public_key(key)?;
+        let state = fill(&repo, &mut batch)?;
+        repo.publish(&state, &[], key, batch)?;
+        repo.settings.save(&root.join(PRIVATE).join(SETTINGS))?;
         Ok(repo)
     }
 
     /// Opens the repository at `root`.
     pub fn open(root: &Path) -> Result<Self, AptError> {
-        let path = root.join(PRIVATE).join("repo.toml");
+        let path = root.join(PRIVATE).join(SETTINGS);
         if !path.is_file() {
             return Err(AptError::NotARepo {
                 path: root.to_owned(),
@@ -194,19 +184,7 @@ impl AptRepo {
 
     /// Waits for and takes the repository's writer lock.
     pub fn lock(&self) -> Result<Lock, AptError> {
-        let path = self.root.join(PRIVATE).join("lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|source| AptError::Io {
-                path: path.clone(),
-                source,
-            })?;
-        file.lock()
-            .map_err(|source| AptError::Io { path, source })?;
-        Ok(Lock { _file: file })
+        lock_file(&self.root.join(PRIVATE).join("lock"))
     }
 
     /// The public key files served beside `dists/`.
@@ -329,36 +307,48 @@ impl AptRepo {
         let mut outcome = AddOutcome::default();
         let mut dropped = Vec::new();
         let mut new_entries = Vec::new();
+        // Pool files to (re)write: new ones, and damaged ones this .deb restores.
+        let mut writes: Vec<(&PathBuf, PathBuf)> = Vec::new();
         for (path, deb) in debs.iter().zip(&incoming) {
             let filename = pool_path(&component, deb.source(), &deb.file_name());
             let target = self.root.join(&filename);
-            match pooled.get(filename.as_str()) {
+            let wanted = match pooled.get(filename.as_str()) {
                 Some(sha) if *sha != deb.sha256 => {
                     return Err(AptError::DifferentBytes { filename })
                 }
-                Some(_) => {}
-                // Left by a run that did not publish, or removed and in its grace period.
-                None if target.exists()
-                    && Incoming::read(&target)
-                        .map(|t| t.sha256 != deb.sha256)
-                        .unwrap_or(true) =>
-                {
-                    return Err(AptError::DifferentBytes { filename });
-                }
-                None => {}
+                // Published with these bytes: the pool file must hold them.
+                Some(_) => match pool_file(&target, path, deb)? {
+                    PoolFile::Same => false,
+                    PoolFile::Missing | PoolFile::Truncated | PoolFile::Different => {
+                        outcome.restored.push(deb.entry(&filename)?.id());
+                        true
+                    }
+                },
+                // Left by a run that did not publish (maybe cut short by a
+                // power loss), or removed and in its grace period.
+                None => match pool_file(&target, path, deb)? {
+                    PoolFile::Same => false,
+                    PoolFile::Missing | PoolFile::Truncated => true,
+                    PoolFile::Different => return Err(AptError::DifferentBytes { filename }),
+                },
+            };
+            if wanted && !writes.iter().any(|(_, t)| *t == target) {
+                writes.push((path, target));
             }
-            new_entries.push((path, deb.entry(&filename)?));
+            new_entries.push(deb.entry(&filename)?);
         }
+        let batch = write_pool(&writes)?;
         let index = state
             .indexes
             .entry((suite.clone(), component.clone()))
             .or_default();
-        for (path, entry) in new_entries {
+        for entry in new_entries {
             if index.iter().any(|e| e.filename == entry.filename) {
-                outcome.unchanged.push(entry.id());
+                if !outcome.restored.contains(&entry.id()) {
+                    outcome.unchanged.push(entry.id());
+                }
                 continue;
             }
-            copy_into_pool(path, &self.root.join(&entry.filename))?;
             outcome.added.push(entry.id());
             index.push(entry);
         }
@@ -367,11 +357,13 @@ impl AptRepo {
             outcome.pruned = pruned.iter().map(Entry::id).collect();
             dropped.extend(pruned.into_iter().map(|e| e.filename));
         }
-        if outcome.added.is_empty() {
+        if outcome.added.is_empty() && outcome.pruned.is_empty() {
+            let mut batch = batch;
+            batch.commit()?;
             outcome.generation = self.current_generation()?.unwrap_or(0);
             return Ok(outcome);
         }
-        outcome.generation = self.publish(&state, &dropped, key)?;
+        outcome.generation = self.publish(&state, &dropped, key, batch)?;
         Ok(outcome)
     }
 
@@ -408,7 +400,12 @@ impl AptRepo {
                 });
             }
         }
-        let generation = self.publish(&state, &dropped_files(&old, &state), key)?;
+        let generation = self.publish(
+            &state,
+            &dropped_files(&old, &state),
+            key,
+            SyncBatch::default(),
+        )?;
         Ok((removed, generation))
     }
 
@@ -459,7 +456,12 @@ impl AptRepo {
                 });
             }
         }
-        let generation = self.publish(&state, &dropped_files(&old, &state), key)?;
+        let generation = self.publish(
+            &state,
+            &dropped_files(&old, &state),
+            key,
+            SyncBatch::default(),
+        )?;
         Ok((copied, generation))
     }
 
@@ -508,15 +510,18 @@ impl AptRepo {
             key: key.fingerprint(),
             ..self.settings.clone()
         };
-        let clone = Self::create(dest, settings, key)?;
-        for entry in state.indexes.values().flatten() {
-            fsutil::link_or_copy(
-                &self.root.join(&entry.filename),
-                &dest.join(&entry.filename),
-            )?;
-        }
-        let _lock = clone.lock()?;
-        clone.publish(&state, &[], key)?;
+        let clone_lock = lock_new(dest)?;
+        let clone = Self::create(dest, settings, key, |clone, batch| {
+            for entry in state.indexes.values().flatten() {
+                fsutil::link_or_copy(
+                    &self.root.join(&entry.filename),
+                    &clone.root.join(&entry.filename),
+                    batch,
+                )?;
+            }
+            Ok(state)
+        })?;
+        drop(clone_lock);
         Ok(clone)
     }
 
@@ -524,17 +529,21 @@ impl AptRepo {
     pub fn republish(&self, key: &SigningKey) -> Result<u64, AptError> {
         let _lock = self.lock()?;
         let state = self.state()?;
-        self.publish(&state, &[], key)
+        self.publish(&state, &[], key, SyncBatch::default())
     }
 
     /// Writes generation N+1 for `state` and switches `dists` to it. The
     /// caller holds the lock. `dropped` names pool files the change may have
-    /// left unreferenced; they are deleted after the grace period.
+    /// left unreferenced; they are deleted after the grace period. `batch`
+    /// holds what the caller wrote for this publish (pool files): it is
+    /// synced with the generation, before the switch; the switch itself is
+    /// synced before this returns.
     pub(crate) fn publish(
         &self,
         state: &State,
         dropped: &[String],
         key: &SigningKey,
+        mut batch: SyncBatch,
     ) -> Result<u64, AptError> {
         let previous = self.current_generation()?;
         let generation = previous.map_or(1, |g| g + 1);
@@ -551,7 +560,7 @@ impl AptRepo {
         let mut used = SegmentCache::default();
         let now = now();
         let mut suites_written = Vec::new();
-        let mut live: HashSet<PathBuf> = HashSet::new();
+        let mut live: BTreeSet<String> = BTreeSet::new();
         let mut stores: Vec<PathBuf> = Vec::new();
         for suite in &self.settings.suites {
             let mut files = Vec::new();
@@ -573,6 +582,7 @@ impl AptRepo {
                 fsutil::write_new(
                     &dir.join("index").join(&suite.name).join(component),
                     index_text.as_bytes(),
+                    &mut batch,
                 )?;
                 for arch in &self.settings.architectures {
                     let chosen: Vec<&Entry> = sorted
@@ -590,17 +600,24 @@ impl AptRepo {
                     let index = cache.build(&texts, &mut used)?;
                     let rel = format!("{component}/binary-{arch}");
                     let out = dir.join("dists").join(&suite.name).join(&rel);
-                    let store = self.root.join(BY_HASH).join(&suite.name).join(&rel);
+                    let store_rel = format!("{BY_HASH}/{}/{rel}", suite.name);
+                    let store = self.root.join(&store_rel);
                     for (name, bytes) in [
                         ("Packages", &index.text),
                         ("Packages.gz", &index.gz),
                         ("Packages.xz", &index.xz),
                     ] {
                         let file = IndexFile::new(format!("{rel}/{name}"), bytes);
-                        fsutil::write_new(&out.join(name), bytes)?;
+                        fsutil::write_new(&out.join(name), bytes, &mut batch)?;
                         for (algo, digest) in [("SHA256", &file.sha256), ("SHA512", &file.sha512)] {
-                            fsutil::link_or_copy(&out.join(name), &store.join(algo).join(digest))?;
-                            live.insert(store.join(algo).join(digest));
+                            let stored = store.join(algo).join(digest);
+                            if std::fs::metadata(&stored).is_ok_and(|m| m.len() != file.size) {
+                                // Cut short by a power loss in a run that never
+                                // published it: replaced, not trusted by name.
+                                let _ = std::fs::remove_file(&stored);
+                            }
+                            fsutil::link_or_copy(&out.join(name), &stored, &mut batch)?;
+                            live.insert(format!("{store_rel}/{algo}/{digest}"));
                         }
                         files.push(file);
                     }
@@ -608,10 +625,7 @@ impl AptRepo {
                     // index directory, so that files of earlier generations
                     // stay reachable for the grace period at no cost per publish.
                     let link = out.join("by-hash");
-                    let target = Path::new("../../../../../..")
-                        .join(BY_HASH)
-                        .join(&suite.name)
-                        .join(&rel);
+                    let target = Path::new("../../../../../..").join(&store_rel);
                     std::os::unix::fs::symlink(&target, &link)
                         .map_err(|source| AptError::Io { path: link, source })?;
                     stores.push(store);
@@ -629,14 +643,16 @@ impl AptRepo {
             }
             .render(&files);
             let suite_dir = dir.join("dists").join(&suite.name);
-            fsutil::write_new(&suite_dir.join("Release"), release.as_bytes())?;
+            fsutil::write_new(&suite_dir.join("Release"), release.as_bytes(), &mut batch)?;
             fsutil::write_new(
                 &suite_dir.join("InRelease"),
                 &key.clearsign(release.as_bytes())?,
+                &mut batch,
             )?;
             fsutil::write_new(
                 &suite_dir.join("Release.gpg"),
                 &key.sign_detached(release.as_bytes())?,
+                &mut batch,
             )?;
             suites_written.push(suite.name.clone());
         }
@@ -646,9 +662,22 @@ impl AptRepo {
                 let link = dir.join("dists").join(&suite.codename);
                 std::os::unix::fs::symlink(&suite.name, &link)
                     .map_err(|source| AptError::Io { path: link, source })?;
+                batch.dir(&dir.join("dists"));
             }
         }
         used.save(&cache_path)?;
+        // When each superseded by-hash file stopped being current, recorded
+        // in the generation that superseded it.
+        let earlier = previous.map_or_else(Superseded::default, |p| {
+            Superseded::load(&self.generation_dir(p))
+        });
+        let grace = i64::try_from(self.settings.by_hash_grace).unwrap_or(i64::MAX);
+        let step = earlier.advance(&live, &self.by_hash_files(&stores), now, grace);
+        fsutil::write_new(
+            &dir.join(super::grace::FILE),
+            &step.kept.to_json(),
+            &mut batch,
+        )?;
         // HTTP caches compare Last-Modified in whole seconds: a generation
         // published in the same second as the previous one must still look
         // newer, or `apt-get update` gets 304 and keeps the old index.
@@ -668,16 +697,22 @@ impl AptRepo {
                 now.max(i64::try_from(d.as_secs()).unwrap_or(0) + 1)
             });
         touch_tree(&dir.join("dists"), stamp)?;
+        // Everything the new generation refers to reaches the disk before
+        // the switch can: a power loss never leaves `dists` pointing at
+        // files that are not there.
+        batch.commit()?;
         self.switch(generation)?;
         self.collect_generations(generation)?;
-        self.collect_by_hash(&stores, &live, now);
+        for path in &step.expired {
+            let _ = std::fs::remove_file(self.root.join(path));
+        }
         if !dropped.is_empty() {
             self.collect_pool(state, dropped, now)?;
         }
         Ok(generation)
     }
 
-    /// Points `dists` at `generation` with one rename.
+    /// Points `dists` at `generation` with one rename, synced.
     fn switch(&self, generation: u64) -> Result<(), AptError> {
         let tmp = self.root.join(PRIVATE).join("dists.new");
         let _ = std::fs::remove_file(&tmp);
@@ -689,31 +724,32 @@ impl AptRepo {
             source,
         })?;
         let link = self.root.join("dists");
-        std::fs::rename(&tmp, &link).map_err(|source| AptError::Io { path: link, source })
+        std::fs::rename(&tmp, &link).map_err(|source| AptError::Io {
+            path: link.clone(),
+            source,
+        })?;
+        crate::fsutil::sync_dir(&self.root).map_err(|source| AptError::Io {
+            path: self.root.clone(),
+            source,
+        })
     }
 
-    /// Removes by-hash files older than the grace period that the current
-    /// generation does not list.
-    fn collect_by_hash(&self, stores: &[PathBuf], live: &HashSet<PathBuf>, now: i64) {
-        let grace = i64::try_from(self.settings.by_hash_grace).unwrap_or(i64::MAX);
+    /// Every file in the given by-hash stores, relative to the repository.
+    fn by_hash_files(&self, stores: &[PathBuf]) -> BTreeSet<String> {
+        let mut present = BTreeSet::new();
         for store in stores {
             for algo in ["SHA256", "SHA512"] {
                 let Ok(entries) = std::fs::read_dir(store.join(algo)) else {
                     continue;
                 };
                 for entry in entries.flatten() {
-                    let age = entry
-                        .metadata()
-                        .ok()
-                        .and_then(|m| m.modified().ok())
-                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                        .map_or(0, |d| now - i64::try_from(d.as_secs()).unwrap_or(0));
-                    if age >= grace && !live.contains(&entry.path()) {
-                        let _ = std::fs::remove_file(entry.path());
+                    if let Ok(rel) = entry.path().strip_prefix(&self.root) {
+                        present.insert(rel.display().to_string());
                     }
                 }
             }
         }
+        present
     }
 
     /// Keeps the current and the previous generation; removes the rest
@@ -773,6 +809,130 @@ impl AptRepo {
     }
 }
 
+/// The settings a new repository gets from `options` (names checked).
+fn settings_for(options: &InitOptions, key: &SigningKey) -> Result<Settings, AptError> {
+    for suite in &options.suites {
+        check_name("suite", suite)?;
+    }
+    for component in &options.components {
+        check_name("component", component)?;
+    }
+    for arch in &options.architectures {
+        check_name("architecture", arch)?;
+    }
+    if let Some(codename) = &options.codename {
+        check_name("codename", codename)?;
+    }
+    let suites = options
+        .suites
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Suite {
+            name: name.clone(),
+            codename: if i == 0 {
+                options.codename.clone().unwrap_or_else(|| name.clone())
+            } else {
+                name.clone()
+            },
+        })
+        .collect();
+    Ok(Settings {
+        origin: options.origin.clone(),
+        label: options.label.clone(),
+        description: options.description.clone(),
+        suites,
+        components: options.components.clone(),
+        architectures: options
+            .architectures
+            .iter()
+            .filter(|a| *a != "all")
+            .cloned()
+            .collect(),
+        keep: options.keep,
+        by_hash_grace: 24 * 3600,
+        key: key.fingerprint(),
+    })
+}
+
+/// What an interrupted init or clone may have left in its directory; anything
+/// else (or a `repo.toml`) means the directory is not ours to fill.
+const INIT_LEFTOVERS: [&str; 8] = [
+    PRIVATE,
+    GENERATIONS,
+    BY_HASH,
+    "pool",
+    "dists",
+    "key.gpg",
+    "key.asc",
+    "packages_public.key",
+];
+
+/// Refuses a directory that holds anything but the leftovers of an init.
+fn check_fresh(root: &Path) -> Result<(), AptError> {
+    check_foreign(root)?;
+    if root.join(PRIVATE).join(SETTINGS).exists() {
+        return Err(AptError::NotEmpty {
+            path: root.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a directory that holds anything a repository does not.
+fn check_foreign(root: &Path) -> Result<(), AptError> {
+    let entries = match std::fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(AptError::Io {
+                path: root.to_owned(),
+                source,
+            })
+        }
+    };
+    let foreign = entries.flatten().any(|e| {
+        let name = e.file_name();
+        // `.tmp-*`: a file being written atomically (see crate::fsutil).
+        !INIT_LEFTOVERS.iter().any(|n| name == *n) && !name.to_string_lossy().starts_with(".tmp-")
+    });
+    if foreign {
+        return Err(AptError::NotEmpty {
+            path: root.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The writer lock of a repository that may not exist yet: refuses a
+/// foreign directory before creating anything in it, then creates
+/// `<root>/.buildkit` and locks.
+fn lock_new(root: &Path) -> Result<Lock, AptError> {
+    check_foreign(root)?;
+    let private = root.join(PRIVATE);
+    std::fs::create_dir_all(&private).map_err(|source| AptError::Io {
+        path: private.clone(),
+        source,
+    })?;
+    lock_file(&private.join("lock"))
+}
+
+fn lock_file(path: &Path) -> Result<Lock, AptError> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|source| AptError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    file.lock().map_err(|source| AptError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(Lock { _file: file })
+}
+
 fn read_all(debs: &[PathBuf]) -> Result<Vec<Incoming>, AptError> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let per = debs.len().div_ceil(threads).max(1);
@@ -808,24 +968,80 @@ pub fn pool_path(component: &str, source: &str, file: &str) -> String {
     format!("pool/{component}/{prefix}/{source}/{file}")
 }
 
-fn copy_into_pool(from: &Path, to: &Path) -> Result<(), AptError> {
-    if to.exists() {
-        return Ok(());
-    }
-    let err = |source| AptError::Io {
-        path: to.to_owned(),
-        source,
+/// What the pool holds at a .deb's place, compared with the .deb.
+enum PoolFile {
+    /// Nothing.
+    Missing,
+    /// The same bytes.
+    Same,
+    /// A strict prefix of them: a copy cut short (a power loss before the sync).
+    Truncated,
+    /// Other bytes.
+    Different,
+}
+
+fn pool_file(target: &Path, deb_path: &Path, deb: &Incoming) -> Result<PoolFile, AptError> {
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|source| AptError::Io {
+            path: path.to_owned(),
+            source,
+        })
     };
-    let dir = to.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".incoming-")
-        .tempfile_in(dir)
-        .map_err(err)?;
-    std::fs::copy(from, tmp.path()).map_err(err)?;
-    fsutil::set_mode(tmp.path(), 0o644).map_err(err)?;
-    tmp.persist(to).map_err(|e| err(e.error))?;
-    Ok(())
+    let existing = match std::fs::read(target) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PoolFile::Missing),
+        Err(source) => {
+            return Err(AptError::Io {
+                path: target.to_owned(),
+                source,
+            })
+        }
+    };
+    if existing.len() as u64 == deb.size
+        && hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&existing)) == deb.sha256
+    {
+        return Ok(PoolFile::Same);
+    }
+    let incoming = read(deb_path)?;
+    Ok(if incoming.starts_with(&existing) {
+        PoolFile::Truncated
+    } else {
+        PoolFile::Different
+    })
+}
+
+/// Copies each .deb to its pool place durably: into a temporary file
+/// beside it, all data synced, then renamed over the target. The renames'
+/// directories are left in the returned batch, to be synced before the
+/// publish that refers to them (or at once when nothing is published).
+fn write_pool(writes: &[(&PathBuf, PathBuf)]) -> Result<SyncBatch, AptError> {
+    let mut batch = SyncBatch::default();
+    let mut staged = Vec::new();
+    for (from, to) in writes {
+        let err = |source| AptError::Io {
+            path: to.clone(),
+            source,
+        };
+        let dir = crate::fsutil::parent(to);
+        fsutil::create_dirs(dir, &mut batch)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".incoming-")
+            .tempfile_in(dir)
+            .map_err(err)?;
+        std::fs::copy(from, tmp.path()).map_err(err)?;
+        fsutil::set_mode(tmp.path(), 0o644).map_err(err)?;
+        batch.data(tmp.path());
+        staged.push((tmp, to));
+    }
+    batch.commit()?;
+    for (tmp, to) in staged {
+        tmp.persist(to).map_err(|e| AptError::Io {
+            path: to.clone(),
+            source: e.error,
+        })?;
+        batch.dir(crate::fsutil::parent(to));
+    }
+    Ok(batch)
 }
 
 /// Pool files of `old` that `new` no longer lists anywhere.

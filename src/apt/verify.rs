@@ -159,7 +159,7 @@ impl AptRepo {
                 .state_from_dists()
                 .or_else(|_| self.state_from_pool())?,
         };
-        self.publish(&state, &[], key)
+        self.publish(&state, &[], key, super::fsutil::SyncBatch::default())
     }
 
     fn state_from_dists(&self) -> Result<State, AptError> {

@@ -241,6 +241,9 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             for id in &outcome.unchanged {
                 ui.out(&format!("unchanged {id}"));
             }
+            for id in &outcome.restored {
+                ui.out(&format!("restored {id}"));
+            }
             for id in &outcome.pruned {
                 ui.out(&format!("pruned {id}"));
             }
@@ -359,7 +362,11 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
                     findings.len(),
                     repo.root().display()
                 ))
-                .hint("`git buildkit repo verify --repair` rebuilds the index and republishes"))
+                .hint(if findings.iter().any(|f| f.path.starts_with("pool/")) {
+                    "a damaged pool file is restored by `git buildkit repo add` of the identical .deb; `git buildkit repo verify --repair` rebuilds the index and republishes"
+                } else {
+                    "`git buildkit repo verify --repair` rebuilds the index and republishes"
+                }))
             }
         }
         Command::Sources {

@@ -29,18 +29,29 @@ impl Work<'_> {
             Err(AptError::NotARepo { .. }) => {
                 let key = self.options.keys.load(None, passphrase)?;
                 let options = init_options(&path, &settings, &self.debs);
-                self.listener.status(
-                    "Creating",
-                    &format!(
-                        "apt repository {} ({} {}, {}; key {})",
-                        path.display(),
-                        options.suites.join(" "),
-                        options.components.join(" "),
-                        options.architectures.join(" "),
-                        key.fingerprint()
-                    ),
-                );
-                (AptRepo::init(&path, &options, &key)?, key, true)
+                // Under the repository's lock: a concurrent pipeline of
+                // another tag may create it first, and then this one adds to it.
+                let (apt, created) = AptRepo::open_or_init(&path, &options, &key)?;
+                if created {
+                    self.listener.status(
+                        "Created",
+                        &format!(
+                            "apt repository {} ({} {}, {}; key {})",
+                            path.display(),
+                            options.suites.join(" "),
+                            options.components.join(" "),
+                            options.architectures.join(" "),
+                            key.fingerprint()
+                        ),
+                    );
+                    (apt, key, true)
+                } else {
+                    let key = self
+                        .options
+                        .keys
+                        .load(Some(&apt.settings().key), passphrase)?;
+                    (apt, key, false)
+                }
             }
             Err(e) => return Err(e.into()),
         };

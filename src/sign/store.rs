@@ -11,7 +11,6 @@
 
 use std::ffi::OsString;
 use std::fs::Permissions;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -311,23 +310,15 @@ fn read(path: &Path) -> Result<Vec<u8>, SignError> {
 }
 
 /// Writes through a temporary file in the same directory, with its final
-/// mode set before the rename, so the file is never seen half-written or
-/// with wider permissions.
+/// mode set before the first byte, synced: a key is never seen half-written,
+/// with wider permissions, or lost by a power cut after the command returned.
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), SignError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let write = || -> std::io::Result<()> {
-        let mut file = tempfile::NamedTempFile::new_in(dir)?;
-        file.as_file()
-            .set_permissions(Permissions::from_mode(mode))?;
-        file.write_all(bytes)?;
-        file.as_file().sync_all()?;
-        file.persist(path).map_err(|e| e.error)?;
-        Ok(())
-    };
-    write().map_err(|source| SignError::Write {
-        path: path.to_owned(),
-        source,
-    })
+    crate::fsutil::write_atomic(path, bytes, mode, crate::fsutil::Durability::Synced).map_err(
+        |source| SignError::Write {
+            path: path.to_owned(),
+            source,
+        },
+    )
 }
 
 #[cfg(test)]

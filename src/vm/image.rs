@@ -508,7 +508,8 @@ fn is_root() -> bool {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), VmError> {
-    crate::fsutil::write_atomic(path, bytes, 0o644).map_err(io_at(path))
+    crate::fsutil::write_atomic(path, bytes, 0o644, crate::fsutil::Durability::Unsynced)
+        .map_err(io_at(path))
 }
 
 fn remove_dir_if_present(dir: &Path) -> Result<(), VmError> {

@@ -309,3 +309,13 @@ open(name, "wb").write(out)
         .ok();
     dir.join(name)
 }
+
+impl Sandbox {
+    /// Our binary as a `Command` with the clean environment, to spawn.
+    pub fn bk_command(&self, cwd: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(Self::bk_path());
+        clean_env(&mut cmd, self.dir.path());
+        cmd.current_dir(cwd).args(args);
+        cmd
+    }
+}

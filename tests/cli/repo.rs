@@ -647,3 +647,6 @@ fn serve_stdio_answers_one_connection_on_stdin_and_stdout() {
         "private state must not be served: {second}"
     );
 }
+
+mod crash;
+mod promises;
