@@ -12,7 +12,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -78,7 +78,9 @@ fn add_command(fx: &Fixture, deb: &str) -> Command {
     cmd
 }
 
-/// Runs `rounds` kill rounds against a repository of `population` packages.
+/// Runs `rounds` kill rounds against a repository of `population` packages:
+/// each kills an add of one new package after a random delay in [0, 1.5 x a
+/// typical add], so most kills land inside the add and some just after it.
 #[allow(clippy::print_stderr)] // the counts are the harness's report
 fn harness(rounds: usize, population: usize) -> Counts {
     let seed = std::env::var("BUILDKIT_CRASH_SEED")
@@ -113,6 +115,7 @@ fn harness(rounds: usize, population: usize) -> Counts {
 
     let server = fx.serve();
     let stop = AtomicBool::new(false);
+    let finished_updates = AtomicUsize::new(0);
     let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let mut counts = Counts::default();
     let mut updates = 0usize;
@@ -131,11 +134,13 @@ fn harness(rounds: usize, population: usize) -> Counts {
                 if bad {
                     failures.lock().expect("lock").push(text);
                 }
+                finished_updates.fetch_add(1, Ordering::Relaxed);
             }
             runs
         });
         for (round, deb) in news.iter().take(rounds).enumerate() {
-            let delay = Duration::from_micros(rng.below(typical.as_micros() as u64 + 1));
+            let updates_before = finished_updates.load(Ordering::Relaxed);
+            let delay = Duration::from_micros(rng.below(typical.as_micros() as u64 * 3 / 2 + 1));
             let mut child = add_command(&fx, deb).spawn().expect("spawn");
             std::thread::sleep(delay);
             let _ = child.kill(); // SIGKILL; a no-op on a finished child
@@ -152,6 +157,11 @@ fn harness(rounds: usize, population: usize) -> Counts {
                     "round {round} (kill after {delay:?}): repo verify failed:\n{}{}",
                     verify.stdout, verify.stderr
                 );
+            }
+            // At least one whole `apt-get update` per round, each one
+            // overlapping the adds and kills around it.
+            while finished_updates.load(Ordering::Relaxed) == updates_before {
+                std::thread::sleep(Duration::from_millis(20));
             }
         }
         stop.store(true, Ordering::Relaxed);
