@@ -7,6 +7,7 @@ mod common;
 mod deb_cmd;
 mod docs;
 mod errors;
+mod fetch_and_queue;
 mod flow;
 mod package;
 mod pipeline;
