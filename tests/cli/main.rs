@@ -9,6 +9,7 @@ mod docs;
 mod errors;
 mod fetch_and_queue;
 mod flow;
+mod flow_safety;
 mod package;
 mod pipeline;
 mod repo;
