@@ -89,7 +89,10 @@ pub struct PrefixConfig {
 pub struct VersionFile {
     /// Path from the repository root.
     pub path: String,
-    /// A regex with one capture group around the version.
+    /// A regex with one capture group around the version, matched per
+    /// line: `^` and `$` are the start and end of any line, so
+    /// `regex = '^(.*)$'` is the first line of a `VERSION` file and
+    /// `regex = '^__version__ = "(.*)"$'` that line of a Python module.
     pub regex: Option<String>,
 }
 
@@ -244,6 +247,11 @@ pub struct HooksConfig {
     /// Stages run when a version tag appears.
     #[serde(default)]
     pub on_tag: Vec<String>,
+    /// Whether version tags that arrive by `git fetch` (or `pull`, `clone`,
+    /// `remote update`) start pipelines too; read from HEAD's file, so a
+    /// fetched commit cannot opt itself in. Default false.
+    #[serde(default)]
+    pub on_fetch: bool,
 }
 
 impl Config {

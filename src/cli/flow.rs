@@ -2,7 +2,8 @@
 //! and `flow status|continue|abort`.
 
 use git_buildkit::flow::{
-    self, BranchType, FinishOptions, FlowError, FlowSettings, Outcome, SettingsSource, StartOptions,
+    self, AbortOptions, BranchType, FinishOptions, FlowError, FlowSettings, Outcome,
+    SettingsSource, StartOptions,
 };
 use git_buildkit::progress::Listener;
 
@@ -66,6 +67,16 @@ pub enum TopicCommand {
 #[derive(Debug, clap::Subcommand)]
 pub enum VersionedCommand {
     /// Start the branch for VERSION (or the next --bump level) and bump the version files.
+    ///
+    /// The version files are `[flow] version-files` of .buildkit.toml; a
+    /// file's `regex` has one capture group around the version and matches
+    /// per line (`^` and `$` are the start and end of any line):
+    ///
+    ///   version-files = [{ path = "Cargo.toml" }, { path = "VERSION", regex = '^(.*)$' }]
+    ///
+    /// All or nothing: the version, the tag, the base, a clean work tree and
+    /// every version file and pattern are checked before the branch is
+    /// created; on any failure no branch is left and the checkout is as it was.
     #[command(after_help = "Examples:
   git buildkit release start 1.3.0
   git buildkit release start --bump minor
@@ -148,9 +159,21 @@ pub enum FlowCommand {
                                        git add -A && git commit --no-edit")]
     Continue,
     /// Undo the whole finish: branches and tags back where they were.
+    ///
+    /// Refuses, and says what would be lost, when a branch has commits made
+    /// since the finish stopped (including the merge you concluded) or the
+    /// work tree has uncommitted changes other than the stopped merge's
+    /// files; --force drops them. The refs are put back in one transaction
+    /// that expects each at the value just checked: a concurrent change
+    /// makes the abort fail instead of being overwritten.
     #[command(after_help = "Examples:
-  git buildkit flow abort")]
-    Abort,
+  git buildkit flow abort
+  git buildkit flow abort --force      also drop commits and changes made since the stop")]
+    Abort {
+        /// Abort even if commits made since the stop or uncommitted changes are lost.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn settings() -> Result<FlowSettings, CliError> {
@@ -351,8 +374,8 @@ pub fn run_flow(ui: &Ui, command: FlowCommand) -> Result<(), CliError> {
             Ok(())
         }
         FlowCommand::Continue => report(ui, flow::continue_finish(&settings, ui)),
-        FlowCommand::Abort => {
-            let state = flow::abort(&settings).map_err(flow_error)?;
+        FlowCommand::Abort { force } => {
+            let state = flow::abort(&settings, AbortOptions { force }).map_err(flow_error)?;
             ui.status(
                 "Aborted",
                 &format!(

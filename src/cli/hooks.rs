@@ -6,7 +6,9 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use git_buildkit::changelog::ymd_hm;
-use git_buildkit::hooks::{self, Hook, HookCall, HookError, Installed, Job, Jobs, Uninstalled};
+use git_buildkit::hooks::{
+    self, invoker, Hook, HookCall, HookError, Installed, Job, Jobs, RefSource, Uninstalled,
+};
 use git_buildkit::pipeline::error_chain;
 use git_buildkit::progress::Listener;
 
@@ -25,7 +27,15 @@ pub enum Command {
     /// repository it is post-receive, which sees pushed tags. A new tag
     /// named [flow.prefix] version-tag (else git config
     /// gitflow.prefix.versiontag, else "v") and a digit starts the pipeline
-    /// in the background; `git buildkit jobs` lists the jobs.
+    /// in the background; the pipelines of one repository run one at a time,
+    /// the others wait as queued, and `git buildkit jobs` lists them.
+    ///
+    /// Tags that arrive by `git fetch` (also pull and clone, which fetch)
+    /// start nothing unless the .buildkit.toml at HEAD says `[hooks]
+    /// on-fetch = true`: a clone that fetches a hundred tags does not build
+    /// a hundred releases. The hook tells a fetch by the git command that
+    /// runs it (Linux: /proc/PID/cmdline); a git alias for fetch is not
+    /// recognised.
     ///
     /// core.hooksPath is respected. A hook already there is kept as
     /// HOOK.pre-buildkit and run first, with the same arguments and input;
@@ -72,9 +82,11 @@ pub enum Command {
 
 /// List the pipeline jobs the hooks started, and their state.
 ///
-/// A job is queued, running, succeeded or failed; a job that died without
-/// a result (killed, a reboot) shows as failed. Each has its exit code,
-/// start and end times and the log of its output.
+/// The jobs of one repository run one at a time, oldest first: a tag made
+/// while another's pipeline runs waits as queued. A job is queued, running,
+/// succeeded or failed; a job that died without a result (killed, a reboot)
+/// shows as failed. Each has its exit code, start and end times and the log
+/// of its output.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   git buildkit jobs
@@ -84,6 +96,10 @@ pub struct JobsArgs {
     /// queued, started, finished in Unix seconds, log).
     #[arg(long)]
     pub json: bool,
+    /// Run the queued jobs one after the other until none is left (what
+    /// the hooks start in the background).
+    #[arg(long, hide = true)]
+    pub work: bool,
 }
 
 /// Runs a `hooks` command.
@@ -187,6 +203,10 @@ fn run_hook(
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("git-buildkit"));
     let disabled = std::env::var("BUILDKIT_NO_PIPELINE").is_ok_and(|v| !v.is_empty() && v != "0");
+    let source = match hook {
+        Hook::ReferenceTransaction => invoker::source_of(&invoker::ancestors()),
+        Hook::PostReceive => RefSource::Local,
+    };
     let report = hooks::run(&HookCall {
         hook,
         args,
@@ -195,6 +215,7 @@ fn run_hook(
         cwd: &cwd,
         exe: &exe,
         pipeline_enabled: !disabled,
+        source,
     });
     for action in &report.actions {
         ui.err_line(&format!("buildkit: {action}"));
@@ -221,6 +242,9 @@ fn run_hook(
 /// Lists the jobs.
 pub fn jobs(ui: &Ui, args: JobsArgs) -> Result<(), CliError> {
     let repo = open_repo()?;
+    if args.work {
+        return work(ui, &repo);
+    }
     let jobs = Jobs::of(&repo).list(&repo).map_err(hook_error)?;
     if args.json {
         return print_json(ui, &jobs);
@@ -233,6 +257,17 @@ pub fn jobs(ui: &Ui, args: JobsArgs) -> Result<(), CliError> {
         if let Some(detail) = &job.detail {
             ui.out(&format!("  {detail}"));
         }
+    }
+    Ok(())
+}
+
+/// The worker: runs the queue, one line per job it ran (to `.worker.log`).
+fn work(ui: &Ui, repo: &git_buildkit::git::Repo) -> Result<(), CliError> {
+    let exe = std::env::current_exe().map_err(super::error::failed)?;
+    let dir = repo.workdir().unwrap_or(repo.git_dir()).to_owned();
+    let ran = Jobs::of(repo).work(&exe, &dir).map_err(hook_error)?;
+    for job in &ran {
+        ui.out(&job_line(job));
     }
     Ok(())
 }
@@ -278,6 +313,7 @@ mod tests {
             pid: Some(7),
             exit_code: None,
             queued: 1_767_261_600,
+            order: 1,
             started: None,
             finished: None,
             log: PathBuf::from("/r/.git/buildkit/jobs/v1.2.0.log"),

@@ -52,6 +52,12 @@ pub enum FlowError {
     /// A finish is stopped and waiting.
     #[error("a {kind} finish of {branch} is in progress")]
     FinishInProgress { kind: &'static str, branch: String },
+    /// `flow abort` would lose commits or changes made since the stop.
+    #[error("flow abort of the finish of {branch} would lose {}", lost.join(", and "))]
+    AbortWouldLose { branch: String, lost: Vec<String> },
+    /// A ref changed between the checks and the update; nothing changed.
+    #[error("a ref changed while it was being put back, so nothing was: {detail}")]
+    RefsChanged { detail: String },
     /// `flow continue`/`abort` without a stopped finish.
     #[error("no finish is in progress")]
     NothingInProgress,
@@ -108,7 +114,8 @@ impl FlowError {
             | FlowError::HookRefused { .. }
             | FlowError::Git(_)
             | FlowError::Io { .. }
-            | FlowError::MergeUnresolved { .. } => 1,
+            | FlowError::MergeUnresolved { .. }
+            | FlowError::RefsChanged { .. } => 1,
             _ => 2,
         }
     }
@@ -120,6 +127,8 @@ impl FlowError {
             FlowError::Dirty => "commit or stash your changes first (`git status` shows them)".into(),
             FlowError::Conflict { .. } => "resolve the conflicts, `git add` the files and `git commit`, then run `git buildkit flow continue` (or `git buildkit flow abort` to undo the whole finish)".into(),
             FlowError::MergeUnresolved { .. } => "finish the merge with `git commit` (after resolving and adding the files), then run `git buildkit flow continue`".into(),
+            FlowError::AbortWouldLose { .. } => "keep what you want first (a branch: `git branch NAME COMMIT`; changes: `git stash`), or drop it with `git buildkit flow abort --force`".into(),
+            FlowError::RefsChanged { .. } => "someone else changed the repository meanwhile; look, then run `git buildkit flow abort` again".into(),
             FlowError::FinishInProgress { .. } => "see `git buildkit flow status`; then `git buildkit flow continue` or `git buildkit flow abort`".into(),
             FlowError::NotGreater { latest, .. } => format!("choose a version above {latest}, e.g. with --bump minor"),
             FlowError::WrongBranch { .. } => "check out the branch to finish, or name it".into(),

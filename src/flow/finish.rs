@@ -319,6 +319,7 @@ pub fn finish(
         steps,
         done: 0,
         stopped_at: None,
+        refs_at_stop: BTreeMap::new(),
     };
     state.save(&settings.state_path())?;
     for conflict in &predicted {
@@ -349,17 +350,32 @@ fn run(
                 listener.status("Done", &step.describe());
                 outcome.steps.push(step.describe());
                 state.done += 1;
+                state.refs_at_stop = ref_values(settings, &state);
                 state.save(&path)?;
             }
             Err(e @ FlowError::Conflict { .. }) => {
                 state.stopped_at = Some(state.done);
+                state.refs_at_stop = ref_values(settings, &state);
                 state.save(&path)?;
                 return Err(e);
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                state.refs_at_stop = ref_values(settings, &state);
+                state.save(&path)?;
+                return Err(e);
+            }
         }
     }
     FinishState::clear(&path)
+}
+
+/// The commit each ref of the finish points at now.
+fn ref_values(settings: &FlowSettings, state: &FinishState) -> BTreeMap<String, Option<String>> {
+    state
+        .original_refs
+        .keys()
+        .map(|name| (name.clone(), rev(&settings.workdir, name)))
+        .collect()
 }
 
 fn execute(settings: &FlowSettings, step: &Step) -> Result<(), FlowError> {
@@ -494,25 +510,68 @@ pub fn continue_finish(
     Ok(outcome)
 }
 
-/// Undoes a stopped finish: aborts the merge and puts every ref back.
-pub fn abort(settings: &FlowSettings) -> Result<FinishState, FlowError> {
+/// How `flow abort` behaves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AbortOptions {
+    /// Abort even when commits made since the stop, or uncommitted changes,
+    /// would be lost.
+    pub force: bool,
+}
+
+/// Undoes a stopped finish: every ref the finish touched back where it
+/// was, the merge in progress forgotten, the original branch checked out.
+///
+/// It first checks what that would lose, and refuses (unless
+/// `options.force`) when a branch or tag is neither where the finish left
+/// it nor where it was before (someone committed since the stop, e.g. the
+/// user concluded the merge), or when the work tree has uncommitted changes
+/// to files the stopped merge does not bring (changes to those are its
+/// conflict resolution, which an abort is meant to drop). The refs are then
+/// put back in one `git update-ref --stdin` transaction that names each
+/// ref's value as just read: a ref changed in between fails the whole
+/// abort, and nothing is changed.
+pub fn abort(settings: &FlowSettings, options: AbortOptions) -> Result<FinishState, FlowError> {
     let state = FinishState::load(&settings.state_path())?.ok_or(FlowError::NothingInProgress)?;
     let dir = &settings.workdir;
-    if settings.git_dir.join("MERGE_HEAD").exists() {
-        git_text(dir, &["merge", "--abort"])?;
-    }
-    // Detach first so that no ref we restore is the checked-out branch.
-    git_text(dir, &["checkout", "--quiet", "--detach"])?;
-    for (name, value) in &state.original_refs {
-        match value {
-            Some(sha) => git_text(dir, &["update-ref", name, sha])?,
-            None => {
-                if rev(dir, name).is_some() {
-                    git_text(dir, &["update-ref", "-d", name])?;
-                }
-                String::new()
-            }
+    let merging = settings.git_dir.join("MERGE_HEAD").exists();
+    let mut lost = Vec::new();
+    for (name, original) in &state.original_refs {
+        let Some(at_stop) = state.refs_at_stop.get(name) else {
+            continue;
         };
+        let now = rev(dir, name);
+        if now != *at_stop && now != *original {
+            lost.push(describe_move(
+                dir,
+                name,
+                at_stop.as_deref(),
+                now.as_deref(),
+            )?);
+        }
+    }
+    for path in uncommitted(dir, merging)? {
+        lost.push(format!("the uncommitted change to {path}"));
+    }
+    if !lost.is_empty() && !options.force {
+        return Err(FlowError::AbortWouldLose {
+            branch: state.branch.clone(),
+            lost,
+        });
+    }
+    let mut script = String::new();
+    for (name, original) in &state.original_refs {
+        let current = raw_rev(dir, name);
+        match (original, current) {
+            (Some(sha), Some(old)) if *sha == old => {}
+            (Some(sha), Some(old)) => script.push_str(&format!("update {name} {sha} {old}\n")),
+            (Some(sha), None) => script.push_str(&format!("create {name} {sha}\n")),
+            (None, Some(old)) => script.push_str(&format!("delete {name} {old}\n")),
+            (None, None) => {}
+        }
+    }
+    super::update_refs(dir, &script)?;
+    if merging {
+        git_text(dir, &["merge", "--quit"])?;
     }
     git_text(
         dir,
@@ -520,6 +579,73 @@ pub fn abort(settings: &FlowSettings) -> Result<FinishState, FlowError> {
     )?;
     FinishState::clear(&settings.state_path())?;
     Ok(state)
+}
+
+/// A ref's own value (a tag's object, not its commit).
+fn raw_rev(dir: &std::path::Path, name: &str) -> Option<String> {
+    git_text(dir, &["rev-parse", "--verify", "--quiet", name])
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// What an abort would lose of a ref moved since the stop, as a phrase.
+fn describe_move(
+    dir: &std::path::Path,
+    name: &str,
+    at_stop: Option<&str>,
+    now: Option<&str>,
+) -> Result<String, FlowError> {
+    let what = match name.strip_prefix("refs/heads/") {
+        Some(branch) => format!("branch {branch}"),
+        None => format!("tag {}", name.strip_prefix("refs/tags/").unwrap_or(name)),
+    };
+    let Some(now) = now else {
+        return Ok(format!("{what}, deleted since the finish stopped"));
+    };
+    let range = match at_stop {
+        Some(at_stop) => format!("{at_stop}..{now}"),
+        None => now.to_owned(),
+    };
+    // First parent: the commits made on the branch, not what a merge brought.
+    let commits = git_text(dir, &["log", "--first-parent", "--format=%h %s", &range])?;
+    let commits: Vec<&str> = commits.lines().collect();
+    Ok(match commits.len() {
+        0 => format!("{what}, moved to {now} since the finish stopped"),
+        1 => format!(
+            "{what}: 1 commit made since the finish stopped ({})",
+            commits[0]
+        ),
+        n => format!(
+            "{what}: {n} commits made since the finish stopped ({})",
+            commits.join("; ")
+        ),
+    })
+}
+
+/// Tracked files with uncommitted changes, sorted; while a merge is
+/// stopped, the files it brings (`HEAD...MERGE_HEAD`) are left out.
+fn uncommitted(dir: &std::path::Path, merging: bool) -> Result<Vec<String>, FlowError> {
+    let status = git_text(
+        dir,
+        &["status", "--porcelain=v1", "-z", "--untracked-files=no"],
+    )?;
+    let mut paths = Vec::new();
+    let mut entries = status.split('\0').filter(|e| e.len() > 3);
+    while let Some(entry) = entries.next() {
+        paths.push(entry[3..].to_owned());
+        if matches!(entry.as_bytes()[0], b'R' | b'C') {
+            // The source of a rename or copy follows as its own entry.
+            entries.next();
+        }
+    }
+    if merging {
+        let brought = git_text(dir, &["diff", "--name-only", "-z", "HEAD...MERGE_HEAD"])?;
+        let brought: Vec<&str> = brought.split('\0').collect();
+        paths.retain(|p| !brought.contains(&p.as_str()));
+    }
+    paths.sort();
+    paths.dedup();
+    Ok(paths)
 }
 
 /// The finish in progress, if any.

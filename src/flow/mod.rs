@@ -17,11 +17,11 @@ mod state;
 mod version_files;
 
 pub use error::FlowError;
-pub use finish::{abort, continue_finish, finish, status, FinishOptions, Outcome};
+pub use finish::{abort, continue_finish, finish, status, AbortOptions, FinishOptions, Outcome};
 pub use settings::{FlowSettings, SettingsSource};
 pub use start::{init, latest_tag, list, start, InitOutcome, StartOptions};
 pub use state::FinishState;
-pub use version_files::{bump_files, check_files, VersionFileSpec};
+pub use version_files::{bump_files, check_files, plan_bump, write_planned, VersionFileSpec};
 
 /// The kinds of flow branches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -67,6 +67,15 @@ fn git_text(dir: &std::path::Path, args: &[&str]) -> Result<String, FlowError> {
     Ok(String::from_utf8_lossy(&out).trim_end().to_owned())
 }
 
+/// Runs `git` in the work tree and returns stdout as it is (file contents).
+fn git_text_raw(dir: &std::path::Path, args: &[&str]) -> Result<String, FlowError> {
+    let out = crate::git::git(dir)
+        .args(args)
+        .output()
+        .map_err(FlowError::Git)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 /// The commit a ref points at, if it exists.
 fn rev(dir: &std::path::Path, name: &str) -> Option<String> {
     git_text(
@@ -80,4 +89,106 @@ fn rev(dir: &std::path::Path, name: &str) -> Option<String> {
     )
     .ok()
     .filter(|s| !s.is_empty())
+}
+
+/// Runs `script` (lines of `git update-ref --stdin`: `update REF NEW OLD`,
+/// `create REF NEW`, `delete REF OLD`) as one transaction: every ref must
+/// still have the old value named, or nothing changes.
+fn update_refs(dir: &std::path::Path, script: &str) -> Result<(), FlowError> {
+    use std::io::{Read, Seek, Write};
+    if script.is_empty() {
+        return Ok(());
+    }
+    let io = |source| FlowError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut input = tempfile::tempfile_in(std::env::temp_dir()).map_err(io)?;
+    input.write_all(script.as_bytes()).map_err(io)?;
+    input.rewind().map_err(io)?;
+    let mut child = crate::git::git(dir)
+        .args(["update-ref", "--stdin"])
+        .spawn(
+            std::process::Stdio::from(input),
+            std::process::Stdio::null(),
+            std::process::Stdio::piped(),
+        )
+        .map_err(FlowError::Git)?;
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.take_stderr() {
+        // A failed read leaves the message empty; the status still counts.
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    let status = child.wait().map_err(FlowError::Git)?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(FlowError::RefsChanged {
+            detail: stderr.trim().to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn git(dir: &std::path::Path, args: &[&str]) -> String {
+        crate::git::git(dir)
+            .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .map(|out| String::from_utf8_lossy(&out).trim_end().to_owned())
+            .expect("git")
+    }
+
+    #[test]
+    fn ref_updates_expect_the_old_values_all_or_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let dir = dir.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        git(dir, &["commit", "-q", "--allow-empty", "-m", "a"]);
+        let a = git(dir, &["rev-parse", "HEAD"]);
+        git(dir, &["commit", "-q", "--allow-empty", "-m", "b"]);
+        let b = git(dir, &["rev-parse", "HEAD"]);
+        git(dir, &["branch", "develop", &a]);
+        git(dir, &["branch", "release", &b]);
+        let refs = || {
+            git(
+                dir,
+                &[
+                    "for-each-ref",
+                    "--format=%(refname) %(objectname)",
+                    "refs/heads/",
+                ],
+            )
+        };
+        let before = refs();
+
+        // develop is expected at b but is at a (someone moved it): nothing changes,
+        // not even release, whose expectation holds.
+        let stale =
+            format!("update refs/heads/release {a} {b}\nupdate refs/heads/develop {b} {b}\n");
+        let err = update_refs(dir, &stale).expect_err("stale");
+        assert!(matches!(err, FlowError::RefsChanged { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "a ref changed while it was being put back, so nothing was: \
+                 fatal: cannot lock ref 'refs/heads/develop': is at {a} but expected {b}"
+            )
+        );
+        assert_eq!(refs(), before);
+
+        let fresh = format!(
+            "update refs/heads/release {a} {b}\nupdate refs/heads/develop {b} {a}\ncreate refs/tags/v1 {a}\n"
+        );
+        update_refs(dir, &fresh).expect("fresh");
+        assert_eq!(
+            refs(),
+            format!("refs/heads/develop {b}\nrefs/heads/main {b}\nrefs/heads/release {a}")
+        );
+        assert_eq!(git(dir, &["rev-parse", "refs/tags/v1"]), a);
+    }
 }

@@ -17,9 +17,11 @@ pub struct InitOutcome {
 }
 
 /// Sets the repository up for the flow: main and develop exist, gitflow-avh's
-/// git config keys are written (so `git flow` keeps working), and a
-/// `.buildkit.toml` with a `[flow]` table is committed on develop when the
-/// repository has none.
+/// git config keys are written (so `git flow` keeps working), develop is
+/// checked out, and its `.buildkit.toml` gets a `[flow]` table naming the
+/// branches and prefixes, committed on develop (so that every clone and
+/// every tag agrees on them): a new file when there is none, appended to
+/// the existing text when it has no `[flow]`, left alone when it has one.
 pub fn init(workdir: &std::path::Path) -> Result<InitOutcome, FlowError> {
     let mut actions = Vec::new();
     let settings = FlowSettings::load(workdir)?;
@@ -52,29 +54,44 @@ pub fn init(workdir: &std::path::Path) -> Result<InitOutcome, FlowError> {
     }
     settings.write_git_config()?;
     actions.push("wrote gitflow.* git config (git flow keeps working)".into());
-    let toml = workdir.join(FILE_NAME);
-    if !toml.exists() {
-        let status = git_text(workdir, &["status", "--porcelain", "--untracked-files=no"])?;
-        if !status.is_empty() {
-            return Err(FlowError::Dirty);
+    // The file as committed on develop, where the table goes.
+    let existing = super::git_text_raw(
+        workdir,
+        &[
+            "show",
+            &format!("refs/heads/{}:{FILE_NAME}", settings.develop),
+        ],
+    )
+    .ok();
+    match flow_table_to_add(existing.as_deref(), &settings)? {
+        None => {
+            git_text(workdir, &["checkout", "--quiet", &settings.develop])?;
         }
-        git_text(workdir, &["checkout", "--quiet", &settings.develop])?;
-        let text = format!(
-            "# git-buildkit configuration: read from the commit being packaged.\n\n[flow]\nmain = {:?}\ndevelop = {:?}\nprefix = {{ feature = {:?}, bugfix = {:?}, release = {:?}, hotfix = {:?}, support = {:?}, version-tag = {:?} }}\n",
-            settings.main, settings.develop, settings.feature, settings.bugfix, settings.release, settings.hotfix, settings.support, settings.version_tag
-        );
-        std::fs::write(&toml, text).map_err(|source| FlowError::Io {
-            path: toml.clone(),
-            source,
-        })?;
-        git_text(workdir, &["add", FILE_NAME])?;
-        git_text(workdir, &["commit", "--quiet", "-m", "Add .buildkit.toml"])?;
-        actions.push(format!(
-            "committed {FILE_NAME} with a [flow] table on {}",
-            settings.develop
-        ));
-    } else {
-        git_text(workdir, &["checkout", "--quiet", &settings.develop])?;
+        Some(text) => {
+            let status = git_text(workdir, &["status", "--porcelain", "--untracked-files=no"])?;
+            let toml = workdir.join(FILE_NAME);
+            // An uncommitted file of that name is the user's: never overwritten.
+            let untracked =
+                toml.exists() && git_text(workdir, &["ls-files", "--", FILE_NAME])?.is_empty();
+            if !status.is_empty() || untracked {
+                return Err(FlowError::Dirty);
+            }
+            git_text(workdir, &["checkout", "--quiet", &settings.develop])?;
+            std::fs::write(&toml, text).map_err(|source| FlowError::Io {
+                path: toml.clone(),
+                source,
+            })?;
+            git_text(workdir, &["add", "--", FILE_NAME])?;
+            let (message, action) = match existing {
+                None => ("Add .buildkit.toml", "committed"),
+                Some(_) => ("Add [flow] to .buildkit.toml", "added a [flow] table to"),
+            };
+            git_text(
+                workdir,
+                &["commit", "--quiet", "-m", message, "--", FILE_NAME],
+            )?;
+            actions.push(format!("{action} {FILE_NAME} on {}", settings.develop));
+        }
     }
     let settings = FlowSettings::load(workdir)?;
     Ok(InitOutcome {
@@ -82,6 +99,37 @@ pub fn init(workdir: &std::path::Path) -> Result<InitOutcome, FlowError> {
         source,
         actions,
     })
+}
+
+/// The new text of `.buildkit.toml` (`existing`, or none) with a `[flow]`
+/// table naming the settings appended, or None when it has one already
+/// (`[flow]` or any `[flow.*]`). The existing text is kept byte for byte.
+fn flow_table_to_add(
+    existing: Option<&str>,
+    settings: &FlowSettings,
+) -> Result<Option<String>, FlowError> {
+    let table = format!(
+        "[flow]\nmain = {:?}\ndevelop = {:?}\nprefix = {{ feature = {:?}, bugfix = {:?}, release = {:?}, hotfix = {:?}, support = {:?}, version-tag = {:?} }}\n",
+        settings.main, settings.develop, settings.feature, settings.bugfix, settings.release, settings.hotfix, settings.support, settings.version_tag
+    );
+    let Some(text) = existing else {
+        return Ok(Some(format!(
+            "# git-buildkit configuration: read from the commit being packaged.\n\n{table}"
+        )));
+    };
+    // Parsed in full first: a file with an error is reported, not appended to.
+    crate::config::Config::parse(text, FILE_NAME)?;
+    let has_flow = toml::from_str::<toml::Table>(text).map_or(true, |t| t.contains_key("flow"));
+    if has_flow {
+        return Ok(None);
+    }
+    let separator = match text {
+        "" => "",
+        t if t.ends_with("\n\n") => "",
+        t if t.ends_with('\n') => "\n",
+        _ => "\n\n",
+    };
+    Ok(Some(format!("{text}{separator}{table}")))
 }
 
 /// How to start a branch.
@@ -94,6 +142,11 @@ pub struct StartOptions {
 /// Starts `<prefix><name>` and checks it out; for releases and hotfixes
 /// `name` is the version, which must be semver and above every version tag,
 /// and the version files are bumped and committed.
+///
+/// All or nothing: the branch, tag, base, a clean tree (when files are
+/// bumped) and every version file with its pattern are checked before the
+/// branch is created, and a failure after that (a commit hook refusing the
+/// bump) deletes the branch again and checks out what was checked out.
 pub fn start(
     settings: &FlowSettings,
     kind: BranchType,
@@ -185,8 +238,8 @@ pub fn start(
         branch.as_str(),
         base.as_str(),
     ];
-    avh::pre(settings, kind.name(), "start", &args)?;
-    if kind.is_versioned() && !settings.version_files.is_empty() {
+    let bump_version = kind.is_versioned() && !settings.version_files.is_empty();
+    if bump_version {
         let status = git_text(
             &settings.workdir,
             &["status", "--porcelain", "--untracked-files=no"],
@@ -195,30 +248,59 @@ pub fn start(
             return Err(FlowError::Dirty);
         }
     }
+    // Every version file read from the base and its new text computed now:
+    // a pattern that does not match must fail before the branch exists.
+    let planned = if bump_version {
+        super::version_files::plan_bump(&settings.workdir, &settings.version_files, &base, &name)?
+    } else {
+        Vec::new()
+    };
+    avh::pre(settings, kind.name(), "start", &args)?;
+    let original = git_text(
+        &settings.workdir,
+        &["symbolic-ref", "--quiet", "--short", "HEAD"],
+    )
+    .or_else(|_| git_text(&settings.workdir, &["rev-parse", "HEAD"]))?;
     git_text(
         &settings.workdir,
         &["checkout", "--quiet", "-b", &branch, &base],
     )?;
-    if kind.is_versioned() {
-        let changed =
-            super::version_files::bump_files(&settings.workdir, &settings.version_files, &name)?;
-        if !changed.is_empty() {
-            let mut add = vec!["add", "--"];
-            add.extend(changed.iter().map(String::as_str));
-            git_text(&settings.workdir, &add)?;
-            git_text(
+    if !planned.is_empty() {
+        let bumped = commit_bump(settings, &planned, &name);
+        if let Err(e) = bumped {
+            // The tree was clean: put the checkout back and forget the branch.
+            let _ = git_text(
                 &settings.workdir,
-                &[
-                    "commit",
-                    "--quiet",
-                    "-m",
-                    &format!("Bump version to {name}"),
-                ],
-            )?;
+                &["checkout", "--quiet", "--force", &original],
+            );
+            let _ = git_text(&settings.workdir, &["branch", "-D", &branch]);
+            return Err(e);
         }
     }
     avh::post(settings, kind.name(), "start", &args);
     Ok(branch)
+}
+
+/// Writes the bumped version files and commits them on the new branch.
+fn commit_bump(
+    settings: &FlowSettings,
+    planned: &[(String, String)],
+    version: &str,
+) -> Result<(), FlowError> {
+    super::version_files::write_planned(&settings.workdir, planned)?;
+    let mut add = vec!["add", "--"];
+    add.extend(planned.iter().map(|(path, _)| path.as_str()));
+    git_text(&settings.workdir, &add)?;
+    git_text(
+        &settings.workdir,
+        &[
+            "commit",
+            "--quiet",
+            "-m",
+            &format!("Bump version to {version}"),
+        ],
+    )?;
+    Ok(())
 }
 
 /// The highest version tag.

@@ -1,7 +1,9 @@
 //! A finish is a list of steps recorded in `<git-dir>/buildkit/flow-state.json`
 //! before the first one runs: the refs as they were, the steps, how many are
-//! done, and where it stopped. `flow continue` resumes after the step the
-//! user concluded; `flow abort` puts every ref back. No step runs twice.
+//! done, where it stopped, and the refs as the finish last left them.
+//! `flow continue` resumes after the step the user concluded; `flow abort`
+//! puts every ref back, unless that would lose work made since the stop.
+//! No step runs twice.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -75,6 +77,12 @@ pub struct FinishState {
     pub done: usize,
     /// The step waiting for the user (a conflicted merge).
     pub stopped_at: Option<usize>,
+    /// The refs of `original_refs` as the finish last left them (its own
+    /// merges and tag included; the commit they point at): a ref that is
+    /// elsewhere now was moved by someone else since, and `flow abort`
+    /// would lose that. Absent in state files of older versions.
+    #[serde(default)]
+    pub refs_at_stop: BTreeMap<String, Option<String>>,
 }
 
 impl FinishState {

@@ -1,10 +1,18 @@
 //! Versions written in files (`Cargo.toml`, `pyproject.toml`,
 //! `package.json`, or any file with a regex of one capture group): bumped
 //! and committed by `release start`/`hotfix start`, checked by `finish`.
+//!
+//! A pattern matches per line: `^` and `$` are the start and end of any
+//! line (regex multi-line mode), so `^(.*)$` is the whole first line of a
+//! `VERSION` file that ends in a newline, and `^version = "(.*)"$` the
+//! first line that is exactly that. Without it `$` would be only the end of
+//! the file, after its last newline, and such a pattern would never match.
+//! `start` computes every file's new text before it creates the branch
+//! ([`plan_bump`]), so a pattern that does not match changes nothing.
 
 use std::path::Path;
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 
 use super::FlowError;
 
@@ -38,10 +46,13 @@ impl VersionFileSpec {
                 return Err(FlowError::VersionFile { path: self.path.clone(), problem: "no regex given and no preset for this file name (presets: Cargo.toml, pyproject.toml, package.json)".into() })
             }
         };
-        let regex = Regex::new(&text).map_err(|source| FlowError::BadRegex {
-            path: self.path.clone(),
-            source,
-        })?;
+        let regex = RegexBuilder::new(&text)
+            .multi_line(true)
+            .build()
+            .map_err(|source| FlowError::BadRegex {
+                path: self.path.clone(),
+                source,
+            })?;
         if regex.captures_len() < 2 {
             return Err(FlowError::VersionFile {
                 path: self.path.clone(),
@@ -71,36 +82,62 @@ impl VersionFileSpec {
         Ok(caps.get(1).map_or("", |m| m.as_str()).to_owned())
     }
 
-    /// Replaces the first match's group with `version`.
-    pub fn write(&self, root: &Path, version: &str) -> Result<(), FlowError> {
-        let path = root.join(&self.path);
-        let text = std::fs::read_to_string(&path).map_err(|source| FlowError::Io {
-            path: path.clone(),
-            source,
-        })?;
+    /// `text` with the first match's group replaced by `version`.
+    pub fn bumped_text(&self, text: &str, version: &str) -> Result<String, FlowError> {
         let regex = self.regex()?;
-        let caps = regex
-            .captures(&text)
-            .ok_or_else(|| FlowError::VersionFile {
-                path: self.path.clone(),
-                problem: "the version pattern does not match".into(),
-            })?;
+        let caps = regex.captures(text).ok_or_else(|| FlowError::VersionFile {
+            path: self.path.clone(),
+            problem: "the version pattern does not match".into(),
+        })?;
         let Some(group) = caps.get(1) else {
             return Err(FlowError::VersionFile {
                 path: self.path.clone(),
                 problem: "the capture group matched nothing".into(),
             });
         };
-        let updated = format!(
+        Ok(format!(
             "{}{version}{}",
             &text[..group.start()],
             &text[group.end()..]
-        );
-        std::fs::write(&path, updated).map_err(|source| FlowError::Io { path, source })
+        ))
     }
 }
 
-/// Writes `version` into every file; returns the paths changed.
+/// The new text of every file whose version at commit `base` is not
+/// `version` yet (path, text), computed without touching anything: a
+/// missing file, a bad regex or a pattern that does not match is an error
+/// here, before any branch exists.
+pub fn plan_bump(
+    root: &Path,
+    specs: &[VersionFileSpec],
+    base: &str,
+    version: &str,
+) -> Result<Vec<(String, String)>, FlowError> {
+    let mut planned = Vec::new();
+    for spec in specs {
+        let text = super::git_text_raw(root, &["show", &format!("{base}:{}", spec.path)]).map_err(
+            |_| FlowError::VersionFile {
+                path: spec.path.clone(),
+                problem: format!("is not in {base}"),
+            },
+        )?;
+        if spec.read_text(&text)? != version {
+            planned.push((spec.path.clone(), spec.bumped_text(&text, version)?));
+        }
+    }
+    Ok(planned)
+}
+
+/// Writes the texts [`plan_bump`] computed into the work tree at `root`.
+pub fn write_planned(root: &Path, planned: &[(String, String)]) -> Result<(), FlowError> {
+    for (file, text) in planned {
+        let path = root.join(file);
+        std::fs::write(&path, text).map_err(|source| FlowError::Io { path, source })?;
+    }
+    Ok(())
+}
+
+/// Writes `version` into every file in the work tree; returns the paths changed.
 pub fn bump_files(
     root: &Path,
     specs: &[VersionFileSpec],
@@ -108,8 +145,14 @@ pub fn bump_files(
 ) -> Result<Vec<String>, FlowError> {
     let mut changed = Vec::new();
     for spec in specs {
-        if spec.read(root)? != version {
-            spec.write(root, version)?;
+        let path = root.join(&spec.path);
+        let text = std::fs::read_to_string(&path).map_err(|source| FlowError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if spec.read_text(&text)? != version {
+            let bumped = spec.bumped_text(&text, version)?;
+            std::fs::write(&path, bumped).map_err(|source| FlowError::Io { path, source })?;
             changed.push(spec.path.clone());
         }
     }
@@ -124,12 +167,10 @@ pub fn check_files(
     branch: &str,
 ) -> Result<(), FlowError> {
     for spec in specs {
-        let text =
-            super::git_text(root, &["show", &format!("{branch}:{}", spec.path)]).map_err(|_| {
-                FlowError::VersionFile {
-                    path: spec.path.clone(),
-                    problem: format!("is not in branch {branch}"),
-                }
+        let text = super::git_text_raw(root, &["show", &format!("{branch}:{}", spec.path)])
+            .map_err(|_| FlowError::VersionFile {
+                path: spec.path.clone(),
+                problem: format!("is not in branch {branch}"),
             })?;
         let found = spec.read_text(&text)?;
         if found != version {
@@ -145,6 +186,45 @@ pub fn check_files(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn patterns_match_per_line() {
+        let spec = |regex: &str| VersionFileSpec {
+            path: "VERSION".into(),
+            regex: Some(regex.into()),
+        };
+        let cases = [
+            // (regex, text, version read, text after bumping to 2.0.0)
+            ("^(.*)$", "1.0.0\n", "1.0.0", "2.0.0\n"),
+            (
+                r#"^version = "(.*)"$"#,
+                "name = \"x\"\nversion = \"1.0.0\"\nother = 1\n",
+                "1.0.0",
+                "name = \"x\"\nversion = \"2.0.0\"\nother = 1\n",
+            ),
+            (
+                r"^__version__ = '([^']*)'$",
+                "import x\n__version__ = '1.0.0'\n",
+                "1.0.0",
+                "import x\n__version__ = '2.0.0'\n",
+            ),
+        ];
+        for (regex, text, read, bumped) in cases {
+            let spec = spec(regex);
+            assert_eq!(spec.read_text(text).expect(regex), read, "{regex}");
+            assert_eq!(
+                spec.bumped_text(text, "2.0.0").expect(regex),
+                bumped,
+                "{regex}"
+            );
+        }
+        let err = spec("^v(.*)$").read_text("1.0.0\n").expect_err("no match");
+        assert_eq!(
+            err.to_string(),
+            "VERSION: the version pattern does not match"
+        );
+    }
 
     #[test]
     fn presets_bump_and_check() {

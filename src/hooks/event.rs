@@ -109,6 +109,17 @@ fn choose_prefix(configured: Option<String>, gitflow: impl FnOnce() -> Option<St
         .unwrap_or_else(|| DEFAULT_PREFIX.to_owned())
 }
 
+/// `[hooks] on-fetch` of the `.buildkit.toml` at HEAD (false when there is
+/// none, or it cannot be read): HEAD is what the person fetching has, a
+/// fetched commit cannot opt itself in.
+pub fn on_fetch(repo: &Repo) -> bool {
+    repo.resolve("HEAD")
+        .ok()
+        .and_then(|head| load_config(repo, &head, "HEAD").ok())
+        .and_then(|c| c.hooks)
+        .is_some_and(|h| h.on_fetch)
+}
+
 /// Whether the tagged commit has a `.buildkit.toml` (a tag of a project
 /// that does not use git-buildkit starts nothing).
 pub fn has_config(repo: &Repo, commit: &str) -> bool {

@@ -1,15 +1,23 @@
-//! Pipeline jobs: `git buildkit pipeline TAG` started detached by a hook.
+//! Pipeline jobs: `git buildkit pipeline TAG` started by a hook, one at a
+//! time per repository.
 //!
 //! Each job has three files in `<git-dir>/buildkit/jobs/`, named after the
 //! tag ([`job_id`]): `TAG.json`, its state; `TAG.log`, its output (appended
 //! to by each run, with a header line); and `TAG.lock`, held by the running
 //! pipeline (see [`crate::pipeline::lock`]). The hook writes the state
-//! `queued` and starts the job; the job writes `running` once it holds the
-//! lock, and `succeeded` or `failed` with its exit code before it lets the
-//! lock go. A job that died without saying so (kill -9, a reboot) is told
-//! by its lock being free: [`reconcile`] reports it as failed.
+//! `queued` and makes sure a worker runs: `git-buildkit jobs --work`,
+//! detached, holding `.worker.lock`. The worker runs the queued jobs oldest
+//! first, each as `pipeline --job TAG`, and ends when the queue is empty:
+//! ten tags pushed at once are ten queued jobs and one build at a time, not
+//! ten builds fighting for two cores. A worker that finds another holding
+//! the lock ends at once; the holder looks at the queue once more after
+//! letting the lock go, so a job queued at that instant is never stranded.
+//! The job writes `running` once it holds its tag's lock, and `succeeded` or
+//! `failed` with its exit code before it lets the lock go. A job that died
+//! without saying so (kill -9, a reboot) is told by its lock being free:
+//! [`reconcile`] reports it as failed.
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -21,9 +29,16 @@ use super::HookError;
 use crate::changelog::ymd_hm;
 use crate::git::Repo;
 use crate::pipeline::{is_running, job_id, jobs_dir, tag_of_job_id, unix_now};
+use crate::process::Cmd;
 
-/// How long a queued job may go without a process id before it counts as lost.
+/// How long a queued job may wait without a worker before it counts as lost.
 const START_GRACE_SECS: u64 = 10;
+
+/// The worker's lock, beside the jobs.
+const WORKER_LOCK: &str = ".worker.lock";
+
+/// The worker's own output (a job's goes to its log).
+const WORKER_LOG: &str = ".worker.log";
 
 /// Environment git gives a hook about the repository it runs in. The job
 /// finds the repository from its directory instead: left in place, these
@@ -86,6 +101,10 @@ pub struct Job {
     pub exit_code: Option<i32>,
     /// When it was queued (seconds since the Unix epoch).
     pub queued: u64,
+    /// Its place in the queue: nanoseconds since the epoch when it was
+    /// queued (several tags of one push share a second).
+    #[serde(default)]
+    pub order: u64,
     /// When the pipeline took the lock.
     pub started: Option<u64>,
     /// When it ended.
@@ -156,16 +175,8 @@ impl Jobs {
         Ok(())
     }
 
-    /// Queues `tag`'s job and starts `exe pipeline --job TAG` in `cwd`,
-    /// detached: its own process group, no terminal input, output to the log.
-    pub fn start(
-        &self,
-        tag: &str,
-        commit: &str,
-        trigger: &str,
-        exe: &Path,
-        cwd: &Path,
-    ) -> Result<Job, HookError> {
+    /// Writes `tag`'s job as queued, with a header line in its log.
+    pub fn enqueue(&self, tag: &str, commit: &str, trigger: &str) -> Result<Job, HookError> {
         let log_path = self.log_path(tag);
         let io = |source| HookError::Io {
             path: log_path.clone(),
@@ -180,11 +191,11 @@ impl Jobs {
         let now = unix_now();
         writeln!(
             log,
-            "==> {} UTC: {trigger} started `git buildkit pipeline {tag}` ({commit})",
+            "==> {} UTC: {trigger} queued `git buildkit pipeline {tag}` ({commit})",
             ymd_hm(i64::try_from(now).unwrap_or(i64::MAX))
         )
         .map_err(io)?;
-        let mut job = Job {
+        let job = Job {
             tag: tag.to_owned(),
             commit: commit.to_owned(),
             state: JobState::Queued,
@@ -192,16 +203,34 @@ impl Jobs {
             pid: None,
             exit_code: None,
             queued: now,
+            order: unix_nanos(),
             started: None,
             finished: None,
             log: log_path.clone(),
             detail: None,
         };
         self.save(&job)?;
+        Ok(job)
+    }
+
+    /// Starts `exe jobs --work` in `cwd`, detached: its own process group,
+    /// no terminal input, output to `.worker.log`. It ends at once when
+    /// another worker runs.
+    pub fn spawn_worker(&self, exe: &Path, cwd: &Path) -> Result<(), HookError> {
+        let log_path = self.dir.join(WORKER_LOG);
+        let io = |source| HookError::Io {
+            path: log_path.clone(),
+            source,
+        };
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io)?;
         let stderr = log.try_clone().map_err(io)?;
         let mut command = Command::new(exe);
         command
-            .args(["pipeline", "--job", "--", tag])
+            .args(["jobs", "--work"])
             .current_dir(cwd)
             .stdin(Stdio::null())
             .stdout(log)
@@ -213,19 +242,152 @@ impl Jobs {
         }
         // Not through process::Cmd: that one waits for its child, and this
         // child must outlive the hook.
-        let child = command.spawn().map_err(|source| HookError::Spawn {
-            tag: tag.to_owned(),
-            source,
-        })?;
-        job.pid = Some(child.id());
-        // The job may already have said it runs; then its state stands.
-        match self.load(tag)? {
-            Some(current) if current.state == JobState::Queued && current.pid.is_none() => {
-                self.save(&job)?;
+        command
+            .spawn()
+            .map(drop)
+            .map_err(|source| HookError::Spawn {
+                what: "the worker of the job queue".to_owned(),
+                source,
+            })
+    }
+
+    /// The worker: while it holds `.worker.lock`, runs the queued jobs
+    /// oldest first, each as `exe pipeline --job TAG` in `cwd` with its
+    /// output in the job's log. Returns the jobs it ran, as they ended;
+    /// none when another worker holds the lock.
+    pub fn work(&self, exe: &Path, cwd: &Path) -> Result<Vec<Job>, HookError> {
+        let mut ran = Vec::new();
+        loop {
+            let Some(lock) = self.worker_lock()? else {
+                return Ok(ran);
+            };
+            while let Some(job) = self.next_queued()? {
+                ran.push(self.run_job(&job, exe, cwd)?);
             }
-            _ => {}
+            drop(lock);
+            // A job queued after the last look and before the unlock found
+            // the lock held, and its worker ended: look once more.
+            if self.next_queued()?.is_none() {
+                return Ok(ran);
+            }
         }
-        Ok(job)
+    }
+
+    /// Whether a worker holds the lock now.
+    pub fn worker_running(&self) -> Result<bool, HookError> {
+        let path = self.dir.join(WORKER_LOCK);
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(source) => return Err(HookError::Io { path, source }),
+        };
+        match file.try_lock_shared() {
+            Ok(()) => Ok(false),
+            Err(TryLockError::WouldBlock) => Ok(true),
+            Err(TryLockError::Error(source)) => Err(HookError::Io { path, source }),
+        }
+    }
+
+    fn worker_lock(&self) -> Result<Option<File>, HookError> {
+        let path = self.dir.join(WORKER_LOCK);
+        let io = |source| HookError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        // A probe by `worker_running` holds a shared lock for an instant.
+        for _ in 0..20 {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(file)),
+                Err(TryLockError::WouldBlock) => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                Err(TryLockError::Error(source)) => return Err(io(source)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The oldest job whose file says queued.
+    fn next_queued(&self) -> Result<Option<Job>, HookError> {
+        Ok(self
+            .all()?
+            .into_iter()
+            .filter(|j| j.state == JobState::Queued)
+            .min_by(|a, b| (a.queued, a.order, &a.tag).cmp(&(b.queued, b.order, &b.tag))))
+    }
+
+    /// Runs one queued job to its end and returns it as recorded then.
+    fn run_job(&self, job: &Job, exe: &Path, cwd: &Path) -> Result<Job, HookError> {
+        let log_path = self.log_path(&job.tag);
+        let io = |source| HookError::Io {
+            path: log_path.clone(),
+            source,
+        };
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io)?;
+        let stderr = log.try_clone().map_err(io)?;
+        let spawned = Cmd::new(&exe.to_string_lossy())
+            .args(["pipeline", "--job", "--", &job.tag])
+            .cwd(cwd)
+            .spawn(Stdio::null(), Stdio::from(log), Stdio::from(stderr))
+            .and_then(|mut child| child.wait());
+        let failure = match spawned {
+            Ok(_) => None,
+            Err(e) => Some(crate::pipeline::error_chain(&e)),
+        };
+        // A pipeline that never said it ran (it could not start, or died
+        // first) must not stay queued: the worker would pick it again.
+        let mut now = self.load(&job.tag)?.unwrap_or_else(|| job.clone());
+        if now.state == JobState::Queued && now.order == job.order {
+            let when = unix_now();
+            now.state = JobState::Failed;
+            now.started = Some(when);
+            now.finished = Some(when);
+            now.detail = Some(failure.unwrap_or_else(|| {
+                "the job ended before the pipeline started; see its log".into()
+            }));
+            self.save(&now)?;
+        }
+        Ok(now)
+    }
+
+    /// Every job file, as written, in no particular order.
+    fn all(&self) -> Result<Vec<Job>, HookError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(HookError::Io {
+                    path: self.dir.clone(),
+                    source,
+                })
+            }
+        };
+        let mut jobs = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| HookError::Io {
+                path: self.dir.clone(),
+                source,
+            })?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_suffix(".json").filter(|id| !id.starts_with('.')) else {
+                continue;
+            };
+            if let Some(job) = self.load(&tag_of_job_id(id))? {
+                jobs.push(job);
+            }
+        }
+        Ok(jobs)
     }
 
     /// Records that this process runs `tag`'s pipeline (it holds the lock).
@@ -239,6 +401,7 @@ impl Jobs {
             pid: None,
             exit_code: None,
             queued: now,
+            order: unix_nanos(),
             started: None,
             finished: None,
             log: self.log_path(tag),
@@ -298,43 +461,23 @@ impl Jobs {
 
     /// Every job, oldest first, with its state as it is now (see [`reconcile`]).
     pub fn list(&self, repo: &Repo) -> Result<Vec<Job>, HookError> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => {
-                return Err(HookError::Io {
-                    path: self.dir.clone(),
-                    source,
-                })
-            }
-        };
         let now = unix_now();
+        let worker = self.worker_running()?;
         let mut jobs = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| HookError::Io {
-                path: self.dir.clone(),
-                source,
-            })?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(id) = name.strip_suffix(".json").filter(|id| !id.starts_with('.')) else {
-                continue;
-            };
-            let tag = tag_of_job_id(id);
-            let Some(job) = self.load(&tag)? else {
-                continue;
-            };
-            let held = is_running(repo, &tag)?;
+        for job in self.all()? {
+            let held = is_running(repo, &job.tag)?;
             let alive = job.pid.is_some_and(pid_alive);
-            jobs.push(reconcile(job, held, alive, now));
+            jobs.push(reconcile(job, held, alive || worker, now));
         }
-        jobs.sort_by(|a, b| (a.queued, &a.tag).cmp(&(b.queued, &b.tag)));
+        jobs.sort_by(|a, b| (a.queued, a.order, &a.tag).cmp(&(b.queued, b.order, &b.tag)));
         Ok(jobs)
     }
 }
 
 /// A job's state as it is now: the file's, unless the lock or the process
-/// says otherwise. A job holding the lock runs; an unfinished job whose
-/// lock is free and whose process is gone has died.
+/// says otherwise. A job holding the lock runs; a queued job waits while a
+/// worker (or its own process) is alive; an unfinished job whose lock is
+/// free and whose process is gone has died.
 pub fn reconcile(mut job: Job, lock_held: bool, pid_alive: bool, now: u64) -> Job {
     let starting = job.pid.is_none() && now.saturating_sub(job.queued) < START_GRACE_SECS;
     match job.state {
@@ -343,7 +486,9 @@ pub fn reconcile(mut job: Job, lock_held: bool, pid_alive: bool, now: u64) -> Jo
         JobState::Queued if pid_alive || starting => {}
         JobState::Queued => {
             job.state = JobState::Failed;
-            job.detail = Some("the job ended before the pipeline started; see its log".into());
+            job.detail = Some(
+                "no worker runs the queue (it was killed?); the next new tag starts one".into(),
+            );
         }
         JobState::Running => {
             job.state = JobState::Failed;
@@ -351,6 +496,13 @@ pub fn reconcile(mut job: Job, lock_held: bool, pid_alive: bool, now: u64) -> Jo
         }
     }
     job
+}
+
+/// Nanoseconds since the Unix epoch.
+fn unix_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// Whether process `pid` exists (Linux: `/proc/PID`).
@@ -372,6 +524,7 @@ mod tests {
             pid,
             exit_code: None,
             queued: 1000,
+            order: 7,
             started: None,
             finished: None,
             log: PathBuf::from("/r/.git/buildkit/jobs/v1.0.0.log"),
@@ -409,7 +562,7 @@ mod tests {
         let text = serde_json::to_string(&job(JobState::Queued, Some(42))).expect("json");
         assert_eq!(
             text,
-            r#"{"tag":"v1.0.0","commit":"abc","state":"queued","trigger":"reference-transaction","pid":42,"exit_code":null,"queued":1000,"started":null,"finished":null,"log":"/r/.git/buildkit/jobs/v1.0.0.log"}"#
+            r#"{"tag":"v1.0.0","commit":"abc","state":"queued","trigger":"reference-transaction","pid":42,"exit_code":null,"queued":1000,"order":7,"started":null,"finished":null,"log":"/r/.git/buildkit/jobs/v1.0.0.log"}"#
         );
     }
 }

@@ -4,9 +4,11 @@
 //! repository: `git tag`, `git tag -a`, a release finish, any tool that uses
 //! git. On a bare server, `post-receive` sees the pushed refs. Both do the
 //! same: pick the new `refs/tags/<prefix><digit>…` refs ([`event`]), and
-//! start `git buildkit pipeline TAG` as a detached job ([`jobs`]), so the
-//! git command returns at once; the job's output goes to a log under the
-//! git dir.
+//! queue `git buildkit pipeline TAG` as a job that a detached worker runs,
+//! one at a time per repository ([`jobs`]), so the git command returns at
+//! once; the job's output goes to a log under the git dir. Tags that
+//! arrive by `git fetch` start nothing unless `[hooks] on-fetch = true`
+//! ([`invoker`] tells a fetch from the rest).
 //!
 //! The installed scripts (the top-level `hooks/` directory, embedded) only
 //! find the program and exec `git-buildkit hooks run HOOK ARGS…`; the logic
@@ -18,6 +20,7 @@
 
 pub mod event;
 pub mod install;
+pub mod invoker;
 pub mod jobs;
 pub mod run;
 mod script;
@@ -33,6 +36,7 @@ pub use event::{new_version_tags, parse_updates, version_prefix, RefUpdate};
 pub use install::{
     default_hooks, hooks_dir, install, uninstall, Installed, Uninstalled, CHAINED_SUFFIX,
 };
+pub use invoker::RefSource;
 pub use jobs::{Job, JobState, Jobs};
 pub use run::{run, Action, Chained, HookCall, HookReport};
 
@@ -97,10 +101,10 @@ pub enum HookError {
         #[source]
         source: std::io::Error,
     },
-    /// The detached pipeline job could not be started.
-    #[error("could not start the pipeline job of {tag}")]
+    /// The detached worker of the job queue could not be started.
+    #[error("could not start {what}")]
     Spawn {
-        tag: String,
+        what: String,
         #[source]
         source: std::io::Error,
     },

@@ -1,6 +1,8 @@
 //! `git-buildkit hooks run HOOK ARGS…`, what the installed scripts exec:
 //! run the user's kept hook first, with the same arguments and input, then
-//! start a pipeline job for each new version tag.
+//! queue a pipeline job for each new version tag and make sure a worker
+//! runs the queue. Tags a `git fetch` brought are left alone unless
+//! `[hooks] on-fetch = true` in the `.buildkit.toml` at HEAD.
 //!
 //! The exit status is the kept hook's (git acts on it where it matters:
 //! a failing reference-transaction `prepared` aborts the update), or 0. Our
@@ -14,8 +16,11 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::event::{has_config, new_version_tags, parse_updates, touches_tags, version_prefix};
+use super::event::{
+    has_config, new_version_tags, on_fetch, parse_updates, touches_tags, version_prefix,
+};
 use super::install::{chained_path, hooks_dir};
+use super::invoker::RefSource;
 use super::jobs::{Job, Jobs};
 use super::{Hook, HookError};
 use crate::changelog::ymd_hm;
@@ -42,6 +47,9 @@ pub struct HookCall<'a> {
     pub exe: &'a Path,
     /// False when `BUILDKIT_NO_PIPELINE=1`: tags are seen, no job starts.
     pub pipeline_enabled: bool,
+    /// Whether the git command running the hook made the refs or fetched
+    /// them (see [`super::invoker`]; only reference-transaction asks).
+    pub source: RefSource,
 }
 
 /// The user's kept hook, run first.
@@ -56,8 +64,10 @@ pub struct Chained {
 /// What was done about one new tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// A job was started.
-    Started(Job),
+    /// A job was queued; `ahead` jobs were queued or running before it.
+    Queued { job: Job, ahead: usize },
+    /// Version tags arrived by `git fetch` and `[hooks] on-fetch` is off.
+    Fetched { tags: Vec<String> },
     /// A run of the tag holds its lock.
     AlreadyRunning { tag: String },
     /// The tag's note says it succeeded.
@@ -71,11 +81,25 @@ pub enum Action {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Started(job) => write!(
+            Action::Queued { job, ahead: 0 } => write!(
                 f,
                 "started the pipeline of {} in the background (log: {})",
                 job.tag,
                 job.log.display()
+            ),
+            Action::Queued { job, ahead } => write!(
+                f,
+                "queued the pipeline of {} behind {ahead} other job{} (log: {})",
+                job.tag,
+                if *ahead == 1 { "" } else { "s" },
+                job.log.display()
+            ),
+            Action::Fetched { tags } => write!(
+                f,
+                "{} arrived by git fetch: no pipeline (`[hooks] on-fetch = true` in {} starts one; \
+                 `git buildkit pipeline TAG` runs one now)",
+                tags.join(", "),
+                crate::config::FILE_NAME
             ),
             Action::AlreadyRunning { tag } => {
                 write!(f, "the pipeline of {tag} is already running")
@@ -135,10 +159,26 @@ pub fn run(call: &HookCall<'_>) -> HookReport {
         }
     };
     let prefix = version_prefix(&repo);
-    for tag in new_version_tags(call.hook, call.args, &updates, &prefix) {
-        match trigger(&repo, call, &tag) {
-            Ok(action) => report.actions.push(action),
-            Err(e) => report.errors.push(e),
+    let tags = new_version_tags(call.hook, call.args, &updates, &prefix);
+    let fetched = call.hook == Hook::ReferenceTransaction && call.source == RefSource::Fetched;
+    if fetched && !tags.is_empty() && !on_fetch(&repo) {
+        report.actions.push(Action::Fetched { tags });
+    } else {
+        let mut queued = false;
+        for tag in tags {
+            match trigger(&repo, call, &tag) {
+                Ok(action) => {
+                    queued |= matches!(action, Action::Queued { .. });
+                    report.actions.push(action);
+                }
+                Err(e) => report.errors.push(e),
+            }
+        }
+        let dir = repo.workdir().unwrap_or(repo.git_dir());
+        if queued {
+            if let Err(e) = Jobs::of(&repo).spawn_worker(call.exe, &call.cwd.join(dir)) {
+                report.errors.push(e);
+            }
         }
     }
     let log = buildkit_dir(&repo).join("hooks.log");
@@ -169,15 +209,14 @@ fn trigger(repo: &Repo, call: &HookCall<'_>, tag: &str) -> Result<Action, HookEr
     if is_running(repo, tag)? {
         return Ok(Action::AlreadyRunning { tag: tag_owned() });
     }
-    let dir = repo.workdir().unwrap_or(repo.git_dir());
-    let job = Jobs::of(repo).start(
-        tag,
-        &commit.id,
-        call.hook.name(),
-        call.exe,
-        &call.cwd.join(dir),
-    )?;
-    Ok(Action::Started(job))
+    let jobs = Jobs::of(repo);
+    let ahead = jobs
+        .list(repo)?
+        .iter()
+        .filter(|j| j.tag != tag && !j.state.is_done())
+        .count();
+    let job = jobs.enqueue(tag, &commit.id, call.hook.name())?;
+    Ok(Action::Queued { job, ahead })
 }
 
 /// Runs `HOOK.pre-buildkit` when it is there and executable (git ignores a
