@@ -11,5 +11,6 @@ mod flow;
 mod package;
 mod pipeline;
 mod repo;
+mod serve_load;
 mod version_cmd;
 mod vm;
