@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 
 use git_buildkit::apt::{verify, AptError, AptRepo, InitOptions};
 use git_buildkit::progress::Listener;
-use git_buildkit::serve::{serve_stdio, serve_tcp, StaticSite};
+use git_buildkit::serve::{serve_stdio, serve_tcp, Limits, LoadNotice, StaticSite};
 use git_buildkit::sign::{KeyStore, SigningKey};
 
 use super::error::{failed, usage};
@@ -130,6 +130,7 @@ pub enum Command {
     /// Serve the repository over HTTP (read-only, confined to it).
     #[command(after_help = "Examples:
   git buildkit repo serve ~/repos/hello --bind 127.0.0.1:8080
+  git buildkit repo serve ~/repos/hello --max-connections 64
   qemu ... -netdev user,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:git-buildkit repo serve --stdio REPO")]
     Serve {
         /// The repository.
@@ -140,6 +141,10 @@ pub enum Command {
         /// Answer one HTTP connection on stdin/stdout, then exit.
         #[arg(long)]
         stdio: bool,
+        /// Connections open at once; beyond it the longest-idle one is closed, or 503 if all are busy.
+        /// Each may hold two file descriptors: keep it under half the open-file limit (`ulimit -n`).
+        #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+        max_connections: u32,
     },
     /// Check the repository as apt would (signatures, hashes, pool files).
     #[command(after_help = "Examples:
@@ -299,7 +304,12 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             ui.status("Published", &format!("generation {generation}"));
             Ok(())
         }
-        Command::Serve { path, bind, stdio } => {
+        Command::Serve {
+            path,
+            bind,
+            stdio,
+            max_connections,
+        } => {
             if stdio && git_buildkit::serve::stderr_is_connection() {
                 // Under QEMU's guestfwd cmd:, stderr is the guest's socket as
                 // well: an error message would reach apt as garbage. Fail silently.
@@ -336,7 +346,12 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
                 );
                 ui.out(&format!("http://{addr}/"));
             };
-            serve_tcp(&site, bind, &stop, &on_bound, &log).map_err(failed)
+            let limits = Limits {
+                max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+                ..Limits::default()
+            };
+            let notice = |n: &LoadNotice| ui.err_line(&format!("warning: {n}"));
+            serve_tcp(&site, bind, &limits, &stop, &on_bound, &log, &notice).map_err(failed)
         }
         Command::Verify { path, repair, json } => {
             let repo = open(path)?;

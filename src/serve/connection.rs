@@ -23,22 +23,49 @@ const COPY_BUFFER: usize = 32 * 1024;
 /// after a longer one the connection is closed instead.
 const MAX_DISCARDED_BODY: u64 = 64 * 1024;
 
+/// What a transport is told of a connection's progress, so that it can time
+/// it: the TCP server gives a client waiting time while no request is under
+/// way, a deadline for the whole of one that is arriving, and closes the
+/// longest-waiting connection first when it is full — none of which the
+/// reader below the buffered stream could tell apart on its own.
+pub(crate) trait Pacing {
+    /// The connection waits for its next request; `begun` when bytes of it
+    /// have already arrived (pipelined behind the previous one).
+    fn awaiting_request(&self, begun: bool);
+    /// The request (head and any body) has arrived: it is being answered.
+    fn answering(&self);
+}
+
+/// No pacing: for `--stdio`, where QEMU owns the connection and its end.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Unpaced;
+
+impl Pacing for Unpaced {
+    fn awaiting_request(&self, _begun: bool) {}
+    fn answering(&self) {}
+}
+
 /// Answers the requests of one connection; see [`StaticSite::handle_connection`].
 pub(crate) fn serve_connection(
     site: &StaticSite,
     reader: impl Read,
     writer: impl Write,
+    pacing: &dyn Pacing,
     log: &dyn Fn(&AccessLogEntry),
 ) -> Result<u64, ServeError> {
     let mut reader = BufReader::with_capacity(READ_BUFFER, reader);
     let mut writer = BufWriter::with_capacity(WRITE_BUFFER, writer);
-    let mut buffer = vec![0; COPY_BUFFER];
+    // Allocated by the first file sent: a connection that never asks for
+    // one (an idle one, say) costs its buffers' address space only.
+    let mut buffer = Vec::new();
     let mut answered = 0;
     loop {
+        pacing.awaiting_request(!reader.buffer().is_empty());
         let head = match read_head(&mut reader) {
             Ok(ReadHead::Request(head)) => head,
             Ok(ReadHead::Closed) => return Ok(answered),
             Ok(ReadHead::Invalid(error)) => {
+                pacing.answering();
                 // The stream can no longer be trusted to be in step with
                 // requests: answer, then close.
                 let mut response = Response::error(head_error_status(error));
@@ -75,6 +102,10 @@ pub(crate) fn serve_connection(
                 site.answer(&head)
             }
         };
+        pacing.answering();
+        if matches!(response.body, Body::File { .. }) && buffer.is_empty() {
+            buffer.resize(COPY_BUFFER, 0);
+        }
         let exchange = Exchange {
             head_only: head.method == "HEAD",
             connection: connection_field(keep_alive, head.version),

@@ -26,13 +26,6 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
-    /// Accepting connections failed for a reason other than a passing one.
-    #[error("could not accept connections on {addr}")]
-    Accept {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
     /// Standard input or output could not be used as the connection.
     #[error("could not use standard input and output as the HTTP connection")]
     Stdio {

@@ -6,7 +6,8 @@
 //! construction: only GET and HEAD exist, so nothing is ever written; every
 //! path is decoded, then confined to the served root (no `..`, no hidden
 //! `.buildkit/` state, no symlink leading out, only regular files); request
-//! heads are size-limited; and the CLI binds the loopback address unless told
+//! heads are size-limited; connections are capped and timed so that no client
+//! can hold the server ([`Limits`]); and the CLI binds the loopback address unless told
 //! otherwise. Enough of HTTP/1.1 is implemented for apt to work at full speed:
 //! persistent connections, pipelining, `Range` (resumed downloads) and
 //! `If-Modified-Since` (index refreshes).
@@ -21,10 +22,13 @@ mod confine;
 mod connection;
 mod content_type;
 mod error;
+mod limits;
+mod notice;
 mod range;
 mod request;
 mod response;
 mod site;
+mod slots;
 mod stdio;
 mod target;
 mod tcp;
@@ -33,6 +37,8 @@ mod tests;
 
 pub use access_log::AccessLogEntry;
 pub use error::ServeError;
+pub use limits::Limits;
+pub use notice::LoadNotice;
 pub use site::StaticSite;
 pub use stdio::{serve_stdio, stderr_is_connection};
-pub use tcp::{serve_tcp, IDLE_TIMEOUT};
+pub use tcp::serve_tcp;

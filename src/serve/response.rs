@@ -22,6 +22,7 @@ pub(crate) enum Status {
     HeadersTooLarge,
     InternalError,
     NotImplemented,
+    ServiceUnavailable,
     VersionNotSupported,
 }
 
@@ -41,6 +42,7 @@ impl Status {
             Status::HeadersTooLarge => 431,
             Status::InternalError => 500,
             Status::NotImplemented => 501,
+            Status::ServiceUnavailable => 503,
             Status::VersionNotSupported => 505,
         }
     }
@@ -60,6 +62,7 @@ impl Status {
             Status::HeadersTooLarge => "Request Header Fields Too Large",
             Status::InternalError => "Internal Server Error",
             Status::NotImplemented => "Not Implemented",
+            Status::ServiceUnavailable => "Service Unavailable",
             Status::VersionNotSupported => "HTTP Version Not Supported",
         }
     }

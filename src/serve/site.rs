@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::access_log::AccessLogEntry;
 use super::conditional::{is_not_modified, mtime_secs, range_applies};
 use super::confine::{open_confined, Refusal};
-use super::connection::serve_connection;
+use super::connection::{serve_connection, Unpaced};
 use super::content_type::content_type;
 use super::range::{evaluate, RangeAnswer};
 use super::request::RequestHead;
@@ -52,7 +52,7 @@ impl StaticSite {
         writer: impl Write,
         log: &dyn Fn(&AccessLogEntry),
     ) -> Result<u64, ServeError> {
-        serve_connection(self, reader, writer, log)
+        serve_connection(self, reader, writer, &Unpaced, log)
     }
 
     /// The response to a well-framed request.

@@ -1,51 +1,71 @@
-//! Serving over TCP: one listening socket, one thread per connection, all
-//! ended by a stop flag. Connection threads are scoped to the server call, so
-//! when [`serve_tcp`] returns no thread of it is left running.
+//! Serving over TCP: one listening socket, a thread per admitted connection,
+//! all ended by a stop flag. Connection threads are scoped to the server
+//! call, so when [`serve_tcp`] returns no thread of it is left running.
+//!
+//! The server stays up whatever clients do ([`Limits`]): connections are
+//! capped, so threads and descriptors are too; a connection waiting for a
+//! request is timed from when it began waiting, and a request from its first
+//! byte, so trickling bytes buys no time; and no accept error ends the
+//! server — running out of descriptors closes the longest-idle connection,
+//! waits a moment and goes on.
+//!
+//! Threads rather than an event loop: apt opens one or two connections per
+//! host, each busy for its whole life, and a blocking thread per connection
+//! keeps the code straight-line std; the cap is what bounds the threads.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
+
 use super::access_log::AccessLogEntry;
+use super::connection::serve_connection;
+use super::limits::Limits;
+use super::notice::{LoadNotice, Tally};
+use super::response::{send, Response, Status};
 use super::site::StaticSite;
+use super::slots::{Admission, Connections, Slot, Wait};
 use super::ServeError;
 
-/// How often the accept loop looks at the stop flag.
+/// How often the accept loop looks at the stop flag while no client comes.
 const ACCEPT_POLL: Duration = Duration::from_millis(50);
-/// How often a connection waiting for a request looks at the stop flag.
-const READ_POLL: Duration = Duration::from_millis(100);
-/// How long a connection may wait for the client — for its next request, or
-/// to take more of a response — before it is closed, so that idle keep-alive
-/// connections do not hold threads for ever.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The first and the longest wait after a failed accept.
+const BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(1));
 /// How long a closing connection goes on reading (and dropping) what the
 /// client still sends, so that closing with unread input — which makes TCP
 /// send a reset — cannot destroy the last response (RFC 9112 §9.6).
 const LINGER: Duration = Duration::from_secs(1);
-/// Consecutive failed accepts (each followed by [`ACCEPT_POLL`] of rest)
-/// after which the listener is deemed broken: about five seconds.
-const MAX_ACCEPT_FAILURES: u32 = 100;
+/// Stack of a connection thread: it parses a head and copies a file through
+/// heap buffers, far from std's 2 MiB default.
+const CONNECTION_STACK: usize = 256 * 1024;
 
 /// A TCP server: binds `bind`, calls `on_bound` with the address actually
 /// bound (port 0 becomes the real port), then serves each connection on its
-/// own thread until `stop` becomes true, and returns once every connection
-/// has ended (within a fraction of a second for idle ones).
+/// own thread, within `limits`, until `stop` becomes true, and returns once
+/// every connection has ended (at once: they are shut down).
 ///
 /// The address is the caller's explicit choice: nothing here refuses a
 /// non-loopback one. The CLI binds 127.0.0.1 unless told otherwise, because
 /// the repository is then readable by anyone who can reach the port.
 ///
-/// `log` is called from the connection threads, possibly at the same time.
+/// `log` is called from the connection threads, possibly at the same time;
+/// `notice` from the accept loop, at most once a second, when connections
+/// were closed or refused to stay within the limits or accepting failed.
 /// Errors of a single connection (a file failing to read mid-response) end
-/// that connection only; its access log entry is still written.
+/// that connection only; its access log entry is still written. Only a
+/// failure to bind is an error: nothing after that stops the server.
 pub fn serve_tcp(
     site: &StaticSite,
     bind: SocketAddr,
+    limits: &Limits,
     stop: &AtomicBool,
     on_bound: &dyn Fn(SocketAddr),
     log: &(dyn Fn(&AccessLogEntry) + Sync),
+    notice: &dyn Fn(&LoadNotice),
 ) -> Result<(), ServeError> {
     let bind_error = |source| ServeError::Bind { addr: bind, source };
     let listener = TcpListener::bind(bind).map_err(bind_error)?;
@@ -53,22 +73,40 @@ pub fn serve_tcp(
     // Non-blocking so that the loop below notices `stop` while idle.
     listener.set_nonblocking(true).map_err(bind_error)?;
     on_bound(addr);
-    // Set when the listener breaks, to end the connections as `stop` would.
-    let broken = AtomicBool::new(false);
-    let ending = || stop.load(Ordering::Relaxed) || broken.load(Ordering::Relaxed);
+    let connections = Connections::new(limits.max_connections);
     thread::scope(|scope| {
-        let mut failures = 0;
+        let mut tally = Tally::default();
+        let mut backoff = BACKOFF.0;
         while !stop.load(Ordering::Relaxed) {
             match listener.accept() {
                 Ok((stream, _peer)) => {
-                    failures = 0;
-                    let ending = &ending;
-                    let spawned = thread::Builder::new()
-                        .name("serve-connection".to_owned())
-                        .spawn_scoped(scope, move || serve_stream(site, stream, ending, log));
-                    // Without a thread the stream is dropped, which closes
-                    // that connection; the server goes on.
-                    drop(spawned);
+                    backoff = BACKOFF.0;
+                    match connections.admit(stream) {
+                        Admission::Admitted { slot, evicted } => {
+                            if evicted {
+                                tally.evicted();
+                            }
+                            let connections = &connections;
+                            let spawned = thread::Builder::new()
+                                .name("serve-connection".to_owned())
+                                .stack_size(CONNECTION_STACK)
+                                .spawn_scoped(scope, {
+                                    let slot = Arc::clone(&slot);
+                                    move || {
+                                        serve_slot(site, &slot, limits, log);
+                                        connections.release(&slot);
+                                    }
+                                });
+                            if spawned.is_err() {
+                                // No thread: the connection closes, the server goes on.
+                                connections.release(&slot);
+                            }
+                        }
+                        Admission::Full(stream) => {
+                            tally.refused();
+                            refuse(&stream);
+                        }
+                    }
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     thread::sleep(ACCEPT_POLL);
@@ -81,61 +119,92 @@ pub fn serve_tcp(
                             | io::ErrorKind::ConnectionAborted
                             | io::ErrorKind::ConnectionReset
                     ) => {}
-                // Out of file descriptors or memory passes once connections
-                // end; a listener that keeps failing is broken.
-                Err(source) => {
-                    failures += 1;
-                    if failures >= MAX_ACCEPT_FAILURES {
-                        broken.store(true, Ordering::Relaxed);
-                        return Err(ServeError::Accept { addr, source });
+                Err(error) => {
+                    // Out of descriptors or memory passes as connections
+                    // end: end the longest-idle one now. Any other error is
+                    // waited out too — a server that exits leaves apt with
+                    // nothing, one that waits recovers when the cause does.
+                    if runs_out_of_resources(&error) && connections.evict_oldest() {
+                        tally.evicted();
                     }
-                    thread::sleep(ACCEPT_POLL);
+                    tally.accept_failed(error);
+                    thread::sleep(backoff);
+                    backoff = (backoff * 2).min(BACKOFF.1);
                 }
             }
+            if let Some(load) = tally.notice(connections.len(), connections.max(), false) {
+                notice(&load);
+            }
         }
-        Ok(())
+        if let Some(load) = tally.notice(connections.len(), connections.max(), true) {
+            notice(&load);
+        }
+        connections.close_all();
+    });
+    Ok(())
+}
+
+/// Whether an accept failed for want of descriptors or memory (EMFILE,
+/// ENFILE, ENOBUFS, ENOMEM), which closing a connection relieves.
+fn runs_out_of_resources(error: &io::Error) -> bool {
+    error.raw_os_error().is_some_and(|code| {
+        matches!(
+            Errno::from_raw(code),
+            Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS | Errno::ENOMEM
+        )
     })
 }
 
-/// Serves one accepted connection until it ends.
-fn serve_stream(
+/// Answers a connection there is no room for with 503, without waiting: the
+/// short answer fits in the socket's buffer, or is dropped.
+fn refuse(stream: &TcpStream) {
+    let mut response = Response::error(Status::ServiceUnavailable).with("Retry-After", "1");
+    let mut bytes = Vec::new();
+    let _ = send(&mut bytes, &mut response, false, Some("close"), &mut []);
+    if stream.set_nonblocking(true).is_ok() {
+        let mut stream = stream;
+        let _ = stream.write_all(&bytes);
+    }
+    let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// Serves one admitted connection until it ends.
+fn serve_slot(
     site: &StaticSite,
-    stream: TcpStream,
-    ending: &(dyn Fn() -> bool + Sync),
+    slot: &Slot,
+    limits: &Limits,
     log: &(dyn Fn(&AccessLogEntry) + Sync),
 ) {
-    // Accepted sockets inherit the listener's non-blocking mode on some
-    // systems. No delay: each response is one buffered write, and pipelined
-    // answers must not wait for the client's delayed ACK (Nagle).
+    let stream = &slot.stream;
+    // No delay: each response is one buffered write, and pipelined answers
+    // must not wait for the client's delayed ACK (Nagle).
     let ready = stream
         .set_nonblocking(false)
-        .and_then(|()| stream.set_read_timeout(Some(READ_POLL)))
-        .and_then(|()| stream.set_write_timeout(Some(IDLE_TIMEOUT)))
+        .and_then(|()| stream.set_write_timeout(Some(limits.send_timeout)))
         .and_then(|()| stream.set_nodelay(true));
     if ready.is_err() {
         return;
     }
-    let reader = IdleReader {
-        stream: &stream,
-        ending,
-        idle: IDLE_TIMEOUT,
-    };
+    let reader = PacedReader { slot, limits };
     // The error of one connection ends that connection only; there is no
     // one to tell but the access log, which already has the entry.
-    let _ = site.handle_connection(reader, &stream, log);
-    linger(&stream, ending);
+    let _ = serve_connection(site, reader, stream, slot, log);
+    linger(stream);
 }
 
 /// Half-closes `stream`, then reads until the client closes its side too,
-/// [`LINGER`] passes, or the server is stopping.
-fn linger(stream: &TcpStream, ending: &(dyn Fn() -> bool + Sync)) {
+/// or [`LINGER`] passes (or the server shuts the socket down).
+fn linger(stream: &TcpStream) {
     if stream.shutdown(Shutdown::Write).is_err() {
         return;
     }
     let deadline = Instant::now() + LINGER;
     let mut stream = stream;
     let mut discard = [0; 4096];
-    while Instant::now() < deadline && !ending() {
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
         match stream.read(&mut discard) {
             Ok(0) => return,
             Ok(_) => {}
@@ -151,70 +220,45 @@ fn linger(stream: &TcpStream, ending: &(dyn Fn() -> bool + Sync)) {
     }
 }
 
-/// Reads from a connection, reporting end of stream once the server is
-/// stopping or the client has sent nothing for `idle`.
-struct IdleReader<'a> {
-    stream: &'a TcpStream,
-    ending: &'a (dyn Fn() -> bool + Sync),
-    idle: Duration,
+/// Reads from a connection within the time its [`Slot`] allows, reporting
+/// the end of the stream once that time is up or the slot is closed.
+struct PacedReader<'a> {
+    slot: &'a Slot,
+    limits: &'a Limits,
 }
 
-impl Read for IdleReader<'_> {
+impl Read for PacedReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let since = Instant::now();
         loop {
-            if (self.ending)() {
-                return Ok(0);
-            }
-            let mut stream = self.stream;
+            let (timeout, per_read) = match self.slot.wait(self.limits) {
+                Wait::Closed => return Ok(0),
+                Wait::Each(timeout) => (timeout, true),
+                Wait::Until(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => (left, false),
+                    _ => return Ok(0),
+                },
+            };
+            self.slot.stream.set_read_timeout(Some(timeout))?;
+            let mut stream = &self.slot.stream;
             match stream.read(buf) {
+                Ok(0) => return Ok(0),
+                Ok(n) => {
+                    self.slot.bytes_arrived();
+                    return Ok(n);
+                }
                 Err(error)
                     if matches!(
                         error.kind(),
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) =>
                 {
-                    if since.elapsed() >= self.idle {
+                    if per_read {
                         return Ok(0);
                     }
                 }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                result => return result,
+                Err(error) => return Err(error),
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-    use std::net::TcpListener;
-
-    #[test]
-    fn idle_reader_ends_a_silent_connection_and_reads_a_talking_one() {
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind");
-        let mut client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
-        let (server, _) = listener.accept().expect("accept");
-        server
-            .set_read_timeout(Some(Duration::from_millis(20)))
-            .expect("timeout");
-        let never = || false;
-        let mut reader = IdleReader {
-            stream: &server,
-            ending: &never,
-            idle: Duration::from_millis(300),
-        };
-        client.write_all(b"GET").expect("write");
-        let mut buf = [0; 8];
-        assert_eq!(reader.read(&mut buf).expect("read"), 3);
-        let started = Instant::now();
-        assert_eq!(reader.read(&mut buf).expect("read"), 0);
-        assert!(started.elapsed() >= Duration::from_millis(300));
-
-        let always = || true;
-        reader.ending = &always;
-        client.write_all(b"more").expect("write");
-        assert_eq!(reader.read(&mut buf).expect("read"), 0, "stopping wins");
     }
 }

@@ -13,5 +13,6 @@ mod flow_safety;
 mod package;
 mod pipeline;
 mod repo;
+mod serve_load;
 mod version_cmd;
 mod vm;

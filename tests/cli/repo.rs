@@ -12,9 +12,9 @@ use pretty_assertions::assert_eq;
 use crate::common::{dir_names, write_files, Run, Sandbox};
 
 /// A `repo serve` child, killed on drop.
-struct Server {
-    child: Child,
-    url: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) url: String,
 }
 
 impl Drop for Server {
@@ -24,15 +24,15 @@ impl Drop for Server {
     }
 }
 
-struct Fixture {
-    sb: Sandbox,
-    repo: PathBuf,
-    store: PathBuf,
+pub(crate) struct Fixture {
+    pub(crate) sb: Sandbox,
+    pub(crate) repo: PathBuf,
+    pub(crate) store: PathBuf,
 }
 
 impl Fixture {
     /// A key and an empty repository carrying amd64.
-    fn new(extra_init: &[&str]) -> Self {
+    pub(crate) fn new(extra_init: &[&str]) -> Self {
         let sb = Sandbox::new();
         let store = sb.path("keys");
         let fx = Fixture {
@@ -67,7 +67,7 @@ impl Fixture {
     }
 
     /// Runs our binary quietly (errors and warnings only on stderr).
-    fn bk(&self, args: &[&str]) -> Run {
+    pub(crate) fn bk(&self, args: &[&str]) -> Run {
         let mut full = vec!["-q"];
         full.extend_from_slice(args);
         self.sb.bk_env(
@@ -77,12 +77,12 @@ impl Fixture {
         )
     }
 
-    fn repo_arg(&self) -> &str {
+    pub(crate) fn repo_arg(&self) -> &str {
         self.repo.to_str().expect("utf8")
     }
 
     /// A small package built with `deb build`.
-    fn deb(&self, name: &str, version: &str, arch: &str) -> PathBuf {
+    pub(crate) fn deb(&self, name: &str, version: &str, arch: &str) -> PathBuf {
         let dir = self.sb.path(&format!("src/{name}-{version}-{arch}"));
         write_files(
             &dir,
@@ -136,7 +136,7 @@ impl Fixture {
     }
 
     /// apt-get with a private configuration that trusts only the stanza from `repo sources`.
-    fn apt(&self, server: &Server, args: &[&str]) -> Run {
+    pub(crate) fn apt(&self, server: &Server, args: &[&str]) -> Run {
         let base = self.sb.path("apt");
         for dir in [
             "etc/sources.list.d",
@@ -196,7 +196,7 @@ impl Fixture {
 }
 
 /// apt-get update that must succeed without any warning or error.
-fn clean_update(fx: &Fixture, server: &Server) {
+pub(crate) fn clean_update(fx: &Fixture, server: &Server) {
     let run = fx.apt(server, &["update"]);
     let problems: Vec<&str> = run
         .stdout

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use pretty_assertions::assert_eq;
 
 use super::support::*;
-use crate::serve::{serve_tcp, AccessLogEntry, ServeError, StaticSite};
+use crate::serve::{serve_tcp, AccessLogEntry, Limits, LoadNotice, ServeError, StaticSite};
 
 /// A server running on its own thread, stopped when dropped.
 struct Server {
@@ -21,25 +21,40 @@ struct Server {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<Result<(), ServeError>>>,
     log: Arc<Mutex<Vec<AccessLogEntry>>>,
+    notices: Arc<Mutex<Vec<LoadNotice>>>,
 }
 
 impl Server {
     fn start(root: &Path) -> Self {
+        Self::with_limits(root, Limits::default())
+    }
+
+    fn with_limits(root: &Path, limits: Limits) -> Self {
         let site = StaticSite::new(root).expect("site");
         let stop = Arc::new(AtomicBool::new(false));
         let log = Arc::new(Mutex::new(Vec::new()));
+        let notices = Arc::new(Mutex::new(Vec::new()));
         let (bound, addr) = mpsc::channel();
         let thread = thread::spawn({
             let stop = Arc::clone(&stop);
             let log = Arc::clone(&log);
+            let notices = Arc::clone(&notices);
             move || {
                 let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
                 serve_tcp(
                     &site,
                     any_port,
+                    &limits,
                     &stop,
                     &|addr| bound.send(addr).expect("test alive"),
                     &|entry| log.lock().expect("log").push(entry.clone()),
+                    &|notice| {
+                        let copy = LoadNotice {
+                            last_error: None,
+                            ..*notice
+                        };
+                        notices.lock().expect("notices").push(copy);
+                    },
                 )
             }
         });
@@ -53,6 +68,7 @@ impl Server {
             stop,
             thread: Some(thread),
             log,
+            notices,
         }
     }
 
@@ -351,8 +367,16 @@ fn tcp_bind_failure_names_the_address() {
     let repo = Repo::new();
     let site = StaticSite::new(&repo.root).expect("site");
     let stop = AtomicBool::new(false);
-    let error = serve_tcp(&site, addr, &stop, &|_| panic!("not bound"), &|_| {})
-        .expect_err("the port is taken");
+    let error = serve_tcp(
+        &site,
+        addr,
+        &Limits::default(),
+        &stop,
+        &|_| panic!("not bound"),
+        &|_| {},
+        &|_| {},
+    )
+    .expect_err("the port is taken");
     assert_eq!(error.to_string(), format!("could not listen on {addr}"));
 }
 
@@ -381,4 +405,172 @@ fn tcp_curl_fetches_a_range() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), "01234");
     // curl sends the path as given; the log keeps it verbatim.
     assert_eq!(server.shutdown(), [entry("GET", DEB_URL, 206, 5)]);
+}
+
+/// Limits small enough for a test to reach in a second or two.
+fn tight(max_connections: usize) -> Limits {
+    Limits {
+        max_connections,
+        keep_alive: Duration::from_millis(600),
+        request_deadline: Duration::from_millis(1200),
+        send_timeout: Duration::from_secs(10),
+    }
+}
+
+/// Reads until the server closes the connection; how long that took, and
+/// what came before the end.
+fn wait_for_close(reader: &mut BufReader<TcpStream>) -> (Duration, Vec<u8>) {
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).expect("read to end");
+    (started.elapsed(), rest)
+}
+
+#[test]
+fn tcp_a_trickled_request_gets_no_more_than_the_request_deadline() {
+    // A slow loris: one byte every 100 ms, never finishing the head. Each
+    // byte would reset a per-read timeout; the deadline counts from the first.
+    let repo = Repo::new();
+    let server = Server::with_limits(&repo.root, tight(8));
+    let (stream, mut reader) = server.connect();
+    let trickle = thread::spawn(move || {
+        let started = Instant::now();
+        let mut stream = stream;
+        for byte in b"GET / HTTP/1.1\r\nX-Slow: "
+            .iter()
+            .chain([b'x'; 100].iter())
+        {
+            if stream.write_all(&[*byte]).is_err() {
+                return started.elapsed();
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        started.elapsed()
+    });
+    let (closed_after, answer) = wait_for_close(&mut reader);
+    assert_eq!(String::from_utf8_lossy(&answer), "");
+    assert!(
+        closed_after >= Duration::from_millis(1100) && closed_after < Duration::from_millis(2500),
+        "closed after {closed_after:?}"
+    );
+    let writing_for = trickle.join().expect("trickle");
+    assert!(writing_for < Duration::from_secs(5), "{writing_for:?}");
+    assert_eq!(server.shutdown(), []);
+}
+
+#[test]
+fn tcp_an_idle_connection_is_closed_after_keep_alive_before_and_after_a_request() {
+    let repo = Repo::new();
+    let server = Server::with_limits(&repo.root, tight(8));
+    // Never a byte.
+    let (_silent, mut silent_reader) = server.connect();
+    let (closed_after, answer) = wait_for_close(&mut silent_reader);
+    assert_eq!(answer, b"");
+    assert!(
+        closed_after >= Duration::from_millis(500) && closed_after < Duration::from_millis(1500),
+        "closed after {closed_after:?}"
+    );
+    // One request, then silence: the wait counts from the answer.
+    let (mut stream, mut reader) = server.connect();
+    thread::sleep(Duration::from_millis(400));
+    stream
+        .write_all(request("GET", DEB_URL, "").as_bytes())
+        .expect("send");
+    assert_eq!(
+        read_reply(&mut reader, false),
+        deb_reply("HTTP/1.1 200 OK", &[], "10", DEB_BODY)
+    );
+    let (closed_after, answer) = wait_for_close(&mut reader);
+    assert_eq!(answer, b"");
+    assert!(
+        closed_after >= Duration::from_millis(500) && closed_after < Duration::from_millis(1500),
+        "closed after {closed_after:?}"
+    );
+    assert_eq!(server.shutdown(), [entry("GET", DEB_URL, 200, 10)]);
+}
+
+#[test]
+fn tcp_at_the_cap_the_longest_waiting_connection_makes_room() {
+    let repo = Repo::new();
+    let server = Server::with_limits(
+        &repo.root,
+        Limits {
+            keep_alive: Duration::from_secs(60),
+            request_deadline: Duration::from_secs(60),
+            ..tight(2)
+        },
+    );
+    let (_first, mut first_reader) = server.connect();
+    thread::sleep(Duration::from_millis(200));
+    let (mut second, mut second_reader) = server.connect();
+    thread::sleep(Duration::from_millis(200));
+    // Both slots are taken by idle clients; a third, working one is served.
+    let (mut third, mut third_reader) = server.connect();
+    third
+        .write_all(request("GET", DEB_URL, "").as_bytes())
+        .expect("send");
+    assert_eq!(
+        read_reply(&mut third_reader, false),
+        deb_reply("HTTP/1.1 200 OK", &[], "10", DEB_BODY)
+    );
+    // The oldest idle connection paid for it; the younger one still works.
+    let (closed_after, answer) = wait_for_close(&mut first_reader);
+    assert_eq!(
+        (answer, closed_after < Duration::from_secs(1)),
+        (Vec::new(), true)
+    );
+    second
+        .write_all(request("GET", DEB_URL, "Connection: close\r\n").as_bytes())
+        .expect("send");
+    assert_eq!(
+        read_reply(&mut second_reader, false),
+        deb_reply("HTTP/1.1 200 OK", &[], "10", DEB_BODY).with_connection_close()
+    );
+    drop((third, third_reader));
+    let notices = server.notices.lock().expect("notices").len();
+    let log = server.shutdown();
+    assert_eq!(
+        log,
+        [
+            entry("GET", DEB_URL, 200, 10),
+            entry("GET", DEB_URL, 200, 10)
+        ]
+    );
+    assert!(notices >= 1, "the eviction was reported");
+}
+
+#[test]
+fn tcp_at_the_cap_with_every_connection_busy_a_new_one_gets_503() {
+    let repo = Repo::with_big_file();
+    let server = Server::with_limits(&repo.root, tight(1));
+    // A client that asks for 8 MiB and does not read it keeps its slot busy.
+    let (mut busy, mut busy_reader) = server.connect();
+    busy.write_all(request("GET", "/big.bin", "").as_bytes())
+        .expect("send");
+    let mut status_line = String::new();
+    busy_reader
+        .read_line(&mut status_line)
+        .expect("status line");
+    assert_eq!(status_line, "HTTP/1.1 200 OK\r\n");
+    let (_refused, mut refused_reader) = server.connect();
+    assert_eq!(
+        read_reply(&mut refused_reader, false),
+        Reply::error(
+            "HTTP/1.1 503 Service Unavailable",
+            &[("Retry-After", "1")],
+            true,
+            false
+        )
+    );
+    assert_closed(&mut refused_reader);
+    drop((busy, busy_reader));
+    let refused: u64 = server
+        .notices
+        .lock()
+        .expect("notices")
+        .iter()
+        .map(|n| n.refused)
+        .sum();
+    server.shutdown();
+    assert_eq!(refused, 1);
 }
