@@ -309,3 +309,11 @@ open(name, "wb").write(out)
         .ok();
     dir.join(name)
 }
+
+/// A command running `program` with the sandbox environment every child
+/// gets (HOME set to `home`), for tests that start and signal it themselves.
+pub fn clean_command(program: &Path, home: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    clean_env(&mut cmd, home);
+    cmd
+}

@@ -13,3 +13,4 @@ mod pipeline;
 mod repo;
 mod version_cmd;
 mod vm;
+mod vm_hostile;
