@@ -227,17 +227,40 @@ pub struct RepoConfig {
 pub struct VmConfig {
     /// Base image name.
     pub image: Option<String>,
-    /// Guest memory.
-    pub memory: Option<String>,
-    /// Guest CPUs.
-    pub cpus: Option<u32>,
+    /// Guest memory, e.g. `"512M"` (checked when parsed).
+    pub memory: Option<Spanned<String>>,
+    /// Guest CPUs (checked when parsed).
+    pub cpus: Option<Spanned<u32>>,
     /// Commands run after installing.
     #[serde(default)]
     pub smoke: Vec<String>,
-    /// Overall timeout, e.g. `"5m"`.
-    pub timeout: Option<String>,
-    /// `fast`, `systemd` or `auto`.
-    pub mode: Option<String>,
+    /// Each test's time limit, e.g. `"5m"` (checked when parsed).
+    pub timeout: Option<Spanned<String>>,
+    /// `fast`, `systemd` or `auto` (checked when parsed).
+    pub mode: Option<Spanned<String>>,
+}
+
+impl VmConfig {
+    /// Checks each value as `vm-test` will read it; the error carries the
+    /// value's span.
+    fn check(&self) -> Result<(), (std::ops::Range<usize>, String)> {
+        use crate::vm::plan;
+        let located =
+            |span: std::ops::Range<usize>| move |e: crate::vm::VmError| (span, e.to_string());
+        if let Some(memory) = &self.memory {
+            plan::parse_memory(memory.get_ref()).map_err(located(memory.span()))?;
+        }
+        if let Some(cpus) = &self.cpus {
+            plan::check_cpus(*cpus.get_ref()).map_err(located(cpus.span()))?;
+        }
+        if let Some(timeout) = &self.timeout {
+            plan::parse_duration(timeout.get_ref()).map_err(located(timeout.span()))?;
+        }
+        if let Some(mode) = &self.mode {
+            plan::parse_mode(mode.get_ref()).map_err(located(mode.span()))?;
+        }
+        Ok(())
+    }
 }
 
 /// `[hooks]`.
@@ -281,6 +304,9 @@ impl Config {
         let err = |span: std::ops::Range<usize>, message: String| {
             located(text, origin, span.start, message)
         };
+        if let Some(vm) = &self.vm {
+            vm.check().map_err(|(span, message)| err(span, message))?;
+        }
         let mut names = std::collections::HashSet::new();
         for package in &self.packages {
             let name = &package.name;
@@ -518,5 +544,32 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
         for (text, want) in cases {
             assert_eq!(error_of(&text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn vm_values_are_checked_where_they_are_written() {
+        // A timeout whose deadline (now + limit) overflowed and panicked in
+        // vm-test, and the other [vm] values, are errors at their place.
+        let cases = [
+            ("timeout = \"5124095576030431h\"", "v1.0.0:.buildkit.toml:3:11: timeout 5124095576030431h is out of range (1s to 24h)"),
+            ("timeout = \"99999999999999999999s\"", "v1.0.0:.buildkit.toml:3:11: timeout 99999999999999999999s is out of range (1s to 24h)"),
+            ("timeout = \"soon\"", "v1.0.0:.buildkit.toml:3:11: invalid duration \"soon\" (examples: 90s, 5m, 1h)"),
+            ("memory = \"99999999999G\"", "v1.0.0:.buildkit.toml:3:10: memory 99999999999G is out of range (128M to 64G)"),
+            ("cpus = 0", "v1.0.0:.buildkit.toml:3:8: cpus 0 is out of range (1 to 64)"),
+            ("cpus = 4294967296", "v1.0.0:.buildkit.toml:3:8: invalid value: integer `4294967296`, expected u32"),
+            ("mode = \"turbo\"", "v1.0.0:.buildkit.toml:3:8: invalid VM mode \"turbo\" (fast, systemd or auto)"),
+        ];
+        for (line, want) in cases {
+            let text = format!("[vm]\nsmoke = [\"true\"]\n{line}\n");
+            assert_eq!(error_of(&text), want, "{text}");
+        }
+        let good = Config::parse(
+            "[vm]\ntimeout = \"24h\"\nmemory = \"1G\"\ncpus = 2\nmode = \"fast\"\n",
+            "HEAD:.buildkit.toml",
+        )
+        .expect("parses");
+        let vm = good.vm.expect("[vm]");
+        assert_eq!(vm.timeout.map(|t| t.into_inner()).as_deref(), Some("24h"));
+        assert_eq!(vm.cpus.map(|c| c.into_inner()), Some(2));
     }
 }

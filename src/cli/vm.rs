@@ -53,6 +53,27 @@ pub enum Command {
   git buildkit vm destroy py
   git buildkit vm destroy v1.2.0-3fa9c1de")]
     Destroy(DestroyArgs),
+    /// Serve one guest connection on stdin/stdout (qemu's guestfwd runs it).
+    ///
+    /// Takes one of the run's connection slots first (waiting briefly, or
+    /// answering 503 when the guest already holds too many connections).
+    #[command(
+        hide = true,
+        after_help = "Examples:
+  qemu ... -netdev user,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:git-buildkit vm serve-guest --run-dir RUN REPO"
+    )]
+    ServeGuest(ServeGuestArgs),
+}
+
+/// Arguments of `vm serve-guest`.
+#[derive(Debug, clap::Args)]
+pub struct ServeGuestArgs {
+    /// The run directory (its connection slots).
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: PathBuf,
+    /// The repository.
+    #[arg(value_name = "REPO")]
+    pub repo: PathBuf,
 }
 
 /// Arguments of `vm create`.
@@ -172,6 +193,7 @@ pub enum AccelArg {
 pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
     let store = ImageStore::default_location();
     match command {
+        Command::ServeGuest(args) => serve_guest(&args),
         Command::Create(args) => create(ui, &store, args),
         Command::List(args) => list(ui, &store, &args),
         Command::Shell(args) => {
@@ -204,6 +226,28 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// One guest connection: stdin, stdout and stderr are all the guest's
+/// socket, so nothing is printed, whatever happens.
+fn serve_guest(args: &ServeGuestArgs) -> Result<(), CliError> {
+    use git_buildkit::vm::connections::{self, Caps};
+    let silent = || {
+        let mut e = CliError::new(1, anyhow::anyhow!("vm serve-guest failed"));
+        e.silent = true;
+        e
+    };
+    let Some(_slot) = connections::admit(&args.run_dir, Caps::default()).map_err(|_| silent())?
+    else {
+        use std::io::Write;
+        let _ = std::io::stdout().write_all(connections::REFUSAL);
+        let _ = std::io::stdout().flush();
+        return Err(silent());
+    };
+    let repo = git_buildkit::apt::AptRepo::open(&args.repo).map_err(|_| silent())?;
+    let site = git_buildkit::serve::StaticSite::new(repo.root()).map_err(|_| silent())?;
+    git_buildkit::serve::serve_stdio(&site, &|_| {}).map_err(|_| silent())?;
+    Ok(())
 }
 
 fn create(ui: &Ui, store: &ImageStore, args: CreateArgs) -> Result<(), CliError> {
@@ -253,6 +297,8 @@ fn image_json(image: &git_buildkit::vm::Image) -> serde_json::Value {
 }
 
 fn list(ui: &Ui, store: &ImageStore, args: &ListArgs) -> Result<(), CliError> {
+    // Runs of killed processes (and their qemu) go before anything is listed.
+    run::remove_stale_runs(store)?;
     let images = store.list()?;
     let runs = run::kept_runs(store);
     if args.json {

@@ -51,8 +51,19 @@ pub enum VmError {
     #[error("could not build the initrd")]
     Initrd(#[from] super::initrd::InitrdError),
     /// A path or word cannot be passed through qemu's option syntax.
-    #[error("{word:?} cannot be passed to qemu's guestfwd command (no spaces or commas)")]
+    #[error("{word:?} cannot be passed to qemu: it is not valid UTF-8")]
     UnsafeServeArgument { word: String },
+    /// The program the guest's connections would run is gone: the binary
+    /// was replaced (rebuilt, upgraded) while this process ran.
+    #[error("the running git-buildkit ({path}) was replaced or removed since it started: qemu could not start it for the guest's connections")]
+    ServeProgramGone { path: PathBuf },
+    /// A `[vm]` value out of range.
+    #[error("{what} {value} is out of range ({range})")]
+    OutOfRange {
+        what: &'static str,
+        value: String,
+        range: &'static str,
+    },
     /// `--accel kvm` where KVM does not work.
     #[error("KVM is not usable here: {reason}")]
     NoKvm { reason: String },
@@ -111,6 +122,7 @@ impl VmError {
             | VmError::BadMemory { .. }
             | VmError::BadDuration { .. }
             | VmError::BadMode { .. }
+            | VmError::OutOfRange { .. }
             | VmError::NoImage { .. }
             | VmError::NoRun { .. }
             | VmError::Dep8(_)
@@ -132,9 +144,10 @@ impl VmError {
             VmError::NoKvm { .. } => {
                 Some("use --accel tcg (software emulation) or --accel auto".into())
             }
-            VmError::NoRun { .. } => {
-                Some("runs are kept only with `vm-test --keep`; `git buildkit vm list` shows them".into())
-            }
+            VmError::NoRun { .. } => Some(
+                "runs are kept only with `vm-test --keep`; `git buildkit vm list` shows them"
+                    .into(),
+            ),
             VmError::NotPublished { .. } => Some(
                 "publish the tag first: `git buildkit pipeline TAG` (or `git buildkit repo add`)"
                     .into(),
@@ -142,9 +155,12 @@ impl VmError {
             VmError::Package(e) => e.hint(),
             VmError::Apt(e) => e.hint(),
             VmError::UnsafeServeArgument { .. } => Some(
-                "move the repository (or the git-buildkit binary) to a path without spaces or commas"
+                "move the repository (or the git-buildkit binary) to a path that is valid UTF-8"
                     .into(),
             ),
+            VmError::ServeProgramGone { .. } => {
+                Some("run the command again (with the new binary)".into())
+            }
             _ => None,
         }
     }

@@ -4,6 +4,7 @@
 //! the tag's signed repository ([`job`]), and the verdict read back from
 //! framed lines on a serial port ([`verdict`]).
 
+pub mod connections;
 pub mod dep8;
 mod error;
 pub mod image;
@@ -11,6 +12,7 @@ pub mod initrd;
 pub mod job;
 pub mod junit;
 pub mod kernel;
+pub mod limits;
 pub mod plan;
 pub mod qemu;
 pub mod run;

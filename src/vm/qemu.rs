@@ -6,10 +6,18 @@
 //! the uncompressed kernel when there is one (PVH entry, about 2 s faster per
 //! boot under emulation); `pc`, never `microvm`, under TCG (microvm hangs
 //! calibrating the TSC there); the first serial port is the kernel console
-//! (a log file), the second carries the job's output and framed results to
-//! our stdout; user networking with `restrict=on`, whose only way out is a
-//! `guestfwd` that starts `git-buildkit repo serve --stdio` per connection,
-//! so no host port is opened and parallel runs cannot collide.
+//! (a FIFO the host copies into a capped log file), the second carries the
+//! job's output and framed results to our stdout; user networking with
+//! `restrict=on`, whose only way out is a `guestfwd` that starts
+//! `git-buildkit vm serve-guest` per connection, so no host port is opened
+//! and parallel runs cannot collide; `-pidfile` in the run directory, so
+//! the next run can find and end a qemu whose git-buildkit was killed.
+//!
+//! Quoting: an option value goes through qemu's option parser, which ends a
+//! value at a single comma and reads `,,` as one comma; the `cmd:` of a
+//! guestfwd then goes through libslirp's `g_shell_parse_argv` (shell-like
+//! quotes, no shell is run). So every word of the command is single-quoted
+//! for GLib and then every comma doubled for qemu ([`guestfwd_command`]).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -71,10 +79,12 @@ impl GuestMode {
 /// What to do with the guest's job port (the second serial port).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Console {
-    /// Run a job: the kernel console goes to `log`, the job port to stdout.
+    /// Run a job: the kernel console goes to the FIFO `pipe` + `.out`
+    /// (qemu's `pipe` chardev; it reads `pipe` + `.in`), the job port to
+    /// stdout.
     Job {
-        /// The kernel console log.
-        log: PathBuf,
+        /// The FIFOs' common path, without `.in`/`.out`.
+        pipe: PathBuf,
     },
     /// An interactive root shell on the first serial port, on our terminal
     /// (Ctrl-A X quits qemu).
@@ -105,6 +115,8 @@ pub struct Boot {
     /// The command the guest's connections to [`REPO_ADDRESS`]:80 run
     /// (program first); `None` leaves the guest without a network.
     pub serve: Option<Vec<String>>,
+    /// Where qemu writes its process id.
+    pub pidfile: Option<PathBuf>,
 }
 
 /// The init the fast mode runs as PID 1.
@@ -142,9 +154,8 @@ pub fn kernel_cmdline(boot: &Boot) -> String {
     words.join(" ")
 }
 
-/// The argv after the program name. Fails when the serve command cannot be
-/// passed through qemu's option syntax (a comma) or slirp's command
-/// splitting (a space inside an argument).
+/// The argv after the program name. Fails when a path or the serve
+/// command is not UTF-8 (qemu's option values are text).
 pub fn qemu_args(boot: &Boot) -> Result<Vec<OsString>, VmError> {
     let mut args: Vec<OsString> = Vec::new();
     let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
@@ -180,10 +191,13 @@ pub fn qemu_args(boot: &Boot) -> Result<Vec<OsString>, VmError> {
     }
     args.extend(["-device".into(), "virtio-rng-pci".into()]);
     match &boot.console {
-        Console::Job { log } => {
-            let mut serial = OsString::from("file:");
-            serial.push(log);
-            args.extend(["-serial".into(), serial]);
+        Console::Job { pipe } => {
+            args.extend([
+                "-chardev".into(),
+                format!("pipe,id=con,path={}", option_text(pipe)?).into(),
+                "-serial".into(),
+                "chardev:con".into(),
+            ]);
             args.extend([
                 "-chardev".into(),
                 "stdio,id=job,signal=off".into(),
@@ -204,16 +218,11 @@ pub fn qemu_args(boot: &Boot) -> Result<Vec<OsString>, VmError> {
     }
     match &boot.serve {
         Some(command) => {
-            for word in command {
-                if word.is_empty() || word.contains([' ', ',', '\t', '\n']) {
-                    return Err(VmError::UnsafeServeArgument { word: word.clone() });
-                }
-            }
             args.extend([
                 "-netdev".into(),
                 format!(
                     "user,id=net0,restrict=on,ipv6=off,guestfwd=tcp:{REPO_ADDRESS}:80-cmd:{}",
-                    command.join(" ")
+                    guestfwd_command(command)
                 )
                 .into(),
                 "-device".into(),
@@ -222,19 +231,39 @@ pub fn qemu_args(boot: &Boot) -> Result<Vec<OsString>, VmError> {
         }
         None => args.extend(["-nic".into(), "none".into()]),
     }
+    if let Some(pidfile) = &boot.pidfile {
+        args.extend(["-pidfile".into(), os(pidfile)]);
+    }
     Ok(args)
+}
+
+/// The `cmd:` of a guestfwd as it goes into a qemu option value: each word
+/// single-quoted for `g_shell_parse_argv` (a `'` inside becomes `'\''`, as
+/// in sh), then each comma doubled for qemu's option parser.
+pub fn guestfwd_command(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|word| format!("'{}'", word.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(',', ",,")
 }
 
 fn os(path: &Path) -> OsString {
     path.as_os_str().to_owned()
 }
 
-/// A `-drive` value; qemu doubles commas in file names.
-fn drive(path: &Path, options: &str) -> Result<OsString, VmError> {
+/// A path inside a qemu option value: text, with its commas doubled.
+fn option_text(path: &Path) -> Result<String, VmError> {
     let text = path.to_str().ok_or_else(|| VmError::UnsafeServeArgument {
         word: path.display().to_string(),
     })?;
-    Ok(format!("file={},{options}", text.replace(',', ",,")).into())
+    Ok(text.replace(',', ",,"))
+}
+
+/// A `-drive` value; qemu doubles commas in file names.
+fn drive(path: &Path, options: &str) -> Result<OsString, VmError> {
+    Ok(format!("file={},{options}", option_text(path)?).into())
 }
 
 /// Why KVM cannot be used here, or `None` when it looks usable.
@@ -290,15 +319,17 @@ mod tests {
             job_disk: Some("/c/runs/r1/job.img".into()),
             mode: GuestMode::Fast,
             console: Console::Job {
-                log: "/c/runs/r1/console.log".into(),
+                pipe: "/c/runs/r1/console".into(),
             },
             serve: Some(vec![
                 "/usr/bin/git-buildkit".into(),
-                "repo".into(),
-                "serve".into(),
-                "--stdio".into(),
+                "vm".into(),
+                "serve-guest".into(),
+                "--run-dir".into(),
+                "/c/runs/r1".into(),
                 "/srv/repo".into(),
             ]),
+            pidfile: Some("/c/runs/r1/qemu.pid".into()),
         }
     }
 
@@ -341,17 +372,21 @@ mod tests {
                 "file=/c/runs/r1/job.img,format=raw,if=virtio,readonly=on",
                 "-device",
                 "virtio-rng-pci",
+                "-chardev",
+                "pipe,id=con,path=/c/runs/r1/console",
                 "-serial",
-                "file:/c/runs/r1/console.log",
+                "chardev:con",
                 "-chardev",
                 "stdio,id=job,signal=off",
                 "-serial",
                 "chardev:job",
                 "-netdev",
                 "user,id=net0,restrict=on,ipv6=off,guestfwd=tcp:10.0.2.100:80-cmd:\
-                 /usr/bin/git-buildkit repo serve --stdio /srv/repo",
+                 '/usr/bin/git-buildkit' 'vm' 'serve-guest' '--run-dir' '/c/runs/r1' '/srv/repo'",
                 "-device",
                 "virtio-net-pci,netdev=net0",
+                "-pidfile",
+                "/c/runs/r1/qemu.pid",
             ]
         );
     }
@@ -391,19 +426,75 @@ mod tests {
         assert!(args.contains(&"stdio,id=con,mux=on,signal=off".to_owned()));
         assert!(args.contains(&"chardev=con,mode=readline".to_owned()));
         assert!(kernel_cmdline(&b).ends_with(" bk.shell"));
-        assert!(!args.iter().any(|a| a.starts_with("file:")));
+        assert!(!args.iter().any(|a| a.starts_with("pipe,")));
+    }
+
+    /// What qemu's option parser does to a value: ends it at a single comma
+    /// and reads `,,` as one comma. Returns the value and the rest.
+    fn qemu_option_value(text: &str) -> (String, &str) {
+        let mut value = String::new();
+        let mut chars = text.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == ',' {
+                if chars.peek().map(|(_, c)| *c) == Some(',') {
+                    chars.next();
+                } else {
+                    return (value, &text[i + 1..]);
+                }
+            }
+            value.push(c);
+        }
+        (value, "")
     }
 
     #[test]
-    fn unsafe_serve_words_and_commas_in_paths() {
-        for word in ["/srv/my repo", "/srv/a,b", ""] {
+    fn guestfwd_words_survive_qemu_and_glib_parsing() {
+        let hostile = [
+            "/srv/my repo",
+            "/srv/a,b,,c",
+            "/srv/it's \"quoted\"",
+            "/srv/$HOME `id` ; rm -rf / #",
+            "/srv/tab\there\nnewline",
+            "",
+        ];
+        for word in hostile {
             let mut b = boot();
-            b.serve = Some(vec!["/usr/bin/git-buildkit".into(), word.into()]);
-            let error = qemu_args(&b).expect_err(word);
-            assert!(
-                matches!(&error, VmError::UnsafeServeArgument { word: w } if w == word),
-                "{error:?}"
-            );
+            let words = vec![
+                "/opt/git buildkit, 'new'/git-buildkit".to_owned(),
+                word.to_owned(),
+            ];
+            b.serve = Some(words.clone());
+            let args = text(&qemu_args(&b).expect("args"));
+            let netdev = args
+                .iter()
+                .find(|a| a.starts_with("user,"))
+                .expect("netdev");
+            // qemu: split the -netdev value at single commas.
+            let mut rest = netdev.as_str();
+            let mut guestfwd = None;
+            while !rest.is_empty() {
+                let (value, tail) = qemu_option_value(rest);
+                if let Some(v) = value.strip_prefix("guestfwd=") {
+                    guestfwd = Some(v.to_owned());
+                }
+                rest = tail;
+            }
+            let guestfwd = guestfwd.expect("guestfwd");
+            let command = guestfwd
+                .strip_prefix("tcp:10.0.2.100:80-cmd:")
+                .expect("cmd:");
+            // libslirp: g_shell_parse_argv, as sh splits words (no shell runs:
+            // here sh only prints each word it got, NUL-terminated).
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf '%s\\0' {command}"))
+                .output()
+                .expect("sh");
+            let parsed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .split_terminator('\0')
+                .map(str::to_owned)
+                .collect();
+            assert_eq!(parsed, words, "{netdev}");
         }
         let mut b = boot();
         b.overlay = "/c/a,b/root.qcow2".into();

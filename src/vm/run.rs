@@ -7,7 +7,14 @@
 //! `guestfwd=…-cmd:`), no files outside their directory, so they can run in
 //! parallel. A run directory holds a lock while its run is alive; one
 //! whose lock is free and that was not kept is debris of a killed run and is
-//! removed by the next run.
+//! removed by the next run, which first ends the run's qemu if it still
+//! runs (it left its pid in `qemu.pid`: git-buildkit killed with SIGKILL
+//! cannot stop its child). A directory is created and locked while the
+//! `runs/.lock` of the store is held, and the sweep holds it too, so no
+//! sweep ever sees a fresh directory before its lock is taken.
+//!
+//! The guest is untrusted: what the host keeps of its output is bounded
+//! (see [`super::limits`]), and so are its results (one per planned test).
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read, Write as _};
@@ -20,6 +27,7 @@ use std::time::{Duration, Instant};
 use super::error::io_at;
 use super::image::{require, RemoveOnDrop};
 use super::job::{self, Job};
+use super::limits::{self, Kept, Line, LineReader};
 use super::qemu::{self, Accel, Boot, Console, GuestMode};
 use super::verdict::{Phases, TestOutcome, TestResult, Verdict, VerdictKind};
 use super::{Image, ImageStore, VmError};
@@ -114,7 +122,8 @@ pub fn run(
             }
         },
     };
-    remove_stale_runs(store);
+    check_serve_program(&spec.serve_program)?;
+    remove_stale_runs(store)?;
     let (dir, _lock) = new_run_dir(store, &spec.label)?;
     let id = dir
         .file_name()
@@ -266,6 +275,7 @@ pub fn shell(store: &ImageStore, id: &str) -> Result<i32, VmError> {
         mode: GuestMode::Fast,
         console: Console::Shell,
         serve: None,
+        pidfile: None,
     };
     let mut child = Cmd::new("qemu-system-x86_64")
         .args(qemu::qemu_args(&boot)?)
@@ -308,9 +318,37 @@ pub fn remove_run(store: &ImageStore, id: &str) -> Result<(), VmError> {
     fs::remove_dir_all(&dir).map_err(io_at(&dir))
 }
 
+/// The program the guest's connections run must still be there: after a
+/// rebuild or an upgrade while this process runs, Linux reports the old
+/// binary as `PATH (deleted)`, and qemu could start nothing.
+fn check_serve_program(program: &Path) -> Result<(), VmError> {
+    let gone = program.to_string_lossy().ends_with(" (deleted)") || !program.is_file();
+    if gone {
+        return Err(VmError::ServeProgramGone {
+            path: program.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Holds the store's `runs/.lock`: creating a run directory with its lock,
+/// and sweeping, happen one at a time.
+fn lock_runs(runs: &Path) -> Result<File, VmError> {
+    fs::create_dir_all(runs).map_err(io_at(runs))?;
+    let path = runs.join(".lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_at(&path))?;
+    file.lock().map_err(io_at(&path))?;
+    Ok(file)
+}
+
 fn new_run_dir(store: &ImageStore, label: &str) -> Result<(PathBuf, File), VmError> {
     let runs = store.runs_dir();
-    fs::create_dir_all(&runs).map_err(io_at(&runs))?;
+    let _runs_lock = lock_runs(&runs)?;
     let label: String = label
         .chars()
         .map(|c| {
@@ -333,24 +371,67 @@ fn new_run_dir(store: &ImageStore, label: &str) -> Result<(PathBuf, File), VmErr
     Ok((dir, lock))
 }
 
-/// Removes run directories left by killed runs: not kept, lock free.
-fn remove_stale_runs(store: &ImageStore) {
-    for entry in fs::read_dir(store.runs_dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
+/// Removes run directories left by killed runs (not kept, lock free),
+/// ending their qemu first if it still runs; returns how many.
+pub fn remove_stale_runs(store: &ImageStore) -> Result<usize, VmError> {
+    let runs = store.runs_dir();
+    if !runs.is_dir() {
+        return Ok(0);
+    }
+    let _runs_lock = lock_runs(&runs)?;
+    let mut removed = 0;
+    for entry in fs::read_dir(&runs).map_err(io_at(&runs))?.flatten() {
         let dir = entry.path();
-        if dir.join("keep").exists() {
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) || dir.join("keep").exists() {
             continue;
         }
         let free = File::open(dir.join("lock"))
             .ok()
             .is_none_or(|f| f.try_lock().is_ok());
         if free {
+            end_orphaned_qemu(&dir);
             let _ = fs::remove_dir_all(&dir);
+            removed += 1;
         }
     }
+    Ok(removed)
+}
+
+/// Kills the qemu of a dead run: the pid in `qemu.pid`, if that process is
+/// really this run's qemu (its command line names this pid file; a pid
+/// reused by another program is left alone), and waits briefly for it to go.
+fn end_orphaned_qemu(dir: &Path) {
+    let pidfile = dir.join("qemu.pid");
+    let Some(pid) = fs::read_to_string(&pidfile)
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+        .filter(|pid| *pid > 1)
+    else {
+        return;
+    };
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    if !is_qemu_of(&proc_dir, &pidfile) {
+        return;
+    }
+    let pid = nix::unistd::Pid::from_raw(pid);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    let until = Instant::now() + Duration::from_secs(5);
+    while is_qemu_of(&proc_dir, &pidfile) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether the live (not zombie) process at `proc_dir` was started with
+/// `-pidfile PIDFILE`.
+fn is_qemu_of(proc_dir: &Path, pidfile: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(cmdline) = fs::read(proc_dir.join("cmdline")) else {
+        return false;
+    };
+    // A zombie has an empty command line: it is dead, only not reaped yet.
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    args.windows(2)
+        .any(|w| w[0] == b"-pidfile" && w[1] == pidfile.as_os_str().as_bytes())
 }
 
 fn new_overlay(image: &Image, dir: &Path) -> Result<(), VmError> {
@@ -414,7 +495,7 @@ struct Attempt {
 }
 
 enum Event {
-    Line(String),
+    Line(Line),
     Closed,
 }
 
@@ -433,10 +514,22 @@ fn boot_and_watch(
     interrupted: &AtomicBool,
 ) -> Result<Attempt, VmError> {
     let console_log = dir.join("console.log");
-    let _ = fs::remove_file(&console_log);
-    let mut serve: Vec<String> = vec![spec.serve_program.to_string_lossy().into_owned()];
-    serve.extend(["repo", "serve", "--stdio"].map(str::to_owned));
-    serve.push(spec.repo_dir.to_string_lossy().into_owned());
+    let console = ConsoleCopy::start(dir, &console_log)?;
+    let text = |path: &Path| {
+        path.to_str()
+            .map(str::to_owned)
+            .ok_or_else(|| VmError::UnsafeServeArgument {
+                word: path.display().to_string(),
+            })
+    };
+    let serve = vec![
+        text(&spec.serve_program)?,
+        "vm".to_owned(),
+        "serve-guest".to_owned(),
+        "--run-dir".to_owned(),
+        text(dir)?,
+        text(&spec.repo_dir)?,
+    ];
     let boot = Boot {
         accel,
         memory_mib: spec.memory_mib,
@@ -447,9 +540,10 @@ fn boot_and_watch(
         job_disk: Some(job_disk.to_owned()),
         mode: spec.mode,
         console: Console::Job {
-            log: console_log.clone(),
+            pipe: console.pipe.clone(),
         },
         serve: Some(serve),
+        pidfile: Some(dir.join("qemu.pid")),
     };
     let args = qemu::qemu_args(&boot)?;
     listener.status(
@@ -470,14 +564,13 @@ fn boot_and_watch(
             what: "starting qemu".into(),
             source,
         })?;
-    let (events, receiver) = mpsc::channel();
+    // Bounded: a guest printing faster than we handle lines fills the
+    // channel, then the pipe, then its own serial port waits.
+    let (events, receiver) = mpsc::sync_channel(256);
     if let Some(stdout) = child.take_stdout() {
         std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut buf = Vec::new();
-            while matches!(reader.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
-                let line = String::from_utf8_lossy(&buf).into_owned();
-                buf.clear();
+            let mut reader = LineReader::new(BufReader::new(stdout), limits::MAX_LINE);
+            while let Ok(Some(line)) = reader.next_line() {
                 if events.send(Event::Line(line)).is_err() {
                     return;
                 }
@@ -485,11 +578,13 @@ fn boot_and_watch(
             let _ = events.send(Event::Closed);
         });
     }
-    let stderr = child.take_stderr().map(|mut pipe| {
+    let stderr = child.take_stderr().map(|pipe| {
         std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
+            let mut text = Vec::new();
+            let mut pipe = BufReader::new(pipe);
+            let _ = (&mut pipe).take(64 * 1024).read_to_end(&mut text);
+            let _ = std::io::copy(&mut pipe, &mut std::io::sink());
+            String::from_utf8_lossy(&text).into_owned()
         })
     });
     let watcher = Watcher {
@@ -502,6 +597,7 @@ fn boot_and_watch(
     };
     let result = watcher.watch(&mut child, &receiver);
     child.kill();
+    console.finish();
     let qemu_stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
     let mut attempt = result?;
     if let Some(error) = attempt.error.as_mut() {
@@ -539,8 +635,9 @@ impl Watcher<'_> {
             until: Instant::now() + self.limit(30),
         };
         let mut marks: Vec<(&'static str, Instant)> = Vec::new();
-        let mut current: Option<(String, Instant, String)> = None;
+        let mut current: Option<(String, Instant, Kept)> = None;
         let mut out = self.listener.output();
+        let mut streamed = 0usize;
         loop {
             if self.interrupted.load(Ordering::SeqCst) {
                 child.kill();
@@ -584,12 +681,30 @@ impl Watcher<'_> {
                     break;
                 }
             };
-            let (output, frame) = job::split_line(&line, &marker);
+            let (output, frame) = job::split_line(&line.text, &marker);
             if !output.is_empty() || frame.is_none() {
-                let _ = writeln!(out, "{output}");
-                if let Some((_, _, text)) = current.as_mut() {
-                    text.push_str(output);
-                    text.push('\n');
+                let output = match line.dropped {
+                    0 => output.to_owned(),
+                    _ => Line {
+                        text: output.to_owned(),
+                        dropped: line.dropped,
+                    }
+                    .shown(),
+                };
+                if streamed <= limits::MAX_STREAMED {
+                    streamed += output.len() + 1;
+                    let _ = if streamed > limits::MAX_STREAMED {
+                        writeln!(
+                            out,
+                            "[git-buildkit: the guest's output stops here: it reached its limit of {} bytes]",
+                            limits::MAX_STREAMED
+                        )
+                    } else {
+                        writeln!(out, "{output}")
+                    };
+                }
+                if let Some((_, _, kept)) = current.as_mut() {
+                    kept.push_line(&output);
                 }
             }
             let Some(frame) = frame else { continue };
@@ -628,7 +743,7 @@ impl Watcher<'_> {
                 "TEST-START" => {
                     let name = frame.field("name").to_owned();
                     self.listener.status("Testing", &name);
-                    current = Some((name, now, String::new()));
+                    current = Some((name, now, Kept::new(limits::MAX_TEST_OUTPUT)));
                     wait = Wait {
                         what: "a test to end",
                         until: now
@@ -639,8 +754,17 @@ impl Watcher<'_> {
                 "TEST" => {
                     let (_, start, output) = current
                         .take()
-                        .unwrap_or_else(|| (String::new(), now, String::new()));
-                    attempt.tests.push(self.result(&frame, start, output));
+                        .unwrap_or_else(|| (String::new(), now, Kept::default()));
+                    // One result per planned test: a guest cannot invent
+                    // tests or report one twice.
+                    let name = frame.field("name");
+                    let planned = self.spec.job.tests.iter().any(|t| t.name == name);
+                    if !planned || attempt.tests.iter().any(|t| t.name == name) {
+                        continue;
+                    }
+                    attempt
+                        .tests
+                        .push(self.result(&frame, start, output.into_text()));
                     wait = Wait {
                         what: "the next test",
                         until: now + self.limit(30),
@@ -745,4 +869,183 @@ fn tail_lines(path: &Path, count: usize) -> String {
         .filter(|l| !l.trim().is_empty())
         .collect();
     lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
+/// The kernel console: qemu writes it into the FIFO `console.out` (and
+/// reads the FIFO `console.in`, which nobody writes), and a thread copies
+/// at most [`limits::MAX_CONSOLE_LOG`] bytes of it into `console.log`.
+struct ConsoleCopy {
+    /// The FIFOs' path without `.in`/`.out`, for qemu's `pipe` chardev.
+    pipe: PathBuf,
+    out: PathBuf,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl ConsoleCopy {
+    fn start(dir: &Path, log: &Path) -> Result<Self, VmError> {
+        let pipe = dir.join("console");
+        let fifo_in = dir.join("console.in");
+        let out = dir.join("console.out");
+        for fifo in [&fifo_in, &out] {
+            let _ = fs::remove_file(fifo);
+            nix::unistd::mkfifo(
+                fifo.as_path(),
+                nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+            )
+            .map_err(|e| VmError::Io {
+                path: fifo.clone(),
+                source: e.into(),
+            })?;
+        }
+        let mut file = File::create(log).map_err(io_at(log))?;
+        let reading = out.clone();
+        let thread = std::thread::spawn(move || {
+            // Blocks until qemu opens the FIFO (or `finish` does).
+            if let Ok(mut fifo) = File::open(&reading) {
+                let _ = limits::copy_capped(&mut fifo, &mut file, limits::MAX_CONSOLE_LOG);
+            }
+        });
+        Ok(Self { pipe, out, thread })
+    }
+
+    /// Once qemu is gone: wakes the thread if qemu never opened the FIFO
+    /// (an open for writing that does not block, then end-of-file), and
+    /// waits for the copy to end.
+    fn finish(self) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let until = Instant::now() + Duration::from_secs(2);
+        while !self.thread.is_finished() && Instant::now() < until {
+            let _ = fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+                .open(&self.out);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if self.thread.is_finished() {
+            let _ = self.thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn a_sweep_never_removes_a_run_being_created() {
+        // Creators and a sweeper race on one store: every directory a
+        // creator gets must exist, locked, until the creator lets it go.
+        let root = tempfile::tempdir().expect("tempdir");
+        let store = ImageStore::at(root.path().to_owned());
+        let stop = AtomicBool::new(false);
+        let swept: Vec<String> = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !stop.load(Ordering::SeqCst) {
+                    let _ = remove_stale_runs(&store);
+                }
+            });
+            let creators: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut swept = Vec::new();
+                        for _ in 0..150 {
+                            match new_run_dir(&store, "v1.0.0") {
+                                Ok((dir, lock)) => {
+                                    if !dir.join("lock").is_file() {
+                                        swept.push(format!("{} lost its lock file", dir.display()));
+                                    }
+                                    drop(lock);
+                                    let _ = fs::remove_dir_all(&dir);
+                                }
+                                Err(e) => {
+                                    swept.push(format!("{e}: {:?}", std::error::Error::source(&e)))
+                                }
+                            }
+                        }
+                        swept
+                    })
+                })
+                .collect();
+            let swept = creators
+                .into_iter()
+                .flat_map(|c| c.join().unwrap_or_default())
+                .collect();
+            stop.store(true, Ordering::SeqCst);
+            swept
+        });
+        assert_eq!(swept, Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_sweep_ends_the_qemu_of_a_dead_run_and_nothing_else() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let store = ImageStore::at(root.path().to_owned());
+        let runs = store.runs_dir();
+        // A dead run whose "qemu" (a shell started with this run's
+        // -pidfile, as qemu is) still runs.
+        let dead = runs.join("v1.0.0-dead");
+        fs::create_dir_all(&dead).expect("dir");
+        fs::write(dead.join("lock"), "").expect("lock");
+        let pidfile = dead.join("qemu.pid");
+        let mut orphan = std::process::Command::new("sh")
+            .args(["-c", "sleep 60; :", "qemu", "-pidfile"])
+            .arg(&pidfile)
+            .spawn()
+            .expect("sh");
+        fs::write(&pidfile, format!("{}\n", orphan.id())).expect("pid");
+        // Another dead run whose pid file names a process that is not its
+        // qemu (a reused pid): that process is left alone.
+        let other = runs.join("v1.0.0-other");
+        fs::create_dir_all(&other).expect("dir");
+        let mut bystander = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .expect("sleep");
+        fs::write(other.join("qemu.pid"), bystander.id().to_string()).expect("pid");
+        // A live run (lock held) and a kept run stay.
+        let (live, _lock) = new_run_dir(&store, "v2.0.0").expect("live");
+        let kept = runs.join("v0.9.0-kept");
+        fs::create_dir_all(&kept).expect("dir");
+        fs::write(kept.join("keep"), "").expect("keep");
+
+        assert_eq!(remove_stale_runs(&store).expect("sweep"), 2);
+        let status = orphan.wait().expect("wait");
+        assert_eq!(status.signal(), Some(9), "{status:?}");
+        assert_eq!(bystander.try_wait().expect("try_wait"), None);
+        let _ = bystander.kill();
+        let _ = bystander.wait();
+        let mut left: Vec<String> = fs::read_dir(&runs)
+            .expect("runs")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let live_name = live
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        assert_eq!(left, [".lock".to_owned(), "v0.9.0-kept".into(), live_name]);
+    }
+
+    #[test]
+    fn a_replaced_binary_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let exe = dir.path().join("git-buildkit");
+        fs::write(&exe, "").expect("exe");
+        check_serve_program(&exe).expect("present");
+        let deleted = dir.path().join("git-buildkit (deleted)");
+        fs::write(&deleted, "").expect("even if such a file exists");
+        let error = check_serve_program(&deleted).expect_err("deleted");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "the running git-buildkit ({}) was replaced or removed since it started: \
+                 qemu could not start it for the guest's connections",
+                deleted.display()
+            )
+        );
+        assert!(check_serve_program(&dir.path().join("gone")).is_err());
+    }
 }

@@ -62,22 +62,22 @@ pub fn prepare(
     let image = store.find(&image_name)?;
     let memory_mib = vm
         .memory
-        .as_deref()
-        .map(plan::parse_memory)
+        .as_ref()
+        .map(|m| plan::parse_memory(m.get_ref()))
         .transpose()?
         .unwrap_or(plan::DEFAULT_MEMORY_MIB);
     let test_timeout = vm
         .timeout
-        .as_deref()
-        .map(plan::parse_duration)
+        .as_ref()
+        .map(|t| plan::parse_duration(t.get_ref()))
         .transpose()?
         .unwrap_or(plan::DEFAULT_TIMEOUT);
     let mode_choice = match options.mode {
         Some(mode) => mode,
         None => vm
             .mode
-            .as_deref()
-            .map(plan::parse_mode)
+            .as_ref()
+            .map(|m| plan::parse_mode(m.get_ref()))
             .transpose()?
             .unwrap_or(ModeChoice::Auto),
     };
@@ -171,7 +171,7 @@ pub fn prepare(
         accel: options.accel,
         mode,
         memory_mib,
-        cpus: vm.cpus.unwrap_or(plan::DEFAULT_CPUS).clamp(1, 64),
+        cpus: plan::check_cpus(vm.cpus.map_or(plan::DEFAULT_CPUS, |c| *c.get_ref()))?,
         repo_dir: options.apt_dir.clone(),
         public_key,
         job: super::job::Job {

@@ -310,11 +310,18 @@ open(name, "wb").write(out)
     dir.join(name)
 }
 
+/// A command running `program` with the sandbox environment every child
+/// gets (HOME set to `home`), for tests that start and signal it themselves.
+pub fn clean_command(program: &Path, home: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    clean_env(&mut cmd, home);
+    cmd
+}
+
 impl Sandbox {
     /// Our binary as a `Command` with the clean environment, to spawn.
     pub fn bk_command(&self, cwd: &Path, args: &[&str]) -> Command {
-        let mut cmd = Command::new(Self::bk_path());
-        clean_env(&mut cmd, self.dir.path());
+        let mut cmd = clean_command(&Self::bk_path(), self.dir.path());
         cmd.current_dir(cwd).args(args);
         cmd
     }

@@ -16,3 +16,4 @@ mod repo;
 mod serve_load;
 mod version_cmd;
 mod vm;
+mod vm_hostile;

@@ -13,10 +13,10 @@ use crate::common::{vm_cache, vm_slot, Run, Sandbox};
 
 /// A project packaging `greet` (arch all), published by `pipeline` into
 /// `<sandbox>/apt` with a fresh key; `[vm]` and extra files are the test's.
-struct VmProject {
-    sb: Sandbox,
-    repo: PathBuf,
-    apt: PathBuf,
+pub(crate) struct VmProject {
+    pub(crate) sb: Sandbox,
+    pub(crate) repo: PathBuf,
+    pub(crate) apt: PathBuf,
 }
 
 const GREET: &str = "#!/bin/sh\necho \"greetings from @VERSION@\"\n";
@@ -25,7 +25,7 @@ impl VmProject {
     /// `package_extra` is added to `[[package]]` (and `assets` to its
     /// assets), `tail` after it (`[vm]`...); `files` are added to the tree.
     /// Tagged v1.0.0 and published.
-    fn new(package_extra: &str, tail: &str, files: &[(&str, &str, bool)]) -> Self {
+    pub(crate) fn new(package_extra: &str, tail: &str, files: &[(&str, &str, bool)]) -> Self {
         Self::with_assets(package_extra, "", tail, files)
     }
 
@@ -35,8 +35,25 @@ impl VmProject {
         tail: &str,
         files: &[(&str, &str, bool)],
     ) -> Self {
+        Self::with_apt_at("apt", package_extra, assets, tail, files)
+    }
+
+    /// As [`VmProject::with_assets`], the repository published at
+    /// `<sandbox>/<apt_rel>` (any characters).
+    pub(crate) fn with_apt_at(
+        apt_rel: &str,
+        package_extra: &str,
+        assets: &str,
+        tail: &str,
+        files: &[(&str, &str, bool)],
+    ) -> Self {
         let sb = Sandbox::new();
-        let apt = sb.path("apt");
+        let apt = sb.path(apt_rel);
+        let apt_toml = apt
+            .display()
+            .to_string()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
         let config = format!(
             r#"[[package]]
 name = "greet"
@@ -55,7 +72,7 @@ assets = [
 {package_extra}
 
 [repo]
-path = "{apt}"
+path = "{apt_toml}"
 suite = "stable"
 
 [hooks]
@@ -63,7 +80,6 @@ on-tag = ["package", "publish"]
 
 {tail}
 "#,
-            apt = apt.display()
         );
         let mut all: Vec<(&str, &str, bool)> = vec![
             (".buildkit.toml", &config, false),
@@ -94,13 +110,13 @@ on-tag = ["package", "publish"]
         VmProject { sb, repo, apt }
     }
 
-    fn bk(&self, args: &[&str]) -> Run {
+    pub(crate) fn bk(&self, args: &[&str]) -> Run {
         self.sb.bk(&self.repo, args)
     }
 
     /// `vm-test v1.0.0 --json --junit <sandbox>/junit.xml ARGS`: the run,
     /// its JSON verdict and the JUnit report.
-    fn vm_test(&self, args: &[&str]) -> (Run, Value, String) {
+    pub(crate) fn vm_test(&self, args: &[&str]) -> (Run, Value, String) {
         let junit = self.sb.path("junit.xml");
         let _ = std::fs::remove_file(&junit);
         let mut all = vec![
@@ -124,7 +140,7 @@ on-tag = ["package", "publish"]
 }
 
 /// (name, outcome, reason) of each test of a verdict.
-fn results(verdict: &Value) -> Vec<(String, String, String)> {
+pub(crate) fn results(verdict: &Value) -> Vec<(String, String, String)> {
     verdict["tests"]
         .as_array()
         .expect("tests")
@@ -139,7 +155,7 @@ fn results(verdict: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
-fn owned(rows: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+pub(crate) fn owned(rows: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
     rows.iter()
         .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
         .collect()
@@ -151,7 +167,7 @@ fn kvm_usable() -> bool {
 }
 
 /// No run directory is left behind and no qemu of the run still runs.
-fn assert_cleaned_up(run_id: &str) {
+pub(crate) fn assert_cleaned_up(run_id: &str) {
     assert!(!run_id.is_empty());
     assert!(
         !vm_cache().join("runs").join(run_id).exists(),
