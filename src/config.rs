@@ -152,6 +152,54 @@ pub struct PackageConfig {
     pub copyright: Option<Spanned<String>>,
     /// Member compression (default xz).
     pub compression: Option<Compression>,
+    /// Variables of the caller's environment passed through to the build
+    /// command (which otherwise gets only PATH, LANG, HOME, TMPDIR,
+    /// SOURCE_DATE_EPOCH and the BUILDKIT_* build variables).
+    #[serde(default)]
+    pub build_env: Vec<Spanned<String>>,
+    /// How long the build command may run (default 30 minutes), e.g. `"30m"`.
+    pub build_timeout: Option<BuildTimeout>,
+    /// Where the build command runs: `auto` (bwrap when usable), `bwrap`, `none`.
+    #[serde(default)]
+    pub sandbox: Sandbox,
+    /// Whether the sandboxed build may reach the network (default false).
+    #[serde(default)]
+    pub network: bool,
+}
+
+/// `sandbox`: where a build command runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sandbox {
+    /// In a bwrap sandbox when bwrap works here, else unsandboxed with a warning.
+    #[default]
+    Auto,
+    /// In a bwrap sandbox, or not at all (an error when bwrap does not work).
+    Bwrap,
+    /// Unsandboxed, as the caller (the caller's file system and network).
+    None,
+}
+
+/// `build-timeout`: a duration written like `[vm] timeout` (`90s`, `30m`, `2h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildTimeout(pub std::time::Duration);
+
+impl BuildTimeout {
+    /// Thirty minutes.
+    pub const DEFAULT: BuildTimeout = BuildTimeout(std::time::Duration::from_secs(30 * 60));
+}
+
+impl<'de> Deserialize<'de> for BuildTimeout {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::vm::plan::parse_duration(&text)
+            .map(|secs| BuildTimeout(std::time::Duration::from_secs(secs)))
+            .map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "build-timeout {text:?} is not a duration such as \"90s\", \"30m\" or \"2h\""
+                ))
+            })
+    }
 }
 
 fn default_arch() -> Spanned<String> {
@@ -375,6 +423,9 @@ impl Config {
                 check_dest(asset.dest.get_ref()).map_err(|m| err(asset.dest.span(), m))?;
                 check_relative(asset.src.get_ref()).map_err(|m| err(asset.src.span(), m))?;
             }
+            for name in &package.build_env {
+                check_build_env(name.get_ref()).map_err(|m| err(name.span(), m))?;
+            }
             for path in [&package.maintainer_scripts, &package.copyright]
                 .into_iter()
                 .flatten()
@@ -481,6 +532,32 @@ fn check_dest(dest: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A `build-env` name: a variable name, and neither a secret of the caller
+/// nor one git-buildkit sets for every build.
+fn check_build_env(name: &str) -> Result<(), String> {
+    let valid = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !valid {
+        return Err(format!(
+            "build-env {name:?} is not an environment variable name"
+        ));
+    }
+    if name.starts_with("BUILDKIT_KEY_PASSPHRASE") {
+        return Err(format!(
+            "build-env {name:?}: the signing key's passphrase never reaches a build"
+        ));
+    }
+    if name.starts_with("BUILDKIT_") || ["HOME", "TMPDIR", "SOURCE_DATE_EPOCH"].contains(&name) {
+        return Err(format!(
+            "build-env {name:?}: git-buildkit sets it for every build"
+        ));
+    }
+    Ok(())
+}
+
 fn check_relative(path: &str) -> Result<(), String> {
     if path.starts_with('/') || path.split('/').any(|c| c == "..") {
         return Err(format!(
@@ -530,7 +607,12 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
             "[[package]]\nname = \"hello\"\ndescription = \"d\"\nmaintainer = \"A <a@b.c>\"\n";
         let cases = [
             ("[[package]\n".to_owned(), "v1.0.0:.buildkit.toml:1:11: unclosed array table, expected `]`"),
-            (format!("{base}colour = \"red\"\n"), "v1.0.0:.buildkit.toml:5:1: unknown field `colour`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `assets`, `maintainer-scripts`, `copyright`, `compression`"),
+            (format!("{base}colour = \"red\"\n"), "v1.0.0:.buildkit.toml:5:1: unknown field `colour`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `assets`, `maintainer-scripts`, `copyright`, `compression`, `build-env`, `build-timeout`, `sandbox`, `network`"),
+            (format!("{base}build-env = [\"BUILDKIT_KEY_PASSPHRASE_FILE\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"BUILDKIT_KEY_PASSPHRASE_FILE\": the signing key's passphrase never reaches a build"),
+            (format!("{base}build-env = [\"HOME\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"HOME\": git-buildkit sets it for every build"),
+            (format!("{base}build-env = [\"A-B\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"A-B\" is not an environment variable name"),
+            (format!("{base}build-timeout = \"soon\"\n"), "v1.0.0:.buildkit.toml:5:17: build-timeout \"soon\" is not a duration such as \"90s\", \"30m\" or \"2h\""),
+            (format!("{base}sandbox = \"docker\"\n"), "v1.0.0:.buildkit.toml:5:11: unknown variant `docker`, expected one of `auto`, `bwrap`, `none`"),
             (format!("{base}depends = \"libc6\"\n"), "v1.0.0:.buildkit.toml:5:11: invalid type: string \"libc6\", expected a sequence"),
             (base.replace("hello", "Hello"), "v1.0.0:.buildkit.toml:2:8: invalid package name \"Hello\": names use lowercase letters, digits and + - . and start with a letter or digit, at least two characters"),
             (format!("{base}assets = [{{ src = \"a\", dest = \"/usr/../etc/x\" }}]\n"), "v1.0.0:.buildkit.toml:5:31: asset dest \"/usr/../etc/x\" must not contain . or .. components"),

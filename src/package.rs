@@ -2,19 +2,30 @@
 //!
 //! The revision's tree is exported into a fresh temporary directory and its
 //! own `.buildkit.toml` is read from the commit, so nothing uncommitted can
-//! reach a package. The build command runs there with `SOURCE_DATE_EPOCH`
-//! set to the commit time; every timestamp in the packages is that time, so
-//! building the same tag twice gives the same bytes.
+//! reach a package. The build command runs there (see [`build`]: a clean
+//! environment, a sandbox, a time limit) with `SOURCE_DATE_EPOCH` set to the
+//! commit time; every timestamp in the packages is that time, so building
+//! the same tag twice gives the same bytes. Every file read from the built
+//! tree is resolved by [`confine`], so no symlink brings a file of the host
+//! into a package.
+
+mod build;
+mod confine;
+mod description;
 
 use std::path::{Path, PathBuf};
 
+use build::{Build, BuildVars, RunDirs};
+pub use build::{Isolation, BUILD_PATH};
+use confine::{Last, Outside};
+
 use crate::changelog;
-use crate::config::{Config, ConfigError, PackageConfig, FILE_NAME};
+use crate::config::{Config, ConfigError, PackageConfig, Sandbox, FILE_NAME};
 use crate::deb::{
     self, Compression, Control, ControlFile, DataTree, DebError, PackageSpec, WrittenDeb,
 };
 use crate::git::{CommitInfo, GitError, Repo};
-use crate::process::{Cmd, ProcessError};
+use crate::process::{Limit, ProcessError};
 use crate::progress::Listener;
 use crate::version::{DebVersion, TagScheme, VersionError};
 
@@ -50,6 +61,28 @@ pub enum PackageError {
         #[source]
         source: ProcessError,
     },
+    /// The build command ran past its `build-timeout` and was killed.
+    #[error("build timed out after {limit}: the build command `{command}` and every process it started were killed")]
+    BuildTimeout {
+        command: String,
+        limit: Limit,
+        output: String,
+    },
+    /// `sandbox = "bwrap"` on a host where bwrap does not work.
+    #[error("package {package}: sandbox = \"bwrap\" but bwrap is not usable here: {reason}")]
+    NoSandbox { package: String, reason: String },
+    /// A path read from the tree leads outside it through a symlink.
+    #[error("package {package}: {what} {path:?} leads outside the exported tree: {via}")]
+    LeavesTree {
+        package: String,
+        what: TreeFile,
+        path: String,
+        /// The symlink that does it: `link -> target`.
+        via: String,
+    },
+    /// A one-line description and no README paragraph to extend it with.
+    #[error("package {package}: the description is only a synopsis line, and the tree has no README paragraph to take the long description from")]
+    NoLongDescription { package: String },
     /// An asset's source is not in the built tree.
     #[error("package {package}: asset {src:?} does not exist in the built tree")]
     MissingAsset { package: String, src: String },
@@ -79,7 +112,10 @@ impl PackageError {
     /// The documented exit code: 1 when the work failed, 2 for usage or configuration.
     pub fn exit_code(&self) -> u8 {
         match self {
-            PackageError::Build { .. } | PackageError::Io { .. } => 1,
+            PackageError::Build { .. }
+            | PackageError::BuildTimeout { .. }
+            | PackageError::NoSandbox { .. }
+            | PackageError::Io { .. } => 1,
             PackageError::Deb {
                 source: DebError::Write { .. } | DebError::ReadSource { .. },
                 ..
@@ -95,8 +131,48 @@ impl PackageError {
             PackageError::NoVersionTag { prefix, .. } => Some(format!("create one with `git tag -a {prefix}0.1.0 -m 0.1.0`")),
             PackageError::BadTag { .. } => Some("version tags look like v1.2.0 or v1.2.0-rc.1 (semver, no build metadata)".into()),
             PackageError::Config(_) => Some("the file is read from the commit being packaged; fix it, commit, and tag a new version".into()),
+            PackageError::BuildTimeout { .. } => Some("raise `build-timeout` in the [[package]] (e.g. build-timeout = \"2h\") if the build needs longer".into()),
+            PackageError::NoSandbox { .. } => Some("install bubblewrap (apt-get install bubblewrap), or set sandbox = \"auto\" to build unsandboxed where bwrap does not work".into()),
+            PackageError::LeavesTree { .. } => Some("symlinks in the tree may point only inside it; package the file itself".into()),
+            PackageError::NoLongDescription { .. } => Some("write the long description after the synopsis line, for example:\n  description = \"\"\"\n  prints a friendly greeting\n  A longer text saying what the package does, shown by `apt show`.\n  \"\"\"".into()),
             _ => None,
         }
+    }
+
+    /// The last lines the build command printed, when it failed or timed out.
+    pub fn build_output(&self) -> Option<&str> {
+        match self {
+            PackageError::Build { source, .. } => Some(source.output()),
+            PackageError::BuildTimeout { output, .. } => Some(output),
+            _ => None,
+        }
+    }
+}
+
+/// A file git-buildkit reads from the built tree, as errors name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeFile {
+    /// An asset's `src`.
+    Asset,
+    /// The copyright file.
+    Copyright,
+    /// The `maintainer-scripts` directory.
+    MaintainerScripts,
+    /// A file in it.
+    MaintainerScript,
+    /// The README a one-line description is extended from.
+    Readme,
+}
+
+impl std::fmt::Display for TreeFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TreeFile::Asset => "asset",
+            TreeFile::Copyright => "copyright file",
+            TreeFile::MaintainerScripts => "maintainer-scripts directory",
+            TreeFile::MaintainerScript => "maintainer script",
+            TreeFile::Readme => "README",
+        })
     }
 }
 
@@ -122,6 +198,17 @@ pub struct PackageOutcome {
     pub version: String,
     /// The packages written.
     pub debs: Vec<WrittenDeb>,
+    /// The build commands run, and how.
+    pub builds: Vec<BuildReport>,
+}
+
+/// A build command that ran.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BuildReport {
+    /// The command.
+    pub command: String,
+    /// Whether it ran sandboxed.
+    pub isolation: Isolation,
 }
 
 /// The version a commit is packaged as.
@@ -272,42 +359,30 @@ pub fn package(
             path: std::env::temp_dir(),
             source,
         })?;
-    let tree = temp.path().join("src");
-    std::fs::create_dir(&tree).map_err(|source| PackageError::Io {
-        path: tree.clone(),
-        source,
-    })?;
+    let dirs = RunDirs::new(temp.path());
+    for dir in [&dirs.src, &dirs.home, &dirs.tmp] {
+        std::fs::create_dir(dir).map_err(|source| PackageError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let tree = dirs.src.clone();
     listener.status(
         "Exporting",
         &format!("{} ({})", version.tag, &commit.id[..12]),
     );
     repo.export_tree(&commit.id, &tree)?;
+    // Read before the build runs, so that the build cannot change it.
+    let readme = readme_text(&config, &tree)?;
 
-    let epoch = u64::try_from(commit.time).unwrap_or(0);
-    let mut built_commands = Vec::new();
-    for package in &config.packages {
-        let Some(command) = &package.build else {
-            continue;
-        };
-        if built_commands.contains(command) {
-            continue;
-        }
-        listener.status("Building", &format!("`{command}`"));
-        Cmd::new("sh")
-            .args(["-c", command])
-            .cwd(&tree)
-            .env("SOURCE_DATE_EPOCH", epoch.to_string())
-            .env("BUILDKIT_VERSION", version.display())
-            .env("BUILDKIT_TAG", &version.tag)
-            .env("BUILDKIT_COMMIT", &commit.id)
-            .label(format!("`{command}`"))
-            .stream(&mut *listener.output(), 20)
-            .map_err(|source| PackageError::Build {
-                command: command.clone(),
-                source,
-            })?;
-        built_commands.push(command.clone());
-    }
+    let vars = BuildVars {
+        epoch: u64::try_from(commit.time).unwrap_or(0),
+        version: version.display(),
+        tag: version.tag.clone(),
+        commit: commit.id.clone(),
+    };
+    let builds = run_builds(&config, &dirs, &vars, listener)?;
+    let epoch = vars.epoch;
 
     let history = History::collect(repo, &config.tag_scheme(None), &version, &commit)?;
     // All packages are written into a staging directory beside their final
@@ -338,6 +413,7 @@ pub fn package(
             epoch,
             &history.changelog(&scheme, name, package.maintainer.get_ref())?,
             &version.tag,
+            readme.as_deref(),
         )?;
         let spec = PackageSpec {
             compression: request
@@ -368,7 +444,111 @@ pub fn package(
         tag: version.snapshot.is_none().then(|| version.tag.clone()),
         version: version.display(),
         debs,
+        builds,
     })
+}
+
+/// Runs each distinct build once, in the configuration's order.
+fn run_builds(
+    config: &Config,
+    dirs: &RunDirs,
+    vars: &BuildVars,
+    listener: &dyn Listener,
+) -> Result<Vec<BuildReport>, PackageError> {
+    let mut done: Vec<Build> = Vec::new();
+    let mut reports = Vec::new();
+    let mut bwrap: Option<Result<(), String>> = None;
+    let hidden = build::hidden_paths(
+        std::env::var_os("HOME").map(PathBuf::from),
+        crate::sign::KeyStore::default_location()
+            .ok()
+            .map(|s| s.dir().to_owned()),
+    );
+    for package in &config.packages {
+        let Some(build) = Build::of(package) else {
+            continue;
+        };
+        if done.contains(&build) {
+            continue;
+        }
+        let isolation = match build.sandbox {
+            Sandbox::None => Isolation::Unsandboxed,
+            Sandbox::Auto | Sandbox::Bwrap => match bwrap.get_or_insert_with(build::bwrap_usable) {
+                Ok(()) => Isolation::Bwrap {
+                    network: build.network,
+                },
+                Err(reason) if build.sandbox == Sandbox::Bwrap => {
+                    return Err(PackageError::NoSandbox {
+                        package: package.name.get_ref().clone(),
+                        reason: reason.clone(),
+                    })
+                }
+                Err(reason) => {
+                    listener.warn(&format!(
+                        "bwrap is not usable here ({reason}): the build runs unsandboxed, \
+                             with the caller's file system and network; install bubblewrap, \
+                             or set sandbox = \"none\" to choose this"
+                    ));
+                    Isolation::Unsandboxed
+                }
+            },
+        };
+        listener.status(
+            "Building",
+            &format!("{}: `{}`", isolation.describe(), build.command),
+        );
+        let env = build::environment(&build.env, &|name| std::env::var_os(name), dirs, vars);
+        build::command(&build, isolation, dirs, &hidden, env)
+            .stream(&mut *listener.output(), 20)
+            .map_err(|source| match source {
+                ProcessError::Timeout { limit, output, .. } => PackageError::BuildTimeout {
+                    command: build.command.clone(),
+                    limit,
+                    output,
+                },
+                source => PackageError::Build {
+                    command: build.command.clone(),
+                    source,
+                },
+            })?;
+        reports.push(BuildReport {
+            command: build.command.clone(),
+            isolation,
+        });
+        done.push(build);
+    }
+    Ok(reports)
+}
+
+/// The text of the tree's README, when some package's description is only
+/// a synopsis and needs its first paragraph (see [`description`]).
+fn readme_text(config: &Config, tree: &Path) -> Result<Option<String>, PackageError> {
+    let Some(package) = config
+        .packages
+        .iter()
+        .find(|p| description::is_synopsis_only(p.description.get_ref()))
+    else {
+        return Ok(None);
+    };
+    let Some(file) = description::READMES
+        .iter()
+        .find(|f| std::fs::symlink_metadata(tree.join(f)).is_ok())
+    else {
+        return Ok(None);
+    };
+    let path = confine::resolve(tree, file, Last::Follow)
+        .map_err(|o| leaves_tree(package.name.get_ref(), TreeFile::Readme, file, o))?;
+    let text = std::fs::read(&path).map_err(|source| PackageError::Io { path, source })?;
+    Ok(Some(String::from_utf8_lossy(&text).into_owned()))
+}
+
+fn leaves_tree(package: &str, what: TreeFile, path: &str, outside: Outside) -> PackageError {
+    PackageError::LeavesTree {
+        package: package.to_owned(),
+        what,
+        path: path.to_owned(),
+        via: format!("{} -> {}", outside.link, outside.target),
+    }
 }
 
 /// The releases a changelog covers: each version tag up to the one packaged,
@@ -471,21 +651,41 @@ fn assemble(
     epoch: u64,
     changelog_text: &str,
     tag: &str,
+    readme: Option<&str>,
 ) -> Result<PackageSpec, PackageError> {
     let name = package.name.get_ref().as_str();
     let deb_err = |source| PackageError::Deb {
         package: name.to_owned(),
         source,
     };
+    let text = package.description.get_ref();
+    let extended = if description::is_synopsis_only(text) {
+        let paragraph = readme.and_then(|r| description::readme_paragraph(r, text.trim()));
+        if paragraph.is_none() {
+            return Err(PackageError::NoLongDescription {
+                package: name.to_owned(),
+            });
+        }
+        paragraph
+    } else {
+        None
+    };
     let mut data = DataTree::new();
     let mut conffiles = Vec::new();
     for asset in &package.assets {
-        let src = tree.join(asset.src.get_ref());
+        let rel = asset.src.get_ref();
+        let src = confine::resolve(tree, rel, Last::Keep)
+            .map_err(|o| leaves_tree(name, TreeFile::Asset, rel, o))?;
         let meta = std::fs::symlink_metadata(&src).map_err(|_| PackageError::MissingAsset {
             package: name.to_owned(),
             src: asset.src.get_ref().clone(),
         })?;
         let mut dest = asset.dest.get_ref().clone();
+        if meta.file_type().is_symlink() {
+            // Packaged as a symlink; where it leads must be inside the tree too.
+            confine::resolve(tree, rel, Last::Follow)
+                .map_err(|o| leaves_tree(name, TreeFile::Asset, rel, o))?;
+        }
         if dest.ends_with('/') && !meta.is_dir() {
             dest.push_str(&file_name(&src));
         }
@@ -523,7 +723,7 @@ fn assemble(
     }
 
     Ok(PackageSpec {
-        control: control(package, version).map_err(|e| deb_err(e.into()))?,
+        control: control(package, version, extended.as_deref()).map_err(|e| deb_err(e.into()))?,
         control_files,
         data,
         compression: Compression::default(),
@@ -532,7 +732,11 @@ fn assemble(
     })
 }
 
-fn control(package: &PackageConfig, version: &DebVersion) -> Result<Control, deb::ControlError> {
+fn control(
+    package: &PackageConfig,
+    version: &DebVersion,
+    readme: Option<&str>,
+) -> Result<Control, deb::ControlError> {
     let mut control = Control::new();
     control.push("Package", package.name.get_ref())?;
     control.push("Version", &version.to_string())?;
@@ -552,23 +756,11 @@ fn control(package: &PackageConfig, version: &DebVersion) -> Result<Control, deb
     if let Some(homepage) = &package.homepage {
         control.push("Homepage", homepage)?;
     }
-    control.push("Description", &description(package.description.get_ref()))?;
+    control.push(
+        "Description",
+        &description::field(package.description.get_ref(), readme),
+    )?;
     Ok(control)
-}
-
-/// The synopsis, then the long description with empty lines as `.` (deb822).
-fn description(text: &str) -> String {
-    let mut lines = text.trim().lines();
-    let mut out = lines.next().unwrap_or_default().trim().to_owned();
-    for line in lines {
-        out.push('\n');
-        out.push_str(if line.trim().is_empty() {
-            "."
-        } else {
-            line.trim_end()
-        });
-    }
-    out
 }
 
 fn copyright_text(package: &PackageConfig, tree: &Path, tag: &str) -> Result<String, PackageError> {
@@ -577,7 +769,7 @@ fn copyright_text(package: &PackageConfig, tree: &Path, tag: &str) -> Result<Str
         Some(path) => Some(path.get_ref().clone()),
         None => LICENSE_FILES
             .iter()
-            .find(|f| tree.join(f).is_file())
+            .find(|f| std::fs::symlink_metadata(tree.join(f)).is_ok())
             .map(|f| (*f).to_owned()),
     };
     let Some(source) = source else {
@@ -585,7 +777,8 @@ fn copyright_text(package: &PackageConfig, tree: &Path, tag: &str) -> Result<Str
             package: name.clone(),
         });
     };
-    let path = tree.join(&source);
+    let path = confine::resolve(tree, &source, Last::Follow)
+        .map_err(|o| leaves_tree(name, TreeFile::Copyright, &source, o))?;
     let license =
         std::fs::read_to_string(&path).map_err(|source| PackageError::Io { path, source })?;
     Ok(format!(
@@ -605,7 +798,9 @@ fn maintainer_scripts(
         package: package.name.get_ref().clone(),
         problem,
     };
-    let path = tree.join(dir.get_ref());
+    let name = package.name.get_ref();
+    let path = confine::resolve(tree, dir.get_ref(), Last::Follow)
+        .map_err(|o| leaves_tree(name, TreeFile::MaintainerScripts, dir.get_ref(), o))?;
     let entries = std::fs::read_dir(&path).map_err(|_| {
         problem(format!(
             "maintainer-scripts directory {:?} does not exist in the built tree",
@@ -626,8 +821,11 @@ fn maintainer_scripts(
         } else {
             continue;
         };
-        let bytes = std::fs::read(entry.path()).map_err(|source| PackageError::Io {
-            path: entry.path(),
+        let rel = format!("{}/{file}", dir.get_ref().trim_end_matches('/'));
+        let script = confine::resolve(tree, &rel, Last::Follow)
+            .map_err(|o| leaves_tree(name, TreeFile::MaintainerScript, &rel, o))?;
+        let bytes = std::fs::read(&script).map_err(|source| PackageError::Io {
+            path: script.clone(),
             source,
         })?;
         if mode == 0o755 && !bytes.starts_with(b"#!") {

@@ -1,13 +1,37 @@
 //! The one way git-buildkit runs a child program. stdin is closed unless
 //! given, output is captured (or streamed while its tail is kept), and "could
-//! not start", "exited with N" and "killed by signal S" are distinct errors.
+//! not start", "exited with N", "killed by signal S" and "timed out" are
+//! distinct errors.
+//!
+//! A program that runs other people's code (the build command) can be put
+//! in a process group of its own ([`Cmd::own_process_group`]): when it
+//! exits, times out ([`Cmd::time_limit`]) or its handle drops, the whole
+//! group is killed, so a daemon it left behind neither survives it nor
+//! keeps its output pipe open; and a process that left the group still
+//! cannot hold the caller: streaming stops reading [`PIPE_GRACE`] after the
+//! program ended.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
+use std::fmt;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+/// How long streaming keeps reading after the program ended and its
+/// process group was killed: enough for the pipe's buffered lines, never
+/// forever for a process that escaped the group and holds the pipe open.
+pub const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+/// How often a streaming run checks its program and its deadline.
+const POLL: Duration = Duration::from_millis(50);
 
 /// How a child program failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +57,13 @@ pub enum ProcessError {
         signal: i32,
         output: String,
     },
+    /// It ran past its time limit and was killed (with its process group).
+    #[error("{program} timed out after {limit}")]
+    Timeout {
+        program: String,
+        limit: Limit,
+        output: String,
+    },
     /// Reading its output failed.
     #[error("could not read the output of {program}")]
     Output {
@@ -46,10 +77,43 @@ impl ProcessError {
     /// The captured stderr (or the last lines of streamed output).
     pub fn output(&self) -> &str {
         match self {
-            ProcessError::Exit { output, .. } | ProcessError::Signal { output, .. } => output,
+            ProcessError::Exit { output, .. }
+            | ProcessError::Signal { output, .. }
+            | ProcessError::Timeout { output, .. } => output,
             _ => "",
         }
     }
+}
+
+/// A time limit in whole seconds (a `u32`, so that errors stay small),
+/// shown the way a user writes one (`90s`, `5m`, `2h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(u32);
+
+impl From<Duration> for Limit {
+    fn from(limit: Duration) -> Self {
+        Limit(u32::try_from(limit.as_secs()).unwrap_or(u32::MAX))
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => write!(f, "less than a second"),
+            s if s % 3600 == 0 => write!(f, "{}h", s / 3600),
+            s if s % 60 == 0 => write!(f, "{}m", s / 60),
+            s => write!(f, "{s}s"),
+        }
+    }
+}
+
+/// Whether a child gets a process group of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    /// The caller's group (the default: interactive tools, qemu).
+    Inherit,
+    /// Its own group, killed whole when the child ends.
+    Own,
 }
 
 /// A command to run.
@@ -59,6 +123,9 @@ pub struct Cmd {
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
     env: Vec<(OsString, OsString)>,
+    clear_env: bool,
+    group: Group,
+    limit: Option<Duration>,
     label: String,
 }
 
@@ -70,6 +137,9 @@ impl Cmd {
             args: Vec::new(),
             cwd: None,
             env: Vec::new(),
+            clear_env: false,
+            group: Group::Inherit,
+            limit: None,
             label: program.to_owned(),
         }
     }
@@ -98,6 +168,29 @@ impl Cmd {
         self
     }
 
+    /// Starts the program with an empty environment: only what [`Cmd::env`]
+    /// sets reaches it.
+    pub fn env_clear(mut self) -> Self {
+        self.clear_env = true;
+        self
+    }
+
+    /// Runs the program in a process group of its own. Every process left
+    /// in that group is killed (SIGKILL) when the program exits, times out
+    /// or its handle drops.
+    pub fn own_process_group(mut self) -> Self {
+        self.group = Group::Own;
+        self
+    }
+
+    /// The longest [`Cmd::stream`] lets the program run; past it the program
+    /// (and its group, see [`Cmd::own_process_group`]) is killed and the
+    /// result is [`ProcessError::Timeout`].
+    pub fn time_limit(mut self, limit: Duration) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
     /// How the command is named in errors (default: the program).
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
@@ -109,6 +202,12 @@ impl Cmd {
         command.args(&self.args).stdin(Stdio::null());
         if let Some(cwd) = &self.cwd {
             command.current_dir(cwd);
+        }
+        if self.clear_env {
+            command.env_clear();
+        }
+        if self.group == Group::Own {
+            command.process_group(0);
         }
         for (k, v) in &self.env {
             command.env(k, v);
@@ -158,6 +257,11 @@ impl Cmd {
     /// Runs to completion, copying stdout and stderr line by line into
     /// `sink`; on failure the error holds the last `tail` lines. Both streams
     /// share one pipe, so their lines keep the order the child wrote them in.
+    ///
+    /// Lines are read on a thread of their own, so that the time limit holds
+    /// while the program is silent, and so that reading stops
+    /// [`PIPE_GRACE`] after the program ended even when a process it
+    /// started still holds the pipe open.
     pub fn stream(&self, sink: &mut (dyn Write + Send), tail: usize) -> Result<(), ProcessError> {
         let output_err = |source| ProcessError::Output {
             program: self.label.clone(),
@@ -167,34 +271,72 @@ impl Cmd {
         let writer_err = writer.try_clone().map_err(output_err)?;
         let mut command = self.command();
         command.stdout(writer).stderr(writer_err);
-        let mut child = command.spawn().map_err(|source| ProcessError::Start {
+        let child = command.spawn().map_err(|source| ProcessError::Start {
             program: self.label.clone(),
             source,
         })?;
         // The parent's copies of the write end are gone with `command`, so
         // the reader sees end-of-file when the child (and its children) exit.
         drop(command);
-        let mut lines = VecDeque::with_capacity(tail);
-        let mut read_result = Ok(());
-        for line in BufReader::new(reader).split(b'\n') {
-            match line {
-                Ok(line) => {
-                    let line = String::from_utf8_lossy(&line).into_owned();
-                    // A closed terminal must not fail the build.
-                    let _ = writeln!(sink, "{line}");
-                    if lines.len() == tail {
-                        lines.pop_front();
-                    }
-                    lines.push_back(line);
-                }
-                Err(e) => {
-                    read_result = Err(e);
+        let mut running = Running {
+            child,
+            label: self.label.clone(),
+            reaped: false,
+            group: self.group,
+        };
+        let (sender, lines_in) = mpsc::channel();
+        // Detached on purpose: it ends at end-of-file, or stays blocked on a
+        // pipe an escaped process holds open, which must not block us.
+        std::thread::spawn(move || {
+            for line in BufReader::new(reader).split(b'\n') {
+                let failed = line.is_err();
+                if sender.send(line).is_err() || failed {
                     break;
                 }
             }
+        });
+        let deadline = self.limit.and_then(|l| Instant::now().checked_add(l));
+        let mut lines = VecDeque::with_capacity(tail);
+        let mut keep = |line: Vec<u8>| {
+            let line = String::from_utf8_lossy(&line).into_owned();
+            // A closed terminal must not fail the build.
+            let _ = writeln!(sink, "{line}");
+            if lines.len() == tail {
+                lines.pop_front();
+            }
+            lines.push_back(line);
+        };
+        let mut pipe_open = true;
+        let mut ended: Option<(ExitStatus, Instant)> = None;
+        loop {
+            if pipe_open {
+                match lines_in.recv_timeout(POLL) {
+                    Ok(Ok(line)) => keep(line),
+                    Ok(Err(e)) => return Err(output_err(e)),
+                    Err(RecvTimeoutError::Disconnected) => pipe_open = false,
+                    Err(RecvTimeoutError::Timeout) => {}
+                }
+            } else if ended.is_none() {
+                std::thread::sleep(POLL);
+            }
+            match ended {
+                Some((_, at)) if !pipe_open || at.elapsed() >= PIPE_GRACE => break,
+                Some(_) => {}
+                None => {
+                    if let Some(status) = running.exited()? {
+                        ended = Some((status, Instant::now()));
+                    } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                        running.kill();
+                        return Err(ProcessError::Timeout {
+                            program: self.label.clone(),
+                            limit: Limit::from(self.limit.unwrap_or_default()),
+                            output: lines.into_iter().collect::<Vec<_>>().join("\n"),
+                        });
+                    }
+                }
+            }
         }
-        let status = child.wait().map_err(output_err)?;
-        read_result.map_err(output_err)?;
+        let status = ended.map_or_else(|| running.wait(), |(status, _)| Ok(status))?;
         self.check(status, lines.into_iter().collect::<Vec<_>>().join("\n"))
     }
 
@@ -221,6 +363,7 @@ impl Cmd {
             child,
             label: self.label.clone(),
             reaped: false,
+            group: self.group,
         })
     }
 
@@ -241,12 +384,14 @@ impl Cmd {
     }
 }
 
-/// A started child program (see [`Cmd::spawn`]), killed when dropped.
+/// A started child program (see [`Cmd::spawn`]), killed when dropped
+/// (with its process group, when it has its own).
 #[derive(Debug)]
 pub struct Running {
     child: Child,
     label: String,
     reaped: bool,
+    group: Group,
 }
 
 impl Running {
@@ -289,11 +434,44 @@ impl Running {
     }
 
     /// Kills it (SIGKILL) and reaps it; a child that already ended is fine.
+    /// A child with its own process group is killed with the whole group.
     pub fn kill(&mut self) {
         if !self.reaped {
+            self.kill_group();
             let _ = self.child.kill();
             let _ = self.child.wait();
             self.reaped = true;
+        }
+    }
+
+    /// Once the child has ended: its exit status, after every process left
+    /// in its group was killed. The child stays a zombie until then, so its
+    /// id (the group's) cannot be reused by an unrelated process meanwhile.
+    fn exited(&mut self) -> Result<Option<ExitStatus>, ProcessError> {
+        if self.group == Group::Own && !self.reaped {
+            let pid = Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX));
+            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+            match waitid(Id::Pid(pid), flags) {
+                Ok(WaitStatus::StillAlive) => return Ok(None),
+                Ok(_) => self.kill_group(),
+                Err(errno) => {
+                    return Err(ProcessError::Output {
+                        program: self.label.clone(),
+                        source: errno.into(),
+                    })
+                }
+            }
+        }
+        self.try_wait()
+    }
+
+    /// SIGKILL to the child's own process group; nothing for a child in the
+    /// caller's group, and an empty group is fine.
+    fn kill_group(&self) {
+        if self.group == Group::Own && !self.reaped {
+            if let Ok(pid) = i32::try_from(self.child.id()) {
+                let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            }
         }
     }
 }
@@ -347,6 +525,108 @@ mod tests {
         assert!(proc_dir.exists());
         drop(running);
         assert!(!proc_dir.exists(), "the child is gone once reaped");
+    }
+
+    /// Whether a process id is still a live process (not a zombie) a
+    /// second after a kill (a SIGKILLed process takes a moment to exit).
+    fn alive(pid: &str) -> bool {
+        let live = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|stat| !stat.rsplit(") ").next().is_some_and(|s| s.starts_with('Z')))
+        };
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while live() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        live()
+    }
+
+    #[test]
+    fn a_time_limit_kills_the_whole_group() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("pid");
+        let started = Instant::now();
+        let err = Cmd::new("sh")
+            .args([
+                "-c",
+                "sleep 300 & echo $! > \"$1\"; echo waiting; wait",
+                "sh",
+            ])
+            .arg(&pid_file)
+            .own_process_group()
+            .time_limit(Duration::from_secs(1))
+            .label("`sleeper`")
+            .stream(&mut Vec::new(), 5)
+            .expect_err("times out");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(err.to_string(), "`sleeper` timed out after 1s");
+        assert_eq!(err.output(), "waiting");
+        let pid = std::fs::read_to_string(&pid_file).expect("pid");
+        assert!(!alive(pid.trim()), "the background sleep {pid} survived");
+    }
+
+    #[test]
+    fn a_daemon_left_behind_is_killed_and_does_not_hold_the_stream() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("pid");
+        let started = Instant::now();
+        let mut sink = Vec::new();
+        Cmd::new("sh")
+            .args(["-c", "sleep 300 & echo $! > \"$1\"; echo done", "sh"])
+            .arg(&pid_file)
+            .own_process_group()
+            .stream(&mut sink, 5)
+            .expect("succeeds");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(sink, b"done\n");
+        let pid = std::fs::read_to_string(&pid_file).expect("pid");
+        assert!(!alive(pid.trim()), "the daemon {pid} survived");
+    }
+
+    #[test]
+    fn a_process_that_left_the_group_cannot_hold_the_stream() {
+        let started = Instant::now();
+        let mut sink = Vec::new();
+        // setsid puts the sleep out of reach of the group kill; it keeps the
+        // pipe open, and streaming still returns after the grace period.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("pid");
+        Cmd::new("sh")
+            .args([
+                "-c",
+                "setsid sh -c 'echo $$ > \"$1\"; exec sleep 30' sh \"$1\" & sleep 0.2; echo done",
+                "sh",
+            ])
+            .arg(&pid_file)
+            .own_process_group()
+            .stream(&mut sink, 5)
+            .expect("succeeds");
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed >= PIPE_GRACE && elapsed < PIPE_GRACE + Duration::from_secs(2),
+            "{elapsed:?}"
+        );
+        assert_eq!(sink, b"done\n");
+        let pid = std::fs::read_to_string(&pid_file).expect("pid");
+        let _ = std::process::Command::new("kill")
+            .args(["-9", pid.trim()])
+            .status();
+    }
+
+    #[test]
+    fn limits_read_as_written() {
+        let shown: Vec<String> = [2, 90, 120, 1800, 7200]
+            .map(|s| Limit::from(Duration::from_secs(s)).to_string())
+            .into();
+        assert_eq!(shown, ["2s", "90s", "2m", "30m", "2h"]);
     }
 
     #[test]

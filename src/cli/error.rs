@@ -64,9 +64,9 @@ impl From<PackageError> for CliError {
     fn from(e: PackageError) -> Self {
         let detail = match &e {
             PackageError::Config(c) => Some(config_detail(c)),
-            PackageError::Build { source, .. } if !source.output().is_empty() => {
-                let lines: Vec<String> =
-                    source.output().lines().map(|l| format!("  {l}")).collect();
+            _ if e.build_output().is_some_and(|o| !o.is_empty()) => {
+                let output = e.build_output().unwrap_or_default();
+                let lines: Vec<String> = output.lines().map(|l| format!("  {l}")).collect();
                 Some(format!("last lines of output:\n{}", lines.join("\n")))
             }
             _ => None,

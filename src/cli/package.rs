@@ -10,10 +10,20 @@ use super::{open_repo, print_json, CliError, Ui};
 /// Build the .deb packages of a revision.
 ///
 /// The revision's tree is exported to a clean temporary directory, its own
-/// .buildkit.toml is read, the build command runs there with
-/// SOURCE_DATE_EPOCH set to the commit time, and each [[package]] becomes a
-/// reproducible .deb. Uncommitted changes never reach a package. The path of
-/// each .deb is printed on stdout, one per line.
+/// .buildkit.toml is read, the build command runs there, and each
+/// [[package]] becomes a reproducible .deb. Uncommitted changes never reach
+/// a package. The path of each .deb is printed on stdout, one per line.
+///
+/// The build command gets a clean environment: PATH (Debian's default),
+/// LANG=C.UTF-8, a throw-away HOME and TMPDIR, SOURCE_DATE_EPOCH (the commit
+/// time), BUILDKIT_VERSION, BUILDKIT_TAG, BUILDKIT_COMMIT, and the caller's
+/// values of the variables `build-env` names; never a passphrase. Where
+/// bubblewrap works it runs in a bwrap sandbox: the system read-only, only
+/// the build directory writable, the caller's home and key store hidden, no
+/// network unless `network = true` (`sandbox = "none"` runs it as the
+/// caller; `sandbox = "bwrap"` refuses to run without one). After
+/// `build-timeout` (default 30m) it is killed with every process it
+/// started, and whatever it leaves running is killed when it exits.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   git buildkit package v1.2.0 -o dist/        the tagged release

@@ -185,11 +185,11 @@ pub fn pipeline_error(e: PipelineError) -> CliError {
     let detail = match &e {
         PipelineError::Failed { source, .. } => match source {
             StepError::Package(PackageError::Config(c)) => Some(config_detail(c)),
-            StepError::Package(PackageError::Build { source, .. })
-                if !source.output().is_empty() =>
+            StepError::Package(package)
+                if package.build_output().is_some_and(|o| !o.is_empty()) =>
             {
-                let lines: Vec<String> =
-                    source.output().lines().map(|l| format!("  {l}")).collect();
+                let output = package.build_output().unwrap_or_default();
+                let lines: Vec<String> = output.lines().map(|l| format!("  {l}")).collect();
                 Some(format!("last lines of output:\n{}", lines.join("\n")))
             }
             _ => None,

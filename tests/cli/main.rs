@@ -4,6 +4,7 @@
 
 mod common;
 
+mod build_safety;
 mod deb_cmd;
 mod docs;
 mod errors;

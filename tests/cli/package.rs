@@ -275,7 +275,7 @@ fn head_packages_the_commit_not_the_dirty_work_tree() {
             "warning: the work tree has uncommitted changes; they are ignored: packaging the committed HEAD
 note: HEAD is not tagged: packaging snapshot 1.1.0+1.g{head} (after v1.1.0)
    Exporting v1.1.0 ({})
-    Building `mkdir -p build
+    Building in a bwrap sandbox without network: `mkdir -p build
 sed \"s/@VERSION@/$BUILDKIT_VERSION/\" bin/hello > build/hello
 chmod 0755 build/hello
 gzip -9n -c man/hello.1 > build/hello.1.gz

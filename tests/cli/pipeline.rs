@@ -84,11 +84,12 @@ fn with_build(text: String, build: &str) -> String {
 
 /// A build that first waits (at most 10 s) until `gate` exists: the test
 /// sees the job running, and a `git tag` that waited for it would be slow.
+/// It runs unsandboxed: a sandboxed build cannot see the test's directory.
 fn gated(text: String, gate: &Path) -> String {
     text.replacen(
         "build = \"\"\"\n",
         &format!(
-            "build = \"\"\"\ni=0; while [ ! -e '{}' ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done\n",
+            "sandbox = \"none\"\nbuild = \"\"\"\ni=0; while [ ! -e '{}' ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done\n",
             gate.display()
         ),
         1,

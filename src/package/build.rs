@@ -1,0 +1,331 @@
+//! Running a package's build command, which is other people's code on a
+//! host that holds the signing key.
+//!
+//! The command gets a clean environment: `PATH` (Debian's default),
+//! `LANG=C.UTF-8`, a throw-away `HOME` and `TMPDIR` inside the run's
+//! temporary directory, `SOURCE_DATE_EPOCH` and the `BUILDKIT_VERSION`,
+//! `BUILDKIT_TAG` and `BUILDKIT_COMMIT` build variables, plus the caller's
+//! values of the variables `build-env` names (never a passphrase: the
+//! configuration refuses those names). Nothing else of the caller's
+//! environment gets through, so a secret in it cannot end up in a package.
+//!
+//! Where bubblewrap works, the command runs in a `bwrap` sandbox: the whole
+//! file system read-only, the run's directory (the export, HOME, TMPDIR)
+//! writable, `/tmp`, `/var/tmp`, the caller's home and the key store
+//! replaced by empty directories, no network unless `network = true`, its
+//! own PID namespace (so nothing it starts outlives it), and a new session
+//! (so it cannot push keystrokes into the caller's terminal).
+//!
+//! The command runs in a process group of its own under a time limit
+//! (`build-timeout`, 30 minutes by default); on expiry, or when it exits,
+//! the group is killed, so a daemon it leaves behind cannot hang the
+//! pipeline or keep holding the tag's lock.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::{BuildTimeout, PackageConfig, Sandbox};
+use crate::process::Cmd;
+
+/// `PATH` of every build: Debian's default (see /etc/login.defs), not the
+/// caller's. `build-env = ["PATH"]` passes the caller's instead.
+pub const BUILD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// One build command with the settings it runs under. Packages that share
+/// all of it share one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Build {
+    pub(super) command: String,
+    pub(super) env: Vec<String>,
+    pub(super) timeout: Duration,
+    pub(super) sandbox: Sandbox,
+    pub(super) network: bool,
+}
+
+impl Build {
+    /// The build of a package, if it has a build command.
+    pub(super) fn of(package: &PackageConfig) -> Option<Self> {
+        package.build.as_ref().map(|command| Build {
+            command: command.clone(),
+            env: package
+                .build_env
+                .iter()
+                .map(|n| n.get_ref().clone())
+                .collect(),
+            timeout: package.build_timeout.unwrap_or(BuildTimeout::DEFAULT).0,
+            sandbox: package.sandbox,
+            network: package.network,
+        })
+    }
+}
+
+/// The values the build variables take.
+#[derive(Debug, Clone)]
+pub(super) struct BuildVars {
+    pub(super) epoch: u64,
+    pub(super) version: String,
+    pub(super) tag: String,
+    pub(super) commit: String,
+}
+
+/// The run's directories: `<run>/src` the export, `<run>/home`, `<run>/tmp`.
+#[derive(Debug, Clone)]
+pub(super) struct RunDirs {
+    pub(super) run: PathBuf,
+    pub(super) src: PathBuf,
+    pub(super) home: PathBuf,
+    pub(super) tmp: PathBuf,
+}
+
+impl RunDirs {
+    pub(super) fn new(run: &Path) -> Self {
+        Self {
+            run: run.to_owned(),
+            src: run.join("src"),
+            home: run.join("home"),
+            tmp: run.join("tmp"),
+        }
+    }
+}
+
+/// How a build ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isolation {
+    /// In a bwrap sandbox, with or without network.
+    Bwrap {
+        /// Whether it could reach the network.
+        network: bool,
+    },
+    /// As the caller: its file system and network.
+    Unsandboxed,
+}
+
+impl Isolation {
+    /// How the output says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Isolation::Bwrap { network: false } => "in a bwrap sandbox without network",
+            Isolation::Bwrap { network: true } => "in a bwrap sandbox with network",
+            Isolation::Unsandboxed => "unsandboxed",
+        }
+    }
+}
+
+/// The build command's whole environment: the fixed variables, then the
+/// caller's values of `names` (`caller` looks one up).
+pub(super) fn environment(
+    names: &[String],
+    caller: &dyn Fn(&str) -> Option<OsString>,
+    dirs: &RunDirs,
+    vars: &BuildVars,
+) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = vec![
+        ("PATH".into(), BUILD_PATH.into()),
+        ("LANG".into(), "C.UTF-8".into()),
+        ("HOME".into(), dirs.home.clone().into()),
+        ("TMPDIR".into(), dirs.tmp.clone().into()),
+        ("SOURCE_DATE_EPOCH".into(), vars.epoch.to_string().into()),
+        ("BUILDKIT_VERSION".into(), vars.version.clone().into()),
+        ("BUILDKIT_TAG".into(), vars.tag.clone().into()),
+        ("BUILDKIT_COMMIT".into(), vars.commit.clone().into()),
+    ];
+    for name in names {
+        if let Some(value) = caller(name) {
+            env.retain(|(k, _)| k != name.as_str());
+            env.push((name.into(), value));
+        }
+    }
+    env
+}
+
+/// The paths a sandboxed build must not see, beyond `/tmp` and `/var/tmp`:
+/// the caller's home and the key store, when they exist (bwrap cannot
+/// mount over a missing directory of a read-only tree), and never `/`.
+pub(super) fn hidden_paths(home: Option<PathBuf>, key_store: Option<PathBuf>) -> Vec<PathBuf> {
+    let mut hidden: Vec<PathBuf> = Vec::new();
+    for path in [home, key_store].into_iter().flatten() {
+        let usable = path.is_absolute() && path != Path::new("/") && path.is_dir();
+        if usable && !hidden.iter().any(|h| path.starts_with(h)) {
+            hidden.push(path);
+        }
+    }
+    hidden
+}
+
+/// bwrap's arguments up to the command: read-only root, fresh /dev and
+/// /proc, empty /tmp, /var/tmp and `hidden`, the run's directory writable
+/// (mounted last, so it shows even inside a hidden directory), namespaces.
+pub(super) fn bwrap_args(dirs: &RunDirs, hidden: &[PathBuf], network: bool) -> Vec<OsString> {
+    let mut args: Vec<OsString> = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        .map(OsString::from)
+        .into();
+    for path in [Path::new("/tmp"), Path::new("/var/tmp")]
+        .into_iter()
+        .chain(hidden.iter().map(PathBuf::as_path))
+    {
+        args.push("--tmpfs".into());
+        args.push(path.into());
+    }
+    args.extend(["--bind".into(), dirs.run.clone().into_os_string()]);
+    args.push(dirs.run.clone().into_os_string());
+    args.extend(
+        ["--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+            .into_iter()
+            .chain((!network).then_some("--unshare-net"))
+            .chain(["--die-with-parent", "--new-session", "--chdir"])
+            .map(OsString::from),
+    );
+    args.push(dirs.src.clone().into_os_string());
+    args.push("--".into());
+    args
+}
+
+/// Whether bwrap runs here with the namespaces a build needs; the error
+/// says why not (not installed, user namespaces disabled, ...).
+pub(super) fn bwrap_usable() -> Result<(), String> {
+    let probe = Cmd::new("bwrap")
+        .args([
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--die-with-parent",
+            "--",
+            "true",
+        ])
+        .output();
+    match probe {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let output = e.output().trim().to_owned();
+            Err(if output.is_empty() {
+                e.to_string()
+            } else {
+                format!("{e}: {output}")
+            })
+        }
+    }
+}
+
+/// The command that runs `build`: `sh -c COMMAND` in the export, directly
+/// or under bwrap, with exactly `env`, in its own process group, under the
+/// build's time limit.
+pub(super) fn command(
+    build: &Build,
+    isolation: Isolation,
+    dirs: &RunDirs,
+    hidden: &[PathBuf],
+    env: Vec<(OsString, OsString)>,
+) -> Cmd {
+    let cmd = match isolation {
+        Isolation::Bwrap { network } => Cmd::new("bwrap").args(bwrap_args(dirs, hidden, network)),
+        Isolation::Unsandboxed => Cmd::new("sh").cwd(&dirs.src).arg("-c").arg(&build.command),
+    };
+    let cmd = match isolation {
+        Isolation::Bwrap { .. } => cmd.args(["sh", "-c", &build.command]),
+        Isolation::Unsandboxed => cmd,
+    };
+    env.into_iter()
+        .fold(cmd.env_clear(), |cmd, (k, v)| cmd.env(k, v))
+        .own_process_group()
+        .time_limit(build.timeout)
+        .label(format!("`{}`", build.command))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn dirs() -> RunDirs {
+        RunDirs::new(Path::new("/tmp/buildkit-x"))
+    }
+
+    fn vars() -> BuildVars {
+        BuildVars {
+            epoch: 1767261600,
+            version: "1.2.0".into(),
+            tag: "v1.2.0".into(),
+            commit: "abc".into(),
+        }
+    }
+
+    #[test]
+    fn the_environment_is_fixed_plus_what_build_env_names() {
+        let caller = |name: &str| match name {
+            "PATH" => Some(OsString::from("/opt/bin:/usr/bin")),
+            "CC" => Some(OsString::from("clang")),
+            _ => None,
+        };
+        let env = environment(
+            &["CC".into(), "PATH".into(), "UNSET".into()],
+            &caller,
+            &dirs(),
+            &vars(),
+        );
+        let shown: Vec<String> = env
+            .iter()
+            .map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "LANG=C.UTF-8",
+                "HOME=/tmp/buildkit-x/home",
+                "TMPDIR=/tmp/buildkit-x/tmp",
+                "SOURCE_DATE_EPOCH=1767261600",
+                "BUILDKIT_VERSION=1.2.0",
+                "BUILDKIT_TAG=v1.2.0",
+                "BUILDKIT_COMMIT=abc",
+                "CC=clang",
+                "PATH=/opt/bin:/usr/bin",
+            ]
+        );
+    }
+
+    #[test]
+    fn bwrap_hides_home_and_keys_and_mounts_the_run_last() {
+        let args = bwrap_args(
+            &dirs(),
+            &[PathBuf::from("/home/u"), PathBuf::from("/srv/keys")],
+            false,
+        );
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args.join(" "),
+            "--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --tmpfs /var/tmp \
+             --tmpfs /home/u --tmpfs /srv/keys --bind /tmp/buildkit-x /tmp/buildkit-x \
+             --unshare-pid --unshare-ipc --unshare-uts --unshare-net --die-with-parent \
+             --new-session --chdir /tmp/buildkit-x/src --"
+        );
+        let with_network = bwrap_args(&dirs(), &[], true);
+        assert!(!with_network.contains(&OsString::from("--unshare-net")));
+    }
+
+    #[test]
+    fn hidden_paths_skip_missing_nested_and_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().to_owned();
+        let keys = home.join(".local/share/git-buildkit/keys");
+        std::fs::create_dir_all(&keys).expect("mkdir");
+        assert_eq!(
+            hidden_paths(Some(home.join("missing")), None),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            hidden_paths(Some("/".into()), Some(keys.clone())),
+            std::slice::from_ref(&keys)
+        );
+        assert_eq!(hidden_paths(Some(home.clone()), Some(keys)), [home]);
+    }
+}
