@@ -6,6 +6,10 @@
 //! The figures these tests print (`--nocapture`) are the ones the issue asks
 //! for: time of `apt-get update` under load, connections the server closed
 //! or refused, its resident memory and its thread count.
+#![allow(
+    clippy::print_stderr,
+    reason = "the load figures are this test's report, shown with --nocapture"
+)]
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
