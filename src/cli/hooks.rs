@@ -93,7 +93,8 @@ pub enum Command {
   git buildkit jobs --json | jq -r '.[] | select(.state == \"failed\") | .log'")]
 pub struct JobsArgs {
     /// Print a JSON array (tag, commit, state, trigger, pid, exit_code,
-    /// queued, started, finished in Unix seconds, log).
+    /// queued, started, finished in Unix seconds, order: the place in the
+    /// queue, log).
     #[arg(long)]
     pub json: bool,
     /// Run the queued jobs one after the other until none is left (what

@@ -32,7 +32,8 @@ use super::{open_repo, print_json, CliError, Ui};
 /// accelerator and timings are recorded too.
 ///
 /// A tag whose note says it succeeded is not run again unless --force, and
-/// only one run of a tag happens at a time. Exit codes: 0 success (or
+/// only one run of a tag happens at a time; a run while another tag's
+/// pipeline of the same repository runs waits for it to end. Exit codes: 0 success (or
 /// already published), 1 a stage failed (or a VM test), 2 usage or
 /// configuration, 3 the VM test bed failed.
 #[derive(Debug, clap::Args)]
@@ -89,6 +90,8 @@ pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
         }
         other => other.map_err(pipeline_error)?,
     };
+    // One pipeline of the repository at a time, whoever started it.
+    let _repository = pipeline::lock_repository(&repo, ui).map_err(pipeline_error)?;
     let jobs = args.job.then(|| Jobs::of(&repo));
     let commit = pipeline::tag_commit(&repo, &args.tag)
         .map(|c| c.id)

@@ -42,6 +42,7 @@ pub use self::record::{
 };
 pub use self::run::{run, unix_now, Outcome, PipelineOptions};
 pub use self::run_lock::{
-    buildkit_dir, dist_dir, is_running, job_id, jobs_dir, lock, tag_of_job_id, RunLock,
+    buildkit_dir, dist_dir, is_running, job_id, jobs_dir, lock, lock_repository, tag_of_job_id,
+    RepositoryLock, RunLock,
 };
 pub use self::stage::{stages, Stage, Step};

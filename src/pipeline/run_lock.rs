@@ -2,7 +2,10 @@
 //! of one tag's run (`jobs/<tag>.lock`), so that a hook firing twice, or a
 //! user running `pipeline` while the hook's job runs, never builds and
 //! publishes the same tag twice at once. Tags become file names through
-//! [`job_id`].
+//! [`job_id`]. A second lock, the repository's (`jobs/.pipeline.lock`,
+//! [`lock_repository`]), is held by every run after its tag's lock, so the
+//! pipelines of one repository run one at a time whoever starts them: the
+//! hooks' queue (see [`crate::hooks::jobs`]) and a user's `pipeline TAG`.
 
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
@@ -10,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::PipelineError;
 use crate::git::Repo;
+use crate::progress::Listener;
 
 /// How long [`lock`] retries before reporting "already running": a probe by
 /// [`is_running`] holds the lock for microseconds, a run for its whole length.
@@ -105,6 +109,47 @@ pub fn lock(repo: &Repo, tag: &str) -> Result<RunLock, PipelineError> {
             Err(TryLockError::Error(source)) => return Err(io(source)),
         }
     }
+}
+
+/// The repository's pipeline lock, held until dropped.
+#[derive(Debug)]
+pub struct RepositoryLock {
+    _file: File,
+}
+
+/// Takes the repository's pipeline lock, waiting as long as another run
+/// holds it (and saying so through `listener` once). Taken after the tag's
+/// [`lock`], never before: a second run of the same tag is refused at once
+/// rather than made to wait.
+pub fn lock_repository(
+    repo: &Repo,
+    listener: &dyn Listener,
+) -> Result<RepositoryLock, PipelineError> {
+    let path = jobs_dir(repo).join(".pipeline.lock");
+    let io = |source| PipelineError::Io {
+        path: path.clone(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            listener.note(
+                "another pipeline of this repository is running; this one waits for it to end",
+            );
+            file.lock().map_err(io)?;
+        }
+        Err(TryLockError::Error(source)) => return Err(io(source)),
+    }
+    Ok(RepositoryLock { _file: file })
 }
 
 /// Whether a run of `tag` holds its lock now. The probe takes a shared lock

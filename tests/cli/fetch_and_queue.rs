@@ -269,3 +269,78 @@ fn tags_pushed_together_run_one_after_the_other_and_jobs_shows_the_queue() {
         assert!(pair[0].1 <= pair[1].0, "overlapping runs: {runs:?}");
     }
 }
+
+#[test]
+fn a_pipeline_run_by_hand_waits_for_the_running_one() {
+    let sb = Sandbox::new();
+    let gate = sb.path("go");
+    let repo = project(&sb, "");
+    let config = repo.join(".buildkit.toml");
+    let text = std::fs::read_to_string(&config).expect("config").replacen(
+        "build = \"\"\"\n",
+        &format!(
+            "build = \"\"\"\ni=0; while [ ! -e '{}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\nsleep 1\n",
+            gate.display()
+        ),
+        1,
+    );
+    std::fs::write(&config, text).expect("write");
+    sb.commit(&repo, "2026-03-01T11:00:00Z", "Slow build");
+    sb.bk(&repo, &["hooks", "install"]).ok();
+    sb.git(&repo, &["tag", "v9.9.1"]);
+    wait_jobs(&sb, &repo, |l| l.len() == 1 && l[0]["state"] == "running");
+
+    // By hand, in the background: it must wait for v9.9.1's pipeline.
+    sh(
+        &sb,
+        &repo,
+        &format!(
+            "BUILDKIT_NO_PIPELINE=1 git tag v9.9.2 && ('{}' pipeline --json v9.9.2 > ../out 2> ../err; echo $? > ../rc) > /dev/null 2>&1 &",
+            Sandbox::bk_path().display()
+        ),
+    )
+    .ok();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !sb.path("rc").exists(),
+        "it did not wait: {:?}",
+        std::fs::read_to_string(sb.path("err"))
+    );
+    assert_eq!(
+        std::fs::read_to_string(sb.path("err")).expect("err"),
+        "note: another pipeline of this repository is running; this one waits for it to end\n"
+    );
+
+    std::fs::write(&gate, "").expect("gate");
+    let done = wait_jobs(&sb, &repo, ended);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !sb.path("rc").exists() {
+        assert!(Instant::now() < deadline, "the run by hand never ended");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(std::fs::read_to_string(sb.path("rc")).expect("rc"), "0\n");
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.path("out")).expect("out"))
+            .expect("record");
+    assert_eq!(
+        (
+            &done[0]["tag"],
+            &done[0]["state"],
+            &record["tag"],
+            &record["result"]
+        ),
+        (
+            &Value::from("v9.9.1"),
+            &Value::from("succeeded"),
+            &Value::from("v9.9.2"),
+            &Value::from("succeeded")
+        )
+    );
+    let finished = done[0]["finished"].as_u64().expect("finished");
+    let started = record["started"].as_u64().expect("started");
+    assert!(
+        finished <= started,
+        "v9.9.1 ended {finished}, v9.9.2 started {started}"
+    );
+}
