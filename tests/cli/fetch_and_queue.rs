@@ -10,6 +10,7 @@ use pretty_assertions::assert_eq;
 use serde_json::Value;
 
 use crate::common::{Run, Sandbox};
+use crate::pipeline::gated;
 
 /// The sample project with only the package stage (no key, no repository
 /// needed) and `extra` appended to its `.buildkit.toml`, committed.
@@ -159,13 +160,12 @@ fn tags_pushed_together_run_one_after_the_other_and_jobs_shows_the_queue() {
     // Every build waits for the gate (at most 60 s), then takes a second.
     let repo = project(&sb, "");
     let config = repo.join(".buildkit.toml");
-    let text = std::fs::read_to_string(&config).expect("config").replacen(
-        "build = \"\"\"\n",
-        &format!(
-            "build = \"\"\"\ni=0; while [ ! -e '{}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\nsleep 1\n",
-            gate.display()
-        ),
-        1,
+    let text = gated(
+        std::fs::read_to_string(&config).expect("config"),
+        &gate,
+        1200,
+        "sleep 1
+",
     );
     std::fs::write(&config, text).expect("write");
     sb.commit(&repo, "2026-03-01T11:00:00Z", "Slow build");
@@ -276,13 +276,12 @@ fn a_pipeline_run_by_hand_waits_for_the_running_one() {
     let gate = sb.path("go");
     let repo = project(&sb, "");
     let config = repo.join(".buildkit.toml");
-    let text = std::fs::read_to_string(&config).expect("config").replacen(
-        "build = \"\"\"\n",
-        &format!(
-            "build = \"\"\"\ni=0; while [ ! -e '{}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\nsleep 1\n",
-            gate.display()
-        ),
-        1,
+    let text = gated(
+        std::fs::read_to_string(&config).expect("config"),
+        &gate,
+        1200,
+        "sleep 1
+",
     );
     std::fs::write(&config, text).expect("write");
     sb.commit(&repo, "2026-03-01T11:00:00Z", "Slow build");

@@ -82,14 +82,14 @@ fn with_build(text: String, build: &str) -> String {
     format!("{}build = {build:?}{}", &text[..start], &text[end..])
 }
 
-/// A build that first waits (at most 10 s) until `gate` exists: the test
-/// sees the job running, and a `git tag` that waited for it would be slow.
-/// It runs unsandboxed: a sandboxed build cannot see the test's directory.
-fn gated(text: String, gate: &Path) -> String {
+/// A build that first waits (at most `tries` × 0.05 s) until `gate` exists,
+/// then runs `then`: the test sees the job running or queued. It runs
+/// unsandboxed: a sandboxed build cannot see the test's directory.
+pub(crate) fn gated(text: String, gate: &Path, tries: u32, then: &str) -> String {
     text.replacen(
         "build = \"\"\"\n",
         &format!(
-            "sandbox = \"none\"\nbuild = \"\"\"\ni=0; while [ ! -e '{}' ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done\n",
+            "sandbox = \"none\"\nbuild = \"\"\"\ni=0; while [ ! -e '{}' ] && [ $i -lt {tries} ]; do sleep 0.05; i=$((i+1)); done\n{then}",
             gate.display()
         ),
         1,
@@ -209,7 +209,7 @@ fn file_state(path: &Path) -> (u32, Vec<u8>) {
 
 #[test]
 fn an_annotated_tag_runs_the_pipeline_in_the_background_after_the_user_hook() {
-    let p = Project::new(|t, dir| gated(t, &dir.join("go")));
+    let p = Project::new(|t, dir| gated(t, &dir.join("go"), 200, ""));
     let gate = p.sb.path("go");
     let seen = p.sb.path("seen-by-user-hook");
     let user_hook = p.hooks_dir().join("reference-transaction");
