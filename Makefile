@@ -27,6 +27,19 @@ deps-bench:
 test: deps-test
 	$(CARGO) test --locked --all-targets
 
+# The property tests of src/proptests/ for about an hour (FUZZ_SECONDS),
+# in rounds of FUZZ_CASES cases per property, each round with a new seed.
+FUZZ_SECONDS ?= 3600
+FUZZ_CASES ?= 50000
+.PHONY: fuzz
+fuzz:
+	$(CARGO) test --locked --release --lib --no-run
+	@end=$$(( $$(date +%s) + $(FUZZ_SECONDS) )); round=0; \
+	while [ $$(date +%s) -lt $$end ]; do \
+		round=$$((round + 1)); echo "fuzz round $$round"; \
+		PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release --lib proptests:: -- --quiet || exit 1; \
+	done
+
 demo: deps-demo build
 	@scripts/demo
 

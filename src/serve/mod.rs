@@ -21,12 +21,12 @@ mod confine;
 mod connection;
 mod content_type;
 mod error;
-mod range;
-mod request;
+pub(crate) mod range;
+pub(crate) mod request;
 mod response;
 mod site;
 mod stdio;
-mod target;
+pub(crate) mod target;
 mod tcp;
 #[cfg(test)]
 mod tests;

@@ -11,5 +11,6 @@ mod flow;
 mod package;
 mod pipeline;
 mod repo;
+mod untrusted_deb;
 mod version_cmd;
 mod vm;
