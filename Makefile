@@ -8,7 +8,7 @@ TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binut
 DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv bubblewrap $(VM_DEBS)
 BENCH_DEBS := git dpkg-dev xz-utils reprepro aptly gnupg gpgv bc python3 $(VM_DEBS)
 
-.PHONY: all build test demo bench lint man deps-test deps-demo deps-bench clean soak
+.PHONY: all build test demo bench lint man deps-test deps-demo deps-bench clean soak fuzz
 
 all: build
 
@@ -31,6 +31,18 @@ test: deps-test
 # (BUILDKIT_SOAK_ROUNDS=N for more); prints the counts, which must all be 0.
 soak: deps-test
 	$(CARGO) test --locked --test cli repo::crash::soak -- --ignored --nocapture
+
+# The property tests of src/proptests/ for about an hour (FUZZ_SECONDS),
+# in rounds of FUZZ_CASES cases per property, each round with a new seed.
+FUZZ_SECONDS ?= 3600
+FUZZ_CASES ?= 50000
+fuzz:
+	$(CARGO) test --locked --release --lib --no-run
+	@end=$$(( $$(date +%s) + $(FUZZ_SECONDS) )); round=0; \
+	while [ $$(date +%s) -lt $$end ]; do \
+		round=$$((round + 1)); echo "fuzz round $$round"; \
+		PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release --lib proptests:: -- --quiet || exit 1; \
+	done
 
 demo: deps-demo build
 	@scripts/demo

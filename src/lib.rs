@@ -22,3 +22,6 @@ pub mod serve;
 pub mod sign;
 pub mod version;
 pub mod vm;
+
+#[cfg(test)]
+mod proptests;

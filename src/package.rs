@@ -729,6 +729,7 @@ fn assemble(
         compression: Compression::default(),
         mtime: epoch,
         generate: true,
+        on_disk: None,
     })
 }
 

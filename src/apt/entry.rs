@@ -98,12 +98,10 @@ impl Incoming {
         self.control.architecture().unwrap_or_default()
     }
 
-    /// The source package name (`Source:` without its version, else the package).
+    /// The source package name (`Source:` without its version, else the
+    /// package), checked against Policy 5.6.1 when the .deb was read.
     pub fn source(&self) -> &str {
-        match self.control.get("Source") {
-            Some(source) => source.split_whitespace().next().unwrap_or_default(),
-            None => self.package(),
-        }
+        self.control.source_name().unwrap_or_default()
     }
 
     /// `name_version_arch.deb` (the version without its epoch).
@@ -115,11 +113,16 @@ impl Incoming {
 
     /// The index entry for this package stored at `filename`: the control
     /// fields, then Filename, Size and digests, with Description last as
-    /// dpkg-scanpackages writes it.
+    /// dpkg-scanpackages writes it. Fields the repository computes replace
+    /// same-named fields of the control file, so a stanza never holds one twice
+    /// and a .deb cannot claim another file's name or digests.
     pub fn entry(&self, filename: &str) -> Result<Entry, AptError> {
         let mut text = String::new();
         let mut description = None;
         for (name, value) in self.control.fields() {
+            if COMPUTED.iter().any(|c| c.eq_ignore_ascii_case(name)) {
+                continue;
+            }
             if name.eq_ignore_ascii_case("Description") {
                 description = Some(value);
                 continue;
@@ -140,6 +143,19 @@ impl Incoming {
         })
     }
 }
+
+/// Fields of a Packages stanza that describe the pooled file, not the
+/// package: the repository writes them (or, for SHA1 and Description-md5,
+/// which it does not compute, leaves them out), whatever the control file says.
+const COMPUTED: [&str; 7] = [
+    "Filename",
+    "Size",
+    "MD5sum",
+    "SHA1",
+    "SHA256",
+    "SHA512",
+    "Description-md5",
+];
 
 fn push_field(text: &mut String, name: &str, value: &str) {
     text.push_str(name);
@@ -197,6 +213,20 @@ impl Entry {
                 reason: "a stanza lacks Package, Version, Architecture, Filename, Size or SHA256",
             });
         };
+        // The cache and Packages files are ours, but their names become paths
+        // that pruning deletes: read them as carefully as a .deb's control.
+        if crate::deb::check_package_name(package).is_err()
+            || crate::deb::check_architecture(architecture).is_err()
+        {
+            return Err(AptError::BadIndex {
+                reason: "a stanza has an invalid Package or Architecture",
+            });
+        }
+        if !is_pool_path(filename) {
+            return Err(AptError::BadIndex {
+                reason: "a stanza's Filename is not a path inside pool/",
+            });
+        }
         Ok(Entry {
             package: package.to_owned(),
             version: DebVersion::parse(version).map_err(|_| AptError::BadIndex {
@@ -216,4 +246,12 @@ impl Entry {
     pub fn id(&self) -> String {
         format!("{}={}", self.package, self.version)
     }
+}
+
+/// `pool/...`: relative, without empty, `.` or `..` components.
+fn is_pool_path(filename: &str) -> bool {
+    filename.starts_with("pool/")
+        && filename
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
 }

@@ -39,6 +39,8 @@ use std::path::PathBuf;
 
 pub use entry::{Entry, Incoming};
 pub use release::{IndexFile, Release};
+#[cfg(test)]
+pub(crate) use repo::pool_path;
 pub use repo::{AddOutcome, AptRepo, InitOptions, ListItem, State};
 pub use settings::{check_name, Settings, Suite};
 pub use verify::{verify, Finding};

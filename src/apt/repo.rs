@@ -960,10 +960,10 @@ fn read_all(debs: &[PathBuf]) -> Result<Vec<Incoming>, AptError> {
 
 /// `pool/<component>/<prefix>/<source>/<file>`, with Debian's `libX` prefixes.
 pub fn pool_path(component: &str, source: &str, file: &str) -> String {
-    let prefix = if source.starts_with("lib") && source.len() > 3 {
-        &source[..4]
-    } else {
-        &source[..source.len().min(1)]
+    // `source` passed `deb::check_source` (ASCII); `get` keeps even other text from panicking.
+    let prefix = match source.get(..4) {
+        Some(lib) if lib.starts_with("lib") => lib,
+        _ => source.get(..1).unwrap_or_default(),
     };
     format!("pool/{component}/{prefix}/{source}/{file}")
 }

@@ -72,7 +72,7 @@ impl SegmentCache {
         Self::decode(&bytes).unwrap_or_default()
     }
 
-    fn decode(mut bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn decode(mut bytes: &[u8]) -> Option<Self> {
         fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
             let (head, tail) = (bytes.get(..n)?, bytes.get(n..)?);
             *bytes = tail;

@@ -14,8 +14,10 @@ pub enum Command {
     /// Pack a directory into a .deb, like `dpkg-deb --build --root-owner-group`.
     ///
     /// DIR holds DEBIAN/control (and maintainer scripts, conffiles...) plus
-    /// the file tree to install. Entries are sorted, owned by root and
-    /// timestamped no later than SOURCE_DATE_EPOCH when it is set.
+    /// the file tree to install. Entries are sorted, owned by root and keep
+    /// their modification times, clamped to SOURCE_DATE_EPOCH when it is set
+    /// (to the current time otherwise), as dpkg-deb does. Package, Source,
+    /// Version and Architecture must follow Debian Policy's syntax.
     #[command(after_help = "Examples:
   git buildkit deb build pkgroot/ -o dist/
   SOURCE_DATE_EPOCH=1700000000 git buildkit deb build pkgroot/ -Z gzip")]

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::pgzip::ParallelGzEncoder;
 
+/// The most memory the xz decoder may use while reading a package.
+const XZ_DECODER_MEMLIMIT: u64 = 256 << 20;
+
 /// How `control.tar` and `data.tar` are compressed (uniformly, as dpkg-deb
 /// has done by default since 1.19.0).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,7 +92,13 @@ impl Compression {
     /// A reader that decompresses `input`.
     pub fn decoder<'a>(self, input: impl Read + 'a) -> io::Result<Box<dyn Read + 'a>> {
         Ok(match self {
-            Compression::Xz => Box::new(liblzma::read::XzDecoder::new(input)),
+            // A hostile stream can declare a huge dictionary; xz -9 needs
+            // 65 MiB to decode, so 256 MiB refuses only what no packager writes.
+            Compression::Xz => Box::new(liblzma::read::XzDecoder::new_stream(
+                input,
+                liblzma::stream::Stream::new_stream_decoder(XZ_DECODER_MEMLIMIT, 0)
+                    .map_err(io::Error::other)?,
+            )),
             Compression::Gzip => Box::new(flate2::read::GzDecoder::new(input)),
             Compression::Zstd => Box::new(zstd::Decoder::new(input)?),
             Compression::None => Box::new(input),

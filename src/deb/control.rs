@@ -6,6 +6,8 @@ use std::fmt;
 
 use crate::version::DebVersion;
 
+use super::fields::{check_architecture, check_package_name, check_source};
+
 /// The order dpkg-gencontrol writes the fields of a binary package in; fields
 /// not listed here follow in the order they were added.
 pub const FIELD_ORDER: &[&str] = &[
@@ -50,6 +52,12 @@ pub enum ControlError {
     /// The package name breaks Debian Policy 5.6.1.
     #[error("invalid package name {name:?}: names use lowercase letters, digits and + - . and start with a letter or digit, at least two characters")]
     BadPackageName { name: String },
+    /// The Source field is not `name` or `name (version)` (Policy 5.6.1).
+    #[error("invalid Source field {value:?}: it must be a package name, optionally followed by \" (version)\"")]
+    BadSource { value: String },
+    /// The Architecture field is not one architecture name (Policy 5.6.8).
+    #[error("invalid Architecture field {value:?}: an architecture is one lowercase name such as amd64 or all")]
+    BadArchitecture { value: String },
     /// The version does not parse as a Debian version.
     #[error("invalid Version field")]
     BadVersion(#[source] crate::version::VersionError),
@@ -190,23 +198,28 @@ impl Control {
         self.get("Architecture")
     }
 
+    /// The source package name: `Source:` without its `(version)`, else the
+    /// package name. Only meaningful after [`Control::validate`].
+    pub fn source_name(&self) -> Option<&str> {
+        match self.get("Source") {
+            Some(source) => check_source(source).ok(),
+            None => self.package(),
+        }
+    }
+
     /// Checks what `dpkg-deb --build` checks: Package, Version and
-    /// Architecture present and well-formed, and every value writable.
+    /// Architecture present and well-formed, Source well-formed when present,
+    /// and every value writable. A stanza that passes can name files and
+    /// pool directories safely.
     pub fn validate(&self) -> Result<(), ControlError> {
         let package = self.require("Package")?;
         check_package_name(package)?;
+        if let Some(source) = self.get("Source") {
+            check_source(source)?;
+        }
         let version = self.require("Version")?;
         DebVersion::parse(version).map_err(ControlError::BadVersion)?;
-        let arch = self.require("Architecture")?;
-        if !arch
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(ControlError::BadValue {
-                name: "Architecture".into(),
-                reason: "an architecture is a lowercase word such as amd64 or all",
-            });
-        }
+        check_architecture(self.require("Architecture")?)?;
         for (name, value) in &self.fields {
             check_value(name, value)?;
         }
@@ -237,24 +250,6 @@ impl fmt::Display for Control {
             }
         }
         Ok(())
-    }
-}
-
-/// Policy 5.6.1: at least two characters, lowercase alphanumerics and `+-.`,
-/// starting with an alphanumeric.
-pub fn check_package_name(name: &str) -> Result<(), ControlError> {
-    let bytes = name.as_bytes();
-    let ok = bytes.len() >= 2
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(ControlError::BadPackageName {
-            name: name.to_owned(),
-        })
     }
 }
 

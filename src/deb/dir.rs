@@ -2,15 +2,18 @@
 //! --build` (DEBIAN/control and scripts, then the file tree), packed as
 //! given, with dpkg-deb's checks and root ownership (`--root-owner-group`).
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
+use super::writer::{DirStamp, OnDisk};
 use super::{
     Compression, Control, ControlFile, DataTree, DebError, EntryKind, FileSource, PackageSpec,
 };
 
 /// Reads `dir` into a spec; entries keep their modes and their mtimes,
-/// clamped to `mtime` when the package is written.
+/// clamped to `mtime` when the package is written (as dpkg-deb clamps them
+/// to `SOURCE_DATE_EPOCH`, or to the current time without it).
 pub fn spec_from_dir(
     dir: &Path,
     mtime: u64,
@@ -28,6 +31,16 @@ pub fn spec_from_dir(
         });
     }
     let text = std::fs::read_to_string(&control_path).map_err(read_err(&control_path))?;
+    let stamp = |path: &Path| {
+        std::fs::metadata(path)
+            .map(|meta| DirStamp {
+                mode: meta.permissions().mode() & 0o7777,
+                mtime: mtime_of(&meta),
+            })
+            .map_err(read_err(path))
+    };
+    let mut control_mtimes = BTreeMap::new();
+    control_mtimes.insert("control".to_owned(), stamp(&control_path)?.mtime);
     let control = Control::parse(&text)?;
     control.validate()?;
 
@@ -60,6 +73,7 @@ pub fn spec_from_dir(
             });
         }
         let bytes = std::fs::read(entry.path()).map_err(read_err(&entry.path()))?;
+        control_mtimes.insert(name.clone(), mtime_of(&meta));
         control_files.push(ControlFile { name, mode, bytes });
     }
 
@@ -72,7 +86,17 @@ pub fn spec_from_dir(
         compression,
         mtime,
         generate: false,
+        on_disk: Some(OnDisk {
+            root: stamp(dir)?,
+            control_dir: stamp(&debian)?,
+            control_mtimes,
+        }),
     })
+}
+
+/// An mtime before 1970 is packed as 0, as it cannot be written unsigned.
+fn mtime_of(meta: &std::fs::Metadata) -> u64 {
+    u64::try_from(meta.mtime()).unwrap_or(0)
 }
 
 fn walk(dir: &Path, prefix: &str, data: &mut DataTree, top: bool) -> Result<(), DebError> {
@@ -94,7 +118,7 @@ fn walk(dir: &Path, prefix: &str, data: &mut DataTree, top: bool) -> Result<(), 
         let dest = format!("{prefix}/{name}");
         let meta = std::fs::symlink_metadata(&path).map_err(read_err(&path))?;
         let mode = meta.permissions().mode() & 0o7777;
-        let mtime = Some(u64::try_from(meta.mtime()).unwrap_or(0));
+        let mtime = Some(mtime_of(&meta));
         let kind = if meta.file_type().is_symlink() {
             let target = std::fs::read_link(&path).map_err(read_err(&path))?;
             EntryKind::Symlink {

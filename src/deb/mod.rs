@@ -12,6 +12,7 @@ mod compress;
 mod control;
 mod dir;
 mod error;
+mod fields;
 pub(crate) mod pgzip;
 mod reader;
 mod tar;
@@ -19,10 +20,12 @@ mod tree;
 mod writer;
 
 pub use compress::Compression;
-pub use control::check_package_name;
 pub use control::{Control, ControlError, FIELD_ORDER};
 pub use dir::spec_from_dir;
 pub use error::DebError;
-pub use reader::{read_deb, DebInfo, EntryInfo, EntryKind as InfoEntryKind};
+pub use fields::{check_architecture, check_package_name, check_source};
+#[cfg(test)]
+pub(crate) use reader::read_bytes as reader_for_tests;
+pub use reader::{read_deb, read_deb_with, DebInfo, EntryInfo, EntryKind as InfoEntryKind, Limits};
 pub use tree::{DataTree, Entry, EntryKind, FileSource};
-pub use writer::{gzip_n, write_deb, ControlFile, PackageSpec, WrittenDeb};
+pub use writer::{gzip_n, write_deb, ControlFile, DirStamp, OnDisk, PackageSpec, WrittenDeb};

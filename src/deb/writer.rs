@@ -3,6 +3,7 @@
 //! way), then control.tar in memory, then the ar container, and finally a
 //! rename, so the output directory never holds a partial package.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -44,6 +45,31 @@ pub struct PackageSpec {
     /// `md5sums`. Off for `deb build DIR`, which, like `dpkg-deb --build`,
     /// packs the control directory as given.
     pub generate: bool,
+    /// For `deb build DIR`: the modes and mtimes found on disk for what is
+    /// not a data file. `None`: `./` is 0755 and everything carries `mtime`.
+    pub on_disk: Option<OnDisk>,
+}
+
+/// The mode and mtime of a directory on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirStamp {
+    /// Permission bits.
+    pub mode: u32,
+    /// Modification time in seconds.
+    pub mtime: u64,
+}
+
+/// What `deb build DIR` packs from disk besides the data files, as
+/// dpkg-deb's `tar --clamp-mtime` packs it: real mtimes, never later than
+/// the package's timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnDisk {
+    /// DIR itself: the `./` entry of data.tar.
+    pub root: DirStamp,
+    /// DIR/DEBIAN: the `./` entry of control.tar.
+    pub control_dir: DirStamp,
+    /// The mtime of each file of DIR/DEBIAN by name, `control` included.
+    pub control_mtimes: BTreeMap<String, u64>,
 }
 
 /// A package written to disk.
@@ -114,8 +140,13 @@ pub fn write_deb(spec: &PackageSpec, out_dir: &Path) -> Result<WrittenDeb, DebEr
         mode: 0o644,
         bytes: control.to_string().into_bytes(),
     });
-    let control_tar =
-        control_tar(&control_files, spec.compression, spec.mtime).map_err(write_err(out_dir))?;
+    let control_tar = control_tar(
+        &control_files,
+        spec.compression,
+        spec.mtime,
+        spec.on_disk.as_ref(),
+    )
+    .map_err(write_err(out_dir))?;
 
     // Debian file names carry the version without its epoch (Policy 3.1.1).
     let file_version = version.split_once(':').map_or(version.as_str(), |(_, v)| v);
@@ -171,7 +202,15 @@ fn write_data_tar(spec: &PackageSpec, out: &mut File) -> Result<String, DebError
         .encoder(BufWriter::new(out))
         .map_err(io_err)?;
     let mut tar = TarWriter::new(encoder);
-    tar.dir("./", 0o755, spec.mtime).map_err(io_err)?;
+    let root = spec.on_disk.as_ref().map_or(
+        DirStamp {
+            mode: 0o755,
+            mtime: spec.mtime,
+        },
+        |d| d.root,
+    );
+    tar.dir("./", root.mode, root.mtime.min(spec.mtime))
+        .map_err(io_err)?;
     let mut md5sums = String::new();
     for (path, entry) in spec.data.ordered() {
         let mtime = entry.mtime.map_or(spec.mtime, |m| m.min(spec.mtime));
@@ -217,17 +256,28 @@ fn write_data_tar(spec: &PackageSpec, out: &mut File) -> Result<String, DebError
 
 /// control.tar: `./` then the files sorted by name, all root-owned, as
 /// dpkg-deb writes it.
-fn control_tar(files: &[ControlFile], compression: Compression, mtime: u64) -> io::Result<Vec<u8>> {
+fn control_tar(
+    files: &[ControlFile],
+    compression: Compression,
+    mtime: u64,
+    on_disk: Option<&OnDisk>,
+) -> io::Result<Vec<u8>> {
     let mut sorted: Vec<&ControlFile> = files.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut tar = TarWriter::new(compression.encoder(Vec::new())?);
-    tar.dir("./", 0o755, mtime)?;
+    let (dir_mode, dir_mtime) = on_disk.map_or((0o755, mtime), |d| {
+        (d.control_dir.mode, d.control_dir.mtime.min(mtime))
+    });
+    tar.dir("./", dir_mode, dir_mtime)?;
     for file in sorted {
         let name = format!("./{}", file.name);
+        let file_mtime = on_disk
+            .and_then(|d| d.control_mtimes.get(&file.name))
+            .map_or(mtime, |&m| m.min(mtime));
         tar.file(
             &name,
             file.mode,
-            mtime,
+            file_mtime,
             file.bytes.len() as u64,
             &file.bytes[..],
         )?;

@@ -24,13 +24,13 @@ mod content_type;
 mod error;
 mod limits;
 mod notice;
-mod range;
-mod request;
+pub(crate) mod range;
+pub(crate) mod request;
 mod response;
 mod site;
 mod slots;
 mod stdio;
-mod target;
+pub(crate) mod target;
 mod tcp;
 #[cfg(test)]
 mod tests;

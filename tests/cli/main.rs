@@ -15,6 +15,7 @@ mod package;
 mod pipeline;
 mod repo;
 mod serve_load;
+mod untrusted_deb;
 mod version_cmd;
 mod vm;
 mod vm_hostile;
