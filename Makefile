@@ -6,7 +6,7 @@ BIN := target/debug/git-buildkit
 VM_DEBS := qemu-utils qemu-system-x86 mmdebstrap e2fsprogs
 TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3 strace bubblewrap $(VM_DEBS)
 DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv bubblewrap $(VM_DEBS)
-BENCH_DEBS := git dpkg-dev xz-utils reprepro aptly gnupg gpgv bc python3 $(VM_DEBS)
+BENCH_DEBS := git dpkg-dev xz-utils reprepro aptly gnupg gpgv bc python3 eatmydata $(VM_DEBS)
 
 .PHONY: all build test demo bench lint man deps-test deps-demo deps-bench clean soak fuzz
 
