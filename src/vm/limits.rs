@@ -16,14 +16,15 @@ use std::io::{self, BufRead, Read, Write};
 /// dropped (a serial line of a real test is far shorter).
 pub const MAX_LINE: usize = 64 * 1024;
 /// The output kept per test (for the JUnit report); later lines are dropped.
-pub const MAX_TEST_OUTPUT: usize = 1024 * 1024;
+pub const MAX_TEST_OUTPUT: usize = 512 * 1024;
 /// The guest output streamed to the user per run; later lines are dropped.
 pub const MAX_STREAMED: usize = 16 * 1024 * 1024;
 /// The kernel console bytes written to `console.log`.
-pub const MAX_CONSOLE_LOG: u64 = 4 * 1024 * 1024;
+pub const MAX_CONSOLE_LOG: u64 = 1024 * 1024;
 
-/// One line of the job port, without its end; `dropped` bytes of it were
-/// cut because it was longer than the reader's limit.
+/// One line of the job port, without its end (`\n` or the serial line's
+/// `\r\n`); `dropped` bytes of it were cut because it was longer than the
+/// reader's limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
     /// The line's first bytes (lossy UTF-8), without `\n`.
@@ -65,6 +66,7 @@ impl<R: BufRead> LineReader<R> {
         let mut kept: Vec<u8> = Vec::new();
         let mut dropped = 0u64;
         let mut any = false;
+        let mut last = None;
         loop {
             let buf = match self.inner.fill_buf() {
                 Ok(buf) => buf,
@@ -83,6 +85,7 @@ impl<R: BufRead> LineReader<R> {
             let take = chunk.len().min(room);
             kept.extend_from_slice(&chunk[..take]);
             dropped += (chunk.len() - take) as u64;
+            last = chunk.last().copied().or(last);
             let used = ended.unwrap_or(buf.len());
             self.inner.consume(used);
             if ended.is_some() {
@@ -91,6 +94,13 @@ impl<R: BufRead> LineReader<R> {
         }
         if !any {
             return Ok(None);
+        }
+        if last == Some(b'\r') {
+            if dropped > 0 {
+                dropped -= 1;
+            } else {
+                kept.pop();
+            }
         }
         Ok(Some(Line {
             text: String::from_utf8_lossy(&kept).into_owned(),
@@ -216,6 +226,11 @@ mod tests {
                 line("", 0),
                 line("last", 0),
             ]
+        );
+        // The serial line's \r\n ends a line as \n does.
+        assert_eq!(
+            lines(b"serial\r\n0123456789abc\r\n\r\n", 10),
+            [line("serial", 0), line("0123456789", 3), line("", 0)]
         );
         assert_eq!(lines(b"", 10), []);
         assert_eq!(

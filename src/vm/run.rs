@@ -17,7 +17,7 @@
 //! (see [`super::limits`]), and so are its results (one per planned test).
 
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Read, Write as _};
+use std::io::{BufReader, Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
