@@ -543,9 +543,11 @@ fn bad_input_fails_fast_with_a_clear_message() {
     p.sb.tag(&p.repo, "2026-01-04T10:00:00Z", "v1.0.2");
     let run = p.bk(&["vm-test", "v1.0.2"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
+    // Checked when the configuration is read, where the value is written.
     assert!(
-        run.stderr
-            .contains("error: invalid memory size \"lots\" (examples: 512M, 1G)"),
+        run.stderr.contains(
+            "error: v1.0.2:.buildkit.toml:27:10: invalid memory size \"lots\" (examples: 512M, 1G)\n     |\n  27 | memory = \"lots\"\n     |          ^\n"
+        ),
         "{}",
         run.stderr
     );
