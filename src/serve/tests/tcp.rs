@@ -527,8 +527,10 @@ fn tcp_at_the_cap_the_longest_waiting_connection_makes_room() {
         deb_reply("HTTP/1.1 200 OK", &[], "10", DEB_BODY).with_connection_close()
     );
     drop((third, third_reader));
-    let notices = server.notices.lock().expect("notices").len();
+    // Read after shutdown: the accept loop tells what is left when it stops.
+    let notices = Arc::clone(&server.notices);
     let log = server.shutdown();
+    let notices = notices.lock().expect("notices").len();
     assert_eq!(
         log,
         [
@@ -564,13 +566,14 @@ fn tcp_at_the_cap_with_every_connection_busy_a_new_one_gets_503() {
     );
     assert_closed(&mut refused_reader);
     drop((busy, busy_reader));
-    let refused: u64 = server
-        .notices
+    // Read after shutdown: the accept loop tells what is left when it stops.
+    let notices = Arc::clone(&server.notices);
+    server.shutdown();
+    let refused: u64 = notices
         .lock()
         .expect("notices")
         .iter()
         .map(|n| n.refused)
         .sum();
-    server.shutdown();
     assert_eq!(refused, 1);
 }
