@@ -58,7 +58,8 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Build the .deb packages of a revision, as .buildkit.toml in that revision says.
+    // A variant without a doc comment takes its help from its Args struct's
+    // doc comment (a doc comment here would replace that longer text).
     Package(package::Args),
     /// Build and inspect .deb files directly.
     #[command(subcommand)]
@@ -129,13 +130,9 @@ pub enum Command {
   git buildkit key export -o example-archive-keyring.gpg
   git buildkit key list")]
     Key(key::Command),
-    /// Print the current (or next) version from the version tags.
     Version(version::Args),
-    /// Package and publish a version tag, and record the outcome as a git note.
     Pipeline(pipeline::Args),
-    /// Print the pipeline record of a tag (the git note on its commit).
     Show(pipeline::ShowArgs),
-    /// List the pipeline jobs the hooks started, and their state.
     Jobs(hooks::JobsArgs),
     /// Install, remove or run the git hooks that start the pipeline on a new version tag.
     #[command(subcommand)]
@@ -151,7 +148,6 @@ pub enum Command {
   git buildkit vm list
   git buildkit vm destroy default")]
     Vm(vm::Command),
-    /// Install a tag's packages in a throw-away VM from the signed repository and run its smoke tests.
     VmTest(vm::TestArgs),
     /// Print a shell completion script.
     Completions(docs::CompletionsArgs),
