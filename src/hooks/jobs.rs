@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::HookError;
 use crate::changelog::ymd_hm;
+use crate::fsutil::{is_locked, open_lock_file};
 use crate::git::Repo;
 use crate::pipeline::{is_running, job_id, jobs_dir, tag_of_job_id, unix_now};
 use crate::process::Cmd;
@@ -276,16 +277,7 @@ impl Jobs {
     /// Whether a worker holds the lock now.
     pub fn worker_running(&self) -> Result<bool, HookError> {
         let path = self.dir.join(WORKER_LOCK);
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(source) => return Err(HookError::Io { path, source }),
-        };
-        match file.try_lock_shared() {
-            Ok(()) => Ok(false),
-            Err(TryLockError::WouldBlock) => Ok(true),
-            Err(TryLockError::Error(source)) => Err(HookError::Io { path, source }),
-        }
+        is_locked(&path).map_err(|source| HookError::Io { path, source })
     }
 
     fn worker_lock(&self) -> Result<Option<File>, HookError> {
@@ -294,13 +286,7 @@ impl Jobs {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(&self.dir).map_err(io)?;
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
+        let file = open_lock_file(&path).map_err(io)?;
         // A probe by `worker_running` holds a shared lock for an instant.
         for _ in 0..20 {
             match file.try_lock() {
