@@ -218,17 +218,7 @@ impl Jobs {
     /// no terminal input, output to `.worker.log`. It ends at once when
     /// another worker runs.
     pub fn spawn_worker(&self, exe: &Path, cwd: &Path) -> Result<(), HookError> {
-        let log_path = self.dir.join(WORKER_LOG);
-        let io = |source| HookError::Io {
-            path: log_path.clone(),
-            source,
-        };
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(io)?;
-        let stderr = log.try_clone().map_err(io)?;
+        let (log, stderr) = open_log(&self.dir.join(WORKER_LOG))?;
         let mut command = Command::new(exe);
         command
             .args(["jobs", "--work"])
@@ -311,17 +301,7 @@ impl Jobs {
 
     /// Runs one queued job to its end and returns it as recorded then.
     fn run_job(&self, job: &Job, exe: &Path, cwd: &Path) -> Result<Job, HookError> {
-        let log_path = self.log_path(&job.tag);
-        let io = |source| HookError::Io {
-            path: log_path.clone(),
-            source,
-        };
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(io)?;
-        let stderr = log.try_clone().map_err(io)?;
+        let (log, stderr) = open_log(&self.log_path(&job.tag))?;
         let spawned = Cmd::new(&exe.to_string_lossy())
             .args(["pipeline", "--job", "--", &job.tag])
             .cwd(cwd)
@@ -482,6 +462,21 @@ pub fn reconcile(mut job: Job, lock_held: bool, pid_alive: bool, now: u64) -> Jo
         }
     }
     job
+}
+
+/// Opens the log at `path` for appending, twice: a child's stdout and its stderr.
+fn open_log(path: &Path) -> Result<(File, File), HookError> {
+    let io = |source| HookError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let log = File::options()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    let stderr = log.try_clone().map_err(io)?;
+    Ok((log, stderr))
 }
 
 /// Nanoseconds since the Unix epoch.
