@@ -198,6 +198,22 @@ impl Sandbox {
     }
 }
 
+/// lintian, run on `deb` in `dir`, reports no error and no warning.
+pub fn assert_lintian_clean(sb: &Sandbox, dir: &Path, deb: &str) {
+    let lintian = sb.run(dir, "lintian", &["--fail-on", "error,warning", deb]);
+    let tags: Vec<&str> = lintian
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("E:") || l.starts_with("W:"))
+        .collect();
+    pretty_assertions::assert_eq!(
+        (lintian.code, tags),
+        (0, Vec::<&str>::new()),
+        "{}",
+        lintian.stderr
+    );
+}
+
 /// Writes files (path, contents, executable) under `dir`.
 pub fn write_files(dir: &Path, files: &[(&str, &str, bool)]) {
     use std::os::unix::fs::PermissionsExt;
