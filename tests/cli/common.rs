@@ -126,6 +126,15 @@ impl Sandbox {
         cmd.output().expect("run git-buildkit").into()
     }
 
+    /// Generates the signing key of `name <email>` for HOME, quietly.
+    pub fn generate_key(&self, cwd: &Path, name: &str, email: &str) {
+        self.bk(
+            cwd,
+            &["-q", "key", "generate", "--name", name, "--email", email],
+        )
+        .ok();
+    }
+
     /// The path of our binary.
     pub fn bk_path() -> PathBuf {
         PathBuf::from(env!("CARGO_BIN_EXE_git-buildkit"))
