@@ -151,6 +151,24 @@ impl Sandbox {
         Run::from(cmd.output().expect("run git")).ok()
     }
 
+    /// Every ref of `repo` with its object id, and what HEAD is.
+    pub fn refs(&self, repo: &Path) -> String {
+        let refs = self.git(repo, &["for-each-ref", "--format=%(refname) %(objectname)"]);
+        let head = self.git(repo, &["symbolic-ref", "HEAD"]);
+        format!("{refs}\nHEAD -> {head}")
+    }
+
+    /// A finish was undone in `repo`: every ref as `before`, a clean work
+    /// tree, and no finish in progress.
+    pub fn assert_finish_undone(&self, repo: &Path, before: &str) {
+        pretty_assertions::assert_eq!(self.refs(repo), before);
+        pretty_assertions::assert_eq!(self.git(repo, &["status", "--porcelain"]), "");
+        pretty_assertions::assert_eq!(
+            self.bk(repo, &["-q", "flow", "status"]).ok().stdout,
+            "no finish in progress\n"
+        );
+    }
+
     /// Runs git in `repo`.
     pub fn git(&self, repo: &Path, args: &[&str]) -> String {
         self.git_at(repo, "2026-01-01T00:00:00Z", args)
