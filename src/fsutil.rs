@@ -69,6 +69,34 @@ pub fn parent(path: &Path) -> &Path {
     }
 }
 
+/// Opens (creating it and its directory) the file whose lock guards
+/// something: never truncated, since another process may hold it open.
+pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    std::fs::create_dir_all(parent(path))?;
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
+/// Whether another process holds the lock of the file at `path` now (a
+/// missing file is held by no one). The probe takes a shared lock for an
+/// instant, which never blocks another probe; a taker of the exclusive lock
+/// must wait out such an instant.
+pub fn is_locked(path: &Path) -> std::io::Result<bool> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    match file.try_lock_shared() {
+        Ok(()) => Ok(false),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;

@@ -400,13 +400,7 @@ impl AptRepo {
                 });
             }
         }
-        let generation = self.publish(
-            &state,
-            &dropped_files(&old, &state),
-            key,
-            SyncBatch::default(),
-        )?;
-        Ok((removed, generation))
+        Ok((removed, self.publish_change(&old, &state, key)?))
     }
 
     /// Copies packages from one suite to another (promotion), keeping components.
@@ -456,13 +450,7 @@ impl AptRepo {
                 });
             }
         }
-        let generation = self.publish(
-            &state,
-            &dropped_files(&old, &state),
-            key,
-            SyncBatch::default(),
-        )?;
-        Ok((copied, generation))
+        Ok((copied, self.publish_change(&old, &state, key)?))
     }
 
     /// Every published package, optionally of one suite, sorted.
@@ -530,6 +518,17 @@ impl AptRepo {
         let _lock = self.lock()?;
         let state = self.state()?;
         self.publish(&state, &[], key, SyncBatch::default())
+    }
+
+    /// Publishes `state`, changed from `old` by removing or copying entries
+    /// (no new pool files), as the next generation. The caller holds the lock.
+    fn publish_change(
+        &self,
+        old: &State,
+        state: &State,
+        key: &SigningKey,
+    ) -> Result<u64, AptError> {
+        self.publish(state, &dropped_files(old, state), key, SyncBatch::default())
     }
 
     /// Writes generation N+1 for `state` and switches `dists` to it. The

@@ -131,7 +131,7 @@ pub enum Command {
     #[command(after_help = "Examples:
   git buildkit repo serve ~/repos/hello --bind 127.0.0.1:8080
   git buildkit repo serve ~/repos/hello --max-connections 64
-  qemu ... -netdev user,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:git-buildkit repo serve --stdio REPO")]
+  qemu ... -netdev \"user,id=net0,restrict=on,ipv6=off,guestfwd=tcp:10.0.2.100:80-cmd:'git-buildkit' 'repo' 'serve' '--stdio' 'REPO'\"")]
     Serve {
         /// The repository.
         path: Option<PathBuf>,

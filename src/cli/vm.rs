@@ -60,7 +60,7 @@ pub enum Command {
     #[command(
         hide = true,
         after_help = "Examples:
-  qemu ... -netdev user,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:git-buildkit vm serve-guest --run-dir RUN REPO"
+  qemu ... -netdev \"user,id=net0,restrict=on,ipv6=off,guestfwd=tcp:10.0.2.100:80-cmd:'git-buildkit' 'vm' 'serve-guest' '--run-dir' 'RUN' 'REPO'\""
     )]
     ServeGuest(ServeGuestArgs),
 }

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::HookError;
 use crate::changelog::ymd_hm;
+use crate::fsutil::{is_locked, open_lock_file};
 use crate::git::Repo;
 use crate::pipeline::{is_running, job_id, jobs_dir, tag_of_job_id, unix_now};
 use crate::process::Cmd;
@@ -217,17 +218,7 @@ impl Jobs {
     /// no terminal input, output to `.worker.log`. It ends at once when
     /// another worker runs.
     pub fn spawn_worker(&self, exe: &Path, cwd: &Path) -> Result<(), HookError> {
-        let log_path = self.dir.join(WORKER_LOG);
-        let io = |source| HookError::Io {
-            path: log_path.clone(),
-            source,
-        };
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(io)?;
-        let stderr = log.try_clone().map_err(io)?;
+        let (log, stderr) = open_log(&self.dir.join(WORKER_LOG))?;
         let mut command = Command::new(exe);
         command
             .args(["jobs", "--work"])
@@ -276,16 +267,7 @@ impl Jobs {
     /// Whether a worker holds the lock now.
     pub fn worker_running(&self) -> Result<bool, HookError> {
         let path = self.dir.join(WORKER_LOCK);
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(source) => return Err(HookError::Io { path, source }),
-        };
-        match file.try_lock_shared() {
-            Ok(()) => Ok(false),
-            Err(TryLockError::WouldBlock) => Ok(true),
-            Err(TryLockError::Error(source)) => Err(HookError::Io { path, source }),
-        }
+        is_locked(&path).map_err(|source| HookError::Io { path, source })
     }
 
     fn worker_lock(&self) -> Result<Option<File>, HookError> {
@@ -294,13 +276,7 @@ impl Jobs {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(&self.dir).map_err(io)?;
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
+        let file = open_lock_file(&path).map_err(io)?;
         // A probe by `worker_running` holds a shared lock for an instant.
         for _ in 0..20 {
             match file.try_lock() {
@@ -325,17 +301,7 @@ impl Jobs {
 
     /// Runs one queued job to its end and returns it as recorded then.
     fn run_job(&self, job: &Job, exe: &Path, cwd: &Path) -> Result<Job, HookError> {
-        let log_path = self.log_path(&job.tag);
-        let io = |source| HookError::Io {
-            path: log_path.clone(),
-            source,
-        };
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(io)?;
-        let stderr = log.try_clone().map_err(io)?;
+        let (log, stderr) = open_log(&self.log_path(&job.tag))?;
         let spawned = Cmd::new(&exe.to_string_lossy())
             .args(["pipeline", "--job", "--", &job.tag])
             .cwd(cwd)
@@ -496,6 +462,21 @@ pub fn reconcile(mut job: Job, lock_held: bool, pid_alive: bool, now: u64) -> Jo
         }
     }
     job
+}
+
+/// Opens the log at `path` for appending, twice: a child's stdout and its stderr.
+fn open_log(path: &Path) -> Result<(File, File), HookError> {
+    let io = |source| HookError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let log = File::options()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    let stderr = log.try_clone().map_err(io)?;
+    Ok((log, stderr))
 }
 
 /// Nanoseconds since the Unix epoch.

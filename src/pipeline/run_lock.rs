@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::PipelineError;
+use crate::fsutil::{is_locked, open_lock_file};
 use crate::git::Repo;
 use crate::progress::Listener;
 
@@ -78,15 +79,7 @@ pub fn lock(repo: &Repo, tag: &str) -> Result<RunLock, PipelineError> {
         path: path.clone(),
         source,
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io)?;
+    let file = open_lock_file(&path).map_err(io)?;
     let deadline = Instant::now() + LOCK_PATIENCE;
     loop {
         match file.try_lock() {
@@ -130,15 +123,7 @@ pub fn lock_repository(
         path: path.clone(),
         source,
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io)?;
+    let file = open_lock_file(&path).map_err(io)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -157,16 +142,7 @@ pub fn lock_repository(
 /// such an instant.
 pub fn is_running(repo: &Repo, tag: &str) -> Result<bool, PipelineError> {
     let path = jobs_dir(repo).join(format!("{}.lock", job_id(tag)));
-    let file = match File::open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(source) => return Err(PipelineError::Io { path, source }),
-    };
-    match file.try_lock_shared() {
-        Ok(()) => Ok(false),
-        Err(TryLockError::WouldBlock) => Ok(true),
-        Err(TryLockError::Error(source)) => Err(PipelineError::Io { path, source }),
-    }
+    is_locked(&path).map_err(|source| PipelineError::Io { path, source })
 }
 
 #[cfg(test)]

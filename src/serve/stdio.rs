@@ -1,10 +1,12 @@
 //! Serving one connection on standard input and output: the mode QEMU's
-//! `guestfwd=tcp:10.0.2.100:80-cmd:git-buildkit repo serve --stdio DIR` uses,
-//! starting the program once per TCP connection from the guest.
+//! `guestfwd=tcp:10.0.2.100:80-cmd:'git-buildkit' 'repo' 'serve' '--stdio' 'DIR'`
+//! uses, starting the program once per TCP connection from the guest.
 //!
 //! libslirp starts the command with the connection (one end of a socket
-//! pair) as standard input, output *and error*, and splits the command line
-//! at spaces without any quoting, so `DIR` cannot contain a space. Whatever
+//! pair) as standard input, output *and error*. Since libslirp 4.1 it
+//! splits the command line with GLib's `g_shell_parse_argv`, so words are
+//! quoted as in sh and `DIR` may contain a space (`vm::qemu::guestfwd_command`
+//! quotes every word, and doubles commas for qemu). Whatever
 //! the program writes to stderr therefore reaches the guest's HTTP client:
 //! [`stderr_is_connection`] lets the caller detect this and keep log lines
 //! and error messages off it.

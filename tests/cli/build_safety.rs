@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
 
-use crate::common::{dir_names, Run, Sandbox};
+use crate::common::{assert_lintian_clean, dir_names, Run, Sandbox};
 
 /// The start of every probe package's table.
 const HEAD: &str = r#"[[package]]
@@ -428,21 +428,6 @@ fn symlinks_leading_outside_the_tree_are_refused_and_inside_ones_kept() {
         ]
     );
     assert_lintian_clean(&sb, &repo, deb);
-}
-
-fn assert_lintian_clean(sb: &Sandbox, dir: &Path, deb: &str) {
-    let lintian = sb.run(dir, "lintian", &["--fail-on", "error,warning", deb]);
-    let tags: Vec<&str> = lintian
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("E:") || l.starts_with("W:"))
-        .collect();
-    assert_eq!(
-        (lintian.code, tags),
-        (0, Vec::<&str>::new()),
-        "{}",
-        lintian.stderr
-    );
 }
 
 #[test]

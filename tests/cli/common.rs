@@ -126,6 +126,15 @@ impl Sandbox {
         cmd.output().expect("run git-buildkit").into()
     }
 
+    /// Generates the signing key of `name <email>` for HOME, quietly.
+    pub fn generate_key(&self, cwd: &Path, name: &str, email: &str) {
+        self.bk(
+            cwd,
+            &["-q", "key", "generate", "--name", name, "--email", email],
+        )
+        .ok();
+    }
+
     /// The path of our binary.
     pub fn bk_path() -> PathBuf {
         PathBuf::from(env!("CARGO_BIN_EXE_git-buildkit"))
@@ -140,6 +149,24 @@ impl Sandbox {
             .env("GIT_AUTHOR_DATE", date)
             .env("GIT_COMMITTER_DATE", date);
         Run::from(cmd.output().expect("run git")).ok()
+    }
+
+    /// Every ref of `repo` with its object id, and what HEAD is.
+    pub fn refs(&self, repo: &Path) -> String {
+        let refs = self.git(repo, &["for-each-ref", "--format=%(refname) %(objectname)"]);
+        let head = self.git(repo, &["symbolic-ref", "HEAD"]);
+        format!("{refs}\nHEAD -> {head}")
+    }
+
+    /// A finish was undone in `repo`: every ref as `before`, a clean work
+    /// tree, and no finish in progress.
+    pub fn assert_finish_undone(&self, repo: &Path, before: &str) {
+        pretty_assertions::assert_eq!(self.refs(repo), before);
+        pretty_assertions::assert_eq!(self.git(repo, &["status", "--porcelain"]), "");
+        pretty_assertions::assert_eq!(
+            self.bk(repo, &["-q", "flow", "status"]).ok().stdout,
+            "no finish in progress\n"
+        );
     }
 
     /// Runs git in `repo`.
@@ -196,6 +223,22 @@ impl Sandbox {
         self.tag(&repo, "2026-02-01T10:00:00Z", "v1.1.0");
         repo
     }
+}
+
+/// lintian, run on `deb` in `dir`, reports no error and no warning.
+pub fn assert_lintian_clean(sb: &Sandbox, dir: &Path, deb: &str) {
+    let lintian = sb.run(dir, "lintian", &["--fail-on", "error,warning", deb]);
+    let tags: Vec<&str> = lintian
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("E:") || l.starts_with("W:"))
+        .collect();
+    pretty_assertions::assert_eq!(
+        (lintian.code, tags),
+        (0, Vec::<&str>::new()),
+        "{}",
+        lintian.stderr
+    );
 }
 
 /// Writes files (path, contents, executable) under `dir`.

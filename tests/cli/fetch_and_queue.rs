@@ -27,6 +27,23 @@ fn project(sb: &Sandbox, extra: &str) -> PathBuf {
     repo
 }
 
+/// [`project`] whose every build waits for the gate file (at most 60 s),
+/// then takes a second. Returns the repository and the gate's path.
+fn slow_project(sb: &Sandbox) -> (PathBuf, PathBuf) {
+    let gate = sb.path("go");
+    let repo = project(sb, "");
+    let config = repo.join(".buildkit.toml");
+    let text = gated(
+        std::fs::read_to_string(&config).expect("config"),
+        &gate,
+        1200,
+        "sleep 1\n",
+    );
+    std::fs::write(&config, text).expect("write");
+    sb.commit(&repo, "2026-03-01T11:00:00Z", "Slow build");
+    (repo, gate)
+}
+
 fn sh(sb: &Sandbox, dir: &Path, script: &str) -> Run {
     sb.run(dir, "sh", &["-c", script])
 }
@@ -156,19 +173,7 @@ fn tags_fetched_into_a_clone_start_nothing_unless_on_fetch() {
 #[test]
 fn tags_pushed_together_run_one_after_the_other_and_jobs_shows_the_queue() {
     let sb = Sandbox::new();
-    let gate = sb.path("go");
-    // Every build waits for the gate (at most 60 s), then takes a second.
-    let repo = project(&sb, "");
-    let config = repo.join(".buildkit.toml");
-    let text = gated(
-        std::fs::read_to_string(&config).expect("config"),
-        &gate,
-        1200,
-        "sleep 1
-",
-    );
-    std::fs::write(&config, text).expect("write");
-    sb.commit(&repo, "2026-03-01T11:00:00Z", "Slow build");
+    let (repo, gate) = slow_project(&sb);
     let server = sb.path("server.git");
     let server_arg = server.to_str().expect("utf8");
     sb.git(&repo, &["clone", "-q", "--bare", ".", server_arg]);
@@ -273,18 +278,7 @@ fn tags_pushed_together_run_one_after_the_other_and_jobs_shows_the_queue() {
 #[test]
 fn a_pipeline_run_by_hand_waits_for_the_running_one() {
     let sb = Sandbox::new();
-    let gate = sb.path("go");
-    let repo = project(&sb, "");
-    let config = repo.join(".buildkit.toml");
-    let text = gated(
-        std::fs::read_to_string(&config).expect("config"),
-        &gate,
-        1200,
-        "sleep 1
-",
-    );
-    std::fs::write(&config, text).expect("write");
-    sb.commit(&repo, "2026-03-01T11:00:00Z", "Slow build");
+    let (repo, gate) = slow_project(&sb);
     sb.bk(&repo, &["hooks", "install"]).ok();
     sb.git(&repo, &["tag", "v9.9.1"]);
     wait_jobs(&sb, &repo, |l| l.len() == 1 && l[0]["state"] == "running");

@@ -62,17 +62,6 @@ fn avh_repo(sb: &Sandbox, name: &str) -> PathBuf {
     repo
 }
 
-/// Every ref with its object id, and HEAD.
-fn refs(sb: &Sandbox, repo: &Path) -> String {
-    let refs = git(
-        sb,
-        repo,
-        &["for-each-ref", "--format=%(refname) %(objectname)"],
-    );
-    let head = git(sb, repo, &["symbolic-ref", "HEAD"]);
-    format!("{refs}\nHEAD -> {head}")
-}
-
 /// The scenario: a two-commit feature, a one-commit feature, a release, a hotfix.
 fn scenario(sb: &Sandbox, repo: &Path, tool: &dyn Fn(&[&str])) {
     tool(&["feature", "start", "login"]);
@@ -221,21 +210,16 @@ fn conflicted_release_finish_continues_to_a_complete_finish() {
 fn flow_abort_restores_every_ref_exactly() {
     let sb = Sandbox::new();
     let repo = conflicted(&sb, "a");
-    let before = refs(&sb, &repo);
+    let before = sb.refs(&repo);
     let run = bk(&sb, &repo, &["release", "finish", "-m", "Release 1.0.0"]);
     assert_eq!(run.code, 1);
     assert_ne!(
-        refs(&sb, &repo),
+        sb.refs(&repo),
         before,
         "the finish changed main and made a tag"
     );
     bk(&sb, &repo, &["flow", "abort"]).ok();
-    assert_eq!(refs(&sb, &repo), before);
-    assert_eq!(git(&sb, &repo, &["status", "--porcelain"]), "");
-    assert_eq!(
-        bk(&sb, &repo, &["flow", "status"]).ok().stdout,
-        "no finish in progress\n"
-    );
+    sb.assert_finish_undone(&repo, &before);
 }
 
 #[test]
@@ -252,19 +236,19 @@ fn bad_input_is_refused_and_changes_nothing() {
         (vec!["flow", "abort"], 2, "error: no finish is in progress\n"),
     ];
     for (args, code, want) in cases {
-        let before = refs(&sb, &repo);
+        let before = sb.refs(&repo);
         let run = bk(&sb, &repo, &args);
         assert_eq!((run.code, run.stderr.as_str()), (code, want), "{args:?}");
-        assert_eq!(refs(&sb, &repo), before, "{args:?} changed refs");
+        assert_eq!(sb.refs(&repo), before, "{args:?} changed refs");
     }
     // A dirty tree stops a finish before anything happens.
     bk(&sb, &repo, &["feature", "start", "x"]).ok();
     commit(&sb, &repo, "x", "1\n", "x");
     write_files(&repo, &[("README", "dirty\n", false)]);
-    let before = refs(&sb, &repo);
+    let before = sb.refs(&repo);
     let run = bk(&sb, &repo, &["feature", "finish"]);
     assert_eq!((run.code, run.stderr.as_str()), (2, "error: the work tree has uncommitted changes\nhint: commit or stash your changes first (`git status` shows them)\n"));
-    assert_eq!(refs(&sb, &repo), before);
+    assert_eq!(sb.refs(&repo), before);
     // A tag that already exists.
     git(&sb, &repo, &["checkout", "-q", "--", "README"]);
     git(&sb, &repo, &["tag", "2.0.0", "main"]);
@@ -350,7 +334,7 @@ fn version_files_are_bumped_and_checked_and_avh_hooks_run() {
         "[package]\nname = \"x\"\nversion = \"9.9.9\"\n",
         "Oops",
     );
-    let before = refs(&sb, &repo);
+    let before = sb.refs(&repo);
     let run = bk(&sb, &repo, &["release", "finish"]);
     assert_eq!(
         (run.code, run.stderr.as_str()),
@@ -359,7 +343,7 @@ fn version_files_are_bumped_and_checked_and_avh_hooks_run() {
             "error: Cargo.toml: carries version 9.9.9, but the tag would be 0.2.0\n"
         )
     );
-    assert_eq!(refs(&sb, &repo), before);
+    assert_eq!(sb.refs(&repo), before);
     // A pre hook that refuses stops it too, with its output shown.
     commit(
         &sb,
@@ -424,13 +408,14 @@ fn finish_with_fetch_refuses_a_branch_behind_the_remote() {
     commit(&sb, &other, "theirs", "1\n", "Their work");
     git(&sb, &other, &["push", "-q", "origin", "develop"]);
     bk(&sb, &repo, &["release", "start", "1.0.0"]).ok();
-    let before = refs(&sb, &repo);
+    let before = sb.refs(&repo);
     let run = bk(&sb, &repo, &["release", "finish", "--fetch", "-m", "1.0.0"]);
     assert_eq!(
         (run.code, run.stderr.as_str()),
         (2, "error: branch \"develop\" is behind origin/develop\nhint: bring develop up to date first, e.g. `git checkout develop && git merge origin/develop`\n")
     );
-    let after: String = refs(&sb, &repo)
+    let after: String = sb
+        .refs(&repo)
         .lines()
         .filter(|l| !l.starts_with("refs/remotes/"))
         .collect::<Vec<_>>()

@@ -26,17 +26,6 @@ fn commit(sb: &Sandbox, repo: &Path, file: &str, text: &str, message: &str) {
     git(sb, repo, &["commit", "-q", "-m", message]);
 }
 
-/// Every ref with its object id, and what HEAD is.
-fn refs(sb: &Sandbox, repo: &Path) -> String {
-    let refs = git(
-        sb,
-        repo,
-        &["for-each-ref", "--format=%(refname) %(objectname)"],
-    );
-    let head = git(sb, repo, &["symbolic-ref", "HEAD"]);
-    format!("{refs}\nHEAD -> {head}")
-}
-
 /// A repository set up by `git buildkit init`, on develop.
 fn flow_repo(sb: &Sandbox, name: &str) -> PathBuf {
     let repo = sb.repo(name, &[("README", "hello\n", false)]);
@@ -54,7 +43,7 @@ fn stopped_finish(sb: &Sandbox, name: &str) -> (PathBuf, String) {
     git(sb, &repo, &["checkout", "-q", "develop"]);
     commit(sb, &repo, "shared", "develop\n", "Develop edit");
     git(sb, &repo, &["checkout", "-q", "release/1.0.0"]);
-    let before = refs(sb, &repo);
+    let before = sb.refs(&repo);
     let run = bk(sb, &repo, &["release", "finish", "-m", "Release 1.0.0"]);
     assert_eq!(
         (run.code, run.stderr.lines().nth(1)),
@@ -76,7 +65,7 @@ fn abort_refuses_to_lose_a_commit_made_since_the_stop_and_force_drops_it() {
     write_files(&repo, &[("shared", "develop\n", false)]);
     git(&sb, &repo, &["add", "shared"]);
     git(&sb, &repo, &["commit", "-q", "--no-edit"]);
-    let concluded = refs(&sb, &repo);
+    let concluded = sb.refs(&repo);
     let merge = git(&sb, &repo, &["rev-parse", "--short", "develop"]);
 
     let run = bk(&sb, &repo, &["flow", "abort"]);
@@ -91,11 +80,7 @@ fn abort_refuses_to_lose_a_commit_made_since_the_stop_and_force_drops_it() {
             )
         )
     );
-    assert_eq!(
-        refs(&sb, &repo),
-        concluded,
-        "a refused abort changes nothing"
-    );
+    assert_eq!(sb.refs(&repo), concluded, "a refused abort changes nothing");
     assert_eq!(
         bk(&sb, &repo, &["flow", "status"])
             .ok()
@@ -106,19 +91,14 @@ fn abort_refuses_to_lose_a_commit_made_since_the_stop_and_force_drops_it() {
     );
 
     bk(&sb, &repo, &["flow", "abort", "--force"]).ok();
-    assert_eq!(refs(&sb, &repo), before);
-    assert_eq!(git(&sb, &repo, &["status", "--porcelain"]), "");
-    assert_eq!(
-        bk(&sb, &repo, &["flow", "status"]).ok().stdout,
-        "no finish in progress\n"
-    );
+    sb.assert_finish_undone(&repo, &before);
 }
 
 #[test]
 fn abort_refuses_to_lose_uncommitted_changes_beside_the_merge() {
     let sb = Sandbox::new();
     let (repo, before) = stopped_finish(&sb, "dirty");
-    let stopped = refs(&sb, &repo);
+    let stopped = sb.refs(&repo);
     // `shared` holds conflict markers: the merge's, dropped by an abort.
     // README is the user's own change.
     write_files(&repo, &[("README", "my edit\n", false)]);
@@ -133,7 +113,7 @@ fn abort_refuses_to_lose_uncommitted_changes_beside_the_merge() {
             )
         )
     );
-    assert_eq!(refs(&sb, &repo), stopped);
+    assert_eq!(sb.refs(&repo), stopped);
     assert!(
         repo.join(".git/MERGE_HEAD").exists(),
         "the merge is still there"
@@ -144,7 +124,7 @@ fn abort_refuses_to_lose_uncommitted_changes_beside_the_merge() {
     );
 
     bk(&sb, &repo, &["flow", "abort", "--force"]).ok();
-    assert_eq!(refs(&sb, &repo), before);
+    assert_eq!(sb.refs(&repo), before);
     assert_eq!(git(&sb, &repo, &["status", "--porcelain"]), "");
     assert_eq!(
         std::fs::read_to_string(repo.join("README")).expect("README"),
@@ -186,7 +166,7 @@ fn release_start_is_all_or_nothing_and_patterns_match_per_line() {
         &repo,
         r#"[{ path = "app.py", regex = '^__version__ = "(.*)"$' }, { path = "VERSION", regex = '^version: (.*)$' }]"#,
     );
-    let before = refs(&sb, &repo);
+    let before = sb.refs(&repo);
     // The second file's pattern does not match: nothing happens at all.
     for _ in 0..2 {
         let run = bk(&sb, &repo, &["release", "start", "1.1.0"]);
@@ -194,7 +174,7 @@ fn release_start_is_all_or_nothing_and_patterns_match_per_line() {
             (run.code, run.stderr.as_str()),
             (2, "error: VERSION: the version pattern does not match\n")
         );
-        assert_eq!(refs(&sb, &repo), before);
+        assert_eq!(sb.refs(&repo), before);
         assert_eq!(git(&sb, &repo, &["status", "--porcelain"]), "");
     }
 
@@ -240,7 +220,7 @@ fn a_start_whose_bump_commit_is_refused_leaves_no_branch() {
         )],
     );
     assert!(hook.exists());
-    let before = refs(&sb, &repo);
+    let before = sb.refs(&repo);
     // Refused, and refused the same way again: no branch was left behind.
     for _ in 0..2 {
         let run = bk(&sb, &repo, &["release", "start", "1.1.0"]);
@@ -251,7 +231,7 @@ fn a_start_whose_bump_commit_is_refused_leaves_no_branch() {
             "{}",
             run.stderr
         );
-        assert_eq!(refs(&sb, &repo), before);
+        assert_eq!(sb.refs(&repo), before);
         assert_eq!(git(&sb, &repo, &["status", "--porcelain"]), "");
         assert_eq!(
             std::fs::read_to_string(repo.join("VERSION")).expect("VERSION"),
@@ -265,7 +245,7 @@ fn a_start_whose_bump_commit_is_refused_leaves_no_branch() {
         (run.code, run.stderr.lines().next()),
         (2, Some("error: the work tree has uncommitted changes"))
     );
-    assert_eq!(refs(&sb, &repo), before);
+    assert_eq!(sb.refs(&repo), before);
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use pretty_assertions::assert_eq;
 
-use crate::common::{dir_names, tree_listing, write_files, Sandbox};
+use crate::common::{assert_lintian_clean, dir_names, tree_listing, write_files, Sandbox};
 
 const HELLO_CONTROL: &str = "Package: hello
 Version: 1.1.0-1
@@ -177,19 +177,7 @@ hello (1.0.0-1) unstable; urgency=medium
 "
     );
 
-    // lintian: no errors and no warnings.
-    let lintian = sb.run(&repo, "lintian", &["--fail-on", "error,warning", deb]);
-    let tags: Vec<&str> = lintian
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("E:") || l.starts_with("W:"))
-        .collect();
-    assert_eq!(
-        (lintian.code, tags),
-        (0, Vec::<&str>::new()),
-        "{}",
-        lintian.stderr
-    );
+    assert_lintian_clean(&sb, &repo, deb);
 }
 
 #[test]

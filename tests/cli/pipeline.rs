@@ -41,19 +41,7 @@ impl Project {
             "2026-03-01T10:00:00Z",
             "Publish to the test repository",
         );
-        sb.bk(
-            &repo,
-            &[
-                "-q",
-                "key",
-                "generate",
-                "--name",
-                "Test Packages",
-                "--email",
-                "ops@example.com",
-            ],
-        )
-        .ok();
+        sb.generate_key(&repo, "Test Packages", "ops@example.com");
         Project { sb, repo, apt }
     }
 
@@ -501,19 +489,7 @@ fn a_failing_build_fails_the_job_and_is_recorded() {
 fn a_second_run_is_a_no_op_unless_forced() {
     let sb = Sandbox::new();
     let repo = sb.hello();
-    sb.bk(
-        &repo,
-        &[
-            "-q",
-            "key",
-            "generate",
-            "--name",
-            "T",
-            "--email",
-            "t@example.com",
-        ],
-    )
-    .ok();
+    sb.generate_key(&repo, "T", "t@example.com");
     // v1.1.0 has no [repo]: the repository is the per-project default under HOME.
     let apt = sb.path(".local/share/git-buildkit/repos/hello");
     let first = sb.bk(&repo, &["-q", "pipeline", "v1.1.0", "--json"]).ok();

@@ -110,7 +110,8 @@ impl Fixture {
     }
 
     fn serve(&self) -> Server {
-        let mut child = Command::new(Sandbox::bk_path())
+        let mut command = Command::new(Sandbox::bk_path());
+        command
             .args([
                 "-q",
                 "repo",
@@ -119,9 +120,16 @@ impl Fixture {
                 "--bind",
                 "127.0.0.1:0",
             ])
+            .stderr(Stdio::null());
+        self.start_server(command)
+    }
+
+    /// Spawns `command`, a `repo serve` of this repository on a free
+    /// loopback port, and waits for the URL it prints.
+    pub(crate) fn start_server(&self, mut command: Command) -> Server {
+        let mut child = command
             .env("BUILDKIT_KEY_STORE", &self.store)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
             .expect("serve");
         let mut line = String::new();

@@ -11,10 +11,10 @@
     reason = "the load figures are this test's report, shown with --nocapture"
 )]
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -47,22 +47,11 @@ fn serve(fx: &Fixture, wrapper: &[&str], stderr_log: &Path) -> Server {
     let mut argv: Vec<&str> = wrapper.to_vec();
     argv.push(bk.to_str().expect("utf8"));
     argv.extend(["repo", "serve", fx.repo_arg(), "--bind", "127.0.0.1:0"]);
-    let mut child = Command::new(argv[0])
+    let mut command = Command::new(argv[0]);
+    command
         .args(&argv[1..])
-        .env("BUILDKIT_KEY_STORE", &fx.store)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(stderr_log).expect("stderr log"))
-        .spawn()
-        .expect("serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("url");
-    assert!(line.starts_with("http://127.0.0.1:"), "{line}");
-    Server {
-        child,
-        url: line.trim().to_owned(),
-    }
+        .stderr(std::fs::File::create(stderr_log).expect("stderr log"));
+    fx.start_server(command)
 }
 
 fn addr(server: &Server) -> SocketAddr {

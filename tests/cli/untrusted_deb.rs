@@ -8,23 +8,23 @@ use std::path::{Path, PathBuf};
 use pretty_assertions::assert_eq;
 
 use crate::common::{craft_deb, tree_listing, write_files, Run, Sandbox};
+use crate::repo::Fixture;
 
-/// A key and an empty repository carrying amd64.
+/// A key and an empty repository carrying amd64 (no Origin or Label), run
+/// through [`Fixture`]'s `bk`.
 struct Repo {
-    sb: Sandbox,
-    root: PathBuf,
-    store: PathBuf,
+    fx: Fixture,
 }
 
 impl Repo {
     fn new() -> Self {
         let sb = Sandbox::new();
-        let repo = Repo {
-            root: sb.path("repo"),
+        let fx = Fixture {
+            repo: sb.path("repo"),
             store: sb.path("keys"),
             sb,
         };
-        repo.bk(&[
+        fx.bk(&[
             "key",
             "generate",
             "--name",
@@ -33,32 +33,23 @@ impl Repo {
             "t@example.com",
         ])
         .ok();
-        let root = repo.arg().to_owned();
-        repo.bk(&["repo", "init", &root, "--arch", "amd64"]).ok();
-        repo
-    }
-
-    fn bk(&self, args: &[&str]) -> Run {
-        let mut full = vec!["-q"];
-        full.extend_from_slice(args);
-        self.sb.bk_env(
-            &self.sb.path(""),
-            &full,
-            &[("BUILDKIT_KEY_STORE", self.store.to_str().expect("utf8"))],
-        )
-    }
-
-    fn arg(&self) -> &str {
-        self.root.to_str().expect("utf8")
+        fx.bk(&["repo", "init", fx.repo_arg(), "--arch", "amd64"])
+            .ok();
+        Repo { fx }
     }
 
     fn add(&self, deb: &Path) -> Run {
-        self.bk(&["repo", "add", self.arg(), deb.to_str().expect("utf8")])
+        self.fx.bk(&[
+            "repo",
+            "add",
+            self.fx.repo_arg(),
+            deb.to_str().expect("utf8"),
+        ])
     }
 
     /// Every file of the repository with its bytes (the lock file aside).
     fn snapshot(&self) -> Vec<(String, String, Vec<u8>)> {
-        tree_listing(&self.root)
+        tree_listing(&self.fx.repo)
             .into_iter()
             .filter(|(p, _, _)| !p.ends_with("lock"))
             .collect()
@@ -67,8 +58,8 @@ impl Repo {
     /// A hand-made .deb with this control text and one data file.
     fn crafted(&self, name: &str, control: &str) -> PathBuf {
         craft_deb(
-            &self.sb,
-            &self.sb.path("crafted"),
+            &self.fx.sb,
+            &self.fx.sb.path("crafted"),
             name,
             control,
             &[("./usr/share/doc/x/README", "x\n")],
@@ -131,7 +122,7 @@ fn repo_add_refuses_control_fields_that_would_be_unsafe_paths() {
         assert_eq!(repo.snapshot(), before, "{file} changed the repository");
     }
     // `Source: ../../../escaped` resolved from pool/main/. is the sandbox itself.
-    assert!(!repo.sb.path("escaped").exists());
+    assert!(!repo.fx.sb.path("escaped").exists());
 
     // A well-formed Source with its version pools the package under the source name.
     let good = repo.crafted(
@@ -142,7 +133,8 @@ fn repo_add_refuses_control_fields_that_would_be_unsafe_paths() {
     );
     repo.add(&good).ok();
     assert!(repo
-        .root
+        .fx
+        .repo
         .join("pool/main/g/good-src/good_1.0_amd64.deb")
         .is_file());
 }
@@ -210,14 +202,14 @@ fn packages_stanza_fields_come_from_the_repository_not_the_control_file() {
     );
     repo.add(&deb).ok();
     let packages =
-        std::fs::read_to_string(repo.root.join("dists/stable/main/binary-amd64/Packages"))
+        std::fs::read_to_string(repo.fx.repo.join("dists/stable/main/binary-amd64/Packages"))
             .expect("Packages");
     let size = std::fs::metadata(&deb).expect("size").len();
     let want = format!(
         "Package: forged\nVersion: 1.0\nArchitecture: amd64\nMaintainer: T <t@example.com>\nFilename: pool/main/f/forged/forged_1.0_amd64.deb\nSize: {size}\nMD5sum: {}\nSHA256: {}\nSHA512: {}\nDescription: forged package\n long text\n\n",
-        digest(&repo.sb, "md5sum", &deb),
-        digest(&repo.sb, "sha256sum", &deb),
-        digest(&repo.sb, "sha512sum", &deb),
+        digest(&repo.fx.sb, "md5sum", &deb),
+        digest(&repo.fx.sb, "sha256sum", &deb),
+        digest(&repo.fx.sb, "sha512sum", &deb),
     );
     assert_eq!(packages, want);
 

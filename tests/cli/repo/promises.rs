@@ -374,19 +374,7 @@ fn concurrent_first_publishes_into_a_new_repository_all_land() {
         sb.commit(&repo, date, &format!("Prepare {version}"));
         sb.tag(&repo, date, &format!("v{version}"));
     }
-    sb.bk(
-        &repo,
-        &[
-            "-q",
-            "key",
-            "generate",
-            "--name",
-            "T",
-            "--email",
-            "t@example.com",
-        ],
-    )
-    .ok();
+    sb.generate_key(&repo, "T", "t@example.com");
     let apt = sb.path(".local/share/git-buildkit/repos/hello");
     assert!(!apt.exists());
     let tags = ["v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0"];
