@@ -172,14 +172,21 @@ fn the_sandbox_hides_home_and_keys_and_stops_writes_and_network() {
     std::fs::write(keys.join("ABC.key"), "key\n").expect("key");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
     let port = listener.local_addr().expect("addr").port();
+    // Judged on the host: the test's own directories may be under /tmp,
+    // which the sandbox replaces with a throw-away tmpfs.
     let written = outside.path().join("written");
+    // On the root file system in any case: read-only in the sandbox.
+    let probe_root = format!("/etc/bk-sandbox-probe-{port}");
+    // Whether we are root: the owner of the directory we just made.
+    let root = std::os::unix::fs::MetadataExt::uid(&outside.path().metadata().expect("stat")) == 0;
     let probe = format!(
         "mkdir -p out\n\
          r() {{ if \"$@\" >/dev/null 2>&1; then echo yes; else echo no; fi; }}\n\
          {{\n\
          echo \"home=$(r cat '{}/secret.txt')\"\n\
          echo \"keys=$(r cat '{}/ABC.key')\"\n\
-         echo \"write=$(r touch '{}')\"\n\
+         touch '{}' 2>/dev/null\n\
+         echo \"root=$(r touch '{probe_root}')\"\n\
          echo \"net=$(r bash -c 'echo > /dev/tcp/127.0.0.1/{port}')\"\n\
          }} > out/report\n",
         home.display(),
@@ -202,17 +209,20 @@ fn the_sandbox_hides_home_and_keys_and_stops_writes_and_network() {
         (
             "",
             "in a bwrap sandbox without network",
-            "home=no\nkeys=no\nwrite=no\nnet=no\n",
+            "home=no\nkeys=no\nroot=no\nnet=no\n".to_owned(),
         ),
         (
             "network = true\n",
             "in a bwrap sandbox with network",
-            "home=no\nkeys=no\nwrite=no\nnet=yes\n",
+            "home=no\nkeys=no\nroot=no\nnet=yes\n".to_owned(),
         ),
         (
             "sandbox = \"none\"\n",
             "unsandboxed",
-            "home=yes\nkeys=yes\nwrite=yes\nnet=yes\n",
+            format!(
+                "home=yes\nkeys=yes\nroot={}\nnet=yes\n",
+                if root { "yes" } else { "no" }
+            ),
         ),
     ];
     for (n, (setting, how, report)) in cases.into_iter().enumerate() {
@@ -239,6 +249,7 @@ fn the_sandbox_hides_home_and_keys_and_stops_writes_and_network() {
             "{how}"
         );
         assert_eq!(written.exists(), how == "unsandboxed");
+        let _ = std::fs::remove_file(&probe_root);
     }
 }
 
