@@ -14,6 +14,7 @@ pub mod flow;
 pub mod fsutil;
 pub mod git;
 pub mod hooks;
+pub mod lines;
 pub mod package;
 pub mod pipeline;
 pub mod process;

@@ -14,7 +14,7 @@
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{killpg, Signal};
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+
+use crate::lines::{LineReader, MAX_LINE};
 
 /// How long streaming keeps reading after the program ended and its
 /// process group was killed: enough for the pipe's buffered lines, never
@@ -288,17 +290,25 @@ impl Cmd {
         // Detached on purpose: it ends at end-of-file, or stays blocked on a
         // pipe an escaped process holds open, which must not block us.
         std::thread::spawn(move || {
-            for line in BufReader::new(reader).split(b'\n') {
-                let failed = line.is_err();
-                if sender.send(line).is_err() || failed {
+            // Bounded lines: a program printing without a newline must not
+            // grow our memory (the build runs other people's code).
+            let mut reader = LineReader::new(BufReader::new(reader), MAX_LINE);
+            loop {
+                let line = reader.next_line().transpose();
+                let done = !matches!(line, Some(Ok(_)));
+                if let Some(line) = line {
+                    if sender.send(line.map(|l| l.shown())).is_err() {
+                        break;
+                    }
+                }
+                if done {
                     break;
                 }
             }
         });
         let deadline = self.limit.and_then(|l| Instant::now().checked_add(l));
         let mut lines = VecDeque::with_capacity(tail);
-        let mut keep = |line: Vec<u8>| {
-            let line = String::from_utf8_lossy(&line).into_owned();
+        let mut keep = |line: String| {
             // A closed terminal must not fail the build.
             let _ = writeln!(sink, "{line}");
             if lines.len() == tail {
@@ -627,6 +637,22 @@ mod tests {
             .map(|s| Limit::from(Duration::from_secs(s)).to_string())
             .into();
         assert_eq!(shown, ["2s", "90s", "2m", "30m", "2h"]);
+    }
+
+    #[test]
+    fn a_line_without_end_is_bounded() {
+        let mut sink = Vec::new();
+        let err = Cmd::new("sh")
+            .args(["-c", "head -c 1048576 /dev/zero | tr '\\0' a; exit 1"])
+            .stream(&mut sink, 2)
+            .expect_err("fails");
+        let expected = format!(
+            "{} [git-buildkit: line cut, {} more bytes dropped]",
+            "a".repeat(MAX_LINE),
+            1048576 - MAX_LINE
+        );
+        assert_eq!(String::from_utf8_lossy(&sink), format!("{expected}\n"));
+        assert_eq!(err.output(), expected);
     }
 
     #[test]

@@ -10,11 +10,8 @@
 //! that says so, and the rest is read and dropped so the guest is not
 //! blocked by a full pipe.
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, Read, Write};
 
-/// The longest line of the job port kept; the rest of a longer line is
-/// dropped (a serial line of a real test is far shorter).
-pub const MAX_LINE: usize = 64 * 1024;
 /// The output kept per test (for the JUnit report); later lines are dropped.
 pub const MAX_TEST_OUTPUT: usize = 512 * 1024;
 /// The guest output streamed to the user per run; later lines are dropped.
@@ -22,92 +19,7 @@ pub const MAX_STREAMED: usize = 16 * 1024 * 1024;
 /// The kernel console bytes written to `console.log`.
 pub const MAX_CONSOLE_LOG: u64 = 1024 * 1024;
 
-/// One line of the job port, without its end (`\n` or the serial line's
-/// `\r\n`); `dropped` bytes of it were cut because it was longer than the
-/// reader's limit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
-    /// The line's first bytes (lossy UTF-8), without `\n`.
-    pub text: String,
-    /// How many bytes were cut.
-    pub dropped: u64,
-}
-
-impl Line {
-    /// The line as shown: its text, and a marker when it was cut.
-    pub fn shown(&self) -> String {
-        if self.dropped == 0 {
-            self.text.clone()
-        } else {
-            format!(
-                "{} [git-buildkit: line cut, {} more bytes dropped]",
-                self.text, self.dropped
-            )
-        }
-    }
-}
-
-/// Reads lines of at most `max` bytes from a stream, never holding more.
-#[derive(Debug)]
-pub struct LineReader<R> {
-    inner: R,
-    max: usize,
-}
-
-impl<R: BufRead> LineReader<R> {
-    /// A reader keeping at most `max` bytes per line.
-    pub fn new(inner: R, max: usize) -> Self {
-        Self { inner, max }
-    }
-
-    /// The next line, or `None` at the end of the stream. A last line
-    /// without `\n` is a line too.
-    pub fn next_line(&mut self) -> io::Result<Option<Line>> {
-        let mut kept: Vec<u8> = Vec::new();
-        let mut dropped = 0u64;
-        let mut any = false;
-        let mut last = None;
-        loop {
-            let buf = match self.inner.fill_buf() {
-                Ok(buf) => buf,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if buf.is_empty() {
-                break;
-            }
-            any = true;
-            let (chunk, ended) = match buf.iter().position(|&b| b == b'\n') {
-                Some(i) => (&buf[..i], Some(i + 1)),
-                None => (buf, None),
-            };
-            let room = self.max.saturating_sub(kept.len());
-            let take = chunk.len().min(room);
-            kept.extend_from_slice(&chunk[..take]);
-            dropped += (chunk.len() - take) as u64;
-            last = chunk.last().copied().or(last);
-            let used = ended.unwrap_or(buf.len());
-            self.inner.consume(used);
-            if ended.is_some() {
-                break;
-            }
-        }
-        if !any {
-            return Ok(None);
-        }
-        if last == Some(b'\r') {
-            if dropped > 0 {
-                dropped -= 1;
-            } else {
-                kept.pop();
-            }
-        }
-        Ok(Some(Line {
-            text: String::from_utf8_lossy(&kept).into_owned(),
-            dropped,
-        }))
-    }
-}
+pub use crate::lines::{Line, LineReader, MAX_LINE};
 
 /// Text kept up to a limit; what comes after is counted, not kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
