@@ -58,7 +58,7 @@ pub fn sync_file(path: &Path) -> std::io::Result<()> {
 /// Syncs a directory, which makes the creation, rename or removal of the
 /// names in it durable.
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
+    sync_file(dir)
 }
 
 /// The directory holding `path` (`.` for a bare file name).

@@ -15,12 +15,10 @@ use crate::fsutil::{parent, sync_dir, sync_file, Durability};
 /// Writes `bytes` to a temporary file beside `path`, syncs it, renames it
 /// over `path` and syncs the directory (mode 0644; see
 /// [`crate::fsutil::write_atomic`]).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AptError> {
-    crate::fsutil::write_atomic(path, bytes, 0o644, Durability::Synced).map_err(|source| {
-        AptError::Io {
-            path: path.to_owned(),
-            source,
-        }
+pub fn write_atomic(path: &Path, bytes: &[u8], durability: Durability) -> Result<(), AptError> {
+    crate::fsutil::write_atomic(path, bytes, 0o644, durability).map_err(|source| AptError::Io {
+        path: path.to_owned(),
+        source,
     })
 }
 

@@ -47,7 +47,7 @@ impl Superseded {
 
     /// The record's bytes.
     pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec_pretty(self).unwrap_or_default()
+        serde_json::to_vec_pretty(self).expect("a map of names to integers serialises")
     }
 
     /// The next generation's record: of the files `present` in the store,

@@ -12,6 +12,7 @@ use super::release::{IndexFile, Release};
 use super::segments::{bucket_count, bucket_of, SegmentCache};
 use super::settings::{check_name, Settings, Suite};
 use super::{fsutil, AptError};
+use crate::fsutil::Durability;
 use crate::sign::SigningKey;
 
 /// Settings, lock and caches: never served.
@@ -191,9 +192,13 @@ impl AptRepo {
     fn write_public_key(&self, key: &SigningKey) -> Result<(), AptError> {
         let binary = key.public_binary()?;
         let armored = key.public_armored()?;
-        fsutil::write_atomic(&self.root.join("key.gpg"), &binary)?;
-        fsutil::write_atomic(&self.root.join("key.asc"), &armored)?;
-        fsutil::write_atomic(&self.root.join("packages_public.key"), &armored)
+        fsutil::write_atomic(&self.root.join("key.gpg"), &binary, Durability::Synced)?;
+        fsutil::write_atomic(&self.root.join("key.asc"), &armored, Durability::Synced)?;
+        fsutil::write_atomic(
+            &self.root.join("packages_public.key"),
+            &armored,
+            Durability::Synced,
+        )
     }
 
     /// The generation `dists` points at.
@@ -804,7 +809,7 @@ impl AptRepo {
             true
         });
         let text = serde_json::to_vec_pretty(&orphans).unwrap_or_default();
-        fsutil::write_atomic(&path, &text)
+        fsutil::write_atomic(&path, &text, Durability::Synced)
     }
 }
 

@@ -127,7 +127,7 @@ impl SegmentCache {
             out.extend_from_slice(&(p.xz_block.len() as u64).to_le_bytes());
             out.extend_from_slice(&p.xz_block);
         }
-        fsutil::write_atomic(path, &out)
+        fsutil::write_atomic(path, &out, crate::fsutil::Durability::Synced)
     }
 
     /// Builds an index from bucket texts (empty ones are skipped), compressing

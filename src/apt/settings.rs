@@ -68,7 +68,7 @@ impl Settings {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        super::fsutil::write_atomic(path, text.as_bytes())
+        super::fsutil::write_atomic(path, text.as_bytes(), crate::fsutil::Durability::Synced)
     }
 
     /// The suite called `name`.

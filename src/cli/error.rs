@@ -60,17 +60,20 @@ pub fn config_detail(e: &ConfigError) -> String {
     )
 }
 
+/// The detail under a packaging error: the configuration line, or the
+/// build's last lines of output.
+pub(super) fn package_detail(e: &PackageError) -> Option<String> {
+    if let PackageError::Config(c) = e {
+        return Some(config_detail(c));
+    }
+    let output = e.build_output().filter(|o| !o.is_empty())?;
+    let lines: Vec<String> = output.lines().map(|l| format!("  {l}")).collect();
+    Some(format!("last lines of output:\n{}", lines.join("\n")))
+}
+
 impl From<PackageError> for CliError {
     fn from(e: PackageError) -> Self {
-        let detail = match &e {
-            PackageError::Config(c) => Some(config_detail(c)),
-            _ if e.build_output().is_some_and(|o| !o.is_empty()) => {
-                let output = e.build_output().unwrap_or_default();
-                let lines: Vec<String> = output.lines().map(|l| format!("  {l}")).collect();
-                Some(format!("last lines of output:\n{}", lines.join("\n")))
-            }
-            _ => None,
-        };
+        let detail = package_detail(&e);
         let code = e.exit_code();
         let hint = e.hint();
         CliError {

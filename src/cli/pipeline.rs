@@ -6,14 +6,13 @@ use std::path::PathBuf;
 use git_buildkit::changelog::ymd_hm;
 use git_buildkit::git::Repo;
 use git_buildkit::hooks::Jobs;
-use git_buildkit::package::PackageError;
 use git_buildkit::pipeline::{
     self, error_chain, Outcome, PipelineError, PipelineOptions, Record, RunResult, StageResult,
     StepError, NOTES_REF,
 };
 use git_buildkit::progress::Listener;
 
-use super::error::{config_detail, failed};
+use super::error::{failed, package_detail};
 use super::key::{key_store, passphrase};
 use super::{open_repo, print_json, CliError, Ui};
 
@@ -186,17 +185,10 @@ pub fn show(ui: &Ui, args: ShowArgs) -> Result<(), CliError> {
 /// line or the build's last output.
 pub fn pipeline_error(e: PipelineError) -> CliError {
     let detail = match &e {
-        PipelineError::Failed { source, .. } => match source {
-            StepError::Package(PackageError::Config(c)) => Some(config_detail(c)),
-            StepError::Package(package)
-                if package.build_output().is_some_and(|o| !o.is_empty()) =>
-            {
-                let output = package.build_output().unwrap_or_default();
-                let lines: Vec<String> = output.lines().map(|l| format!("  {l}")).collect();
-                Some(format!("last lines of output:\n{}", lines.join("\n")))
-            }
-            _ => None,
-        },
+        PipelineError::Failed {
+            source: StepError::Package(package),
+            ..
+        } => package_detail(package),
         _ => None,
     };
     CliError {

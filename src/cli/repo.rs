@@ -143,7 +143,7 @@ pub enum Command {
         stdio: bool,
         /// Connections open at once; beyond it the longest-idle one is closed, or 503 if all are busy.
         /// Each may hold two file descriptors: keep it under half the open-file limit (`ulimit -n`).
-        #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_CONNECTIONS as u32, value_parser = clap::value_parser!(u32).range(1..))]
         max_connections: u32,
     },
     /// Check the repository as apt would (signatures, hashes, pool files).

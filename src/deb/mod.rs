@@ -26,6 +26,6 @@ pub use error::DebError;
 pub use fields::{check_architecture, check_package_name, check_source};
 #[cfg(test)]
 pub(crate) use reader::read_bytes as reader_for_tests;
-pub use reader::{read_deb, read_deb_with, DebInfo, EntryInfo, EntryKind as InfoEntryKind, Limits};
+pub use reader::{read_deb, DebInfo, EntryInfo, EntryKind as InfoEntryKind, Limits};
 pub use tree::{DataTree, Entry, EntryKind, FileSource};
 pub use writer::{gzip_n, write_deb, ControlFile, DirStamp, OnDisk, PackageSpec, WrittenDeb};

@@ -118,11 +118,7 @@ fn control_as_map<S: serde::Serializer>(control: &Control, s: S) -> Result<S::Ok
 
 /// Reads and checks the package at `path`.
 pub fn read_deb(path: &Path) -> Result<DebInfo, DebError> {
-    read_deb_with(path, &Limits::DEFAULT)
-}
-
-/// [`read_deb`] with other limits (tests use small ones).
-pub fn read_deb_with(path: &Path, limits: &Limits) -> Result<DebInfo, DebError> {
+    let limits = &Limits::DEFAULT;
     let corrupt = |reason: String| DebError::Corrupt {
         path: path.to_owned(),
         reason,

@@ -236,10 +236,7 @@ impl Jobs {
         command
             .spawn()
             .map(drop)
-            .map_err(|source| HookError::Spawn {
-                what: "the worker of the job queue".to_owned(),
-                source,
-            })
+            .map_err(|source| HookError::SpawnWorker { source })
     }
 
     /// The worker: while it holds `.worker.lock`, runs the queued jobs

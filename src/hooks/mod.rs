@@ -102,9 +102,8 @@ pub enum HookError {
         source: std::io::Error,
     },
     /// The detached worker of the job queue could not be started.
-    #[error("could not start {what}")]
-    Spawn {
-        what: String,
+    #[error("could not start the worker of the job queue")]
+    SpawnWorker {
         #[source]
         source: std::io::Error,
     },

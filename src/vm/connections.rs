@@ -12,7 +12,7 @@
 //! then) never meets the cap. The locks are `flock`s: the kernel releases
 //! them when a process dies, however it dies.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -61,7 +61,6 @@ pub struct Slot {
 /// and a waiting place is free; `None` means refused.
 pub fn admit(run_dir: &Path, caps: Caps) -> Result<Option<Slot>, VmError> {
     let dir = run_dir.join("connections");
-    fs::create_dir_all(&dir).map_err(io_at(&dir))?;
     if let Some(slot) = try_any(&dir, "active", caps.active)? {
         return Ok(Some(slot));
     }
@@ -81,12 +80,7 @@ pub fn admit(run_dir: &Path, caps: Caps) -> Result<Option<Slot>, VmError> {
 fn try_any(dir: &Path, kind: &str, count: usize) -> Result<Option<Slot>, VmError> {
     for i in 0..count {
         let path = dir.join(format!("{kind}-{i}"));
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_at(&path))?;
+        let file = crate::fsutil::open_lock_file(&path).map_err(io_at(&path))?;
         match file.try_lock() {
             Ok(()) => return Ok(Some(Slot { _lock: file })),
             Err(std::fs::TryLockError::WouldBlock) => {}

@@ -334,14 +334,8 @@ fn check_serve_program(program: &Path) -> Result<(), VmError> {
 /// Holds the store's `runs/.lock`: creating a run directory with its lock,
 /// and sweeping, happen one at a time.
 fn lock_runs(runs: &Path) -> Result<File, VmError> {
-    fs::create_dir_all(runs).map_err(io_at(runs))?;
     let path = runs.join(".lock");
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io_at(&path))?;
+    let file = crate::fsutil::open_lock_file(&path).map_err(io_at(&path))?;
     file.lock().map_err(io_at(&path))?;
     Ok(file)
 }
