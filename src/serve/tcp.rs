@@ -86,21 +86,9 @@ pub fn serve_tcp(
                             if evicted {
                                 tally.evicted();
                             }
-                            let connections = &connections;
-                            let spawned = thread::Builder::new()
-                                .name("serve-connection".to_owned())
-                                .stack_size(CONNECTION_STACK)
-                                .spawn_scoped(scope, {
-                                    let slot = Arc::clone(&slot);
-                                    move || {
-                                        serve_slot(site, &slot, limits, log);
-                                        connections.release(&slot);
-                                    }
-                                });
-                            if spawned.is_err() {
-                                // No thread: the connection closes, the server goes on.
-                                connections.release(&slot);
-                            }
+                            spawn_connection(scope, &connections, slot, move |slot| {
+                                serve_slot(site, slot, limits, log)
+                            });
                         }
                         Admission::Full(stream) => {
                             tally.refused();
@@ -108,29 +96,7 @@ pub fn serve_tcp(
                         }
                     }
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    thread::sleep(ACCEPT_POLL);
-                }
-                // The client gave up before it was accepted.
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        io::ErrorKind::Interrupted
-                            | io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::ConnectionReset
-                    ) => {}
-                Err(error) => {
-                    // Out of descriptors or memory passes as connections
-                    // end: end the longest-idle one now. Any other error is
-                    // waited out too — a server that exits leaves apt with
-                    // nothing, one that waits recovers when the cause does.
-                    if runs_out_of_resources(&error) && connections.evict_oldest() {
-                        tally.evicted();
-                    }
-                    tally.accept_failed(error);
-                    thread::sleep(backoff);
-                    backoff = (backoff * 2).min(BACKOFF.1);
-                }
+                Err(error) => backoff = accept_failed(error, &connections, &mut tally, backoff),
             }
             if let Some(load) = tally.notice(connections.len(), connections.max(), false) {
                 notice(&load);
@@ -142,6 +108,61 @@ pub fn serve_tcp(
         connections.close_all();
     });
     Ok(())
+}
+
+/// Runs `serve` for an admitted connection on its own scoped thread, which
+/// gives the slot back when it ends. Without a thread the connection closes
+/// and the server goes on.
+fn spawn_connection<'scope>(
+    scope: &'scope thread::Scope<'scope, '_>,
+    connections: &'scope Connections,
+    slot: Arc<Slot>,
+    serve: impl FnOnce(&Slot) + Send + 'scope,
+) {
+    let spawned = thread::Builder::new()
+        .name("serve-connection".to_owned())
+        .stack_size(CONNECTION_STACK)
+        .spawn_scoped(scope, {
+            let slot = Arc::clone(&slot);
+            move || {
+                serve(&slot);
+                connections.release(&slot);
+            }
+        });
+    if spawned.is_err() {
+        connections.release(&slot);
+    }
+}
+
+/// Waits out a failed `accept`, returning the next backoff. No client
+/// waiting polls again soon; a client that gave up before it was accepted
+/// is nothing; any other failure waits, doubling each time up to
+/// [`BACKOFF`]'s longest. Out of descriptors or memory passes as connections
+/// end, so the longest-idle one is ended now. A server that exits leaves apt
+/// with nothing, one that waits recovers when the cause does.
+fn accept_failed(
+    error: io::Error,
+    connections: &Connections,
+    tally: &mut Tally,
+    backoff: Duration,
+) -> Duration {
+    match error.kind() {
+        io::ErrorKind::WouldBlock => {
+            thread::sleep(ACCEPT_POLL);
+            backoff
+        }
+        io::ErrorKind::Interrupted
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::ConnectionReset => backoff,
+        _ => {
+            if runs_out_of_resources(&error) && connections.evict_oldest() {
+                tally.evicted();
+            }
+            tally.accept_failed(error);
+            thread::sleep(backoff);
+            (backoff * 2).min(BACKOFF.1)
+        }
+    }
 }
 
 /// Whether an accept failed for want of descriptors or memory (EMFILE,
