@@ -11,6 +11,7 @@ mod errors;
 mod fetch_and_queue;
 mod flow;
 mod flow_safety;
+mod house;
 mod package;
 mod pipeline;
 mod repo;
