@@ -10,6 +10,7 @@ use md5::Md5;
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::deb::{read_deb, Control};
+use crate::deb822::{self, Comments, Paragraph};
 use crate::version::DebVersion;
 
 use super::AptError;
@@ -158,35 +159,22 @@ const COMPUTED: [&str; 7] = [
 ];
 
 fn push_field(text: &mut String, name: &str, value: &str) {
-    text.push_str(name);
-    text.push(':');
-    for (index, line) in value.split('\n').enumerate() {
-        if index > 0 {
-            text.push('\n');
-        }
-        if !(index == 0 && line.is_empty()) {
-            text.push(' ');
-        }
-        text.push_str(line);
-    }
-    text.push('\n');
+    deb822::write_field(text, name, value).expect("writing to a String cannot fail");
 }
 
 impl Entry {
-    /// Parses stanzas separated by blank lines (a Packages file, the index cache).
+    /// Parses stanzas separated by blank lines (a Packages file, the index
+    /// cache). apt reads Packages files without comments, and so do we
+    /// ([`Comments::Refused`]).
     pub fn parse_many(text: &str) -> Result<Vec<Entry>, AptError> {
-        let mut entries = Vec::new();
-        for stanza in text.split("\n\n") {
-            let stanza = stanza.trim_matches('\n');
-            if stanza.is_empty() {
-                continue;
-            }
-            entries.push(Self::parse(stanza)?);
-        }
-        Ok(entries)
+        deb822::parse(text, Comments::Refused)
+            .map_err(|source| AptError::IndexSyntax { source })?
+            .iter()
+            .map(Self::parse)
+            .collect()
     }
 
-    fn parse(stanza: &str) -> Result<Entry, AptError> {
+    fn parse(stanza: &Paragraph<'_>) -> Result<Entry, AptError> {
         let mut fields: [Option<&str>; 6] = [None; 6];
         const NAMES: [&str; 6] = [
             "Package",
@@ -196,14 +184,13 @@ impl Entry {
             "Size",
             "SHA256",
         ];
-        for line in stanza.lines() {
-            if line.starts_with([' ', '\t']) {
-                continue;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if let Some(i) = NAMES.iter().position(|n| n.eq_ignore_ascii_case(name)) {
-                    fields[i] = Some(value.trim());
-                }
+        for field in &stanza.fields {
+            if let Some(i) = NAMES
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(&field.name))
+            {
+                // These are one-line fields; a continuation is not theirs.
+                fields[i] = field.value.split('\n').next();
             }
         }
         let [Some(package), Some(version), Some(architecture), Some(filename), Some(size), Some(sha256)] =
@@ -238,8 +225,19 @@ impl Entry {
                 reason: "a stanza has an invalid Size",
             })?,
             sha256: sha256.to_owned(),
-            text: format!("{stanza}\n"),
+            text: format!("{}\n", stanza.text),
         })
+    }
+
+    /// An entry of the given package, version and architecture, in the
+    /// pool file `pool/main/<file>` (test fixtures).
+    #[cfg(test)]
+    pub(crate) fn for_tests(package: &str, version: &str, architecture: &str, file: &str) -> Self {
+        let text = format!("Package: {package}\nVersion: {version}\nArchitecture: {architecture}\nFilename: pool/main/{file}\nSize: 1\nSHA256: ab\n");
+        Self::parse_many(&text)
+            .expect("a fixture parses")
+            .pop()
+            .expect("one stanza")
     }
 
     /// `name=version` as users name it on the command line.
@@ -254,4 +252,32 @@ fn is_pool_path(filename: &str) -> bool {
         && filename
             .split('/')
             .all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    const STANZA: &str = "Package: hello\nVersion: 1.0\nArchitecture: all\nFilename: pool/main/h/hello/hello_1.0_all.deb\nSize: 12\nSHA256: ab\nDescription: greets\n .\n More.\n";
+
+    #[test]
+    fn stanzas_keep_their_text_and_give_their_fields() {
+        let entries = Entry::parse_many(&format!("\n{STANZA}\n\n{STANZA}")).expect("parses");
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].text, STANZA);
+        assert_eq!(entries[0].id(), "hello=1.0");
+        assert_eq!(entries[0].size, 12);
+    }
+
+    #[test]
+    fn packages_files_have_no_comments() {
+        // apt reads Packages without comment support; neither do we.
+        let err = Entry::parse_many(&format!("# generated\n{STANZA}")).expect_err("comment");
+        assert_eq!(
+            std::error::Error::source(&err).map(ToString::to_string),
+            Some("line 1 is not a field (no colon): \"# generated\"".to_owned())
+        );
+    }
 }

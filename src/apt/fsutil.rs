@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 use super::AptError;
 use crate::fsutil::{parent, sync_dir, sync_file, Durability};
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it, renames it
-/// over `path` and syncs the directory (mode 0644; see
-/// [`crate::fsutil::write_atomic`]).
+/// Writes `bytes` to a temporary file beside `path` and renames it over
+/// `path`, mode 0644 (see [`crate::fsutil::write_atomic`], which this
+/// only calls, mapping its error to [`AptError::Io`] with the path). The
+/// repository's one way to replace a single file; `durability` is
+/// [`Durability::Synced`] for everything it publishes.
 pub fn write_atomic(path: &Path, bytes: &[u8], durability: Durability) -> Result<(), AptError> {
     crate::fsutil::write_atomic(path, bytes, 0o644, durability).map_err(|source| AptError::Io {
         path: path.to_owned(),
@@ -128,30 +130,11 @@ impl SyncBatch {
 /// Runs `sync` on every path, on up to eight threads (it waits on the disk,
 /// not the CPU).
 fn sync_all(paths: &[PathBuf], sync: fn(&Path) -> std::io::Result<()>) -> Result<(), AptError> {
-    if paths.is_empty() {
-        return Ok(());
-    }
-    let per = paths.len().div_ceil(8).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = paths
-            .chunks(per)
-            .map(|chunk| {
-                scope.spawn(move || {
-                    for path in chunk {
-                        sync(path).map_err(|source| AptError::Io {
-                            path: path.clone(),
-                            source,
-                        })?;
-                    }
-                    Ok::<(), AptError>(())
-                })
-            })
-            .collect();
-        for handle in handles {
-            handle.join().map_err(|_| AptError::BadIndex {
-                reason: "a sync thread panicked",
-            })??;
-        }
-        Ok(())
-    })
+    super::parallel::map(paths, 8, "a sync thread panicked", |path| {
+        sync(path).map_err(|source| AptError::Io {
+            path: path.clone(),
+            source,
+        })
+    })?;
+    Ok(())
 }

@@ -11,6 +11,10 @@
 //! The record lives in each generation (`generations/<N>/superseded.json`)
 //! and is written with it, before the switch, so it is exactly as current
 //! as the `dists` the clients see.
+//!
+//! Pool files that no suite lists any more get the same grace, decided by
+//! the same [`Superseded::advance`]; their record is `.buildkit/orphans.json`
+//! (see `repo/gc.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -48,6 +52,22 @@ impl Superseded {
     /// The record's bytes.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec_pretty(self).expect("a map of names to integers serialises")
+    }
+
+    /// Reads a record kept as a bare map of names to times in the file at
+    /// `path` (the pool's `.buildkit/orphans.json`, whose format predates
+    /// this type); a missing or damaged one is empty, as for [`Self::load`].
+    pub fn load_map(path: &Path) -> Self {
+        let since = std::fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        Self { since }
+    }
+
+    /// The bytes of a record kept as a bare map (see [`Self::load_map`]).
+    pub fn map_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(&self.since).expect("a map of names to integers serialises")
     }
 
     /// The next generation's record: of the files `present` in the store,

@@ -29,6 +29,7 @@
 mod entry;
 mod fsutil;
 mod grace;
+mod parallel;
 mod release;
 mod repo;
 pub mod segments;
@@ -96,6 +97,12 @@ pub enum AptError {
     /// The index cache or a Packages file cannot be parsed.
     #[error("damaged package index: {reason}")]
     BadIndex { reason: &'static str },
+    /// A Packages file or the index cache is not deb822.
+    #[error("damaged package index")]
+    IndexSyntax {
+        #[source]
+        source: crate::deb822::Deb822Error,
+    },
     /// Signing failed.
     #[error("could not sign the Release file")]
     Sign(#[from] crate::sign::SignError),
@@ -110,7 +117,9 @@ impl AptError {
         match self {
             AptError::NotARepo { .. } => Some("create one with `git buildkit repo init PATH`".into()),
             AptError::DifferentBytes { .. } => Some("a released version is immutable: bump the version (or the Debian revision) and build again".into()),
-            AptError::NoGeneration { .. } | AptError::BadIndex { .. } => Some("`git buildkit repo verify --repair` rebuilds the index from the pool".into()),
+            AptError::NoGeneration { .. }
+            | AptError::BadIndex { .. }
+            | AptError::IndexSyntax { .. } => Some("`git buildkit repo verify --repair` rebuilds the index from the pool".into()),
             AptError::Sign(e) => e.hint(),
             _ => None,
         }

@@ -177,28 +177,12 @@ impl SegmentCache {
 
 /// Compresses the given buckets on all cores.
 fn compress_all(buckets: &[String], which: &[usize]) -> Result<Vec<Piece>, AptError> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let per_thread = which.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = which
-            .chunks(per_thread)
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|&i| compress(buckets[i].as_bytes()))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
-            .collect();
-        let mut out = Vec::new();
-        for handle in handles {
-            out.extend(handle.join().map_err(|_| AptError::BadIndex {
-                reason: "a compression thread panicked",
-            })??);
-        }
-        Ok(out)
-    })
+    super::parallel::map(
+        which,
+        super::parallel::cores(),
+        "a compression thread panicked",
+        |&i| compress(buckets[i].as_bytes()),
+    )
 }
 
 fn compress(text: &[u8]) -> Result<Piece, AptError> {
@@ -206,8 +190,7 @@ fn compress(text: &[u8]) -> Result<Piece, AptError> {
         path: "Packages".into(),
         source,
     };
-    let deflate = crate::deb::pgzip::deflate_chunk(text, &[], flate2::Compression::new(9), false)
-        .map_err(io)?;
+    let deflate = crate::deb::deflate_piece(text, flate2::Compression::new(9)).map_err(io)?;
     // Preset 6 with the dictionary cut down to the bucket: the same output
     // size, without allocating and clearing an 8 MiB match finder per bucket.
     let lzma_err = |e: liblzma::stream::Error| io(std::io::Error::other(e));

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::deb822::{self, Comments};
 use crate::version::DebVersion;
 
 use super::fields::{check_architecture, check_package_name, check_source};
@@ -79,49 +80,38 @@ impl Control {
     }
 
     /// Parses one deb822 stanza (the text of a `DEBIAN/control` file).
+    /// Comment lines are dropped (see [`crate::deb822`] for why); a
+    /// second stanza is an error, at the empty line that ended the first.
     pub fn parse(text: &str) -> Result<Self, ControlError> {
+        let syntax = |line: usize, text: &str| ControlError::Syntax {
+            line,
+            text: text.to_owned(),
+        };
+        let paragraphs =
+            deb822::parse(text, Comments::Allowed).map_err(|e| syntax(e.line(), e.text()))?;
         let mut control = Control::new();
-        for (index, line) in text.lines().enumerate() {
-            if line.starts_with('#') {
-                continue;
-            }
-            // A whitespace-only line that starts with a space is an (invalid,
-            // empty) continuation, as dpkg reads it; only a truly empty line ends the stanza.
-            let continuation = line.starts_with([' ', '\t']) && !control.fields.is_empty();
-            if line.trim().is_empty() && !continuation {
-                if control.fields.is_empty() {
-                    continue;
-                }
-                // A blank line ends the stanza; anything after it is a second
-                // stanza, which a binary control file must not have.
-                if text.lines().skip(index).any(|rest| !rest.trim().is_empty()) {
-                    return Err(ControlError::Syntax {
-                        line: index + 1,
-                        text: line.to_owned(),
-                    });
-                }
-                break;
-            }
-            if line.starts_with([' ', '\t']) {
-                let Some((_, value)) = control.fields.last_mut() else {
-                    return Err(ControlError::Syntax {
-                        line: index + 1,
-                        text: line.to_owned(),
-                    });
-                };
-                value.push('\n');
-                value.push_str(line.trim_start());
-                continue;
-            }
-            let Some((name, value)) = line.split_once(':') else {
-                return Err(ControlError::Syntax {
-                    line: index + 1,
-                    text: line.to_owned(),
-                });
-            };
-            control.push(name, value.trim())?;
+        let mut paragraphs = paragraphs.into_iter();
+        let Some(first) = paragraphs.next() else {
+            return Ok(control);
+        };
+        if paragraphs.next().is_some() {
+            let line = first.end.unwrap_or(first.line);
+            return Err(syntax(line, text.lines().nth(line - 1).unwrap_or_default()));
+        }
+        for field in first.fields {
+            control.push(&field.name, &field.value)?;
         }
         Ok(control)
+    }
+
+    /// A stanza of the given fields, in order (test fixtures).
+    #[cfg(test)]
+    pub(crate) fn of(fields: &[(&str, &str)]) -> Self {
+        let mut control = Control::new();
+        for (name, value) in fields {
+            control.push(name, value).expect("a fixture's field");
+        }
+        control
     }
 
     /// Adds a field at the end; a multi-line value uses `\n` between lines and
@@ -238,29 +228,14 @@ impl fmt::Display for Control {
     /// deb822: `Name: value`, continuation lines indented by one space.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (name, value) in &self.fields {
-            let mut lines = value.split('\n');
-            let first = lines.next().unwrap_or_default();
-            if first.is_empty() {
-                writeln!(f, "{name}:")?;
-            } else {
-                writeln!(f, "{name}: {first}")?;
-            }
-            for line in lines {
-                writeln!(f, " {line}")?;
-            }
+            deb822::write_field(f, name, value)?;
         }
         Ok(())
     }
 }
 
 fn check_field_name(name: &str) -> Result<(), ControlError> {
-    // deb822(5): printable US-ASCII except ':' and space, not starting with '#' or '-'.
-    let ok = !name.is_empty()
-        && !name.starts_with(['#', '-'])
-        && name
-            .bytes()
-            .all(|b| (b'!'..=b'~').contains(&b) && b != b':');
-    if ok {
+    if deb822::is_field_name(name) {
         Ok(())
     } else {
         Err(ControlError::BadFieldName {
@@ -304,17 +279,40 @@ mod tests {
     }
 
     #[test]
+    fn comment_lines_are_dropped_and_a_second_stanza_is_refused_where_it_starts() {
+        let text =
+            "# made by hand\nPackage: hello\n# note\nDescription: greets\n# inside\n More.\n\n\n";
+        let control = Control::parse(text).expect("parses");
+        assert_eq!(
+            control.fields().collect::<Vec<_>>(),
+            [("Package", "hello"), ("Description", "greets\nMore.")]
+        );
+        let err = Control::parse("Package: a\n# c\n\nVersion: 1\n").expect_err("two stanzas");
+        assert_eq!(
+            err.to_string(),
+            "line 3 of the control file is not a field: \"\""
+        );
+        let err = Control::parse("Package: a\r\n\r\n \r\nb: 1\r\n").expect_err("crlf");
+        assert_eq!(
+            err.to_string(),
+            "line 2 of the control file is not a field: \"\""
+        );
+        let err = Control::parse("Package: a\n\n continued\n").expect_err("orphan");
+        assert_eq!(
+            err.to_string(),
+            "line 3 of the control file is not a field: \" continued\""
+        );
+    }
+
+    #[test]
     fn canonical_order_puts_description_last() {
-        let mut c = Control::new();
-        for (n, v) in [
+        let mut c = Control::of(&[
             ("Description", "d"),
             ("X-Custom", "x"),
             ("Depends", "libc6"),
             ("Version", "1"),
             ("Package", "pk"),
-        ] {
-            c.push(n, v).expect("push");
-        }
+        ]);
         c.sort_canonical();
         let names: Vec<_> = c.fields().map(|(n, _)| n).collect();
         assert_eq!(

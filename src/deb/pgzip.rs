@@ -139,8 +139,19 @@ impl<W: Write> Write for ParallelGzEncoder<W> {
     }
 }
 
+/// Raw deflate of `input` ending in a sync flush (an empty stored block), so
+/// that pieces compressed apart, on any number of threads, join by plain
+/// concatenation into one deflate stream. Whoever joins them closes the
+/// stream with a final empty block and wraps it in a gzip header and
+/// trailer (the crc32 of the pieces' input combined in order), as
+/// [`ParallelGzEncoder`] does for its chunks; the repository does the same
+/// for the buckets of a Packages file.
+pub fn deflate_piece(input: &[u8], level: flate2::Compression) -> io::Result<Vec<u8>> {
+    deflate_chunk(input, &[], level, false)
+}
+
 /// Raw deflate of one chunk, ending in a sync flush or, for the last, the final block.
-pub(crate) fn deflate_chunk(
+fn deflate_chunk(
     input: &[u8],
     dictionary: &[u8],
     level: flate2::Compression,

@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use super::ar::{read_header, HeaderError};
+use super::ar::{read_header, HeaderError, MemberHeader};
 use super::compress::Compression;
 use super::control::Control;
 use super::DebError;
@@ -154,23 +154,7 @@ pub(crate) fn read_from(
     let mut control_files = Vec::new();
     let mut files = Vec::new();
     let mut compression = Compression::None;
-    loop {
-        let header = match read_header(&mut input) {
-            Ok(Some(header)) => header,
-            Ok(None) => break,
-            Err(HeaderError::Truncated) => {
-                return Err(format!(
-                    "it ends inside the header of member {}",
-                    members.len() + 1
-                ))
-            }
-            Err(HeaderError::Damaged(what)) => {
-                return Err(format!(
-                    "damaged ar member header ({what}) for member {}",
-                    members.len() + 1
-                ))
-            }
-        };
+    while let Some(header) = next_header(&mut input, members.len() + 1)? {
         let name = header.name;
         let expected = header.size;
         let mut counted = CountingReader {
@@ -178,75 +162,24 @@ pub(crate) fn read_from(
             count: 0,
         };
         match members.len() {
-            0 => {
-                if name != "debian-binary" {
-                    return Err(format!("the first member is {name:?}, not debian-binary"));
-                }
-                if expected > limits.debian_binary {
-                    return Err(format!(
-                        "debian-binary is {expected} bytes, more than {}",
-                        limits.debian_binary
-                    ));
-                }
-                let mut bytes = Vec::new();
-                counted
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| format!("unreadable debian-binary ({e})"))?;
-                if !bytes.starts_with(b"2.") {
-                    return Err(format!(
-                        "unsupported format version {:?}",
-                        String::from_utf8_lossy(&bytes).trim_end()
-                    ));
-                }
-            }
+            0 => check_debian_binary(&mut counted, &name, expected, limits)?,
             1 | 2 => {
-                let is_control = members.len() == 1;
-                let want = if is_control {
-                    "control.tar"
+                let tarball = if members.len() == 1 {
+                    Tarball::Control
                 } else {
-                    "data.tar"
+                    Tarball::Data
                 };
-                let Some(c) =
-                    Compression::from_member_name(&name).filter(|_| name.starts_with(want))
-                else {
-                    return Err(format!(
-                        "member {} is {name:?}, expected {want}[.xz|.gz|.zst]",
-                        members.len() + 1
-                    ));
-                };
+                let (c, entries, text) =
+                    read_tarball(&mut counted, &name, members.len() + 1, tarball, limits)?;
                 compression = c;
-                let (entries, text) = {
-                    let decoder = c
-                        .decoder(&mut counted)
-                        .map_err(|e| format!("{name}: {e}"))?;
-                    let cap = if is_control {
-                        limits.control_tar
-                    } else {
-                        u64::MAX
-                    };
-                    let mut bounded = Bounded {
-                        inner: decoder,
-                        left: cap,
-                        exceeded: false,
-                    };
-                    let result = read_tar(&mut bounded, is_control, limits);
-                    if bounded.exceeded {
-                        return Err(format!(
-                            "{name} expands to more than {cap} bytes; refusing it (a compression bomb?)"
-                        ));
+                match tarball {
+                    Tarball::Control => {
+                        let text = text.ok_or("control.tar has no control file")?;
+                        control =
+                            Some(Control::parse(&text).map_err(|e| format!("control file: {e}"))?);
+                        control_files = entries;
                     }
-                    result.map_err(|reason| format!("{name}: {reason}"))?
-                };
-                // Read what the tar reader left (padding) so truncation shows.
-                std::io::copy(&mut counted, &mut std::io::sink())
-                    .map_err(|e| format!("{name}: {e}"))?;
-                if is_control {
-                    let text = text.ok_or("control.tar has no control file")?;
-                    control =
-                        Some(Control::parse(&text).map_err(|e| format!("control file: {e}"))?);
-                    control_files = entries;
-                } else {
-                    files = entries;
+                    Tarball::Data => files = entries,
                 }
             }
             // Members after data.tar are allowed (signatures, deb(5)).
@@ -287,20 +220,128 @@ pub(crate) fn read_from(
     })
 }
 
+/// The header of member number `position`, or `None` at the end of the archive.
+fn next_header(input: &mut impl Read, position: usize) -> Result<Option<MemberHeader>, String> {
+    match read_header(input) {
+        Ok(header) => Ok(header),
+        Err(HeaderError::Truncated) => {
+            Err(format!("it ends inside the header of member {position}"))
+        }
+        Err(HeaderError::Damaged(what)) => Err(format!(
+            "damaged ar member header ({what}) for member {position}"
+        )),
+    }
+}
+
+/// Checks the first member, `debian-binary` (`expected` bytes at `input`).
+fn check_debian_binary(
+    input: &mut impl Read,
+    name: &str,
+    expected: u64,
+    limits: &Limits,
+) -> Result<(), String> {
+    if name != "debian-binary" {
+        return Err(format!("the first member is {name:?}, not debian-binary"));
+    }
+    if expected > limits.debian_binary {
+        return Err(format!(
+            "debian-binary is {expected} bytes, more than {}",
+            limits.debian_binary
+        ));
+    }
+    let mut bytes = Vec::new();
+    input
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("unreadable debian-binary ({e})"))?;
+    if !bytes.starts_with(b"2.") {
+        return Err(format!(
+            "unsupported format version {:?}",
+            String::from_utf8_lossy(&bytes).trim_end()
+        ));
+    }
+    Ok(())
+}
+
+/// Reads member number `position`, called `name`, which must be `tarball`:
+/// its compression, its entries and (for control.tar) the control text.
+/// The member is read to its end, so that truncation shows.
+fn read_tarball(
+    input: &mut impl Read,
+    name: &str,
+    position: usize,
+    tarball: Tarball,
+    limits: &Limits,
+) -> Result<(Compression, Vec<EntryInfo>, Option<String>), String> {
+    let want = tarball.name();
+    let Some(compression) = Compression::from_member_name(name).filter(|_| name.starts_with(want))
+    else {
+        return Err(format!(
+            "member {position} is {name:?}, expected {want}[.xz|.gz|.zst]"
+        ));
+    };
+    let (entries, text) = {
+        let decoder = compression
+            .decoder(&mut *input)
+            .map_err(|e| format!("{name}: {e}"))?;
+        let cap = match tarball {
+            Tarball::Control => limits.control_tar,
+            Tarball::Data => u64::MAX,
+        };
+        let mut bounded = Bounded {
+            inner: decoder,
+            left: cap,
+            exceeded: false,
+        };
+        let result = read_tar(&mut bounded, tarball, limits);
+        if bounded.exceeded {
+            return Err(format!(
+                "{name} expands to more than {cap} bytes; refusing it (a compression bomb?)"
+            ));
+        }
+        result.map_err(|reason| format!("{name}: {reason}"))?
+    };
+    // Read what the tar reader left (padding) so truncation shows.
+    std::io::copy(input, &mut std::io::sink()).map_err(|e| format!("{name}: {e}"))?;
+    Ok((compression, entries, text))
+}
+
+/// Which of the two tarballs of a .deb is being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tarball {
+    /// `control.tar*`: small, bounded, holds `./control`.
+    Control,
+    /// `data.tar*`: the files to install.
+    Data,
+}
+
+impl Tarball {
+    /// The member name without its compression suffix.
+    fn name(self) -> &'static str {
+        match self {
+            Tarball::Control => "control.tar",
+            Tarball::Data => "data.tar",
+        }
+    }
+
+    /// How many entries it may have.
+    fn max_entries(self, limits: &Limits) -> usize {
+        match self {
+            Tarball::Control => limits.control_entries,
+            Tarball::Data => limits.data_entries,
+        }
+    }
+}
+
 /// Lists a tarball, returning its entries and, for control.tar, the text of
 /// `./control`. Runs the tar crate in raw mode and reads GNU long names and
 /// pax records itself, because the crate would read a record of any
 /// claimed size into memory.
 fn read_tar(
     input: impl Read,
-    is_control: bool,
+    tarball: Tarball,
     limits: &Limits,
 ) -> Result<(Vec<EntryInfo>, Option<String>), String> {
-    let max_entries = if is_control {
-        limits.control_entries
-    } else {
-        limits.data_entries
-    };
+    let max_entries = tarball.max_entries(limits);
     let mut archive = tar::Archive::new(input);
     let mut infos = Vec::new();
     let mut control = None;
@@ -326,7 +367,7 @@ fn read_tar(
                 if infos.len() >= max_entries {
                     return Err(format!("it has more than {max_entries} entries"));
                 }
-                let is_control_file = is_control
+                let is_control_file = tarball == Tarball::Control
                     && info.kind == EntryKind::File
                     && info.path.trim_start_matches("./") == "control";
                 if is_control_file {
@@ -503,15 +544,12 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     fn package() -> Vec<u8> {
-        let mut control = Control::new();
-        for (name, value) in [
+        let control = Control::of(&[
             ("Package", "hello"),
             ("Version", "1.0"),
             ("Architecture", "all"),
             ("Description", "d"),
-        ] {
-            control.push(name, value).expect("field");
-        }
+        ]);
         let mut data = DataTree::new();
         data.add_bytes(&format!("/usr/{}", "n".repeat(200)), b"x".to_vec(), 0o644)
             .expect("file");

@@ -16,17 +16,14 @@ fn valid_debs() -> &'static [Vec<u8>] {
         Compression::ALL
             .into_iter()
             .map(|compression| {
-                let mut control = Control::new();
-                for (name, value) in [
+                let control = Control::of(&[
                     ("Package", "hello"),
                     ("Source", "hello-src (1.0-1)"),
                     ("Version", "1:1.0-1"),
                     ("Architecture", "all"),
                     ("Maintainer", "A <a@example.com>"),
                     ("Description", "greets\nat length"),
-                ] {
-                    control.push(name, value).expect("field");
-                }
+                ]);
                 let mut data = DataTree::new();
                 data.add_bytes("/usr/bin/hello", b"#!/bin/sh\necho hi\n".to_vec(), 0o755)
                     .expect("file");

@@ -28,6 +28,8 @@
 //! test run without what it asked for fails for the wrong reason. A skip is
 //! reported; a false failure blocks a release.
 
+use crate::deb822::{self, Comments, Deb822Error};
+
 /// Why a `debian/tests/control` file was refused. Each variant names the
 /// file (`origin`) and the 1-based line where the offending stanza or field
 /// starts.
@@ -292,66 +294,82 @@ impl Stanza {
     }
 }
 
-/// Splits the file into stanzas (deb822 with autopkgtest's comments).
+/// Splits the file into stanzas: deb822 ([`crate::deb822`]) after
+/// autopkgtest's own comment rule (see [`autopkgtest_lines`]), with a
+/// field's lines joined by one space and its name checked.
 fn read_stanzas(text: &str, origin: &str) -> Result<Vec<Stanza>, Dep8Error> {
+    let cleaned = autopkgtest_lines(text);
+    let paragraphs = deb822::parse(&cleaned, Comments::Allowed).map_err(|e| match e {
+        Deb822Error::OrphanContinuation { line, .. } => Dep8Error::OrphanContinuation {
+            origin: origin.to_owned(),
+            line,
+        },
+        Deb822Error::NotAField { line, .. } => Dep8Error::NotAField {
+            origin: origin.to_owned(),
+            line,
+            text: text.lines().nth(line - 1).unwrap_or_default().to_owned(),
+        },
+    })?;
     let mut stanzas = Vec::new();
-    let mut current: Option<Stanza> = None;
-    for (index, raw) in text.lines().enumerate() {
-        let line = index + 1;
-        let Some(content) = strip_comment(raw) else {
-            continue;
-        };
-        if content.trim().is_empty() {
-            stanzas.extend(current.take());
-            continue;
-        }
-        if content.starts_with([' ', '\t']) {
-            let Some(field) = current.as_mut().and_then(|s| s.fields.last_mut()) else {
-                return Err(Dep8Error::OrphanContinuation {
-                    origin: origin.to_owned(),
-                    line,
-                });
-            };
-            if !field.value.is_empty() {
-                field.value.push(' ');
-            }
-            field.value.push_str(content.trim());
-            continue;
-        }
-        let Some((name, value)) = content.split_once(':') else {
-            return Err(Dep8Error::NotAField {
-                origin: origin.to_owned(),
-                line,
-                text: raw.to_owned(),
-            });
-        };
-        let name = name.trim_end();
-        if !is_field_name(name) {
-            return Err(Dep8Error::BadFieldName {
-                origin: origin.to_owned(),
-                line,
-                name: name.to_owned(),
-            });
-        }
-        let stanza = current.get_or_insert_with(|| Stanza {
-            line,
+    for paragraph in paragraphs {
+        let mut stanza = Stanza {
+            line: paragraph.line,
             fields: Vec::new(),
-        });
-        if stanza.get(name).is_some() {
-            return Err(Dep8Error::DuplicateField {
-                origin: origin.to_owned(),
-                line,
+        };
+        for field in paragraph.fields {
+            let name = field.name.trim_end();
+            if !deb822::is_field_name(name) {
+                return Err(Dep8Error::BadFieldName {
+                    origin: origin.to_owned(),
+                    line: field.line,
+                    name: name.to_owned(),
+                });
+            }
+            if stanza.get(name).is_some() {
+                return Err(Dep8Error::DuplicateField {
+                    origin: origin.to_owned(),
+                    line: field.line,
+                    name: name.to_owned(),
+                });
+            }
+            stanza.fields.push(Field {
                 name: name.to_owned(),
+                value: join_lines(&field.value),
+                line: field.line,
             });
         }
-        stanza.fields.push(Field {
-            name: name.to_owned(),
-            value: value.trim().to_owned(),
-            line,
-        });
+        stanzas.push(stanza);
     }
-    stanzas.extend(current);
     Ok(stanzas)
+}
+
+/// The text as autopkgtest reads it, line for line (so that line numbers
+/// stay): `#` starts a comment anywhere; a line that held only a comment
+/// becomes a comment line, which deb822 drops wherever it is; a line that
+/// holds only whitespace becomes empty, which ends a stanza.
+fn autopkgtest_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for raw in text.lines() {
+        match strip_comment(raw) {
+            None => out.push('#'),
+            Some(content) if content.trim().is_empty() => {}
+            Some(content) => out.push_str(content),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A deb822 value as one line: its lines trimmed, joined by one space.
+fn join_lines(value: &str) -> String {
+    let mut joined = String::new();
+    for line in value.split('\n').map(str::trim) {
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(line);
+    }
+    joined
 }
 
 /// The line without its comment; None when nothing but a comment was on it
@@ -361,13 +379,6 @@ fn strip_comment(line: &str) -> Option<&str> {
         None => Some(line),
         Some(at) => Some(&line[..at]).filter(|before| !before.trim().is_empty()),
     }
-}
-
-/// deb822 field names: printable ASCII without `:`, not starting with `-`.
-fn is_field_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('-')
-        && name.chars().all(|c| c.is_ascii_graphic() && c != ':')
 }
 
 /// The field a stanza's tests come from.

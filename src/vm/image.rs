@@ -584,17 +584,17 @@ fn parse_sources(text: &str, deb822: bool) -> Vec<(String, Vec<String>)> {
         }
         return out;
     }
-    for stanza in text.split("\n\n") {
-        let field = |name: &str| {
-            stanza
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .map(|v| v.trim().to_owned())
-        };
-        let enabled = field("Enabled:").is_none_or(|v| v != "no");
-        let is_deb = field("Types:").is_some_and(|t| t.split_whitespace().any(|t| t == "deb"));
-        if let (true, true, Some(uris)) = (enabled, is_deb, field("URIs:")) {
-            let suites: Vec<String> = field("Suites:")
+    // apt reads `.sources` files as deb822 with comment lines; a file it
+    // would refuse gives no source here either.
+    let Ok(stanzas) = crate::deb822::parse(text, crate::deb822::Comments::Allowed) else {
+        return out;
+    };
+    for stanza in stanzas {
+        let field = |name: &str| stanza.value(name).map(str::trim);
+        let enabled = field("Enabled").is_none_or(|v| v != "no");
+        let is_deb = field("Types").is_some_and(|t| t.split_whitespace().any(|t| t == "deb"));
+        if let (true, true, Some(uris)) = (enabled, is_deb, field("URIs")) {
+            let suites: Vec<String> = field("Suites")
                 .unwrap_or_default()
                 .split_whitespace()
                 .map(str::to_owned)

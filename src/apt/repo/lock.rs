@@ -1,0 +1,46 @@
+//! The writer lock: `.buildkit/lock`, held exclusively by every change to
+//! a repository, so that concurrent writers (several tags pushed at once)
+//! publish one after the other.
+
+use std::fs::File;
+use std::path::Path;
+
+use super::{check_foreign, AptRepo, PRIVATE};
+use crate::apt::AptError;
+
+/// An exclusive lock on the repository, released on drop.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+impl AptRepo {
+    /// Waits for and takes the repository's writer lock.
+    pub fn lock(&self) -> Result<Lock, AptError> {
+        lock_file(&self.root.join(PRIVATE).join("lock"))
+    }
+}
+
+/// The writer lock of a repository that may not exist yet: refuses a
+/// foreign directory before creating anything in it, then creates
+/// `<root>/.buildkit` and locks.
+pub(super) fn lock_new(root: &Path) -> Result<Lock, AptError> {
+    check_foreign(root)?;
+    let private = root.join(PRIVATE);
+    std::fs::create_dir_all(&private).map_err(|source| AptError::Io {
+        path: private.clone(),
+        source,
+    })?;
+    lock_file(&private.join("lock"))
+}
+
+/// Waits for and takes the lock of the file at `path` (created, never truncated).
+fn lock_file(path: &Path) -> Result<Lock, AptError> {
+    let io = |source| AptError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = crate::fsutil::open_lock_file(path).map_err(io)?;
+    file.lock().map_err(io)?;
+    Ok(Lock { _file: file })
+}

@@ -1,0 +1,341 @@
+//! The publish every change ends with: a complete new generation written
+//! aside (index cache, Packages, Release and signatures, by-hash links, the
+//! grace record), synced, then switched in by one rename of `dists`.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use super::state::generation_name;
+use super::{AptRepo, State, BY_HASH, GENERATIONS, PRIVATE};
+use crate::apt::fsutil::{self, SyncBatch};
+use crate::apt::grace::{self, Superseded};
+use crate::apt::release::{IndexFile, Release};
+use crate::apt::segments::{bucket_count, bucket_of, SegmentCache};
+use crate::apt::settings::Suite;
+use crate::apt::{AptError, Entry};
+use crate::sign::SigningKey;
+
+/// A generation being written.
+struct Draft {
+    /// `generations/<N>`.
+    dir: PathBuf,
+    /// Compressed buckets of earlier publishes.
+    cache: SegmentCache,
+    /// The buckets this publish uses: the next cache.
+    used: SegmentCache,
+    /// Everything written, synced before the switch.
+    batch: SyncBatch,
+    /// By-hash files (relative to the repository) this generation refers to.
+    live: BTreeSet<String>,
+    /// The by-hash stores of its index directories.
+    stores: Vec<PathBuf>,
+    /// The publish's time (Release `Date:`, the grace record).
+    now: i64,
+}
+
+impl AptRepo {
+    /// Writes generation N+1 for `state` and switches `dists` to it. The
+    /// caller holds the lock. `dropped` names pool files the change may have
+    /// left unreferenced; they are deleted after the grace period. `batch`
+    /// holds what the caller wrote for this publish (pool files): it is
+    /// synced with the generation, before the switch; the switch itself is
+    /// synced before this returns.
+    pub(crate) fn publish(
+        &self,
+        state: &State,
+        dropped: &[String],
+        key: &SigningKey,
+        batch: SyncBatch,
+    ) -> Result<u64, AptError> {
+        let previous = self.current_generation()?;
+        let generation = previous.map_or(1, |g| g + 1);
+        let dir = self.generation_dir(generation);
+        if dir.exists() {
+            // A run that crashed before switching left it: it was never served.
+            std::fs::remove_dir_all(&dir).map_err(|source| AptError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        let cache_path = self.root.join(PRIVATE).join("segments.cache");
+        let mut draft = Draft {
+            dir,
+            cache: SegmentCache::load(&cache_path),
+            used: SegmentCache::default(),
+            batch,
+            live: BTreeSet::new(),
+            stores: Vec::new(),
+            now: now(),
+        };
+        for suite in &self.settings.suites {
+            self.write_suite(&mut draft, state, suite, key)?;
+        }
+        self.link_codenames(&mut draft)?;
+        draft.used.save(&cache_path)?;
+        // When each superseded by-hash file stopped being current, recorded
+        // in the generation that superseded it.
+        let earlier = previous.map_or_else(Superseded::default, |p| {
+            Superseded::load(&self.generation_dir(p))
+        });
+        let step = earlier.advance(
+            &draft.live,
+            &self.by_hash_files(&draft.stores),
+            draft.now,
+            self.grace(),
+        );
+        fsutil::write_new(
+            &draft.dir.join(grace::FILE),
+            &step.kept.to_json(),
+            &mut draft.batch,
+        )?;
+        touch_tree(&draft.dir.join("dists"), self.stamp(previous, draft.now))?;
+        // Everything the new generation refers to reaches the disk before
+        // the switch can: a power loss never leaves `dists` pointing at
+        // files that are not there.
+        draft.batch.commit()?;
+        self.switch(generation)?;
+        self.collect_generations(generation)?;
+        for path in &step.expired {
+            let _ = std::fs::remove_file(self.root.join(path));
+        }
+        if !dropped.is_empty() {
+            self.collect_pool(state, dropped, draft.now)?;
+        }
+        Ok(generation)
+    }
+
+    /// One suite: the index cache and Packages files of each component,
+    /// then Release, InRelease and Release.gpg over them.
+    fn write_suite(
+        &self,
+        draft: &mut Draft,
+        state: &State,
+        suite: &Suite,
+        key: &SigningKey,
+    ) -> Result<(), AptError> {
+        let mut files = Vec::new();
+        for component in &self.settings.components {
+            let entries = state
+                .indexes
+                .get(&(suite.name.clone(), component.clone()))
+                .map_or(&[][..], Vec::as_slice);
+            files.extend(self.write_component(draft, &suite.name, component, entries)?);
+        }
+        let release = Release {
+            origin: &self.settings.origin,
+            label: &self.settings.label,
+            suite: &suite.name,
+            codename: &suite.codename,
+            description: &self.settings.description,
+            date: draft.now,
+            architectures: &self.settings.architectures,
+            components: &self.settings.components,
+        }
+        .render(&files);
+        let suite_dir = draft.dir.join("dists").join(&suite.name);
+        let batch = &mut draft.batch;
+        fsutil::write_new(&suite_dir.join("Release"), release.as_bytes(), batch)?;
+        fsutil::write_new(
+            &suite_dir.join("InRelease"),
+            &key.clearsign(release.as_bytes())?,
+            batch,
+        )?;
+        fsutil::write_new(
+            &suite_dir.join("Release.gpg"),
+            &key.sign_detached(release.as_bytes())?,
+            batch,
+        )
+    }
+
+    /// One component of a suite: its index cache, sorted, and the Packages
+    /// files of each architecture; returns the files Release lists.
+    fn write_component(
+        &self,
+        draft: &mut Draft,
+        suite: &str,
+        component: &str,
+        entries: &[Entry],
+    ) -> Result<Vec<IndexFile>, AptError> {
+        let mut sorted: Vec<&Entry> = entries.iter().collect();
+        sorted.sort_by(|a, b| {
+            (&a.package, &a.version, &a.architecture).cmp(&(
+                &b.package,
+                &b.version,
+                &b.architecture,
+            ))
+        });
+        let index_text: String = sorted.iter().map(|e| format!("{}\n", e.text)).collect();
+        fsutil::write_new(
+            &draft.dir.join("index").join(suite).join(component),
+            index_text.as_bytes(),
+            &mut draft.batch,
+        )?;
+        let mut files = Vec::new();
+        for arch in &self.settings.architectures {
+            let chosen: Vec<&Entry> = sorted
+                .iter()
+                .copied()
+                .filter(|e| e.architecture == *arch || e.architecture == "all")
+                .collect();
+            let rel = format!("{component}/binary-{arch}");
+            files.extend(self.write_packages(draft, suite, &rel, &chosen)?);
+        }
+        Ok(files)
+    }
+
+    /// `Packages`, `.gz` and `.xz` of one index directory (`rel`, e.g.
+    /// `main/binary-amd64`), each also stored by hash.
+    fn write_packages(
+        &self,
+        draft: &mut Draft,
+        suite: &str,
+        rel: &str,
+        chosen: &[&Entry],
+    ) -> Result<Vec<IndexFile>, AptError> {
+        let buckets = bucket_count(chosen.len());
+        let mut texts = vec![String::new(); buckets];
+        for entry in chosen {
+            let bucket = &mut texts[bucket_of(&entry.package, buckets)];
+            bucket.push_str(&entry.text);
+            bucket.push('\n');
+        }
+        let index = draft.cache.build(&texts, &mut draft.used)?;
+        let out = draft.dir.join("dists").join(suite).join(rel);
+        let store_rel = format!("{BY_HASH}/{suite}/{rel}");
+        let store = self.root.join(&store_rel);
+        let mut files = Vec::new();
+        for (name, bytes) in [
+            ("Packages", &index.text),
+            ("Packages.gz", &index.gz),
+            ("Packages.xz", &index.xz),
+        ] {
+            let file = IndexFile::new(format!("{rel}/{name}"), bytes);
+            fsutil::write_new(&out.join(name), bytes, &mut draft.batch)?;
+            for (algo, digest) in [("SHA256", &file.sha256), ("SHA512", &file.sha512)] {
+                let stored = store.join(algo).join(digest);
+                if std::fs::metadata(&stored).is_ok_and(|m| m.len() != file.size) {
+                    // Cut short by a power loss in a run that never
+                    // published it: replaced, not trusted by name.
+                    let _ = std::fs::remove_file(&stored);
+                }
+                fsutil::link_or_copy(&out.join(name), &stored, &mut draft.batch)?;
+                draft.live.insert(format!("{store_rel}/{algo}/{digest}"));
+            }
+            files.push(file);
+        }
+        // by-hash lives outside the generations, in one store per index
+        // directory, so that files of earlier generations stay reachable
+        // for the grace period at no cost per publish.
+        let link = out.join("by-hash");
+        let target = Path::new("../../../../../..").join(&store_rel);
+        std::os::unix::fs::symlink(&target, &link)
+            .map_err(|source| AptError::Io { path: link, source })?;
+        draft.stores.push(store);
+        Ok(files)
+    }
+
+    /// Codenames resolve too (`deb ... bookworm main` as well as `stable`).
+    fn link_codenames(&self, draft: &mut Draft) -> Result<(), AptError> {
+        let dists = draft.dir.join("dists");
+        for suite in &self.settings.suites {
+            let taken = self
+                .settings
+                .suites
+                .iter()
+                .any(|s| s.name == suite.codename);
+            if suite.codename != suite.name && !taken {
+                let link = dists.join(&suite.codename);
+                std::os::unix::fs::symlink(&suite.name, &link)
+                    .map_err(|source| AptError::Io { path: link, source })?;
+                draft.batch.dir(&dists);
+            }
+        }
+        Ok(())
+    }
+
+    /// The mtime of the new generation's files. HTTP caches compare
+    /// Last-Modified in whole seconds: a generation published in the same
+    /// second as the previous one must still look newer, or `apt-get
+    /// update` gets 304 and keeps the old index.
+    fn stamp(&self, previous: Option<u64>, now: i64) -> i64 {
+        previous
+            .and_then(|p| {
+                std::fs::metadata(
+                    self.generation_dir(p)
+                        .join("dists")
+                        .join(self.settings.default_suite())
+                        .join("InRelease"),
+                )
+                .ok()
+            })
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(now, |d| {
+                now.max(i64::try_from(d.as_secs()).unwrap_or(0) + 1)
+            })
+    }
+
+    /// Points `dists` at `generation` with one rename, synced.
+    fn switch(&self, generation: u64) -> Result<(), AptError> {
+        let tmp = self.root.join(PRIVATE).join("dists.new");
+        let _ = std::fs::remove_file(&tmp);
+        let target = Path::new(GENERATIONS)
+            .join(generation_name(generation))
+            .join("dists");
+        std::os::unix::fs::symlink(&target, &tmp).map_err(|source| AptError::Io {
+            path: tmp.clone(),
+            source,
+        })?;
+        let link = self.root.join("dists");
+        std::fs::rename(&tmp, &link).map_err(|source| AptError::Io {
+            path: link.clone(),
+            source,
+        })?;
+        crate::fsutil::sync_dir(&self.root).map_err(|source| AptError::Io {
+            path: self.root.clone(),
+            source,
+        })
+    }
+}
+
+/// Sets the mtime of every regular file under `dir` that is not a by-hash
+/// entry (those are content-addressed and rightly stay "unmodified").
+fn touch_tree(dir: &Path, stamp: i64) -> Result<(), AptError> {
+    let time =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(stamp).unwrap_or(0));
+    let mut stack = vec![dir.to_owned()];
+    while let Some(current) = stack.pop() {
+        let entries = std::fs::read_dir(&current).map_err(|source| AptError::Io {
+            path: current.clone(),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() && entry.file_name() != "by-hash" {
+                stack.push(path);
+            } else if kind.is_file() {
+                let file =
+                    File::options()
+                        .write(true)
+                        .open(&path)
+                        .map_err(|source| AptError::Io {
+                            path: path.clone(),
+                            source,
+                        })?;
+                file.set_modified(time)
+                    .map_err(|source| AptError::Io { path, source })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+}
