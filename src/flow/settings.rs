@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::version_files::VersionFileSpec;
-use super::{git_text, rev, BranchType, FlowError};
+use super::{rev, BranchType, FlowError};
 use crate::config::{Config, FILE_NAME};
+use crate::git;
 use crate::version::TagScheme;
 
 /// Which source the settings came from (reported by `init`).
@@ -61,10 +62,13 @@ pub struct FlowSettings {
 
 impl FlowSettings {
     /// Resolves the settings for the repository whose work tree is `workdir`.
+    /// Refuses a git older than [`crate::git::MIN_VERSION`] first: every
+    /// flow command starts here.
     pub fn load(workdir: &Path) -> Result<Self, FlowError> {
-        let git_dir = PathBuf::from(git_text(workdir, &["rev-parse", "--absolute-git-dir"])?);
+        git::require_min_version()?;
+        let git_dir = PathBuf::from(git::text(workdir, &["rev-parse", "--absolute-git-dir"])?);
         let config: HashMap<String, String> =
-            git_text(workdir, &["config", "--get-regexp", r"^(gitflow|core)\."])
+            git::text(workdir, &["config", "--get-regexp", r"^(gitflow|core)\."])
                 .unwrap_or_default()
                 .lines()
                 .filter_map(|l| {
@@ -177,7 +181,7 @@ impl FlowSettings {
             ("gitflow.prefix.versiontag", &self.version_tag),
         ];
         for (key, value) in pairs {
-            git_text(&self.workdir, &["config", key, value])?;
+            git::text(&self.workdir, &["config", key, value])?;
         }
         Ok(())
     }

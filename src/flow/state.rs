@@ -10,7 +10,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::avh::Action;
 use super::{BranchType, FlowError};
+use crate::fsutil::{write_atomic, Durability};
 
 /// One step of a finish.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,8 +38,8 @@ pub enum Step {
     Push { remote: String, refs: Vec<String> },
     /// Run `post-flow-<kind>-<action>`.
     PostHook {
-        kind: String,
-        action: String,
+        kind: BranchType,
+        action: Action,
         args: Vec<String>,
     },
     /// Check out this branch at the end.
@@ -52,7 +54,9 @@ impl Step {
             Step::Tag { tag, at, .. } => format!("tag {at} as {tag}"),
             Step::DeleteBranch { branch } => format!("delete branch {branch}"),
             Step::Push { remote, refs } => format!("push {} to {remote}", refs.join(" ")),
-            Step::PostHook { kind, action, .. } => format!("run post-flow-{kind}-{action}"),
+            Step::PostHook { kind, action, .. } => {
+                format!("run post-flow-{}-{}", kind.name(), action.name())
+            }
             Step::Checkout { branch } => format!("check out {branch}"),
         }
     }
@@ -103,7 +107,9 @@ impl FinishState {
         }
     }
 
-    /// Writes the state file atomically.
+    /// Writes the state file atomically and synced: after a crash or a
+    /// power loss, `flow continue` and `flow abort` still find the refs to
+    /// put back.
     pub fn save(&self, path: &Path) -> Result<(), FlowError> {
         let io = |source| FlowError::Io {
             path: path.to_owned(),
@@ -112,9 +118,7 @@ impl FinishState {
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(io)?;
         let text = serde_json::to_vec_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        write_atomic(path, &text, 0o644, Durability::Synced).map_err(io)
     }
 
     /// Removes the state file.
