@@ -121,7 +121,7 @@ enum Group {
 /// A command to run.
 #[derive(Debug, Clone)]
 pub struct Cmd {
-    program: String,
+    program: OsString,
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
     env: Vec<(OsString, OsString)>,
@@ -134,8 +134,9 @@ pub struct Cmd {
 }
 
 impl Cmd {
-    /// A command running `program`.
-    pub fn new(program: &str) -> Self {
+    /// A command running `program` (a name looked up in `PATH`, or a path).
+    pub fn new(program: impl AsRef<std::ffi::OsStr>) -> Self {
+        let program = program.as_ref();
         Self {
             program: program.to_owned(),
             args: Vec::new(),
@@ -146,7 +147,7 @@ impl Cmd {
             input: None,
             group: Group::Inherit,
             limit: None,
-            label: program.to_owned(),
+            label: program.to_string_lossy().into_owned(),
         }
     }
 

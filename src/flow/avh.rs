@@ -53,7 +53,7 @@ impl Filter {
 }
 
 fn command(settings: &FlowSettings, script: &Path) -> Cmd {
-    Cmd::new(&script.display().to_string())
+    Cmd::new(script)
         .cwd(&settings.workdir)
         .env("MASTER_BRANCH", &settings.main)
         .env("DEVELOP_BRANCH", &settings.develop)
