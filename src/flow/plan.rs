@@ -72,21 +72,9 @@ pub fn plan(
             };
             refs.push(format!("refs/tags/{tag}"));
             refs.push(heads(back_into));
-            steps.push(merge(branch, main, false));
-            steps.push(Step::Tag {
-                tag: tag.clone(),
-                at: main.clone(),
-                message: message.clone(),
-                sign: options.sign,
-                no_pipeline: options.no_pipeline,
-            });
-            steps.push(merge(tag, back_into, false));
-            if options.push {
-                steps.push(Step::Push {
-                    remote: origin.clone(),
-                    refs: vec![main.clone(), back_into.clone(), format!("refs/tags/{tag}")],
-                });
-            }
+            steps.extend(release_steps(
+                settings, branch, tag, message, back_into, options,
+            ));
             let predict = vec![
                 (main.clone(), branch.to_owned()),
                 (back_into.clone(), branch.to_owned()),
@@ -133,6 +121,41 @@ pub fn plan(
         steps,
         hook_args,
     }
+}
+
+/// A release's or hotfix's merge into main, tag, merge of the tag back
+/// into `back_into`, and push.
+fn release_steps(
+    settings: &FlowSettings,
+    branch: &str,
+    tag: &str,
+    message: &str,
+    back_into: &str,
+    options: &FinishOptions,
+) -> Vec<Step> {
+    let main = &settings.main;
+    let mut steps = vec![
+        merge(branch, main, false),
+        Step::Tag {
+            tag: tag.to_owned(),
+            at: main.clone(),
+            message: message.to_owned(),
+            sign: options.sign,
+            no_pipeline: options.no_pipeline,
+        },
+        merge(tag, back_into, false),
+    ];
+    if options.push {
+        steps.push(Step::Push {
+            remote: settings.origin.clone(),
+            refs: vec![
+                main.clone(),
+                back_into.to_owned(),
+                format!("refs/tags/{tag}"),
+            ],
+        });
+    }
+    steps
 }
 
 fn merge(from: &str, into: &str, ff: bool) -> Step {

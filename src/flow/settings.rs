@@ -60,6 +60,22 @@ pub struct FlowSettings {
     pub source: SettingsSource,
 }
 
+/// Where avh's hooks and filters are: `gitflow.path.hooks`, else
+/// `core.hooksPath` (relative to the work tree), else `<git-dir>/hooks`.
+fn hooks_dir(config: &HashMap<String, String>, workdir: &Path, git_dir: &Path) -> PathBuf {
+    config
+        .get("gitflow.path.hooks")
+        .or_else(|| config.get("core.hookspath"))
+        .map(|p| {
+            if Path::new(p).is_absolute() {
+                PathBuf::from(p)
+            } else {
+                workdir.join(p)
+            }
+        })
+        .unwrap_or_else(|| git_dir.join("hooks"))
+}
+
 impl FlowSettings {
     /// Resolves the settings for the repository whose work tree is `workdir`.
     /// Refuses a git older than [`crate::git::MIN_VERSION`] first: every
@@ -101,17 +117,7 @@ impl FlowSettings {
         } else {
             "main"
         };
-        let hooks_dir = config
-            .get("gitflow.path.hooks")
-            .or_else(|| config.get("core.hookspath"))
-            .map(|p| {
-                if Path::new(p).is_absolute() {
-                    PathBuf::from(p)
-                } else {
-                    workdir.join(p)
-                }
-            })
-            .unwrap_or_else(|| git_dir.join("hooks"));
+        let hooks_dir = hooks_dir(&config, workdir, &git_dir);
         Ok(Self {
             main: pick(&flow.main, "gitflow.branch.master", default_main),
             develop: pick(&flow.develop, "gitflow.branch.develop", "develop"),

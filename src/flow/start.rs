@@ -163,35 +163,7 @@ pub fn start(
         _ => settings.develop.clone(),
     });
     if kind.is_versioned() {
-        name = avh::filter(settings, kind, avh::Filter::StartVersion, &name, &[])?;
-        let version = semver::Version::parse(&name).map_err(|_| FlowError::NotSemver {
-            version: name.clone(),
-        })?;
-        if !version.build.is_empty() {
-            return Err(FlowError::NotSemver {
-                version: name.clone(),
-            });
-        }
-        if let Some((tag, latest)) = latest_tag(settings)? {
-            if version <= latest {
-                return Err(FlowError::NotGreater {
-                    version: version.to_string(),
-                    latest: tag,
-                });
-            }
-        }
-        let tag = settings.scheme().tag_name(&version);
-        if rev(&settings.workdir, &format!("refs/tags/{tag}")).is_some() {
-            return Err(FlowError::TagExists { tag });
-        }
-        let open = open_branches(settings, kind)?;
-        let single = kind == BranchType::Release || !settings.multi_hotfix;
-        if let (true, Some(branch)) = (single, open.first()) {
-            return Err(FlowError::AlreadyOpen {
-                kind: kind.name(),
-                branch: branch.clone(),
-            });
-        }
+        name = check_start_version(settings, kind, &name)?;
     }
     let valid = !name.is_empty()
         && git::text(
@@ -244,6 +216,62 @@ pub fn start(
         Vec::new()
     };
     avh::pre(settings, kind, avh::Action::Start, &args)?;
+    create_branch(settings, &branch, &base, &planned, &name)?;
+    avh::post(settings, kind, avh::Action::Start, &args);
+    Ok(branch)
+}
+
+/// The version a release or hotfix starts with (`name` through the
+/// start-version filter), once it is checked: semver without build
+/// metadata, above every version tag, its tag not taken, and no other
+/// branch of the kind open (unless several hotfixes may be).
+fn check_start_version(
+    settings: &FlowSettings,
+    kind: BranchType,
+    name: &str,
+) -> Result<String, FlowError> {
+    let name = avh::filter(settings, kind, avh::Filter::StartVersion, name, &[])?;
+    let version = semver::Version::parse(&name).map_err(|_| FlowError::NotSemver {
+        version: name.clone(),
+    })?;
+    if !version.build.is_empty() {
+        return Err(FlowError::NotSemver {
+            version: name.clone(),
+        });
+    }
+    if let Some((tag, latest)) = latest_tag(settings)? {
+        if version <= latest {
+            return Err(FlowError::NotGreater {
+                version: version.to_string(),
+                latest: tag,
+            });
+        }
+    }
+    let tag = settings.scheme().tag_name(&version);
+    if rev(&settings.workdir, &format!("refs/tags/{tag}")).is_some() {
+        return Err(FlowError::TagExists { tag });
+    }
+    let open = open_branches(settings, kind)?;
+    let single = kind == BranchType::Release || !settings.multi_hotfix;
+    if let (true, Some(branch)) = (single, open.first()) {
+        return Err(FlowError::AlreadyOpen {
+            kind: kind.name(),
+            branch: branch.clone(),
+        });
+    }
+    Ok(name)
+}
+
+/// Creates `branch` at `base`, checks it out and commits the `planned`
+/// version files; when the commit fails, checks out what was checked out
+/// and deletes the branch again.
+fn create_branch(
+    settings: &FlowSettings,
+    branch: &str,
+    base: &str,
+    planned: &[(String, String)],
+    version: &str,
+) -> Result<(), FlowError> {
     let original = git::text(
         &settings.workdir,
         &["symbolic-ref", "--quiet", "--short", "HEAD"],
@@ -251,22 +279,21 @@ pub fn start(
     .or_else(|_| git::text(&settings.workdir, &["rev-parse", "HEAD"]))?;
     git::text(
         &settings.workdir,
-        &["checkout", "--quiet", "-b", &branch, &base],
+        &["checkout", "--quiet", "-b", branch, base],
     )?;
     if !planned.is_empty() {
-        let bumped = commit_bump(settings, &planned, &name);
+        let bumped = commit_bump(settings, planned, version);
         if let Err(e) = bumped {
             // The tree was clean: put the checkout back and forget the branch.
             let _ = git::text(
                 &settings.workdir,
                 &["checkout", "--quiet", "--force", &original],
             );
-            let _ = git::text(&settings.workdir, &["branch", "-D", &branch]);
+            let _ = git::text(&settings.workdir, &["branch", "-D", branch]);
             return Err(e);
         }
     }
-    avh::post(settings, kind, avh::Action::Start, &args);
-    Ok(branch)
+    Ok(())
 }
 
 /// Writes the bumped version files and commits them on the new branch.
