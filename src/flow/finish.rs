@@ -12,7 +12,7 @@ use std::path::Path;
 use super::avh::{self, Action};
 use super::plan::{plan, Found};
 use super::settings::FlowSettings;
-use super::state::{FinishState, Step};
+use super::state::{FastForward, FinishState, Step, TagKind, TagPipeline};
 use super::{rev, BranchType, FlowError};
 use crate::git::{self, Untracked};
 use crate::progress::Listener;
@@ -360,8 +360,8 @@ fn execute(settings: &FlowSettings, step: &Step) -> Result<(), FlowError> {
             at,
             message,
             sign,
-            no_pipeline,
-        } => make_tag(dir, tag, at, message, *sign, *no_pipeline),
+            pipeline,
+        } => make_tag(dir, tag, at, message, *sign, *pipeline),
         Step::DeleteBranch { branch } => delete_branch(dir, branch),
         Step::Push { remote, refs } => push(dir, remote, refs),
         Step::PostHook { kind, action, args } => {
@@ -378,7 +378,12 @@ fn execute(settings: &FlowSettings, step: &Step) -> Result<(), FlowError> {
 
 /// Merges `from` into `into` (checked out first); a conflict stops with
 /// the files named, and git's merge state left for the user.
-fn merge(settings: &FlowSettings, from: &str, into: &str, ff: bool) -> Result<(), FlowError> {
+fn merge(
+    settings: &FlowSettings,
+    from: &str,
+    into: &str,
+    ff: FastForward,
+) -> Result<(), FlowError> {
     let dir = &settings.workdir;
     git::text(dir, &["checkout", "--quiet", into])?;
     let from_sha = rev(dir, from).ok_or_else(|| FlowError::NoBranch {
@@ -388,7 +393,10 @@ fn merge(settings: &FlowSettings, from: &str, into: &str, ff: bool) -> Result<()
     if is_ancestor(dir, &from_sha, "HEAD") {
         return Ok(());
     }
-    let mode = if ff { "--ff" } else { "--no-ff" };
+    let mode = match ff {
+        FastForward::Allowed => "--ff",
+        FastForward::Never => "--no-ff",
+    };
     let (code, _, stderr) = git::git(dir)
         .args(["merge", mode, "--no-edit", from])
         .output_with_code()?;
@@ -415,17 +423,20 @@ fn make_tag(
     tag: &str,
     at: &str,
     message: &str,
-    sign: bool,
-    no_pipeline: bool,
+    kind: TagKind,
+    pipeline: TagPipeline,
 ) -> Result<(), FlowError> {
     if rev(dir, &format!("refs/tags/{tag}")).is_some() {
         return Ok(());
     }
     let mut cmd = git::git(dir)
         .arg("tag")
-        .arg(if sign { "-s" } else { "-a" })
+        .arg(match kind {
+            TagKind::Annotated => "-a",
+            TagKind::Signed => "-s",
+        })
         .args(["-m", message, tag, at]);
-    if no_pipeline {
+    if pipeline == TagPipeline::Skip {
         cmd = cmd.env("BUILDKIT_NO_PIPELINE", "1");
     }
     cmd.output()?;

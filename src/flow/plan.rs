@@ -15,7 +15,7 @@
 use super::avh::Action;
 use super::finish::FinishOptions;
 use super::settings::FlowSettings;
-use super::state::Step;
+use super::state::{FastForward, Step, TagKind, TagPipeline};
 use super::BranchType;
 
 /// What the checks found about the branch being finished.
@@ -82,11 +82,9 @@ pub fn plan(
             (Some(tag.clone()), tag.clone(), predict)
         }
         Found::Topic { commits_ahead } => {
-            steps.push(merge(
-                branch,
-                develop,
-                !options.no_ff && *commits_ahead == 1,
-            ));
+            // A one-commit feature fast-forwards, as with avh.
+            let ff = FastForward::from(!options.no_ff && *commits_ahead == 1);
+            steps.push(merge(branch, develop, ff));
             if options.push {
                 steps.push(Step::Push {
                     remote: origin.clone(),
@@ -135,15 +133,15 @@ fn release_steps(
 ) -> Vec<Step> {
     let main = &settings.main;
     let mut steps = vec![
-        merge(branch, main, false),
+        merge(branch, main, FastForward::Never),
         Step::Tag {
             tag: tag.to_owned(),
             at: main.clone(),
             message: message.to_owned(),
-            sign: options.sign,
-            no_pipeline: options.no_pipeline,
+            sign: TagKind::from(options.sign),
+            pipeline: TagPipeline::from(options.no_pipeline),
         },
-        merge(tag, back_into, false),
+        merge(tag, back_into, FastForward::Never),
     ];
     if options.push {
         steps.push(Step::Push {
@@ -158,7 +156,7 @@ fn release_steps(
     steps
 }
 
-fn merge(from: &str, into: &str, ff: bool) -> Step {
+fn merge(from: &str, into: &str, ff: FastForward) -> Step {
     Step::Merge {
         from: from.to_owned(),
         into: into.to_owned(),
@@ -201,13 +199,13 @@ mod tests {
         (into.to_owned(), from.to_owned())
     }
 
-    fn tag(tag: &str, message: &str, sign: bool, no_pipeline: bool) -> Step {
+    fn tag(tag: &str, message: &str, sign: TagKind, pipeline: TagPipeline) -> Step {
         Step::Tag {
             tag: tag.into(),
             at: "main".into(),
             message: message.into(),
             sign,
-            no_pipeline,
+            pipeline,
         }
     }
 
@@ -264,9 +262,14 @@ mod tests {
                     pair("develop", "release/1.2.0")
                 ],
                 steps: vec![
-                    merge("release/1.2.0", "main", false),
-                    tag("v1.2.0", "Release v1.2.0", false, false),
-                    merge("v1.2.0", "develop", false),
+                    merge("release/1.2.0", "main", FastForward::Never),
+                    tag(
+                        "v1.2.0",
+                        "Release v1.2.0",
+                        TagKind::Annotated,
+                        TagPipeline::Start
+                    ),
+                    merge("v1.2.0", "develop", FastForward::Never),
                     delete("release/1.2.0"),
                     post(BranchType::Release, &["v1.2.0", "origin", "release/1.2.0"]),
                     checkout_develop(),
@@ -297,9 +300,14 @@ mod tests {
         assert_eq!(
             plan.steps,
             vec![
-                merge("release/2.0.0", "main", false),
-                tag("v2.0.0", "Release v2.0.0", true, true),
-                merge("v2.0.0", "develop", false),
+                merge("release/2.0.0", "main", FastForward::Never),
+                tag(
+                    "v2.0.0",
+                    "Release v2.0.0",
+                    TagKind::Signed,
+                    TagPipeline::Skip
+                ),
+                merge("v2.0.0", "develop", FastForward::Never),
                 Step::Push {
                     remote: "origin".into(),
                     refs: strings(&["main", "develop", "refs/tags/v2.0.0"]),
@@ -323,9 +331,14 @@ mod tests {
         assert_eq!(
             plan.steps,
             vec![
-                merge("hotfix/1.2.1", "main", false),
-                tag("v1.2.1", "Release v1.2.1", false, false),
-                merge("v1.2.1", "develop", false),
+                merge("hotfix/1.2.1", "main", FastForward::Never),
+                tag(
+                    "v1.2.1",
+                    "Release v1.2.1",
+                    TagKind::Annotated,
+                    TagPipeline::Start
+                ),
+                merge("v1.2.1", "develop", FastForward::Never),
                 delete("hotfix/1.2.1"),
                 post(BranchType::Hotfix, &["v1.2.1", "origin", "hotfix/1.2.1"]),
                 checkout_develop(),
@@ -357,9 +370,14 @@ mod tests {
         assert_eq!(
             plan.steps,
             vec![
-                merge("hotfix/1.2.1", "main", false),
-                tag("v1.2.1", "Release v1.2.1", false, false),
-                merge("v1.2.1", "release/1.3.0", false),
+                merge("hotfix/1.2.1", "main", FastForward::Never),
+                tag(
+                    "v1.2.1",
+                    "Release v1.2.1",
+                    TagKind::Annotated,
+                    TagPipeline::Start
+                ),
+                merge("v1.2.1", "release/1.3.0", FastForward::Never),
                 Step::Push {
                     remote: "origin".into(),
                     refs: strings(&["main", "release/1.3.0", "refs/tags/v1.2.1"]),
@@ -412,7 +430,7 @@ mod tests {
                 ]),
                 predict: vec![pair("develop", "feature/login")],
                 steps: vec![
-                    merge("feature/login", "develop", true),
+                    merge("feature/login", "develop", FastForward::Allowed),
                     delete("feature/login"),
                     post(BranchType::Feature, &["login", "origin", "feature/login"]),
                     checkout_develop(),
@@ -426,12 +444,12 @@ mod tests {
         };
         assert_eq!(
             plan_of(&one, &no_ff).steps[0],
-            merge("feature/login", "develop", false)
+            merge("feature/login", "develop", FastForward::Never)
         );
         let two = Found::Topic { commits_ahead: 2 };
         assert_eq!(
             plan_of(&two, &FinishOptions::default()).steps[0],
-            merge("feature/login", "develop", false)
+            merge("feature/login", "develop", FastForward::Never)
         );
     }
 
@@ -452,7 +470,7 @@ mod tests {
         assert_eq!(
             plan.steps,
             vec![
-                merge("bugfix/crash", "develop", false),
+                merge("bugfix/crash", "develop", FastForward::Never),
                 Step::Push {
                     remote: "origin".into(),
                     refs: strings(&["develop"]),
