@@ -2,10 +2,10 @@
 //! fast and needs no work tree; the few questions only porcelain answers
 //! well (`status`, `describe`), and every command that changes refs or the
 //! work tree, go through [`git`], the one runner for the `git` program
-//! (see [`program`]).
+//! (`program.rs`).
 
 mod export;
-pub mod program;
+mod program;
 
 use std::path::{Path, PathBuf};
 
