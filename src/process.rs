@@ -121,28 +121,33 @@ enum Group {
 /// A command to run.
 #[derive(Debug, Clone)]
 pub struct Cmd {
-    program: String,
+    program: OsString,
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
     env: Vec<(OsString, OsString)>,
+    env_removed: Vec<OsString>,
     clear_env: bool,
+    input: Option<Vec<u8>>,
     group: Group,
     limit: Option<Duration>,
     label: String,
 }
 
 impl Cmd {
-    /// A command running `program`.
-    pub fn new(program: &str) -> Self {
+    /// A command running `program` (a name looked up in `PATH`, or a path).
+    pub fn new(program: impl AsRef<std::ffi::OsStr>) -> Self {
+        let program = program.as_ref();
         Self {
             program: program.to_owned(),
             args: Vec::new(),
             cwd: None,
             env: Vec::new(),
+            env_removed: Vec::new(),
             clear_env: false,
+            input: None,
             group: Group::Inherit,
             limit: None,
-            label: program.to_owned(),
+            label: program.to_string_lossy().into_owned(),
         }
     }
 
@@ -167,6 +172,21 @@ impl Cmd {
     /// Sets an environment variable.
     pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Removes a variable from the environment the program inherits.
+    pub fn env_remove(mut self, key: impl Into<OsString>) -> Self {
+        self.env_removed.push(key.into());
+        self
+    }
+
+    /// Gives the program `bytes` as its standard input (instead of none),
+    /// for [`Cmd::output`], [`Cmd::output_with_code`] and [`Cmd::status`].
+    /// They are written from a thread of their own, so a program that reads
+    /// nothing cannot block us on a full pipe.
+    pub fn input(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.input = Some(bytes.into());
         self
     }
 
@@ -208,6 +228,9 @@ impl Cmd {
         if self.clear_env {
             command.env_clear();
         }
+        for key in &self.env_removed {
+            command.env_remove(key);
+        }
         if self.group == Group::Own {
             command.process_group(0);
         }
@@ -219,15 +242,7 @@ impl Cmd {
 
     /// Runs to completion and returns stdout; stderr goes into the error.
     pub fn output(&self) -> Result<Vec<u8>, ProcessError> {
-        let output = self
-            .command()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|source| ProcessError::Start {
-                program: self.label.clone(),
-                source,
-            })?;
+        let output = self.captured()?;
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         self.check(output.status, stderr)?;
         Ok(output.stdout)
@@ -236,15 +251,7 @@ impl Cmd {
     /// Runs to completion and returns (exit code, stdout, stderr) whatever
     /// the code; only a failure to start or a signal is an error.
     pub fn output_with_code(&self) -> Result<(i32, Vec<u8>, String), ProcessError> {
-        let output = self
-            .command()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|source| ProcessError::Start {
-                program: self.label.clone(),
-                source,
-            })?;
+        let output = self.captured()?;
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         match output.status.code() {
             Some(code) => Ok((code, output.stdout, stderr)),
@@ -256,6 +263,90 @@ impl Cmd {
         }
     }
 
+    /// Runs to completion with stdout and stderr inherited (the caller's
+    /// terminal, or git's when we run inside a hook) and returns the exit
+    /// status whatever it is; only a failure to start or to wait is an error.
+    pub fn status(&self) -> Result<ExitStatus, ProcessError> {
+        let mut command = self.command();
+        command.stdout(Stdio::inherit()).stderr(Stdio::inherit());
+        let (mut child, feeder) = self.start(command)?;
+        let status = child.wait().map_err(|source| ProcessError::Output {
+            program: self.label.clone(),
+            source,
+        });
+        Self::fed(feeder);
+        status
+    }
+
+    /// Starts the program detached, with the given stdout and stderr, and
+    /// returns its process id at once. Unlike [`Cmd::spawn`], nothing kills
+    /// it: it is meant to outlive us (a queue worker started by a git hook;
+    /// with [`Cmd::own_process_group`], Ctrl-C on the terminal does not
+    /// reach it). Any [`Cmd::input`] is ignored: its stdin is null.
+    pub fn spawn_detached(&self, stdout: Stdio, stderr: Stdio) -> Result<u32, ProcessError> {
+        let child = self
+            .command()
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .map_err(|source| ProcessError::Start {
+                program: self.label.clone(),
+                source,
+            })?;
+        Ok(child.id())
+    }
+
+    /// Runs to completion with stdout and stderr captured.
+    fn captured(&self) -> Result<std::process::Output, ProcessError> {
+        let mut command = self.command();
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let (child, feeder) = self.start(command)?;
+        let output = child
+            .wait_with_output()
+            .map_err(|source| ProcessError::Output {
+                program: self.label.clone(),
+                source,
+            });
+        Self::fed(feeder);
+        output
+    }
+
+    /// Spawns `command` and, when the command has [`Cmd::input`], starts a
+    /// thread writing it to the child's stdin.
+    fn start(
+        &self,
+        mut command: Command,
+    ) -> Result<(Child, Option<std::thread::JoinHandle<()>>), ProcessError> {
+        if self.input.is_some() {
+            command.stdin(Stdio::piped());
+        }
+        let mut child = command.spawn().map_err(|source| ProcessError::Start {
+            program: self.label.clone(),
+            source,
+        })?;
+        let feeder = match (child.stdin.take(), &self.input) {
+            (Some(mut stdin), Some(input)) => {
+                let input = input.clone();
+                // A program that exits without reading all of it closes the
+                // pipe; that is its business, and its status tells.
+                Some(std::thread::spawn(move || {
+                    let _ = stdin.write_all(&input);
+                }))
+            }
+            _ => None,
+        };
+        Ok((child, feeder))
+    }
+
+    /// Waits for the stdin feeder (it ends once the child closed its stdin).
+    fn fed(feeder: Option<std::thread::JoinHandle<()>>) {
+        if let Some(feeder) = feeder {
+            // A panic in the feeder lost only the input; the status tells.
+            let _ = feeder.join();
+        }
+    }
+
     /// Runs to completion, copying stdout and stderr line by line into
     /// `sink`; on failure the error holds the last `tail` lines. Both streams
     /// share one pipe, so their lines keep the order the child wrote them in.
@@ -264,6 +355,10 @@ impl Cmd {
     /// while the program is silent, and so that reading stops
     /// [`PIPE_GRACE`] after the program ended even when a process it
     /// started still holds the pipe open.
+    ///
+    /// (Over 80 lines on purpose: one loop owns the child, the pipe, the
+    /// deadline and the grace period; split, their state would be passed
+    /// around between pieces that only make sense together.)
     pub fn stream(&self, sink: &mut (dyn Write + Send), tail: usize) -> Result<(), ProcessError> {
         let output_err = |source| ProcessError::Output {
             program: self.label.clone(),
@@ -523,6 +618,54 @@ mod tests {
             .output()
             .expect_err("missing");
         assert!(matches!(err, ProcessError::Start { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn input_reaches_stdin_and_a_program_may_ignore_it() {
+        let out = Cmd::new("sh")
+            .args(["-c", "tr a-z A-Z"])
+            .input("hello\n")
+            .output()
+            .expect("runs");
+        assert_eq!(out, b"HELLO\n");
+        // More than a pipe holds, to a program that reads none of it.
+        let (code, _, _) = Cmd::new("sh")
+            .args(["-c", "exit 4"])
+            .input(vec![b'x'; 1 << 20])
+            .output_with_code()
+            .expect("runs");
+        assert_eq!(code, 4);
+    }
+
+    #[test]
+    fn status_returns_any_exit_status_and_env_remove_removes() {
+        let status = Cmd::new("sh")
+            .args([
+                "-c",
+                "test -z \"$HOME\" && read line && test \"$line\" = in && exit 5",
+            ])
+            .env_remove("HOME")
+            .input("in\n")
+            .status()
+            .expect("runs");
+        assert_eq!(status.code(), Some(5));
+        let err = Cmd::new("/nonexistent/program")
+            .status()
+            .expect_err("missing");
+        assert!(matches!(err, ProcessError::Start { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_detached_child_outlives_the_call() {
+        let pid = Cmd::new("sleep")
+            .arg("60")
+            .own_process_group()
+            .spawn_detached(Stdio::null(), Stdio::null())
+            .expect("starts");
+        assert!(alive(&pid.to_string()), "the detached child {pid} is gone");
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
     }
 
     #[test]

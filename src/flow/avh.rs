@@ -6,12 +6,54 @@
 
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
 use super::settings::FlowSettings;
-use super::FlowError;
+use super::{BranchType, FlowError};
 use crate::process::Cmd;
 
+/// What a flow hook runs around (`pre-flow-<kind>-<action>`,
+/// `post-flow-<kind>-<action>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// `<kind> start`.
+    Start,
+    /// `<kind> finish`.
+    Finish,
+}
+
+impl Action {
+    /// The name in hook file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Finish => "finish",
+        }
+    }
+}
+
+/// The filters git-buildkit runs (`filter-flow-<kind>-<filter>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// The version a release or hotfix starts with.
+    StartVersion,
+    /// The message of the tag a finish makes.
+    FinishTagMessage,
+}
+
+impl Filter {
+    /// The name in filter file names, after the kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            Filter::StartVersion => "start-version",
+            Filter::FinishTagMessage => "finish-tag-message",
+        }
+    }
+}
+
 fn command(settings: &FlowSettings, script: &Path) -> Cmd {
-    Cmd::new(&script.display().to_string())
+    Cmd::new(script)
         .cwd(&settings.workdir)
         .env("MASTER_BRANCH", &settings.main)
         .env("DEVELOP_BRANCH", &settings.develop)
@@ -30,19 +72,16 @@ fn executable(path: &Path) -> bool {
 /// Runs `pre-flow-<kind>-<action>` if it exists; its failure aborts.
 pub fn pre(
     settings: &FlowSettings,
-    kind: &str,
-    action: &str,
+    kind: BranchType,
+    action: Action,
     args: &[&str],
 ) -> Result<(), FlowError> {
-    let hook = format!("pre-flow-{kind}-{action}");
+    let hook = format!("pre-flow-{}-{}", kind.name(), action.name());
     let path = settings.hooks_dir.join(&hook);
     if !executable(&path) {
         return Ok(());
     }
-    let (code, stdout, stderr) = command(settings, &path)
-        .args(args)
-        .output_with_code()
-        .map_err(FlowError::Git)?;
+    let (code, stdout, stderr) = command(settings, &path).args(args).output_with_code()?;
     if code != 0 {
         let output = format!("{}{stderr}", String::from_utf8_lossy(&stdout));
         return Err(FlowError::HookRefused { hook, code, output });
@@ -51,23 +90,24 @@ pub fn pre(
 }
 
 /// Runs `post-flow-<kind>-<action>` if it exists; its status is ignored.
-pub fn post(settings: &FlowSettings, kind: &str, action: &str, args: &[&str]) {
+pub fn post(settings: &FlowSettings, kind: BranchType, action: Action, args: &[&str]) {
     let path = settings
         .hooks_dir
-        .join(format!("post-flow-{kind}-{action}"));
+        .join(format!("post-flow-{}-{}", kind.name(), action.name()));
     if executable(&path) {
         let _ = command(settings, &path).args(args).output_with_code();
     }
 }
 
-/// Passes `value` through `filter-flow-<name>` if it exists.
+/// Passes `value` through `filter-flow-<kind>-<filter>` if it exists.
 pub fn filter(
     settings: &FlowSettings,
-    name: &str,
+    kind: BranchType,
+    which: Filter,
     value: &str,
     extra: &[&str],
 ) -> Result<String, FlowError> {
-    let filter = format!("filter-flow-{name}");
+    let filter = format!("filter-flow-{}-{}", kind.name(), which.name());
     let path = settings.hooks_dir.join(&filter);
     if !executable(&path) {
         return Ok(value.to_owned());
@@ -75,8 +115,7 @@ pub fn filter(
     let (code, stdout, _) = command(settings, &path)
         .arg(value)
         .args(extra)
-        .output_with_code()
-        .map_err(FlowError::Git)?;
+        .output_with_code()?;
     let text = String::from_utf8_lossy(&stdout).trim_end().to_owned();
     if code == 127 {
         return Err(FlowError::FilterAborted {

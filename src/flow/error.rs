@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub enum FlowError {
     /// A git command failed.
     #[error("git failed")]
-    Git(#[source] crate::process::ProcessError),
+    Git(#[from] crate::process::ProcessError),
     /// The repository has not been set up for the flow.
     #[error("this repository is not initialised for git-flow: {missing}")]
     NotInitialized { missing: String },

@@ -1,18 +1,20 @@
-//! Finishing a branch: plan, check, then run the steps, stopping cleanly at a
-//! conflict so that `flow continue` and `flow abort` can pick up.
+//! Finishing a branch: check, plan ([`super::plan`], pure), then run the
+//! steps one function each, stopping cleanly at a conflict so that
+//! `flow continue` and `flow abort` can pick up.
 //!
-//! The plan matches gitflow-avh's history shape: `--no-ff` merges (a
-//! one-commit feature fast-forwards, as avh does), the tag on the merge
-//! commit of the main branch, and the tag (not the branch) merged back into
-//! develop — or into the open release branch, for a hotfix. Before anything
-//! changes, both merges are tried in memory (`git merge-tree`) and predicted
-//! conflicts are reported.
+//! Before anything changes, the plan's merges are tried in memory (`git
+//! merge-tree --write-tree`, hence [`crate::git::MIN_VERSION`]) and
+//! predicted conflicts are reported.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
+use super::avh::{self, Action};
+use super::plan::{plan, Found};
 use super::settings::FlowSettings;
-use super::state::{FinishState, Step};
-use super::{avh, git_text, rev, BranchType, FlowError};
+use super::state::{FastForward, FinishState, Step, TagKind, TagPipeline};
+use super::{rev, BranchType, FlowError};
+use crate::git::{self, Untracked};
 use crate::progress::Listener;
 
 /// How a finish should behave.
@@ -48,20 +50,16 @@ pub struct Outcome {
 }
 
 fn require_clean(settings: &FlowSettings) -> Result<(), FlowError> {
-    if git_text(
-        &settings.workdir,
-        &["status", "--porcelain", "--untracked-files=no"],
-    )?
-    .is_empty()
-    {
-        Ok(())
-    } else {
+    // Tracked files only: see `Untracked::Ignored`.
+    if git::is_dirty(&settings.workdir, Untracked::Ignored)? {
         Err(FlowError::Dirty)
+    } else {
+        Ok(())
     }
 }
 
 fn current_branch(settings: &FlowSettings) -> Result<String, FlowError> {
-    git_text(
+    git::text(
         &settings.workdir,
         &["symbolic-ref", "--quiet", "--short", "HEAD"],
     )
@@ -78,48 +76,46 @@ fn require_branch(settings: &FlowSettings, branch: &str) -> Result<String, FlowE
     })
 }
 
+/// Whether commit `a` is an ancestor of (or is) `b`.
+fn is_ancestor(dir: &Path, a: &str, b: &str) -> bool {
+    git::git(dir)
+        .args(["merge-base", "--is-ancestor", a, b])
+        .output()
+        .is_ok()
+}
+
 /// `git fetch` the remote, then refuse when a local branch is behind its
 /// remote-tracking branch or has diverged from it (avh's `require_branches_equal`).
 fn require_up_to_date(settings: &FlowSettings, branches: &[&str]) -> Result<(), FlowError> {
-    git_text(&settings.workdir, &["fetch", "--quiet", &settings.origin])?;
+    let dir = &settings.workdir;
+    git::text(dir, &["fetch", "--quiet", &settings.origin])?;
     for branch in branches {
-        let Some(remote) = rev(
-            &settings.workdir,
-            &format!("refs/remotes/{}/{branch}", settings.origin),
-        ) else {
+        let Some(remote) = rev(dir, &format!("refs/remotes/{}/{branch}", settings.origin)) else {
             continue;
         };
-        let Some(local) = rev(&settings.workdir, &format!("refs/heads/{branch}")) else {
+        let Some(local) = rev(dir, &format!("refs/heads/{branch}")) else {
             continue;
         };
-        if local == remote {
+        if local == remote || is_ancestor(dir, &remote, &local) {
             continue;
         }
-        let ancestor = |a: &str, b: &str| {
-            crate::git::git(&settings.workdir)
-                .args(["merge-base", "--is-ancestor", a, b])
-                .output()
-                .is_ok()
+        let state = if is_ancestor(dir, &local, &remote) {
+            "behind"
+        } else {
+            "diverged from"
         };
-        if !ancestor(&remote, &local) {
-            let state = if ancestor(&local, &remote) {
-                "behind"
-            } else {
-                "diverged from"
-            };
-            return Err(FlowError::NotUpToDate {
-                branch: (*branch).to_owned(),
-                state,
-                remote: format!("{}/{branch}", settings.origin),
-            });
-        }
+        return Err(FlowError::NotUpToDate {
+            branch: (*branch).to_owned(),
+            state,
+            remote: format!("{}/{branch}", settings.origin),
+        });
     }
     Ok(())
 }
 
 /// Files a merge of `from` into `into` would conflict on, computed in memory.
 fn predict_conflicts(settings: &FlowSettings, into: &str, from: &str) -> Vec<String> {
-    let Ok((code, stdout, _)) = crate::git::git(&settings.workdir)
+    let Ok((code, stdout, _)) = git::git(&settings.workdir)
         .args([
             "merge-tree",
             "--write-tree",
@@ -143,7 +139,19 @@ fn predict_conflicts(settings: &FlowSettings, into: &str, from: &str) -> Vec<Str
         .collect()
 }
 
-/// Finishes the flow branch `name` of `kind` (the current branch when `name` is None).
+/// What the checks established before anything changes.
+struct Checked {
+    /// The branch to finish, with its prefix.
+    branch: String,
+    /// The branch checked out now.
+    head: String,
+    /// What the plan needs to know about the branch.
+    found: Found,
+}
+
+/// Finishes the flow branch `name` of `kind` (the current branch when `name`
+/// is None): checks, a plan ([`plan`]), the pre-hook, then the steps, each
+/// recorded in the state file before the next one runs.
 pub fn finish(
     settings: &FlowSettings,
     kind: BranchType,
@@ -151,6 +159,56 @@ pub fn finish(
     options: &FinishOptions,
     listener: &dyn Listener,
 ) -> Result<Outcome, FlowError> {
+    let checked = check(settings, kind, name, options)?;
+    let plan = plan(settings, kind, &checked.branch, &checked.found, options);
+    let predicted: Vec<String> = plan
+        .predict
+        .iter()
+        .flat_map(|(into, from)| predict_conflicts(settings, into, from))
+        .collect();
+    let original_refs = plan
+        .refs
+        .iter()
+        .map(|name| (name.clone(), rev(&settings.workdir, name)))
+        .collect();
+    let args: Vec<&str> = plan.hook_args.iter().map(String::as_str).collect();
+    avh::pre(settings, kind, Action::Finish, &args)?;
+    let state = FinishState {
+        kind,
+        branch: checked.branch.clone(),
+        tag: plan.tag.clone(),
+        original_head: checked.head,
+        original_refs,
+        steps: plan.steps,
+        done: 0,
+        stopped_at: None,
+        refs_at_stop: BTreeMap::new(),
+    };
+    state.save(&settings.state_path())?;
+    for conflict in &predicted {
+        listener.warn(&format!("predicted conflict: {conflict}"));
+    }
+    let mut outcome = Outcome {
+        branch: checked.branch,
+        tag: plan.tag,
+        steps: Vec::new(),
+        predicted_conflicts: predicted,
+    };
+    run(settings, state, &mut outcome, listener)?;
+    Ok(outcome)
+}
+
+/// Every check of a finish, in order, and the facts the plan needs: no
+/// finish in progress, a finishable branch, a clean work tree, branches up
+/// to date (with `fetch`), main, develop and the branch present; for a
+/// release or hotfix a semver name, a new tag and version files carrying
+/// the version.
+fn check(
+    settings: &FlowSettings,
+    kind: BranchType,
+    name: Option<&str>,
+    options: &FinishOptions,
+) -> Result<Checked, FlowError> {
     if let Some(state) = FinishState::load(&settings.state_path())? {
         return Err(FlowError::FinishInProgress {
             kind: state.kind.name(),
@@ -180,159 +238,73 @@ pub fn finish(
             prefix: "support branches are never finished".into(),
         });
     }
-    let short = branch[prefix.len()..].to_owned();
     require_clean(settings)?;
     if options.fetch {
         require_up_to_date(settings, &[&branch, &settings.main, &settings.develop])?;
     }
     let head = current_branch(settings)?;
-    let branch_sha = require_branch(settings, &branch)?;
-    let main_sha = require_branch(settings, &settings.main)?;
-    let develop_sha = require_branch(settings, &settings.develop)?;
-
-    let mut original_refs = BTreeMap::new();
-    original_refs.insert(format!("refs/heads/{branch}"), Some(branch_sha));
-    original_refs.insert(format!("refs/heads/{}", settings.main), Some(main_sha));
-    original_refs.insert(
-        format!("refs/heads/{}", settings.develop),
-        Some(develop_sha),
-    );
-
-    let mut steps = Vec::new();
-    let mut predicted = Vec::new();
-    let mut tag = None;
-    let origin = settings.origin.clone();
-    let hook_args: Vec<String>;
-    if kind.is_versioned() {
-        let version = semver::Version::parse(&short).map_err(|_| FlowError::NotSemver {
-            version: short.clone(),
-        })?;
-        let tag_name = settings.scheme().tag_name(&version);
-        if rev(&settings.workdir, &format!("refs/tags/{tag_name}")).is_some() {
-            return Err(FlowError::TagExists { tag: tag_name });
-        }
-        super::version_files::check_files(
-            &settings.workdir,
-            &settings.version_files,
-            &version.to_string(),
-            &branch,
-        )?;
-        original_refs.insert(format!("refs/tags/{tag_name}"), None);
-        // A hotfix goes back into the open release branch when there is one (avh).
-        let back_into = if kind == BranchType::Hotfix {
-            open_branches(settings, BranchType::Release)?
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| settings.develop.clone())
-        } else {
-            settings.develop.clone()
-        };
-        if back_into != settings.develop {
-            original_refs.insert(
-                format!("refs/heads/{back_into}"),
-                rev(&settings.workdir, &format!("refs/heads/{back_into}")),
-            );
-        }
-        predicted.extend(predict_conflicts(settings, &settings.main, &branch));
-        predicted.extend(predict_conflicts(settings, &back_into, &branch));
-        let message = options.message.clone().unwrap_or_else(|| tag_name.clone());
-        let message = avh::filter(
-            settings,
-            &format!("{}-finish-tag-message", kind.name()),
-            &message,
-            &[&tag_name],
-        )?;
-        hook_args = vec![tag_name.clone(), origin.clone(), branch.clone()];
-        steps.push(Step::Merge {
-            from: branch.clone(),
-            into: settings.main.clone(),
-            ff: false,
-        });
-        steps.push(Step::Tag {
-            tag: tag_name.clone(),
-            at: settings.main.clone(),
-            message,
-            sign: options.sign,
-            no_pipeline: options.no_pipeline,
-        });
-        steps.push(Step::Merge {
-            from: tag_name.clone(),
-            into: back_into.clone(),
-            ff: false,
-        });
-        if options.push {
-            steps.push(Step::Push {
-                remote: origin.clone(),
-                refs: vec![
-                    settings.main.clone(),
-                    back_into.clone(),
-                    format!("refs/tags/{tag_name}"),
-                ],
-            });
-        }
-        tag = Some(tag_name);
+    for name in [&branch, &settings.main, &settings.develop] {
+        require_branch(settings, name)?;
+    }
+    let short = &branch[prefix.len()..];
+    let found = if kind.is_versioned() {
+        check_versioned(settings, kind, &branch, short, options)?
     } else {
-        predicted.extend(predict_conflicts(settings, &settings.develop, &branch));
-        let commits = git_text(
-            &settings.workdir,
-            &[
-                "rev-list",
-                "--count",
-                &format!("{}..{branch}", settings.develop),
-            ],
-        )?;
-        hook_args = vec![short.clone(), origin.clone(), branch.clone()];
-        steps.push(Step::Merge {
-            from: branch.clone(),
-            into: settings.develop.clone(),
-            ff: !options.no_ff && commits == "1",
-        });
-        if options.push {
-            steps.push(Step::Push {
-                remote: origin.clone(),
-                refs: vec![settings.develop.clone()],
-            });
+        let range = format!("{}..{branch}", settings.develop);
+        let commits = git::text(&settings.workdir, &["rev-list", "--count", &range])?;
+        Found::Topic {
+            commits_ahead: commits.parse().unwrap_or(0),
         }
-    }
-    if !options.keep {
-        steps.push(Step::DeleteBranch {
-            branch: branch.clone(),
-        });
-    }
-    steps.push(Step::PostHook {
-        kind: kind.name().into(),
-        action: "finish".into(),
-        args: hook_args.clone(),
-    });
-    steps.push(Step::Checkout {
-        branch: settings.develop.clone(),
-    });
-
-    let args: Vec<&str> = hook_args.iter().map(String::as_str).collect();
-    avh::pre(settings, kind.name(), "finish", &args)?;
-    let state = FinishState {
-        kind,
-        branch: branch.clone(),
-        tag: tag.clone(),
-        original_head: head,
-        original_refs,
-        steps,
-        done: 0,
-        stopped_at: None,
-        refs_at_stop: BTreeMap::new(),
     };
-    state.save(&settings.state_path())?;
-    for conflict in &predicted {
-        listener.warn(&format!("predicted conflict: {conflict}"));
-    }
-    let mut outcome = Outcome {
+    Ok(Checked {
         branch,
-        tag,
-        steps: Vec::new(),
-        predicted_conflicts: predicted,
+        head,
+        found,
+    })
+}
+
+/// The checks of a release or hotfix: its name is a version whose tag does
+/// not exist yet, and its version files carry that version. Runs the
+/// tag-message filter.
+fn check_versioned(
+    settings: &FlowSettings,
+    kind: BranchType,
+    branch: &str,
+    short: &str,
+    options: &FinishOptions,
+) -> Result<Found, FlowError> {
+    let version = semver::Version::parse(short).map_err(|_| FlowError::NotSemver {
+        version: short.to_owned(),
+    })?;
+    let tag = settings.scheme().tag_name(&version);
+    if rev(&settings.workdir, &format!("refs/tags/{tag}")).is_some() {
+        return Err(FlowError::TagExists { tag });
+    }
+    super::version_files::check_files(
+        &settings.workdir,
+        &settings.version_files,
+        &version.to_string(),
+        branch,
+    )?;
+    let open_release = match kind {
+        BranchType::Hotfix => open_branches(settings, BranchType::Release)?
+            .into_iter()
+            .next(),
+        _ => None,
     };
-    run(settings, state, &mut outcome, listener)?;
-    Ok(outcome)
+    let message = options.message.clone().unwrap_or_else(|| tag.clone());
+    let message = avh::filter(
+        settings,
+        kind,
+        avh::Filter::FinishTagMessage,
+        &message,
+        &[&tag],
+    )?;
+    Ok(Found::Versioned {
+        tag,
+        message,
+        open_release,
+    })
 }
 
 /// Runs the remaining steps, saving progress after each.
@@ -378,86 +350,113 @@ fn ref_values(settings: &FlowSettings, state: &FinishState) -> BTreeMap<String, 
         .collect()
 }
 
+/// Runs one step.
 fn execute(settings: &FlowSettings, step: &Step) -> Result<(), FlowError> {
     let dir = &settings.workdir;
     match step {
-        Step::Merge { from, into, ff } => {
-            git_text(dir, &["checkout", "--quiet", into])?;
-            let from_sha = rev(dir, from).ok_or_else(|| FlowError::NoBranch {
-                branch: from.clone(),
-            })?;
-            // Already merged (a re-run after a crash): nothing to do, as avh.
-            let merged = crate::git::git(dir)
-                .args(["merge-base", "--is-ancestor", &from_sha, "HEAD"])
-                .output()
-                .is_ok();
-            if merged {
-                return Ok(());
-            }
-            let mode = if *ff { "--ff" } else { "--no-ff" };
-            let (code, _, stderr) = crate::git::git(dir)
-                .args(["merge", mode, "--no-edit", from])
-                .env("GIT_MERGE_AUTOEDIT", "no")
-                .output_with_code()
-                .map_err(FlowError::Git)?;
-            if code == 0 {
-                return Ok(());
-            }
-            if settings.git_dir.join("MERGE_HEAD").exists() {
-                let files = git_text(dir, &["diff", "--name-only", "--diff-filter=U"])?;
-                return Err(FlowError::Conflict {
-                    from: from.clone(),
-                    into: into.clone(),
-                    files: files.lines().collect::<Vec<_>>().join(", "),
-                });
-            }
-            Err(FlowError::MergeUnresolved {
-                into: into.clone(),
-                detail: stderr.trim().to_owned(),
-            })
-        }
+        Step::Merge { from, into, ff } => merge(settings, from, into, *ff),
         Step::Tag {
             tag,
             at,
             message,
             sign,
-            no_pipeline,
-        } => {
-            if rev(dir, &format!("refs/tags/{tag}")).is_some() {
-                return Ok(());
-            }
-            let mut cmd = crate::git::git(dir)
-                .arg("tag")
-                .arg(if *sign { "-s" } else { "-a" })
-                .args(["-m", message, tag, at]);
-            if *no_pipeline {
-                cmd = cmd.env("BUILDKIT_NO_PIPELINE", "1");
-            }
-            cmd.output().map_err(FlowError::Git)?;
-            Ok(())
-        }
-        Step::DeleteBranch { branch } => {
-            if rev(dir, &format!("refs/heads/{branch}")).is_some() {
-                git_text(dir, &["branch", "-d", branch])?;
-            }
-            Ok(())
-        }
-        Step::Push { remote, refs } => {
-            let mut args = vec!["push", remote.as_str()];
-            args.extend(refs.iter().map(String::as_str));
-            git_text(dir, &args)?;
-            Ok(())
-        }
+            pipeline,
+        } => make_tag(dir, tag, at, message, *sign, *pipeline),
+        Step::DeleteBranch { branch } => delete_branch(dir, branch),
+        Step::Push { remote, refs } => push(dir, remote, refs),
         Step::PostHook { kind, action, args } => {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            avh::post(settings, kind, action, &args);
+            avh::post(settings, *kind, *action, &args);
             Ok(())
         }
         Step::Checkout { branch } => {
-            git_text(dir, &["checkout", "--quiet", branch])?;
+            git::text(dir, &["checkout", "--quiet", branch])?;
             Ok(())
         }
     }
+}
+
+/// Merges `from` into `into` (checked out first); a conflict stops with
+/// the files named, and git's merge state left for the user.
+fn merge(
+    settings: &FlowSettings,
+    from: &str,
+    into: &str,
+    ff: FastForward,
+) -> Result<(), FlowError> {
+    let dir = &settings.workdir;
+    git::text(dir, &["checkout", "--quiet", into])?;
+    let from_sha = rev(dir, from).ok_or_else(|| FlowError::NoBranch {
+        branch: from.to_owned(),
+    })?;
+    // Already merged (a re-run after a crash): nothing to do, as avh.
+    if is_ancestor(dir, &from_sha, "HEAD") {
+        return Ok(());
+    }
+    let mode = match ff {
+        FastForward::Allowed => "--ff",
+        FastForward::Never => "--no-ff",
+    };
+    let (code, _, stderr) = git::git(dir)
+        .args(["merge", mode, "--no-edit", from])
+        .output_with_code()?;
+    if code == 0 {
+        return Ok(());
+    }
+    if settings.git_dir.join("MERGE_HEAD").exists() {
+        let files = git::text(dir, &["diff", "--name-only", "--diff-filter=U"])?;
+        return Err(FlowError::Conflict {
+            from: from.to_owned(),
+            into: into.to_owned(),
+            files: files.lines().collect::<Vec<_>>().join(", "),
+        });
+    }
+    Err(FlowError::MergeUnresolved {
+        into: into.to_owned(),
+        detail: stderr.trim().to_owned(),
+    })
+}
+
+/// Creates the annotated (or signed) tag, unless a re-run finds it made.
+fn make_tag(
+    dir: &Path,
+    tag: &str,
+    at: &str,
+    message: &str,
+    kind: TagKind,
+    pipeline: TagPipeline,
+) -> Result<(), FlowError> {
+    if rev(dir, &format!("refs/tags/{tag}")).is_some() {
+        return Ok(());
+    }
+    let mut cmd = git::git(dir)
+        .arg("tag")
+        .arg(match kind {
+            TagKind::Annotated => "-a",
+            TagKind::Signed => "-s",
+        })
+        .args(["-m", message, tag, at]);
+    if pipeline == TagPipeline::Skip {
+        cmd = cmd.env("BUILDKIT_NO_PIPELINE", "1");
+    }
+    cmd.output()?;
+    Ok(())
+}
+
+/// Deletes the finished branch (`git branch -d`: only when merged).
+fn delete_branch(dir: &Path, branch: &str) -> Result<(), FlowError> {
+    if rev(dir, &format!("refs/heads/{branch}")).is_some() {
+        git::text(dir, &["branch", "-d", branch])?;
+    }
+    Ok(())
+}
+
+/// Pushes the branches and tag to the remote.
+fn push(dir: &Path, remote: &str, refs: &[String]) -> Result<(), FlowError> {
+    let mut args = vec!["push", remote];
+    args.extend(refs.iter().map(String::as_str));
+    git::text(dir, &args)?;
+    Ok(())
 }
 
 /// Resumes a finish stopped by a conflict, once the user has committed the merge.
@@ -481,15 +480,8 @@ pub fn continue_finish(
                 });
             }
             let from_sha = rev(&settings.workdir, from).unwrap_or_default();
-            let concluded = crate::git::git(&settings.workdir)
-                .args([
-                    "merge-base",
-                    "--is-ancestor",
-                    &from_sha,
-                    &format!("refs/heads/{into}"),
-                ])
-                .output()
-                .is_ok();
+            let concluded =
+                is_ancestor(&settings.workdir, &from_sha, &format!("refs/heads/{into}"));
             if !concluded {
                 return Err(FlowError::MergeUnresolved {
                     into: into.clone(),
@@ -533,7 +525,11 @@ pub struct AbortOptions {
 pub fn abort(settings: &FlowSettings, options: AbortOptions) -> Result<FinishState, FlowError> {
     let state = FinishState::load(&settings.state_path())?.ok_or(FlowError::NothingInProgress)?;
     let dir = &settings.workdir;
-    let merging = settings.git_dir.join("MERGE_HEAD").exists();
+    let merging = if settings.git_dir.join("MERGE_HEAD").exists() {
+        Merging::Stopped
+    } else {
+        Merging::No
+    };
     let mut lost = Vec::new();
     for (name, original) in &state.original_refs {
         let Some(at_stop) = state.refs_at_stop.get(name) else {
@@ -570,10 +566,10 @@ pub fn abort(settings: &FlowSettings, options: AbortOptions) -> Result<FinishSta
         }
     }
     super::update_refs(dir, &script)?;
-    if merging {
-        git_text(dir, &["merge", "--quit"])?;
+    if merging == Merging::Stopped {
+        git::text(dir, &["merge", "--quit"])?;
     }
-    git_text(
+    git::text(
         dir,
         &["checkout", "--quiet", "--force", &state.original_head],
     )?;
@@ -582,15 +578,15 @@ pub fn abort(settings: &FlowSettings, options: AbortOptions) -> Result<FinishSta
 }
 
 /// A ref's own value (a tag's object, not its commit).
-fn raw_rev(dir: &std::path::Path, name: &str) -> Option<String> {
-    git_text(dir, &["rev-parse", "--verify", "--quiet", name])
+fn raw_rev(dir: &Path, name: &str) -> Option<String> {
+    git::text(dir, &["rev-parse", "--verify", "--quiet", name])
         .ok()
         .filter(|s| !s.is_empty())
 }
 
 /// What an abort would lose of a ref moved since the stop, as a phrase.
 fn describe_move(
-    dir: &std::path::Path,
+    dir: &Path,
     name: &str,
     at_stop: Option<&str>,
     now: Option<&str>,
@@ -607,7 +603,7 @@ fn describe_move(
         None => now.to_owned(),
     };
     // First parent: the commits made on the branch, not what a merge brought.
-    let commits = git_text(dir, &["log", "--first-parent", "--format=%h %s", &range])?;
+    let commits = git::text(dir, &["log", "--first-parent", "--format=%h %s", &range])?;
     let commits: Vec<&str> = commits.lines().collect();
     Ok(match commits.len() {
         0 => format!("{what}, moved to {now} since the finish stopped"),
@@ -622,30 +618,26 @@ fn describe_move(
     })
 }
 
-/// Tracked files with uncommitted changes, sorted; while a merge is
+/// Tracked files with uncommitted changes, sorted (untracked files are
+/// not the finish's: an abort leaves them alone); while a merge is
 /// stopped, the files it brings (`HEAD...MERGE_HEAD`) are left out.
-fn uncommitted(dir: &std::path::Path, merging: bool) -> Result<Vec<String>, FlowError> {
-    let status = git_text(
-        dir,
-        &["status", "--porcelain=v1", "-z", "--untracked-files=no"],
-    )?;
-    let mut paths = Vec::new();
-    let mut entries = status.split('\0').filter(|e| e.len() > 3);
-    while let Some(entry) = entries.next() {
-        paths.push(entry[3..].to_owned());
-        if matches!(entry.as_bytes()[0], b'R' | b'C') {
-            // The source of a rename or copy follows as its own entry.
-            entries.next();
-        }
-    }
-    if merging {
-        let brought = git_text(dir, &["diff", "--name-only", "-z", "HEAD...MERGE_HEAD"])?;
+fn uncommitted(dir: &Path, merging: Merging) -> Result<Vec<String>, FlowError> {
+    let mut paths = git::changed_paths(dir, Untracked::Ignored)?;
+    if merging == Merging::Stopped {
+        let brought = git::text(dir, &["diff", "--name-only", "-z", "HEAD...MERGE_HEAD"])?;
         let brought: Vec<&str> = brought.split('\0').collect();
         paths.retain(|p| !brought.contains(&p.as_str()));
     }
-    paths.sort();
-    paths.dedup();
     Ok(paths)
+}
+
+/// Whether git has a merge in progress (`MERGE_HEAD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Merging {
+    /// A merge stopped (on conflicts) and not concluded.
+    Stopped,
+    /// None.
+    No,
 }
 
 /// The finish in progress, if any.
@@ -659,7 +651,7 @@ pub(crate) fn open_branches(
     kind: BranchType,
 ) -> Result<Vec<String>, FlowError> {
     let prefix = settings.prefix(kind);
-    let out = git_text(
+    let out = git::text(
         &settings.workdir,
         &["for-each-ref", "--format=%(refname:short)", "refs/heads/"],
     )?;

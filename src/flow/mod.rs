@@ -3,14 +3,16 @@
 //! filters, plus what avh never had: a finish that checks itself before
 //! touching anything and can be continued or aborted after a conflict.
 //!
-//! Reading goes through gix where it is enough; every step that changes
-//! refs or the work tree goes through the `git` program (one runner), so
-//! that users' git configuration, hooks and merge drivers behave exactly
-//! as with `git flow`.
+//! Every step that changes refs or the work tree goes through the `git`
+//! program ([`crate::git::git`], the one runner), so that users' git
+//! configuration, hooks and merge drivers behave exactly as with
+//! `git flow`. Loading the settings checks git's version once
+//! ([`crate::git::require_min_version`]).
 
 mod avh;
 mod error;
 mod finish;
+mod plan;
 mod settings;
 mod start;
 mod state;
@@ -21,7 +23,10 @@ pub use finish::{abort, continue_finish, finish, status, AbortOptions, FinishOpt
 pub use settings::{FlowSettings, SettingsSource};
 pub use start::{init, latest_tag, list, start, InitOutcome, StartOptions};
 pub use state::FinishState;
-pub use version_files::{bump_files, check_files, plan_bump, write_planned, VersionFileSpec};
+pub use version_files::{check_files, plan_bump, write_planned, VersionFileSpec};
+
+use crate::git;
+use crate::process::ProcessError;
 
 /// The kinds of flow branches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -57,28 +62,9 @@ impl BranchType {
     }
 }
 
-/// Runs `git` in the work tree and returns stdout as text.
-fn git_text(dir: &std::path::Path, args: &[&str]) -> Result<String, FlowError> {
-    let out = crate::git::git(dir)
-        .args(args)
-        .env("GIT_MERGE_AUTOEDIT", "no")
-        .output()
-        .map_err(FlowError::Git)?;
-    Ok(String::from_utf8_lossy(&out).trim_end().to_owned())
-}
-
-/// Runs `git` in the work tree and returns stdout as it is (file contents).
-fn git_text_raw(dir: &std::path::Path, args: &[&str]) -> Result<String, FlowError> {
-    let out = crate::git::git(dir)
-        .args(args)
-        .output()
-        .map_err(FlowError::Git)?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
-}
-
 /// The commit a ref points at, if it exists.
 fn rev(dir: &std::path::Path, name: &str) -> Option<String> {
-    git_text(
+    git::text(
         dir,
         &[
             "rev-parse",
@@ -95,37 +81,19 @@ fn rev(dir: &std::path::Path, name: &str) -> Option<String> {
 /// `create REF NEW`, `delete REF OLD`) as one transaction: every ref must
 /// still have the old value named, or nothing changes.
 fn update_refs(dir: &std::path::Path, script: &str) -> Result<(), FlowError> {
-    use std::io::{Read, Seek, Write};
     if script.is_empty() {
         return Ok(());
     }
-    let io = |source| FlowError::Io {
-        path: dir.to_owned(),
-        source,
-    };
-    let mut input = tempfile::tempfile_in(std::env::temp_dir()).map_err(io)?;
-    input.write_all(script.as_bytes()).map_err(io)?;
-    input.rewind().map_err(io)?;
-    let mut child = crate::git::git(dir)
+    let result = git::git(dir)
         .args(["update-ref", "--stdin"])
-        .spawn(
-            std::process::Stdio::from(input),
-            std::process::Stdio::null(),
-            std::process::Stdio::piped(),
-        )
-        .map_err(FlowError::Git)?;
-    let mut stderr = String::new();
-    if let Some(mut pipe) = child.take_stderr() {
-        // A failed read leaves the message empty; the status still counts.
-        let _ = pipe.read_to_string(&mut stderr);
-    }
-    let status = child.wait().map_err(FlowError::Git)?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(FlowError::RefsChanged {
-            detail: stderr.trim().to_owned(),
-        })
+        .input(script)
+        .output();
+    match result {
+        Ok(_) => Ok(()),
+        Err(ProcessError::Exit { output, .. }) => Err(FlowError::RefsChanged {
+            detail: output.trim().to_owned(),
+        }),
+        Err(source) => Err(FlowError::Git(source)),
     }
 }
 

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::version_files::VersionFileSpec;
-use super::{git_text, rev, BranchType, FlowError};
+use super::{rev, BranchType, FlowError};
 use crate::config::{Config, FILE_NAME};
+use crate::git;
 use crate::version::TagScheme;
 
 /// Which source the settings came from (reported by `init`).
@@ -59,12 +60,31 @@ pub struct FlowSettings {
     pub source: SettingsSource,
 }
 
+/// Where avh's hooks and filters are: `gitflow.path.hooks`, else
+/// `core.hooksPath` (relative to the work tree), else `<git-dir>/hooks`.
+fn hooks_dir(config: &HashMap<String, String>, workdir: &Path, git_dir: &Path) -> PathBuf {
+    config
+        .get("gitflow.path.hooks")
+        .or_else(|| config.get("core.hookspath"))
+        .map(|p| {
+            if Path::new(p).is_absolute() {
+                PathBuf::from(p)
+            } else {
+                workdir.join(p)
+            }
+        })
+        .unwrap_or_else(|| git_dir.join("hooks"))
+}
+
 impl FlowSettings {
     /// Resolves the settings for the repository whose work tree is `workdir`.
+    /// Refuses a git older than [`crate::git::MIN_VERSION`] first: every
+    /// flow command starts here.
     pub fn load(workdir: &Path) -> Result<Self, FlowError> {
-        let git_dir = PathBuf::from(git_text(workdir, &["rev-parse", "--absolute-git-dir"])?);
+        git::require_min_version()?;
+        let git_dir = PathBuf::from(git::text(workdir, &["rev-parse", "--absolute-git-dir"])?);
         let config: HashMap<String, String> =
-            git_text(workdir, &["config", "--get-regexp", r"^(gitflow|core)\."])
+            git::text(workdir, &["config", "--get-regexp", r"^(gitflow|core)\."])
                 .unwrap_or_default()
                 .lines()
                 .filter_map(|l| {
@@ -97,17 +117,7 @@ impl FlowSettings {
         } else {
             "main"
         };
-        let hooks_dir = config
-            .get("gitflow.path.hooks")
-            .or_else(|| config.get("core.hookspath"))
-            .map(|p| {
-                if Path::new(p).is_absolute() {
-                    PathBuf::from(p)
-                } else {
-                    workdir.join(p)
-                }
-            })
-            .unwrap_or_else(|| git_dir.join("hooks"));
+        let hooks_dir = hooks_dir(&config, workdir, &git_dir);
         Ok(Self {
             main: pick(&flow.main, "gitflow.branch.master", default_main),
             develop: pick(&flow.develop, "gitflow.branch.develop", "develop"),
@@ -177,7 +187,7 @@ impl FlowSettings {
             ("gitflow.prefix.versiontag", &self.version_tag),
         ];
         for (key, value) in pairs {
-            git_text(&self.workdir, &["config", key, value])?;
+            git::text(&self.workdir, &["config", key, value])?;
         }
         Ok(())
     }

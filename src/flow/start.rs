@@ -2,8 +2,9 @@
 
 use super::finish::open_branches;
 use super::settings::{FlowSettings, SettingsSource};
-use super::{avh, git_text, rev, BranchType, FlowError};
+use super::{avh, rev, BranchType, FlowError};
 use crate::config::FILE_NAME;
+use crate::git::{self, Untracked};
 
 /// What `init` did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -27,7 +28,7 @@ pub fn init(workdir: &std::path::Path) -> Result<InitOutcome, FlowError> {
     let settings = FlowSettings::load(workdir)?;
     let source = settings.source;
     if rev(workdir, "HEAD").is_none() {
-        git_text(
+        git::text(
             workdir,
             &[
                 "symbolic-ref",
@@ -35,18 +36,18 @@ pub fn init(workdir: &std::path::Path) -> Result<InitOutcome, FlowError> {
                 &format!("refs/heads/{}", settings.main),
             ],
         )?;
-        git_text(
+        git::text(
             workdir,
             &["commit", "--allow-empty", "--quiet", "-m", "Initial commit"],
         )?;
         actions.push(format!("created {} with an initial commit", settings.main));
     }
     if rev(workdir, &format!("refs/heads/{}", settings.main)).is_none() {
-        git_text(workdir, &["branch", &settings.main, "HEAD"])?;
+        git::text(workdir, &["branch", &settings.main, "HEAD"])?;
         actions.push(format!("created {} from HEAD", settings.main));
     }
     if rev(workdir, &format!("refs/heads/{}", settings.develop)).is_none() {
-        git_text(workdir, &["branch", &settings.develop, &settings.main])?;
+        git::text(workdir, &["branch", &settings.develop, &settings.main])?;
         actions.push(format!(
             "created {} from {}",
             settings.develop, settings.main
@@ -55,38 +56,34 @@ pub fn init(workdir: &std::path::Path) -> Result<InitOutcome, FlowError> {
     settings.write_git_config()?;
     actions.push("wrote gitflow.* git config (git flow keeps working)".into());
     // The file as committed on develop, where the table goes.
-    let existing = super::git_text_raw(
-        workdir,
-        &[
-            "show",
-            &format!("refs/heads/{}:{FILE_NAME}", settings.develop),
-        ],
-    )
-    .ok();
+    let develop = format!("refs/heads/{}", settings.develop);
+    let existing = git::show_file(workdir, &develop, FILE_NAME).ok();
     match flow_table_to_add(existing.as_deref(), &settings)? {
         None => {
-            git_text(workdir, &["checkout", "--quiet", &settings.develop])?;
+            git::text(workdir, &["checkout", "--quiet", &settings.develop])?;
         }
         Some(text) => {
-            let status = git_text(workdir, &["status", "--porcelain", "--untracked-files=no"])?;
+            // Tracked changes (see `Untracked::Ignored`), and one untracked
+            // file: an uncommitted file of that name is the user's, never
+            // overwritten.
+            let dirty = git::is_dirty(workdir, Untracked::Ignored)?;
             let toml = workdir.join(FILE_NAME);
-            // An uncommitted file of that name is the user's: never overwritten.
             let untracked =
-                toml.exists() && git_text(workdir, &["ls-files", "--", FILE_NAME])?.is_empty();
-            if !status.is_empty() || untracked {
+                toml.exists() && git::text(workdir, &["ls-files", "--", FILE_NAME])?.is_empty();
+            if dirty || untracked {
                 return Err(FlowError::Dirty);
             }
-            git_text(workdir, &["checkout", "--quiet", &settings.develop])?;
+            git::text(workdir, &["checkout", "--quiet", &settings.develop])?;
             std::fs::write(&toml, text).map_err(|source| FlowError::Io {
                 path: toml.clone(),
                 source,
             })?;
-            git_text(workdir, &["add", "--", FILE_NAME])?;
+            git::text(workdir, &["add", "--", FILE_NAME])?;
             let (message, action) = match existing {
                 None => ("Add .buildkit.toml", "committed"),
                 Some(_) => ("Add [flow] to .buildkit.toml", "added a [flow] table to"),
             };
-            git_text(
+            git::text(
                 workdir,
                 &["commit", "--quiet", "-m", message, "--", FILE_NAME],
             )?;
@@ -166,43 +163,10 @@ pub fn start(
         _ => settings.develop.clone(),
     });
     if kind.is_versioned() {
-        name = avh::filter(
-            settings,
-            &format!("{}-start-version", kind.name()),
-            &name,
-            &[],
-        )?;
-        let version = semver::Version::parse(&name).map_err(|_| FlowError::NotSemver {
-            version: name.clone(),
-        })?;
-        if !version.build.is_empty() {
-            return Err(FlowError::NotSemver {
-                version: name.clone(),
-            });
-        }
-        if let Some((tag, latest)) = latest_tag(settings)? {
-            if version <= latest {
-                return Err(FlowError::NotGreater {
-                    version: version.to_string(),
-                    latest: tag,
-                });
-            }
-        }
-        let tag = settings.scheme().tag_name(&version);
-        if rev(&settings.workdir, &format!("refs/tags/{tag}")).is_some() {
-            return Err(FlowError::TagExists { tag });
-        }
-        let open = open_branches(settings, kind)?;
-        let single = kind == BranchType::Release || !settings.multi_hotfix;
-        if let (true, Some(branch)) = (single, open.first()) {
-            return Err(FlowError::AlreadyOpen {
-                kind: kind.name(),
-                branch: branch.clone(),
-            });
-        }
+        name = check_start_version(settings, kind, &name)?;
     }
     let valid = !name.is_empty()
-        && git_text(
+        && git::text(
             &settings.workdir,
             &[
                 "check-ref-format",
@@ -239,14 +203,10 @@ pub fn start(
         base.as_str(),
     ];
     let bump_version = kind.is_versioned() && !settings.version_files.is_empty();
-    if bump_version {
-        let status = git_text(
-            &settings.workdir,
-            &["status", "--porcelain", "--untracked-files=no"],
-        )?;
-        if !status.is_empty() {
-            return Err(FlowError::Dirty);
-        }
+    // The bump commits on a clean tree only (tracked files; see
+    // `Untracked::Ignored`).
+    if bump_version && git::is_dirty(&settings.workdir, Untracked::Ignored)? {
+        return Err(FlowError::Dirty);
     }
     // Every version file read from the base and its new text computed now:
     // a pattern that does not match must fail before the branch exists.
@@ -255,30 +215,85 @@ pub fn start(
     } else {
         Vec::new()
     };
-    avh::pre(settings, kind.name(), "start", &args)?;
-    let original = git_text(
+    avh::pre(settings, kind, avh::Action::Start, &args)?;
+    create_branch(settings, &branch, &base, &planned, &name)?;
+    avh::post(settings, kind, avh::Action::Start, &args);
+    Ok(branch)
+}
+
+/// The version a release or hotfix starts with (`name` through the
+/// start-version filter), once it is checked: semver without build
+/// metadata, above every version tag, its tag not taken, and no other
+/// branch of the kind open (unless several hotfixes may be).
+fn check_start_version(
+    settings: &FlowSettings,
+    kind: BranchType,
+    name: &str,
+) -> Result<String, FlowError> {
+    let name = avh::filter(settings, kind, avh::Filter::StartVersion, name, &[])?;
+    let version = semver::Version::parse(&name).map_err(|_| FlowError::NotSemver {
+        version: name.clone(),
+    })?;
+    if !version.build.is_empty() {
+        return Err(FlowError::NotSemver {
+            version: name.clone(),
+        });
+    }
+    if let Some((tag, latest)) = latest_tag(settings)? {
+        if version <= latest {
+            return Err(FlowError::NotGreater {
+                version: version.to_string(),
+                latest: tag,
+            });
+        }
+    }
+    let tag = settings.scheme().tag_name(&version);
+    if rev(&settings.workdir, &format!("refs/tags/{tag}")).is_some() {
+        return Err(FlowError::TagExists { tag });
+    }
+    let open = open_branches(settings, kind)?;
+    let single = kind == BranchType::Release || !settings.multi_hotfix;
+    if let (true, Some(branch)) = (single, open.first()) {
+        return Err(FlowError::AlreadyOpen {
+            kind: kind.name(),
+            branch: branch.clone(),
+        });
+    }
+    Ok(name)
+}
+
+/// Creates `branch` at `base`, checks it out and commits the `planned`
+/// version files; when the commit fails, checks out what was checked out
+/// and deletes the branch again.
+fn create_branch(
+    settings: &FlowSettings,
+    branch: &str,
+    base: &str,
+    planned: &[(String, String)],
+    version: &str,
+) -> Result<(), FlowError> {
+    let original = git::text(
         &settings.workdir,
         &["symbolic-ref", "--quiet", "--short", "HEAD"],
     )
-    .or_else(|_| git_text(&settings.workdir, &["rev-parse", "HEAD"]))?;
-    git_text(
+    .or_else(|_| git::text(&settings.workdir, &["rev-parse", "HEAD"]))?;
+    git::text(
         &settings.workdir,
-        &["checkout", "--quiet", "-b", &branch, &base],
+        &["checkout", "--quiet", "-b", branch, base],
     )?;
     if !planned.is_empty() {
-        let bumped = commit_bump(settings, &planned, &name);
+        let bumped = commit_bump(settings, planned, version);
         if let Err(e) = bumped {
             // The tree was clean: put the checkout back and forget the branch.
-            let _ = git_text(
+            let _ = git::text(
                 &settings.workdir,
                 &["checkout", "--quiet", "--force", &original],
             );
-            let _ = git_text(&settings.workdir, &["branch", "-D", &branch]);
+            let _ = git::text(&settings.workdir, &["branch", "-D", branch]);
             return Err(e);
         }
     }
-    avh::post(settings, kind.name(), "start", &args);
-    Ok(branch)
+    Ok(())
 }
 
 /// Writes the bumped version files and commits them on the new branch.
@@ -290,8 +305,8 @@ fn commit_bump(
     super::version_files::write_planned(&settings.workdir, planned)?;
     let mut add = vec!["add", "--"];
     add.extend(planned.iter().map(|(path, _)| path.as_str()));
-    git_text(&settings.workdir, &add)?;
-    git_text(
+    git::text(&settings.workdir, &add)?;
+    git::text(
         &settings.workdir,
         &[
             "commit",
@@ -306,7 +321,7 @@ fn commit_bump(
 /// The highest version tag.
 pub fn latest_tag(settings: &FlowSettings) -> Result<Option<(String, semver::Version)>, FlowError> {
     let scheme = settings.scheme();
-    let tags = git_text(&settings.workdir, &["tag", "--list"])?;
+    let tags = git::text(&settings.workdir, &["tag", "--list"])?;
     Ok(tags
         .lines()
         .filter_map(|t| scheme.parse_tag(t).ok().map(|v| (v, t.to_owned())))

@@ -10,25 +10,28 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::avh::Action;
 use super::{BranchType, FlowError};
+use crate::fsutil::{write_atomic, Durability};
 
 /// One step of a finish.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "kebab-case")]
 pub enum Step {
-    /// Merge `from` into `into`; `ff` allows a fast-forward (avh does it for one-commit features).
+    /// Merge `from` into `into`.
     Merge {
         from: String,
         into: String,
-        ff: bool,
+        ff: FastForward,
     },
     /// Create the annotated (optionally signed) tag on `at`.
     Tag {
         tag: String,
         at: String,
         message: String,
-        sign: bool,
-        no_pipeline: bool,
+        sign: TagKind,
+        #[serde(rename = "no_pipeline")]
+        pipeline: TagPipeline,
     },
     /// Delete the finished branch.
     DeleteBranch { branch: String },
@@ -36,12 +39,92 @@ pub enum Step {
     Push { remote: String, refs: Vec<String> },
     /// Run `post-flow-<kind>-<action>`.
     PostHook {
-        kind: String,
-        action: String,
+        kind: BranchType,
+        action: Action,
         args: Vec<String>,
     },
     /// Check out this branch at the end.
     Checkout { branch: String },
+}
+
+/// Whether a merge may fast-forward (avh does it for one-commit
+/// features). A bool in the state file (`"ff": true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "bool", into = "bool")]
+pub enum FastForward {
+    /// `git merge --ff`.
+    Allowed,
+    /// `git merge --no-ff`: always a merge commit.
+    Never,
+}
+
+impl From<bool> for FastForward {
+    fn from(ff: bool) -> Self {
+        if ff {
+            FastForward::Allowed
+        } else {
+            FastForward::Never
+        }
+    }
+}
+
+impl From<FastForward> for bool {
+    fn from(ff: FastForward) -> Self {
+        ff == FastForward::Allowed
+    }
+}
+
+/// An annotated or a signed tag. A bool in the state file (`"sign": true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "bool", into = "bool")]
+pub enum TagKind {
+    /// `git tag -a`.
+    Annotated,
+    /// `git tag -s`.
+    Signed,
+}
+
+impl From<bool> for TagKind {
+    fn from(sign: bool) -> Self {
+        if sign {
+            TagKind::Signed
+        } else {
+            TagKind::Annotated
+        }
+    }
+}
+
+impl From<TagKind> for bool {
+    fn from(kind: TagKind) -> Self {
+        kind == TagKind::Signed
+    }
+}
+
+/// Whether the tag hook starts the pipeline of the new tag. A bool in the
+/// state file (`"no_pipeline": true` for [`TagPipeline::Skip`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "bool", into = "bool")]
+pub enum TagPipeline {
+    /// The hook queues the pipeline, as for any version tag.
+    Start,
+    /// `BUILDKIT_NO_PIPELINE=1`: the hook sees the tag and starts nothing.
+    Skip,
+}
+
+impl From<bool> for TagPipeline {
+    fn from(no_pipeline: bool) -> Self {
+        if no_pipeline {
+            TagPipeline::Skip
+        } else {
+            TagPipeline::Start
+        }
+    }
+}
+
+impl From<TagPipeline> for bool {
+    fn from(pipeline: TagPipeline) -> Self {
+        pipeline == TagPipeline::Skip
+    }
 }
 
 impl Step {
@@ -52,7 +135,9 @@ impl Step {
             Step::Tag { tag, at, .. } => format!("tag {at} as {tag}"),
             Step::DeleteBranch { branch } => format!("delete branch {branch}"),
             Step::Push { remote, refs } => format!("push {} to {remote}", refs.join(" ")),
-            Step::PostHook { kind, action, .. } => format!("run post-flow-{kind}-{action}"),
+            Step::PostHook { kind, action, .. } => {
+                format!("run post-flow-{}-{}", kind.name(), action.name())
+            }
             Step::Checkout { branch } => format!("check out {branch}"),
         }
     }
@@ -103,7 +188,9 @@ impl FinishState {
         }
     }
 
-    /// Writes the state file atomically.
+    /// Writes the state file atomically and synced: after a crash or a
+    /// power loss, `flow continue` and `flow abort` still find the refs to
+    /// put back.
     pub fn save(&self, path: &Path) -> Result<(), FlowError> {
         let io = |source| FlowError::Io {
             path: path.to_owned(),
@@ -112,9 +199,7 @@ impl FinishState {
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(io)?;
         let text = serde_json::to_vec_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        write_atomic(path, &text, 0o644, Durability::Synced).map_err(io)
     }
 
     /// Removes the state file.
@@ -127,5 +212,44 @@ impl FinishState {
                 source,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    /// The state file of a finish stopped by an older version still loads:
+    /// the enums are written as the bools and strings they replaced.
+    #[test]
+    fn steps_keep_the_state_file_format() {
+        let steps = vec![
+            Step::Merge {
+                from: "feature/x".into(),
+                into: "develop".into(),
+                ff: FastForward::Allowed,
+            },
+            Step::Tag {
+                tag: "v1.0.0".into(),
+                at: "main".into(),
+                message: "m".into(),
+                sign: TagKind::Annotated,
+                pipeline: TagPipeline::Skip,
+            },
+            Step::PostHook {
+                kind: BranchType::Release,
+                action: Action::Finish,
+                args: vec!["v1.0.0".into()],
+            },
+        ];
+        let json = concat!(
+            r#"[{"step":"merge","from":"feature/x","into":"develop","ff":true},"#,
+            r#"{"step":"tag","tag":"v1.0.0","at":"main","message":"m","sign":false,"no_pipeline":true},"#,
+            r#"{"step":"post-hook","kind":"release","action":"finish","args":["v1.0.0"]}]"#
+        );
+        assert_eq!(serde_json::to_string(&steps).expect("serialise"), json);
+        let read: Vec<Step> = serde_json::from_str(json).expect("parse");
+        assert_eq!(read, steps);
     }
 }

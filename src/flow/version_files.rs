@@ -62,16 +62,6 @@ impl VersionFileSpec {
         Ok(regex)
     }
 
-    /// The version the file carries now.
-    pub fn read(&self, root: &Path) -> Result<String, FlowError> {
-        let path = root.join(&self.path);
-        let text = std::fs::read_to_string(&path).map_err(|source| FlowError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        self.read_text(&text)
-    }
-
     /// The version in the file's text.
     pub fn read_text(&self, text: &str) -> Result<String, FlowError> {
         let regex = self.regex()?;
@@ -115,12 +105,11 @@ pub fn plan_bump(
 ) -> Result<Vec<(String, String)>, FlowError> {
     let mut planned = Vec::new();
     for spec in specs {
-        let text = super::git_text_raw(root, &["show", &format!("{base}:{}", spec.path)]).map_err(
-            |_| FlowError::VersionFile {
+        let text =
+            crate::git::show_file(root, base, &spec.path).map_err(|_| FlowError::VersionFile {
                 path: spec.path.clone(),
                 problem: format!("is not in {base}"),
-            },
-        )?;
+            })?;
         if spec.read_text(&text)? != version {
             planned.push((spec.path.clone(), spec.bumped_text(&text, version)?));
         }
@@ -137,28 +126,6 @@ pub fn write_planned(root: &Path, planned: &[(String, String)]) -> Result<(), Fl
     Ok(())
 }
 
-/// Writes `version` into every file in the work tree; returns the paths changed.
-pub fn bump_files(
-    root: &Path,
-    specs: &[VersionFileSpec],
-    version: &str,
-) -> Result<Vec<String>, FlowError> {
-    let mut changed = Vec::new();
-    for spec in specs {
-        let path = root.join(&spec.path);
-        let text = std::fs::read_to_string(&path).map_err(|source| FlowError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        if spec.read_text(&text)? != version {
-            let bumped = spec.bumped_text(&text, version)?;
-            std::fs::write(&path, bumped).map_err(|source| FlowError::Io { path, source })?;
-            changed.push(spec.path.clone());
-        }
-    }
-    Ok(changed)
-}
-
 /// Refuses when a file's version on `branch` differs from `version`.
 pub fn check_files(
     root: &Path,
@@ -167,11 +134,12 @@ pub fn check_files(
     branch: &str,
 ) -> Result<(), FlowError> {
     for spec in specs {
-        let text = super::git_text_raw(root, &["show", &format!("{branch}:{}", spec.path)])
-            .map_err(|_| FlowError::VersionFile {
+        let text = crate::git::show_file(root, branch, &spec.path).map_err(|_| {
+            FlowError::VersionFile {
                 path: spec.path.clone(),
                 problem: format!("is not in branch {branch}"),
-            })?;
+            }
+        })?;
         let found = spec.read_text(&text)?;
         if found != version {
             return Err(FlowError::VersionFile {
@@ -228,39 +196,20 @@ mod tests {
 
     #[test]
     fn presets_bump_and_check() {
-        let dir = tempfile::tempdir().expect("tmp");
-        std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"x\"\nversion = \"1.2.0\"\n\n[dependencies]\nfoo = { version = \"9\" }\n").expect("write");
-        std::fs::write(
-            dir.path().join("package.json"),
-            "{\n  \"name\": \"x\",\n  \"version\": \"1.2.0\"\n}\n",
-        )
-        .expect("write");
-        let specs = [
-            VersionFileSpec {
-                path: "Cargo.toml".into(),
-                regex: None,
-            },
-            VersionFileSpec {
-                path: "package.json".into(),
-                regex: None,
-            },
-        ];
-        assert_eq!(
-            bump_files(dir.path(), &specs, "1.3.0").expect("bump"),
-            ["Cargo.toml", "package.json"]
-        );
-        for spec in &specs {
-            assert_eq!(spec.read(dir.path()).expect("read"), "1.3.0");
-        }
-        let cargo = std::fs::read_to_string(dir.path().join("Cargo.toml")).expect("read");
-        assert_eq!(cargo, "[package]\nname = \"x\"\nversion = \"1.3.0\"\n\n[dependencies]\nfoo = { version = \"9\" }\n");
-        std::fs::write(dir.path().join("x.txt"), "1.3.0\n").expect("write");
-        let err = VersionFileSpec {
-            path: "x.txt".into(),
+        let cargo = "[package]\nname = \"x\"\nversion = \"1.2.0\"\n\n[dependencies]\nfoo = { version = \"9\" }\n";
+        let json = "{\n  \"name\": \"x\",\n  \"version\": \"1.2.0\"\n}\n";
+        let spec = |path: &str| VersionFileSpec {
+            path: path.into(),
             regex: None,
+        };
+        for (path, text) in [("Cargo.toml", cargo), ("package.json", json)] {
+            let spec = spec(path);
+            assert_eq!(spec.read_text(text).expect(path), "1.2.0");
+            let bumped = spec.bumped_text(text, "1.3.0").expect(path);
+            assert_eq!(bumped, text.replacen("1.2.0", "1.3.0", 1), "{path}");
+            assert_eq!(spec.read_text(&bumped).expect(path), "1.3.0");
         }
-        .read(dir.path())
-        .expect_err("no preset");
+        let err = spec("x.txt").read_text("1.3.0\n").expect_err("no preset");
         assert!(
             err.to_string().starts_with("x.txt: no regex given"),
             "{err}"

@@ -1,17 +1,23 @@
 //! Repository access. gix reads (refs, commits, trees, blobs) because it is
 //! fast and needs no work tree; the few questions only porcelain answers
-//! well (`status`, `describe`) go through [`git`], the one runner for the
-//! `git` program, with `LC_ALL=C` and an explicit `-C`.
+//! well (`status`, `describe`), and every command that changes refs or the
+//! work tree, go through [`git`], the one runner for the `git` program
+//! (`program.rs`).
 
 mod export;
+mod program;
 
 use std::path::{Path, PathBuf};
 
 use gix::bstr::ByteSlice;
 
 pub use export::ExportStats;
+pub use program::{
+    changed_paths, git, is_dirty, require_min_version, show_file, text, GitVersion, Untracked,
+    MIN_VERSION,
+};
 
-use crate::process::{Cmd, ProcessError};
+use crate::process::ProcessError;
 
 /// A boxed gix error (gix has one error type per call; we keep the message and chain).
 pub type GixError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -53,6 +59,15 @@ pub enum GitError {
     /// The `git` program failed.
     #[error("git failed")]
     Command(#[from] ProcessError),
+    /// `git --version` printed something that is not a version.
+    #[error("could not read the version of git from {output:?}")]
+    UnknownVersion { output: String },
+    /// The `git` program is older than git-buildkit needs.
+    #[error("git {found} is too old: git-buildkit needs git {needed} or newer")]
+    TooOld {
+        found: GitVersion,
+        needed: GitVersion,
+    },
 }
 
 fn gix_err<E: std::error::Error + Send + Sync + 'static>(
@@ -214,15 +229,13 @@ impl Repo {
         Ok(entries)
     }
 
-    /// Whether the work tree or index differs from HEAD (untracked files included).
+    /// Whether the work tree or index differs from HEAD, untracked files
+    /// included ([`Untracked::Included`] says why).
     pub fn is_dirty(&self) -> Result<bool, GitError> {
         let Some(workdir) = self.workdir() else {
             return Ok(false);
         };
-        let out = git(workdir)
-            .args(["status", "--porcelain", "--untracked-files=normal"])
-            .output()?;
-        Ok(!out.is_empty())
+        Ok(is_dirty(workdir, Untracked::Included)?)
     }
 
     /// `git describe --tags --long --match PREFIX*`: the nearest version tag
@@ -278,13 +291,4 @@ impl Repo {
             .tree()
             .map_err(gix_err(format!("read the tree of {id}")))
     }
-}
-
-/// The runner for the `git` program, in `dir`, with messages in English.
-pub fn git(dir: &Path) -> Cmd {
-    Cmd::new("git")
-        .arg("-C")
-        .arg(dir)
-        .env("LC_ALL", "C")
-        .env("GIT_TERMINAL_PROMPT", "0")
 }

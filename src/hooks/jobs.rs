@@ -19,9 +19,8 @@
 
 use std::fs::{File, TryLockError};
 use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde::{Deserialize, Serialize};
 
@@ -219,22 +218,16 @@ impl Jobs {
     /// another worker runs.
     pub fn spawn_worker(&self, exe: &Path, cwd: &Path) -> Result<(), HookError> {
         let (log, stderr) = open_log(&self.dir.join(WORKER_LOG))?;
-        let mut command = Command::new(exe);
-        command
+        let command = HOOK_ENV
+            .iter()
+            .fold(Cmd::new(exe), |command, name| command.env_remove(name))
             .args(["jobs", "--work"])
-            .current_dir(cwd)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(stderr)
+            .cwd(cwd)
             // Out of git's process group: Ctrl-C on the terminal stops git, not the job.
-            .process_group(0);
-        for name in HOOK_ENV {
-            command.env_remove(name);
-        }
-        // Not through process::Cmd: that one waits for its child, and this
-        // child must outlive the hook.
+            .own_process_group();
+        // Detached: the worker must outlive the hook.
         command
-            .spawn()
+            .spawn_detached(Stdio::from(log), Stdio::from(stderr))
             .map(drop)
             .map_err(|source| HookError::SpawnWorker { source })
     }
@@ -299,7 +292,7 @@ impl Jobs {
     /// Runs one queued job to its end and returns it as recorded then.
     fn run_job(&self, job: &Job, exe: &Path, cwd: &Path) -> Result<Job, HookError> {
         let (log, stderr) = open_log(&self.log_path(&job.tag))?;
-        let spawned = Cmd::new(&exe.to_string_lossy())
+        let spawned = Cmd::new(exe)
             .args(["pipeline", "--job", "--", &job.tag])
             .cwd(cwd)
             .spawn(Stdio::null(), Stdio::from(log), Stdio::from(stderr))

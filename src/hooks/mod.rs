@@ -99,13 +99,13 @@ pub enum HookError {
     Chained {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: ProcessError,
     },
     /// The detached worker of the job queue could not be started.
     #[error("could not start the worker of the job queue")]
     SpawnWorker {
         #[source]
-        source: std::io::Error,
+        source: ProcessError,
     },
     /// A job state file cannot be parsed.
     #[error("the job state {path} is damaged")]

@@ -14,7 +14,6 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use super::event::{
     has_config, new_version_tags, on_fetch, parse_updates, touches_tags, version_prefix,
@@ -28,6 +27,7 @@ use crate::git::Repo;
 use crate::pipeline::{
     buildkit_dir, error_chain, is_running, read_note, unix_now, Record, RunResult,
 };
+use crate::process::Cmd;
 
 /// One invocation of a hook.
 #[derive(Debug, Clone)]
@@ -236,27 +236,16 @@ fn run_chained(call: &HookCall<'_>) -> Result<Option<Chained>, HookError> {
     if !executable {
         return Ok(None);
     }
-    let failed = |source| HookError::Chained {
-        path: path.clone(),
-        source,
-    };
     // stdout and stderr are git's, as they would be without us.
-    let mut child = Command::new(&path)
+    let status = Cmd::new(&path)
         .args(call.args)
-        .current_dir(call.cwd)
-        .stdin(Stdio::piped())
-        .spawn()
-        .map_err(failed)?;
-    let stdin = child.stdin.take();
-    let input = call.input.to_vec();
-    // Fed from a thread: a hook that reads nothing must not block us on a full pipe.
-    let feeder = std::thread::spawn(move || {
-        if let Some(mut stdin) = stdin {
-            let _ = stdin.write_all(&input);
-        }
-    });
-    let status = child.wait().map_err(failed)?;
-    let _ = feeder.join();
+        .cwd(call.cwd)
+        .input(call.input)
+        .status()
+        .map_err(|source| HookError::Chained {
+            path: path.clone(),
+            source,
+        })?;
     let exit_code = match (status.code(), status.signal()) {
         (Some(code), _) => u8::try_from(code).unwrap_or(1),
         (None, signal) => u8::try_from(128 + signal.unwrap_or(0)).unwrap_or(1),
