@@ -10,7 +10,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::deb::Compression;
+use crate::pipeline::Stage;
 use crate::version::TagScheme;
+use crate::vm::values::{Cpus, Memory, ModeChoice, TimeLimit};
 
 /// The file name, at the repository root.
 pub const FILE_NAME: &str = ".buildkit.toml";
@@ -192,13 +194,16 @@ impl BuildTimeout {
 impl<'de> Deserialize<'de> for BuildTimeout {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        crate::vm::plan::parse_duration(&text)
-            .map(|secs| BuildTimeout(std::time::Duration::from_secs(secs)))
-            .map_err(|_| {
-                serde::de::Error::custom(format!(
-                    "build-timeout {text:?} is not a duration such as \"90s\", \"30m\" or \"2h\""
-                ))
-            })
+        let message = match text.parse::<TimeLimit>() {
+            Ok(limit) => return Ok(BuildTimeout(std::time::Duration::from_secs(limit.secs()))),
+            Err(crate::vm::VmError::OutOfRange { value, range, .. }) => {
+                format!("build-timeout {value} is out of range ({range})")
+            }
+            Err(_) => format!(
+                "build-timeout {text:?} is not a duration such as \"90s\", \"30m\" or \"2h\""
+            ),
+        };
+        Err(serde::de::Error::custom(message))
     }
 }
 
@@ -275,49 +280,26 @@ pub struct RepoConfig {
 pub struct VmConfig {
     /// Base image name.
     pub image: Option<String>,
-    /// Guest memory, e.g. `"512M"` (checked when parsed).
-    pub memory: Option<Spanned<String>>,
-    /// Guest CPUs (checked when parsed).
-    pub cpus: Option<Spanned<u32>>,
+    /// Guest memory, e.g. `"512M"`.
+    pub memory: Option<Memory>,
+    /// Guest CPUs.
+    pub cpus: Option<Cpus>,
     /// Commands run after installing.
     #[serde(default)]
     pub smoke: Vec<String>,
-    /// Each test's time limit, e.g. `"5m"` (checked when parsed).
-    pub timeout: Option<Spanned<String>>,
-    /// `fast`, `systemd` or `auto` (checked when parsed).
-    pub mode: Option<Spanned<String>>,
-}
-
-impl VmConfig {
-    /// Checks each value as `vm-test` will read it; the error carries the
-    /// value's span.
-    fn check(&self) -> Result<(), (std::ops::Range<usize>, String)> {
-        use crate::vm::plan;
-        let located =
-            |span: std::ops::Range<usize>| move |e: crate::vm::VmError| (span, e.to_string());
-        if let Some(memory) = &self.memory {
-            plan::parse_memory(memory.get_ref()).map_err(located(memory.span()))?;
-        }
-        if let Some(cpus) = &self.cpus {
-            plan::check_cpus(*cpus.get_ref()).map_err(located(cpus.span()))?;
-        }
-        if let Some(timeout) = &self.timeout {
-            plan::parse_duration(timeout.get_ref()).map_err(located(timeout.span()))?;
-        }
-        if let Some(mode) = &self.mode {
-            plan::parse_mode(mode.get_ref()).map_err(located(mode.span()))?;
-        }
-        Ok(())
-    }
+    /// Each test's time limit, e.g. `"5m"`.
+    pub timeout: Option<TimeLimit>,
+    /// `fast`, `systemd` or `auto`.
+    pub mode: Option<ModeChoice>,
 }
 
 /// `[hooks]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct HooksConfig {
-    /// Stages run when a version tag appears.
+    /// Stages run when a version tag appears, in order (checked when read).
     #[serde(default)]
-    pub on_tag: Vec<String>,
+    pub on_tag: Vec<Spanned<Stage>>,
     /// Whether version tags that arrive by `git fetch` (or `pull`, `clone`,
     /// `remote update`) start pipelines too; read from HEAD's file, so a
     /// fetched commit cannot opt itself in. Default false.
@@ -352,8 +334,9 @@ impl Config {
         let err = |span: std::ops::Range<usize>, message: String| {
             located(text, origin, span.start, message)
         };
-        if let Some(vm) = &self.vm {
-            vm.check().map_err(|(span, message)| err(span, message))?;
+        if let Some(hooks) = &self.hooks {
+            crate::pipeline::check_stage_order(&hooks.on_tag)
+                .map_err(|(span, message)| err(span, message))?;
         }
         let mut names = std::collections::HashSet::new();
         for package in &self.packages {
@@ -651,7 +634,49 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
         )
         .expect("parses");
         let vm = good.vm.expect("[vm]");
-        assert_eq!(vm.timeout.map(|t| t.into_inner()).as_deref(), Some("24h"));
-        assert_eq!(vm.cpus.map(|c| c.into_inner()), Some(2));
+        assert_eq!(vm.timeout.map(TimeLimit::secs), Some(24 * 3600));
+        assert_eq!(vm.cpus.map(Cpus::get), Some(2));
+    }
+
+    #[test]
+    fn typed_values_hold_what_was_written() {
+        let text = "[vm]\nmemory = \"1536\"\ntimeout = \"90\"\nmode = \"systemd\"\n\n\
+                    [hooks]\non-tag = [\"package\", \"publish\", \"vm-test\"]\n";
+        let config = Config::parse(text, "HEAD:.buildkit.toml").expect("parses");
+        let vm = config.vm.expect("[vm]");
+        assert_eq!(vm.memory.map(Memory::mib), Some(1536));
+        assert_eq!(vm.timeout.map(TimeLimit::secs), Some(90));
+        assert_eq!(
+            vm.mode,
+            Some(ModeChoice::Exactly(crate::vm::GuestMode::Systemd))
+        );
+        assert_eq!(vm.cpus, None);
+        let on_tag: Vec<Stage> = config
+            .hooks
+            .expect("[hooks]")
+            .on_tag
+            .iter()
+            .map(|s| *s.get_ref())
+            .collect();
+        assert_eq!(on_tag, [Stage::Package, Stage::Publish, Stage::VmTest]);
+    }
+
+    #[test]
+    fn typed_value_errors_name_line_and_column() {
+        let cases = [
+            ("[vm]\nmemory = \"lots\"\n", "v1.0.0:.buildkit.toml:2:10: invalid memory size \"lots\" (examples: 512M, 1G)"),
+            ("[vm]\nmemory = 512\n", "v1.0.0:.buildkit.toml:2:10: invalid type: integer `512`, expected a string"),
+            ("[vm]\ncpus = 65\n", "v1.0.0:.buildkit.toml:2:8: cpus 65 is out of range (1 to 64)"),
+            ("[vm]\ntimeout = \"0s\"\n", "v1.0.0:.buildkit.toml:2:11: invalid duration \"0s\" (examples: 90s, 5m, 1h)"),
+            ("[vm]\ntimeout = \"25h\"\n", "v1.0.0:.buildkit.toml:2:11: timeout 25h is out of range (1s to 24h)"),
+            ("[vm]\nmode = \"Fast\"\n", "v1.0.0:.buildkit.toml:2:8: invalid VM mode \"Fast\" (fast, systemd or auto)"),
+            ("[hooks]\non-tag = [\"package\",\n  \"deploy\"]\n", "v1.0.0:.buildkit.toml:2:10: [hooks] on-tag: unknown stage \"deploy\" (known: package, publish, vm-test)"),
+            ("[hooks]\non-tag = [\"vm-test\"]\n", "v1.0.0:.buildkit.toml:2:11: [hooks] on-tag: vm-test needs publish before it"),
+            // A build-timeout out of range says so (it said "not a duration").
+            ("[[package]]\nname = \"hello\"\ndescription = \"d\"\nmaintainer = \"A <a@b.c>\"\nbuild-timeout = \"25h\"\n", "v1.0.0:.buildkit.toml:5:17: build-timeout 25h is out of range (1s to 24h)"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(error_of(text), want, "{text}");
+        }
     }
 }

@@ -146,9 +146,12 @@ fn generate(
         "Generated",
         &format!("Ed25519 signing key for {}", key.user_id()),
     );
-    let path = store
-        .save(&key, passphrase.as_deref(), make_default)
-        .map_err(sign_error)?;
+    let path = if make_default {
+        store.save_as_default(&key, passphrase.as_deref())
+    } else {
+        store.save(&key, passphrase.as_deref())
+    }
+    .map_err(sign_error)?;
     ui.status("Saved", &path.display().to_string());
     if passphrase.is_some() {
         ui.note("the secret key is encrypted with the passphrase");

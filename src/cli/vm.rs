@@ -7,9 +7,9 @@ use git_buildkit::config::FILE_NAME;
 use git_buildkit::package;
 use git_buildkit::progress::Listener;
 use git_buildkit::vm::image::{host_mirror, host_suite, CreateOptions};
-use git_buildkit::vm::plan::parse_mode;
 use git_buildkit::vm::run::{self, AccelChoice};
 use git_buildkit::vm::tag::{self, TagTestOptions, DEFAULT_IMAGE};
+use git_buildkit::vm::values::parse_mode;
 use git_buildkit::vm::{ImageStore, Recipe, TestOutcome, Verdict, VerdictKind, VmError};
 
 use super::error::{usage, CliError};

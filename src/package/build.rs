@@ -25,8 +25,10 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{BuildTimeout, PackageConfig, Sandbox};
-use crate::process::Cmd;
+use super::{BuildReport, PackageError};
+use crate::config::{BuildTimeout, Config, PackageConfig, Sandbox};
+use crate::process::{Cmd, ProcessError};
+use crate::progress::Listener;
 
 /// `PATH` of every build: Debian's default (see /etc/login.defs), not the
 /// caller's. `build-env = ["PATH"]` passes the caller's instead.
@@ -237,6 +239,78 @@ pub(super) fn command(
         .own_process_group()
         .time_limit(build.timeout)
         .label(format!("`{}`", build.command))
+}
+
+/// Runs each distinct build once, in the configuration's order.
+pub(super) fn run_builds(
+    config: &Config,
+    dirs: &RunDirs,
+    vars: &BuildVars,
+    listener: &dyn Listener,
+) -> Result<Vec<BuildReport>, PackageError> {
+    let mut done: Vec<Build> = Vec::new();
+    let mut reports = Vec::new();
+    let mut bwrap: Option<Result<(), String>> = None;
+    let hidden = hidden_paths(
+        std::env::var_os("HOME").map(PathBuf::from),
+        crate::sign::KeyStore::default_location()
+            .ok()
+            .map(|s| s.dir().to_owned()),
+    );
+    for package in &config.packages {
+        let Some(build) = Build::of(package) else {
+            continue;
+        };
+        if done.contains(&build) {
+            continue;
+        }
+        let isolation = match build.sandbox {
+            Sandbox::None => Isolation::Unsandboxed,
+            Sandbox::Auto | Sandbox::Bwrap => match bwrap.get_or_insert_with(bwrap_usable) {
+                Ok(()) => Isolation::Bwrap {
+                    network: build.network,
+                },
+                Err(reason) if build.sandbox == Sandbox::Bwrap => {
+                    return Err(PackageError::NoSandbox {
+                        package: package.name.get_ref().clone(),
+                        reason: reason.clone(),
+                    })
+                }
+                Err(reason) => {
+                    listener.warn(&format!(
+                        "bwrap is not usable here ({reason}): the build runs unsandboxed, \
+                             with the caller's file system and network; install bubblewrap, \
+                             or set sandbox = \"none\" to choose this"
+                    ));
+                    Isolation::Unsandboxed
+                }
+            },
+        };
+        listener.status(
+            "Building",
+            &format!("{}: `{}`", isolation.describe(), build.command),
+        );
+        let env = environment(&build.env, &|name| std::env::var_os(name), dirs, vars);
+        command(&build, isolation, dirs, &hidden, env)
+            .stream(&mut *listener.output(), 20)
+            .map_err(|source| match source {
+                ProcessError::Timeout { limit, output, .. } => PackageError::BuildTimeout {
+                    command: build.command.clone(),
+                    limit,
+                    output,
+                },
+                source => PackageError::Build {
+                    command: build.command.clone(),
+                    source,
+                },
+            })?;
+        reports.push(BuildReport {
+            command: build.command.clone(),
+            isolation,
+        });
+        done.push(build);
+    }
+    Ok(reports)
 }
 
 #[cfg(test)]

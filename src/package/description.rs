@@ -224,4 +224,24 @@ mod tests {
         assert!(is_synopsis_only("says hi\n  \n"));
         assert!(!is_synopsis_only("says hi\nmore"));
     }
+
+    #[test]
+    fn the_field_trims_the_ends_and_keeps_indented_lines() {
+        // Leading and trailing blank lines go; a line's leading spaces stay
+        // (deb822 shows it verbatim); trailing spaces go; a blank line
+        // between paragraphs becomes ".".
+        assert_eq!(
+            field("\n  says hi  \nText.   \n   \n  indented code\n\n", None),
+            "says hi\nText.\n.\n  indented code"
+        );
+        assert_eq!(field("says hi", None), "says hi");
+    }
+
+    #[test]
+    fn a_reflowed_paragraph_stays_within_the_width() {
+        let words = "word ".repeat(40);
+        let paragraph = readme_paragraph(&format!("# t\n\n{words}\n"), "x").expect("found");
+        assert!(paragraph.lines().all(|l| l.len() <= WIDTH), "{paragraph}");
+        assert_eq!(simplify(&paragraph), simplify(&words));
+    }
 }

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use super::note::notes_name;
-use super::{Record, Stage, Step, NOTES_REF};
+use super::{Record, Step, NOTES_REF};
 use crate::apt::AptError;
 use crate::git::GitError;
 use crate::package::PackageError;
@@ -20,21 +20,6 @@ pub enum StepError {
     /// Reading the configuration or building the packages failed.
     #[error(transparent)]
     Package(#[from] PackageError),
-    /// `[hooks] on-tag` names a stage that does not exist.
-    #[error(
-        "{origin}: [hooks] on-tag: unknown stage {stage:?} (known: package, publish, vm-test)"
-    )]
-    UnknownStage { origin: String, stage: String },
-    /// `[hooks] on-tag` names a stage twice.
-    #[error("{origin}: [hooks] on-tag lists {stage} twice")]
-    DuplicateStage { origin: String, stage: Stage },
-    /// `[hooks] on-tag` names a stage without the one it needs before it.
-    #[error("{origin}: [hooks] on-tag: {stage} needs {needs} before it")]
-    StageOrder {
-        origin: String,
-        stage: Stage,
-        needs: Stage,
-    },
     /// The apt repository refused or failed.
     #[error(transparent)]
     Apt(#[from] AptError),
@@ -71,9 +56,6 @@ impl StepError {
     pub fn exit_code(&self) -> u8 {
         match self {
             StepError::Package(e) => e.exit_code(),
-            StepError::UnknownStage { .. }
-            | StepError::DuplicateStage { .. }
-            | StepError::StageOrder { .. } => 2,
             StepError::Apt(AptError::Sign(e)) | StepError::Sign(e) => e.exit_code(),
             StepError::Apt(AptError::Io { .. }) | StepError::Io { .. } => 1,
             StepError::Apt(_) => 2,
@@ -86,11 +68,6 @@ impl StepError {
     pub fn hint(&self) -> Option<String> {
         match self {
             StepError::Package(e) => e.hint(),
-            StepError::UnknownStage { .. }
-            | StepError::DuplicateStage { .. }
-            | StepError::StageOrder { .. } => Some(
-                "on-tag lists stages in their order: package, publish, vm-test; fix it, commit, and tag a new version".into(),
-            ),
             StepError::Apt(e) => e.hint(),
             StepError::Sign(e) => e.hint(),
             StepError::Vm(e) => e.hint(),

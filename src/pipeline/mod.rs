@@ -45,4 +45,4 @@ pub use self::run_lock::{
     buildkit_dir, dist_dir, is_running, job_id, jobs_dir, lock, lock_repository, tag_of_job_id,
     RepositoryLock, RunLock,
 };
-pub use self::stage::{stages, Stage, Step};
+pub use self::stage::{check_order as check_stage_order, stages, Stage, Step};

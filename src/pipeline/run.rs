@@ -12,7 +12,7 @@ use super::{
     dist_dir, error_chain, read_note, stages, tag_commit, PackageRecord, PipelineError, Record,
     RunLock, RunResult, Stage, StageRecord, StageResult, Step, StepError, NOTES_REF,
 };
-use crate::config::{Config, FILE_NAME};
+use crate::config::Config;
 use crate::deb::WrittenDeb;
 use crate::git::Repo;
 use crate::package::{self, PackageRequest};
@@ -85,10 +85,9 @@ pub fn run(
         }
     }
     let mut record = Record::new(tag, &commit.id, unix_now());
-    let origin = format!("{tag}:{FILE_NAME}");
     let loaded = package::load_config(repo, &commit, tag)
         .map_err(StepError::from)
-        .and_then(|config| Ok((stages(&config, &origin)?, config)));
+        .map(|config| (stages(&config), config));
     let (stages, config) = match loaded {
         Ok(loaded) => loaded,
         Err(e) => return finish(repo, record, Err((Step::Config, e)), listener),

@@ -1,11 +1,16 @@
 //! The stages of a run and their order: what `[hooks] on-tag` may name,
 //! what each stage needs before it, and where a run can fail ([`Step`]).
+//! `on-tag` is read with the configuration: a stage name it does not know,
+//! a stage twice or out of order is a configuration error at its place.
 //! Kept apart so that adding a stage starts here and ends with one arm in
 //! the runner.
 
 use std::fmt;
+use std::ops::Range;
 
-use super::StepError;
+use serde::Deserialize;
+use toml::Spanned;
+
 use crate::config::Config;
 
 /// One step of the pipeline.
@@ -73,40 +78,53 @@ impl fmt::Display for Step {
     }
 }
 
-/// The stages `config` asks for: `[hooks] on-tag`, or when it is absent
-/// or empty [`Stage::DEFAULT`], plus vm-test when there is a `[vm]` table.
-/// `origin` names the file in errors.
-pub fn stages(config: &Config, origin: &str) -> Result<Vec<Stage>, StepError> {
-    let names = config.hooks.as_ref().map_or(&[][..], |h| &h.on_tag[..]);
-    if names.is_empty() {
+impl<'de> Deserialize<'de> for Stage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Stage::from_name(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "[hooks] on-tag: unknown stage {name:?} (known: package, publish, vm-test)"
+            ))
+        })
+    }
+}
+
+/// Checks the stages of `[hooks] on-tag`: none twice, each after the one
+/// it needs. The error is the place of the offending stage and what is wrong.
+pub fn check_order(stages: &[Spanned<Stage>]) -> Result<(), (Range<usize>, String)> {
+    let mut seen: Vec<Stage> = Vec::new();
+    for spanned in stages {
+        let stage = *spanned.get_ref();
+        if seen.contains(&stage) {
+            return Err((
+                spanned.span(),
+                format!("[hooks] on-tag lists {stage} twice"),
+            ));
+        }
+        if let Some(needs) = stage.needs().filter(|n| !seen.contains(n)) {
+            return Err((
+                spanned.span(),
+                format!("[hooks] on-tag: {stage} needs {needs} before it"),
+            ));
+        }
+        seen.push(stage);
+    }
+    Ok(())
+}
+
+/// The stages `config` asks for: `[hooks] on-tag` (checked when the
+/// configuration was read, see [`check_order`]), or when it is absent or
+/// empty [`Stage::DEFAULT`], plus vm-test when there is a `[vm]` table.
+pub fn stages(config: &Config) -> Vec<Stage> {
+    let listed = config.hooks.as_ref().map_or(&[][..], |h| &h.on_tag[..]);
+    if listed.is_empty() {
         let mut stages = Stage::DEFAULT.to_vec();
         if config.vm.is_some() {
             stages.push(Stage::VmTest);
         }
-        return Ok(stages);
+        return stages;
     }
-    let mut stages = Vec::new();
-    for name in names {
-        let stage = Stage::from_name(name).ok_or_else(|| StepError::UnknownStage {
-            origin: origin.to_owned(),
-            stage: name.clone(),
-        })?;
-        if stages.contains(&stage) {
-            return Err(StepError::DuplicateStage {
-                origin: origin.to_owned(),
-                stage,
-            });
-        }
-        if let Some(needs) = stage.needs().filter(|n| !stages.contains(n)) {
-            return Err(StepError::StageOrder {
-                origin: origin.to_owned(),
-                stage,
-                needs,
-            });
-        }
-        stages.push(stage);
-    }
-    Ok(stages)
+    listed.iter().map(|s| *s.get_ref()).collect()
 }
 
 #[cfg(test)]
@@ -114,51 +132,48 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
-    fn config(on_tag: &str) -> Config {
+    fn config(on_tag: &str) -> Result<Config, crate::config::ConfigError> {
         Config::parse(
             &format!("[hooks]\non-tag = {on_tag}\n"),
             "v1.0.0:.buildkit.toml",
         )
-        .expect("config")
     }
 
     #[test]
     fn stages_default_and_validate() {
         let origin = "v1.0.0:.buildkit.toml";
         assert_eq!(
-            stages(&Config::default(), origin).expect("default"),
+            stages(&Config::default()),
             vec![Stage::Package, Stage::Publish]
         );
         assert_eq!(
-            stages(&config("[]"), origin).expect("empty"),
+            stages(&config("[]").expect("empty")),
             vec![Stage::Package, Stage::Publish]
         );
         assert_eq!(
-            stages(
-                &Config::parse("[vm]\nsmoke = [\"true\"]\n", origin).expect("vm"),
-                origin
-            )
-            .expect("default with [vm]"),
+            stages(&Config::parse("[vm]\nsmoke = [\"true\"]\n", origin).expect("vm")),
             vec![Stage::Package, Stage::Publish, Stage::VmTest]
         );
         assert_eq!(
-            stages(&config(r#"["package", "publish", "vm-test"]"#), origin).expect("all"),
+            stages(&config(r#"["package", "publish", "vm-test"]"#).expect("all")),
             vec![Stage::Package, Stage::Publish, Stage::VmTest]
         );
         assert_eq!(
-            stages(&config(r#"["package"]"#), origin).expect("package only"),
+            stages(&config(r#"["package"]"#).expect("package only")),
             vec![Stage::Package]
         );
+        // An unknown name is located at the list (serde reports an element's
+        // error there), a stage twice or out of order at that stage.
         let errors = [
-            (r#"["package", "deploy"]"#, "v1.0.0:.buildkit.toml: [hooks] on-tag: unknown stage \"deploy\" (known: package, publish, vm-test)"),
-            (r#"["package", "package"]"#, "v1.0.0:.buildkit.toml: [hooks] on-tag lists package twice"),
-            (r#"["publish", "package"]"#, "v1.0.0:.buildkit.toml: [hooks] on-tag: publish needs package before it"),
-            (r#"["package", "vm-test"]"#, "v1.0.0:.buildkit.toml: [hooks] on-tag: vm-test needs publish before it"),
+            (r#"["package", "deploy"]"#, "v1.0.0:.buildkit.toml:2:10: [hooks] on-tag: unknown stage \"deploy\" (known: package, publish, vm-test)"),
+            (r#"["package", "package"]"#, "v1.0.0:.buildkit.toml:2:22: [hooks] on-tag lists package twice"),
+            (r#"["publish", "package"]"#, "v1.0.0:.buildkit.toml:2:11: [hooks] on-tag: publish needs package before it"),
+            (r#"["package", "vm-test"]"#, "v1.0.0:.buildkit.toml:2:22: [hooks] on-tag: vm-test needs publish before it"),
+            (r#""package""#, "v1.0.0:.buildkit.toml:2:10: invalid type: string \"package\", expected a sequence"),
         ];
         for (list, want) in errors {
-            let error = stages(&config(list), origin).expect_err(list);
+            let error = config(list).expect_err(list);
             assert_eq!(error.to_string(), want);
-            assert_eq!(error.exit_code(), 2);
         }
     }
 }

@@ -51,7 +51,7 @@ proptest! {
         let (before, frame) = split_line(&line, &marker);
         prop_assert_eq!(before, output.as_str());
         let frame = frame.expect("a frame");
-        prop_assert_eq!(frame.kind, kind);
+        prop_assert_eq!(frame.kind.word(), kind);
         prop_assert_eq!(frame.uptime, f64::from(uptime));
         prop_assert_eq!(frame.fields, fields);
     }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::access_log::AccessLogEntry;
 use super::request::{read_head, HeadError, ReadHead, RequestHead, Version};
-use super::response::{send, Body, Response, SendFailure, Status};
+use super::response::{send, Body, Parts, Response, SendFailure, Status};
 use super::site::StaticSite;
 use super::ServeError;
 
@@ -107,7 +107,11 @@ pub(crate) fn serve_connection(
             buffer.resize(COPY_BUFFER, 0);
         }
         let exchange = Exchange {
-            head_only: head.method == "HEAD",
+            parts: if head.method == "HEAD" {
+                Parts::HeadOnly
+            } else {
+                Parts::Whole
+            },
             connection: connection_field(keep_alive, head.version),
             method: head.method,
             path: head.target,
@@ -129,8 +133,8 @@ struct Exchange {
     method: String,
     /// The request-target, for the log.
     path: String,
-    /// Send the head only (HEAD).
-    head_only: bool,
+    /// What of the response to send (only the head for HEAD).
+    parts: Parts,
     /// The value of the `Connection` field to send, if any.
     connection: Option<&'static str>,
 }
@@ -141,7 +145,7 @@ impl Exchange {
         Exchange {
             method: String::new(),
             path: String::new(),
-            head_only: false,
+            parts: Parts::Whole,
             connection: Some("close"),
         }
     }
@@ -167,7 +171,7 @@ fn send_and_log(
     let (bytes, result) = send(
         writer,
         response,
-        exchange.head_only,
+        exchange.parts,
         exchange.connection,
         buffer,
     );

@@ -133,26 +133,34 @@ pub(crate) enum SendFailure {
     File(io::Error),
 }
 
-/// Writes `response` to `out` and flushes it: the whole of it, or only its
-/// head when `head_only` (HEAD requests). `connection` is the value of a
+/// What of a response goes on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Parts {
+    /// The head and the body.
+    Whole,
+    /// Only the head (the answer to a HEAD request).
+    HeadOnly,
+}
+
+/// Writes `response` to `out` and flushes it: the `parts` asked for. `connection` is the value of a
 /// `Connection` field to add, if any. Returns the number of body bytes
 /// written (for the access log, even when sending fails) and the outcome.
 pub(crate) fn send(
     out: &mut impl Write,
     response: &mut Response,
-    head_only: bool,
+    parts: Parts,
     connection: Option<&str>,
     buffer: &mut [u8],
 ) -> (u64, Result<(), SendFailure>) {
     let mut sent = 0;
-    let result = send_inner(out, response, head_only, connection, buffer, &mut sent);
+    let result = send_inner(out, response, parts, connection, buffer, &mut sent);
     (sent, result)
 }
 
 fn send_inner(
     out: &mut impl Write,
     response: &mut Response,
-    head_only: bool,
+    parts: Parts,
     connection: Option<&str>,
     buffer: &mut [u8],
     sent: &mut u64,
@@ -175,7 +183,7 @@ fn send_inner(
     head.push_str("\r\n");
     out.write_all(head.as_bytes())
         .map_err(SendFailure::Connection)?;
-    if !head_only {
+    if parts == Parts::Whole {
         match &mut response.body {
             Body::None => {}
             Body::Text(text) => {

@@ -26,7 +26,7 @@ use super::access_log::AccessLogEntry;
 use super::connection::serve_connection;
 use super::limits::Limits;
 use super::notice::{LoadNotice, Tally};
-use super::response::{send, Response, Status};
+use super::response::{send, Parts, Response, Status};
 use super::site::StaticSite;
 use super::slots::{Admission, Connections, Slot, Wait};
 use super::ServeError;
@@ -181,7 +181,13 @@ fn runs_out_of_resources(error: &io::Error) -> bool {
 fn refuse(stream: &TcpStream) {
     let mut response = Response::error(Status::ServiceUnavailable).with("Retry-After", "1");
     let mut bytes = Vec::new();
-    let _ = send(&mut bytes, &mut response, false, Some("close"), &mut []);
+    let _ = send(
+        &mut bytes,
+        &mut response,
+        Parts::Whole,
+        Some("close"),
+        &mut [],
+    );
     if stream.set_nonblocking(true).is_ok() {
         let mut stream = stream;
         let _ = stream.write_all(&bytes);

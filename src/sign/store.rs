@@ -86,14 +86,34 @@ impl KeyStore {
     }
 
     /// Writes the key (its secret encrypted with `passphrase` when given)
-    /// and its public key, and makes it the default when asked or when the
-    /// store has no usable default yet. Returns the secret key file.
-    pub fn save(
+    /// and its public key, and makes it the default when the store has no
+    /// usable default yet. Returns the secret key file.
+    pub fn save(&self, key: &SigningKey, passphrase: Option<&str>) -> Result<PathBuf, SignError> {
+        let path = self.write_key(key, passphrase)?;
+        let usable_default = match self.default_fingerprint()? {
+            Some(current) => self.file(&current, SECRET_EXT).is_file(),
+            None => false,
+        };
+        if !usable_default {
+            self.set_default(&key.fingerprint())?;
+        }
+        Ok(path)
+    }
+
+    /// Like [`KeyStore::save`], and makes the key the default whatever the
+    /// default was.
+    pub fn save_as_default(
         &self,
         key: &SigningKey,
         passphrase: Option<&str>,
-        make_default: bool,
     ) -> Result<PathBuf, SignError> {
+        let path = self.write_key(key, passphrase)?;
+        self.set_default(&key.fingerprint())?;
+        Ok(path)
+    }
+
+    /// Writes the secret and the public key files; returns the secret's.
+    fn write_key(&self, key: &SigningKey, passphrase: Option<&str>) -> Result<PathBuf, SignError> {
         self.prepare_dir()?;
         let fingerprint = key.fingerprint();
         let secret = key.to_armored_secret(passphrase)?;
@@ -101,15 +121,13 @@ impl KeyStore {
         write_atomic(&path, &secret, 0o600)?;
         let public = key.public_armored()?;
         write_atomic(&self.file(&fingerprint, PUBLIC_EXT), &public, 0o644)?;
-        let usable_default = match self.default_fingerprint()? {
-            Some(current) => self.file(&current, SECRET_EXT).is_file(),
-            None => false,
-        };
-        if make_default || !usable_default {
-            let default = self.dir.join(DEFAULT_FILE);
-            write_atomic(&default, format!("{fingerprint}\n").as_bytes(), 0o644)?;
-        }
         Ok(path)
+    }
+
+    /// Points the `default` file at `fingerprint`.
+    fn set_default(&self, fingerprint: &str) -> Result<(), SignError> {
+        let default = self.dir.join(DEFAULT_FILE);
+        write_atomic(&default, format!("{fingerprint}\n").as_bytes(), 0o644)
     }
 
     /// Every key of the store, oldest first.
@@ -366,7 +384,7 @@ mod tests {
         let (_tmp, store) = store();
         let key = key("A");
         let fpr = key.fingerprint();
-        let path = store.save(&key, None, false).expect("save");
+        let path = store.save(&key, None).expect("save");
         assert_eq!(path, store.dir().join(format!("{fpr}.key")));
         assert_eq!(mode(store.dir()), 0o700);
         assert_eq!(mode(&path), 0o600);
@@ -400,13 +418,13 @@ mod tests {
     fn default_moves_only_when_asked() {
         let (_tmp, store) = store();
         let (a, b, c) = (key("A"), key("B"), key("C"));
-        store.save(&a, None, false).expect("save");
-        store.save(&b, None, false).expect("save");
+        store.save(&a, None).expect("save");
+        store.save(&b, None).expect("save");
         assert_eq!(
             store.default_fingerprint().expect("default"),
             Some(a.fingerprint())
         );
-        store.save(&c, None, true).expect("save");
+        store.save_as_default(&c, None).expect("save");
         assert_eq!(
             store.default_fingerprint().expect("default"),
             Some(c.fingerprint())
@@ -416,7 +434,7 @@ mod tests {
         std::fs::remove_file(store.file(&c.fingerprint(), SECRET_EXT)).expect("rm");
         let err = store.load(None, None).expect_err("stale default");
         assert!(matches!(err, SignError::UnknownKey { .. }), "{err:?}");
-        store.save(&b, None, false).expect("save");
+        store.save(&b, None).expect("save");
         assert_eq!(
             store.default_fingerprint().expect("default"),
             Some(b.fingerprint())
@@ -442,7 +460,7 @@ mod tests {
         let (_tmp, store) = store();
         let key = key("A");
         let fpr = key.fingerprint();
-        let path = store.save(&key, None, false).expect("save");
+        let path = store.save(&key, None).expect("save");
         for spec in [
             fpr.clone(),
             fpr[32..].to_owned(),
@@ -510,8 +528,8 @@ mod tests {
     fn protected_keys_load_with_their_passphrase_and_list_as_protected() {
         let (_tmp, store) = store();
         let (open, closed) = (key("Open"), key("Closed"));
-        store.save(&open, None, false).expect("save");
-        store.save(&closed, Some("secret"), false).expect("save");
+        store.save(&open, None).expect("save");
+        store.save(&closed, Some("secret")).expect("save");
 
         let err = store
             .load(Some(&closed.fingerprint()), None)

@@ -190,11 +190,58 @@ fi
 frame PHASE "name=test"
 "#;
 
+/// What a framed line reports: the words the guest script writes after
+/// the marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// `BEGIN`: the guest script started.
+    Begin,
+    /// `PHASE`: a phase (`name=update`, `install`, `test`) started.
+    Phase,
+    /// `TEST-START`: a test started.
+    TestStart,
+    /// `TEST`: a test ended, with its result.
+    Test,
+    /// `SETUP-FAILED`: the network, apt-get update or install failed.
+    SetupFailed,
+    /// `END`: the guest script ended.
+    End,
+}
+
+impl FrameKind {
+    /// Every kind.
+    pub const ALL: [FrameKind; 6] = [
+        FrameKind::Begin,
+        FrameKind::Phase,
+        FrameKind::TestStart,
+        FrameKind::Test,
+        FrameKind::SetupFailed,
+        FrameKind::End,
+    ];
+
+    /// The word the guest writes.
+    pub fn word(self) -> &'static str {
+        match self {
+            FrameKind::Begin => "BEGIN",
+            FrameKind::Phase => "PHASE",
+            FrameKind::TestStart => "TEST-START",
+            FrameKind::Test => "TEST",
+            FrameKind::SetupFailed => "SETUP-FAILED",
+            FrameKind::End => "END",
+        }
+    }
+
+    /// The kind written as `word`.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.word() == word)
+    }
+}
+
 /// One framed line from the guest.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
-    /// `BEGIN`, `PHASE`, `TEST-START`, `TEST`, `SETUP-FAILED` or `END`.
-    pub kind: String,
+    /// What it reports.
+    pub kind: FrameKind,
     /// The guest's uptime in seconds when it was written.
     pub uptime: f64,
     /// Its `key=value` fields; `reason` (always last) keeps its spaces.
@@ -222,9 +269,8 @@ pub fn split_line<'a>(line: &'a str, marker: &str) -> (&'a str, Option<Frame>) {
 
 fn parse_frame(text: &str) -> Option<Frame> {
     let (kind, mut rest) = text.split_once(' ').unwrap_or((text, ""));
-    if kind.is_empty() {
-        return None;
-    }
+    // A kind this version does not know is ignored, like a broken frame.
+    let kind = FrameKind::from_word(kind)?;
     let mut fields = BTreeMap::new();
     let mut uptime = None;
     loop {
@@ -246,7 +292,7 @@ fn parse_frame(text: &str) -> Option<Frame> {
         }
     }
     Some(Frame {
-        kind: kind.to_owned(),
+        kind,
         uptime: uptime?,
         fields,
     })
@@ -353,7 +399,7 @@ echo "failed=$failed"
         let results: Vec<(String, String, String)> = stdout
             .lines()
             .filter_map(|l| split_line(l, "@@bk:x ").1)
-            .filter(|f| f.kind == "TEST")
+            .filter(|f| f.kind == FrameKind::Test)
             .map(|f| {
                 (
                     f.field("name").to_owned(),
@@ -385,7 +431,7 @@ echo "failed=$failed"
         let (out, frame) = split_line("partial@@bk:abc TEST uptime=3.25 name=smoke1 result=FAIL rc=1 start=2.00 reason=exit status 1\r\n", &marker);
         assert_eq!(out, "partial");
         let frame = frame.expect("frame");
-        assert_eq!(frame.kind, "TEST");
+        assert_eq!(frame.kind, FrameKind::Test);
         assert_eq!(frame.uptime, 3.25);
         assert_eq!(frame.field("name"), "smoke1");
         assert_eq!(frame.field("reason"), "exit status 1");
@@ -400,6 +446,7 @@ echo "failed=$failed"
             ("@@bk:other END uptime=1 rc=0", None)
         );
         assert_eq!(split_line("@@bk:abc END rc=0", &marker).1, None);
+        assert_eq!(split_line("@@bk:abc DONE uptime=1", &marker).1, None);
         let end = split_line("@@bk:abc END uptime=9.5 rc=0", &marker).1;
         assert_eq!(end.expect("end").field("rc"), "0");
     }

@@ -2,7 +2,8 @@
 //! throw-away qcow2 overlay booted per test ([`run`]) with the qemu argv
 //! from a pure function ([`qemu`]), the packages installed with apt from
 //! the tag's signed repository ([`job`]), and the verdict read back from
-//! framed lines on a serial port ([`verdict`]).
+//! framed lines on a serial port ([`verdict`]). The `[vm]` values are
+//! typed in [`values`].
 
 pub mod connections;
 pub mod dep8;
@@ -17,6 +18,7 @@ pub mod plan;
 pub mod qemu;
 pub mod run;
 pub mod tag;
+pub mod values;
 pub mod verdict;
 
 pub use error::VmError;

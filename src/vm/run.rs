@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use super::error::io_at;
 use super::image::{require, RemoveOnDrop};
-use super::job::{self, Job};
+use super::job::{self, FrameKind, Job};
 use super::limits::{self, Kept, Line, LineReader};
 use super::qemu::{self, Accel, Boot, Console, GuestMode};
 use super::verdict::{Phases, TestOutcome, TestResult, Verdict, VerdictKind};
@@ -703,15 +703,15 @@ impl Watcher<'_> {
             }
             let Some(frame) = frame else { continue };
             let now = Instant::now();
-            match frame.kind.as_str() {
-                "BEGIN" => {
+            match frame.kind {
+                FrameKind::Begin => {
                     marks.push(("begin", now));
                     wait = Wait {
                         what: "apt-get update",
                         until: now + self.limit(60),
                     };
                 }
-                "PHASE" => match frame.field("name") {
+                FrameKind::Phase => match frame.field("name") {
                     "update" => {
                         self.listener
                             .status("Updating", "apt from the served repository");
@@ -734,7 +734,7 @@ impl Watcher<'_> {
                         };
                     }
                 },
-                "TEST-START" => {
+                FrameKind::TestStart => {
                     let name = frame.field("name").to_owned();
                     self.listener.status("Testing", &name);
                     current = Some((name, now, Kept::new(limits::MAX_TEST_OUTPUT)));
@@ -745,7 +745,7 @@ impl Watcher<'_> {
                             + self.limit(10),
                     };
                 }
-                "TEST" => {
+                FrameKind::Test => {
                     let (_, start, output) = current
                         .take()
                         .unwrap_or_else(|| (String::new(), now, Kept::default()));
@@ -764,7 +764,7 @@ impl Watcher<'_> {
                         until: now + self.limit(30),
                     };
                 }
-                "SETUP-FAILED" => {
+                FrameKind::SetupFailed => {
                     attempt.error = Some(format!(
                         "{} failed in the guest{}",
                         frame.field("reason"),
@@ -774,12 +774,11 @@ impl Watcher<'_> {
                         }
                     ));
                 }
-                "END" => {
+                FrameKind::End => {
                     marks.push(("end", now));
                     attempt.end_rc = frame.field("rc").parse().ok();
                     break;
                 }
-                _ => {}
             }
         }
         attempt.phases = phases(self.started, &marks);
@@ -807,11 +806,7 @@ impl Watcher<'_> {
     fn result(&self, frame: &job::Frame, start: Instant, output: String) -> TestResult {
         let name = frame.field("name").to_owned();
         let test = self.spec.job.tests.iter().find(|t| t.name == name);
-        let outcome = match frame.field("result") {
-            "PASS" => TestOutcome::Pass,
-            "SKIP" => TestOutcome::Skip,
-            _ => TestOutcome::Fail,
-        };
+        let outcome = TestOutcome::from_guest(frame.field("result"));
         let reason = Some(frame.field("reason").to_owned()).filter(|r| !r.is_empty());
         TestResult {
             name,

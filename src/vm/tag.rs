@@ -6,9 +6,10 @@
 
 use std::path::PathBuf;
 
-use super::plan::{self, ModeChoice};
+use super::plan;
 use super::qemu::GuestMode;
 use super::run::{AccelChoice, RunSpec};
+use super::values::{Cpus, Memory, ModeChoice, TimeLimit};
 use super::verdict::TestResult;
 use super::{ImageStore, VmError};
 use crate::apt::AptRepo;
@@ -60,27 +61,7 @@ pub fn prepare(
         .or(vm.image.clone())
         .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
     let image = store.find(&image_name)?;
-    let memory_mib = vm
-        .memory
-        .as_ref()
-        .map(|m| plan::parse_memory(m.get_ref()))
-        .transpose()?
-        .unwrap_or(plan::DEFAULT_MEMORY_MIB);
-    let test_timeout = vm
-        .timeout
-        .as_ref()
-        .map(|t| plan::parse_duration(t.get_ref()))
-        .transpose()?
-        .unwrap_or(plan::DEFAULT_TIMEOUT);
-    let mode_choice = match options.mode {
-        Some(mode) => mode,
-        None => vm
-            .mode
-            .as_ref()
-            .map(|m| plan::parse_mode(m.get_ref()))
-            .transpose()?
-            .unwrap_or(ModeChoice::Auto),
-    };
+    let mode_choice = options.mode.or(vm.mode).unwrap_or(ModeChoice::Auto);
 
     let version = package::resolve_version(repo, &config.tag_scheme(None), tag, commit)?;
     let apt = AptRepo::open(&options.apt_dir)?;
@@ -170,8 +151,8 @@ pub fn prepare(
         image,
         accel: options.accel,
         mode,
-        memory_mib,
-        cpus: plan::check_cpus(vm.cpus.map_or(plan::DEFAULT_CPUS, |c| *c.get_ref()))?,
+        memory_mib: vm.memory.unwrap_or(Memory::DEFAULT).mib(),
+        cpus: vm.cpus.unwrap_or(Cpus::DEFAULT).get(),
         repo_dir: options.apt_dir.clone(),
         public_key,
         job: super::job::Job {
@@ -180,7 +161,7 @@ pub fn prepare(
             component: component.unwrap_or_else(|| apt.settings().default_component().to_owned()),
             install,
             tests: plan.tests,
-            test_timeout,
+            test_timeout: vm.timeout.unwrap_or(TimeLimit::DEFAULT).secs(),
         },
         files,
         keep: options.keep,

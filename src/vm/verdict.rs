@@ -52,6 +52,18 @@ pub enum TestOutcome {
     Skip,
 }
 
+impl TestOutcome {
+    /// The outcome a `TEST` frame's `result` reports: `PASS`, `SKIP`, and
+    /// anything else (`FAIL`, or a word we do not know) a failure.
+    pub fn from_guest(result: &str) -> Self {
+        match result {
+            "PASS" => TestOutcome::Pass,
+            "SKIP" => TestOutcome::Skip,
+            _ => TestOutcome::Fail,
+        }
+    }
+}
+
 /// One test's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TestResult {

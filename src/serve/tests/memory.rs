@@ -9,7 +9,7 @@ use pretty_assertions::assert_eq;
 
 use super::support::*;
 use crate::serve::request::{RequestHead, Version};
-use crate::serve::response::send;
+use crate::serve::response::{send, Parts};
 use crate::serve::{AccessLogEntry, ServeError, StaticSite};
 
 /// What one in-memory connection produced.
@@ -392,7 +392,7 @@ fn memory_a_file_replaced_while_served_is_sent_as_it_was_opened() {
     fs::write(&new, b"Origin: test\nSuite: stable\nCodename: next\n").expect("write");
     fs::rename(&new, &release).expect("rename");
     let mut output = Vec::new();
-    let (bytes, result) = send(&mut output, &mut response, false, None, &mut [0; 4]);
+    let (bytes, result) = send(&mut output, &mut response, Parts::Whole, None, &mut [0; 4]);
     result.expect("sent");
     assert_eq!(bytes, RELEASE_BODY.len() as u64);
     let reply = read_replies(&output, &[]).remove(0);

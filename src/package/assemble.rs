@@ -1,0 +1,295 @@
+//! One package's contents read from the built tree: its assets, the
+//! copyright file, the changelog, the maintainer scripts and conffiles, and
+//! the README paragraph a one-line description is extended with. Every
+//! path is resolved by [`confine`](super::confine), so no symlink brings a
+//! host file into a package.
+
+use std::path::{Path, PathBuf};
+
+use super::confine::{self, Last};
+use super::error::{leaves_tree, PackageError, TreeFile};
+use super::{control, description};
+use crate::config::{Config, PackageConfig};
+use crate::deb::{self, Compression, ControlFile, DataTree, DebError, PackageSpec};
+use crate::version::DebVersion;
+
+/// The scripts dpkg runs and the other files a control directory may hold.
+const SCRIPTS: &[&str] = &["preinst", "postinst", "prerm", "postrm", "config"];
+const CONTROL_DATA: &[&str] = &["templates", "triggers", "shlibs", "symbols"];
+const LICENSE_FILES: &[&str] = &[
+    "LICENSE",
+    "LICENSE.md",
+    "LICENSE.txt",
+    "COPYING",
+    "COPYING.md",
+    "COPYING.txt",
+];
+
+/// What one package is made from besides its `[[package]]` table.
+pub(super) struct Parts<'a> {
+    /// The built tree.
+    pub(super) tree: &'a Path,
+    /// The package's Debian version.
+    pub(super) version: &'a DebVersion,
+    /// `SOURCE_DATE_EPOCH`: every file's time.
+    pub(super) epoch: u64,
+    /// The text of `changelog.Debian`.
+    pub(super) changelog: &'a str,
+    /// The tag, for the copyright file.
+    pub(super) tag: &'a str,
+    /// The README, for a description that is only a synopsis.
+    pub(super) readme: Option<&'a str>,
+}
+
+/// Builds the spec of one package from its configuration and the built tree.
+pub(super) fn assemble(
+    package: &PackageConfig,
+    parts: &Parts<'_>,
+) -> Result<PackageSpec, PackageError> {
+    let name = package.name.get_ref().as_str();
+    let deb_err = |source| PackageError::Deb {
+        package: name.to_owned(),
+        source,
+    };
+    let text = package.description.get_ref();
+    let extended = if description::is_synopsis_only(text) {
+        let paragraph = parts
+            .readme
+            .and_then(|r| description::readme_paragraph(r, text.trim()));
+        if paragraph.is_none() {
+            return Err(PackageError::NoLongDescription {
+                package: name.to_owned(),
+            });
+        }
+        paragraph
+    } else {
+        None
+    };
+    let mut data = DataTree::new();
+    let mut conffiles = add_assets(package, parts.tree, &mut data)?;
+
+    let doc = format!("/usr/share/doc/{name}");
+    let copyright = copyright_text(package, parts.tree, parts.tag)?;
+    data.add_bytes(&format!("{doc}/copyright"), copyright.into_bytes(), 0o644)
+        .map_err(deb_err)?;
+    data.add_bytes(
+        &format!("{doc}/changelog.Debian.gz"),
+        deb::gzip_n(parts.changelog.as_bytes()),
+        0o644,
+    )
+    .map_err(deb_err)?;
+
+    let mut control_files = maintainer_scripts(package, parts.tree)?;
+    conffiles.extend(data.files_under("etc/"));
+    conffiles.sort();
+    conffiles.dedup();
+    if !conffiles.is_empty() {
+        let text: String = conffiles.iter().map(|c| format!("{c}\n")).collect();
+        control_files.push(ControlFile {
+            name: "conffiles".into(),
+            mode: 0o644,
+            bytes: text.into_bytes(),
+        });
+    }
+
+    Ok(PackageSpec {
+        control: control::stanza(package, parts.version, extended.as_deref())
+            .map_err(|e| deb_err(e.into()))?,
+        control_files,
+        data,
+        compression: Compression::default(),
+        mtime: parts.epoch,
+        generate: true,
+        on_disk: None,
+    })
+}
+
+/// Adds the package's assets to `data`; returns the ones marked conffile.
+fn add_assets(
+    package: &PackageConfig,
+    tree: &Path,
+    data: &mut DataTree,
+) -> Result<Vec<String>, PackageError> {
+    let name = package.name.get_ref().as_str();
+    let mut conffiles = Vec::new();
+    for asset in &package.assets {
+        let rel = asset.src.get_ref();
+        let src = confine::resolve(tree, rel, Last::Keep)
+            .map_err(|o| leaves_tree(name, TreeFile::Asset, rel, o))?;
+        let meta = std::fs::symlink_metadata(&src).map_err(|_| PackageError::MissingAsset {
+            package: name.to_owned(),
+            src: asset.src.get_ref().clone(),
+        })?;
+        let mut dest = asset.dest.get_ref().clone();
+        if meta.file_type().is_symlink() {
+            // Packaged as a symlink; where it leads must be inside the tree too.
+            confine::resolve(tree, rel, Last::Follow)
+                .map_err(|o| leaves_tree(name, TreeFile::Asset, rel, o))?;
+        }
+        if dest.ends_with('/') && !meta.is_dir() {
+            dest.push_str(&file_name(&src));
+        }
+        add_path(data, &src, &dest, asset.mode.map(|m| m.0)).map_err(|e| match e {
+            AddError::Deb(source) => PackageError::Deb {
+                package: name.to_owned(),
+                source,
+            },
+            AddError::Io(path, source) => PackageError::Io { path, source },
+        })?;
+        if asset.conffile {
+            conffiles.push(dest.clone());
+        }
+    }
+    Ok(conffiles)
+}
+
+/// The text of the tree's README, when some package's description is only
+/// a synopsis and needs its first paragraph (see [`description`]).
+pub(super) fn readme_text(config: &Config, tree: &Path) -> Result<Option<String>, PackageError> {
+    let Some(package) = config
+        .packages
+        .iter()
+        .find(|p| description::is_synopsis_only(p.description.get_ref()))
+    else {
+        return Ok(None);
+    };
+    let Some(file) = description::READMES
+        .iter()
+        .find(|f| std::fs::symlink_metadata(tree.join(f)).is_ok())
+    else {
+        return Ok(None);
+    };
+    let path = confine::resolve(tree, file, Last::Follow)
+        .map_err(|o| leaves_tree(package.name.get_ref(), TreeFile::Readme, file, o))?;
+    let text = std::fs::read(&path).map_err(|source| PackageError::Io { path, source })?;
+    Ok(Some(String::from_utf8_lossy(&text).into_owned()))
+}
+
+fn copyright_text(package: &PackageConfig, tree: &Path, tag: &str) -> Result<String, PackageError> {
+    let name = package.name.get_ref();
+    let source = match &package.copyright {
+        Some(path) => Some(path.get_ref().clone()),
+        None => LICENSE_FILES
+            .iter()
+            .find(|f| std::fs::symlink_metadata(tree.join(f)).is_ok())
+            .map(|f| (*f).to_owned()),
+    };
+    let Some(source) = source else {
+        return Err(PackageError::NoCopyright {
+            package: name.clone(),
+        });
+    };
+    let path = confine::resolve(tree, &source, Last::Follow)
+        .map_err(|o| leaves_tree(name, TreeFile::Copyright, &source, o))?;
+    let license =
+        std::fs::read_to_string(&path).map_err(|source| PackageError::Io { path, source })?;
+    Ok(format!(
+        "{name} was packaged by git-buildkit from {tag}.\nIts license ({source}) follows.\n\n{}\n",
+        license.trim_end()
+    ))
+}
+
+fn maintainer_scripts(
+    package: &PackageConfig,
+    tree: &Path,
+) -> Result<Vec<ControlFile>, PackageError> {
+    let Some(dir) = &package.maintainer_scripts else {
+        return Ok(Vec::new());
+    };
+    let problem = |problem: String| PackageError::MaintainerScripts {
+        package: package.name.get_ref().clone(),
+        problem,
+    };
+    let name = package.name.get_ref();
+    let path = confine::resolve(tree, dir.get_ref(), Last::Follow)
+        .map_err(|o| leaves_tree(name, TreeFile::MaintainerScripts, dir.get_ref(), o))?;
+    let entries = std::fs::read_dir(&path).map_err(|_| {
+        problem(format!(
+            "maintainer-scripts directory {:?} does not exist in the built tree",
+            dir.get_ref()
+        ))
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| PackageError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let mode = if SCRIPTS.contains(&file.as_str()) {
+            0o755
+        } else if CONTROL_DATA.contains(&file.as_str()) {
+            0o644
+        } else {
+            continue;
+        };
+        let rel = format!("{}/{file}", dir.get_ref().trim_end_matches('/'));
+        let script = confine::resolve(tree, &rel, Last::Follow)
+            .map_err(|o| leaves_tree(name, TreeFile::MaintainerScript, &rel, o))?;
+        let bytes = std::fs::read(&script).map_err(|source| PackageError::Io {
+            path: script.clone(),
+            source,
+        })?;
+        if mode == 0o755 && !bytes.starts_with(b"#!") {
+            return Err(problem(format!(
+                "maintainer script {file} must start with a #! line"
+            )));
+        }
+        files.push(ControlFile {
+            name: file,
+            mode,
+            bytes,
+        });
+    }
+    Ok(files)
+}
+
+enum AddError {
+    Deb(DebError),
+    Io(PathBuf, std::io::Error),
+}
+
+/// Adds a file, symlink or (recursively, sorted) directory at `dest`.
+fn add_path(
+    data: &mut DataTree,
+    src: &Path,
+    dest: &str,
+    mode: Option<u32>,
+) -> Result<(), AddError> {
+    use std::os::unix::fs::PermissionsExt;
+    let io = |e| AddError::Io(src.to_owned(), e);
+    let meta = std::fs::symlink_metadata(src).map_err(io)?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(src).map_err(io)?;
+        return data
+            .add_symlink(dest, &target.to_string_lossy())
+            .map_err(AddError::Deb);
+    }
+    if meta.is_dir() {
+        data.add_dir(dest, 0o755).map_err(AddError::Deb)?;
+        let mut children: Vec<_> = std::fs::read_dir(src)
+            .map_err(io)?
+            .collect::<Result<_, _>>()
+            .map_err(io)?;
+        children.sort_by_key(std::fs::DirEntry::file_name);
+        for child in children {
+            let child_dest = format!(
+                "{}/{}",
+                dest.trim_end_matches('/'),
+                child.file_name().to_string_lossy()
+            );
+            add_path(data, &child.path(), &child_dest, mode)?;
+        }
+        return Ok(());
+    }
+    let executable = meta.permissions().mode() & 0o111 != 0;
+    let mode = mode.unwrap_or(if executable { 0o755 } else { 0o644 });
+    data.add_file(dest, src.to_owned(), meta.len(), mode)
+        .map_err(AddError::Deb)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,173 @@
+//! Why packaging failed: one error for the stage, naming the package and
+//! the file of the tree it was working on.
+
+use std::path::PathBuf;
+
+use super::confine::Outside;
+use crate::config::{ConfigError, FILE_NAME};
+use crate::deb::DebError;
+use crate::git::GitError;
+use crate::process::{Limit, ProcessError};
+use crate::version::VersionError;
+
+/// Why packaging failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// Reading the repository failed.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// The commit has no `.buildkit.toml`.
+    #[error("commit {rev} has no {FILE_NAME}")]
+    NoConfig { rev: String },
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The configuration defines no package.
+    #[error("{origin} defines no [[package]]")]
+    NoPackages { origin: String },
+    /// No version tag at or below the revision.
+    #[error("no version tag ({prefix}X.Y.Z) at or before {rev}")]
+    NoVersionTag { rev: String, prefix: String },
+    /// A version tag is not a valid version.
+    #[error("invalid version tag {tag:?}")]
+    BadTag {
+        tag: String,
+        #[source]
+        source: VersionError,
+    },
+    /// The build command failed.
+    #[error("the build command `{command}` failed")]
+    Build {
+        command: String,
+        #[source]
+        source: ProcessError,
+    },
+    /// The build command ran past its `build-timeout` and was killed.
+    #[error("build timed out after {limit}: the build command `{command}` and every process it started were killed")]
+    BuildTimeout {
+        command: String,
+        limit: Limit,
+        output: String,
+    },
+    /// `sandbox = "bwrap"` on a host where bwrap does not work.
+    #[error("package {package}: sandbox = \"bwrap\" but bwrap is not usable here: {reason}")]
+    NoSandbox { package: String, reason: String },
+    /// A path read from the tree leads outside it through a symlink.
+    #[error("package {package}: {what} {path:?} leads outside the exported tree: {via}")]
+    LeavesTree {
+        package: String,
+        what: TreeFile,
+        path: String,
+        /// The symlink that does it: `link -> target`.
+        via: String,
+    },
+    /// A one-line description and no README paragraph to extend it with.
+    #[error("package {package}: the description is only a synopsis line, and the tree has no README paragraph to take the long description from")]
+    NoLongDescription { package: String },
+    /// An asset's source is not in the built tree.
+    #[error("package {package}: asset {src:?} does not exist in the built tree")]
+    MissingAsset { package: String, src: String },
+    /// No copyright file could be found.
+    #[error("package {package}: no copyright source: the tree has no LICENSE or COPYING file and `copyright` is not set")]
+    NoCopyright { package: String },
+    /// A maintainer-scripts directory is missing or holds an unknown file.
+    #[error("package {package}: {problem}")]
+    MaintainerScripts { package: String, problem: String },
+    /// A file of the build tree could not be read or the temporary directory made.
+    #[error("could not read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing a package failed.
+    #[error("package {package}")]
+    Deb {
+        package: String,
+        #[source]
+        source: DebError,
+    },
+}
+
+impl PackageError {
+    /// The documented exit code: 1 when the work failed, 2 for usage or configuration.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            PackageError::Build { .. }
+            | PackageError::BuildTimeout { .. }
+            | PackageError::NoSandbox { .. }
+            | PackageError::Io { .. } => 1,
+            PackageError::Deb {
+                source: DebError::Write { .. } | DebError::ReadSource { .. },
+                ..
+            } => 1,
+            _ => 2,
+        }
+    }
+
+    /// Advice for the user, where there is any.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PackageError::NoConfig { .. } => Some(format!("commit a {FILE_NAME} (see `git buildkit help package`), then tag again")),
+            PackageError::NoVersionTag { prefix, .. } => Some(format!("create one with `git tag -a {prefix}0.1.0 -m 0.1.0`")),
+            PackageError::BadTag { .. } => Some("version tags look like v1.2.0 or v1.2.0-rc.1 (semver, no build metadata)".into()),
+            PackageError::Config(_) => Some("the file is read from the commit being packaged; fix it, commit, and tag a new version".into()),
+            PackageError::BuildTimeout { .. } => Some("raise `build-timeout` in the [[package]] (e.g. build-timeout = \"2h\") if the build needs longer".into()),
+            PackageError::NoSandbox { .. } => Some("install bubblewrap (apt-get install bubblewrap), or set sandbox = \"auto\" to build unsandboxed where bwrap does not work".into()),
+            PackageError::LeavesTree { .. } => Some("symlinks in the tree may point only inside it; package the file itself".into()),
+            PackageError::NoLongDescription { .. } => Some("write the long description after the synopsis line, for example:\n  description = \"\"\"\n  prints a friendly greeting\n  A longer text saying what the package does, shown by `apt show`.\n  \"\"\"".into()),
+            _ => None,
+        }
+    }
+
+    /// The last lines the build command printed, when it failed or timed out.
+    pub fn build_output(&self) -> Option<&str> {
+        match self {
+            PackageError::Build { source, .. } => Some(source.output()),
+            PackageError::BuildTimeout { output, .. } => Some(output),
+            _ => None,
+        }
+    }
+}
+
+/// A file git-buildkit reads from the built tree, as errors name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeFile {
+    /// An asset's `src`.
+    Asset,
+    /// The copyright file.
+    Copyright,
+    /// The `maintainer-scripts` directory.
+    MaintainerScripts,
+    /// A file in it.
+    MaintainerScript,
+    /// The README a one-line description is extended from.
+    Readme,
+}
+
+impl std::fmt::Display for TreeFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TreeFile::Asset => "asset",
+            TreeFile::Copyright => "copyright file",
+            TreeFile::MaintainerScripts => "maintainer-scripts directory",
+            TreeFile::MaintainerScript => "maintainer script",
+            TreeFile::Readme => "README",
+        })
+    }
+}
+
+/// The error for a path of the tree that leads outside it.
+pub(super) fn leaves_tree(
+    package: &str,
+    what: TreeFile,
+    path: &str,
+    outside: Outside,
+) -> PackageError {
+    PackageError::LeavesTree {
+        package: package.to_owned(),
+        what,
+        path: path.to_owned(),
+        via: format!("{} -> {}", outside.link, outside.target),
+    }
+}

@@ -1,0 +1,221 @@
+//! The packaging stage: a revision of a repository in, `.deb` files out.
+//!
+//! The revision's tree is exported into a fresh temporary directory and its
+//! own `.buildkit.toml` is read from the commit, so nothing uncommitted can
+//! reach a package. The build command runs there (see [`build`]: a clean
+//! environment, a sandbox, a time limit) with `SOURCE_DATE_EPOCH` set to the
+//! commit time; every timestamp in the packages is that time, so building
+//! the same tag twice gives the same bytes. Every file read from the built
+//! tree is resolved by [`confine`], so no symlink brings a file of the host
+//! into a package.
+//!
+//! The steps live in files of their own: [`resolve`] (the version of the
+//! revision), [`build`] (the build commands), [`history`] (the changelog),
+//! [`assemble`] (one package's files), [`control`] (its control stanza),
+//! [`description`] (its `Description`), [`output`] (where the `.deb`
+//! files land) and [`error`].
+
+mod assemble;
+mod build;
+mod confine;
+mod control;
+mod description;
+mod error;
+mod history;
+mod output;
+mod resolve;
+
+use std::path::{Path, PathBuf};
+
+use build::{BuildVars, RunDirs};
+pub use build::{Isolation, BUILD_PATH};
+pub use error::{PackageError, TreeFile};
+use history::History;
+pub use resolve::{latest_version, resolve_version, ResolvedVersion};
+
+use crate::config::{Config, FILE_NAME};
+use crate::deb::{self, Compression, PackageSpec, WrittenDeb};
+use crate::git::{CommitInfo, Repo};
+use crate::progress::Listener;
+
+/// What to package.
+#[derive(Debug, Clone)]
+pub struct PackageRequest {
+    /// The revision (default `HEAD`).
+    pub rev: Option<String>,
+    /// Where the `.deb` files go.
+    pub out_dir: PathBuf,
+    /// Overrides each package's configured compression.
+    pub compression: Option<Compression>,
+}
+
+/// What packaging produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PackageOutcome {
+    /// The commit packaged.
+    pub commit: String,
+    /// The version tag, if the commit carries one.
+    pub tag: Option<String>,
+    /// The version (semver, or a snapshot version for untagged commits).
+    pub version: String,
+    /// The packages written.
+    pub debs: Vec<WrittenDeb>,
+    /// The build commands run, and how.
+    pub builds: Vec<BuildReport>,
+}
+
+/// A build command that ran.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BuildReport {
+    /// The command.
+    pub command: String,
+    /// Whether it ran sandboxed.
+    pub isolation: Isolation,
+}
+
+/// Reads `.buildkit.toml` from `commit`.
+pub fn load_config(repo: &Repo, commit: &CommitInfo, rev: &str) -> Result<Config, PackageError> {
+    let bytes = repo
+        .read_file(&commit.id, FILE_NAME)?
+        .ok_or_else(|| PackageError::NoConfig {
+            rev: rev.to_owned(),
+        })?;
+    let origin = format!("{rev}:{FILE_NAME}");
+    Ok(Config::parse(&String::from_utf8_lossy(&bytes), &origin)?)
+}
+
+/// Builds every package of `.buildkit.toml` for the request's revision.
+pub fn package(
+    repo: &Repo,
+    request: &PackageRequest,
+    listener: &dyn Listener,
+) -> Result<PackageOutcome, PackageError> {
+    let rev = request.rev.clone().unwrap_or_else(|| "HEAD".to_owned());
+    let commit = repo.resolve(&rev)?;
+    if request.rev.is_none() && repo.is_dirty()? {
+        listener.warn(
+            "the work tree has uncommitted changes; they are ignored: packaging the committed HEAD",
+        );
+    }
+    let config = load_config(repo, &commit, &rev)?;
+    if config.packages.is_empty() {
+        return Err(PackageError::NoPackages {
+            origin: format!("{rev}:{FILE_NAME}"),
+        });
+    }
+    let version = resolve_version(repo, &config.tag_scheme(None), &rev, &commit)?;
+    if version.snapshot.is_some() {
+        listener.note(&format!(
+            "{rev} is not tagged: packaging snapshot {} (after {})",
+            version.display(),
+            version.tag
+        ));
+    }
+
+    let (_temp, dirs) = run_dirs()?;
+    listener.status(
+        "Exporting",
+        &format!("{} ({})", version.tag, &commit.id[..12]),
+    );
+    repo.export_tree(&commit.id, &dirs.src)?;
+    // Read before the build runs, so that the build cannot change it.
+    let readme = assemble::readme_text(&config, &dirs.src)?;
+
+    let vars = BuildVars {
+        epoch: u64::try_from(commit.time).unwrap_or(0),
+        version: version.display(),
+        tag: version.tag.clone(),
+        commit: commit.id.clone(),
+    };
+    let builds = build::run_builds(&config, &dirs, &vars, listener)?;
+    let built = Built {
+        history: History::collect(repo, &config.tag_scheme(None), &version, &commit)?,
+        tree: &dirs.src,
+        version: &version,
+        epoch: vars.epoch,
+        readme: readme.as_deref(),
+    };
+    let debs = write_debs(&config, request, &built, listener)?;
+    Ok(PackageOutcome {
+        commit: commit.id,
+        tag: version.snapshot.is_none().then(|| version.tag.clone()),
+        version: version.display(),
+        debs,
+        builds,
+    })
+}
+
+/// A fresh temporary directory (removed when the first value drops) and
+/// the run's directories in it.
+fn run_dirs() -> Result<(tempfile::TempDir, RunDirs), PackageError> {
+    let temp = tempfile::Builder::new()
+        .prefix("buildkit-")
+        .tempdir()
+        .map_err(|source| PackageError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let dirs = RunDirs::new(temp.path());
+    for dir in [&dirs.src, &dirs.home, &dirs.tmp] {
+        std::fs::create_dir(dir).map_err(|source| PackageError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    Ok((temp, dirs))
+}
+
+/// What the packages are made of once the builds ran.
+struct Built<'a> {
+    tree: &'a Path,
+    version: &'a ResolvedVersion,
+    epoch: u64,
+    history: History,
+    readme: Option<&'a str>,
+}
+
+/// Writes every package into the output directory, all or none (see [`output`]).
+fn write_debs(
+    config: &Config,
+    request: &PackageRequest,
+    built: &Built<'_>,
+    listener: &dyn Listener,
+) -> Result<Vec<WrittenDeb>, PackageError> {
+    let staging = output::Staging::new(&request.out_dir)?;
+    let mut debs = Vec::new();
+    for package in &config.packages {
+        let scheme = config.tag_scheme(Some(package));
+        let deb_version = built.version.debian(&scheme)?;
+        let name = package.name.get_ref();
+        listener.status(
+            "Packaging",
+            &format!("{name} {deb_version} ({})", package.architecture.get_ref()),
+        );
+        let changelog = built
+            .history
+            .changelog(&scheme, name, package.maintainer.get_ref())?;
+        let parts = assemble::Parts {
+            tree: built.tree,
+            version: &deb_version,
+            epoch: built.epoch,
+            changelog: &changelog,
+            tag: &built.version.tag,
+            readme: built.readme,
+        };
+        let spec = PackageSpec {
+            compression: request
+                .compression
+                .or(package.compression)
+                .unwrap_or_default(),
+            ..assemble::assemble(package, &parts)?
+        };
+        let written =
+            deb::write_deb(&spec, staging.path()).map_err(|source| PackageError::Deb {
+                package: name.clone(),
+                source,
+            })?;
+        debs.push(written);
+    }
+    staging.publish(&mut debs)?;
+    Ok(debs)
+}
