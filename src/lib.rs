@@ -21,6 +21,7 @@ pub mod process;
 pub mod progress;
 pub mod serve;
 pub mod sign;
+pub mod time;
 pub mod version;
 pub mod vm;
 

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use git_buildkit::changelog::ymd_hm;
 use git_buildkit::deb::{read_deb, spec_from_dir, write_deb, Compression, DebError, InfoEntryKind};
+use git_buildkit::time::{unix_now, ymd_hm};
 
 use super::error::{failed, usage};
 use super::{print_json, CliError, Ui};
@@ -57,7 +57,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             output,
             compression,
         } => {
-            let mtime = source_date_epoch()?.unwrap_or_else(now);
+            let mtime = source_date_epoch()?.unwrap_or_else(unix_now);
             let spec = spec_from_dir(&dir, mtime, compression).map_err(deb_error)?;
             let written = write_deb(&spec, &output).map_err(deb_error)?;
             ui.out(&written.path.display().to_string());
@@ -118,12 +118,6 @@ fn source_date_epoch() -> Result<Option<u64>, CliError> {
         }),
         Err(_) => Ok(None),
     }
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn type_char(kind: InfoEntryKind) -> char {

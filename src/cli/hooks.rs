@@ -5,12 +5,12 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
-use git_buildkit::changelog::ymd_hm;
 use git_buildkit::hooks::{
     self, invoker, Hook, HookCall, HookError, Installed, Job, Jobs, RefSource, Uninstalled,
 };
 use git_buildkit::pipeline::error_chain;
 use git_buildkit::progress::Listener;
+use git_buildkit::time::{signed, ymd_hm};
 
 use super::key::key_store;
 use super::{open_repo, print_json, CliError, Ui};
@@ -275,7 +275,7 @@ fn work(ui: &Ui, repo: &git_buildkit::git::Repo) -> Result<(), CliError> {
 
 /// `TAG  STATE[ (exit N)]  TIMES  log PATH`.
 fn job_line(job: &Job) -> String {
-    let when = |secs: u64| format!("{} UTC", ymd_hm(i64::try_from(secs).unwrap_or(i64::MAX)));
+    let when = |secs: u64| format!("{} UTC", ymd_hm(signed(secs)));
     let state = match job.exit_code {
         Some(code) => format!("{} (exit {code})", job.state.name()),
         None => job.state.name().to_owned(),

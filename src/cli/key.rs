@@ -7,11 +7,11 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use git_buildkit::changelog::ymd_hm;
 use git_buildkit::progress::Listener;
 use git_buildkit::sign::{KeyInfo, KeyStore, SignError, SigningKey};
+use git_buildkit::time;
 
 use super::error::{failed, usage};
 use super::{print_json, CliError, Ui};
@@ -235,9 +235,7 @@ fn list(ui: &Ui, json: bool, store: StoreArg) -> Result<(), CliError> {
             store.dir().display()
         ));
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = git_buildkit::time::unix_now();
     for key in &keys {
         ui.out(&list_line(key, now));
     }
@@ -263,9 +261,7 @@ fn list_line(key: &KeyInfo, now: u64) -> String {
 }
 
 fn ymd(unix: u64) -> String {
-    let mut text = ymd_hm(i64::try_from(unix).unwrap_or(i64::MAX));
-    text.truncate(10);
-    text
+    time::ymd(time::signed(unix))
 }
 
 /// Binary when asked, or when the output file is named `*.gpg` and armor

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use git_buildkit::changelog::ymd_hm;
 use git_buildkit::git::Repo;
 use git_buildkit::hooks::Jobs;
 use git_buildkit::pipeline::{
@@ -11,6 +10,7 @@ use git_buildkit::pipeline::{
     StepError, NOTES_REF,
 };
 use git_buildkit::progress::Listener;
+use git_buildkit::time::{signed, ymd_hm};
 
 use super::error::{failed, package_detail};
 use super::key::{key_store, passphrase};
@@ -140,7 +140,7 @@ fn execute(ui: &Ui, repo: &Repo, lock: &pipeline::RunLock, args: &Args) -> Resul
             ui.note(&format!(
                 "{} is already published (record of {} UTC); --force runs it again",
                 record.tag,
-                ymd_hm(to_i64(record.finished))
+                ymd_hm(signed(record.finished))
             ));
             if args.json {
                 print_json(ui, &record)?;
@@ -215,10 +215,10 @@ fn summary(record: &Record) -> Vec<String> {
     if let Some(version) = &record.version {
         field("version", version.clone());
     }
-    field("started", format!("{} UTC", ymd_hm(to_i64(record.started))));
+    field("started", format!("{} UTC", ymd_hm(signed(record.started))));
     field(
         "finished",
-        format!("{} UTC", ymd_hm(to_i64(record.finished))),
+        format!("{} UTC", ymd_hm(signed(record.finished))),
     );
     let mut label = "stages";
     for stage in &record.stages {
@@ -285,10 +285,6 @@ fn summary(record: &Record) -> Vec<String> {
         );
     }
     lines
-}
-
-fn to_i64(secs: u64) -> i64 {
-    i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use git_buildkit::config::FILE_NAME;
 use git_buildkit::package;
 use git_buildkit::progress::Listener;
+use git_buildkit::time;
 use git_buildkit::vm::image::{host_mirror, host_suite, CreateOptions};
 use git_buildkit::vm::plan::parse_mode;
 use git_buildkit::vm::run::{self, AccelChoice};
@@ -317,7 +318,7 @@ fn list(ui: &Ui, store: &ImageStore, args: &ListArgs) -> Result<(), CliError> {
             m.recipe.suite,
             m.kernel_package,
             image.disk_usage() >> 20,
-            git_buildkit::changelog::ymd_hm(i64::try_from(m.created).unwrap_or(0)),
+            time::ymd_hm(i64::try_from(m.created).unwrap_or(0)),
         ));
     }
     for kept in &runs {
@@ -397,8 +398,7 @@ pub fn report(
         let hostname = std::fs::read_to_string("/etc/hostname")
             .map(|h| h.trim().to_owned())
             .unwrap_or_default();
-        let now = git_buildkit::pipeline::unix_now();
-        let timestamp = git_buildkit::changelog::iso8601(i64::try_from(now).unwrap_or(0));
+        let timestamp = time::iso8601(time::signed(time::unix_now()));
         std::fs::write(path, verdict.junit(&timestamp, &hostname)).map_err(|e| {
             super::error::failed(
                 anyhow::Error::new(e).context(format!("could not write {}", path.display())),

@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use super::note::write_note;
 use super::{
@@ -18,6 +18,7 @@ use crate::git::Repo;
 use crate::package::{self, PackageRequest};
 use crate::progress::Listener;
 use crate::sign::KeyStore;
+use crate::time::unix_now;
 use crate::vm::ImageStore;
 
 /// What the caller provides besides the tag (see [`lock`](super::lock())).
@@ -225,11 +226,4 @@ impl Work<'_> {
         self.debs = outcome.debs;
         Ok(())
     }
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

@@ -13,7 +13,6 @@ use std::ffi::OsString;
 use std::fs::Permissions;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sequoia_openpgp as openpgp;
 
@@ -24,6 +23,7 @@ use openpgp::Cert;
 use super::key::is_stub;
 use super::public::{self, PublicKey};
 use super::{SignError, SigningKey};
+use crate::time::unix_secs;
 
 const DEFAULT_FILE: &str = "default";
 const SECRET_EXT: &str = "key";
@@ -126,8 +126,8 @@ impl KeyStore {
             keys.push(KeyInfo {
                 fingerprint: public::fingerprint(&cert),
                 user_id: public::user_id(&cert),
-                created: unix(public::created(&cert)),
-                expires: public::expires(&cert).map(unix),
+                created: unix_secs(public::created(&cert)),
+                expires: public::expires(&cert).map(unix_secs),
                 protected: is_protected(&cert),
                 is_default: default.as_deref() == Some(fingerprint.as_str()),
                 path,
@@ -296,10 +296,6 @@ fn is_protected(cert: &Cert) -> bool {
         SecretKeyMaterial::Encrypted(e) => !is_stub(e.s2k()),
         SecretKeyMaterial::Unencrypted(_) => false,
     })
-}
-
-fn unix(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, SignError> {
@@ -553,7 +549,7 @@ mod tests {
                 open.user_id(),
                 false,
                 true,
-                unix(open.created()),
+                unix_secs(open.created()),
                 None,
             ),
             (
@@ -561,7 +557,7 @@ mod tests {
                 closed.user_id(),
                 true,
                 false,
-                unix(closed.created()),
+                unix_secs(closed.created()),
                 None,
             ),
         ];

@@ -425,7 +425,7 @@ impl ImageStore {
             kernel_package,
             kernel: kernel_file.to_owned(),
             modules: initrd.modules,
-            created: crate::pipeline::unix_now(),
+            created: crate::time::unix_now(),
             build_seconds: (clock.elapsed().as_secs_f64() * 10.0).round() / 10.0,
         };
         let json = serde_json::to_vec_pretty(&manifest).expect("a manifest always serializes");
