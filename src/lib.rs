@@ -16,6 +16,7 @@ pub mod git;
 pub mod hooks;
 pub mod lines;
 pub mod package;
+pub mod paths;
 pub mod pipeline;
 pub mod process;
 pub mod progress;

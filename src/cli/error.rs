@@ -4,6 +4,7 @@
 
 use git_buildkit::config::ConfigError;
 use git_buildkit::package::PackageError;
+use git_buildkit::sign::SignError;
 
 /// A failed command.
 #[derive(Debug)]
@@ -71,6 +72,14 @@ pub(super) fn package_detail(e: &PackageError) -> Option<String> {
     Some(format!("last lines of output:\n{}", lines.join("\n")))
 }
 
+/// A `SignError` with its exit code and hint.
+pub fn sign_error(e: SignError) -> CliError {
+    let hint = e.hint();
+    let mut error = CliError::new(e.exit_code(), e);
+    error.hint = hint;
+    error
+}
+
 impl From<PackageError> for CliError {
     fn from(e: PackageError) -> Self {
         let detail = package_detail(&e);
@@ -112,5 +121,30 @@ impl From<git_buildkit::git::GitError> for CliError {
             hint,
             silent: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    #[test]
+    fn sign_errors_keep_code_and_hint() {
+        let error = sign_error(SignError::NoDefaultKey {
+            dir: PathBuf::from("/keys"),
+        });
+        assert_eq!(error.code, 2);
+        assert_eq!(
+            error.hint.as_deref(),
+            Some("create one with `git buildkit key generate --name NAME --email EMAIL`")
+        );
+        assert_eq!(
+            error.error.to_string(),
+            "no signing key: the key store /keys has no default key"
+        );
     }
 }

@@ -12,7 +12,7 @@ use git_buildkit::pipeline::error_chain;
 use git_buildkit::progress::Listener;
 use git_buildkit::time::{signed, ymd_hm};
 
-use super::key::key_store;
+use super::env::key_store;
 use super::{open_repo, print_json, CliError, Ui};
 
 const HOOK_NAMES: [&str; 2] = ["reference-transaction", "post-receive"];

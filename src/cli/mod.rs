@@ -3,6 +3,7 @@
 
 mod deb;
 mod docs;
+mod env;
 mod error;
 mod flow;
 mod hooks;

@@ -1,19 +1,16 @@
 //! `git buildkit pipeline TAG` and `git buildkit show TAG`: run the
 //! pipeline of a version tag, and read back its record (the git note).
 
-use std::path::PathBuf;
-
 use git_buildkit::git::Repo;
 use git_buildkit::hooks::Jobs;
 use git_buildkit::pipeline::{
-    self, error_chain, Outcome, PipelineError, PipelineOptions, Record, RunResult, StageResult,
-    StepError, NOTES_REF,
+    self, error_chain, Outcome, PipelineError, Record, RunResult, StageResult, StepError, NOTES_REF,
 };
 use git_buildkit::progress::Listener;
 use git_buildkit::time::{signed, ymd_hm};
 
+use super::env::pipeline_options;
 use super::error::{failed, package_detail};
-use super::key::{key_store, passphrase};
 use super::{open_repo, print_json, CliError, Ui};
 
 /// Build, publish and record a version tag: the pipeline a new tag starts.
@@ -110,24 +107,8 @@ pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
     result
 }
 
-/// The pipeline's options from the environment: the key store, the
-/// passphrase, where repositories go by default, the home directory.
-pub fn options(force: bool) -> Result<PipelineOptions, CliError> {
-    Ok(PipelineOptions {
-        force,
-        keys: key_store(None)?,
-        passphrase: passphrase()?,
-        repos_dir: super::repo::data_home().join("git-buildkit").join("repos"),
-        home: std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from),
-        vm_images: git_buildkit::vm::ImageStore::default_location(),
-        serve_program: std::env::current_exe().map_err(super::error::usage)?,
-    })
-}
-
 fn execute(ui: &Ui, repo: &Repo, lock: &pipeline::RunLock, args: &Args) -> Result<(), CliError> {
-    let options = options(args.force)?;
+    let options = pipeline_options(args.force)?;
     match pipeline::run(repo, lock, &options, ui).map_err(pipeline_error)? {
         Outcome::Ran(record) if args.json => print_json(ui, &record),
         Outcome::Ran(record) => {
@@ -292,6 +273,7 @@ mod tests {
     use super::*;
     use git_buildkit::pipeline::{PackageRecord, RepoRecord, StageRecord};
     use pretty_assertions::assert_eq;
+    use std::path::PathBuf;
 
     fn record(json: &str) -> Record {
         Record::from_note(json, "c0ffee").expect("record")

@@ -8,8 +8,9 @@ use git_buildkit::progress::Listener;
 use git_buildkit::serve::{serve_stdio, serve_tcp, Limits, LoadNotice, StaticSite};
 use git_buildkit::sign::{KeyStore, SigningKey};
 
+use super::env::{key_store, passphrase, repo_path};
+use super::error::sign_error;
 use super::error::{failed, usage};
-use super::key::{key_store, passphrase, sign_error};
 use super::{print_json, CliError, Ui};
 
 /// Manage a signed apt repository.
@@ -454,49 +455,8 @@ fn split_repo_arg(mut args: Vec<String>) -> Result<(Option<PathBuf>, Vec<String>
     Ok((path, args))
 }
 
-/// The repository directory: explicit, else `[repo] path` of .buildkit.toml
-/// at HEAD, else `$XDG_DATA_HOME/git-buildkit/repos/<project>`.
-pub fn repo_path(explicit: Option<PathBuf>) -> Result<PathBuf, CliError> {
-    if let Some(path) = explicit {
-        return Ok(path);
-    }
-    let cwd = std::env::current_dir().map_err(usage)?;
-    let repo = git_buildkit::git::Repo::discover(&cwd).map_err(|e| {
-        usage(e).hint("give the repository path, or run inside a project with a .buildkit.toml")
-    })?;
-    let head = repo.resolve("HEAD").ok();
-    let configured = head
-        .as_ref()
-        .and_then(|h| git_buildkit::package::load_config(&repo, h, "HEAD").ok())
-        .and_then(|c| c.repo)
-        .and_then(|r| r.path);
-    if let Some(path) = configured {
-        return Ok(expand_home(&path));
-    }
-    // The same name `pipeline` uses (a bare `hello.git` is `hello`).
-    let project = git_buildkit::pipeline::project_name(&repo);
-    Ok(data_home().join("git-buildkit").join("repos").join(project))
-}
-
 fn open(path: Option<PathBuf>) -> Result<AptRepo, CliError> {
     AptRepo::open(&repo_path(path)?).map_err(apt_error)
-}
-
-/// `$XDG_DATA_HOME`, else `~/.local/share`.
-pub fn data_home() -> PathBuf {
-    std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".local/share")
-        })
-}
-
-fn expand_home(path: &str) -> PathBuf {
-    match path.strip_prefix("~/") {
-        Some(rest) => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(rest),
-        None => PathBuf::from(path),
-    }
 }
 
 fn load_key(spec: Option<&str>) -> Result<SigningKey, CliError> {

@@ -13,6 +13,7 @@ use git_buildkit::vm::run::{self, AccelChoice};
 use git_buildkit::vm::tag::{self, TagTestOptions, DEFAULT_IMAGE};
 use git_buildkit::vm::{ImageStore, Recipe, TestOutcome, Verdict, VerdictKind, VmError};
 
+use super::env::{locate_error, pipeline_options};
 use super::error::{usage, CliError};
 use super::{open_repo, print_json, Ui};
 
@@ -192,7 +193,7 @@ pub enum AccelArg {
 
 /// Runs a `vm` subcommand.
 pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
-    let store = ImageStore::default_location();
+    let store = image_store()?;
     match command {
         Command::ServeGuest(args) => serve_guest(&args),
         Command::Create(args) => create(ui, &store, args),
@@ -340,16 +341,17 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
     };
     let commit = repo.resolve(&tag)?;
     let config = package::load_config(&repo, &commit, &tag)?;
-    let options = super::pipeline::options(false)?;
+    let options = pipeline_options(false)?;
     let apt_dir = match args.repo {
         Some(dir) => dir,
         None => git_buildkit::pipeline::repo_dir(
             &repo,
             &config.repo.clone().unwrap_or_default(),
-            &options,
-        ),
+            &options.paths,
+        )
+        .map_err(|e| locate_error("apt repository", e))?,
     };
-    let store = ImageStore::default_location();
+    let store = image_store()?;
     let test_options = TagTestOptions {
         image: args.image,
         accel: match args.accel {
@@ -480,4 +482,9 @@ pub fn summary(tag: &str, verdict: &Verdict) -> Vec<String> {
         p.total
     ));
     lines
+}
+
+/// The VM image cache of this user.
+fn image_store() -> Result<ImageStore, CliError> {
+    ImageStore::default_location().map_err(|e| locate_error("VM image cache", e))
 }

@@ -10,6 +10,7 @@ use super::{Record, Stage, Step, NOTES_REF};
 use crate::apt::AptError;
 use crate::git::GitError;
 use crate::package::PackageError;
+use crate::paths::PathsError;
 use crate::process::ProcessError;
 use crate::sign::SignError;
 use crate::version::VersionError;
@@ -51,6 +52,13 @@ pub enum StepError {
         detail: String,
         code: u8,
     },
+    /// A directory the run needs could not be located (no `HOME`).
+    #[error("cannot locate the {what}")]
+    Locate {
+        what: &'static str,
+        #[source]
+        source: PathsError,
+    },
     /// A directory of the run could not be prepared.
     #[error("could not prepare {path}")]
     Io {
@@ -76,6 +84,7 @@ impl StepError {
             | StepError::StageOrder { .. } => 2,
             StepError::Apt(AptError::Sign(e)) | StepError::Sign(e) => e.exit_code(),
             StepError::Apt(AptError::Io { .. }) | StepError::Io { .. } => 1,
+            StepError::Locate { .. } => 2,
             StepError::Apt(_) => 2,
             StepError::Vm(e) => e.exit_code(),
             StepError::VmVerdict { code, .. } => *code,
@@ -97,6 +106,7 @@ impl StepError {
             StepError::VmVerdict { .. } => Some(
                 "`git buildkit show TAG` has the record; `git buildkit vm-test TAG --keep` reruns it and keeps the VM".into(),
             ),
+            StepError::Locate { .. } => Some("set HOME to your home directory".into()),
             StepError::Io { .. } => None,
         }
     }

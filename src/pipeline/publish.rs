@@ -6,17 +6,23 @@ use std::path::{Path, PathBuf};
 
 use super::note::git_cwd;
 use super::run::Work;
-use super::{PipelineOptions, Record, RepoRecord, StepError};
+use super::{Record, RepoRecord, StepError};
 use crate::apt::{AptError, AptRepo, InitOptions};
 use crate::config::RepoConfig;
 use crate::deb::WrittenDeb;
 use crate::git::Repo;
+use crate::paths::{Env, PathsError};
 use crate::process::Cmd;
 
 impl Work<'_> {
     pub(super) fn publish(&mut self, record: &mut Record) -> Result<(), StepError> {
         let settings = self.config.repo.clone().unwrap_or_default();
-        let path = repo_dir(self.repo, &settings, self.options);
+        let path = repo_dir(self.repo, &settings, &self.options.paths).map_err(|source| {
+            StepError::Locate {
+                what: "apt repository",
+                source,
+            }
+        })?;
         let passphrase = self.options.passphrase.as_deref();
         let (apt, key, created) = match AptRepo::open(&path) {
             Ok(apt) => {
@@ -135,21 +141,15 @@ fn init_options(path: &Path, settings: &RepoConfig, debs: &[WrittenDeb]) -> Init
     }
 }
 
-/// The repository directory: `[repo] path` (`~/` is the home directory; a
-/// relative path starts at the work tree, or the git dir of a bare
-/// repository), else `<repos_dir>/<project>`.
-pub fn repo_dir(repo: &Repo, settings: &RepoConfig, options: &PipelineOptions) -> PathBuf {
-    let Some(path) = settings.path.as_deref() else {
-        return options.repos_dir.join(project_name(repo));
-    };
-    let path = match (path.strip_prefix("~/"), &options.home) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ => PathBuf::from(path),
-    };
-    if path.is_relative() {
-        git_cwd(repo).join(path)
-    } else {
-        path
+/// The repository directory of a project, for every command that does not
+/// name one: `[repo] path` of its `.buildkit.toml` (`~/` is the home
+/// directory; a relative path starts at the work tree, where the file
+/// lives, or the git dir of a bare repository — never at the current
+/// directory), else `<repos dir>/<project>` ([`paths::Env::repos_dir`]).
+pub fn repo_dir(repo: &Repo, settings: &RepoConfig, paths: &Env) -> Result<PathBuf, PathsError> {
+    match settings.path.as_deref() {
+        Some(path) => paths.configured(Path::new(path), git_cwd(repo)),
+        None => Ok(paths.repos_dir()?.join(project_name(repo))),
     }
 }
 

@@ -16,10 +16,10 @@ use crate::config::{Config, FILE_NAME};
 use crate::deb::WrittenDeb;
 use crate::git::Repo;
 use crate::package::{self, PackageRequest};
+use crate::paths;
 use crate::progress::Listener;
 use crate::sign::KeyStore;
 use crate::time::unix_now;
-use crate::vm::ImageStore;
 
 /// What the caller provides besides the tag (see [`lock`](super::lock())).
 #[derive(Clone)]
@@ -30,12 +30,9 @@ pub struct PipelineOptions {
     pub keys: KeyStore,
     /// The passphrase of the secret key, if it is protected.
     pub passphrase: Option<String>,
-    /// Where repositories without `[repo] path` go: `<repos_dir>/<project>`.
-    pub repos_dir: PathBuf,
-    /// The home directory, for `~/` in `[repo] path`.
-    pub home: Option<PathBuf>,
-    /// The VM images, for the vm-test stage.
-    pub vm_images: ImageStore,
+    /// The user's directories: where repositories without `[repo] path`
+    /// go, `~/` in it, the VM images of the vm-test stage.
+    pub paths: paths::Env,
     /// The program a VM's repository connections run (this binary).
     pub serve_program: PathBuf,
 }
@@ -46,9 +43,7 @@ impl fmt::Debug for PipelineOptions {
             .field("force", &self.force)
             .field("keys", &self.keys)
             .field("passphrase", &self.passphrase.as_ref().map(|_| "<hidden>"))
-            .field("repos_dir", &self.repos_dir)
-            .field("home", &self.home)
-            .field("vm_images", &self.vm_images)
+            .field("paths", &self.paths)
             .field("serve_program", &self.serve_program)
             .finish()
     }

@@ -6,7 +6,7 @@ use super::run::Work;
 use super::{Record, StepError, VmRecord, VmSeconds};
 use crate::vm::run::{self, AccelChoice};
 use crate::vm::tag::{self, TagTestOptions};
-use crate::vm::{Verdict, VerdictKind};
+use crate::vm::{ImageStore, Verdict, VerdictKind};
 
 impl Work<'_> {
     pub(super) fn vm_test(&mut self, record: &mut Record) -> Result<(), StepError> {
@@ -30,7 +30,12 @@ impl Work<'_> {
             suite: Some(suite),
             serve_program: self.options.serve_program.clone(),
         };
-        let store = &self.options.vm_images;
+        let store = &ImageStore::at(self.options.paths.vm_cache_dir().map_err(|source| {
+            StepError::Locate {
+                what: "VM image cache",
+                source,
+            }
+        })?);
         let (spec, skipped) = tag::prepare(
             self.repo,
             self.tag,

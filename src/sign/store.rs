@@ -9,7 +9,6 @@
 //! written to a temporary file beside it and renamed into place, so a crash
 //! never leaves half a key.
 
-use std::ffi::OsString;
 use std::fs::Permissions;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -55,24 +54,13 @@ pub struct KeyInfo {
 }
 
 impl KeyStore {
-    /// The store of this user, from `XDG_DATA_HOME` or `HOME`.
+    /// The store of this user, from `XDG_DATA_HOME` or `HOME`
+    /// ([`crate::paths::Env::keys_dir`]).
     pub fn default_location() -> Result<Self, SignError> {
-        Self::location(std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))
-    }
-
-    /// The XDG rule: a relative or empty `XDG_DATA_HOME` is ignored.
-    fn location(
-        xdg_data_home: Option<OsString>,
-        home: Option<OsString>,
-    ) -> Result<Self, SignError> {
-        let data = match xdg_data_home.map(PathBuf::from) {
-            Some(dir) if dir.is_absolute() => dir,
-            _ => match home.filter(|h| !h.is_empty()) {
-                Some(home) => PathBuf::from(home).join(".local/share"),
-                None => return Err(SignError::NoHome),
-            },
-        };
-        Ok(Self::at(data.join("git-buildkit/keys")))
+        crate::paths::Env::current()
+            .keys_dir()
+            .map(Self::at)
+            .map_err(|source| SignError::NoHome { source })
     }
 
     /// A store in the given directory.
@@ -337,24 +325,6 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = KeyStore::at(dir.path().join("data/git-buildkit/keys"));
         (dir, store)
-    }
-
-    #[test]
-    fn location_follows_xdg() {
-        let some = |s: &str| Some(OsString::from(s));
-        let at = |s: &str| KeyStore::at(PathBuf::from(s));
-        assert_eq!(
-            KeyStore::location(some("/data"), some("/home/u")).expect("xdg"),
-            at("/data/git-buildkit/keys")
-        );
-        for ignored in [None, some(""), some("relative")] {
-            assert_eq!(
-                KeyStore::location(ignored, some("/home/u")).expect("home"),
-                at("/home/u/.local/share/git-buildkit/keys")
-            );
-        }
-        let err = KeyStore::location(None, some("")).expect_err("no home");
-        assert!(matches!(err, SignError::NoHome), "{err:?}");
     }
 
     #[test]

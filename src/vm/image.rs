@@ -165,18 +165,9 @@ pub struct ImageStore {
 
 impl ImageStore {
     /// The store at `$BUILDKIT_VM_CACHE`, else `$XDG_CACHE_HOME/git-buildkit/vm`,
-    /// else `~/.cache/git-buildkit/vm`.
-    pub fn default_location() -> Self {
-        if let Some(dir) = std::env::var_os("BUILDKIT_VM_CACHE").filter(|d| !d.is_empty()) {
-            return Self::at(PathBuf::from(dir));
-        }
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
-            });
-        Self::at(cache.join("git-buildkit/vm"))
+    /// else `~/.cache/git-buildkit/vm` ([`crate::paths::Env::vm_cache_dir`]).
+    pub fn default_location() -> Result<Self, crate::paths::PathsError> {
+        crate::paths::Env::current().vm_cache_dir().map(Self::at)
     }
 
     /// The store at `dir`.
