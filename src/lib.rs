@@ -10,6 +10,7 @@ pub mod apt;
 pub mod changelog;
 pub mod config;
 pub mod deb;
+pub mod exit;
 pub mod flow;
 pub mod fsutil;
 pub mod git;

@@ -10,7 +10,7 @@ use git_buildkit::paths::{Env, PathsError};
 use git_buildkit::pipeline::PipelineOptions;
 use git_buildkit::sign::KeyStore;
 
-use super::error::{sign_error, usage};
+use super::error::usage;
 use super::CliError;
 
 const STORE_ENV: &str = "BUILDKIT_KEY_STORE";
@@ -27,7 +27,7 @@ pub fn key_store(dir: Option<PathBuf>) -> Result<KeyStore, CliError> {
     });
     match dir {
         Some(dir) => Ok(KeyStore::at(dir)),
-        None => KeyStore::default_location().map_err(sign_error),
+        None => KeyStore::default_location().map_err(CliError::from),
     }
 }
 

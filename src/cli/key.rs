@@ -14,7 +14,7 @@ use git_buildkit::sign::{KeyInfo, SigningKey};
 use git_buildkit::time;
 
 use super::env::{key_store, passphrase};
-use super::error::{failed, sign_error, usage};
+use super::error::{failed, usage};
 use super::{print_json, CliError, Ui};
 
 /// Manage the OpenPGP keys that sign apt repositories.
@@ -138,20 +138,18 @@ fn generate(
     let store = key_store(store.store)?;
     let passphrase = passphrase()?;
     let validity = expires_days.map(|days| Duration::from_secs(u64::from(days) * 86_400));
-    let key = SigningKey::generate(name, email, validity).map_err(sign_error)?;
+    let key = SigningKey::generate(name, email, validity)?;
     ui.status(
         "Generated",
         &format!("Ed25519 signing key for {}", key.user_id()),
     );
-    let path = store
-        .save(&key, passphrase.as_deref(), make_default)
-        .map_err(sign_error)?;
+    let path = store.save(&key, passphrase.as_deref(), make_default)?;
     ui.status("Saved", &path.display().to_string());
     if passphrase.is_some() {
         ui.note("the secret key is encrypted with the passphrase");
     }
     let fingerprint = key.fingerprint();
-    let default = store.default_fingerprint().map_err(sign_error)?;
+    let default = store.default_fingerprint()?;
     let export = if default.as_deref() == Some(fingerprint.as_str()) {
         ui.note("it is the default signing key");
         "git buildkit key export".to_owned()
@@ -176,13 +174,12 @@ fn export(
     store: StoreArg,
 ) -> Result<(), CliError> {
     let store = key_store(store.store)?;
-    let public = store.public_key(key).map_err(sign_error)?;
+    let public = store.public_key(key)?;
     let bytes = if binary {
         public.to_binary()
     } else {
         public.to_armored()
-    }
-    .map_err(sign_error)?;
+    }?;
     match output {
         Some(path) => {
             std::fs::write(&path, &bytes).map_err(|e| {
@@ -222,7 +219,7 @@ fn export(
 
 fn list(ui: &Ui, json: bool, store: StoreArg) -> Result<(), CliError> {
     let store = key_store(store.store)?;
-    let keys = store.list().map_err(sign_error)?;
+    let keys = store.list()?;
     if json {
         return print_json(ui, &keys);
     }

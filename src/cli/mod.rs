@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use git_buildkit::exit::ExitCode as Exit;
 
 pub use error::CliError;
 pub use ui::Ui;
@@ -162,9 +163,13 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            let code = if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Success
+            };
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::from(code.code());
         }
     };
     let ui = Ui::new(cli.color, cli.quiet);
@@ -175,7 +180,7 @@ pub fn main() -> ExitCode {
                 None,
                 None,
             );
-            return ExitCode::from(2);
+            return ExitCode::from(Exit::Usage.code());
         }
     }
     let result = match cli.command {
@@ -214,7 +219,7 @@ pub fn main() -> ExitCode {
             if !e.silent {
                 ui.error(&e.error, e.detail.as_deref(), e.hint.as_deref());
             }
-            ExitCode::from(e.code)
+            ExitCode::from(e.code.code())
         }
     }
 }

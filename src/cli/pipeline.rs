@@ -4,13 +4,13 @@
 use git_buildkit::git::Repo;
 use git_buildkit::hooks::Jobs;
 use git_buildkit::pipeline::{
-    self, error_chain, Outcome, PipelineError, Record, RunResult, StageResult, StepError, NOTES_REF,
+    self, error_chain, Outcome, PipelineError, Record, RunResult, StageResult, NOTES_REF,
 };
 use git_buildkit::progress::Listener;
 use git_buildkit::time::{signed, ymd_hm};
 
 use super::env::pipeline_options;
-use super::error::{failed, package_detail};
+use super::error::failed;
 use super::{open_repo, print_json, CliError, Ui};
 
 /// Build, publish and record a version tag: the pipeline a new tag starts.
@@ -84,10 +84,10 @@ pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
             }
             return Ok(());
         }
-        other => other.map_err(pipeline_error)?,
+        other => other?,
     };
     // One pipeline of the repository at a time, whoever started it.
-    let _repository = pipeline::lock_repository(&repo, ui).map_err(pipeline_error)?;
+    let _repository = pipeline::lock_repository(&repo, ui)?;
     let jobs = args.job.then(|| Jobs::of(&repo));
     let commit = pipeline::tag_commit(&repo, &args.tag)
         .map(|c| c.id)
@@ -99,7 +99,7 @@ pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
     }
     let result = execute(ui, &repo, &lock, &args);
     if let Some(jobs) = &jobs {
-        let code = result.as_ref().err().map_or(0, |e| e.code);
+        let code = result.as_ref().err().map_or(0, |e| e.code.code());
         if let Err(e) = jobs.mark_finished(&args.tag, &commit, code) {
             ui.warn(&error_chain(&e));
         }
@@ -109,7 +109,7 @@ pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
 
 fn execute(ui: &Ui, repo: &Repo, lock: &pipeline::RunLock, args: &Args) -> Result<(), CliError> {
     let options = pipeline_options(args.force)?;
-    match pipeline::run(repo, lock, &options, ui).map_err(pipeline_error)? {
+    match pipeline::run(repo, lock, &options, ui)? {
         Outcome::Ran(record) if args.json => print_json(ui, &record),
         Outcome::Ran(record) => {
             for line in summary(&record) {
@@ -134,8 +134,7 @@ fn execute(ui: &Ui, repo: &Repo, lock: &pipeline::RunLock, args: &Args) -> Resul
 /// Prints a tag's record.
 pub fn show(ui: &Ui, args: ShowArgs) -> Result<(), CliError> {
     let repo = open_repo()?;
-    let Some((record, text)) = pipeline::record_of(&repo, &args.tag).map_err(pipeline_error)?
-    else {
+    let Some((record, text)) = pipeline::record_of(&repo, &args.tag)? else {
         return Err(failed(anyhow::anyhow!(
             "{} has no pipeline record (no {NOTES_REF} note on its commit)",
             args.tag
@@ -160,25 +159,6 @@ pub fn show(ui: &Ui, args: ShowArgs) -> Result<(), CliError> {
         ui.out(&line);
     }
     Ok(())
-}
-
-/// A pipeline error with its exit code, hint, and the quoted configuration
-/// line or the build's last output.
-pub fn pipeline_error(e: PipelineError) -> CliError {
-    let detail = match &e {
-        PipelineError::Failed {
-            source: StepError::Package(package),
-            ..
-        } => package_detail(package),
-        _ => None,
-    };
-    CliError {
-        code: e.exit_code(),
-        hint: e.hint(),
-        detail,
-        error: e.into(),
-        silent: false,
-    }
 }
 
 /// The record as the lines `show` prints.

@@ -3,13 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use git_buildkit::apt::{verify, AptError, AptRepo, InitOptions};
+use git_buildkit::apt::{verify, AptRepo, InitOptions};
 use git_buildkit::progress::Listener;
 use git_buildkit::serve::{serve_stdio, serve_tcp, Limits, LoadNotice, StaticSite};
 use git_buildkit::sign::{KeyStore, SigningKey};
 
 use super::env::{key_store, passphrase, repo_path};
-use super::error::sign_error;
 use super::error::{failed, usage};
 use super::{print_json, CliError, Ui};
 
@@ -212,7 +211,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
                 architectures: non_empty(architectures, &git_buildkit::pipeline::host_arch()),
                 keep,
             };
-            let repo = AptRepo::init(&path, &options, &signing).map_err(apt_error)?;
+            let repo = AptRepo::init(&path, &options, &signing)?;
             ui.status(
                 "Created",
                 &format!("{} (signed by {})", path.display(), signing.fingerprint()),
@@ -235,9 +234,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
                 "Adding",
                 &format!("{} package(s) to {}", debs.len(), repo.root().display()),
             );
-            let outcome = repo
-                .add(&debs, suite.as_deref(), component.as_deref(), &key)
-                .map_err(apt_error)?;
+            let outcome = repo.add(&debs, suite.as_deref(), component.as_deref(), &key)?;
             if json {
                 return print_json(ui, &outcome);
             }
@@ -257,7 +254,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
         }
         Command::List { path, suite, json } => {
             let repo = open(path)?;
-            let items = repo.list(suite.as_deref()).map_err(apt_error)?;
+            let items = repo.list(suite.as_deref())?;
             if json {
                 return print_json(ui, &items);
             }
@@ -273,9 +270,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             let (path, specs) = split_repo_arg(args)?;
             let repo = open(path)?;
             let key = repo_key(&repo)?;
-            let (removed, _) = repo
-                .remove(&specs, suite.as_deref(), &key)
-                .map_err(apt_error)?;
+            let (removed, _) = repo.remove(&specs, suite.as_deref(), &key)?;
             for id in removed {
                 ui.out(&format!("removed {id}"));
             }
@@ -285,7 +280,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             let (path, specs) = split_repo_arg(args)?;
             let repo = open(path)?;
             let key = repo_key(&repo)?;
-            let (copied, _) = repo.copy(&from, &to, &specs, &key).map_err(apt_error)?;
+            let (copied, _) = repo.copy(&from, &to, &specs, &key)?;
             for id in copied {
                 ui.out(&format!("copied {id}"));
             }
@@ -294,14 +289,14 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
         Command::Clone { source, dest, key } => {
             let repo = open(Some(source))?;
             let signing = load_key(key.as_deref())?;
-            let clone = repo.clone_into(&dest, &signing).map_err(apt_error)?;
+            let clone = repo.clone_into(&dest, &signing)?;
             ui.out(&clone.root().display().to_string());
             Ok(())
         }
         Command::Publish { path } => {
             let repo = open(path)?;
             let key = repo_key(&repo)?;
-            let generation = repo.republish(&key).map_err(apt_error)?;
+            let generation = repo.republish(&key)?;
             ui.status("Published", &format!("generation {generation}"));
             Ok(())
         }
@@ -320,13 +315,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
                     .map(|site| serve_stdio(&site, &|_| {}));
                 return match served {
                     Some(Ok(_)) => Ok(()),
-                    _ => Err(CliError {
-                        code: 1,
-                        error: anyhow::anyhow!("serve --stdio failed"),
-                        detail: None,
-                        hint: None,
-                        silent: true,
-                    }),
+                    _ => Err(failed(anyhow::anyhow!("serve --stdio failed")).silent()),
                 };
             }
             let repo = open(path)?;
@@ -358,10 +347,10 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             let repo = open(path)?;
             if repair {
                 let key = repo_key(&repo)?;
-                let generation = repo.repair(&key).map_err(apt_error)?;
+                let generation = repo.repair(&key)?;
                 ui.status("Repaired", &format!("published generation {generation}"));
             }
-            let findings = verify(&repo).map_err(apt_error)?;
+            let findings = verify(&repo)?;
             if json {
                 print_json(ui, &findings)?;
             } else {
@@ -429,17 +418,6 @@ fn non_empty(list: Vec<String>, default: &str) -> Vec<String> {
     }
 }
 
-fn apt_error(e: AptError) -> CliError {
-    let hint = e.hint();
-    let code = match e {
-        AptError::Io { .. } | AptError::Sign(_) => 1,
-        _ => 2,
-    };
-    let mut err = CliError::new(code, e);
-    err.hint = hint;
-    err
-}
-
 /// `[REPO] ITEM...`: the first argument is the repository when it is a
 /// repository directory; otherwise every argument is an item.
 fn split_repo_arg(mut args: Vec<String>) -> Result<(Option<PathBuf>, Vec<String>), CliError> {
@@ -456,13 +434,13 @@ fn split_repo_arg(mut args: Vec<String>) -> Result<(Option<PathBuf>, Vec<String>
 }
 
 fn open(path: Option<PathBuf>) -> Result<AptRepo, CliError> {
-    AptRepo::open(&repo_path(path)?).map_err(apt_error)
+    AptRepo::open(&repo_path(path)?).map_err(CliError::from)
 }
 
 fn load_key(spec: Option<&str>) -> Result<SigningKey, CliError> {
     let store: KeyStore = key_store(None)?;
     let pass = passphrase()?;
-    store.load(spec, pass.as_deref()).map_err(sign_error)
+    store.load(spec, pass.as_deref()).map_err(CliError::from)
 }
 
 fn repo_key(repo: &AptRepo) -> Result<SigningKey, CliError> {

@@ -14,7 +14,7 @@ use git_buildkit::vm::tag::{self, TagTestOptions, DEFAULT_IMAGE};
 use git_buildkit::vm::{ImageStore, Recipe, TestOutcome, Verdict, VerdictKind, VmError};
 
 use super::env::{locate_error, pipeline_options};
-use super::error::{usage, CliError};
+use super::error::{failed, usage, CliError};
 use super::{open_repo, print_json, Ui};
 
 /// Base images for VM tests: create, list, shell, destroy.
@@ -203,9 +203,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             if code == 0 {
                 Ok(())
             } else {
-                let mut e = CliError::new(1, anyhow::anyhow!("qemu exited with status {code}"));
-                e.silent = true;
-                Err(e)
+                Err(failed(anyhow::anyhow!("qemu exited with status {code}")).silent())
             }
         }
         Command::Destroy(args) => {
@@ -234,11 +232,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
 /// socket, so nothing is printed, whatever happens.
 fn serve_guest(args: &ServeGuestArgs) -> Result<(), CliError> {
     use git_buildkit::vm::connections::{self, Caps};
-    let silent = || {
-        let mut e = CliError::new(1, anyhow::anyhow!("vm serve-guest failed"));
-        e.silent = true;
-        e
-    };
+    let silent = || failed(anyhow::anyhow!("vm serve-guest failed")).silent();
     let Some(_slot) = connections::admit(&args.run_dir, Caps::default()).map_err(|_| silent())?
     else {
         use std::io::Write;
@@ -431,14 +425,17 @@ pub fn report(
                 .map(|t| t.name.as_str())
                 .collect();
             Err(CliError::new(
-                1,
+                verdict.verdict.exit_code(),
                 anyhow::anyhow!("{tag}: {} failed in the VM", failed.join(", ")),
             ))
         }
         VerdictKind::TestbedFailed => {
             let error = verdict.error.clone().unwrap_or_default();
             let (first, rest) = error.split_once('\n').unwrap_or((&error, ""));
-            let mut e = CliError::new(3, anyhow::anyhow!("{tag}: the test bed failed: {first}"));
+            let mut e = CliError::new(
+                verdict.verdict.exit_code(),
+                anyhow::anyhow!("{tag}: the test bed failed: {first}"),
+            );
             if !rest.is_empty() {
                 e.detail = Some(rest.to_owned());
             }

@@ -14,6 +14,7 @@ use crate::paths::PathsError;
 use crate::process::ProcessError;
 use crate::sign::SignError;
 use crate::version::VersionError;
+use crate::vm::VerdictKind;
 
 /// Why a step failed; kept, rendered, in the record.
 #[derive(Debug, thiserror::Error)]
@@ -45,13 +46,12 @@ pub enum StepError {
     /// The VM test could not run.
     #[error(transparent)]
     Vm(Box<crate::vm::VmError>),
-    /// The VM test ran and did not pass.
-    #[error("{verdict}: {detail}")]
-    VmVerdict {
-        verdict: &'static str,
-        detail: String,
-        code: u8,
-    },
+    /// The VM test ran and did not pass: `kind` is failed or test bed failed.
+    #[error("{}: {detail}", kind.word())]
+    VmVerdict { kind: VerdictKind, detail: String },
+    /// The vm-test stage ran without a published repository to install from.
+    #[error("not run: vm-test needs the publish stage before it")]
+    VmUnpublished,
     /// A directory the run needs could not be located (no `HOME`).
     #[error("cannot locate the {what}")]
     Locate {
@@ -75,22 +75,6 @@ impl From<crate::vm::VmError> for StepError {
 }
 
 impl StepError {
-    /// 2 when the user fixes it by changing configuration or keys, 1 when the work failed.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            StepError::Package(e) => e.exit_code(),
-            StepError::UnknownStage { .. }
-            | StepError::DuplicateStage { .. }
-            | StepError::StageOrder { .. } => 2,
-            StepError::Apt(AptError::Sign(e)) | StepError::Sign(e) => e.exit_code(),
-            StepError::Apt(AptError::Io { .. }) | StepError::Io { .. } => 1,
-            StepError::Locate { .. } => 2,
-            StepError::Apt(_) => 2,
-            StepError::Vm(e) => e.exit_code(),
-            StepError::VmVerdict { code, .. } => *code,
-        }
-    }
-
     /// Advice for the user, where there is any.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -103,7 +87,7 @@ impl StepError {
             StepError::Apt(e) => e.hint(),
             StepError::Sign(e) => e.hint(),
             StepError::Vm(e) => e.hint(),
-            StepError::VmVerdict { .. } => Some(
+            StepError::VmVerdict { .. } | StepError::VmUnpublished => Some(
                 "`git buildkit show TAG` has the record; `git buildkit vm-test TAG --keep` reruns it and keeps the VM".into(),
             ),
             StepError::Locate { .. } => Some("set HOME to your home directory".into()),
@@ -171,17 +155,6 @@ pub enum PipelineError {
 }
 
 impl PipelineError {
-    /// The documented exit code: 1 when the work failed, 2 for usage or configuration.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            PipelineError::NotATag { .. }
-            | PipelineError::NotAVersionTag { .. }
-            | PipelineError::Git(_) => 2,
-            PipelineError::Failed { source, .. } => source.exit_code(),
-            _ => 1,
-        }
-    }
-
     /// Advice for the user, where there is any.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -15,11 +15,7 @@ impl Work<'_> {
             .as_ref()
             .map(|r| (r.path.clone(), r.suite.clone()));
         let Some((apt_dir, suite)) = published else {
-            return Err(StepError::VmVerdict {
-                verdict: "not run",
-                detail: "vm-test needs the publish stage before it".into(),
-                code: 2,
-            });
+            return Err(StepError::VmUnpublished);
         };
         let options = TagTestOptions {
             image: None,
@@ -51,7 +47,7 @@ impl Work<'_> {
         match verdict.verdict {
             VerdictKind::Passed => Ok(()),
             kind => Err(StepError::VmVerdict {
-                verdict: kind.word(),
+                kind,
                 detail: match &verdict.error {
                     Some(error) => error.lines().next().unwrap_or_default().to_owned(),
                     None => verdict
@@ -68,7 +64,6 @@ impl Work<'_> {
                         .collect::<Vec<_>>()
                         .join(", "),
                 },
-                code: kind.exit_code(),
             }),
         }
     }

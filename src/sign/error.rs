@@ -179,23 +179,6 @@ impl SignError {
         }
     }
 
-    /// 2 for what the user can fix by asking differently (a key name, a
-    /// passphrase, the user ID), 1 when the work itself failed.
-    pub fn exit_code(&self) -> u8 {
-        match self.root() {
-            SignError::InvalidUserId { .. }
-            | SignError::NoSecret { .. }
-            | SignError::MissingPassphrase { .. }
-            | SignError::WrongPassphrase { .. }
-            | SignError::NoHome { .. }
-            | SignError::NoDefaultKey { .. }
-            | SignError::UnknownKey { .. }
-            | SignError::AmbiguousKey { .. }
-            | SignError::BadKeySpec { .. } => 2,
-            _ => 1,
-        }
-    }
-
     /// Advice for the user, where there is any.
     pub fn hint(&self) -> Option<String> {
         let hint = match self.root() {
