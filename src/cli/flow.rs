@@ -7,7 +7,7 @@ use git_buildkit::flow::{
 };
 use git_buildkit::progress::Listener;
 
-use super::version::{bump, Level};
+use super::bump::{bump, Level};
 use super::{print_json, CliError, Ui};
 
 /// Set the repository up for the branch workflow.

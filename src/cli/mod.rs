@@ -1,6 +1,7 @@
 //! The command line: clap definitions, one file per command group, and the
 //! mapping of results to output and exit codes. The only place that prints.
 
+mod bump;
 mod deb;
 mod docs;
 mod env;

@@ -4,7 +4,8 @@
 use git_buildkit::git::Repo;
 use git_buildkit::hooks::Jobs;
 use git_buildkit::pipeline::{
-    self, error_chain, Outcome, PipelineError, Record, RunResult, StageResult, NOTES_REF,
+    self, error_chain, Outcome, PipelineError, Record, RepoRecord, RunResult, StageResult,
+    VmRecord, NOTES_REF,
 };
 use git_buildkit::progress::Listener;
 use git_buildkit::time::{signed, ymd_hm};
@@ -210,48 +211,52 @@ fn summary(record: &Record) -> Vec<String> {
         label = "";
     }
     if let Some(repo) = &record.repo {
-        field(
-            "repository",
-            format!(
-                "{} (suite {}, component {}, generation {}{})",
-                repo.path.display(),
-                repo.suite,
-                repo.component,
-                repo.generation,
-                if repo.created { ", created" } else { "" }
-            ),
-        );
+        field("repository", repo_summary(repo));
     }
     if let Some(vm) = &record.vm {
-        let t = &vm.seconds;
-        field(
-            "vm-test",
-            format!(
-                "{} ({} passed, {} failed, {} skipped) on image {} ({}), {} {}; \
-                 boot {:.1}s, update {:.1}s, install {:.1}s, tests {:.1}s, total {:.1}s",
-                vm.verdict,
-                vm.passed,
-                vm.failed,
-                vm.skipped,
-                vm.image,
-                vm.image_key,
-                vm.accel,
-                vm.mode,
-                t.boot,
-                t.update,
-                t.install,
-                t.test,
-                t.total
-            ),
-        );
+        field("vm-test", vm_summary(vm));
     }
     lines
+}
+
+/// The `repository` line of a record.
+fn repo_summary(repo: &RepoRecord) -> String {
+    format!(
+        "{} (suite {}, component {}, generation {}{})",
+        repo.path.display(),
+        repo.suite,
+        repo.component,
+        repo.generation,
+        if repo.created { ", created" } else { "" }
+    )
+}
+
+/// The `vm-test` line of a record.
+fn vm_summary(vm: &VmRecord) -> String {
+    let t = &vm.seconds;
+    format!(
+        "{} ({} passed, {} failed, {} skipped) on image {} ({}), {} {}; \
+         boot {:.1}s, update {:.1}s, install {:.1}s, tests {:.1}s, total {:.1}s",
+        vm.verdict,
+        vm.passed,
+        vm.failed,
+        vm.skipped,
+        vm.image,
+        vm.image_key,
+        vm.accel,
+        vm.mode,
+        t.boot,
+        t.update,
+        t.install,
+        t.test,
+        t.total
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use git_buildkit::pipeline::{PackageRecord, RepoRecord, StageRecord};
+    use git_buildkit::pipeline::{PackageRecord, StageRecord};
     use pretty_assertions::assert_eq;
     use std::path::PathBuf;
 
