@@ -13,6 +13,7 @@ use crate::deb::WrittenDeb;
 use crate::git::Repo;
 use crate::paths::{Env, PathsError};
 use crate::process::Cmd;
+use crate::sign::SigningKey;
 
 impl Work<'_> {
     pub(super) fn publish(&mut self, record: &mut Record) -> Result<(), StepError> {
@@ -23,44 +24,7 @@ impl Work<'_> {
                 source,
             }
         })?;
-        let passphrase = self.options.passphrase.as_deref();
-        let (apt, key, created) = match AptRepo::open(&path) {
-            Ok(apt) => {
-                let key = self
-                    .options
-                    .keys
-                    .load(Some(&apt.settings().key), passphrase)?;
-                (apt, key, false)
-            }
-            Err(AptError::NotARepo { .. }) => {
-                let key = self.options.keys.load(None, passphrase)?;
-                let options = init_options(&path, &settings, &self.debs);
-                // Under the repository's lock: a concurrent pipeline of
-                // another tag may create it first, and then this one adds to it.
-                let (apt, created) = AptRepo::open_or_init(&path, &options, &key)?;
-                if created {
-                    self.listener.status(
-                        "Created",
-                        &format!(
-                            "apt repository {} ({} {}, {}; key {})",
-                            path.display(),
-                            options.suites.join(" "),
-                            options.components.join(" "),
-                            options.architectures.join(" "),
-                            key.fingerprint()
-                        ),
-                    );
-                    (apt, key, true)
-                } else {
-                    let key = self
-                        .options
-                        .keys
-                        .load(Some(&apt.settings().key), passphrase)?;
-                    (apt, key, false)
-                }
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let (apt, key, created) = self.open_repository(&path, &settings)?;
         let suite = settings
             .suite
             .clone()
@@ -105,6 +69,53 @@ impl Work<'_> {
             created,
         });
         Ok(())
+    }
+
+    /// The project's repository and the key that signs it: the repository's
+    /// own key, or the default key for a repository created now (the bool).
+    fn open_repository(
+        &self,
+        path: &Path,
+        settings: &RepoConfig,
+    ) -> Result<(AptRepo, SigningKey, bool), StepError> {
+        let passphrase = self.options.passphrase.as_deref();
+        match AptRepo::open(path) {
+            Ok(apt) => {
+                let key = self
+                    .options
+                    .keys
+                    .load(Some(&apt.settings().key), passphrase)?;
+                Ok((apt, key, false))
+            }
+            Err(AptError::NotARepo { .. }) => {
+                let key = self.options.keys.load(None, passphrase)?;
+                let options = init_options(path, settings, &self.debs);
+                // Under the repository's lock: a concurrent pipeline of
+                // another tag may create it first, and then this one adds to it.
+                let (apt, created) = AptRepo::open_or_init(path, &options, &key)?;
+                if created {
+                    self.listener.status(
+                        "Created",
+                        &format!(
+                            "apt repository {} ({} {}, {}; key {})",
+                            path.display(),
+                            options.suites.join(" "),
+                            options.components.join(" "),
+                            options.architectures.join(" "),
+                            key.fingerprint()
+                        ),
+                    );
+                    Ok((apt, key, true))
+                } else {
+                    let key = self
+                        .options
+                        .keys
+                        .load(Some(&apt.settings().key), passphrase)?;
+                    Ok((apt, key, false))
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
