@@ -4,6 +4,9 @@
 
 use std::fmt::Write;
 
+// Re-exported for apt/release.rs until it names `crate::time::rfc2822` itself.
+pub use crate::time::rfc2822;
+
 /// One changelog entry: a version and what went into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -63,73 +66,10 @@ fn wrap_item(out: &mut String, text: &str) {
     out.push('\n');
 }
 
-/// `Tue, 01 Jan 2024 00:00:00 +0000` for a Unix time, in UTC.
-pub fn rfc2822(time: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = time.div_euclid(86_400);
-    let secs = time.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let weekday = DAYS[days.rem_euclid(7) as usize];
-    format!(
-        "{weekday}, {day:02} {} {year:04} {:02}:{:02}:{:02} +0000",
-        MONTHS[(month - 1) as usize],
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// `2024-01-01 00:00` (UTC), as `dpkg-deb --contents` shows times.
-pub fn ymd_hm(time: i64) -> String {
-    let (year, month, day) = civil_from_days(time.div_euclid(86_400));
-    let secs = time.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60
-    )
-}
-
-/// `2024-01-01T00:00:00Z` (ISO 8601, UTC), as JUnit reports show times.
-pub fn iso8601(time: i64) -> String {
-    let (year, month, day) = civil_from_days(time.div_euclid(86_400));
-    let secs = time.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian, UTC).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-
-    #[test]
-    fn dates_match_date_r() {
-        assert_eq!(rfc2822(0), "Thu, 01 Jan 1970 00:00:00 +0000");
-        assert_eq!(rfc2822(1_700_000_000), "Tue, 14 Nov 2023 22:13:20 +0000");
-        assert_eq!(rfc2822(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
-    }
 
     #[test]
     fn renders_entries_newest_first_with_wrapping() {

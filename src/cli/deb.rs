@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use git_buildkit::changelog::ymd_hm;
-use git_buildkit::deb::{read_deb, spec_from_dir, write_deb, Compression, DebError, InfoEntryKind};
+use git_buildkit::deb::{read_deb, spec_from_dir, write_deb, Compression, InfoEntryKind};
+use git_buildkit::time::{unix_now, ymd_hm};
 
-use super::error::{failed, usage};
+use super::error::usage;
 use super::{print_json, CliError, Ui};
 
 /// Build and inspect .deb files.
@@ -57,14 +57,14 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             output,
             compression,
         } => {
-            let mtime = source_date_epoch()?.unwrap_or_else(now);
-            let spec = spec_from_dir(&dir, mtime, compression).map_err(deb_error)?;
-            let written = write_deb(&spec, &output).map_err(deb_error)?;
+            let mtime = source_date_epoch()?.unwrap_or_else(unix_now);
+            let spec = spec_from_dir(&dir, mtime, compression)?;
+            let written = write_deb(&spec, &output)?;
             ui.out(&written.path.display().to_string());
             Ok(())
         }
         Command::Info { file, json } => {
-            let info = read_deb(&file).map_err(deb_error)?;
+            let info = read_deb(&file)?;
             if json {
                 return print_json(ui, &info);
             }
@@ -98,17 +98,6 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
     }
 }
 
-/// A damaged input file is a failed read (1); a bad directory or control file is usage (2).
-fn deb_error(e: DebError) -> CliError {
-    match e {
-        DebError::Corrupt { .. }
-        | DebError::Read { .. }
-        | DebError::Write { .. }
-        | DebError::ReadSource { .. } => failed(e),
-        _ => usage(e),
-    }
-}
-
 fn source_date_epoch() -> Result<Option<u64>, CliError> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(text) => text.trim().parse().map(Some).map_err(|_| {
@@ -118,12 +107,6 @@ fn source_date_epoch() -> Result<Option<u64>, CliError> {
         }),
         Err(_) => Ok(None),
     }
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn type_char(kind: InfoEntryKind) -> char {

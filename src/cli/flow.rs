@@ -7,7 +7,7 @@ use git_buildkit::flow::{
 };
 use git_buildkit::progress::Listener;
 
-use super::version::{bump, Level};
+use super::bump::{bump, Level};
 use super::{print_json, CliError, Ui};
 
 /// Set the repository up for the branch workflow.
@@ -184,23 +184,7 @@ fn settings() -> Result<FlowSettings, CliError> {
             super::error::usage(anyhow::anyhow!("the branch workflow needs a work tree"))
         })?
         .to_owned();
-    FlowSettings::load(&workdir).map_err(flow_error)
-}
-
-/// Maps a flow error to its exit code and hint.
-pub fn flow_error(e: FlowError) -> CliError {
-    let code = e.exit_code();
-    let hint = e.hint();
-    let detail = match &e {
-        FlowError::HookRefused { output, .. } if !output.is_empty() => {
-            Some(output.trim_end().to_owned())
-        }
-        _ => None,
-    };
-    let mut err = CliError::new(code, e);
-    err.hint = hint;
-    err.detail = detail;
-    err
+    FlowSettings::load(&workdir).map_err(CliError::from)
 }
 
 /// `init`.
@@ -210,7 +194,7 @@ pub fn run_init(ui: &Ui, args: InitArgs) -> Result<(), CliError> {
         .workdir()
         .ok_or_else(|| super::error::usage(anyhow::anyhow!("init needs a work tree")))?
         .to_owned();
-    let outcome = flow::init(&workdir).map_err(flow_error)?;
+    let outcome = flow::init(&workdir)?;
     let source = match outcome.source {
         SettingsSource::BuildkitToml => "[flow] of .buildkit.toml",
         SettingsSource::GitConfig => "gitflow.* git config (git flow init)",
@@ -236,8 +220,7 @@ pub fn run_topic(ui: &Ui, kind: BranchType, command: TopicCommand) -> Result<(),
     let settings = settings()?;
     match command {
         TopicCommand::Start { name, base } => {
-            let branch =
-                flow::start(&settings, kind, &name, &StartOptions { base }).map_err(flow_error)?;
+            let branch = flow::start(&settings, kind, &name, &StartOptions { base })?;
             ui.status("Started", &branch);
             ui.out(&branch);
             Ok(())
@@ -273,8 +256,7 @@ pub fn run_versioned(ui: &Ui, kind: BranchType, command: VersionedCommand) -> Re
             let version = match (version, level) {
                 (Some(v), _) => v,
                 (None, Some(level)) => {
-                    let latest = flow::latest_tag(&settings)
-                        .map_err(flow_error)?
+                    let latest = flow::latest_tag(&settings)?
                         .map_or_else(|| semver::Version::new(0, 0, 0), |(_, v)| v);
                     bump(&latest, level).to_string()
                 }
@@ -284,8 +266,7 @@ pub fn run_versioned(ui: &Ui, kind: BranchType, command: VersionedCommand) -> Re
                     )))
                 }
             };
-            let branch = flow::start(&settings, kind, &version, &StartOptions { base })
-                .map_err(flow_error)?;
+            let branch = flow::start(&settings, kind, &version, &StartOptions { base })?;
             ui.status("Started", &branch);
             ui.out(&branch);
             Ok(())
@@ -327,8 +308,7 @@ pub fn run_support(ui: &Ui, command: SupportCommand) -> Result<(), CliError> {
                 BranchType::Support,
                 &name,
                 &StartOptions { base: Some(base) },
-            )
-            .map_err(flow_error)?;
+            )?;
             ui.status("Started", &branch);
             ui.out(&branch);
             Ok(())
@@ -342,7 +322,7 @@ pub fn run_flow(ui: &Ui, command: FlowCommand) -> Result<(), CliError> {
     let settings = settings()?;
     match command {
         FlowCommand::Status { json } => {
-            let state = flow::status(&settings).map_err(flow_error)?;
+            let state = flow::status(&settings)?;
             if json {
                 return print_json(ui, &state);
             }
@@ -375,7 +355,7 @@ pub fn run_flow(ui: &Ui, command: FlowCommand) -> Result<(), CliError> {
         }
         FlowCommand::Continue => report(ui, flow::continue_finish(&settings, ui)),
         FlowCommand::Abort { force } => {
-            let state = flow::abort(&settings, AbortOptions { force }).map_err(flow_error)?;
+            let state = flow::abort(&settings, AbortOptions { force })?;
             ui.status(
                 "Aborted",
                 &format!(
@@ -389,14 +369,14 @@ pub fn run_flow(ui: &Ui, command: FlowCommand) -> Result<(), CliError> {
 }
 
 fn list(ui: &Ui, settings: &FlowSettings, kind: BranchType) -> Result<(), CliError> {
-    for branch in flow::list(settings, kind).map_err(flow_error)? {
+    for branch in flow::list(settings, kind)? {
         ui.out(&branch);
     }
     Ok(())
 }
 
 fn report(ui: &Ui, outcome: Result<Outcome, FlowError>) -> Result<(), CliError> {
-    let outcome = outcome.map_err(flow_error)?;
+    let outcome = outcome?;
     ui.status("Finished", &outcome.branch);
     if let Some(tag) = &outcome.tag {
         ui.out(tag);

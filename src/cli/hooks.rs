@@ -5,14 +5,16 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
-use git_buildkit::changelog::ymd_hm;
 use git_buildkit::hooks::{
-    self, invoker, Hook, HookCall, HookError, Installed, Job, Jobs, RefSource, Uninstalled,
+    self, invoker, Hook, HookCall, Installed, Job, Jobs, RefSource, Uninstalled,
 };
 use git_buildkit::pipeline::error_chain;
 use git_buildkit::progress::Listener;
+use git_buildkit::time::{signed, ymd_hm};
 
-use super::key::key_store;
+use git_buildkit::exit::ExitCode;
+
+use super::env::key_store;
 use super::{open_repo, print_json, CliError, Ui};
 
 const HOOK_NAMES: [&str; 2] = ["reference-transaction", "post-receive"];
@@ -119,7 +121,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
 /// Installs the named hooks (default: the ones for this kind of repository).
 pub fn install(ui: &Ui, names: &[String]) -> Result<(), CliError> {
     let repo = open_repo()?;
-    let dir = hooks::hooks_dir(&repo).map_err(hook_error)?;
+    let dir = hooks::hooks_dir(&repo)?;
     let mut chosen: Vec<Hook> = Vec::new();
     for hook in names.iter().filter_map(|n| Hook::from_name(n)) {
         if !chosen.contains(&hook) {
@@ -132,7 +134,7 @@ pub fn install(ui: &Ui, names: &[String]) -> Result<(), CliError> {
     let exe = std::env::current_exe().map_err(super::error::failed)?;
     for hook in chosen {
         let path = dir.join(hook.name());
-        match hooks::install(&dir, hook, &exe).map_err(hook_error)? {
+        match hooks::install(&dir, hook, &exe)? {
             Installed::New => ui.status("Installed", &path.display().to_string()),
             Installed::Updated => ui.status("Updated", &path.display().to_string()),
             Installed::Chained { kept } => ui.status(
@@ -157,10 +159,10 @@ pub fn install(ui: &Ui, names: &[String]) -> Result<(), CliError> {
 
 fn uninstall(ui: &Ui) -> Result<(), CliError> {
     let repo = open_repo()?;
-    let dir = hooks::hooks_dir(&repo).map_err(hook_error)?;
+    let dir = hooks::hooks_dir(&repo)?;
     for hook in Hook::ALL {
         let path = dir.join(hook.name());
-        match hooks::uninstall(&dir, hook).map_err(hook_error)? {
+        match hooks::uninstall(&dir, hook)? {
             Uninstalled::Removed => ui.status("Removed", &path.display().to_string()),
             Uninstalled::Restored { restored } => ui.status(
                 "Restored",
@@ -231,13 +233,11 @@ fn run_hook(
         return Ok(());
     }
     // The kept hook's status, for git; it has spoken for itself.
-    Err(CliError {
-        code: report.exit_code,
-        error: anyhow::anyhow!("{name} failed"),
-        detail: None,
-        hint: None,
-        silent: true,
-    })
+    Err(CliError::new(
+        ExitCode::Status(report.exit_code),
+        anyhow::anyhow!("{name} failed"),
+    )
+    .silent())
 }
 
 /// Lists the jobs.
@@ -246,7 +246,7 @@ pub fn jobs(ui: &Ui, args: JobsArgs) -> Result<(), CliError> {
     if args.work {
         return work(ui, &repo);
     }
-    let jobs = Jobs::of(&repo).list(&repo).map_err(hook_error)?;
+    let jobs = Jobs::of(&repo).list(&repo)?;
     if args.json {
         return print_json(ui, &jobs);
     }
@@ -266,7 +266,7 @@ pub fn jobs(ui: &Ui, args: JobsArgs) -> Result<(), CliError> {
 fn work(ui: &Ui, repo: &git_buildkit::git::Repo) -> Result<(), CliError> {
     let exe = std::env::current_exe().map_err(super::error::failed)?;
     let dir = repo.workdir().unwrap_or(repo.git_dir()).to_owned();
-    let ran = Jobs::of(repo).work(&exe, &dir).map_err(hook_error)?;
+    let ran = Jobs::of(repo).work(&exe, &dir)?;
     for job in &ran {
         ui.out(&job_line(job));
     }
@@ -275,7 +275,7 @@ fn work(ui: &Ui, repo: &git_buildkit::git::Repo) -> Result<(), CliError> {
 
 /// `TAG  STATE[ (exit N)]  TIMES  log PATH`.
 fn job_line(job: &Job) -> String {
-    let when = |secs: u64| format!("{} UTC", ymd_hm(i64::try_from(secs).unwrap_or(i64::MAX)));
+    let when = |secs: u64| format!("{} UTC", ymd_hm(signed(secs)));
     let state = match job.exit_code {
         Some(code) => format!("{} (exit {code})", job.state.name()),
         None => job.state.name().to_owned(),
@@ -286,16 +286,6 @@ fn job_line(job: &Job) -> String {
         (None, _) => format!("queued {}", when(job.queued)),
     };
     format!("{}  {state}  {times}  log {}", job.tag, job.log.display())
-}
-
-fn hook_error(e: HookError) -> CliError {
-    CliError {
-        code: e.exit_code(),
-        hint: e.hint(),
-        detail: None,
-        error: e.into(),
-        silent: false,
-    }
 }
 
 #[cfg(test)]

@@ -7,18 +7,15 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use git_buildkit::changelog::ymd_hm;
 use git_buildkit::progress::Listener;
-use git_buildkit::sign::{KeyInfo, KeyStore, SignError, SigningKey};
+use git_buildkit::sign::{KeyInfo, SigningKey};
+use git_buildkit::time;
 
+use super::env::{key_store, passphrase};
 use super::error::{failed, usage};
 use super::{print_json, CliError, Ui};
-
-const STORE_ENV: &str = "BUILDKIT_KEY_STORE";
-const PASSPHRASE_ENV: &str = "BUILDKIT_KEY_PASSPHRASE";
-const PASSPHRASE_FILE_ENV: &str = "BUILDKIT_KEY_PASSPHRASE_FILE";
 
 /// Manage the OpenPGP keys that sign apt repositories.
 #[derive(Debug, clap::Subcommand)]
@@ -141,7 +138,7 @@ fn generate(
     let store = key_store(store.store)?;
     let passphrase = passphrase()?;
     let validity = expires_days.map(|days| Duration::from_secs(u64::from(days) * 86_400));
-    let key = SigningKey::generate(name, email, validity).map_err(sign_error)?;
+    let key = SigningKey::generate(name, email, validity)?;
     ui.status(
         "Generated",
         &format!("Ed25519 signing key for {}", key.user_id()),
@@ -150,14 +147,13 @@ fn generate(
         store.save_as_default(&key, passphrase.as_deref())
     } else {
         store.save(&key, passphrase.as_deref())
-    }
-    .map_err(sign_error)?;
+    }?;
     ui.status("Saved", &path.display().to_string());
     if passphrase.is_some() {
         ui.note("the secret key is encrypted with the passphrase");
     }
     let fingerprint = key.fingerprint();
-    let default = store.default_fingerprint().map_err(sign_error)?;
+    let default = store.default_fingerprint()?;
     let export = if default.as_deref() == Some(fingerprint.as_str()) {
         ui.note("it is the default signing key");
         "git buildkit key export".to_owned()
@@ -182,13 +178,12 @@ fn export(
     store: StoreArg,
 ) -> Result<(), CliError> {
     let store = key_store(store.store)?;
-    let public = store.public_key(key).map_err(sign_error)?;
+    let public = store.public_key(key)?;
     let bytes = if binary {
         public.to_binary()
     } else {
         public.to_armored()
-    }
-    .map_err(sign_error)?;
+    }?;
     match output {
         Some(path) => {
             std::fs::write(&path, &bytes).map_err(|e| {
@@ -228,7 +223,7 @@ fn export(
 
 fn list(ui: &Ui, json: bool, store: StoreArg) -> Result<(), CliError> {
     let store = key_store(store.store)?;
-    let keys = store.list().map_err(sign_error)?;
+    let keys = store.list()?;
     if json {
         return print_json(ui, &keys);
     }
@@ -238,9 +233,7 @@ fn list(ui: &Ui, json: bool, store: StoreArg) -> Result<(), CliError> {
             store.dir().display()
         ));
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = git_buildkit::time::unix_now();
     for key in &keys {
         ui.out(&list_line(key, now));
     }
@@ -266,78 +259,13 @@ fn list_line(key: &KeyInfo, now: u64) -> String {
 }
 
 fn ymd(unix: u64) -> String {
-    let mut text = ymd_hm(i64::try_from(unix).unwrap_or(i64::MAX));
-    text.truncate(10);
-    text
+    time::ymd(time::signed(unix))
 }
 
 /// Binary when asked, or when the output file is named `*.gpg` and armor
 /// was not asked for.
 fn wants_binary(armor: bool, binary: bool, output: Option<&Path>) -> bool {
     binary || (!armor && output.is_some_and(|p| p.extension().is_some_and(|e| e == "gpg")))
-}
-
-/// The key store: `--store DIR`, else `BUILDKIT_KEY_STORE`, else the XDG
-/// location. Commands without a `--store` argument pass `None`.
-pub fn key_store(dir: Option<PathBuf>) -> Result<KeyStore, CliError> {
-    let dir = dir.filter(|d| !d.as_os_str().is_empty()).or_else(|| {
-        std::env::var_os(STORE_ENV)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    });
-    match dir {
-        Some(dir) => Ok(KeyStore::at(dir)),
-        None => KeyStore::default_location().map_err(sign_error),
-    }
-}
-
-/// The passphrase from `BUILDKIT_KEY_PASSPHRASE`, or from the first line of
-/// the file named by `BUILDKIT_KEY_PASSPHRASE_FILE`; none when neither is
-/// set (an empty variable counts as unset).
-pub fn passphrase() -> Result<Option<String>, CliError> {
-    let direct = std::env::var_os(PASSPHRASE_ENV).filter(|v| !v.is_empty());
-    let file = std::env::var_os(PASSPHRASE_FILE_ENV).filter(|v| !v.is_empty());
-    match (direct, file) {
-        (Some(_), Some(_)) => Err(usage(anyhow::anyhow!(
-            "both {PASSPHRASE_ENV} and {PASSPHRASE_FILE_ENV} are set"
-        ))
-        .hint("set only one of them")),
-        (Some(value), None) => value
-            .into_string()
-            .map(Some)
-            .map_err(|_| usage(anyhow::anyhow!("{PASSPHRASE_ENV} is not valid UTF-8"))),
-        (None, Some(path)) => {
-            let path = PathBuf::from(path);
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                usage(anyhow::Error::new(e).context(format!(
-                    "could not read the passphrase file {} ({PASSPHRASE_FILE_ENV})",
-                    path.display()
-                )))
-            })?;
-            match first_line(&text) {
-                "" => Err(usage(anyhow::anyhow!(
-                    "the passphrase file {} is empty",
-                    path.display()
-                ))),
-                line => Ok(Some(line.to_owned())),
-            }
-        }
-        (None, None) => Ok(None),
-    }
-}
-
-/// The first line without its line ending, as `gpg --passphrase-file` reads it.
-fn first_line(text: &str) -> &str {
-    let line = text.split('\n').next().unwrap_or_default();
-    line.strip_suffix('\r').unwrap_or(line)
-}
-
-/// A `SignError` with its exit code and hint.
-pub fn sign_error(e: SignError) -> CliError {
-    let hint = e.hint();
-    let mut error = CliError::new(e.exit_code(), e);
-    error.hint = hint;
-    error
 }
 
 #[cfg(test)]
@@ -396,30 +324,5 @@ mod tests {
                 "{armor} {binary} {output:?}"
             );
         }
-    }
-
-    #[test]
-    fn passphrase_file_gives_its_first_line() {
-        assert_eq!(first_line("secret\n"), "secret");
-        assert_eq!(first_line("secret\r\nignored\n"), "secret");
-        assert_eq!(first_line("with spaces  "), "with spaces  ");
-        assert_eq!(first_line("\nsecond"), "");
-        assert_eq!(first_line(""), "");
-    }
-
-    #[test]
-    fn sign_errors_keep_code_and_hint() {
-        let error = sign_error(SignError::NoDefaultKey {
-            dir: PathBuf::from("/keys"),
-        });
-        assert_eq!(error.code, 2);
-        assert_eq!(
-            error.hint.as_deref(),
-            Some("create one with `git buildkit key generate --name NAME --email EMAIL`")
-        );
-        assert_eq!(
-            error.error.to_string(),
-            "no signing key: the key store /keys has no default key"
-        );
     }
 }

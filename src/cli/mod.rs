@@ -1,8 +1,10 @@
 //! The command line: clap definitions, one file per command group, and the
 //! mapping of results to output and exit codes. The only place that prints.
 
+mod bump;
 mod deb;
 mod docs;
+mod env;
 mod error;
 mod flow;
 mod hooks;
@@ -18,6 +20,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use git_buildkit::exit::ExitCode as Exit;
 
 pub use error::CliError;
 pub use ui::Ui;
@@ -161,9 +164,13 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            let code = if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Success
+            };
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::from(code.code());
         }
     };
     let ui = Ui::new(cli.color, cli.quiet);
@@ -174,7 +181,7 @@ pub fn main() -> ExitCode {
                 None,
                 None,
             );
-            return ExitCode::from(2);
+            return ExitCode::from(Exit::Usage.code());
         }
     }
     let result = match cli.command {
@@ -213,7 +220,7 @@ pub fn main() -> ExitCode {
             if !e.silent {
                 ui.error(&e.error, e.detail.as_deref(), e.hint.as_deref());
             }
-            ExitCode::from(e.code)
+            ExitCode::from(e.code.code())
         }
     }
 }

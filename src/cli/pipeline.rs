@@ -1,19 +1,17 @@
 //! `git buildkit pipeline TAG` and `git buildkit show TAG`: run the
 //! pipeline of a version tag, and read back its record (the git note).
 
-use std::path::PathBuf;
-
-use git_buildkit::changelog::ymd_hm;
 use git_buildkit::git::Repo;
 use git_buildkit::hooks::Jobs;
 use git_buildkit::pipeline::{
-    self, error_chain, Outcome, PipelineError, PipelineOptions, Record, RunResult, StageResult,
-    StepError, NOTES_REF,
+    self, error_chain, Outcome, PipelineError, Record, RepoRecord, RunResult, StageResult,
+    VmRecord, NOTES_REF,
 };
 use git_buildkit::progress::Listener;
+use git_buildkit::time::{signed, ymd_hm};
 
-use super::error::{failed, package_detail};
-use super::key::{key_store, passphrase};
+use super::env::pipeline_options;
+use super::error::failed;
 use super::{open_repo, print_json, CliError, Ui};
 
 /// Build, publish and record a version tag: the pipeline a new tag starts.
@@ -87,10 +85,10 @@ pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
             }
             return Ok(());
         }
-        other => other.map_err(pipeline_error)?,
+        other => other?,
     };
     // One pipeline of the repository at a time, whoever started it.
-    let _repository = pipeline::lock_repository(&repo, ui).map_err(pipeline_error)?;
+    let _repository = pipeline::lock_repository(&repo, ui)?;
     let jobs = args.job.then(|| Jobs::of(&repo));
     let commit = pipeline::tag_commit(&repo, &args.tag)
         .map(|c| c.id)
@@ -102,7 +100,7 @@ pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
     }
     let result = execute(ui, &repo, &lock, &args);
     if let Some(jobs) = &jobs {
-        let code = result.as_ref().err().map_or(0, |e| e.code);
+        let code = result.as_ref().err().map_or(0, |e| e.code.code());
         if let Err(e) = jobs.mark_finished(&args.tag, &commit, code) {
             ui.warn(&error_chain(&e));
         }
@@ -110,25 +108,9 @@ pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
     result
 }
 
-/// The pipeline's options from the environment: the key store, the
-/// passphrase, where repositories go by default, the home directory.
-pub fn options(force: bool) -> Result<PipelineOptions, CliError> {
-    Ok(PipelineOptions {
-        force,
-        keys: key_store(None)?,
-        passphrase: passphrase()?,
-        repos_dir: super::repo::data_home().join("git-buildkit").join("repos"),
-        home: std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from),
-        vm_images: git_buildkit::vm::ImageStore::default_location(),
-        serve_program: std::env::current_exe().map_err(super::error::usage)?,
-    })
-}
-
 fn execute(ui: &Ui, repo: &Repo, lock: &pipeline::RunLock, args: &Args) -> Result<(), CliError> {
-    let options = options(args.force)?;
-    match pipeline::run(repo, lock, &options, ui).map_err(pipeline_error)? {
+    let options = pipeline_options(args.force)?;
+    match pipeline::run(repo, lock, &options, ui)? {
         Outcome::Ran(record) if args.json => print_json(ui, &record),
         Outcome::Ran(record) => {
             for line in summary(&record) {
@@ -140,7 +122,7 @@ fn execute(ui: &Ui, repo: &Repo, lock: &pipeline::RunLock, args: &Args) -> Resul
             ui.note(&format!(
                 "{} is already published (record of {} UTC); --force runs it again",
                 record.tag,
-                ymd_hm(to_i64(record.finished))
+                ymd_hm(signed(record.finished))
             ));
             if args.json {
                 print_json(ui, &record)?;
@@ -153,8 +135,7 @@ fn execute(ui: &Ui, repo: &Repo, lock: &pipeline::RunLock, args: &Args) -> Resul
 /// Prints a tag's record.
 pub fn show(ui: &Ui, args: ShowArgs) -> Result<(), CliError> {
     let repo = open_repo()?;
-    let Some((record, text)) = pipeline::record_of(&repo, &args.tag).map_err(pipeline_error)?
-    else {
+    let Some((record, text)) = pipeline::record_of(&repo, &args.tag)? else {
         return Err(failed(anyhow::anyhow!(
             "{} has no pipeline record (no {NOTES_REF} note on its commit)",
             args.tag
@@ -181,25 +162,6 @@ pub fn show(ui: &Ui, args: ShowArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// A pipeline error with its exit code, hint, and the quoted configuration
-/// line or the build's last output.
-pub fn pipeline_error(e: PipelineError) -> CliError {
-    let detail = match &e {
-        PipelineError::Failed {
-            source: StepError::Package(package),
-            ..
-        } => package_detail(package),
-        _ => None,
-    };
-    CliError {
-        code: e.exit_code(),
-        hint: e.hint(),
-        detail,
-        error: e.into(),
-        silent: false,
-    }
-}
-
 /// The record as the lines `show` prints.
 fn summary(record: &Record) -> Vec<String> {
     let mut lines = vec![match (&record.result, &record.failed_stage) {
@@ -215,10 +177,10 @@ fn summary(record: &Record) -> Vec<String> {
     if let Some(version) = &record.version {
         field("version", version.clone());
     }
-    field("started", format!("{} UTC", ymd_hm(to_i64(record.started))));
+    field("started", format!("{} UTC", ymd_hm(signed(record.started))));
     field(
         "finished",
-        format!("{} UTC", ymd_hm(to_i64(record.finished))),
+        format!("{} UTC", ymd_hm(signed(record.finished))),
     );
     let mut label = "stages";
     for stage in &record.stages {
@@ -249,53 +211,54 @@ fn summary(record: &Record) -> Vec<String> {
         label = "";
     }
     if let Some(repo) = &record.repo {
-        field(
-            "repository",
-            format!(
-                "{} (suite {}, component {}, generation {}{})",
-                repo.path.display(),
-                repo.suite,
-                repo.component,
-                repo.generation,
-                if repo.created { ", created" } else { "" }
-            ),
-        );
+        field("repository", repo_summary(repo));
     }
     if let Some(vm) = &record.vm {
-        let t = &vm.seconds;
-        field(
-            "vm-test",
-            format!(
-                "{} ({} passed, {} failed, {} skipped) on image {} ({}), {} {}; \
-                 boot {:.1}s, update {:.1}s, install {:.1}s, tests {:.1}s, total {:.1}s",
-                vm.verdict,
-                vm.passed,
-                vm.failed,
-                vm.skipped,
-                vm.image,
-                vm.image_key,
-                vm.accel,
-                vm.mode,
-                t.boot,
-                t.update,
-                t.install,
-                t.test,
-                t.total
-            ),
-        );
+        field("vm-test", vm_summary(vm));
     }
     lines
 }
 
-fn to_i64(secs: u64) -> i64 {
-    i64::try_from(secs).unwrap_or(i64::MAX)
+/// The `repository` line of a record.
+fn repo_summary(repo: &RepoRecord) -> String {
+    format!(
+        "{} (suite {}, component {}, generation {}{})",
+        repo.path.display(),
+        repo.suite,
+        repo.component,
+        repo.generation,
+        if repo.created { ", created" } else { "" }
+    )
+}
+
+/// The `vm-test` line of a record.
+fn vm_summary(vm: &VmRecord) -> String {
+    let t = &vm.seconds;
+    format!(
+        "{} ({} passed, {} failed, {} skipped) on image {} ({}), {} {}; \
+         boot {:.1}s, update {:.1}s, install {:.1}s, tests {:.1}s, total {:.1}s",
+        vm.verdict,
+        vm.passed,
+        vm.failed,
+        vm.skipped,
+        vm.image,
+        vm.image_key,
+        vm.accel,
+        vm.mode,
+        t.boot,
+        t.update,
+        t.install,
+        t.test,
+        t.total
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use git_buildkit::pipeline::{PackageRecord, RepoRecord, StageRecord};
+    use git_buildkit::pipeline::{PackageRecord, StageRecord};
     use pretty_assertions::assert_eq;
+    use std::path::PathBuf;
 
     fn record(json: &str) -> Record {
         Record::from_note(json, "c0ffee").expect("record")

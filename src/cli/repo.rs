@@ -3,13 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use git_buildkit::apt::{verify, AptError, AptRepo, InitOptions};
+use git_buildkit::apt::{verify, AptRepo, InitOptions};
 use git_buildkit::progress::Listener;
 use git_buildkit::serve::{serve_stdio, serve_tcp, Limits, LoadNotice, StaticSite};
 use git_buildkit::sign::{KeyStore, SigningKey};
 
+use super::env::{key_store, passphrase, repo_path};
 use super::error::{failed, usage};
-use super::key::{key_store, passphrase, sign_error};
 use super::{print_json, CliError, Ui};
 
 /// Manage a signed apt repository.
@@ -19,405 +19,462 @@ pub enum Command {
     #[command(after_help = "Examples:
   git buildkit repo init ~/repos/hello --suite stable --component main --arch amd64
   git buildkit repo init ~/repos/hello --suite testing --suite stable --origin Hello --label Hello")]
-    Init {
-        /// The directory (created; must be empty). Default: [repo] path, else the per-project default.
-        path: Option<PathBuf>,
-        /// Suites to create (the first is the default); default: stable.
-        #[arg(long = "suite", value_name = "SUITE")]
-        suites: Vec<String>,
-        /// Codename of the first suite (default: its name). Never changes once published.
-        #[arg(long)]
-        codename: Option<String>,
-        /// Components (default: main).
-        #[arg(long = "component", value_name = "COMPONENT")]
-        components: Vec<String>,
-        /// Binary architectures (default: this machine's); `all` packages go into each.
-        #[arg(long = "arch", value_name = "ARCH")]
-        architectures: Vec<String>,
-        /// Origin field (default: the directory name). Never changes once published.
-        #[arg(long)]
-        origin: Option<String>,
-        /// Label field (default: the origin). Never changes once published.
-        #[arg(long)]
-        label: Option<String>,
-        /// Description field.
-        #[arg(long)]
-        description: Option<String>,
-        /// Keep only the newest N versions of each package per suite (0: all).
-        #[arg(long, default_value_t = 0)]
-        keep: u32,
-        /// Signing key: fingerprint (or a unique suffix) in the key store, or a key file.
-        #[arg(long)]
-        key: Option<String>,
-    },
+    Init(InitArgs),
     /// Validate .deb files, put them in the pool and publish.
     #[command(after_help = "Examples:
   git buildkit repo add ~/repos/hello dist/*.deb
   git buildkit repo add dist/hello_1.2.0-1_all.deb --suite testing      (the configured repository)")]
-    Add {
-        /// [REPO] DEB...: the repository directory (optional) then the packages.
-        #[arg(required = true, value_name = "[REPO] DEB")]
-        args: Vec<PathBuf>,
-        /// Suite (default: the first).
-        #[arg(long)]
-        suite: Option<String>,
-        /// Component (default: the first).
-        #[arg(long)]
-        component: Option<String>,
-        /// Print what was added as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Add(AddArgs),
     /// List the published packages.
     #[command(after_help = "Examples:
   git buildkit repo list ~/repos/hello
   git buildkit repo list --json | jq -r '.[].version'")]
-    List {
-        /// The repository.
-        path: Option<PathBuf>,
-        /// Only this suite.
-        #[arg(long)]
-        suite: Option<String>,
-        /// JSON output.
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Remove packages from a suite: NAME (every version) or NAME=VERSION.
     #[command(after_help = "Examples:
   git buildkit repo remove ~/repos/hello hello=1.2.0-1
   git buildkit repo remove ~/repos/hello hello          (every version)")]
-    Remove {
-        /// [REPO] SPEC...
-        #[arg(required = true, value_name = "[REPO] SPEC")]
-        args: Vec<String>,
-        /// Suite (default: the first).
-        #[arg(long)]
-        suite: Option<String>,
-    },
+    Remove(RemoveArgs),
     /// Copy packages from one suite to another (promotion).
     #[command(after_help = "Examples:
   git buildkit repo copy ~/repos/hello --from testing --to stable hello")]
-    Copy {
-        /// [REPO] SPEC...
-        #[arg(required = true, value_name = "[REPO] SPEC")]
-        args: Vec<String>,
-        /// Source suite.
-        #[arg(long)]
-        from: String,
-        /// Target suite.
-        #[arg(long)]
-        to: String,
-    },
+    Copy(CopyArgs),
     /// Make a new repository from an existing one (pool files hard-linked).
     #[command(after_help = "Examples:
   git buildkit repo clone ~/repos/base ~/repos/ckan-1.5")]
-    Clone {
-        /// The existing repository.
-        source: PathBuf,
-        /// The new repository (must not exist or be empty).
-        dest: PathBuf,
-        /// Signing key of the new repository (default: the default key).
-        #[arg(long)]
-        key: Option<String>,
-    },
+    Clone(CloneArgs),
     /// Publish again: new Date and signatures, same packages.
     #[command(after_help = "Examples:
   git buildkit repo publish ~/repos/hello")]
-    Publish {
-        /// The repository.
-        path: Option<PathBuf>,
-    },
+    Publish(PublishArgs),
     /// Serve the repository over HTTP (read-only, confined to it).
     #[command(after_help = "Examples:
   git buildkit repo serve ~/repos/hello --bind 127.0.0.1:8080
   git buildkit repo serve ~/repos/hello --max-connections 64
   qemu ... -netdev \"user,id=net0,restrict=on,ipv6=off,guestfwd=tcp:10.0.2.100:80-cmd:'git-buildkit' 'repo' 'serve' '--stdio' 'REPO'\"")]
-    Serve {
-        /// The repository.
-        path: Option<PathBuf>,
-        /// Address to listen on (port 0 picks a free port; the URL is printed on stdout).
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        bind: std::net::SocketAddr,
-        /// Answer one HTTP connection on stdin/stdout, then exit.
-        #[arg(long)]
-        stdio: bool,
-        /// Connections open at once; beyond it the longest-idle one is closed, or 503 if all are busy.
-        /// Each may hold two file descriptors: keep it under half the open-file limit (`ulimit -n`).
-        #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_CONNECTIONS as u32, value_parser = clap::value_parser!(u32).range(1..))]
-        max_connections: u32,
-    },
+    Serve(ServeArgs),
     /// Check the repository as apt would (signatures, hashes, pool files).
     #[command(after_help = "Examples:
   git buildkit repo verify ~/repos/hello
   git buildkit repo verify ~/repos/hello --repair     (rebuild a lost index cache and republish)")]
-    Verify {
-        /// The repository.
-        path: Option<PathBuf>,
-        /// Rebuild the index cache (from dists, else from the pool) and republish.
-        #[arg(long)]
-        repair: bool,
-        /// JSON output.
-        #[arg(long)]
-        json: bool,
-    },
+    Verify(VerifyArgs),
     /// Print a deb822 .sources stanza for clients, with the key embedded.
     #[command(after_help = "Examples:
   git buildkit repo sources ~/repos/hello --url http://127.0.0.1:8080/ > /etc/apt/sources.list.d/hello.sources
   git buildkit repo sources --url http://repo.example/ --keyring /etc/apt/keyrings/hello.gpg")]
-    Sources {
-        /// The repository.
-        path: Option<PathBuf>,
-        /// The URL clients use.
-        #[arg(long)]
-        url: String,
-        /// Suite (default: the first).
-        #[arg(long)]
-        suite: Option<String>,
-        /// Refer to a keyring file instead of embedding the key.
-        #[arg(long, value_name = "PATH")]
-        keyring: Option<PathBuf>,
-    },
+    Sources(SourcesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The directory (created; must be empty). Default: [repo] path, else the per-project default.
+    pub path: Option<PathBuf>,
+    /// Suites to create (the first is the default); default: stable.
+    #[arg(long = "suite", value_name = "SUITE")]
+    pub suites: Vec<String>,
+    /// Codename of the first suite (default: its name). Never changes once published.
+    #[arg(long)]
+    pub codename: Option<String>,
+    /// Components (default: main).
+    #[arg(long = "component", value_name = "COMPONENT")]
+    pub components: Vec<String>,
+    /// Binary architectures (default: this machine's); `all` packages go into each.
+    #[arg(long = "arch", value_name = "ARCH")]
+    pub architectures: Vec<String>,
+    /// Origin field (default: the directory name). Never changes once published.
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Label field (default: the origin). Never changes once published.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Description field.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Keep only the newest N versions of each package per suite (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub keep: u32,
+    /// Signing key: fingerprint (or a unique suffix) in the key store, or a key file.
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// [REPO] DEB...: the repository directory (optional) then the packages.
+    #[arg(required = true, value_name = "[REPO] DEB")]
+    pub args: Vec<PathBuf>,
+    /// Suite (default: the first).
+    #[arg(long)]
+    pub suite: Option<String>,
+    /// Component (default: the first).
+    #[arg(long)]
+    pub component: Option<String>,
+    /// Print what was added as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// The repository.
+    pub path: Option<PathBuf>,
+    /// Only this suite.
+    #[arg(long)]
+    pub suite: Option<String>,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RemoveArgs {
+    /// [REPO] SPEC...
+    #[arg(required = true, value_name = "[REPO] SPEC")]
+    pub args: Vec<String>,
+    /// Suite (default: the first).
+    #[arg(long)]
+    pub suite: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CopyArgs {
+    /// [REPO] SPEC...
+    #[arg(required = true, value_name = "[REPO] SPEC")]
+    pub args: Vec<String>,
+    /// Source suite.
+    #[arg(long)]
+    pub from: String,
+    /// Target suite.
+    #[arg(long)]
+    pub to: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CloneArgs {
+    /// The existing repository.
+    pub source: PathBuf,
+    /// The new repository (must not exist or be empty).
+    pub dest: PathBuf,
+    /// Signing key of the new repository (default: the default key).
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// The repository.
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The repository.
+    pub path: Option<PathBuf>,
+    /// Address to listen on (port 0 picks a free port; the URL is printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// Answer one HTTP connection on stdin/stdout, then exit.
+    #[arg(long)]
+    pub stdio: bool,
+    /// Connections open at once; beyond it the longest-idle one is closed, or 503 if all are busy.
+    /// Each may hold two file descriptors: keep it under half the open-file limit (`ulimit -n`).
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_CONNECTIONS as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The repository.
+    pub path: Option<PathBuf>,
+    /// Rebuild the index cache (from dists, else from the pool) and republish.
+    #[arg(long)]
+    pub repair: bool,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SourcesArgs {
+    /// The repository.
+    pub path: Option<PathBuf>,
+    /// The URL clients use.
+    #[arg(long)]
+    pub url: String,
+    /// Suite (default: the first).
+    #[arg(long)]
+    pub suite: Option<String>,
+    /// Refer to a keyring file instead of embedding the key.
+    #[arg(long, value_name = "PATH")]
+    pub keyring: Option<PathBuf>,
 }
 
 /// Runs the command.
 pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
     match command {
-        Command::Init {
-            path,
-            suites,
-            codename,
-            components,
-            architectures,
-            origin,
-            label,
-            description,
-            keep,
-            key,
-        } => {
-            let path = repo_path(path)?;
-            let signing = load_key(key.as_deref())?;
-            let origin = origin.unwrap_or_else(|| {
-                path.file_name()
-                    .map_or("git-buildkit".into(), |n| n.to_string_lossy().into_owned())
-            });
-            let options = InitOptions {
-                label: label.unwrap_or_else(|| origin.clone()),
-                description: description
-                    .unwrap_or_else(|| format!("{origin} packages, published by git-buildkit")),
-                origin,
-                suites: non_empty(suites, "stable"),
-                codename,
-                components: non_empty(components, "main"),
-                architectures: non_empty(architectures, &git_buildkit::pipeline::host_arch()),
-                keep,
-            };
-            let repo = AptRepo::init(&path, &options, &signing).map_err(apt_error)?;
-            ui.status(
-                "Created",
-                &format!("{} (signed by {})", path.display(), signing.fingerprint()),
-            );
-            ui.out(&repo.root().display().to_string());
-            Ok(())
-        }
-        Command::Add {
-            args,
-            suite,
-            component,
-            json,
-        } => {
-            let (path, debs) =
-                split_repo_arg(args.iter().map(|p| p.display().to_string()).collect())?;
-            let repo = open(path)?;
-            let key = repo_key(&repo)?;
-            let debs: Vec<PathBuf> = debs.into_iter().map(PathBuf::from).collect();
-            ui.status(
-                "Adding",
-                &format!("{} package(s) to {}", debs.len(), repo.root().display()),
-            );
-            let outcome = repo
-                .add(&debs, suite.as_deref(), component.as_deref(), &key)
-                .map_err(apt_error)?;
-            if json {
-                return print_json(ui, &outcome);
-            }
-            for id in &outcome.added {
-                ui.out(&format!("added {id}"));
-            }
-            for id in &outcome.unchanged {
-                ui.out(&format!("unchanged {id}"));
-            }
-            for id in &outcome.restored {
-                ui.out(&format!("restored {id}"));
-            }
-            for id in &outcome.pruned {
-                ui.out(&format!("pruned {id}"));
-            }
-            Ok(())
-        }
-        Command::List { path, suite, json } => {
-            let repo = open(path)?;
-            let items = repo.list(suite.as_deref()).map_err(apt_error)?;
-            if json {
-                return print_json(ui, &items);
-            }
-            for i in items {
-                ui.out(&format!(
-                    "{}/{} {} {} {}",
-                    i.suite, i.component, i.package, i.version, i.architecture
-                ));
-            }
-            Ok(())
-        }
-        Command::Remove { args, suite } => {
-            let (path, specs) = split_repo_arg(args)?;
-            let repo = open(path)?;
-            let key = repo_key(&repo)?;
-            let (removed, _) = repo
-                .remove(&specs, suite.as_deref(), &key)
-                .map_err(apt_error)?;
-            for id in removed {
-                ui.out(&format!("removed {id}"));
-            }
-            Ok(())
-        }
-        Command::Copy { args, from, to } => {
-            let (path, specs) = split_repo_arg(args)?;
-            let repo = open(path)?;
-            let key = repo_key(&repo)?;
-            let (copied, _) = repo.copy(&from, &to, &specs, &key).map_err(apt_error)?;
-            for id in copied {
-                ui.out(&format!("copied {id}"));
-            }
-            Ok(())
-        }
-        Command::Clone { source, dest, key } => {
-            let repo = open(Some(source))?;
-            let signing = load_key(key.as_deref())?;
-            let clone = repo.clone_into(&dest, &signing).map_err(apt_error)?;
-            ui.out(&clone.root().display().to_string());
-            Ok(())
-        }
-        Command::Publish { path } => {
-            let repo = open(path)?;
-            let key = repo_key(&repo)?;
-            let generation = repo.republish(&key).map_err(apt_error)?;
-            ui.status("Published", &format!("generation {generation}"));
-            Ok(())
-        }
-        Command::Serve {
-            path,
-            bind,
-            stdio,
-            max_connections,
-        } => {
-            if stdio && git_buildkit::serve::stderr_is_connection() {
-                // Under QEMU's guestfwd cmd:, stderr is the guest's socket as
-                // well: an error message would reach apt as garbage. Fail silently.
-                let served = open(path)
-                    .ok()
-                    .and_then(|repo| StaticSite::new(repo.root()).ok())
-                    .map(|site| serve_stdio(&site, &|_| {}));
-                return match served {
-                    Some(Ok(_)) => Ok(()),
-                    _ => Err(CliError {
-                        code: 1,
-                        error: anyhow::anyhow!("serve --stdio failed"),
-                        detail: None,
-                        hint: None,
-                        silent: true,
-                    }),
-                };
-            }
-            let repo = open(path)?;
-            let site = StaticSite::new(repo.root()).map_err(failed)?;
-            if stdio {
-                // stdout is the HTTP channel here: nothing else may be printed on it.
-                serve_stdio(&site, &|_| {}).map_err(failed)?;
-                return Ok(());
-            }
-            let stop = AtomicBool::new(false);
-            let log = |e: &git_buildkit::serve::AccessLogEntry| {
-                ui.info_line(&format!("{} {} {} {}", e.method, e.path, e.status, e.bytes))
-            };
-            let on_bound = |addr: std::net::SocketAddr| {
-                ui.status(
-                    "Serving",
-                    &format!("{} on http://{addr}/", repo.root().display()),
-                );
-                ui.out(&format!("http://{addr}/"));
-            };
-            let limits = Limits {
-                max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
-                ..Limits::default()
-            };
-            let notice = |n: &LoadNotice| ui.err_line(&format!("warning: {n}"));
-            serve_tcp(&site, bind, &limits, &stop, &on_bound, &log, &notice).map_err(failed)
-        }
-        Command::Verify { path, repair, json } => {
-            let repo = open(path)?;
-            if repair {
-                let key = repo_key(&repo)?;
-                let generation = repo.repair(&key).map_err(apt_error)?;
-                ui.status("Repaired", &format!("published generation {generation}"));
-            }
-            let findings = verify(&repo).map_err(apt_error)?;
-            if json {
-                print_json(ui, &findings)?;
-            } else {
-                for f in &findings {
-                    ui.out(&format!("{}: {}", f.path, f.problem));
-                }
-            }
-            if findings.is_empty() {
-                ui.status("Verified", &repo.root().display().to_string());
-                Ok(())
-            } else {
-                Err(failed(anyhow::anyhow!(
-                    "{} problem(s) found in {}",
-                    findings.len(),
-                    repo.root().display()
-                ))
-                .hint(if findings.iter().any(|f| f.path.starts_with("pool/")) {
-                    "a damaged pool file is restored by `git buildkit repo add` of the identical .deb; `git buildkit repo verify --repair` rebuilds the index and republishes"
-                } else {
-                    "`git buildkit repo verify --repair` rebuilds the index and republishes"
-                }))
-            }
-        }
-        Command::Sources {
-            path,
-            url,
-            suite,
-            keyring,
-        } => {
-            let repo = open(path)?;
-            let suite = suite.unwrap_or_else(|| repo.settings().default_suite().to_owned());
-            let mut text = format!(
-                "Types: deb\nURIs: {url}\nSuites: {suite}\nComponents: {}\nArchitectures: {}\n",
-                repo.settings().components.join(" "),
-                repo.settings().architectures.join(" ")
-            );
-            match keyring {
-                Some(path) => text.push_str(&format!("Signed-By: {}\n", path.display())),
-                None => {
-                    let armored =
-                        std::fs::read_to_string(repo.root().join("key.asc")).map_err(|e| {
-                            failed(anyhow::Error::new(e).context("could not read key.asc"))
-                        })?;
-                    text.push_str("Signed-By:\n");
-                    for line in armored.trim_end().lines() {
-                        text.push_str(if line.is_empty() { " .\n" } else { " " });
-                        if !line.is_empty() {
-                            text.push_str(line);
-                            text.push('\n');
-                        }
-                    }
-                }
-            }
-            ui.out(text.trim_end());
-            Ok(())
+        Command::Init(args) => cmd_repo_init(ui, args),
+        Command::Add(args) => cmd_repo_add(ui, args),
+        Command::List(args) => cmd_repo_list(ui, args),
+        Command::Remove(args) => cmd_repo_remove(ui, args),
+        Command::Copy(args) => cmd_repo_copy(ui, args),
+        Command::Clone(args) => cmd_repo_clone(ui, args),
+        Command::Publish(args) => cmd_repo_publish(ui, args),
+        Command::Serve(args) => cmd_repo_serve(ui, args),
+        Command::Verify(args) => cmd_repo_verify(ui, args),
+        Command::Sources(args) => cmd_repo_sources(ui, args),
+    }
+}
+
+/// `repo init`.
+fn cmd_repo_init(ui: &Ui, args: InitArgs) -> Result<(), CliError> {
+    let InitArgs {
+        path,
+        suites,
+        codename,
+        components,
+        architectures,
+        origin,
+        label,
+        description,
+        keep,
+        key,
+    } = args;
+    let path = repo_path(path)?;
+    let signing = load_key(key.as_deref())?;
+    let origin = origin.unwrap_or_else(|| {
+        path.file_name()
+            .map_or("git-buildkit".into(), |n| n.to_string_lossy().into_owned())
+    });
+    let options = InitOptions {
+        label: label.unwrap_or_else(|| origin.clone()),
+        description: description
+            .unwrap_or_else(|| format!("{origin} packages, published by git-buildkit")),
+        origin,
+        suites: non_empty(suites, "stable"),
+        codename,
+        components: non_empty(components, "main"),
+        architectures: non_empty(architectures, &git_buildkit::pipeline::host_arch()),
+        keep,
+    };
+    let repo = AptRepo::init(&path, &options, &signing)?;
+    ui.status(
+        "Created",
+        &format!("{} (signed by {})", path.display(), signing.fingerprint()),
+    );
+    ui.out(&repo.root().display().to_string());
+    Ok(())
+}
+
+/// `repo add`.
+fn cmd_repo_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
+    let AddArgs {
+        args,
+        suite,
+        component,
+        json,
+    } = args;
+    let (path, debs) = split_repo_arg(args.iter().map(|p| p.display().to_string()).collect())?;
+    let repo = open(path)?;
+    let key = repo_key(&repo)?;
+    let debs: Vec<PathBuf> = debs.into_iter().map(PathBuf::from).collect();
+    ui.status(
+        "Adding",
+        &format!("{} package(s) to {}", debs.len(), repo.root().display()),
+    );
+    let outcome = repo.add(&debs, suite.as_deref(), component.as_deref(), &key)?;
+    if json {
+        return print_json(ui, &outcome);
+    }
+    for id in &outcome.added {
+        ui.out(&format!("added {id}"));
+    }
+    for id in &outcome.unchanged {
+        ui.out(&format!("unchanged {id}"));
+    }
+    for id in &outcome.restored {
+        ui.out(&format!("restored {id}"));
+    }
+    for id in &outcome.pruned {
+        ui.out(&format!("pruned {id}"));
+    }
+    Ok(())
+}
+
+/// `repo list`.
+fn cmd_repo_list(ui: &Ui, args: ListArgs) -> Result<(), CliError> {
+    let ListArgs { path, suite, json } = args;
+    let repo = open(path)?;
+    let items = repo.list(suite.as_deref())?;
+    if json {
+        return print_json(ui, &items);
+    }
+    for i in items {
+        ui.out(&format!(
+            "{}/{} {} {} {}",
+            i.suite, i.component, i.package, i.version, i.architecture
+        ));
+    }
+    Ok(())
+}
+
+/// `repo remove`.
+fn cmd_repo_remove(ui: &Ui, args: RemoveArgs) -> Result<(), CliError> {
+    let RemoveArgs { args, suite } = args;
+    let (path, specs) = split_repo_arg(args)?;
+    let repo = open(path)?;
+    let key = repo_key(&repo)?;
+    let (removed, _) = repo.remove(&specs, suite.as_deref(), &key)?;
+    for id in removed {
+        ui.out(&format!("removed {id}"));
+    }
+    Ok(())
+}
+
+/// `repo copy`.
+fn cmd_repo_copy(ui: &Ui, args: CopyArgs) -> Result<(), CliError> {
+    let CopyArgs { args, from, to } = args;
+    let (path, specs) = split_repo_arg(args)?;
+    let repo = open(path)?;
+    let key = repo_key(&repo)?;
+    let (copied, _) = repo.copy(&from, &to, &specs, &key)?;
+    for id in copied {
+        ui.out(&format!("copied {id}"));
+    }
+    Ok(())
+}
+
+/// `repo clone`.
+fn cmd_repo_clone(ui: &Ui, args: CloneArgs) -> Result<(), CliError> {
+    let CloneArgs { source, dest, key } = args;
+    let repo = open(Some(source))?;
+    let signing = load_key(key.as_deref())?;
+    let clone = repo.clone_into(&dest, &signing)?;
+    ui.out(&clone.root().display().to_string());
+    Ok(())
+}
+
+/// `repo publish`.
+fn cmd_repo_publish(ui: &Ui, args: PublishArgs) -> Result<(), CliError> {
+    let PublishArgs { path } = args;
+    let repo = open(path)?;
+    let key = repo_key(&repo)?;
+    let generation = repo.republish(&key)?;
+    ui.status("Published", &format!("generation {generation}"));
+    Ok(())
+}
+
+/// `repo serve`.
+fn cmd_repo_serve(ui: &Ui, args: ServeArgs) -> Result<(), CliError> {
+    let ServeArgs {
+        path,
+        bind,
+        stdio,
+        max_connections,
+    } = args;
+    if stdio && git_buildkit::serve::stderr_is_connection() {
+        // Under QEMU's guestfwd cmd:, stderr is the guest's socket as
+        // well: an error message would reach apt as garbage. Fail silently.
+        let served = open(path)
+            .ok()
+            .and_then(|repo| StaticSite::new(repo.root()).ok())
+            .map(|site| serve_stdio(&site, &|_| {}));
+        return match served {
+            Some(Ok(_)) => Ok(()),
+            _ => Err(failed(anyhow::anyhow!("serve --stdio failed")).silent()),
+        };
+    }
+    let repo = open(path)?;
+    let site = StaticSite::new(repo.root()).map_err(failed)?;
+    if stdio {
+        // stdout is the HTTP channel here: nothing else may be printed on it.
+        serve_stdio(&site, &|_| {}).map_err(failed)?;
+        return Ok(());
+    }
+    let stop = AtomicBool::new(false);
+    let log = |e: &git_buildkit::serve::AccessLogEntry| {
+        ui.info_line(&format!("{} {} {} {}", e.method, e.path, e.status, e.bytes))
+    };
+    let on_bound = |addr: std::net::SocketAddr| {
+        ui.status(
+            "Serving",
+            &format!("{} on http://{addr}/", repo.root().display()),
+        );
+        ui.out(&format!("http://{addr}/"));
+    };
+    let limits = Limits {
+        max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+        ..Limits::default()
+    };
+    let notice = |n: &LoadNotice| ui.err_line(&format!("warning: {n}"));
+    serve_tcp(&site, bind, &limits, &stop, &on_bound, &log, &notice).map_err(failed)
+}
+
+/// `repo verify`.
+fn cmd_repo_verify(ui: &Ui, args: VerifyArgs) -> Result<(), CliError> {
+    let VerifyArgs { path, repair, json } = args;
+    let repo = open(path)?;
+    if repair {
+        let key = repo_key(&repo)?;
+        let generation = repo.repair(&key)?;
+        ui.status("Repaired", &format!("published generation {generation}"));
+    }
+    let findings = verify(&repo)?;
+    if json {
+        print_json(ui, &findings)?;
+    } else {
+        for f in &findings {
+            ui.out(&format!("{}: {}", f.path, f.problem));
         }
     }
+    if findings.is_empty() {
+        ui.status("Verified", &repo.root().display().to_string());
+        Ok(())
+    } else {
+        Err(failed(anyhow::anyhow!(
+            "{} problem(s) found in {}",
+            findings.len(),
+            repo.root().display()
+        ))
+        .hint(if findings.iter().any(|f| f.path.starts_with("pool/")) {
+            "a damaged pool file is restored by `git buildkit repo add` of the identical .deb; `git buildkit repo verify --repair` rebuilds the index and republishes"
+        } else {
+            "`git buildkit repo verify --repair` rebuilds the index and republishes"
+        }))
+    }
+}
+
+/// `repo sources`.
+fn cmd_repo_sources(ui: &Ui, args: SourcesArgs) -> Result<(), CliError> {
+    let SourcesArgs {
+        path,
+        url,
+        suite,
+        keyring,
+    } = args;
+    let repo = open(path)?;
+    let suite = suite.unwrap_or_else(|| repo.settings().default_suite().to_owned());
+    let mut text = format!(
+        "Types: deb\nURIs: {url}\nSuites: {suite}\nComponents: {}\nArchitectures: {}\n",
+        repo.settings().components.join(" "),
+        repo.settings().architectures.join(" ")
+    );
+    match keyring {
+        Some(path) => text.push_str(&format!("Signed-By: {}\n", path.display())),
+        None => {
+            let armored = std::fs::read_to_string(repo.root().join("key.asc"))
+                .map_err(|e| failed(anyhow::Error::new(e).context("could not read key.asc")))?;
+            text.push_str("Signed-By:\n");
+            for line in armored.trim_end().lines() {
+                text.push_str(if line.is_empty() { " .\n" } else { " " });
+                if !line.is_empty() {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+        }
+    }
+    ui.out(text.trim_end());
+    Ok(())
 }
 
 fn non_empty(list: Vec<String>, default: &str) -> Vec<String> {
@@ -426,17 +483,6 @@ fn non_empty(list: Vec<String>, default: &str) -> Vec<String> {
     } else {
         list
     }
-}
-
-fn apt_error(e: AptError) -> CliError {
-    let hint = e.hint();
-    let code = match e {
-        AptError::Io { .. } | AptError::Sign(_) => 1,
-        _ => 2,
-    };
-    let mut err = CliError::new(code, e);
-    err.hint = hint;
-    err
 }
 
 /// `[REPO] ITEM...`: the first argument is the repository when it is a
@@ -454,55 +500,14 @@ fn split_repo_arg(mut args: Vec<String>) -> Result<(Option<PathBuf>, Vec<String>
     Ok((path, args))
 }
 
-/// The repository directory: explicit, else `[repo] path` of .buildkit.toml
-/// at HEAD, else `$XDG_DATA_HOME/git-buildkit/repos/<project>`.
-pub fn repo_path(explicit: Option<PathBuf>) -> Result<PathBuf, CliError> {
-    if let Some(path) = explicit {
-        return Ok(path);
-    }
-    let cwd = std::env::current_dir().map_err(usage)?;
-    let repo = git_buildkit::git::Repo::discover(&cwd).map_err(|e| {
-        usage(e).hint("give the repository path, or run inside a project with a .buildkit.toml")
-    })?;
-    let head = repo.resolve("HEAD").ok();
-    let configured = head
-        .as_ref()
-        .and_then(|h| git_buildkit::package::load_config(&repo, h, "HEAD").ok())
-        .and_then(|c| c.repo)
-        .and_then(|r| r.path);
-    if let Some(path) = configured {
-        return Ok(expand_home(&path));
-    }
-    // The same name `pipeline` uses (a bare `hello.git` is `hello`).
-    let project = git_buildkit::pipeline::project_name(&repo);
-    Ok(data_home().join("git-buildkit").join("repos").join(project))
-}
-
 fn open(path: Option<PathBuf>) -> Result<AptRepo, CliError> {
-    AptRepo::open(&repo_path(path)?).map_err(apt_error)
-}
-
-/// `$XDG_DATA_HOME`, else `~/.local/share`.
-pub fn data_home() -> PathBuf {
-    std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".local/share")
-        })
-}
-
-fn expand_home(path: &str) -> PathBuf {
-    match path.strip_prefix("~/") {
-        Some(rest) => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(rest),
-        None => PathBuf::from(path),
-    }
+    AptRepo::open(&repo_path(path)?).map_err(CliError::from)
 }
 
 fn load_key(spec: Option<&str>) -> Result<SigningKey, CliError> {
     let store: KeyStore = key_store(None)?;
     let pass = passphrase()?;
-    store.load(spec, pass.as_deref()).map_err(sign_error)
+    store.load(spec, pass.as_deref()).map_err(CliError::from)
 }
 
 fn repo_key(repo: &AptRepo) -> Result<SigningKey, CliError> {

@@ -6,13 +6,15 @@ use std::path::PathBuf;
 use git_buildkit::config::FILE_NAME;
 use git_buildkit::package;
 use git_buildkit::progress::Listener;
+use git_buildkit::time;
 use git_buildkit::vm::image::{host_mirror, host_suite, CreateOptions};
 use git_buildkit::vm::run::{self, AccelChoice};
 use git_buildkit::vm::tag::{self, TagTestOptions, DEFAULT_IMAGE};
 use git_buildkit::vm::values::parse_mode;
 use git_buildkit::vm::{ImageStore, Recipe, TestOutcome, Verdict, VerdictKind, VmError};
 
-use super::error::{usage, CliError};
+use super::env::{locate_error, pipeline_options};
+use super::error::{failed, usage, CliError};
 use super::{open_repo, print_json, Ui};
 
 /// Base images for VM tests: create, list, shell, destroy.
@@ -191,7 +193,7 @@ pub enum AccelArg {
 
 /// Runs a `vm` subcommand.
 pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
-    let store = ImageStore::default_location();
+    let store = image_store()?;
     match command {
         Command::ServeGuest(args) => serve_guest(&args),
         Command::Create(args) => create(ui, &store, args),
@@ -201,9 +203,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             if code == 0 {
                 Ok(())
             } else {
-                let mut e = CliError::new(1, anyhow::anyhow!("qemu exited with status {code}"));
-                e.silent = true;
-                Err(e)
+                Err(failed(anyhow::anyhow!("qemu exited with status {code}")).silent())
             }
         }
         Command::Destroy(args) => {
@@ -232,11 +232,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
 /// socket, so nothing is printed, whatever happens.
 fn serve_guest(args: &ServeGuestArgs) -> Result<(), CliError> {
     use git_buildkit::vm::connections::{self, Caps};
-    let silent = || {
-        let mut e = CliError::new(1, anyhow::anyhow!("vm serve-guest failed"));
-        e.silent = true;
-        e
-    };
+    let silent = || failed(anyhow::anyhow!("vm serve-guest failed")).silent();
     let Some(_slot) = connections::admit(&args.run_dir, Caps::default()).map_err(|_| silent())?
     else {
         use std::io::Write;
@@ -317,7 +313,7 @@ fn list(ui: &Ui, store: &ImageStore, args: &ListArgs) -> Result<(), CliError> {
             m.recipe.suite,
             m.kernel_package,
             image.disk_usage() >> 20,
-            git_buildkit::changelog::ymd_hm(i64::try_from(m.created).unwrap_or(0)),
+            time::ymd_hm(i64::try_from(m.created).unwrap_or(0)),
         ));
     }
     for kept in &runs {
@@ -339,16 +335,17 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
     };
     let commit = repo.resolve(&tag)?;
     let config = package::load_config(&repo, &commit, &tag)?;
-    let options = super::pipeline::options(false)?;
+    let options = pipeline_options(false)?;
     let apt_dir = match args.repo {
         Some(dir) => dir,
         None => git_buildkit::pipeline::repo_dir(
             &repo,
             &config.repo.clone().unwrap_or_default(),
-            &options,
-        ),
+            &options.paths,
+        )
+        .map_err(|e| locate_error("apt repository", e))?,
     };
-    let store = ImageStore::default_location();
+    let store = image_store()?;
     let test_options = TagTestOptions {
         image: args.image,
         accel: match args.accel {
@@ -397,8 +394,7 @@ pub fn report(
         let hostname = std::fs::read_to_string("/etc/hostname")
             .map(|h| h.trim().to_owned())
             .unwrap_or_default();
-        let now = git_buildkit::pipeline::unix_now();
-        let timestamp = git_buildkit::changelog::iso8601(i64::try_from(now).unwrap_or(0));
+        let timestamp = time::iso8601(time::signed(time::unix_now()));
         std::fs::write(path, verdict.junit(&timestamp, &hostname)).map_err(|e| {
             super::error::failed(
                 anyhow::Error::new(e).context(format!("could not write {}", path.display())),
@@ -429,14 +425,17 @@ pub fn report(
                 .map(|t| t.name.as_str())
                 .collect();
             Err(CliError::new(
-                1,
+                verdict.verdict.exit_code(),
                 anyhow::anyhow!("{tag}: {} failed in the VM", failed.join(", ")),
             ))
         }
         VerdictKind::TestbedFailed => {
             let error = verdict.error.clone().unwrap_or_default();
             let (first, rest) = error.split_once('\n').unwrap_or((&error, ""));
-            let mut e = CliError::new(3, anyhow::anyhow!("{tag}: the test bed failed: {first}"));
+            let mut e = CliError::new(
+                verdict.verdict.exit_code(),
+                anyhow::anyhow!("{tag}: the test bed failed: {first}"),
+            );
             if !rest.is_empty() {
                 e.detail = Some(rest.to_owned());
             }
@@ -480,4 +479,9 @@ pub fn summary(tag: &str, verdict: &Verdict) -> Vec<String> {
         p.total
     ));
     lines
+}
+
+/// The VM image cache of this user.
+fn image_store() -> Result<ImageStore, CliError> {
+    ImageStore::default_location().map_err(|e| locate_error("VM image cache", e))
 }

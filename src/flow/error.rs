@@ -107,19 +107,6 @@ pub enum FlowError {
 }
 
 impl FlowError {
-    /// 1 when the work stopped (conflict, hook), 2 for usage errors.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            FlowError::Conflict { .. }
-            | FlowError::HookRefused { .. }
-            | FlowError::Git(_)
-            | FlowError::Io { .. }
-            | FlowError::MergeUnresolved { .. }
-            | FlowError::RefsChanged { .. } => 1,
-            _ => 2,
-        }
-    }
-
     /// Advice for the user.
     pub fn hint(&self) -> Option<String> {
         Some(match self {

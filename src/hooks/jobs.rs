@@ -25,11 +25,11 @@ use std::process::Stdio;
 use serde::{Deserialize, Serialize};
 
 use super::HookError;
-use crate::changelog::ymd_hm;
 use crate::fsutil::{is_locked, open_lock_file};
 use crate::git::Repo;
-use crate::pipeline::{is_running, job_id, jobs_dir, tag_of_job_id, unix_now};
+use crate::pipeline::{is_running, job_id, jobs_dir, tag_of_job_id};
 use crate::process::Cmd;
+use crate::time::{unix_nanos, unix_now, ymd_hm};
 
 /// How long a queued job may wait without a worker before it counts as lost.
 const START_GRACE_SECS: u64 = 10;
@@ -467,13 +467,6 @@ fn open_log(path: &Path) -> Result<(File, File), HookError> {
         .map_err(io)?;
     let stderr = log.try_clone().map_err(io)?;
     Ok((log, stderr))
-}
-
-/// Nanoseconds since the Unix epoch.
-fn unix_nanos() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// Whether process `pid` exists (Linux: `/proc/PID`).

@@ -129,15 +129,6 @@ impl From<PipelineError> for HookError {
 }
 
 impl HookError {
-    /// 2 when the user fixes it by asking differently, 1 when the work failed.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            HookError::ChainTaken { .. } | HookError::Git(_) => 2,
-            HookError::Pipeline(e) => e.exit_code(),
-            _ => 1,
-        }
-    }
-
     /// Advice for the user, where there is any.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -22,12 +22,10 @@ use super::install::{chained_path, hooks_dir};
 use super::invoker::RefSource;
 use super::jobs::{Job, Jobs};
 use super::{Hook, HookError};
-use crate::changelog::ymd_hm;
 use crate::git::Repo;
-use crate::pipeline::{
-    buildkit_dir, error_chain, is_running, read_note, unix_now, Record, RunResult,
-};
+use crate::pipeline::{buildkit_dir, error_chain, is_running, read_note, Record, RunResult};
 use crate::process::Cmd;
+use crate::time::{signed, unix_now, ymd_hm};
 
 /// One invocation of a hook.
 #[derive(Debug, Clone)]
@@ -269,7 +267,7 @@ fn append_log(path: &Path, hook: Hook, report: &HookReport) -> Result<(), HookEr
         .append(true)
         .open(path)
         .map_err(io)?;
-    let when = ymd_hm(i64::try_from(unix_now()).unwrap_or(i64::MAX));
+    let when = ymd_hm(signed(unix_now()));
     let mut text = String::new();
     for action in &report.actions {
         text.push_str(&format!("{when} UTC {hook}: {action}\n"));

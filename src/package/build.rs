@@ -251,12 +251,8 @@ pub(super) fn run_builds(
     let mut done: Vec<Build> = Vec::new();
     let mut reports = Vec::new();
     let mut bwrap: Option<Result<(), String>> = None;
-    let hidden = hidden_paths(
-        std::env::var_os("HOME").map(PathBuf::from),
-        crate::sign::KeyStore::default_location()
-            .ok()
-            .map(|s| s.dir().to_owned()),
-    );
+    let paths = crate::paths::Env::current();
+    let hidden = hidden_paths(paths.home().ok(), paths.keys_dir().ok());
     for package in &config.packages {
         let Some(build) = Build::of(package) else {
             continue;

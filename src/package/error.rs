@@ -90,21 +90,6 @@ pub enum PackageError {
 }
 
 impl PackageError {
-    /// The documented exit code: 1 when the work failed, 2 for usage or configuration.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            PackageError::Build { .. }
-            | PackageError::BuildTimeout { .. }
-            | PackageError::NoSandbox { .. }
-            | PackageError::Io { .. } => 1,
-            PackageError::Deb {
-                source: DebError::Write { .. } | DebError::ReadSource { .. },
-                ..
-            } => 1,
-            _ => 2,
-        }
-    }
-
     /// Advice for the user, where there is any.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -10,9 +10,11 @@ use super::{Record, Step, NOTES_REF};
 use crate::apt::AptError;
 use crate::git::GitError;
 use crate::package::PackageError;
+use crate::paths::PathsError;
 use crate::process::ProcessError;
 use crate::sign::SignError;
 use crate::version::VersionError;
+use crate::vm::VerdictKind;
 
 /// Why a step failed; kept, rendered, in the record.
 #[derive(Debug, thiserror::Error)]
@@ -29,12 +31,18 @@ pub enum StepError {
     /// The VM test could not run.
     #[error(transparent)]
     Vm(Box<crate::vm::VmError>),
-    /// The VM test ran and did not pass.
-    #[error("{verdict}: {detail}")]
-    VmVerdict {
-        verdict: &'static str,
-        detail: String,
-        code: u8,
+    /// The VM test ran and did not pass: `kind` is failed or test bed failed.
+    #[error("{}: {detail}", kind.word())]
+    VmVerdict { kind: VerdictKind, detail: String },
+    /// The vm-test stage ran without a published repository to install from.
+    #[error("not run: vm-test needs the publish stage before it")]
+    VmUnpublished,
+    /// A directory the run needs could not be located (no `HOME`).
+    #[error("cannot locate the {what}")]
+    Locate {
+        what: &'static str,
+        #[source]
+        source: PathsError,
     },
     /// A directory of the run could not be prepared.
     #[error("could not prepare {path}")]
@@ -52,18 +60,6 @@ impl From<crate::vm::VmError> for StepError {
 }
 
 impl StepError {
-    /// 2 when the user fixes it by changing configuration or keys, 1 when the work failed.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            StepError::Package(e) => e.exit_code(),
-            StepError::Apt(AptError::Sign(e)) | StepError::Sign(e) => e.exit_code(),
-            StepError::Apt(AptError::Io { .. }) | StepError::Io { .. } => 1,
-            StepError::Apt(_) => 2,
-            StepError::Vm(e) => e.exit_code(),
-            StepError::VmVerdict { code, .. } => *code,
-        }
-    }
-
     /// Advice for the user, where there is any.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -71,9 +67,10 @@ impl StepError {
             StepError::Apt(e) => e.hint(),
             StepError::Sign(e) => e.hint(),
             StepError::Vm(e) => e.hint(),
-            StepError::VmVerdict { .. } => Some(
+            StepError::VmVerdict { .. } | StepError::VmUnpublished => Some(
                 "`git buildkit show TAG` has the record; `git buildkit vm-test TAG --keep` reruns it and keeps the VM".into(),
             ),
+            StepError::Locate { .. } => Some("set HOME to your home directory".into()),
             StepError::Io { .. } => None,
         }
     }
@@ -138,17 +135,6 @@ pub enum PipelineError {
 }
 
 impl PipelineError {
-    /// The documented exit code: 1 when the work failed, 2 for usage or configuration.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            PipelineError::NotATag { .. }
-            | PipelineError::NotAVersionTag { .. }
-            | PipelineError::Git(_) => 2,
-            PipelineError::Failed { source, .. } => source.exit_code(),
-            _ => 1,
-        }
-    }
-
     /// Advice for the user, where there is any.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -40,7 +40,7 @@ pub use self::record::{
     PackageRecord, Record, RepoRecord, RunResult, StageRecord, StageResult, VmRecord, VmSeconds,
     RECORD_SCHEMA,
 };
-pub use self::run::{run, unix_now, Outcome, PipelineOptions};
+pub use self::run::{run, Outcome, PipelineOptions};
 pub use self::run_lock::{
     buildkit_dir, dist_dir, is_running, job_id, jobs_dir, lock, lock_repository, tag_of_job_id,
     RepositoryLock, RunLock,

@@ -6,55 +6,25 @@ use std::path::{Path, PathBuf};
 
 use super::note::git_cwd;
 use super::run::Work;
-use super::{PipelineOptions, Record, RepoRecord, StepError};
+use super::{Record, RepoRecord, StepError};
 use crate::apt::{AptError, AptRepo, InitOptions};
 use crate::config::RepoConfig;
 use crate::deb::WrittenDeb;
 use crate::git::Repo;
+use crate::paths::{Env, PathsError};
 use crate::process::Cmd;
+use crate::sign::SigningKey;
 
 impl Work<'_> {
     pub(super) fn publish(&mut self, record: &mut Record) -> Result<(), StepError> {
         let settings = self.config.repo.clone().unwrap_or_default();
-        let path = repo_dir(self.repo, &settings, self.options);
-        let passphrase = self.options.passphrase.as_deref();
-        let (apt, key, created) = match AptRepo::open(&path) {
-            Ok(apt) => {
-                let key = self
-                    .options
-                    .keys
-                    .load(Some(&apt.settings().key), passphrase)?;
-                (apt, key, false)
+        let path = repo_dir(self.repo, &settings, &self.options.paths).map_err(|source| {
+            StepError::Locate {
+                what: "apt repository",
+                source,
             }
-            Err(AptError::NotARepo { .. }) => {
-                let key = self.options.keys.load(None, passphrase)?;
-                let options = init_options(&path, &settings, &self.debs);
-                // Under the repository's lock: a concurrent pipeline of
-                // another tag may create it first, and then this one adds to it.
-                let (apt, created) = AptRepo::open_or_init(&path, &options, &key)?;
-                if created {
-                    self.listener.status(
-                        "Created",
-                        &format!(
-                            "apt repository {} ({} {}, {}; key {})",
-                            path.display(),
-                            options.suites.join(" "),
-                            options.components.join(" "),
-                            options.architectures.join(" "),
-                            key.fingerprint()
-                        ),
-                    );
-                    (apt, key, true)
-                } else {
-                    let key = self
-                        .options
-                        .keys
-                        .load(Some(&apt.settings().key), passphrase)?;
-                    (apt, key, false)
-                }
-            }
-            Err(e) => return Err(e.into()),
-        };
+        })?;
+        let (apt, key, created) = self.open_repository(&path, &settings)?;
         let suite = settings
             .suite
             .clone()
@@ -100,6 +70,53 @@ impl Work<'_> {
         });
         Ok(())
     }
+
+    /// The project's repository and the key that signs it: the repository's
+    /// own key, or the default key for a repository created now (the bool).
+    fn open_repository(
+        &self,
+        path: &Path,
+        settings: &RepoConfig,
+    ) -> Result<(AptRepo, SigningKey, bool), StepError> {
+        let passphrase = self.options.passphrase.as_deref();
+        match AptRepo::open(path) {
+            Ok(apt) => {
+                let key = self
+                    .options
+                    .keys
+                    .load(Some(&apt.settings().key), passphrase)?;
+                Ok((apt, key, false))
+            }
+            Err(AptError::NotARepo { .. }) => {
+                let key = self.options.keys.load(None, passphrase)?;
+                let options = init_options(path, settings, &self.debs);
+                // Under the repository's lock: a concurrent pipeline of
+                // another tag may create it first, and then this one adds to it.
+                let (apt, created) = AptRepo::open_or_init(path, &options, &key)?;
+                if created {
+                    self.listener.status(
+                        "Created",
+                        &format!(
+                            "apt repository {} ({} {}, {}; key {})",
+                            path.display(),
+                            options.suites.join(" "),
+                            options.components.join(" "),
+                            options.architectures.join(" "),
+                            key.fingerprint()
+                        ),
+                    );
+                    Ok((apt, key, true))
+                } else {
+                    let key = self
+                        .options
+                        .keys
+                        .load(Some(&apt.settings().key), passphrase)?;
+                    Ok((apt, key, false))
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// What a repository created by the pipeline looks like: `[repo]`'s suite
@@ -135,21 +152,15 @@ fn init_options(path: &Path, settings: &RepoConfig, debs: &[WrittenDeb]) -> Init
     }
 }
 
-/// The repository directory: `[repo] path` (`~/` is the home directory; a
-/// relative path starts at the work tree, or the git dir of a bare
-/// repository), else `<repos_dir>/<project>`.
-pub fn repo_dir(repo: &Repo, settings: &RepoConfig, options: &PipelineOptions) -> PathBuf {
-    let Some(path) = settings.path.as_deref() else {
-        return options.repos_dir.join(project_name(repo));
-    };
-    let path = match (path.strip_prefix("~/"), &options.home) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ => PathBuf::from(path),
-    };
-    if path.is_relative() {
-        git_cwd(repo).join(path)
-    } else {
-        path
+/// The repository directory of a project, for every command that does not
+/// name one: `[repo] path` of its `.buildkit.toml` (`~/` is the home
+/// directory; a relative path starts at the work tree, where the file
+/// lives, or the git dir of a bare repository — never at the current
+/// directory), else `<repos dir>/<project>` ([`paths::Env::repos_dir`]).
+pub fn repo_dir(repo: &Repo, settings: &RepoConfig, paths: &Env) -> Result<PathBuf, PathsError> {
+    match settings.path.as_deref() {
+        Some(path) => paths.configured(Path::new(path), git_cwd(repo)),
+        None => Ok(paths.repos_dir()?.join(project_name(repo))),
     }
 }
 

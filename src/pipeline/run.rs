@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use super::note::write_note;
 use super::{
@@ -16,9 +16,10 @@ use crate::config::Config;
 use crate::deb::WrittenDeb;
 use crate::git::Repo;
 use crate::package::{self, PackageRequest};
+use crate::paths;
 use crate::progress::Listener;
 use crate::sign::KeyStore;
-use crate::vm::ImageStore;
+use crate::time::unix_now;
 
 /// What the caller provides besides the tag (see [`lock`](super::lock())).
 #[derive(Clone)]
@@ -29,12 +30,9 @@ pub struct PipelineOptions {
     pub keys: KeyStore,
     /// The passphrase of the secret key, if it is protected.
     pub passphrase: Option<String>,
-    /// Where repositories without `[repo] path` go: `<repos_dir>/<project>`.
-    pub repos_dir: PathBuf,
-    /// The home directory, for `~/` in `[repo] path`.
-    pub home: Option<PathBuf>,
-    /// The VM images, for the vm-test stage.
-    pub vm_images: ImageStore,
+    /// The user's directories: where repositories without `[repo] path`
+    /// go, `~/` in it, the VM images of the vm-test stage.
+    pub paths: paths::Env,
     /// The program a VM's repository connections run (this binary).
     pub serve_program: PathBuf,
 }
@@ -45,9 +43,7 @@ impl fmt::Debug for PipelineOptions {
             .field("force", &self.force)
             .field("keys", &self.keys)
             .field("passphrase", &self.passphrase.as_ref().map(|_| "<hidden>"))
-            .field("repos_dir", &self.repos_dir)
-            .field("home", &self.home)
-            .field("vm_images", &self.vm_images)
+            .field("paths", &self.paths)
             .field("serve_program", &self.serve_program)
             .finish()
     }
@@ -224,11 +220,4 @@ impl Work<'_> {
         self.debs = outcome.debs;
         Ok(())
     }
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

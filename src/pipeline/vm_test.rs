@@ -6,7 +6,7 @@ use super::run::Work;
 use super::{Record, StepError, VmRecord, VmSeconds};
 use crate::vm::run::{self, AccelChoice};
 use crate::vm::tag::{self, TagTestOptions};
-use crate::vm::{Verdict, VerdictKind};
+use crate::vm::{ImageStore, Verdict, VerdictKind};
 
 impl Work<'_> {
     pub(super) fn vm_test(&mut self, record: &mut Record) -> Result<(), StepError> {
@@ -15,11 +15,7 @@ impl Work<'_> {
             .as_ref()
             .map(|r| (r.path.clone(), r.suite.clone()));
         let Some((apt_dir, suite)) = published else {
-            return Err(StepError::VmVerdict {
-                verdict: "not run",
-                detail: "vm-test needs the publish stage before it".into(),
-                code: 2,
-            });
+            return Err(StepError::VmUnpublished);
         };
         let options = TagTestOptions {
             image: None,
@@ -30,7 +26,12 @@ impl Work<'_> {
             suite: Some(suite),
             serve_program: self.options.serve_program.clone(),
         };
-        let store = &self.options.vm_images;
+        let store = &ImageStore::at(self.options.paths.vm_cache_dir().map_err(|source| {
+            StepError::Locate {
+                what: "VM image cache",
+                source,
+            }
+        })?);
         let (spec, skipped) = tag::prepare(
             self.repo,
             self.tag,
@@ -46,7 +47,7 @@ impl Work<'_> {
         match verdict.verdict {
             VerdictKind::Passed => Ok(()),
             kind => Err(StepError::VmVerdict {
-                verdict: kind.word(),
+                kind,
                 detail: match &verdict.error {
                     Some(error) => error.lines().next().unwrap_or_default().to_owned(),
                     None => verdict
@@ -63,7 +64,6 @@ impl Work<'_> {
                         .collect::<Vec<_>>()
                         .join(", "),
                 },
-                code: kind.exit_code(),
             }),
         }
     }

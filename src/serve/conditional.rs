@@ -6,7 +6,7 @@
 //! modification time of a partial download it resumes with `Range`, so that
 //! a file that changed meanwhile is sent whole instead of being spliced.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use super::request::RequestHead;
 
@@ -48,7 +48,8 @@ pub(crate) fn range_applies(head: &RequestHead, mtime: Option<u64>) -> bool {
 /// (§5.6.7); `None` if it is not one (then the header is ignored).
 fn http_date_secs(value: &str) -> Option<u64> {
     let time = httpdate::parse_http_date(value.trim()).ok()?;
-    time.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
+    // Parsed dates start at 1970: unix_secs's clamp to 0 never applies.
+    Some(crate::time::unix_secs(time))
 }
 
 /// The modification time of a file in whole seconds, clamped to the range an
@@ -57,17 +58,14 @@ pub(crate) fn mtime_secs(modified: std::io::Result<SystemTime>) -> Option<u64> {
     /// 9999-12-31T23:59:59Z.
     const LAST_HTTP_DATE: u64 = 253_402_300_799;
     let modified = modified.ok()?;
-    let secs = modified
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    Some(secs.min(LAST_HTTP_DATE))
+    Some(crate::time::unix_secs(modified).min(LAST_HTTP_DATE))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::serve::request::Version;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     /// 2024-06-01T10:00:00Z.
     const MTIME: u64 = 1_717_236_000;

@@ -3,7 +3,7 @@
 //! from the open file through a bounded buffer.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use super::confine::OpenedFile;
 
@@ -119,7 +119,8 @@ impl Response {
     }
 }
 
-/// Formats seconds since the epoch as an HTTP-date (IMF-fixdate).
+/// Formats seconds since the epoch as an HTTP-date (IMF-fixdate; the
+/// `httpdate` crate's format, not one of [`crate::time`]'s).
 pub(crate) fn http_date(secs: u64) -> String {
     httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs))
 }
@@ -169,7 +170,7 @@ fn send_inner(
         "HTTP/1.1 {} {}\r\nDate: {}\r\n",
         response.status.code(),
         response.status.reason(),
-        httpdate::fmt_http_date(SystemTime::now()),
+        http_date(crate::time::unix_now()),
     );
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));

@@ -112,8 +112,11 @@ pub enum SignError {
         source: CryptoError,
     },
     /// Neither `XDG_DATA_HOME` nor `HOME` says where the key store is.
-    #[error("cannot locate the key store: neither XDG_DATA_HOME nor HOME is set")]
-    NoHome,
+    #[error("cannot locate the key store")]
+    NoHome {
+        #[source]
+        source: crate::paths::PathsError,
+    },
     /// The key store directory cannot be created or listed.
     #[error("could not prepare the key store {path}")]
     StoreDir {
@@ -176,23 +179,6 @@ impl SignError {
         }
     }
 
-    /// 2 for what the user can fix by asking differently (a key name, a
-    /// passphrase, the user ID), 1 when the work itself failed.
-    pub fn exit_code(&self) -> u8 {
-        match self.root() {
-            SignError::InvalidUserId { .. }
-            | SignError::NoSecret { .. }
-            | SignError::MissingPassphrase { .. }
-            | SignError::WrongPassphrase { .. }
-            | SignError::NoHome
-            | SignError::NoDefaultKey { .. }
-            | SignError::UnknownKey { .. }
-            | SignError::AmbiguousKey { .. }
-            | SignError::BadKeySpec { .. } => 2,
-            _ => 1,
-        }
-    }
-
     /// Advice for the user, where there is any.
     pub fn hint(&self) -> Option<String> {
         let hint = match self.root() {
@@ -212,7 +198,7 @@ impl SignError {
             SignError::NoSecret { .. } => {
                 "export the secret key (`gpg --export-secret-keys --armor FPR`), not the public one"
             }
-            SignError::NoHome => "set HOME, or pass the key store with --store DIR",
+            SignError::NoHome { .. } => "set HOME, or pass the key store with --store DIR",
             SignError::Unusable { .. } | SignError::NoSigningKey { .. } => {
                 "generate a new key with `git buildkit key generate`, and publish its public key"
             }

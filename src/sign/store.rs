@@ -9,11 +9,9 @@
 //! written to a temporary file beside it and renamed into place, so a crash
 //! never leaves half a key.
 
-use std::ffi::OsString;
 use std::fs::Permissions;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sequoia_openpgp as openpgp;
 
@@ -24,6 +22,7 @@ use openpgp::Cert;
 use super::key::is_stub;
 use super::public::{self, PublicKey};
 use super::{SignError, SigningKey};
+use crate::time::unix_secs;
 
 const DEFAULT_FILE: &str = "default";
 const SECRET_EXT: &str = "key";
@@ -55,24 +54,13 @@ pub struct KeyInfo {
 }
 
 impl KeyStore {
-    /// The store of this user, from `XDG_DATA_HOME` or `HOME`.
+    /// The store of this user, from `XDG_DATA_HOME` or `HOME`
+    /// ([`crate::paths::Env::keys_dir`]).
     pub fn default_location() -> Result<Self, SignError> {
-        Self::location(std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))
-    }
-
-    /// The XDG rule: a relative or empty `XDG_DATA_HOME` is ignored.
-    fn location(
-        xdg_data_home: Option<OsString>,
-        home: Option<OsString>,
-    ) -> Result<Self, SignError> {
-        let data = match xdg_data_home.map(PathBuf::from) {
-            Some(dir) if dir.is_absolute() => dir,
-            _ => match home.filter(|h| !h.is_empty()) {
-                Some(home) => PathBuf::from(home).join(".local/share"),
-                None => return Err(SignError::NoHome),
-            },
-        };
-        Ok(Self::at(data.join("git-buildkit/keys")))
+        crate::paths::Env::current()
+            .keys_dir()
+            .map(Self::at)
+            .map_err(|source| SignError::NoHome { source })
     }
 
     /// A store in the given directory.
@@ -144,8 +132,8 @@ impl KeyStore {
             keys.push(KeyInfo {
                 fingerprint: public::fingerprint(&cert),
                 user_id: public::user_id(&cert),
-                created: unix(public::created(&cert)),
-                expires: public::expires(&cert).map(unix),
+                created: unix_secs(public::created(&cert)),
+                expires: public::expires(&cert).map(unix_secs),
                 protected: is_protected(&cert),
                 is_default: default.as_deref() == Some(fingerprint.as_str()),
                 path,
@@ -316,10 +304,6 @@ fn is_protected(cert: &Cert) -> bool {
     })
 }
 
-fn unix(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 fn read(path: &Path) -> Result<Vec<u8>, SignError> {
     std::fs::read(path).map_err(|source| SignError::Read {
         path: path.to_owned(),
@@ -359,24 +343,6 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = KeyStore::at(dir.path().join("data/git-buildkit/keys"));
         (dir, store)
-    }
-
-    #[test]
-    fn location_follows_xdg() {
-        let some = |s: &str| Some(OsString::from(s));
-        let at = |s: &str| KeyStore::at(PathBuf::from(s));
-        assert_eq!(
-            KeyStore::location(some("/data"), some("/home/u")).expect("xdg"),
-            at("/data/git-buildkit/keys")
-        );
-        for ignored in [None, some(""), some("relative")] {
-            assert_eq!(
-                KeyStore::location(ignored, some("/home/u")).expect("home"),
-                at("/home/u/.local/share/git-buildkit/keys")
-            );
-        }
-        let err = KeyStore::location(None, some("")).expect_err("no home");
-        assert!(matches!(err, SignError::NoHome), "{err:?}");
     }
 
     #[test]
@@ -571,7 +537,7 @@ mod tests {
                 open.user_id(),
                 false,
                 true,
-                unix(open.created()),
+                unix_secs(open.created()),
                 None,
             ),
             (
@@ -579,7 +545,7 @@ mod tests {
                 closed.user_id(),
                 true,
                 false,
-                unix(closed.created()),
+                unix_secs(closed.created()),
                 None,
             ),
         ];

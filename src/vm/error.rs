@@ -115,25 +115,6 @@ pub enum VmError {
 }
 
 impl VmError {
-    /// The CLI's exit code: 2 for bad input, 3 for a broken test bed.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            VmError::BadName { .. }
-            | VmError::BadMemory { .. }
-            | VmError::BadDuration { .. }
-            | VmError::BadMode { .. }
-            | VmError::OutOfRange { .. }
-            | VmError::NoImage { .. }
-            | VmError::NoRun { .. }
-            | VmError::Dep8(_)
-            | VmError::MissingScript { .. }
-            | VmError::NoPackages { .. } => 2,
-            VmError::Package(e) => e.exit_code(),
-            VmError::Interrupted => 130,
-            _ => 3,
-        }
-    }
-
     /// Advice for the user.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -23,6 +23,8 @@ use sha2::{Digest, Sha256};
 
 use super::error::io_at;
 use super::{initrd, kernel, VmError};
+// The image cache is rebuilt when lost: its writes are atomic, not synced.
+use crate::fsutil::{write_atomic, Durability::Unsynced};
 use crate::process::Cmd;
 use crate::progress::Listener;
 
@@ -165,18 +167,9 @@ pub struct ImageStore {
 
 impl ImageStore {
     /// The store at `$BUILDKIT_VM_CACHE`, else `$XDG_CACHE_HOME/git-buildkit/vm`,
-    /// else `~/.cache/git-buildkit/vm`.
-    pub fn default_location() -> Self {
-        if let Some(dir) = std::env::var_os("BUILDKIT_VM_CACHE").filter(|d| !d.is_empty()) {
-            return Self::at(PathBuf::from(dir));
-        }
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
-            });
-        Self::at(cache.join("git-buildkit/vm"))
+    /// else `~/.cache/git-buildkit/vm` ([`crate::paths::Env::vm_cache_dir`]).
+    pub fn default_location() -> Result<Self, crate::paths::PathsError> {
+        crate::paths::Env::current().vm_cache_dir().map(Self::at)
     }
 
     /// The store at `dir`.
@@ -318,7 +311,9 @@ impl ImageStore {
         };
         let names = self.names_dir();
         fs::create_dir_all(&names).map_err(io_at(&names))?;
-        write_atomic(&names.join(name), format!("{key}\n").as_bytes())?;
+        let path = names.join(name);
+        write_atomic(&path, format!("{key}\n").as_bytes(), 0o644, Unsynced)
+            .map_err(io_at(&path))?;
         if let Some(previous) = previous.filter(|p| p.manifest.key != key) {
             self.collect_unnamed(&previous.manifest.key)?;
         }
@@ -394,18 +389,15 @@ impl ImageStore {
         )?;
         let out = build.join("image");
         fs::create_dir(&out).map_err(io_at(&out))?;
-        write_atomic(&out.join("initrd.img"), &initrd.bytes)?;
+        let path = out.join("initrd.img");
+        write_atomic(&path, &initrd.bytes, 0o644, Unsynced).map_err(io_at(&path))?;
         let bzimage = fs::read(&vmlinuz).map_err(io_at(&vmlinuz))?;
-        let kernel_file = match kernel::extract_vmlinux(&bzimage) {
-            Some(elf) => {
-                write_atomic(&out.join("vmlinux"), &elf)?;
-                "vmlinux"
-            }
-            None => {
-                write_atomic(&out.join("vmlinuz"), &bzimage)?;
-                "vmlinuz"
-            }
+        let (kernel_file, kernel_bytes) = match kernel::extract_vmlinux(&bzimage) {
+            Some(elf) => ("vmlinux", elf),
+            None => ("vmlinuz", bzimage),
         };
+        let path = out.join(kernel_file);
+        write_atomic(&path, &kernel_bytes, 0o644, Unsynced).map_err(io_at(&path))?;
 
         listener.status("Writing", &format!("the {} ext4 file system", recipe.size));
         Cmd::new("mke2fs")
@@ -425,11 +417,12 @@ impl ImageStore {
             kernel_package,
             kernel: kernel_file.to_owned(),
             modules: initrd.modules,
-            created: crate::pipeline::unix_now(),
+            created: crate::time::unix_now(),
             build_seconds: (clock.elapsed().as_secs_f64() * 10.0).round() / 10.0,
         };
         let json = serde_json::to_vec_pretty(&manifest).expect("a manifest always serializes");
-        write_atomic(&out.join("image.json"), &json)?;
+        let path = out.join("image.json");
+        write_atomic(&path, &json, 0o644, Unsynced).map_err(io_at(&path))?;
         let dest = self.images_dir().join(key);
         remove_dir_if_present(&dest)?;
         fs::rename(&out, &dest).map_err(io_at(&dest))?;
@@ -505,11 +498,6 @@ fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     // /proc/self belongs to the process's effective uid.
     fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), VmError> {
-    crate::fsutil::write_atomic(path, bytes, 0o644, crate::fsutil::Durability::Unsynced)
-        .map_err(io_at(path))
 }
 
 fn remove_dir_if_present(dir: &Path) -> Result<(), VmError> {

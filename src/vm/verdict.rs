@@ -21,15 +21,6 @@ pub enum VerdictKind {
 }
 
 impl VerdictKind {
-    /// The CLI's exit code.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            VerdictKind::Passed => 0,
-            VerdictKind::Failed => 1,
-            VerdictKind::TestbedFailed => 3,
-        }
-    }
-
     /// The word shown to users.
     pub fn word(self) -> &'static str {
         match self {

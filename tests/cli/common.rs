@@ -35,6 +35,7 @@ fn clean_env(cmd: &mut Command, home: &Path) {
 /// kept across runs, and `make demo` uses the same.
 pub fn vm_cache() -> PathBuf {
     git_buildkit::vm::ImageStore::default_location()
+        .expect("HOME is set")
         .dir()
         .to_owned()
 }

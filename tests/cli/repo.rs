@@ -656,5 +656,67 @@ fn serve_stdio_answers_one_connection_on_stdin_and_stdout() {
     );
 }
 
+/// Issue 10: a relative `[repo] path` in .buildkit.toml starts at the work
+/// tree holding the file, whatever the current directory, and `repo` finds
+/// the same repository the pipeline published into; a path typed on the
+/// command line starts at the current directory. (`repo` took the
+/// configured path from the current directory before.)
+#[test]
+fn a_relative_configured_repo_path_starts_at_the_work_tree_from_a_subdirectory() {
+    let sb = Sandbox::new();
+    let project = sb.hello();
+    let config = project.join(".buildkit.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, format!("{text}\n[repo]\npath = \"apt\"\n")).expect("write");
+    sb.commit(
+        &project,
+        "2026-03-01T10:00:00Z",
+        "Publish beside the work tree",
+    );
+    sb.tag(&project, "2026-03-01T10:00:00Z", "v1.2.0");
+    sb.generate_key(&project, "Test Packages", "ops@example.com");
+    let sub = project.join("etc");
+    let apt = project.join("apt");
+
+    sb.bk(&sub, &["-q", "pipeline", "v1.2.0"]).ok();
+    assert!(
+        apt.join(".buildkit").is_dir(),
+        "the pipeline published into <work tree>/apt"
+    );
+    let list = sb.bk(&sub, &["-q", "repo", "list"]).ok();
+    assert_eq!(list.stdout, "stable/main hello 1.2.0-1 all\n");
+    assert!(
+        !sub.join("apt").exists(),
+        "nothing under the current directory"
+    );
+
+    let typed = sb
+        .bk(&sub, &["-q", "repo", "init", "typed", "--arch", "amd64"])
+        .ok();
+    assert_eq!(typed.stdout, "typed\n");
+    assert!(
+        sub.join("typed/.buildkit").is_dir(),
+        "a typed path starts at the current directory"
+    );
+}
+
+/// Issue 10: the per-project default repository needs HOME; an empty HOME is
+/// a usage error naming it, not a repository under `./.local/share`.
+#[test]
+fn the_default_repository_without_home_is_a_usage_error() {
+    let sb = Sandbox::new();
+    let project = sb.hello();
+    let run = sb.bk_env(&project, &["repo", "list"], &[("HOME", "")]);
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (
+            2,
+            "",
+            "error: cannot locate the apt repository\n  caused by: HOME is not set\nhint: set HOME to your home directory, or name the directory\n"
+        )
+    );
+    assert!(!project.join(".local").exists());
+}
+
 mod crash;
 mod promises;
