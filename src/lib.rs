@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod git;
 pub mod hooks;
 pub mod lines;
+pub mod names;
 pub mod package;
 pub mod pipeline;
 pub mod process;

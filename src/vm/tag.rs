@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use toml::Spanned;
+
 use super::plan;
 use super::qemu::GuestMode;
 use super::run::{AccelChoice, RunSpec};
@@ -58,7 +60,7 @@ pub fn prepare(
     let image_name = options
         .image
         .clone()
-        .or(vm.image.clone())
+        .or(vm.image.map(Spanned::into_inner))
         .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
     let image = store.find(&image_name)?;
     let mode_choice = options.mode.or(vm.mode).unwrap_or(ModeChoice::Auto);
