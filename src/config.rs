@@ -278,8 +278,8 @@ pub struct RepoConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct VmConfig {
-    /// Base image name.
-    pub image: Option<String>,
+    /// Base image name (checked when read).
+    pub image: Option<Spanned<String>>,
     /// Guest memory, e.g. `"512M"`.
     pub memory: Option<Memory>,
     /// Guest CPUs.
@@ -334,6 +334,10 @@ impl Config {
         let err = |span: std::ops::Range<usize>, message: String| {
             located(text, origin, span.start, message)
         };
+        if let Some(image) = self.vm.as_ref().and_then(|vm| vm.image.as_ref()) {
+            crate::vm::image::check_name("image name", image.get_ref())
+                .map_err(|e| err(image.span(), e.to_string()))?;
+        }
         if let Some(hooks) = &self.hooks {
             crate::pipeline::check_stage_order(&hooks.on_tag)
                 .map_err(|(span, message)| err(span, message))?;
@@ -349,78 +353,82 @@ impl Config {
                     format!("package {:?} is defined twice", name.get_ref()),
                 ));
             }
-            let arch = &package.architecture;
-            if arch.get_ref().is_empty()
-                || !arch
-                    .get_ref()
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            {
-                return Err(err(
-                    arch.span(),
-                    format!("invalid architecture {:?}", arch.get_ref()),
-                ));
-            }
-            let maintainer = &package.maintainer;
-            if !is_maintainer(maintainer.get_ref()) {
-                return Err(err(
-                    maintainer.span(),
-                    format!(
-                        "maintainer {:?} must look like \"Name <email@example.com>\"",
-                        maintainer.get_ref()
-                    ),
-                ));
-            }
-            let description = &package.description;
-            if description
-                .get_ref()
-                .lines()
-                .next()
-                .is_none_or(|l| l.trim().is_empty())
-            {
-                return Err(err(
-                    description.span(),
-                    "the description needs a synopsis on its first line".into(),
-                ));
-            }
-            if let Some(revision) = &package.revision {
-                let ok = !revision.get_ref().is_empty()
-                    && revision
-                        .get_ref()
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"+.~".contains(&b));
-                if !ok {
-                    return Err(err(
-                        revision.span(),
-                        format!(
-                            "invalid Debian revision {:?}: use letters, digits and + . ~",
-                            revision.get_ref()
-                        ),
-                    ));
-                }
-            }
-            for relation in package.relations().flat_map(|(_, list)| list) {
-                check_relation(relation.get_ref()).map_err(|m| err(relation.span(), m))?;
-            }
-            for asset in &package.assets {
-                check_dest(asset.dest.get_ref()).map_err(|m| err(asset.dest.span(), m))?;
-                check_relative(asset.src.get_ref()).map_err(|m| err(asset.src.span(), m))?;
-            }
-            for name in &package.build_env {
-                check_build_env(name.get_ref()).map_err(|m| err(name.span(), m))?;
-            }
-            for path in [&package.maintainer_scripts, &package.copyright]
-                .into_iter()
-                .flatten()
-            {
-                check_relative(path.get_ref()).map_err(|m| err(path.span(), m))?;
-            }
+            package.validate(&err)?;
         }
         Ok(())
     }
 }
 
 impl PackageConfig {
+    /// The checks of one package after its name; `err` locates a message.
+    fn validate(
+        &self,
+        err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let package = self;
+        let arch = &package.architecture;
+        if crate::deb::check_architecture(arch.get_ref()).is_err() {
+            return Err(err(
+                arch.span(),
+                format!("invalid architecture {:?}", arch.get_ref()),
+            ));
+        }
+        let maintainer = &package.maintainer;
+        if !is_maintainer(maintainer.get_ref()) {
+            return Err(err(
+                maintainer.span(),
+                format!(
+                    "maintainer {:?} must look like \"Name <email@example.com>\"",
+                    maintainer.get_ref()
+                ),
+            ));
+        }
+        let description = &package.description;
+        if description
+            .get_ref()
+            .lines()
+            .next()
+            .is_none_or(|l| l.trim().is_empty())
+        {
+            return Err(err(
+                description.span(),
+                "the description needs a synopsis on its first line".into(),
+            ));
+        }
+        if let Some(revision) = &package.revision {
+            let ok = !revision.get_ref().is_empty()
+                && revision
+                    .get_ref()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+.~".contains(&b));
+            if !ok {
+                return Err(err(
+                    revision.span(),
+                    format!(
+                        "invalid Debian revision {:?}: use letters, digits and + . ~",
+                        revision.get_ref()
+                    ),
+                ));
+            }
+        }
+        for relation in package.relations().flat_map(|(_, list)| list) {
+            check_relation(relation.get_ref()).map_err(|m| err(relation.span(), m))?;
+        }
+        for asset in &package.assets {
+            check_dest(asset.dest.get_ref()).map_err(|m| err(asset.dest.span(), m))?;
+            check_relative(asset.src.get_ref()).map_err(|m| err(asset.src.span(), m))?;
+        }
+        for name in &package.build_env {
+            check_build_env(name.get_ref()).map_err(|m| err(name.span(), m))?;
+        }
+        for path in [&package.maintainer_scripts, &package.copyright]
+            .into_iter()
+            .flatten()
+        {
+            check_relative(path.get_ref()).map_err(|m| err(path.span(), m))?;
+        }
+        Ok(())
+    }
     /// The relationship fields with their control names, in dpkg's order.
     pub fn relations(&self) -> impl Iterator<Item = (&'static str, &[Spanned<String>])> {
         [
@@ -672,6 +680,8 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
             ("[vm]\nmode = \"Fast\"\n", "v1.0.0:.buildkit.toml:2:8: invalid VM mode \"Fast\" (fast, systemd or auto)"),
             ("[hooks]\non-tag = [\"package\",\n  \"deploy\"]\n", "v1.0.0:.buildkit.toml:2:10: [hooks] on-tag: unknown stage \"deploy\" (known: package, publish, vm-test)"),
             ("[hooks]\non-tag = [\"vm-test\"]\n", "v1.0.0:.buildkit.toml:2:11: [hooks] on-tag: vm-test needs publish before it"),
+            ("[vm]\nimage = \"../etc\"\n", "v1.0.0:.buildkit.toml:2:9: invalid image name \"../etc\": use letters, digits, '.', '_' and '-'"),
+            ("[[package]]\nname = \"hello\"\ndescription = \"d\"\nmaintainer = \"A <a@b.c>\"\narchitecture = \"-amd64\"\n", "v1.0.0:.buildkit.toml:5:16: invalid architecture \"-amd64\""),
             // A build-timeout out of range says so (it said "not a duration").
             ("[[package]]\nname = \"hello\"\ndescription = \"d\"\nmaintainer = \"A <a@b.c>\"\nbuild-timeout = \"25h\"\n", "v1.0.0:.buildkit.toml:5:17: build-timeout 25h is out of range (1s to 24h)"),
         ];

@@ -17,6 +17,7 @@ pub mod fsutil;
 pub mod git;
 pub mod hooks;
 pub mod lines;
+pub mod names;
 pub mod package;
 pub mod paths;
 pub mod pipeline;

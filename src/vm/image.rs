@@ -463,15 +463,11 @@ fn find_kernel(dir: &Path) -> Result<(PathBuf, PathBuf), VmError> {
     Err(no_kernel())
 }
 
-/// Checks that `name` is a safe file name.
+/// Checks that `name` (an image name or a run id) is a safe file name: a
+/// [plain](crate::names::is_plain) name of letters, digits, `.`, `_` and
+/// `-`, at most 64 bytes.
 pub fn check_name(kind: &'static str, name: &str) -> Result<(), VmError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with(['.', '-'])
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if ok {
+    if name.len() <= 64 && crate::names::is_plain(name, b"._-") {
         Ok(())
     } else {
         Err(VmError::BadName {

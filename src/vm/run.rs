@@ -617,6 +617,10 @@ impl Watcher<'_> {
         Duration::from_secs(seconds * u64::from(self.accel.time_factor()))
     }
 
+    // Over 80 lines: one loop over the serial port's events whose state —
+    // the deadline being waited for, the test running and its kept output,
+    // the phase marks, the bytes streamed — changes on every frame; split
+    // up, each piece would take and return all of it.
     fn watch(
         &self,
         child: &mut Running,

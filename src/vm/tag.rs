@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use toml::Spanned;
+
 use super::plan;
 use super::qemu::GuestMode;
 use super::run::{AccelChoice, RunSpec};
@@ -58,7 +60,7 @@ pub fn prepare(
     let image_name = options
         .image
         .clone()
-        .or(vm.image.clone())
+        .or(vm.image.map(Spanned::into_inner))
         .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
     let image = store.find(&image_name)?;
     let mode_choice = options.mode.or(vm.mode).unwrap_or(ModeChoice::Auto);
@@ -69,38 +71,12 @@ pub fn prepare(
         .suite
         .clone()
         .unwrap_or_else(|| apt.settings().default_suite().to_owned());
-    let published = apt.list(Some(&suite))?;
-    let mut install = Vec::new();
-    let mut binaries = Vec::new();
-    let mut component = None;
-    let mut wants_systemd = false;
-    for pkg in &config.packages {
-        let name = pkg.name.get_ref().clone();
-        let debian = version.debian(&config.tag_scheme(Some(pkg)))?.to_string();
-        let item = published
-            .iter()
-            .find(|i| {
-                i.package == name
-                    && i.version == debian
-                    && (i.architecture == "all" || i.architecture == "amd64")
-            })
-            .ok_or_else(|| VmError::NotPublished {
-                name: name.clone(),
-                version: debian.clone(),
-                repo: options.apt_dir.clone(),
-                suite: suite.clone(),
-            })?;
-        component.get_or_insert_with(|| item.component.clone());
-        let deb = crate::deb::read_deb(&apt.root().join(&item.filename)).map_err(|source| {
-            VmError::Apt(crate::apt::AptError::BadDeb {
-                path: apt.root().join(&item.filename),
-                source,
-            })
-        })?;
-        wants_systemd |= plan::ships_systemd_unit(&deb.files);
-        install.push(format!("{name}={debian}"));
-        binaries.push(name);
-    }
+    let Published {
+        mut install,
+        binaries,
+        component,
+        wants_systemd,
+    } = published(config, &version, &apt, &suite, options)?;
     let mode = match mode_choice {
         ModeChoice::Exactly(mode) => mode,
         ModeChoice::Auto if wants_systemd => {
@@ -109,44 +85,9 @@ pub fn prepare(
         }
         ModeChoice::Auto => GuestMode::Fast,
     };
-
-    let control_path = "debian/tests/control";
-    let control = repo
-        .read_file(&commit.id, control_path)?
-        .map(|b| String::from_utf8_lossy(&b).into_owned());
-    let control_origin = format!("{tag}:{control_path}");
-    let plan = plan::plan(
-        &vm.smoke,
-        control.as_deref().map(|t| (t, control_origin.as_str())),
-        &binaries,
-        "amd64",
-    )?;
-    if plan.tests.is_empty() {
-        listener.warn(&format!(
-            "{origin} has no [vm] smoke commands and the tag has no {control_path}: \
-             the run checks only that the packages install"
-        ));
-    }
-    let mut files = Vec::new();
-    for script in &plan.scripts {
-        let bytes = repo
-            .read_file(&commit.id, script)?
-            .ok_or_else(|| VmError::MissingScript {
-                origin: control_origin.clone(),
-                script: script.clone(),
-            })?;
-        files.push((script.clone(), bytes, 0o755));
-    }
+    let (plan, files) = tests(repo, commit, tag, &vm.smoke, &binaries, listener)?;
     install.extend(plan.depends.iter().cloned());
-    let key_path = apt.root().join("key.asc");
-    let armored = std::fs::read(&key_path).map_err(super::error::io_at(&key_path))?;
-    // apt's signed-by gets the binary form: the guest's gpgv reads it as is.
-    let public_key = crate::sign::PublicKey::from_bytes(&armored)
-        .and_then(|key| key.to_binary())
-        .map_err(|source| VmError::BadKey {
-            path: key_path.clone(),
-            source,
-        })?;
+    let public_key = public_key(&apt)?;
     let spec = RunSpec {
         image,
         accel: options.accel,
@@ -169,6 +110,122 @@ pub fn prepare(
         serve_program: options.serve_program.clone(),
     };
     Ok((spec, plan.skipped))
+}
+
+/// The tag's packages as published in the suite.
+struct Published {
+    /// `name=version` of each, for apt.
+    install: Vec<String>,
+    /// Their names (DEP-8's `@`).
+    binaries: Vec<String>,
+    /// The component of the first one.
+    component: Option<String>,
+    /// Whether one ships a systemd unit.
+    wants_systemd: bool,
+}
+
+/// Finds each package of `config` at `version` in `suite` of `apt`, and reads it.
+fn published(
+    config: &Config,
+    version: &package::ResolvedVersion,
+    apt: &AptRepo,
+    suite: &str,
+    options: &TagTestOptions,
+) -> Result<Published, VmError> {
+    let published = apt.list(Some(suite))?;
+    let mut install = Vec::new();
+    let mut binaries = Vec::new();
+    let mut component = None;
+    let mut wants_systemd = false;
+    for pkg in &config.packages {
+        let name = pkg.name.get_ref().clone();
+        let debian = version.debian(&config.tag_scheme(Some(pkg)))?.to_string();
+        let item = published
+            .iter()
+            .find(|i| {
+                i.package == name
+                    && i.version == debian
+                    && (i.architecture == "all" || i.architecture == "amd64")
+            })
+            .ok_or_else(|| VmError::NotPublished {
+                name: name.clone(),
+                version: debian.clone(),
+                repo: options.apt_dir.clone(),
+                suite: suite.to_owned(),
+            })?;
+        component.get_or_insert_with(|| item.component.clone());
+        let deb = crate::deb::read_deb(&apt.root().join(&item.filename)).map_err(|source| {
+            VmError::Apt(crate::apt::AptError::BadDeb {
+                path: apt.root().join(&item.filename),
+                source,
+            })
+        })?;
+        wants_systemd |= plan::ships_systemd_unit(&deb.files);
+        install.push(format!("{name}={debian}"));
+        binaries.push(name);
+    }
+    Ok(Published {
+        install,
+        binaries,
+        component,
+        wants_systemd,
+    })
+}
+
+/// A file for the job disk: its path, bytes and mode.
+type JobFile = (String, Vec<u8>, u32);
+
+/// The test plan of the tag (its `[vm] smoke` commands and DEP-8 tests)
+/// and the DEP-8 scripts to put on the job disk.
+fn tests(
+    repo: &Repo,
+    commit: &CommitInfo,
+    tag: &str,
+    smoke: &[String],
+    binaries: &[String],
+    listener: &dyn Listener,
+) -> Result<(plan::Plan, Vec<JobFile>), VmError> {
+    let control_path = "debian/tests/control";
+    let control = repo
+        .read_file(&commit.id, control_path)?
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    let control_origin = format!("{tag}:{control_path}");
+    let plan = plan::plan(
+        smoke,
+        control.as_deref().map(|t| (t, control_origin.as_str())),
+        binaries,
+        "amd64",
+    )?;
+    if plan.tests.is_empty() {
+        listener.warn(&format!(
+            "{tag}:{FILE_NAME} has no [vm] smoke commands and the tag has no {control_path}: \
+             the run checks only that the packages install"
+        ));
+    }
+    let mut files = Vec::new();
+    for script in &plan.scripts {
+        let bytes = repo
+            .read_file(&commit.id, script)?
+            .ok_or_else(|| VmError::MissingScript {
+                origin: control_origin.clone(),
+                script: script.clone(),
+            })?;
+        files.push((script.clone(), bytes, 0o755));
+    }
+    Ok((plan, files))
+}
+
+/// The repository's public key in binary form: apt's signed-by gets it,
+/// and the guest's gpgv reads it as is.
+fn public_key(apt: &AptRepo) -> Result<Vec<u8>, VmError> {
+    let key_path = apt.root().join("key.asc");
+    let armored = std::fs::read(&key_path).map_err(super::error::io_at(&key_path))?;
+    crate::sign::PublicKey::from_bytes(&armored)
+        .and_then(|key| key.to_binary())
+        .map_err(|source| VmError::BadKey {
+            path: key_path.clone(),
+            source,
+        })
 }
 
 /// A fresh random token for the run's frame marker.
