@@ -6,6 +6,8 @@
 use md5::Md5;
 use sha2::{Digest, Sha256, Sha512};
 
+use crate::deb822;
+
 /// An index file of the suite with its digests.
 #[derive(Debug, Clone)]
 pub struct IndexFile {
@@ -78,29 +80,33 @@ pub struct Release<'a> {
 impl Release<'_> {
     /// The Release text listing `files`.
     pub fn render(&self, files: &[IndexFile]) -> String {
-        let mut text = format!(
-            "Origin: {}\nLabel: {}\nSuite: {}\nCodename: {}\nDate: {}\nArchitectures: {}\nComponents: {}\nDescription: {}\nAcquire-By-Hash: yes\n",
-            self.origin,
-            self.label,
-            self.suite,
-            self.codename,
-            crate::changelog::rfc2822(self.date),
-            self.architectures.join(" "),
-            self.components.join(" "),
-            self.description,
-        );
+        let fields = [
+            ("Origin", self.origin.to_owned()),
+            ("Label", self.label.to_owned()),
+            ("Suite", self.suite.to_owned()),
+            ("Codename", self.codename.to_owned()),
+            ("Date", crate::changelog::rfc2822(self.date)),
+            ("Architectures", self.architectures.join(" ")),
+            ("Components", self.components.join(" ")),
+            ("Description", self.description.to_owned()),
+            ("Acquire-By-Hash", "yes".to_owned()),
+        ];
         let width = files
             .iter()
             .map(|f| f.size.to_string().len())
             .max()
             .unwrap_or(1);
-        for (title, pick) in [("MD5Sum", 0), ("SHA256", 1), ("SHA512", 2)] {
-            text.push_str(title);
-            text.push_str(":\n");
+        let lists = [("MD5Sum", 0), ("SHA256", 1), ("SHA512", 2)].map(|(title, pick)| {
+            let mut value = String::new();
             for file in files {
                 let digest = [&file.md5, &file.sha256, &file.sha512][pick];
-                text.push_str(&format!(" {digest} {:>width$} {}\n", file.size, file.path));
+                value.push_str(&format!("\n{digest} {:>width$} {}", file.size, file.path));
             }
+            (title, value)
+        });
+        let mut text = String::new();
+        for (name, value) in fields.iter().chain(&lists) {
+            deb822::write_field(&mut text, name, value).expect("writing to a String cannot fail");
         }
         text
     }

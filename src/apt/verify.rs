@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256, Sha512};
 use super::entry::{Entry, Incoming};
 use super::repo::{pool_path, AptRepo, State};
 use super::AptError;
+use crate::deb822::{self, Comments, Deb822Error};
 
 /// One problem found.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -67,7 +68,14 @@ pub fn verify(repo: &AptRepo) -> Result<Vec<Finding>, AptError> {
             );
         }
         let text = String::from_utf8_lossy(&release);
-        for (algo, digest, size, path) in release_entries(&text) {
+        let entries = release_entries(&text).unwrap_or_else(|e| {
+            find(
+                &format!("{base}/Release"),
+                format!("not a deb822 file: {e}"),
+            );
+            Vec::new()
+        });
+        for (algo, digest, size, path) in entries {
             let full = format!("{base}/{path}");
             let Ok(bytes) = std::fs::read(root.join(&full)) else {
                 find(&full, "listed in Release but missing".into());
@@ -121,13 +129,17 @@ fn check_pool_file(root: &Path, entry: &Entry, find: &mut impl FnMut(&str, Strin
 }
 
 /// (algorithm, digest, size, path) of the SHA256 and SHA512 lists of a Release file.
-pub fn release_entries(text: &str) -> Vec<(&'static str, String, u64, String)> {
+pub fn release_entries(
+    text: &str,
+) -> Result<Vec<(&'static str, String, u64, String)>, Deb822Error> {
     let mut out = Vec::new();
-    let mut current: Option<&'static str> = None;
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix(' ') {
-            let Some(algo) = current else { continue };
-            let parts: Vec<&str> = rest.split_whitespace().collect();
+    let paragraphs = deb822::parse(text, Comments::Refused)?;
+    let Some(release) = paragraphs.first() else {
+        return Ok(out);
+    };
+    for algo in ["SHA256", "SHA512"] {
+        for line in release.value(algo).unwrap_or_default().split('\n') {
+            let parts: Vec<&str> = line.split_whitespace().collect();
             if let [digest, size, path] = parts[..] {
                 out.push((
                     algo,
@@ -136,15 +148,9 @@ pub fn release_entries(text: &str) -> Vec<(&'static str, String, u64, String)> {
                     path.to_owned(),
                 ));
             }
-        } else {
-            current = match line.trim_end_matches(':') {
-                "SHA256" => Some("SHA256"),
-                "SHA512" => Some("SHA512"),
-                _ => None,
-            };
         }
     }
-    out
+    Ok(out)
 }
 
 impl AptRepo {
@@ -230,5 +236,49 @@ impl AptRepo {
             }
         }
         Ok(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::apt::{IndexFile, Release};
+
+    #[test]
+    fn release_lists_read_back() {
+        let files = [
+            IndexFile::new("main/binary-amd64/Packages".into(), b"abc"),
+            IndexFile::new("main/binary-amd64/Packages.gz".into(), &[0; 1000]),
+        ];
+        let text = Release {
+            origin: "O",
+            label: "L",
+            suite: "stable",
+            codename: "bookworm",
+            description: "D",
+            date: 0,
+            architectures: &["amd64".to_owned()],
+            components: &["main".to_owned()],
+        }
+        .render(&files);
+        let got = release_entries(&text).expect("parses");
+        let want: Vec<_> = ["SHA256", "SHA512"]
+            .into_iter()
+            .flat_map(|algo| {
+                files.iter().map(move |f| {
+                    let digest = if algo == "SHA256" {
+                        &f.sha256
+                    } else {
+                        &f.sha512
+                    };
+                    (algo, digest.clone(), f.size, f.path.clone())
+                })
+            })
+            .collect();
+        assert_eq!(got, want);
+        let err = release_entries("Origin: O\nnot a field\n").expect_err("damaged");
+        assert_eq!(err.line(), 2);
     }
 }
