@@ -356,9 +356,9 @@ impl Cmd {
     /// [`PIPE_GRACE`] after the program ended even when a process it
     /// started still holds the pipe open.
     ///
-    /// (Over 80 lines on purpose: one loop owns the child, the pipe, the
-    /// deadline and the grace period; split, their state would be passed
-    /// around between pieces that only make sense together.)
+    /// Long function: one loop owns the child, the pipe, the deadline and
+    /// the grace period; split, their state would be passed around between
+    /// pieces that only make sense together.
     pub fn stream(&self, sink: &mut (dyn Write + Send), tail: usize) -> Result<(), ProcessError> {
         let output_err = |source| ProcessError::Output {
             program: self.label.clone(),
