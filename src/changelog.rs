@@ -4,8 +4,7 @@
 
 use std::fmt::Write;
 
-// Re-exported for apt/release.rs until it names `crate::time::rfc2822` itself.
-pub use crate::time::rfc2822;
+use crate::time::rfc2822;
 
 /// One changelog entry: a version and what went into it.
 #[derive(Debug, Clone, PartialEq, Eq)]

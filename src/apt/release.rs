@@ -85,7 +85,7 @@ impl Release<'_> {
             ("Label", self.label.to_owned()),
             ("Suite", self.suite.to_owned()),
             ("Codename", self.codename.to_owned()),
-            ("Date", crate::changelog::rfc2822(self.date)),
+            ("Date", crate::time::rfc2822(self.date)),
             ("Architectures", self.architectures.join(" ")),
             ("Components", self.components.join(" ")),
             ("Description", self.description.to_owned()),

@@ -236,10 +236,7 @@ fn nonce() -> String {
         let _ = file.read_exact(&mut bytes);
     }
     if bytes == [0; 8] {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        bytes = (now as u64 ^ u64::from(std::process::id())).to_le_bytes();
+        bytes = (crate::time::unix_nanos() ^ u64::from(std::process::id())).to_le_bytes();
     }
     hex::encode(bytes)
 }

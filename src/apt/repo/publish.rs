@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::state::generation_name;
 use super::{AptRepo, State, BY_HASH, GENERATIONS, PRIVATE};
@@ -15,6 +16,7 @@ use crate::apt::segments::{bucket_count, bucket_of, SegmentCache};
 use crate::apt::settings::Suite;
 use crate::apt::{AptError, Entry};
 use crate::sign::SigningKey;
+use crate::time;
 
 /// A generation being written.
 struct Draft {
@@ -66,7 +68,7 @@ impl AptRepo {
             batch,
             live: BTreeSet::new(),
             stores: Vec::new(),
-            now: now(),
+            now: time::signed(time::unix_now()),
         };
         for suite in &self.settings.suites {
             self.write_suite(&mut draft, state, suite, key)?;
@@ -270,10 +272,7 @@ impl AptRepo {
                 .ok()
             })
             .and_then(|m| m.modified().ok())
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(now, |d| {
-                now.max(i64::try_from(d.as_secs()).unwrap_or(0) + 1)
-            })
+            .map_or(now, |t| now.max(time::signed(time::unix_secs(t)) + 1))
     }
 
     /// Points `dists` at `generation` with one rename, synced.
@@ -302,8 +301,7 @@ impl AptRepo {
 /// Sets the mtime of every regular file under `dir` that is not a by-hash
 /// entry (those are content-addressed and rightly stay "unmodified").
 fn touch_tree(dir: &Path, stamp: i64) -> Result<(), AptError> {
-    let time =
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(stamp).unwrap_or(0));
+    let time = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(stamp).unwrap_or(0));
     let mut stack = vec![dir.to_owned()];
     while let Some(current) = stack.pop() {
         let entries = std::fs::read_dir(&current).map_err(|source| AptError::Io {
@@ -332,10 +330,4 @@ fn touch_tree(dir: &Path, stamp: i64) -> Result<(), AptError> {
         }
     }
     Ok(())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
 }
