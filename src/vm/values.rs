@@ -61,14 +61,7 @@ pub fn parse_memory(text: &str) -> Result<u32, VmError> {
         Some((i, 'M' | 'm')) => (&t[..i], 1),
         _ => (t, 1),
     };
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    match number
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(factor))
-    {
+    match times(number, factor).map_err(|NotDigits| bad())? {
         Some(mib) if MEMORY_MIB.contains(&mib) => Ok(u32::try_from(mib).map_err(|_| bad())?),
         _ => Err(VmError::OutOfRange {
             what: "memory",
@@ -104,14 +97,7 @@ pub fn parse_duration(text: &str) -> Result<u64, VmError> {
         Some((i, 'h')) => (&t[..i], 3600),
         _ => (t, 1),
     };
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    match number
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(factor))
-    {
+    match times(number, factor).map_err(|NotDigits| bad())? {
         Some(0) => Err(bad()),
         Some(seconds) if seconds <= MAX_TIMEOUT => Ok(seconds),
         _ => Err(VmError::OutOfRange {
@@ -120,6 +106,21 @@ pub fn parse_duration(text: &str) -> Result<u64, VmError> {
             range: "1s to 24h",
         }),
     }
+}
+
+/// A number that is not only ASCII digits (a sign, a space, nothing).
+struct NotDigits;
+
+/// `number` (ASCII digits) times `factor`; `None` when the product does not
+/// fit in a u64 (an out-of-range value, not a malformed one).
+fn times(number: &str, factor: u64) -> Result<Option<u64>, NotDigits> {
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NotDigits);
+    }
+    Ok(number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor)))
 }
 
 /// Guest memory, in MiB (written `512M`, `1G`, `1536`).
