@@ -96,12 +96,7 @@ impl Settings {
 
 /// A name usable as a suite, codename, component or architecture.
 pub fn check_name(kind: &'static str, name: &str) -> Result<(), AptError> {
-    let ok = !name.is_empty()
-        && !name.starts_with(['.', '-'])
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.+".contains(&b));
-    if ok {
+    if crate::names::is_plain(name, b"-_.+") {
         Ok(())
     } else {
         Err(AptError::BadName {

@@ -100,7 +100,7 @@ fn long_unmarked_functions(text: &str) -> Vec<(usize, usize)> {
         let Some(length) = lines[at..].iter().position(|&(_, l)| l == end) else {
             continue;
         };
-        if length + 1 <= MAX_FUNCTION_LINES {
+        if length < MAX_FUNCTION_LINES {
             continue;
         }
         // The comment may stand above the doc comment and attributes.
