@@ -45,71 +45,92 @@ pub fn verify(repo: &AptRepo) -> Result<Vec<Finding>, AptError> {
         return Ok(findings);
     }
     for suite in &repo.settings().suites {
-        let base = format!("dists/{}", suite.name);
-        let read = |name: &str| std::fs::read(root.join(&base).join(name));
-        let (Ok(release), Ok(inrelease), Ok(detached)) =
-            (read("Release"), read("InRelease"), read("Release.gpg"))
-        else {
-            find(&base, "Release, InRelease or Release.gpg is missing".into());
-            continue;
-        };
-        match crate::sign::verify_clearsigned(&key, &inrelease) {
-            Ok(text) if text == release => {}
-            Ok(_) => find(
-                &format!("{base}/InRelease"),
-                "signed text differs from Release".into(),
-            ),
-            Err(e) => find(&format!("{base}/InRelease"), format!("bad signature: {e}")),
-        }
-        if let Err(e) = crate::sign::verify_detached(&key, &release, &detached) {
-            find(
-                &format!("{base}/Release.gpg"),
-                format!("bad signature: {e}"),
-            );
-        }
-        let text = String::from_utf8_lossy(&release);
-        let entries = release_entries(&text).unwrap_or_else(|e| {
-            find(
-                &format!("{base}/Release"),
-                format!("not a deb822 file: {e}"),
-            );
-            Vec::new()
-        });
-        for (algo, digest, size, path) in entries {
-            let full = format!("{base}/{path}");
-            let Ok(bytes) = std::fs::read(root.join(&full)) else {
-                find(&full, "listed in Release but missing".into());
-                continue;
-            };
-            let actual = match algo {
-                "SHA256" => hex::encode(Sha256::digest(&bytes)),
-                "SHA512" => hex::encode(Sha512::digest(&bytes)),
-                _ => continue,
-            };
-            if bytes.len() as u64 != size || actual != digest {
-                find(&full, format!("size or {algo} differs from Release"));
-            }
-            let dir = Path::new(&full)
-                .parent()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            if !root
-                .join(&dir)
-                .join("by-hash")
-                .join(algo)
-                .join(&digest)
-                .is_file()
-            {
-                find(&full, format!("by-hash/{algo}/{digest} is missing"));
-            }
-            if path.ends_with("/Packages") && algo == "SHA256" {
-                for entry in Entry::parse_many(&String::from_utf8_lossy(&bytes))? {
-                    check_pool_file(root, &entry, &mut find);
-                }
-            }
-        }
+        check_suite(root, &key, &format!("dists/{}", suite.name), &mut find)?;
     }
     Ok(findings)
+}
+
+/// Checks one suite's Release files, their signatures and every index
+/// they list (and, through the Packages indexes, the pool files).
+fn check_suite(
+    root: &Path,
+    key: &[u8],
+    base: &str,
+    find: &mut impl FnMut(&str, String),
+) -> Result<(), AptError> {
+    let read = |name: &str| std::fs::read(root.join(base).join(name));
+    let (Ok(release), Ok(inrelease), Ok(detached)) =
+        (read("Release"), read("InRelease"), read("Release.gpg"))
+    else {
+        find(base, "Release, InRelease or Release.gpg is missing".into());
+        return Ok(());
+    };
+    match crate::sign::verify_clearsigned(key, &inrelease) {
+        Ok(text) if text == release => {}
+        Ok(_) => find(
+            &format!("{base}/InRelease"),
+            "signed text differs from Release".into(),
+        ),
+        Err(e) => find(&format!("{base}/InRelease"), format!("bad signature: {e}")),
+    }
+    if let Err(e) = crate::sign::verify_detached(key, &release, &detached) {
+        find(
+            &format!("{base}/Release.gpg"),
+            format!("bad signature: {e}"),
+        );
+    }
+    let text = String::from_utf8_lossy(&release);
+    let entries = release_entries(&text).unwrap_or_else(|e| {
+        find(
+            &format!("{base}/Release"),
+            format!("not a deb822 file: {e}"),
+        );
+        Vec::new()
+    });
+    for (algo, digest, size, path) in entries {
+        check_listed(root, &format!("{base}/{path}"), algo, &digest, size, find)?;
+    }
+    Ok(())
+}
+
+/// Checks an index file the Release lists: its size and digest, its
+/// by-hash copy, and for a Packages index the pool files it names.
+fn check_listed(
+    root: &Path,
+    full: &str,
+    algo: &str,
+    digest: &str,
+    size: u64,
+    find: &mut impl FnMut(&str, String),
+) -> Result<(), AptError> {
+    let Ok(bytes) = std::fs::read(root.join(full)) else {
+        find(full, "listed in Release but missing".into());
+        return Ok(());
+    };
+    let actual = match algo {
+        "SHA256" => hex::encode(Sha256::digest(&bytes)),
+        "SHA512" => hex::encode(Sha512::digest(&bytes)),
+        _ => return Ok(()),
+    };
+    if bytes.len() as u64 != size || actual != digest {
+        find(full, format!("size or {algo} differs from Release"));
+    }
+    let dir = Path::new(full).parent().unwrap_or(Path::new(""));
+    if !root
+        .join(dir)
+        .join("by-hash")
+        .join(algo)
+        .join(digest)
+        .is_file()
+    {
+        find(full, format!("by-hash/{algo}/{digest} is missing"));
+    }
+    if full.ends_with("/Packages") && algo == "SHA256" {
+        for entry in Entry::parse_many(&String::from_utf8_lossy(&bytes))? {
+            check_pool_file(root, &entry, find);
+        }
+    }
+    Ok(())
 }
 
 fn check_pool_file(root: &Path, entry: &Entry, find: &mut impl FnMut(&str, String)) {

@@ -91,23 +91,10 @@ pub struct WrittenDeb {
 
 /// Writes `spec` as `<name>_<version>_<arch>.deb` into `out_dir`.
 pub fn write_deb(spec: &PackageSpec, out_dir: &Path) -> Result<WrittenDeb, DebError> {
-    let mut control = spec.control.clone();
-    control.validate()?;
-    if spec.generate {
-        control.set(
-            "Installed-Size",
-            &spec.data.installed_size_kib().to_string(),
-        )?;
-        control.sort_canonical();
-    }
+    let control = checked_control(spec)?;
     let name = control.package().unwrap_or_default().to_owned();
     let version = control.version().unwrap_or_default().to_owned();
     let architecture = control.architecture().unwrap_or_default().to_owned();
-    for file in &spec.control_files {
-        if file.name == "conffiles" {
-            check_conffiles(&file.bytes, &spec.data)?;
-        }
-    }
 
     let write_err = |path: &Path| {
         let path = path.to_owned();
@@ -126,22 +113,8 @@ pub fn write_deb(spec: &PackageSpec, out_dir: &Path) -> Result<WrittenDeb, DebEr
     data.as_file_mut()
         .rewind()
         .map_err(write_err(data.path()))?;
-
-    let mut control_files = spec.control_files.clone();
-    if spec.generate && !md5sums.is_empty() {
-        control_files.push(ControlFile {
-            name: "md5sums".into(),
-            mode: 0o644,
-            bytes: md5sums.into_bytes(),
-        });
-    }
-    control_files.push(ControlFile {
-        name: "control".into(),
-        mode: 0o644,
-        bytes: control.to_string().into_bytes(),
-    });
     let control_tar = control_tar(
-        &control_files,
+        &control_files(spec, &control, md5sums),
         spec.compression,
         spec.mtime,
         spec.on_disk.as_ref(),
@@ -155,26 +128,22 @@ pub fn write_deb(spec: &PackageSpec, out_dir: &Path) -> Result<WrittenDeb, DebEr
         .prefix(".buildkit-deb-")
         .tempfile_in(out_dir)
         .map_err(write_err(out_dir))?;
-    let (size, sha256) = {
-        let mut hashed = HashWriter::new(BufWriter::new(out.as_file_mut()));
-        let ext = spec.compression.extension();
-        let members: [(String, u64, Box<dyn Read + '_>); 3] = [
-            ("debian-binary".into(), 4, Box::new(&b"2.0\n"[..])),
-            (
-                format!("control.tar{ext}"),
-                control_tar.len() as u64,
-                Box::new(&control_tar[..]),
-            ),
-            (
-                format!("data.tar{ext}"),
-                data_size,
-                Box::new(data.as_file_mut()),
-            ),
-        ];
-        ar::write(&mut hashed, spec.mtime, members).map_err(write_err(&path))?;
-        hashed.finish().map_err(write_err(&path))?
-    };
-    out.as_file().sync_all().map_err(write_err(&path))?;
+    let ext = spec.compression.extension();
+    let members: [(String, u64, Box<dyn Read + '_>); 3] = [
+        ("debian-binary".into(), 4, Box::new(&b"2.0\n"[..])),
+        (
+            format!("control.tar{ext}"),
+            control_tar.len() as u64,
+            Box::new(&control_tar[..]),
+        ),
+        (
+            format!("data.tar{ext}"),
+            data_size,
+            Box::new(data.as_file_mut()),
+        ),
+    ];
+    let (size, sha256) =
+        write_ar(out.as_file_mut(), spec.mtime, members).map_err(write_err(&path))?;
     set_readable(out.path()).map_err(write_err(&path))?;
     out.persist(&path).map_err(|e| DebError::Write {
         path: path.clone(),
@@ -188,6 +157,60 @@ pub fn write_deb(spec: &PackageSpec, out_dir: &Path) -> Result<WrittenDeb, DebEr
         size,
         sha256,
     })
+}
+
+/// The control stanza as it goes into the package: validated, and with
+/// `generate`, with its Installed-Size and in canonical field order; the
+/// spec's conffiles are checked against its data tree.
+fn checked_control(spec: &PackageSpec) -> Result<Control, DebError> {
+    let mut control = spec.control.clone();
+    control.validate()?;
+    if spec.generate {
+        control.set(
+            "Installed-Size",
+            &spec.data.installed_size_kib().to_string(),
+        )?;
+        control.sort_canonical();
+    }
+    for file in &spec.control_files {
+        if file.name == "conffiles" {
+            check_conffiles(&file.bytes, &spec.data)?;
+        }
+    }
+    Ok(control)
+}
+
+/// The members of `control.tar`: the spec's own files, `md5sums` when
+/// generated (and not empty), and `control` last.
+fn control_files(spec: &PackageSpec, control: &Control, md5sums: String) -> Vec<ControlFile> {
+    let mut files = spec.control_files.clone();
+    if spec.generate && !md5sums.is_empty() {
+        files.push(ControlFile {
+            name: "md5sums".into(),
+            mode: 0o644,
+            bytes: md5sums.into_bytes(),
+        });
+    }
+    files.push(ControlFile {
+        name: "control".into(),
+        mode: 0o644,
+        bytes: control.to_string().into_bytes(),
+    });
+    files
+}
+
+/// Writes the `ar` archive of `members` into `file` and syncs it; returns
+/// its size and SHA-256.
+fn write_ar<'a>(
+    file: &mut File,
+    mtime: u64,
+    members: [(String, u64, Box<dyn Read + 'a>); 3],
+) -> std::io::Result<(u64, String)> {
+    let mut hashed = HashWriter::new(BufWriter::new(&mut *file));
+    ar::write(&mut hashed, mtime, members)?;
+    let written = hashed.finish()?;
+    file.sync_all()?;
+    Ok(written)
 }
 
 /// Streams the data tree as a compressed tar into `out` and returns the

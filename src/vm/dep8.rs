@@ -429,13 +429,13 @@ impl Parser<'_> {
             .or_else(|| architecture_skip(&architectures))
             .or_else(|| restrictions.iter().find_map(|r| restriction_skip(r)))
             .or(depends_skip);
-        let test = |name: String, kind: TestKind| Dep8Test {
-            name,
-            kind,
-            depends: depends.clone(),
-            restrictions: restrictions.clone(),
-            architectures: architectures.clone(),
-            skip: skip.clone(),
+        let template = Dep8Test {
+            name: String::new(),
+            kind: TestKind::Command(String::new()),
+            depends,
+            restrictions,
+            architectures,
+            skip,
         };
         match source {
             Source::Tests(tests) => {
@@ -446,46 +446,73 @@ impl Parser<'_> {
                         reason: "test-name names a Test-Command, not Tests",
                     });
                 }
-                let names = split_list(&tests.value);
-                if names.is_empty() {
-                    return Err(Dep8Error::EmptyTests {
-                        origin: origin(),
-                        line: tests.line,
-                    });
-                }
-                let directory = self.tests_directory(stanza)?;
-                for name in names {
-                    check_test_name(&name).map_err(|reason| Dep8Error::UnsafeTestName {
-                        origin: origin(),
-                        line: tests.line,
-                        name: name.clone(),
-                        reason,
-                    })?;
-                    let path = match directory.as_str() {
-                        "" => name.clone(),
-                        dir => format!("{dir}/{name}"),
-                    };
-                    self.tests.push(test(name, TestKind::Script(path)));
-                }
+                self.push_scripts(stanza, tests, &template)
             }
             Source::Command(command) => {
-                if command.value.is_empty() {
-                    return Err(Dep8Error::EmptyCommand {
-                        origin: origin(),
-                        line: command.line,
-                    });
-                }
-                let name = match test_name {
-                    Some((name, _)) => name,
-                    None => {
-                        self.commands += 1;
-                        format!("command{}", self.commands)
-                    }
-                };
-                self.tests
-                    .push(test(name, TestKind::Command(command.value.clone())));
+                self.push_command(command, test_name.map(|(name, _)| name), template)
             }
         }
+    }
+
+    /// One test per name of a `Tests` field, each a script in the stanza's
+    /// tests directory, and otherwise like `template`.
+    fn push_scripts(
+        &mut self,
+        stanza: &Stanza,
+        tests: &Field,
+        template: &Dep8Test,
+    ) -> Result<(), Dep8Error> {
+        let names = split_list(&tests.value);
+        if names.is_empty() {
+            return Err(Dep8Error::EmptyTests {
+                origin: self.origin.to_owned(),
+                line: tests.line,
+            });
+        }
+        let directory = self.tests_directory(stanza)?;
+        for name in names {
+            check_test_name(&name).map_err(|reason| Dep8Error::UnsafeTestName {
+                origin: self.origin.to_owned(),
+                line: tests.line,
+                name: name.clone(),
+                reason,
+            })?;
+            let path = match directory.as_str() {
+                "" => name.clone(),
+                dir => format!("{dir}/{name}"),
+            };
+            self.tests.push(Dep8Test {
+                name,
+                kind: TestKind::Script(path),
+                ..template.clone()
+            });
+        }
+        Ok(())
+    }
+
+    /// The test of a `Test-Command`, named by the `test-name` feature or
+    /// `commandN` in file order, and otherwise like `template`.
+    fn push_command(
+        &mut self,
+        command: &Field,
+        test_name: Option<String>,
+        template: Dep8Test,
+    ) -> Result<(), Dep8Error> {
+        if command.value.is_empty() {
+            return Err(Dep8Error::EmptyCommand {
+                origin: self.origin.to_owned(),
+                line: command.line,
+            });
+        }
+        let name = test_name.unwrap_or_else(|| {
+            self.commands += 1;
+            format!("command{}", self.commands)
+        });
+        self.tests.push(Dep8Test {
+            name,
+            kind: TestKind::Command(command.value.clone()),
+            ..template
+        });
         Ok(())
     }
 

@@ -351,53 +351,16 @@ impl ImageStore {
                 recipe.suite, recipe.mirror
             ),
         );
-        let mut include: Vec<String> = BASE_INCLUDE.iter().map(|s| (*s).to_owned()).collect();
-        include.extend(recipe.include.iter().cloned());
-        let mut cmd = Cmd::new("mmdebstrap")
-            .arg("--mode=root")
-            .arg("--variant=minbase")
-            .arg(format!("--include={}", include.join(",")))
-            .arg(format!(
-                "--customize-hook=sh {} \"$1\" {}",
-                super::job::sh_quote(&guest.join("customize.sh").to_string_lossy()),
-                super::job::sh_quote(&build.to_string_lossy())
-            ));
-        if let Some(proxy) = &options.proxy {
-            cmd = cmd.arg(format!("--aptopt=Acquire::http::Proxy \"{proxy}\""));
-        }
-        cmd = cmd
-            .arg(&recipe.suite)
-            .arg(&rootfs)
-            .arg(format!("deb {} {} main", recipe.mirror, recipe.suite))
-            .label("mmdebstrap");
-        cmd.stream(&mut *listener.output(), 30)
-            .map_err(|source| VmError::Tool {
-                what: "bootstrapping the image with mmdebstrap".into(),
-                source,
-            })?;
+        bootstrap(&build, &rootfs, recipe, options, listener)?;
 
         listener.status("Building", "the initrd and the kernel");
         let kernel_package = fs::read_to_string(build.join("kernel-package"))
             .map_err(io_at(&build.join("kernel-package")))?
             .trim()
             .to_owned();
-        let (vmlinuz, modules_dir) = find_kernel(&build.join("kernel"))?;
-        let initrd = initrd::build_initrd(
-            &modules_dir,
-            &build.join("busybox/bin/busybox"),
-            initrd::GUEST_MODULES,
-        )?;
         let out = build.join("image");
         fs::create_dir(&out).map_err(io_at(&out))?;
-        let path = out.join("initrd.img");
-        write_atomic(&path, &initrd.bytes, 0o644, Unsynced).map_err(io_at(&path))?;
-        let bzimage = fs::read(&vmlinuz).map_err(io_at(&vmlinuz))?;
-        let (kernel_file, kernel_bytes) = match kernel::extract_vmlinux(&bzimage) {
-            Some(elf) => ("vmlinux", elf),
-            None => ("vmlinuz", bzimage),
-        };
-        let path = out.join(kernel_file);
-        write_atomic(&path, &kernel_bytes, 0o644, Unsynced).map_err(io_at(&path))?;
+        let (kernel_file, modules) = write_boot_files(&build, &out)?;
 
         listener.status("Writing", &format!("the {} ext4 file system", recipe.size));
         Cmd::new("mke2fs")
@@ -416,7 +379,7 @@ impl ImageStore {
             recipe: recipe.clone(),
             kernel_package,
             kernel: kernel_file.to_owned(),
-            modules: initrd.modules,
+            modules,
             created: crate::time::unix_now(),
             build_seconds: (clock.elapsed().as_secs_f64() * 10.0).round() / 10.0,
         };
@@ -429,6 +392,66 @@ impl ImageStore {
         drop(guard);
         Ok(())
     }
+}
+
+/// Bootstraps the image's root file system into `rootfs` with mmdebstrap,
+/// running the guest's customize script (in `build/guest`) inside it.
+fn bootstrap(
+    build: &Path,
+    rootfs: &Path,
+    recipe: &Recipe,
+    options: &CreateOptions,
+    listener: &dyn Listener,
+) -> Result<(), VmError> {
+    let guest = build.join("guest");
+    let mut include: Vec<String> = BASE_INCLUDE.iter().map(|s| (*s).to_owned()).collect();
+    include.extend(recipe.include.iter().cloned());
+    let mut cmd = Cmd::new("mmdebstrap")
+        .arg("--mode=root")
+        .arg("--variant=minbase")
+        .arg(format!("--include={}", include.join(",")))
+        .arg(format!(
+            "--customize-hook=sh {} \"$1\" {}",
+            super::job::sh_quote(&guest.join("customize.sh").to_string_lossy()),
+            super::job::sh_quote(&build.to_string_lossy())
+        ));
+    if let Some(proxy) = &options.proxy {
+        cmd = cmd.arg(format!("--aptopt=Acquire::http::Proxy \"{proxy}\""));
+    }
+    cmd = cmd
+        .arg(&recipe.suite)
+        .arg(rootfs)
+        .arg(format!("deb {} {} main", recipe.mirror, recipe.suite))
+        .label("mmdebstrap");
+    cmd.stream(&mut *listener.output(), 30)
+        .map_err(|source| VmError::Tool {
+            what: "bootstrapping the image with mmdebstrap".into(),
+            source,
+        })?;
+    Ok(())
+}
+
+/// Writes the initrd and the kernel (an ELF vmlinux where it can be
+/// extracted, which boots faster, else the bzImage) into `out`, from the
+/// kernel package the bootstrap unpacked under `build`; returns the kernel's
+/// file name and the modules the initrd loads.
+fn write_boot_files(build: &Path, out: &Path) -> Result<(&'static str, Vec<String>), VmError> {
+    let (vmlinuz, modules_dir) = find_kernel(&build.join("kernel"))?;
+    let initrd = initrd::build_initrd(
+        &modules_dir,
+        &build.join("busybox/bin/busybox"),
+        initrd::GUEST_MODULES,
+    )?;
+    let path = out.join("initrd.img");
+    write_atomic(&path, &initrd.bytes, 0o644, Unsynced).map_err(io_at(&path))?;
+    let bzimage = fs::read(&vmlinuz).map_err(io_at(&vmlinuz))?;
+    let (kernel_file, kernel_bytes) = match kernel::extract_vmlinux(&bzimage) {
+        Some(elf) => ("vmlinux", elf),
+        None => ("vmlinuz", bzimage),
+    };
+    let path = out.join(kernel_file);
+    write_atomic(&path, &kernel_bytes, 0o644, Unsynced).map_err(io_at(&path))?;
+    Ok((kernel_file, initrd.modules))
 }
 
 /// The bzImage and the modules directory of the unpacked kernel package.

@@ -106,22 +106,7 @@ pub fn run(
     require("qemu-system-x86_64", "qemu-system-x86")?;
     require("qemu-img", "qemu-utils")?;
     require("mke2fs", "e2fsprogs")?;
-    let accel = match spec.accel {
-        AccelChoice::Tcg => Accel::Tcg,
-        AccelChoice::Kvm => match qemu::kvm_unusable_reason() {
-            None => Accel::Kvm,
-            Some(reason) => return Err(VmError::NoKvm { reason }),
-        },
-        AccelChoice::Auto => match qemu::kvm_unusable_reason() {
-            None => Accel::Kvm,
-            Some(reason) => {
-                listener.note(&format!(
-                    "using software emulation (TCG): {reason}; expect about 10x slower than KVM"
-                ));
-                Accel::Tcg
-            }
-        },
-    };
+    let accel = choose_accel(spec.accel, listener)?;
     check_serve_program(&spec.serve_program)?;
     remove_stale_runs(store)?;
     let (dir, _lock) = new_run_dir(store, &spec.label)?;
@@ -156,21 +141,7 @@ pub fn run(
     let mut phases = attempt.phases;
     phases.prepare = round(prepare);
     phases.total = round(clock.elapsed().as_secs_f64());
-    // The job ends with 0 (passed), 1 (a test failed) or 3 (its setup failed).
-    let verdict_kind = match (&attempt.error, attempt.end_rc) {
-        (Some(_), _) | (None, None | Some(3..)) => VerdictKind::TestbedFailed,
-        (None, Some(0)) => VerdictKind::Passed,
-        (None, Some(_)) => VerdictKind::Failed,
-    };
-    let error = match (verdict_kind, attempt.error, attempt.end_rc) {
-        (VerdictKind::TestbedFailed, None, None) => {
-            Some("the guest stopped without reporting the end of its job".to_owned())
-        }
-        (VerdictKind::TestbedFailed, None, Some(rc)) => Some(format!(
-            "the job's setup failed in the guest (exit status {rc})"
-        )),
-        (_, error, _) => error,
-    };
+    let (verdict_kind, error) = judge(attempt.error, attempt.end_rc);
     let mut verdict = Verdict {
         run_id: id.clone(),
         verdict: verdict_kind,
@@ -195,22 +166,70 @@ pub fn run(
         });
     }
     if spec.keep {
-        let kept = KeptRun {
-            id,
-            image: spec.image.name.clone(),
-            image_key: spec.image.manifest.key.clone(),
-            memory_mib: spec.memory_mib,
-            cpus: spec.cpus,
-            verdict: verdict.verdict.word().to_owned(),
-        };
-        let path = dir.join("run.json");
-        let json = serde_json::to_vec_pretty(&kept).expect("a kept run always serializes");
-        fs::write(&path, json).map_err(io_at(&path))?;
-        fs::write(dir.join("keep"), "").map_err(io_at(&dir))?;
+        keep_run(&dir, spec, id, verdict.verdict)?;
         std::mem::forget(guard);
         verdict.kept = Some(dir);
     }
     Ok(verdict)
+}
+
+/// The accelerator to boot with: KVM where it really works, else TCG when
+/// the user let us choose (and says so), else an error.
+fn choose_accel(choice: AccelChoice, listener: &dyn Listener) -> Result<Accel, VmError> {
+    Ok(match choice {
+        AccelChoice::Tcg => Accel::Tcg,
+        AccelChoice::Kvm => match qemu::kvm_unusable_reason() {
+            None => Accel::Kvm,
+            Some(reason) => return Err(VmError::NoKvm { reason }),
+        },
+        AccelChoice::Auto => match qemu::kvm_unusable_reason() {
+            None => Accel::Kvm,
+            Some(reason) => {
+                listener.note(&format!(
+                    "using software emulation (TCG): {reason}; expect about 10x slower than KVM"
+                ));
+                Accel::Tcg
+            }
+        },
+    })
+}
+
+/// The verdict of an attempt, from the runner's error and the job's exit
+/// status, with the error a broken test bed reports. The job ends with 0
+/// (passed), 1 (a test failed) or 3 (its setup failed).
+fn judge(error: Option<String>, end_rc: Option<i32>) -> (VerdictKind, Option<String>) {
+    let kind = match (&error, end_rc) {
+        (Some(_), _) | (None, None | Some(3..)) => VerdictKind::TestbedFailed,
+        (None, Some(0)) => VerdictKind::Passed,
+        (None, Some(_)) => VerdictKind::Failed,
+    };
+    let error = match (kind, error, end_rc) {
+        (VerdictKind::TestbedFailed, None, None) => {
+            Some("the guest stopped without reporting the end of its job".to_owned())
+        }
+        (VerdictKind::TestbedFailed, None, Some(rc)) => Some(format!(
+            "the job's setup failed in the guest (exit status {rc})"
+        )),
+        (_, error, _) => error,
+    };
+    (kind, error)
+}
+
+/// Marks the run directory as kept, with the `run.json` that [`shell`]
+/// boots it from.
+fn keep_run(dir: &Path, spec: &RunSpec, id: String, verdict: VerdictKind) -> Result<(), VmError> {
+    let kept = KeptRun {
+        id,
+        image: spec.image.name.clone(),
+        image_key: spec.image.manifest.key.clone(),
+        memory_mib: spec.memory_mib,
+        cpus: spec.cpus,
+        verdict: verdict.word().to_owned(),
+    };
+    let path = dir.join("run.json");
+    let json = serde_json::to_vec_pretty(&kept).expect("a kept run always serializes");
+    fs::write(&path, json).map_err(io_at(&path))?;
+    fs::write(dir.join("keep"), "").map_err(io_at(dir))
 }
 
 /// SIGINT and SIGTERM set a flag instead of ending the process, until dropped.
@@ -499,6 +518,8 @@ struct Wait {
     until: Instant,
 }
 
+/// Boots the run's overlay once with `accel` and watches the guest until
+/// its job ends, it fails, or its time is up.
 fn boot_and_watch(
     spec: &RunSpec,
     dir: &Path,
@@ -509,36 +530,7 @@ fn boot_and_watch(
 ) -> Result<Attempt, VmError> {
     let console_log = dir.join("console.log");
     let console = ConsoleCopy::start(dir, &console_log)?;
-    let text = |path: &Path| {
-        path.to_str()
-            .map(str::to_owned)
-            .ok_or_else(|| VmError::UnsafeServeArgument {
-                word: path.display().to_string(),
-            })
-    };
-    let serve = vec![
-        text(&spec.serve_program)?,
-        "vm".to_owned(),
-        "serve-guest".to_owned(),
-        "--run-dir".to_owned(),
-        text(dir)?,
-        text(&spec.repo_dir)?,
-    ];
-    let boot = Boot {
-        accel,
-        memory_mib: spec.memory_mib,
-        cpus: spec.cpus,
-        kernel: spec.image.kernel(),
-        initrd: spec.image.initrd(),
-        overlay: dir.join("root.qcow2"),
-        job_disk: Some(job_disk.to_owned()),
-        mode: spec.mode,
-        console: Console::Job {
-            pipe: console.pipe.clone(),
-        },
-        serve: Some(serve),
-        pidfile: Some(dir.join("qemu.pid")),
-    };
+    let boot = job_boot(spec, dir, job_disk, accel, &console)?;
     let args = qemu::qemu_args(&boot)?;
     listener.status(
         "Booting",
@@ -562,25 +554,11 @@ fn boot_and_watch(
     // channel, then the pipe, then its own serial port waits.
     let (events, receiver) = mpsc::sync_channel(256);
     if let Some(stdout) = child.take_stdout() {
-        std::thread::spawn(move || {
-            let mut reader = LineReader::new(BufReader::new(stdout), limits::MAX_LINE);
-            while let Ok(Some(line)) = reader.next_line() {
-                if events.send(Event::Line(line)).is_err() {
-                    return;
-                }
-            }
-            let _ = events.send(Event::Closed);
-        });
+        std::thread::spawn(move || send_lines(stdout, &events));
     }
-    let stderr = child.take_stderr().map(|pipe| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let mut pipe = BufReader::new(pipe);
-            let _ = (&mut pipe).take(64 * 1024).read_to_end(&mut text);
-            let _ = std::io::copy(&mut pipe, &mut std::io::sink());
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    });
+    let stderr = child
+        .take_stderr()
+        .map(|pipe| std::thread::spawn(move || read_head(pipe, 64 * 1024)));
     let watcher = Watcher {
         spec,
         accel,
@@ -603,6 +581,69 @@ fn boot_and_watch(
     Ok(attempt)
 }
 
+/// How qemu boots a job: the run's overlay and job disk, the console into
+/// the copy, and this program serving the guest's connections.
+fn job_boot(
+    spec: &RunSpec,
+    dir: &Path,
+    job_disk: &Path,
+    accel: Accel,
+    console: &ConsoleCopy,
+) -> Result<Boot, VmError> {
+    let text = |path: &Path| {
+        path.to_str()
+            .map(str::to_owned)
+            .ok_or_else(|| VmError::UnsafeServeArgument {
+                word: path.display().to_string(),
+            })
+    };
+    let serve = vec![
+        text(&spec.serve_program)?,
+        "vm".to_owned(),
+        "serve-guest".to_owned(),
+        "--run-dir".to_owned(),
+        text(dir)?,
+        text(&spec.repo_dir)?,
+    ];
+    Ok(Boot {
+        accel,
+        memory_mib: spec.memory_mib,
+        cpus: spec.cpus,
+        kernel: spec.image.kernel(),
+        initrd: spec.image.initrd(),
+        overlay: dir.join("root.qcow2"),
+        job_disk: Some(job_disk.to_owned()),
+        mode: spec.mode,
+        console: Console::Job {
+            pipe: console.pipe.clone(),
+        },
+        serve: Some(serve),
+        pidfile: Some(dir.join("qemu.pid")),
+    })
+}
+
+/// Sends the guest's serial lines (each bounded) as events, then
+/// [`Event::Closed`]; stops early when the watcher is gone.
+fn send_lines(stdout: impl Read, events: &mpsc::SyncSender<Event>) {
+    let mut reader = LineReader::new(BufReader::new(stdout), limits::MAX_LINE);
+    while let Ok(Some(line)) = reader.next_line() {
+        if events.send(Event::Line(line)).is_err() {
+            return;
+        }
+    }
+    let _ = events.send(Event::Closed);
+}
+
+/// The first `limit` bytes of `pipe` as text; the rest is read and dropped,
+/// so that the writer never blocks on a full pipe.
+fn read_head(pipe: impl Read, limit: u64) -> String {
+    let mut text = Vec::new();
+    let mut pipe = BufReader::new(pipe);
+    let _ = (&mut pipe).take(limit).read_to_end(&mut text);
+    let _ = std::io::copy(&mut pipe, &mut std::io::sink());
+    String::from_utf8_lossy(&text).into_owned()
+}
+
 struct Watcher<'a> {
     spec: &'a RunSpec,
     accel: Accel,
@@ -617,7 +658,7 @@ impl Watcher<'_> {
         Duration::from_secs(seconds * u64::from(self.accel.time_factor()))
     }
 
-    // Over 80 lines: one loop over the serial port's events whose state —
+    // Long function: one loop over the serial port's events whose state —
     // the deadline being waited for, the test running and its kept output,
     // the phase marks, the bytes streamed — changes on every frame; split
     // up, each piece would take and return all of it.
@@ -924,6 +965,27 @@ impl ConsoleCopy {
 mod tests {
     use super::*;
     use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn the_verdict_follows_the_job_status_and_a_broken_bed_says_why() {
+        assert_eq!(judge(None, Some(0)), (VerdictKind::Passed, None));
+        assert_eq!(judge(None, Some(1)), (VerdictKind::Failed, None));
+        let (kind, error) = judge(None, Some(3));
+        assert_eq!(kind, VerdictKind::TestbedFailed);
+        assert_eq!(
+            error.as_deref(),
+            Some("the job's setup failed in the guest (exit status 3)")
+        );
+        let (kind, error) = judge(None, None);
+        assert_eq!(kind, VerdictKind::TestbedFailed);
+        assert!(error.is_some_and(|e| e.contains("without reporting the end")));
+        // The runner's own error wins over any status the job reported.
+        let said = Some("the guest hung".to_owned());
+        assert_eq!(
+            judge(said.clone(), Some(0)),
+            (VerdictKind::TestbedFailed, said)
+        );
+    }
 
     #[test]
     fn a_sweep_never_removes_a_run_being_created() {
