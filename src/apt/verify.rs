@@ -45,25 +45,20 @@ pub fn verify(repo: &AptRepo) -> Result<Vec<Finding>, AptError> {
         return Ok(findings);
     }
     for suite in &repo.settings().suites {
-        check_suite(root, &key, &format!("dists/{}", suite.name), &mut find)?;
+        check_suite(root, &key, &format!("dists/{}", suite.name), &mut find);
     }
     Ok(findings)
 }
 
 /// Checks one suite's Release files, their signatures and every index
 /// they list (and, through the Packages indexes, the pool files).
-fn check_suite(
-    root: &Path,
-    key: &[u8],
-    base: &str,
-    find: &mut impl FnMut(&str, String),
-) -> Result<(), AptError> {
+fn check_suite(root: &Path, key: &[u8], base: &str, find: &mut impl FnMut(&str, String)) {
     let read = |name: &str| std::fs::read(root.join(base).join(name));
     let (Ok(release), Ok(inrelease), Ok(detached)) =
         (read("Release"), read("InRelease"), read("Release.gpg"))
     else {
         find(base, "Release, InRelease or Release.gpg is missing".into());
-        return Ok(());
+        return;
     };
     match crate::sign::verify_clearsigned(key, &inrelease) {
         Ok(text) if text == release => {}
@@ -88,9 +83,8 @@ fn check_suite(
         Vec::new()
     });
     for (algo, digest, size, path) in entries {
-        check_listed(root, &format!("{base}/{path}"), algo, &digest, size, find)?;
+        check_listed(root, &format!("{base}/{path}"), algo, &digest, size, find);
     }
-    Ok(())
 }
 
 /// Checks an index file the Release lists: its size and digest, its
@@ -102,15 +96,15 @@ fn check_listed(
     digest: &str,
     size: u64,
     find: &mut impl FnMut(&str, String),
-) -> Result<(), AptError> {
+) {
     let Ok(bytes) = std::fs::read(root.join(full)) else {
         find(full, "listed in Release but missing".into());
-        return Ok(());
+        return;
     };
     let actual = match algo {
         "SHA256" => hex::encode(Sha256::digest(&bytes)),
         "SHA512" => hex::encode(Sha512::digest(&bytes)),
-        _ => return Ok(()),
+        _ => return,
     };
     if bytes.len() as u64 != size || actual != digest {
         find(full, format!("size or {algo} differs from Release"));
@@ -126,11 +120,16 @@ fn check_listed(
         find(full, format!("by-hash/{algo}/{digest} is missing"));
     }
     if full.ends_with("/Packages") && algo == "SHA256" {
-        for entry in Entry::parse_many(&String::from_utf8_lossy(&bytes))? {
-            check_pool_file(root, &entry, find);
+        // A damaged index is a finding like any other, not the end of the check.
+        match Entry::parse_many(&String::from_utf8_lossy(&bytes)) {
+            Ok(entries) => {
+                for entry in entries {
+                    check_pool_file(root, &entry, find);
+                }
+            }
+            Err(e) => find(full, format!("not a Packages index: {e}")),
         }
     }
-    Ok(())
 }
 
 fn check_pool_file(root: &Path, entry: &Entry, find: &mut impl FnMut(&str, String)) {

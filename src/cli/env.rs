@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use git_buildkit::git::Repo;
+use git_buildkit::package::PackageError;
 use git_buildkit::paths::{Env, PathsError};
 use git_buildkit::pipeline::PipelineOptions;
 use git_buildkit::sign::KeyStore;
@@ -97,12 +98,17 @@ pub fn repo_path(explicit: Option<PathBuf>) -> Result<PathBuf, CliError> {
     let repo = Repo::discover(&cwd).map_err(|e| {
         usage(e).hint("give the repository path, or run inside a project with a .buildkit.toml")
     })?;
-    let settings = repo
-        .resolve("HEAD")
-        .ok()
-        .and_then(|head| git_buildkit::package::load_config(&repo, &head, "HEAD").ok())
-        .and_then(|config| config.repo)
-        .unwrap_or_default();
+    // No commit yet or no .buildkit.toml: the default. A .buildkit.toml that
+    // does not parse is an error, not a reason to use another repository.
+    let config = match repo.resolve("HEAD") {
+        Ok(head) => match git_buildkit::package::load_config(&repo, &head, "HEAD") {
+            Ok(config) => Some(config),
+            Err(PackageError::NoConfig { .. }) => None,
+            Err(e) => return Err(CliError::from(e)),
+        },
+        Err(_) => None,
+    };
+    let settings = config.and_then(|c| c.repo).unwrap_or_default();
     git_buildkit::pipeline::repo_dir(&repo, &settings, &Env::current())
         .map_err(|e| locate_error("apt repository", e))
 }

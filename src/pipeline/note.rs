@@ -8,18 +8,14 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{buildkit_dir, PipelineError, Record};
-use crate::git::{git, require_min_version, CommitInfo, Repo};
+use crate::git::{git, CommitInfo, Repo};
 use crate::process::ProcessError;
 
 /// The notes ref holding the records (`git notes --ref=buildkit`).
 pub const NOTES_REF: &str = "refs/notes/buildkit";
 
-/// The commit `tag` (a tag, not any revision) points at. A pipeline starts
-/// here, so this is where it refuses a git older than
-/// [`crate::git::MIN_VERSION`] (checked once per process), before it runs
-/// `git notes` or anything else.
+/// The commit `tag` (a tag, not any revision) points at.
 pub fn tag_commit(repo: &Repo, tag: &str) -> Result<CommitInfo, PipelineError> {
-    require_min_version()?;
     repo.tags()?
         .into_iter()
         .find(|t| t.name == tag)

@@ -359,6 +359,27 @@ fn apt_refuses_a_tampered_index_or_release() {
     );
     std::fs::write(&xz, &original).expect("restore");
 
+    // A line that is no field in the plain Packages: reported like any other
+    // damage, and the check goes on (it used to stop the whole verify).
+    let packages = fx.repo.join("dists/stable/main/binary-amd64/Packages");
+    let original = std::fs::read(&packages).expect("Packages");
+    let mut bad = b"this line is no field\n".to_vec();
+    bad.extend_from_slice(&original);
+    std::fs::write(&packages, &bad).expect("tamper");
+    let verify = fx.bk(&["repo", "verify", fx.repo_arg()]);
+    assert_eq!(verify.code, 1, "{}\n{}", verify.stdout, verify.stderr);
+    for finding in [
+        "dists/stable/main/binary-amd64/Packages: size or SHA256 differs from Release",
+        "dists/stable/main/binary-amd64/Packages: not a Packages index",
+    ] {
+        assert!(
+            verify.stdout.contains(finding),
+            "{finding}:\n{}",
+            verify.stdout
+        );
+    }
+    std::fs::write(&packages, &original).expect("restore");
+
     // A changed line in the signed InRelease.
     let inrelease = fx.repo.join("dists/stable/InRelease");
     let text = std::fs::read_to_string(&inrelease).expect("InRelease");
@@ -716,6 +737,38 @@ fn the_default_repository_without_home_is_a_usage_error() {
         )
     );
     assert!(!project.join(".local").exists());
+}
+
+/// A `.buildkit.toml` that does not parse stops a `repo` command with its
+/// line and column; it is never a reason to fall back to the per-project
+/// default repository (found on review of issue 10: the fallback would
+/// create or publish into a repository the configuration does not name).
+#[test]
+fn a_broken_config_is_an_error_not_the_default_repository() {
+    let sb = Sandbox::new();
+    let project = sb.hello();
+    let config = project.join(".buildkit.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        format!("{text}\n[repo]\npath = \"apt\"\n\n[vm]\nmemory = \"lots\"\n"),
+    )
+    .expect("write");
+    sb.commit(&project, "2026-03-01T10:00:00Z", "A typo in [vm]");
+    let data = sb.path("data");
+    let run = sb.bk_env(
+        &project,
+        &["repo", "init", "--arch", "amd64"],
+        &[("XDG_DATA_HOME", data.to_str().expect("utf8"))],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("HEAD:.buildkit.toml") && run.stderr.contains("memory"),
+        "{}",
+        run.stderr
+    );
+    assert!(!data.exists(), "no default repository was created");
+    assert!(!project.join("apt").exists(), "nor the configured one");
 }
 
 mod crash;
