@@ -23,7 +23,7 @@ use crate::git::GitError;
 use crate::hooks::HookError;
 use crate::package::PackageError;
 use crate::paths::PathsError;
-use crate::pipeline::{PipelineError, StepError};
+use crate::pipeline::{PipelineError, StepError, VmPlanError};
 use crate::sign::SignError;
 use crate::vm::{VerdictKind, VmError};
 
@@ -194,8 +194,7 @@ impl HookError {
 }
 
 impl VmError {
-    /// Usage for bad input, the packaging error's own code, interrupted,
-    /// else the test bed failed.
+    /// Usage for bad input, interrupted, else the test bed failed.
     pub fn exit_code(&self) -> ExitCode {
         match self {
             VmError::BadName { .. }
@@ -204,12 +203,25 @@ impl VmError {
             | VmError::BadMode { .. }
             | VmError::OutOfRange { .. }
             | VmError::NoImage { .. }
-            | VmError::NoRun { .. }
-            | VmError::Dep8(_)
-            | VmError::MissingScript { .. }
-            | VmError::NoPackages { .. } => ExitCode::Usage,
-            VmError::Package(e) => e.exit_code(),
+            | VmError::NoRun { .. } => ExitCode::Usage,
             VmError::Interrupted => ExitCode::Interrupted,
+            _ => ExitCode::Testbed,
+        }
+    }
+}
+
+impl VmPlanError {
+    /// Usage for a tag that names no packages or tests it does not have,
+    /// and a malformed `debian/tests/control`; the wrapped error's own code
+    /// for the image and the packaging; else the test bed failed (the
+    /// repository, its key, a package not published in it).
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            VmPlanError::Dep8(_)
+            | VmPlanError::MissingScript { .. }
+            | VmPlanError::NoPackages { .. } => ExitCode::Usage,
+            VmPlanError::Vm(e) => e.exit_code(),
+            VmPlanError::Package(e) => e.exit_code(),
             _ => ExitCode::Testbed,
         }
     }
@@ -225,6 +237,7 @@ impl StepError {
             StepError::Apt(e) => e.exit_code(),
             StepError::Sign(e) => e.exit_code(),
             StepError::Io { .. } => ExitCode::Failed,
+            StepError::VmPlan(e) => e.exit_code(),
             StepError::Vm(e) => e.exit_code(),
             StepError::VmVerdict { kind, .. } => kind.exit_code(),
         }

@@ -5,13 +5,15 @@ use std::path::PathBuf;
 
 use git_buildkit::config::FILE_NAME;
 use git_buildkit::package;
+use git_buildkit::pipeline::{plan_vm_test, TagTestOptions, VmPlanError};
 use git_buildkit::progress::Listener;
 use git_buildkit::time;
 use git_buildkit::vm::image::{host_mirror, host_suite, CreateOptions};
 use git_buildkit::vm::run::{self, AccelChoice};
-use git_buildkit::vm::tag::{self, TagTestOptions, DEFAULT_IMAGE};
 use git_buildkit::vm::values::parse_mode;
-use git_buildkit::vm::{ImageStore, Recipe, TestOutcome, Verdict, VerdictKind, VmError};
+use git_buildkit::vm::{
+    ImageStore, Recipe, TestOutcome, Verdict, VerdictKind, VmError, DEFAULT_IMAGE,
+};
 
 use super::env::{locate_error, pipeline_options};
 use super::error::{failed, usage, CliError};
@@ -364,7 +366,7 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
         suite: config.repo.as_ref().and_then(|r| r.suite.clone()),
         serve_program: std::env::current_exe().map_err(usage)?,
     };
-    let (spec, skipped) = tag::prepare(&repo, &tag, &commit, &config, &store, &test_options, ui)?;
+    let (spec, skipped) = plan_vm_test(&repo, &tag, &commit, &config, &store, &test_options, ui)?;
     let mut verdict = run::run(&store, &spec, ui)?;
     verdict.tests.extend(skipped);
     report(ui, &tag, &verdict, args.json, args.junit.as_deref())
@@ -484,6 +486,19 @@ pub fn summary(tag: &str, verdict: &Verdict) -> Vec<String> {
         p.total
     ));
     lines
+}
+
+/// A tag that could not be resolved into a VM test, with the code and
+/// advice the library gives it. (Kept beside its one user, `vm-test`;
+/// the pipeline's own errors wrap it in a step.)
+impl From<VmPlanError> for CliError {
+    fn from(e: VmPlanError) -> Self {
+        let hint = e.hint();
+        CliError {
+            hint,
+            ..CliError::new(e.exit_code(), e)
+        }
+    }
 }
 
 /// The VM image cache of this user.

@@ -1,6 +1,7 @@
 //! The pipeline's errors: [`StepError`], why one step failed (rendered
-//! into the record), and [`PipelineError`], why a run did not happen or
-//! could not record its outcome; with their exit codes and hints, and
+//! into the record), [`PipelineError`], why a run did not happen or
+//! could not record its outcome, and [`VmPlanError`], why a tag could not
+//! be resolved into a VM test; with their exit codes and hints, and
 //! [`error_chain`], the one-line form a record and a warning use.
 
 use std::path::PathBuf;
@@ -14,7 +15,8 @@ use crate::paths::PathsError;
 use crate::process::ProcessError;
 use crate::sign::SignError;
 use crate::version::VersionError;
-use crate::vm::VerdictKind;
+use crate::vm::dep8::Dep8Error;
+use crate::vm::{VerdictKind, VmError};
 
 /// Why a step failed; kept, rendered, in the record.
 #[derive(Debug, thiserror::Error)]
@@ -28,9 +30,12 @@ pub enum StepError {
     /// The signing key could not be loaded.
     #[error(transparent)]
     Sign(#[from] SignError),
+    /// The tag could not be resolved into a VM test.
+    #[error(transparent)]
+    VmPlan(Box<VmPlanError>),
     /// The VM test could not run.
     #[error(transparent)]
-    Vm(Box<crate::vm::VmError>),
+    Vm(Box<VmError>),
     /// The VM test ran and did not pass: `kind` is failed or test bed failed.
     #[error("{}: {detail}", kind.word())]
     VmVerdict { kind: VerdictKind, detail: String },
@@ -53,9 +58,15 @@ pub enum StepError {
     },
 }
 
-impl From<crate::vm::VmError> for StepError {
-    fn from(e: crate::vm::VmError) -> Self {
+impl From<VmError> for StepError {
+    fn from(e: VmError) -> Self {
         StepError::Vm(Box::new(e))
+    }
+}
+
+impl From<VmPlanError> for StepError {
+    fn from(e: VmPlanError) -> Self {
+        StepError::VmPlan(Box::new(e))
     }
 }
 
@@ -66,12 +77,78 @@ impl StepError {
             StepError::Package(e) => e.hint(),
             StepError::Apt(e) => e.hint(),
             StepError::Sign(e) => e.hint(),
+            StepError::VmPlan(e) => e.hint(),
             StepError::Vm(e) => e.hint(),
             StepError::VmVerdict { .. } | StepError::VmUnpublished => Some(
                 "`git buildkit show TAG` has the record; `git buildkit vm-test TAG --keep` reruns it and keeps the VM".into(),
             ),
             StepError::Locate { .. } => Some("set HOME to your home directory".into()),
             StepError::Io { .. } => None,
+        }
+    }
+}
+
+/// Why a tag could not be resolved into a VM test: its configuration,
+/// its tree, the repository it was published to.
+#[derive(Debug, thiserror::Error)]
+pub enum VmPlanError {
+    /// The image cannot be used (none of that name, damaged).
+    #[error(transparent)]
+    Vm(#[from] VmError),
+    /// Reading the tag's configuration or version failed.
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    /// Reading the repository failed.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// The apt repository could not be read.
+    #[error(transparent)]
+    Apt(#[from] AptError),
+    /// `debian/tests/control` is malformed.
+    #[error(transparent)]
+    Dep8(#[from] Dep8Error),
+    /// The repository's public key could not be read.
+    #[error("could not access {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The repository's public key cannot be used.
+    #[error("the repository key {path} is not usable")]
+    BadKey {
+        path: PathBuf,
+        #[source]
+        source: SignError,
+    },
+    /// A DEP-8 test script is not in the tagged tree.
+    #[error("{origin} names the test {script}, which the tag does not have")]
+    MissingScript { origin: String, script: String },
+    /// A package of the tag is not in the repository.
+    #[error("{name} {version} is not published in {repo} (suite {suite})")]
+    NotPublished {
+        name: String,
+        version: String,
+        repo: PathBuf,
+        suite: String,
+    },
+    /// The tag's configuration has no packages.
+    #[error("{origin} defines no [[package]]: there is nothing to install")]
+    NoPackages { origin: String },
+}
+
+impl VmPlanError {
+    /// Advice for the user, where there is any.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            VmPlanError::NotPublished { .. } => Some(
+                "publish the tag first: `git buildkit pipeline TAG` (or `git buildkit repo add`)"
+                    .into(),
+            ),
+            VmPlanError::Vm(e) => e.hint(),
+            VmPlanError::Package(e) => e.hint(),
+            VmPlanError::Apt(e) => e.hint(),
+            _ => None,
         }
     }
 }

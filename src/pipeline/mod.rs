@@ -22,7 +22,9 @@
 //! One file per concept: [`Stage`]s and their order (`stage`), the
 //! [`Record`] of a run (`record`), the git note holding it (`note`), the
 //! run lock and state directories (`run_lock`), running the stages (`run`),
-//! the publish stage (`publish`), and the errors (`error`).
+//! the publish stage (`publish`), a tag resolved into the plain plan a VM
+//! test runs (`vm_plan`), the vm-test stage (`vm_test`), and the errors
+//! (`error`).
 
 mod error;
 mod note;
@@ -31,9 +33,10 @@ mod record;
 mod run;
 mod run_lock;
 mod stage;
+mod vm_plan;
 mod vm_test;
 
-pub use self::error::{error_chain, PipelineError, StepError};
+pub use self::error::{error_chain, PipelineError, StepError, VmPlanError};
 pub use self::note::{read_note, record_of, tag_commit, NOTES_REF};
 pub use self::publish::{host_arch, project_name, repo_dir};
 pub use self::record::{
@@ -46,3 +49,4 @@ pub use self::run_lock::{
     RepositoryLock, RunLock,
 };
 pub use self::stage::{check_order as check_stage_order, stages, Stage, Step};
+pub use self::vm_plan::{plan_vm_test, TagTestOptions};

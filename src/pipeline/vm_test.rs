@@ -3,9 +3,9 @@
 //! verdict, the accelerator and the phase timings go into the record.
 
 use super::run::Work;
+use super::vm_plan::{plan_vm_test, TagTestOptions};
 use super::{Record, StepError, VmRecord, VmSeconds};
 use crate::vm::run::{self, AccelChoice};
-use crate::vm::tag::{self, TagTestOptions};
 use crate::vm::{ImageStore, Verdict, VerdictKind};
 
 impl Work<'_> {
@@ -32,7 +32,7 @@ impl Work<'_> {
                 source,
             }
         })?);
-        let (spec, skipped) = tag::prepare(
+        let (spec, skipped) = plan_vm_test(
             self.repo,
             self.tag,
             &self.commit,

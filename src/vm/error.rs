@@ -76,39 +76,6 @@ pub enum VmError {
     /// A guest mode that does not exist.
     #[error("invalid VM mode {text:?} (fast, systemd or auto)")]
     BadMode { text: String },
-    /// Reading the tag's configuration or version failed.
-    #[error(transparent)]
-    Package(#[from] crate::package::PackageError),
-    /// Reading the repository failed.
-    #[error(transparent)]
-    Git(#[from] crate::git::GitError),
-    /// The apt repository could not be read.
-    #[error(transparent)]
-    Apt(#[from] crate::apt::AptError),
-    /// `debian/tests/control` is malformed.
-    #[error(transparent)]
-    Dep8(#[from] super::dep8::Dep8Error),
-    /// The repository's public key cannot be read.
-    #[error("the repository key {path} is not usable")]
-    BadKey {
-        path: PathBuf,
-        #[source]
-        source: crate::sign::SignError,
-    },
-    /// A DEP-8 test script is not in the tagged tree.
-    #[error("{origin} names the test {script}, which the tag does not have")]
-    MissingScript { origin: String, script: String },
-    /// A package of the tag is not in the repository.
-    #[error("{name} {version} is not published in {repo} (suite {suite})")]
-    NotPublished {
-        name: String,
-        version: String,
-        repo: PathBuf,
-        suite: String,
-    },
-    /// The tag's configuration has no packages.
-    #[error("{origin} defines no [[package]]: there is nothing to install")]
-    NoPackages { origin: String },
     /// Interrupted by a signal.
     #[error("interrupted")]
     Interrupted,
@@ -129,12 +96,6 @@ impl VmError {
                 "runs are kept only with `vm-test --keep`; `git buildkit vm list` shows them"
                     .into(),
             ),
-            VmError::NotPublished { .. } => Some(
-                "publish the tag first: `git buildkit pipeline TAG` (or `git buildkit repo add`)"
-                    .into(),
-            ),
-            VmError::Package(e) => e.hint(),
-            VmError::Apt(e) => e.hint(),
             VmError::UnsafeServeArgument { .. } => Some(
                 "move the repository (or the git-buildkit binary) to a path that is valid UTF-8"
                     .into(),

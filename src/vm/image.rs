@@ -31,6 +31,9 @@ use crate::progress::Listener;
 /// Bumped when the image layout or the guest files change meaning.
 const FORMAT: u32 = 1;
 
+/// The image name used when neither `--vm` nor `[vm] image` names one.
+pub const DEFAULT_IMAGE: &str = "default";
+
 /// Packages every image has besides minbase: systemd for the systemd mode,
 /// iproute2 to bring up the guest's network.
 pub const BASE_INCLUDE: &[&str] = &["systemd-sysv", "udev", "iproute2"];

@@ -60,6 +60,19 @@ pub struct Job {
     pub test_timeout: u64,
 }
 
+/// A fresh random token for a run's frame marker ([`Job::nonce`]).
+pub fn nonce() -> String {
+    let mut bytes = [0u8; 8];
+    if let Ok(mut file) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = file.read_exact(&mut bytes);
+    }
+    if bytes == [0; 8] {
+        bytes = (crate::time::unix_nanos() ^ u64::from(std::process::id())).to_le_bytes();
+    }
+    hex::encode(bytes)
+}
+
 /// Quotes `text` for a POSIX shell.
 pub fn sh_quote(text: &str) -> String {
     if !text.is_empty()

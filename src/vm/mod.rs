@@ -4,6 +4,14 @@
 //! the tag's signed repository ([`job`]), and the verdict read back from
 //! framed lines on a serial port ([`verdict`]). The `[vm]` values are
 //! typed in [`values`].
+//!
+//! A run takes a plan as plain data ([`run::RunSpec`]: the image, the guest
+//! mode and size, the served repository directory with its key and suite,
+//! the packages with exact versions, the tests and their scripts' bytes)
+//! and returns a [`Verdict`]. What a tag means — its git tree, its
+//! `.buildkit.toml`, the `.deb` files published for it — is resolved on the
+//! pipeline side (`pipeline::vm_plan`): this module knows a repository only
+//! as the directory it serves.
 
 pub mod connections;
 pub mod dep8;
@@ -17,11 +25,10 @@ pub mod limits;
 pub mod plan;
 pub mod qemu;
 pub mod run;
-pub mod tag;
 pub mod values;
 pub mod verdict;
 
 pub use error::VmError;
-pub use image::{Image, ImageStore, Recipe};
+pub use image::{Image, ImageStore, Recipe, DEFAULT_IMAGE};
 pub use qemu::{Accel, GuestMode};
 pub use verdict::{TestOutcome, TestResult, Verdict, VerdictKind};

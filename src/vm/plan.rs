@@ -1,25 +1,14 @@
-//! Turning a tag's configuration into a test plan, on the host and before
-//! any VM starts: the tests (`[vm] smoke` commands, then DEP-8 tests from
-//! `debian/tests/control`), what apt installs, and whether the packages'
-//! contents need systemd. The `[vm]` values themselves are parsed when the
-//! configuration is read (see [`super::values`]).
+//! Turning the tests a caller hands over as text into the tests a guest
+//! runs, on the host and before any VM starts: `[vm] smoke` commands, then
+//! DEP-8 tests from the text of a `debian/tests/control`, and what apt
+//! installs for them. Where that text comes from (a tagged tree) is the
+//! caller's business: see `pipeline::vm_plan`. The `[vm]` values
+//! themselves are parsed when the configuration is read (see
+//! [`super::values`]).
 
 use super::dep8::{self, Dep8Test, TestKind};
 use super::job::{JobTest, TestCommand};
 use super::verdict::{TestOutcome, TestResult};
-use crate::deb::EntryInfo;
-
-/// Whether a package's files need a running systemd: a unit under
-/// `lib/systemd/system` or `usr/lib/systemd/system`.
-pub fn ships_systemd_unit(files: &[EntryInfo]) -> bool {
-    files.iter().any(|f| {
-        let path = f.path.trim_start_matches("./");
-        (path.starts_with("lib/systemd/system/") || path.starts_with("usr/lib/systemd/system/"))
-            && [".service", ".socket", ".timer"]
-                .iter()
-                .any(|ext| path.ends_with(ext))
-    })
-}
 
 /// The tests of a run and what they need.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -121,33 +110,7 @@ fn skipped(test: &Dep8Test, reason: String) -> TestResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deb::InfoEntryKind as EntryKind;
     use pretty_assertions::assert_eq;
-
-    fn entry(path: &str) -> EntryInfo {
-        EntryInfo {
-            path: path.to_owned(),
-            kind: EntryKind::File,
-            mode: 0o644,
-            owner: "root".into(),
-            group: "root".into(),
-            size: 1,
-            mtime: 0,
-            link: None,
-        }
-    }
-
-    #[test]
-    fn units_choose_systemd() {
-        assert!(!ships_systemd_unit(&[entry("./usr/bin/hello")]));
-        assert!(!ships_systemd_unit(&[entry("./usr/lib/systemd/system/")]));
-        assert!(ships_systemd_unit(&[entry(
-            "./lib/systemd/system/hello.service"
-        )]));
-        assert!(ships_systemd_unit(&[entry(
-            "./usr/lib/systemd/system/hello.socket"
-        )]));
-    }
 
     #[test]
     fn smoke_then_dep8() {

@@ -34,6 +34,19 @@ pub enum ModeChoice {
     Exactly(GuestMode),
 }
 
+impl ModeChoice {
+    /// The mode a run boots in: `Auto` is systemd when one of the packages
+    /// ships a systemd unit (a fact the caller reads from the packages),
+    /// else fast.
+    pub fn resolve(self, ships_systemd_unit: bool) -> GuestMode {
+        match self {
+            ModeChoice::Exactly(mode) => mode,
+            ModeChoice::Auto if ships_systemd_unit => GuestMode::Systemd,
+            ModeChoice::Auto => GuestMode::Fast,
+        }
+    }
+}
+
 /// Parses `fast`, `systemd` or `auto`.
 pub fn parse_mode(text: &str) -> Result<ModeChoice, VmError> {
     match text {

@@ -1,27 +1,28 @@
-//! A version tag's VM test, prepared from what the tag and its repository
-//! hold: `.buildkit.toml` of the tagged commit (`[vm]` and the packages),
-//! the versions the tag builds, those packages as published in the apt
-//! repository (the guest installs exactly them, through apt), the
-//! repository's public key, and `debian/tests/` of the tagged tree.
+//! A version tag's VM test, resolved into the plain plan the VM runs
+//! ([`RunSpec`]) from what the tag and its repository hold: `.buildkit.toml`
+//! of the tagged commit (`[vm]` and the packages), the versions the tag
+//! builds, those packages as published in the apt repository (the guest
+//! installs exactly them, through apt; their contents say whether a
+//! systemd unit ships), the repository's public key, and `debian/tests/`
+//! of the tagged tree. This is the side that knows git, `.deb` files and
+//! repositories, so that `vm` needs to know none of them.
 
 use std::path::PathBuf;
 
 use toml::Spanned;
 
-use super::plan;
-use super::qemu::GuestMode;
-use super::run::{AccelChoice, RunSpec};
-use super::values::{Cpus, Memory, ModeChoice, TimeLimit};
-use super::verdict::TestResult;
-use super::{ImageStore, VmError};
+use super::VmPlanError;
 use crate::apt::AptRepo;
 use crate::config::{Config, FILE_NAME};
+use crate::deb::EntryInfo;
 use crate::git::{CommitInfo, Repo};
 use crate::package;
 use crate::progress::Listener;
-
-/// The image name used when neither `--vm` nor `[vm] image` names one.
-pub const DEFAULT_IMAGE: &str = "default";
+use crate::vm::job::{self, Job};
+use crate::vm::plan;
+use crate::vm::run::{AccelChoice, RunSpec};
+use crate::vm::values::{Cpus, Memory, ModeChoice, TimeLimit};
+use crate::vm::{GuestMode, ImageStore, TestResult, DEFAULT_IMAGE};
 
 /// What the caller decides besides the tag.
 #[derive(Debug, Clone)]
@@ -43,7 +44,7 @@ pub struct TagTestOptions {
 }
 
 /// The run of the tag, and the DEP-8 tests that will not run.
-pub fn prepare(
+pub fn plan_vm_test(
     repo: &Repo,
     tag: &str,
     commit: &CommitInfo,
@@ -51,10 +52,10 @@ pub fn prepare(
     store: &ImageStore,
     options: &TagTestOptions,
     listener: &dyn Listener,
-) -> Result<(RunSpec, Vec<TestResult>), VmError> {
+) -> Result<(RunSpec, Vec<TestResult>), VmPlanError> {
     let origin = format!("{tag}:{FILE_NAME}");
     if config.packages.is_empty() {
-        return Err(VmError::NoPackages { origin });
+        return Err(VmPlanError::NoPackages { origin });
     }
     let vm = config.vm.clone().unwrap_or_default();
     let image_name = options
@@ -75,16 +76,12 @@ pub fn prepare(
         mut install,
         binaries,
         component,
-        wants_systemd,
+        ships_systemd_unit,
     } = published(config, &version, &apt, &suite, options)?;
-    let mode = match mode_choice {
-        ModeChoice::Exactly(mode) => mode,
-        ModeChoice::Auto if wants_systemd => {
-            listener.note("a package ships a systemd unit: booting with systemd");
-            GuestMode::Systemd
-        }
-        ModeChoice::Auto => GuestMode::Fast,
-    };
+    let mode = mode_choice.resolve(ships_systemd_unit);
+    if mode_choice == ModeChoice::Auto && mode == GuestMode::Systemd {
+        listener.note("a package ships a systemd unit: booting with systemd");
+    }
     let (plan, files) = tests(repo, commit, tag, &vm.smoke, &binaries, listener)?;
     install.extend(plan.depends.iter().cloned());
     let public_key = public_key(&apt)?;
@@ -96,8 +93,8 @@ pub fn prepare(
         cpus: vm.cpus.unwrap_or(Cpus::DEFAULT).get(),
         repo_dir: options.apt_dir.clone(),
         public_key,
-        job: super::job::Job {
-            nonce: nonce(),
+        job: Job {
+            nonce: job::nonce(),
             suite,
             component: component.unwrap_or_else(|| apt.settings().default_component().to_owned()),
             install,
@@ -121,7 +118,7 @@ struct Published {
     /// The component of the first one.
     component: Option<String>,
     /// Whether one ships a systemd unit.
-    wants_systemd: bool,
+    ships_systemd_unit: bool,
 }
 
 /// Finds each package of `config` at `version` in `suite` of `apt`, and reads it.
@@ -131,7 +128,7 @@ fn published(
     apt: &AptRepo,
     suite: &str,
     options: &TagTestOptions,
-) -> Result<Published, VmError> {
+) -> Result<Published, VmPlanError> {
     let published = apt.list(Some(suite))?;
     let mut install = Vec::new();
     let mut binaries = Vec::new();
@@ -147,7 +144,7 @@ fn published(
                     && i.version == debian
                     && (i.architecture == "all" || i.architecture == "amd64")
             })
-            .ok_or_else(|| VmError::NotPublished {
+            .ok_or_else(|| VmPlanError::NotPublished {
                 name: name.clone(),
                 version: debian.clone(),
                 repo: options.apt_dir.clone(),
@@ -155,12 +152,12 @@ fn published(
             })?;
         component.get_or_insert_with(|| item.component.clone());
         let deb = crate::deb::read_deb(&apt.root().join(&item.filename)).map_err(|source| {
-            VmError::Apt(crate::apt::AptError::BadDeb {
+            VmPlanError::Apt(crate::apt::AptError::BadDeb {
                 path: apt.root().join(&item.filename),
                 source,
             })
         })?;
-        wants_systemd |= plan::ships_systemd_unit(&deb.files);
+        wants_systemd |= ships_systemd_unit(&deb.files);
         install.push(format!("{name}={debian}"));
         binaries.push(name);
     }
@@ -168,15 +165,28 @@ fn published(
         install,
         binaries,
         component,
-        wants_systemd,
+        ships_systemd_unit: wants_systemd,
+    })
+}
+
+/// Whether a package's files need a running systemd: a unit under
+/// `lib/systemd/system` or `usr/lib/systemd/system`.
+fn ships_systemd_unit(files: &[EntryInfo]) -> bool {
+    files.iter().any(|f| {
+        let path = f.path.trim_start_matches("./");
+        (path.starts_with("lib/systemd/system/") || path.starts_with("usr/lib/systemd/system/"))
+            && [".service", ".socket", ".timer"]
+                .iter()
+                .any(|ext| path.ends_with(ext))
     })
 }
 
 /// A file for the job disk: its path, bytes and mode.
 type JobFile = (String, Vec<u8>, u32);
 
-/// The test plan of the tag (its `[vm] smoke` commands and DEP-8 tests)
-/// and the DEP-8 scripts to put on the job disk.
+/// The test plan of the tag (its `[vm] smoke` commands and DEP-8 tests,
+/// the text of `debian/tests/control` read from the tagged tree) and the
+/// DEP-8 scripts to put on the job disk, read from the same tree.
 fn tests(
     repo: &Repo,
     commit: &CommitInfo,
@@ -184,7 +194,7 @@ fn tests(
     smoke: &[String],
     binaries: &[String],
     listener: &dyn Listener,
-) -> Result<(plan::Plan, Vec<JobFile>), VmError> {
+) -> Result<(plan::Plan, Vec<JobFile>), VmPlanError> {
     let control_path = "debian/tests/control";
     let control = repo
         .read_file(&commit.id, control_path)?
@@ -204,12 +214,12 @@ fn tests(
     }
     let mut files = Vec::new();
     for script in &plan.scripts {
-        let bytes = repo
-            .read_file(&commit.id, script)?
-            .ok_or_else(|| VmError::MissingScript {
-                origin: control_origin.clone(),
-                script: script.clone(),
-            })?;
+        let bytes =
+            repo.read_file(&commit.id, script)?
+                .ok_or_else(|| VmPlanError::MissingScript {
+                    origin: control_origin.clone(),
+                    script: script.clone(),
+                })?;
         files.push((script.clone(), bytes, 0o755));
     }
     Ok((plan, files))
@@ -217,26 +227,66 @@ fn tests(
 
 /// The repository's public key in binary form: apt's signed-by gets it,
 /// and the guest's gpgv reads it as is.
-fn public_key(apt: &AptRepo) -> Result<Vec<u8>, VmError> {
+fn public_key(apt: &AptRepo) -> Result<Vec<u8>, VmPlanError> {
     let key_path = apt.root().join("key.asc");
-    let armored = std::fs::read(&key_path).map_err(super::error::io_at(&key_path))?;
+    let armored = std::fs::read(&key_path).map_err(|source| VmPlanError::Io {
+        path: key_path.clone(),
+        source,
+    })?;
     crate::sign::PublicKey::from_bytes(&armored)
         .and_then(|key| key.to_binary())
-        .map_err(|source| VmError::BadKey {
+        .map_err(|source| VmPlanError::BadKey {
             path: key_path.clone(),
             source,
         })
 }
 
-/// A fresh random token for the run's frame marker.
-fn nonce() -> String {
-    let mut bytes = [0u8; 8];
-    if let Ok(mut file) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = file.read_exact(&mut bytes);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deb::InfoEntryKind as EntryKind;
+
+    fn entry(path: &str) -> EntryInfo {
+        EntryInfo {
+            path: path.to_owned(),
+            kind: EntryKind::File,
+            mode: 0o644,
+            owner: "root".into(),
+            group: "root".into(),
+            size: 1,
+            mtime: 0,
+            link: None,
+        }
     }
-    if bytes == [0; 8] {
-        bytes = (crate::time::unix_nanos() ^ u64::from(std::process::id())).to_le_bytes();
+
+    #[test]
+    fn units_choose_systemd() {
+        assert!(!ships_systemd_unit(&[entry("./usr/bin/hello")]));
+        assert!(!ships_systemd_unit(&[entry("./usr/lib/systemd/system/")]));
+        assert!(ships_systemd_unit(&[entry(
+            "./lib/systemd/system/hello.service"
+        )]));
+        assert!(ships_systemd_unit(&[entry(
+            "./usr/lib/systemd/system/hello.socket"
+        )]));
     }
-    hex::encode(bytes)
+
+    #[test]
+    fn auto_mode_follows_the_units() {
+        let modes = [
+            ModeChoice::Auto.resolve(true),
+            ModeChoice::Auto.resolve(false),
+            ModeChoice::Exactly(GuestMode::Fast).resolve(true),
+            ModeChoice::Exactly(GuestMode::Systemd).resolve(false),
+        ];
+        assert_eq!(
+            modes,
+            [
+                GuestMode::Systemd,
+                GuestMode::Fast,
+                GuestMode::Fast,
+                GuestMode::Systemd
+            ]
+        );
+    }
 }
