@@ -10,7 +10,7 @@ use git_buildkit::flow::FlowError;
 use git_buildkit::git::GitError;
 use git_buildkit::hooks::HookError;
 use git_buildkit::package::PackageError;
-use git_buildkit::pipeline::{PipelineError, StepError};
+use git_buildkit::pipeline::{PipelineError, StepError, VmPlanError};
 use git_buildkit::sign::SignError;
 use git_buildkit::vm::VmError;
 
@@ -125,6 +125,12 @@ impl From<PackageError> for CliError {
 
 impl From<VmError> for CliError {
     fn from(e: VmError) -> Self {
+        CliError::library(e.exit_code(), e.hint(), e)
+    }
+}
+
+impl From<VmPlanError> for CliError {
+    fn from(e: VmPlanError) -> Self {
         CliError::library(e.exit_code(), e.hint(), e)
     }
 }

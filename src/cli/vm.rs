@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use git_buildkit::config::FILE_NAME;
 use git_buildkit::package;
-use git_buildkit::pipeline::{plan_vm_test, TagTestOptions, VmPlanError};
+use git_buildkit::pipeline::{plan_vm_test, TagTestOptions};
 use git_buildkit::progress::Listener;
 use git_buildkit::time;
 use git_buildkit::vm::image::{host_mirror, host_suite, CreateOptions};
@@ -486,19 +486,6 @@ pub fn summary(tag: &str, verdict: &Verdict) -> Vec<String> {
         p.total
     ));
     lines
-}
-
-/// A tag that could not be resolved into a VM test, with the code and
-/// advice the library gives it. (Kept beside its one user, `vm-test`;
-/// the pipeline's own errors wrap it in a step.)
-impl From<VmPlanError> for CliError {
-    fn from(e: VmPlanError) -> Self {
-        let hint = e.hint();
-        CliError {
-            hint,
-            ..CliError::new(e.exit_code(), e)
-        }
-    }
 }
 
 /// The VM image cache of this user.
