@@ -2,10 +2,11 @@
 //! and one shell word: apt's suites, codenames, components and
 //! architectures (directories under `dists/`), and VM image names and run
 //! ids (directories of the image store). Each kind of name keeps its one
-//! validator in the module that owns the concept — `deb` for package,
-//! architecture and field names, `apt` for suite and component names, `vm`
-//! for image names — and those validators use this rule, so two of them
-//! cannot drift apart again.
+//! validator in the module that owns the concept — `apt::settings::check_name`
+//! for suites and components, `vm::image::check_name` for image names and run
+//! ids — and both use this rule, so they cannot drift apart again. `deb`'s
+//! package, architecture and field names follow Debian policy's own rules
+//! (`deb::fields`), which differ from this one.
 
 /// Whether `name` is plain: not empty, not starting with `.` or `-` (so
 /// never `.`, `..`, a hidden file or something read as an option), and

@@ -40,8 +40,8 @@ pub struct Env {
     pub xdg_data_home: Option<OsString>,
     /// `XDG_CACHE_HOME`.
     pub xdg_cache_home: Option<OsString>,
-    /// `XDG_CONFIG_HOME`.
-    pub xdg_config_home: Option<OsString>,
+    /// `BUILDKIT_KEY_STORE`: the key store, wherever it is.
+    pub key_store: Option<OsString>,
     /// `BUILDKIT_VM_CACHE`: the VM image cache, wherever it is.
     pub vm_cache: Option<OsString>,
 }
@@ -54,7 +54,7 @@ impl Env {
             home: var("HOME"),
             xdg_data_home: var("XDG_DATA_HOME"),
             xdg_cache_home: var("XDG_CACHE_HOME"),
-            xdg_config_home: var("XDG_CONFIG_HOME"),
+            key_store: var("BUILDKIT_KEY_STORE"),
             vm_cache: var("BUILDKIT_VM_CACHE"),
         }
     }
@@ -80,14 +80,14 @@ impl Env {
         self.base(self.xdg_cache_home.as_ref(), ".cache")
     }
 
-    /// `$XDG_CONFIG_HOME`, else `~/.config`.
-    pub fn config_home(&self) -> Result<PathBuf, PathsError> {
-        self.base(self.xdg_config_home.as_ref(), ".config")
-    }
-
-    /// The key store: `<data home>/git-buildkit/keys`.
+    /// The key store: `$BUILDKIT_KEY_STORE` (taken as it is), else
+    /// `<data home>/git-buildkit/keys`. The build sandbox hides this
+    /// directory, so it must be the one signing really uses.
     pub fn keys_dir(&self) -> Result<PathBuf, PathsError> {
-        Ok(self.data_home()?.join(APP).join("keys"))
+        match self.key_store.as_ref().filter(|d| !d.is_empty()) {
+            Some(dir) => Ok(PathBuf::from(dir)),
+            None => Ok(self.data_home()?.join(APP).join("keys")),
+        }
     }
 
     /// Where repositories without a configured path go, one directory per
@@ -153,7 +153,6 @@ mod tests {
         let home = env(Some("/home/u"));
         assert_eq!(home.data_home(), Ok(p("/home/u/.local/share")));
         assert_eq!(home.cache_home(), Ok(p("/home/u/.cache")));
-        assert_eq!(home.config_home(), Ok(p("/home/u/.config")));
         assert_eq!(
             home.keys_dir(),
             Ok(p("/home/u/.local/share/git-buildkit/keys"))
@@ -166,14 +165,12 @@ mod tests {
         let xdg = Env {
             xdg_data_home: Some("/data".into()),
             xdg_cache_home: Some("/cache".into()),
-            xdg_config_home: Some("/config".into()),
             // No HOME is needed when every XDG variable is usable.
             ..env(None)
         };
         assert_eq!(xdg.keys_dir(), Ok(p("/data/git-buildkit/keys")));
         assert_eq!(xdg.repos_dir(), Ok(p("/data/git-buildkit/repos")));
         assert_eq!(xdg.vm_cache_dir(), Ok(p("/cache/git-buildkit/vm")));
-        assert_eq!(xdg.config_home(), Ok(p("/config")));
     }
 
     #[test]
@@ -182,12 +179,10 @@ mod tests {
             let e = Env {
                 xdg_data_home: Some(ignored.into()),
                 xdg_cache_home: Some(ignored.into()),
-                xdg_config_home: Some(ignored.into()),
                 ..env(Some("/home/u"))
             };
             assert_eq!(e.data_home(), Ok(p("/home/u/.local/share")), "{ignored:?}");
             assert_eq!(e.cache_home(), Ok(p("/home/u/.cache")), "{ignored:?}");
-            assert_eq!(e.config_home(), Ok(p("/home/u/.config")), "{ignored:?}");
         }
     }
 
@@ -223,6 +218,20 @@ mod tests {
             ..env(Some("/h"))
         };
         assert_eq!(empty.vm_cache_dir(), Ok(p("/h/.cache/git-buildkit/vm")));
+    }
+
+    #[test]
+    fn the_key_store_variable_wins_as_it_is() {
+        let e = Env {
+            key_store: Some("/srv/keys".into()),
+            ..env(None)
+        };
+        assert_eq!(e.keys_dir(), Ok(p("/srv/keys")));
+        let empty = Env {
+            key_store: Some("".into()),
+            ..env(Some("/h"))
+        };
+        assert_eq!(empty.keys_dir(), Ok(p("/h/.local/share/git-buildkit/keys")));
     }
 
     #[test]

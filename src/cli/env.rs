@@ -14,19 +14,14 @@ use git_buildkit::sign::KeyStore;
 use super::error::usage;
 use super::CliError;
 
-const STORE_ENV: &str = "BUILDKIT_KEY_STORE";
 const PASSPHRASE_ENV: &str = "BUILDKIT_KEY_PASSPHRASE";
 const PASSPHRASE_FILE_ENV: &str = "BUILDKIT_KEY_PASSPHRASE_FILE";
 
-/// The key store: `--store DIR`, else `BUILDKIT_KEY_STORE`, else the XDG
-/// location. Commands without a `--store` argument pass `None`.
+/// The key store: `--store DIR`, else `BUILDKIT_KEY_STORE` or the XDG
+/// location ([`git_buildkit::paths::Env::keys_dir`]). Commands without a
+/// `--store` argument pass `None`.
 pub fn key_store(dir: Option<PathBuf>) -> Result<KeyStore, CliError> {
-    let dir = dir.filter(|d| !d.as_os_str().is_empty()).or_else(|| {
-        std::env::var_os(STORE_ENV)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    });
-    match dir {
+    match dir.filter(|d| !d.as_os_str().is_empty()) {
         Some(dir) => Ok(KeyStore::at(dir)),
         None => KeyStore::default_location().map_err(CliError::from),
     }
@@ -115,8 +110,11 @@ pub fn repo_path(explicit: Option<PathBuf>) -> Result<PathBuf, CliError> {
 
 /// A directory that could not be located, as a usage error with its hint.
 pub fn locate_error(what: &str, e: PathsError) -> CliError {
-    usage(anyhow::Error::new(e).context(format!("cannot locate the {what}")))
-        .hint("set HOME to your home directory, or name the directory")
+    CliError::new(
+        e.exit_code(),
+        anyhow::Error::new(e).context(format!("cannot locate the {what}")),
+    )
+    .hint("set HOME to your home directory, or name the directory")
 }
 
 #[cfg(test)]

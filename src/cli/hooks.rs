@@ -265,7 +265,7 @@ pub fn jobs(ui: &Ui, args: JobsArgs) -> Result<(), CliError> {
 /// The worker: runs the queue, one line per job it ran (to `.worker.log`).
 fn work(ui: &Ui, repo: &git_buildkit::git::Repo) -> Result<(), CliError> {
     let exe = std::env::current_exe().map_err(super::error::failed)?;
-    let dir = repo.workdir().unwrap_or(repo.git_dir()).to_owned();
+    let dir = repo.cwd().to_owned();
     let ran = Jobs::of(repo).work(&exe, &dir)?;
     for job in &ran {
         ui.out(&job_line(job));

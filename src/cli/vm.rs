@@ -320,7 +320,7 @@ fn list(ui: &Ui, store: &ImageStore, args: &ListArgs) -> Result<(), CliError> {
             m.recipe.suite,
             m.kernel_package,
             image.disk_usage() >> 20,
-            time::ymd_hm(i64::try_from(m.created).unwrap_or(0)),
+            time::ymd_hm(time::signed(m.created)),
         ));
     }
     for kept in &runs {

@@ -216,19 +216,17 @@ fn check(
         });
     }
     let prefix = settings.prefix(kind).to_owned();
+    let head = current_branch(settings)?;
     let branch = match name {
         Some(n) if n.starts_with(&prefix) => n.to_owned(),
         Some(n) => format!("{prefix}{n}"),
+        None if head.starts_with(&prefix) => head.clone(),
         None => {
-            let current = current_branch(settings)?;
-            if !current.starts_with(&prefix) {
-                return Err(FlowError::WrongBranch {
-                    branch: current,
-                    kind: kind.name(),
-                    prefix,
-                });
-            }
-            current
+            return Err(FlowError::WrongBranch {
+                branch: head,
+                kind: kind.name(),
+                prefix,
+            })
         }
     };
     if kind == BranchType::Support {
@@ -242,7 +240,6 @@ fn check(
     if options.fetch {
         require_up_to_date(settings, &[&branch, &settings.main, &settings.develop])?;
     }
-    let head = current_branch(settings)?;
     for name in [&branch, &settings.main, &settings.develop] {
         require_branch(settings, name)?;
     }

@@ -131,6 +131,12 @@ impl Repo {
         self.repo.git_dir()
     }
 
+    /// Where git commands about this repository run: the work tree, or the
+    /// git directory of a bare repository.
+    pub fn cwd(&self) -> &Path {
+        self.workdir().unwrap_or(self.git_dir())
+    }
+
     /// Resolves a revision (`HEAD`, `v1.2.0`, a hash) to its commit.
     pub fn resolve(&self, rev: &str) -> Result<CommitInfo, GitError> {
         let unknown = |source: GixError| GitError::UnknownRev {

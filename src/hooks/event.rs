@@ -94,7 +94,7 @@ pub fn version_prefix(repo: &Repo) -> String {
             .and_then(|c| c.flow.prefix.version_tag)
     });
     let gitflow = || {
-        git(repo.workdir().unwrap_or(repo.git_dir()))
+        git(repo.cwd())
             .args(["config", "--get", "gitflow.prefix.versiontag"])
             .output()
             .ok()

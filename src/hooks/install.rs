@@ -42,7 +42,7 @@ pub enum Uninstalled {
 
 /// The hooks directory git uses for this repository (`core.hooksPath` when set).
 pub fn hooks_dir(repo: &Repo) -> Result<PathBuf, HookError> {
-    let cwd = repo.workdir().unwrap_or(repo.git_dir());
+    let cwd = repo.cwd();
     let out = git(cwd)
         .args(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
         .output()

@@ -172,7 +172,7 @@ pub fn run(call: &HookCall<'_>) -> HookReport {
                 Err(e) => report.errors.push(e),
             }
         }
-        let dir = repo.workdir().unwrap_or(repo.git_dir());
+        let dir = repo.cwd();
         if queued {
             if let Err(e) = Jobs::of(&repo).spawn_worker(call.exe, &call.cwd.join(dir)) {
                 report.errors.push(e);

@@ -27,7 +27,7 @@ pub fn tag_commit(repo: &Repo, tag: &str) -> Result<CommitInfo, PipelineError> {
 
 /// The raw note of `commit`, if it has one.
 pub fn read_note(repo: &Repo, commit: &str) -> Result<Option<String>, PipelineError> {
-    let result = git(git_cwd(repo))
+    let result = git(repo.cwd())
         .args(["notes", &format!("--ref={}", notes_name()), "show", commit])
         .output();
     match result {
@@ -57,11 +57,6 @@ pub(super) fn notes_name() -> &'static str {
     NOTES_REF.trim_start_matches("refs/notes/")
 }
 
-/// Where `git` runs for this repository: the work tree, or the git dir.
-pub(super) fn git_cwd(repo: &Repo) -> &Path {
-    repo.workdir().unwrap_or(repo.git_dir())
-}
-
 /// Replaces the note of `commit` with `text`. Runs of different tags write
 /// notes one at a time (git would refuse a second writer of the notes ref).
 pub(super) fn write_note(repo: &Repo, commit: &str, text: &str) -> Result<(), PipelineError> {
@@ -87,7 +82,7 @@ pub(super) fn write_note(repo: &Repo, commit: &str, text: &str) -> Result<(), Pi
         .and_then(|()| file.flush())
         .map_err(io(file.path()))?;
     let note = |identity: &[&str]| {
-        git(git_cwd(repo))
+        git(repo.cwd())
             .args(identity)
             .args([
                 "notes",

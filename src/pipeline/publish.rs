@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::note::git_cwd;
 use super::run::Work;
 use super::{Record, RepoRecord, StepError};
 use crate::apt::{AptError, AptRepo, InitOptions};
@@ -159,7 +158,7 @@ fn init_options(path: &Path, settings: &RepoConfig, debs: &[WrittenDeb]) -> Init
 /// directory), else `<repos dir>/<project>` ([`paths::Env::repos_dir`]).
 pub fn repo_dir(repo: &Repo, settings: &RepoConfig, paths: &Env) -> Result<PathBuf, PathsError> {
     match settings.path.as_deref() {
-        Some(path) => paths.configured(Path::new(path), git_cwd(repo)),
+        Some(path) => paths.configured(Path::new(path), repo.cwd()),
         None => Ok(paths.repos_dir()?.join(project_name(repo))),
     }
 }
@@ -167,11 +166,8 @@ pub fn repo_dir(repo: &Repo, settings: &RepoConfig, paths: &Env) -> Result<PathB
 /// The project's name: its work tree's directory, or the bare repository's
 /// without `.git` (`hello.git` → `hello`).
 pub fn project_name(repo: &Repo) -> String {
-    let dir = match repo.workdir() {
-        Some(workdir) => workdir.to_owned(),
-        None => repo.git_dir().to_owned(),
-    };
-    let name = dir
+    let name = repo
+        .cwd()
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();

@@ -54,7 +54,7 @@ pub struct KeyInfo {
 }
 
 impl KeyStore {
-    /// The store of this user, from `XDG_DATA_HOME` or `HOME`
+    /// The store of this user, from `BUILDKIT_KEY_STORE`, `XDG_DATA_HOME` or `HOME`
     /// ([`crate::paths::Env::keys_dir`]).
     pub fn default_location() -> Result<Self, SignError> {
         crate::paths::Env::current()
