@@ -24,8 +24,30 @@ use std::path::{Path, PathBuf};
 
 use super::VmError;
 
-/// The address the guest reaches the repository at.
+/// The address the guest reaches the repository at (port 80).
 pub const REPO_ADDRESS: &str = "10.0.2.100";
+/// The address the guest reaches the caching apt proxy at (port 80).
+pub const PROXY_ADDRESS: &str = "10.0.2.101";
+
+/// One way out of the guest: its TCP connections to `address:80` each
+/// start `command` (program first) with the connection on stdin/stdout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestFwd {
+    /// The guest-side address ([`REPO_ADDRESS`], [`PROXY_ADDRESS`]).
+    pub address: &'static str,
+    /// The command, program first.
+    pub command: Vec<String>,
+}
+
+/// A guest TCP port reachable from the host at `127.0.0.1:host` (and from
+/// nowhere else).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Forward {
+    /// The host port on 127.0.0.1.
+    pub host: u16,
+    /// The guest port.
+    pub guest: u16,
+}
 
 /// How the guest's CPU runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -112,9 +134,11 @@ pub struct Boot {
     pub mode: GuestMode,
     /// Where the consoles go.
     pub console: Console,
-    /// The command the guest's connections to [`REPO_ADDRESS`]:80 run
-    /// (program first); `None` leaves the guest without a network.
-    pub serve: Option<Vec<String>>,
+    /// The guest's ways out; none (and no forwards) leaves it without a
+    /// network.
+    pub guestfwds: Vec<GuestFwd>,
+    /// Guest ports reachable from the host's loopback.
+    pub forwards: Vec<Forward>,
     /// Where qemu writes its process id.
     pub pidfile: Option<PathBuf>,
 }
@@ -216,25 +240,40 @@ pub fn qemu_args(boot: &Boot) -> Result<Vec<OsString>, VmError> {
             ]);
         }
     }
-    match &boot.serve {
-        Some(command) => {
-            args.extend([
-                "-netdev".into(),
-                format!(
-                    "user,id=net0,restrict=on,ipv6=off,guestfwd=tcp:{REPO_ADDRESS}:80-cmd:{}",
-                    guestfwd_command(command)
-                )
-                .into(),
-                "-device".into(),
-                "virtio-net-pci,netdev=net0".into(),
-            ]);
-        }
-        None => args.extend(["-nic".into(), "none".into()]),
+    if boot.guestfwds.is_empty() && boot.forwards.is_empty() {
+        args.extend(["-nic".into(), "none".into()]);
+    } else {
+        args.extend([
+            "-netdev".into(),
+            netdev(boot).into(),
+            "-device".into(),
+            "virtio-net-pci,netdev=net0".into(),
+        ]);
     }
     if let Some(pidfile) = &boot.pidfile {
         args.extend(["-pidfile".into(), os(pidfile)]);
     }
     Ok(args)
+}
+
+/// The user-mode network: `restrict=on` (the guest reaches nothing but
+/// its guestfwds), each host forward bound to 127.0.0.1 only.
+fn netdev(boot: &Boot) -> String {
+    let mut value = "user,id=net0,restrict=on,ipv6=off".to_owned();
+    for fwd in &boot.guestfwds {
+        value.push_str(&format!(
+            ",guestfwd=tcp:{}:80-cmd:{}",
+            fwd.address,
+            guestfwd_command(&fwd.command)
+        ));
+    }
+    for forward in &boot.forwards {
+        value.push_str(&format!(
+            ",hostfwd=tcp:127.0.0.1:{}-:{}",
+            forward.host, forward.guest
+        ));
+    }
+    value
 }
 
 /// The `cmd:` of a guestfwd as it goes into a qemu option value: each word
@@ -321,14 +360,18 @@ mod tests {
             console: Console::Job {
                 pipe: "/c/runs/r1/console".into(),
             },
-            serve: Some(vec![
-                "/usr/bin/git-buildkit".into(),
-                "vm".into(),
-                "serve-guest".into(),
-                "--run-dir".into(),
-                "/c/runs/r1".into(),
-                "/srv/repo".into(),
-            ]),
+            guestfwds: vec![GuestFwd {
+                address: REPO_ADDRESS,
+                command: vec![
+                    "/usr/bin/git-buildkit".into(),
+                    "vm".into(),
+                    "serve-guest".into(),
+                    "--run-dir".into(),
+                    "/c/runs/r1".into(),
+                    "/srv/repo".into(),
+                ],
+            }],
+            forwards: Vec::new(),
             pidfile: Some("/c/runs/r1/qemu.pid".into()),
         }
     }
@@ -392,11 +435,45 @@ mod tests {
     }
 
     #[test]
+    fn a_proxy_and_forwards_share_the_restricted_network() {
+        let mut b = boot();
+        b.guestfwds.push(GuestFwd {
+            address: PROXY_ADDRESS,
+            command: vec!["/usr/bin/git-buildkit".into(), "proxy".into()],
+        });
+        b.forwards = vec![Forward {
+            host: 8080,
+            guest: 80,
+        }];
+        let args = text(&qemu_args(&b).expect("args"));
+        let netdev = args
+            .iter()
+            .find(|a| a.starts_with("user,"))
+            .expect("netdev");
+        assert!(
+            netdev.starts_with("user,id=net0,restrict=on,ipv6=off,"),
+            "{netdev}"
+        );
+        assert!(
+            netdev.contains(",guestfwd=tcp:10.0.2.101:80-cmd:'/usr/bin/git-buildkit' 'proxy'"),
+            "{netdev}"
+        );
+        assert!(
+            netdev.ends_with(",hostfwd=tcp:127.0.0.1:8080-:80"),
+            "{netdev}"
+        );
+        // Forwards alone still need the network device.
+        b.guestfwds.clear();
+        let args = text(&qemu_args(&b).expect("args"));
+        assert!(!args.contains(&"none".to_owned()), "{args:?}");
+    }
+
+    #[test]
     fn kvm_systemd_and_no_network() {
         let mut b = boot();
         b.accel = Accel::Kvm;
         b.mode = GuestMode::Systemd;
-        b.serve = None;
+        b.guestfwds.clear();
         b.cpus = 2;
         let args = text(&qemu_args(&b).expect("args"));
         let at = |flag: &str| {
@@ -463,7 +540,7 @@ mod tests {
                 "/opt/git buildkit, 'new'/git-buildkit".to_owned(),
                 word.to_owned(),
             ];
-            b.serve = Some(words.clone());
+            b.guestfwds[0].command = words.clone();
             let args = text(&qemu_args(&b).expect("args"));
             let netdev = args
                 .iter()

@@ -28,7 +28,7 @@ use super::error::io_at;
 use super::image::{require, RemoveOnDrop};
 use super::job::{self, FrameKind, Job};
 use super::limits::{self, Kept, Line, LineReader};
-use super::qemu::{self, Accel, Boot, Console, GuestMode};
+use super::qemu::{self, Accel, Boot, Console, GuestFwd, GuestMode};
 use super::verdict::{Phases, TestOutcome, TestResult, Verdict, VerdictKind};
 use super::{Image, ImageStore, VmError};
 use crate::process::{Cmd, Running};
@@ -293,7 +293,8 @@ pub fn shell(store: &ImageStore, id: &str) -> Result<i32, VmError> {
         job_disk: None,
         mode: GuestMode::Fast,
         console: Console::Shell,
-        serve: None,
+        guestfwds: Vec::new(),
+        forwards: Vec::new(),
         pidfile: None,
     };
     let mut child = Cmd::new("qemu-system-x86_64")
@@ -617,7 +618,11 @@ fn job_boot(
         console: Console::Job {
             pipe: console.pipe.clone(),
         },
-        serve: Some(serve),
+        guestfwds: vec![GuestFwd {
+            address: qemu::REPO_ADDRESS,
+            command: serve,
+        }],
+        forwards: Vec::new(),
         pidfile: Some(dir.join("qemu.pid")),
     })
 }
