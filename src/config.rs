@@ -291,6 +291,10 @@ pub struct VmConfig {
     pub timeout: Option<TimeLimit>,
     /// `fast`, `systemd` or `auto`.
     pub mode: Option<ModeChoice>,
+    /// Whether the guest may install from the image suite's Debian archive
+    /// (through the caching apt proxy); default true. False: only the
+    /// tag's own repository, a fully closed test.
+    pub debian: Option<bool>,
 }
 
 /// `[hooks]`.

@@ -44,6 +44,8 @@ pub struct Env {
     pub key_store: Option<OsString>,
     /// `BUILDKIT_VM_CACHE`: the VM image cache, wherever it is.
     pub vm_cache: Option<OsString>,
+    /// `BUILDKIT_APT_CACHE`: the apt proxy's cache, wherever it is.
+    pub apt_cache: Option<OsString>,
 }
 
 impl Env {
@@ -56,6 +58,7 @@ impl Env {
             xdg_cache_home: var("XDG_CACHE_HOME"),
             key_store: var("BUILDKIT_KEY_STORE"),
             vm_cache: var("BUILDKIT_VM_CACHE"),
+            apt_cache: var("BUILDKIT_APT_CACHE"),
         }
     }
 
@@ -102,6 +105,15 @@ impl Env {
         match self.vm_cache.as_ref().filter(|d| !d.is_empty()) {
             Some(dir) => Ok(PathBuf::from(dir)),
             None => Ok(self.cache_home()?.join(APP).join("vm")),
+        }
+    }
+
+    /// The caching apt proxy's store: `$BUILDKIT_APT_CACHE` (taken as it
+    /// is), else `<cache home>/git-buildkit/apt`.
+    pub fn apt_cache_dir(&self) -> Result<PathBuf, PathsError> {
+        match self.apt_cache.as_ref().filter(|d| !d.is_empty()) {
+            Some(dir) => Ok(PathBuf::from(dir)),
+            None => Ok(self.cache_home()?.join(APP).join("apt")),
         }
     }
 
@@ -162,6 +174,10 @@ mod tests {
             Ok(p("/home/u/.local/share/git-buildkit/repos"))
         );
         assert_eq!(home.vm_cache_dir(), Ok(p("/home/u/.cache/git-buildkit/vm")));
+        assert_eq!(
+            home.apt_cache_dir(),
+            Ok(p("/home/u/.cache/git-buildkit/apt"))
+        );
         let xdg = Env {
             xdg_data_home: Some("/data".into()),
             xdg_cache_home: Some("/cache".into()),

@@ -26,6 +26,7 @@
 //! test runs (`vm_plan`), the vm-test stage (`vm_test`), and the errors
 //! (`error`).
 
+mod debian_source;
 mod error;
 mod note;
 mod publish;
@@ -36,6 +37,7 @@ mod stage;
 mod vm_plan;
 mod vm_test;
 
+pub use self::debian_source::DebianNeed;
 pub use self::error::{error_chain, PipelineError, StepError, VmPlanError};
 pub use self::note::{read_note, record_of, tag_commit, NOTES_REF};
 pub use self::publish::{host_arch, project_name, repo_dir};

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use toml::Spanned;
 
+use super::debian_source::{decide, DebianNeed};
 use super::VmPlanError;
 use crate::apt::AptRepo;
 use crate::config::{Config, FILE_NAME};
@@ -21,6 +22,7 @@ use crate::progress::Listener;
 use crate::vm::job::{self, Job};
 use crate::vm::plan;
 use crate::vm::run::{AccelChoice, RunSpec};
+use crate::vm::sources::GuestDebian;
 use crate::vm::values::{Cpus, Memory, ModeChoice, TimeLimit};
 use crate::vm::{GuestMode, ImageStore, TestResult, DEFAULT_IMAGE};
 
@@ -77,6 +79,7 @@ pub fn plan_vm_test(
         binaries,
         component,
         ships_systemd_unit,
+        mut relations,
     } = published(config, &version, &apt, &suite, options)?;
     let mode = mode_choice.resolve(ships_systemd_unit);
     if mode_choice == ModeChoice::Auto && mode == GuestMode::Systemd {
@@ -84,6 +87,8 @@ pub fn plan_vm_test(
     }
     let (plan, files) = tests(repo, commit, tag, &vm.smoke, &binaries, listener)?;
     install.extend(plan.depends.iter().cloned());
+    relations.extend(plan.depends.iter().cloned());
+    let _debian = debian_source(vm.debian, &relations, &binaries, &image, listener);
     let public_key = public_key(&apt)?;
     let spec = RunSpec {
         image,
@@ -119,6 +124,38 @@ struct Published {
     component: Option<String>,
     /// Whether one ships a systemd unit.
     ships_systemd_unit: bool,
+    /// Their `Pre-Depends` and `Depends` values.
+    relations: Vec<String>,
+}
+
+/// The image suite's Debian archive for the guest, when the packages need
+/// it (see [`decide`]); said in the output either way it goes.
+fn debian_source(
+    setting: Option<bool>,
+    relations: &[String],
+    own: &[String],
+    image: &crate::vm::Image,
+    listener: &dyn Listener,
+) -> Option<GuestDebian> {
+    let recipe = &image.manifest.recipe;
+    let source = GuestDebian {
+        mirror: recipe.mirror.clone(),
+        suite: recipe.suite.clone(),
+    };
+    match decide(setting, relations, own, &image.manifest.packages) {
+        DebianNeed::Refused => None,
+        DebianNeed::NotNeeded => None,
+        DebianNeed::Needed(names) => {
+            if !names.is_empty() {
+                listener.note(&format!(
+                    "{} not in the image: the guest installs from Debian {} through the caching proxy",
+                    names.join(", "),
+                    recipe.suite
+                ));
+            }
+            Some(source)
+        }
+    }
 }
 
 /// Finds each package of `config` at `version` in `suite` of `apt`, and reads it.
@@ -134,6 +171,7 @@ fn published(
     let mut binaries = Vec::new();
     let mut component = None;
     let mut wants_systemd = false;
+    let mut relations = Vec::new();
     for pkg in &config.packages {
         let name = pkg.name.get_ref().clone();
         let debian = version.debian(&config.tag_scheme(Some(pkg)))?.to_string();
@@ -158,6 +196,9 @@ fn published(
             })
         })?;
         wants_systemd |= ships_systemd_unit(&deb.files);
+        for field in ["Pre-Depends", "Depends"] {
+            relations.extend(deb.control.get(field).map(str::to_owned));
+        }
         install.push(format!("{name}={debian}"));
         binaries.push(name);
     }
@@ -166,6 +207,7 @@ fn published(
         binaries,
         component,
         ships_systemd_unit: wants_systemd,
+        relations,
     })
 }
 

@@ -29,7 +29,7 @@ use crate::process::Cmd;
 use crate::progress::Listener;
 
 /// Bumped when the image layout or the guest files change meaning.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The image name used when neither `--vm` nor `[vm] image` names one.
 pub const DEFAULT_IMAGE: &str = "default";
@@ -111,6 +111,11 @@ pub struct Manifest {
     pub created: u64,
     /// How long the build took, in seconds.
     pub build_seconds: f64,
+    /// The packages installed in the image and the names they provide,
+    /// sorted: what a test can depend on without a Debian source. Empty
+    /// for an image of format 1.
+    #[serde(default)]
+    pub packages: Vec<String>,
 }
 
 /// A built image.
@@ -156,7 +161,8 @@ impl Image {
 /// How to build.
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
-    /// An apt proxy for the bootstrap (`Acquire::http::Proxy`).
+    /// An HTTP proxy for the bootstrap's apt (`http_proxy`), such as the
+    /// built-in caching proxy on 127.0.0.1.
     pub proxy: Option<String>,
     /// Rebuild even when the recipe's image exists.
     pub refresh: bool,
@@ -361,6 +367,7 @@ impl ImageStore {
             .map_err(io_at(&build.join("kernel-package")))?
             .trim()
             .to_owned();
+        let packages = installed_packages(&rootfs)?;
         let out = build.join("image");
         fs::create_dir(&out).map_err(io_at(&out))?;
         let (kernel_file, modules) = write_boot_files(&build, &out)?;
@@ -385,6 +392,7 @@ impl ImageStore {
             modules,
             created: crate::time::unix_now(),
             build_seconds: (clock.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+            packages,
         };
         let json = serde_json::to_vec_pretty(&manifest).expect("a manifest always serializes");
         let path = out.join("image.json");
@@ -419,7 +427,11 @@ fn bootstrap(
             super::job::sh_quote(&build.to_string_lossy())
         ));
     if let Some(proxy) = &options.proxy {
-        cmd = cmd.arg(format!("--aptopt=Acquire::http::Proxy \"{proxy}\""));
+        // In the environment, not `--aptopt`: mmdebstrap writes an aptopt
+        // into the image for good, and the guest cannot reach this proxy.
+        // apt outside the chroot and the customize hook's chroot both
+        // inherit it.
+        cmd = cmd.env("http_proxy", proxy);
     }
     cmd = cmd
         .arg(&recipe.suite)
@@ -432,6 +444,36 @@ fn bootstrap(
             source,
         })?;
     Ok(())
+}
+
+/// The names of the packages dpkg installed in `rootfs`, with the names
+/// they provide, sorted and without duplicates.
+fn installed_packages(rootfs: &Path) -> Result<Vec<String>, VmError> {
+    let path = rootfs.join("var/lib/dpkg/status");
+    let text = fs::read_to_string(&path).map_err(io_at(&path))?;
+    Ok(installed_in_status(&text))
+}
+
+fn installed_in_status(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for stanza in crate::deb822::parse(text, crate::deb822::Comments::Refused).unwrap_or_default() {
+        let installed = stanza
+            .value("Status")
+            .is_some_and(|s| s.split_whitespace().last() == Some("installed"));
+        let Some(name) = stanza.value("Package").filter(|_| installed) else {
+            continue;
+        };
+        names.push(name.trim().to_owned());
+        for provided in stanza.value("Provides").unwrap_or_default().split(',') {
+            // `name (= version)`: the name only.
+            if let Some(provided) = provided.split_whitespace().next() {
+                names.push(provided.to_owned());
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Writes the initrd and the kernel (an ELF vmlinux where it can be
@@ -637,6 +679,18 @@ fn choose_mirror(sources: &[(String, Vec<String>)], suite: &str) -> String {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+
+    #[test]
+    fn the_installed_packages_and_what_they_provide() {
+        let status = "Package: mawk\nStatus: install ok installed\nVersion: 1.3.4\n\
+                      Provides: awk\n\nPackage: gone\nStatus: deinstall ok config-files\n\
+                      Version: 1\n\nPackage: libc6\nStatus: install ok installed\n\
+                      Provides: libc6-x (= 2.36), other\nVersion: 2.36\n";
+        assert_eq!(
+            installed_in_status(status),
+            ["awk", "libc6", "libc6-x", "mawk", "other"]
+        );
+    }
 
     #[test]
     fn recipe_keys_follow_the_recipe_only() {

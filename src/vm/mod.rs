@@ -25,6 +25,7 @@ pub mod limits;
 pub mod plan;
 pub mod qemu;
 pub mod run;
+pub mod sources;
 pub mod values;
 pub mod verdict;
 
