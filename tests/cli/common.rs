@@ -27,7 +27,16 @@ fn clean_env(cmd: &mut Command, home: &Path) {
         .env("GIT_AUTHOR_EMAIL", "author@example.com")
         .env("GIT_COMMITTER_NAME", "Test Author")
         .env("GIT_COMMITTER_EMAIL", "author@example.com")
-        .env("BUILDKIT_VM_CACHE", vm_cache());
+        .env("BUILDKIT_VM_CACHE", vm_cache())
+        .env("BUILDKIT_APT_CACHE", apt_cache());
+}
+
+/// The caching apt proxy's store every sandbox shares, like [`vm_cache`]:
+/// what one test (or the image build) fetched from Debian, the next finds.
+pub fn apt_cache() -> PathBuf {
+    git_buildkit::paths::Env::current()
+        .apt_cache_dir()
+        .expect("HOME is set")
 }
 
 /// The VM image cache every sandbox shares: the one of the user running
