@@ -6,7 +6,10 @@ BIN := target/debug/git-buildkit
 VM_DEBS := qemu-utils qemu-system-x86 mmdebstrap e2fsprogs
 TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3 strace bubblewrap $(VM_DEBS)
 DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv bubblewrap $(VM_DEBS)
-BENCH_DEBS := git dpkg-dev xz-utils reprepro aptly gnupg gpgv bc python3 eatmydata $(VM_DEBS)
+# apt-cacher-ng itself is unpacked by scripts/bench-proxy (installing it would
+# start its service on every address); these are the libraries it needs.
+ACNG_LIBS := libevent-2.1-7 libevent-pthreads-2.1-7 libc-ares2 libfuse2 libwrap0 libssl3
+BENCH_DEBS := git dpkg-dev xz-utils reprepro aptly gnupg gpgv bc python3 eatmydata $(ACNG_LIBS) $(VM_DEBS)
 
 .PHONY: all build test demo bench lint man deps-test deps-demo deps-bench clean soak fuzz
 
@@ -48,13 +51,15 @@ demo: deps-demo build
 	@scripts/demo
 
 # Side by side with the peer tools: dpkg-deb (scripts/bench), reprepro and
-# aptly (scripts/bench-repo); tag -> VM verdict (scripts/bench-vm).
-# BENCH=deb, BENCH=repo or BENCH=vm runs one of them.
+# aptly (scripts/bench-repo); tag -> VM verdict (scripts/bench-vm); the
+# caching apt proxy and apt-cacher-ng (scripts/bench-proxy).
+# BENCH=deb, BENCH=repo, BENCH=vm or BENCH=proxy runs one of them.
 bench: deps-bench
 	$(CARGO) build --locked --release
 	@case "$${BENCH:-all}" in all|deb) scripts/bench ;; esac
 	@case "$${BENCH:-all}" in all|repo) scripts/bench-repo ;; esac
 	@case "$${BENCH:-all}" in all|vm) scripts/bench-vm ;; esac
+	@case "$${BENCH:-all}" in all|proxy) scripts/bench-proxy ;; esac
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -103,14 +103,7 @@ pub fn parse_duration(text: &str) -> Result<u64, VmError> {
     let bad = || VmError::BadDuration {
         text: text.to_owned(),
     };
-    let t = text.trim();
-    let (number, factor) = match t.char_indices().last() {
-        Some((i, 's')) => (&t[..i], 1),
-        Some((i, 'm')) => (&t[..i], 60),
-        Some((i, 'h')) => (&t[..i], 3600),
-        _ => (t, 1),
-    };
-    match times(number, factor).map_err(|NotDigits| bad())? {
+    match seconds(text).map_err(|NotDigits| bad())? {
         Some(0) => Err(bad()),
         Some(seconds) if seconds <= MAX_TIMEOUT => Ok(seconds),
         _ => Err(VmError::OutOfRange {
@@ -119,6 +112,31 @@ pub fn parse_duration(text: &str) -> Result<u64, VmError> {
             range: "1s to 24h",
         }),
     }
+}
+
+/// Parses an age (`90`, `90s`, `5m`, `1h`, `30d`), such as
+/// `cache clean --older-than`'s.
+pub fn parse_age(text: &str) -> Result<std::time::Duration, VmError> {
+    match seconds(text) {
+        Ok(Some(secs)) => Ok(std::time::Duration::from_secs(secs)),
+        _ => Err(VmError::BadDuration {
+            text: text.to_owned(),
+        }),
+    }
+}
+
+/// `text` as seconds: digits with an optional unit `s`, `m`, `h` or `d`;
+/// `None` when it overflows.
+fn seconds(text: &str) -> Result<Option<u64>, NotDigits> {
+    let t = text.trim();
+    let (number, factor) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1),
+        Some((i, 'm')) => (&t[..i], 60),
+        Some((i, 'h')) => (&t[..i], 3600),
+        Some((i, 'd')) => (&t[..i], 86400),
+        _ => (t, 1),
+    };
+    times(number, factor)
 }
 
 /// A number that is not only ASCII digits (a sign, a space, nothing).
@@ -267,6 +285,9 @@ mod tests {
         assert_eq!(parse_duration("90s").expect("s"), 90);
         assert_eq!(parse_duration("5m").expect("m"), 300);
         assert_eq!(parse_duration("1h").expect("h"), 3600);
+        assert_eq!(parse_age("30d").expect("d").as_secs(), 30 * 86400);
+        assert_eq!(parse_age("0").expect("zero").as_secs(), 0);
+        assert!(parse_age("-1d").is_err() && parse_age("d").is_err());
         for bad in ["", "0s", "5 minutes", "m", "+5m"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
