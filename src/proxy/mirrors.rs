@@ -598,6 +598,12 @@ mod tests {
     }
 
     #[test]
+    fn reads_this_hosts_apt_configuration() {
+        let mirrors = Mirrors::from_host_apt().expect("apt-config runs");
+        assert!(mirrors.list().iter().all(|m| m.url().starts_with("http")));
+    }
+
+    #[test]
     fn finds_the_source_files_apt_config_names() {
         let dir = tempfile::tempdir().expect("tmp");
         let etc = dir.path().join("etc/apt");
@@ -605,8 +611,9 @@ mod tests {
         for name in ["b.sources", "a.list", "c.txt"] {
             std::fs::write(etc.join("parts").join(name), "").expect("write");
         }
+        // As this host's apt-config prints it: no slash after etc/apt.
         let dump = format!(
-            "Dir \"{}/\";\nDir::Etc \"etc/apt/\";\nDir::Etc::sourcelist \"main.list\";\n\
+            "Dir \"{}\";\nDir::Etc \"etc/apt\";\nDir::Etc::sourcelist \"main.list\";\n\
              Dir::Etc::sourceparts \"parts\";\n",
             dir.path().display()
         );

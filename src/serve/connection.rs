@@ -107,25 +107,8 @@ fn answer_requests(
             Err(source) => return Err(ServeError::ReadRequest { source }),
         };
         let mut keep_alive = wants_keep_alive(&head);
-        let mut response = match framing(&head) {
-            Err(status) => {
-                keep_alive = false;
-                Response::error(status)
-            }
-            Ok(RequestBody::None) => site.answer(&head),
-            Ok(RequestBody::Discard(len)) => {
-                match io::copy(&mut (&mut reader).take(len), &mut io::sink()) {
-                    Ok(copied) if copied == len => {}
-                    Ok(_) => return Ok(answered),
-                    Err(error) if is_disconnect(&error) => return Ok(answered),
-                    Err(source) => return Err(ServeError::ReadRequest { source }),
-                }
-                site.answer(&head)
-            }
-            Ok(RequestBody::TooLong) => {
-                keep_alive = false;
-                site.answer(&head)
-            }
+        let Some(mut response) = answer_framed(site, &head, &mut reader, &mut keep_alive)? else {
+            return Ok(answered);
         };
         pacing.answering();
         if matches!(response.body, Body::File { .. } | Body::Stream(_)) && buffer.is_empty() {
@@ -142,22 +125,48 @@ fn answer_requests(
             path: head.target,
         };
         let sent = send_and_log(&mut writer, &mut response, exchange, &mut buffer, log)?;
-        match sent {
-            Sent::Complete => {}
-            Sent::ClientGone => return Ok(answered),
-            Sent::BodyCut => {
-                // What arrived is passed on, so that the client resumes
-                // from there (apt does, with Range); then the close tells
-                // it the body is incomplete.
-                let _ = writer.flush();
-                return Ok(answered);
-            }
+        if sent != Sent::Complete {
+            // After a cut body, what arrived is passed on (apt resumes from
+            // there with Range); the close tells the client it is short.
+            let _ = writer.flush();
+            return Ok(answered);
         }
         answered += 1;
         if !keep_alive {
             return Ok(answered);
         }
     }
+}
+
+/// Reads and drops the request's body as [`framing`] says, and answers
+/// it; clears `keep_alive` when the connection cannot stay in step.
+/// `None` when the client went away meanwhile.
+fn answer_framed(
+    site: &dyn Answer,
+    head: &RequestHead,
+    reader: &mut impl Read,
+    keep_alive: &mut bool,
+) -> Result<Option<Response>, ServeError> {
+    Ok(Some(match framing(head) {
+        Err(status) => {
+            *keep_alive = false;
+            Response::error(status)
+        }
+        Ok(RequestBody::None) => site.answer(head),
+        Ok(RequestBody::Discard(len)) => {
+            match io::copy(&mut reader.take(len), &mut io::sink()) {
+                Ok(copied) if copied == len => {}
+                Ok(_) => return Ok(None),
+                Err(error) if is_disconnect(&error) => return Ok(None),
+                Err(source) => return Err(ServeError::ReadRequest { source }),
+            }
+            site.answer(head)
+        }
+        Ok(RequestBody::TooLong) => {
+            *keep_alive = false;
+            site.answer(head)
+        }
+    }))
 }
 
 /// What a response answers, and how.

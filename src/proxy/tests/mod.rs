@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use pretty_assertions::assert_eq;
 
 use super::{read_faults, Counters, Fault, ProxyOptions};
-use support::{get, proxy, FakeMirror, Serve, LAST_MODIFIED};
+use support::{exchange, get, parse, proxy, FakeMirror, Serve, LAST_MODIFIED};
 
 const DEB: &str = "pool/main/j/jq/jq_1.6-2.1_amd64.deb";
 const IN_RELEASE: &str = "dists/bookworm/InRelease";
@@ -415,4 +415,88 @@ fn faults_read_back_as_written() {
             reason: "r".to_owned(),
         }]
     );
+}
+
+#[test]
+fn redirects_are_followed_only_within_the_allow_list() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mirror = FakeMirror::start();
+    let other = FakeMirror::start();
+    other.put(DEB, Serve::File(b"elsewhere".to_vec()));
+    mirror.put(
+        "pool/moved.deb",
+        Serve::Redirect(format!("{}/{DEB}", mirror.url())),
+    );
+    mirror.put(DEB, Serve::File(b"here".to_vec()));
+    mirror.put(
+        "pool/away.deb",
+        Serve::Redirect(format!("{}/{DEB}", other.url())),
+    );
+    let proxy = proxy(dir.path(), &mirror, GIB, options());
+    let moved = get(&proxy, &mirror.target("pool/moved.deb"), &[]);
+    let away = get(&proxy, &mirror.target("pool/away.deb"), &[]);
+    assert_eq!((moved.status, moved.body), (200, b"here".to_vec()));
+    assert_eq!(away.status, 502);
+    assert_eq!(other.requests(), 0, "no request left the allow-list");
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order_and_a_cut_body_ends_the_connection() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mirror = FakeMirror::start();
+    mirror.put("pool/a.deb", Serve::File(b"aaaa".to_vec()));
+    mirror.put("pool/cut.deb", Serve::Truncated(b"0123456789".to_vec(), 3));
+    mirror.put("README", Serve::File(b"read me".to_vec()));
+    let proxy = proxy(dir.path(), &mirror, GIB, options());
+    let request = |path: &str| format!("GET {} HTTP/1.1\r\nHost: p\r\n\r\n", mirror.target(path));
+    let output = exchange(
+        &proxy,
+        &[
+            request("pool/a.deb"),
+            request("README"),
+            request("pool/cut.deb"),
+            request("pool/a.deb"),
+        ]
+        .concat(),
+    );
+    let text = String::from_utf8_lossy(&output).into_owned();
+    let heads: Vec<&str> = text.matches("HTTP/1.1 ").collect();
+    assert_eq!(heads.len(), 3, "nothing is answered after the cut: {text}");
+    assert!(text.ends_with("\r\n\r\n012"), "{text}");
+    let first = parse(&output);
+    assert_eq!(first.body[..4], *b"aaaa");
+    // README passes through, uncached; the cut file is not cached either.
+    let status = proxy.cache().status().expect("status");
+    assert_eq!((status.entries, status.counters.errors), (1, 1));
+}
+
+#[test]
+fn an_empty_file_is_cached_too() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mirror = FakeMirror::start();
+    let path = "dists/bookworm/main/binary-amd64/Packages";
+    mirror.put(path, Serve::File(Vec::new()));
+    let proxy = proxy(dir.path(), &mirror, GIB, options());
+    let first = get(&proxy, &mirror.target(path), &[]);
+    let second = get(&proxy, &mirror.target(path), &[]);
+    assert_eq!(
+        (first.status, second.status, second.body.len()),
+        (200, 200, 0)
+    );
+    assert_eq!(mirror.requests(), 1);
+}
+
+#[test]
+fn clean_leaves_the_temporary_file_of_a_live_download_alone() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pool = dir.path().join("http/m/debian/pool");
+    std::fs::create_dir_all(&pool).expect("mkdir");
+    std::fs::write(pool.join(".a.deb.tmp-live"), b"x").expect("write");
+    std::fs::write(pool.join(".b.deb.tmp-dead"), b"x").expect("write");
+    let lock = crate::fsutil::open_lock_file(&pool.join(".a.deb.lock")).expect("lock");
+    lock.lock().expect("locked");
+    let cache = super::Cache::open(dir.path(), GIB).expect("cache");
+    cache.clean(None).expect("clean");
+    assert!(pool.join(".a.deb.tmp-live").exists());
+    assert!(!pool.join(".b.deb.tmp-dead").exists());
 }

@@ -27,6 +27,8 @@ pub enum Serve {
     Status(u16),
     /// The body after a pause.
     Slow(Vec<u8>, Duration),
+    /// 301 to this URL.
+    Redirect(String),
 }
 
 /// A request the fake mirror received: its target and If-Modified-Since.
@@ -151,6 +153,13 @@ fn answer(stream: TcpStream, files: &Mutex<HashMap<String, Serve>>, seen: &Mutex
         Some(Serve::Truncated(body, sent)) => out
             .write_all(head("200 OK", body.len()).as_bytes())
             .and_then(|()| out.write_all(&body[..sent])),
+        Some(Serve::Redirect(to)) => out.write_all(
+            format!(
+                "HTTP/1.1 301 Moved\r\nLocation: {to}\r\nContent-Length: 0\r\n\
+                 Connection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        ),
         Some(Serve::Slow(body, pause)) => {
             std::thread::sleep(pause);
             out.write_all(head("200 OK", body.len()).as_bytes())
@@ -189,6 +198,15 @@ impl Answer {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// Sends `requests` (whole request heads) on one connection; the raw answer.
+pub fn exchange(proxy: &Proxy, requests: &str) -> Vec<u8> {
+    let mut output = Vec::new();
+    proxy
+        .serve_connection(requests.as_bytes(), &mut output)
+        .expect("in-memory connection");
+    output
 }
 
 /// Sends one GET for `target` with `headers` and reads the answer.
