@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, FileTimes};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,10 @@ pub struct Cache {
     dir: PathBuf,
     limit: u64,
     pub(crate) stats: Stats,
+    /// The cache's size as this process last measured it plus what it has
+    /// stored since: a store walks the cache only when this says the limit
+    /// may be passed. Other processes' stores are seen at the next walk.
+    estimate: Mutex<Option<u64>>,
 }
 
 /// What a cached file's metadata file holds.
@@ -137,6 +142,7 @@ impl Cache {
             dir: dir.to_owned(),
             limit: limit_bytes,
             stats: Stats::new(dir),
+            estimate: Mutex::new(None),
         })
     }
 
@@ -219,13 +225,30 @@ impl Cache {
         Ok(report)
     }
 
+    /// Notes that `len` bytes were stored at `keep`, and if that may take
+    /// the cache over its limit, evicts least-recently-used entries until
+    /// it is within it, never `keep` (the file just stored).
+    pub(crate) fn stored(&self, keep: &Path, len: u64) -> Result<(), ProxyError> {
+        let mut estimate = self.estimate.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(total) = *estimate {
+            if total.saturating_add(len) <= self.limit {
+                *estimate = Some(total + len);
+                return Ok(());
+            }
+        }
+        *estimate = None;
+        let total = self.evict(keep)?;
+        *estimate = Some(total);
+        Ok(())
+    }
+
     /// Evicts least-recently-used entries until the cache is within its
-    /// limit, never `keep` (the file just stored).
-    pub(crate) fn evict(&self, keep: &Path) -> Result<(), ProxyError> {
+    /// limit, never `keep`; returns the size left.
+    fn evict(&self, keep: &Path) -> Result<u64, ProxyError> {
         let mut found = self.walk()?;
         let mut total: u64 = found.iter().map(|f| f.len).sum();
         if total <= self.limit {
-            return Ok(());
+            return Ok(total);
         }
         found.sort_by_key(|f| f.accessed);
         for file in found {
@@ -238,7 +261,33 @@ impl Cache {
             self.remove(&file.data)?;
             total -= file.len;
         }
-        Ok(())
+        Ok(total)
+    }
+
+    /// Makes every cached file under `dir` but the one described by
+    /// `except` due for revalidation (its metadata says it was never
+    /// fetched); best effort, as a failure only delays a revalidation.
+    pub(crate) fn expire_under(&self, dir: &Path, except: &Path) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                self.expire_under(&path, except);
+            } else if name.starts_with('.') && name.ends_with(".meta") && path != except {
+                let meta: Option<Meta> = fs::read(&path)
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+                if let Some(meta) = meta {
+                    let expired = Meta { fetched: 0, ..meta };
+                    if let Ok(json) = serde_json::to_vec(&expired) {
+                        let _ = write_atomic(&path, &json, 0o644, Durability::Unsynced);
+                    }
+                }
+            }
+        }
     }
 
     /// Marks `file` (a cached body) as used now.

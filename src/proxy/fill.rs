@@ -45,10 +45,23 @@ impl Store {
             times = times.set_modified(date);
         }
         self.temp.as_file().set_times(times)?;
+        let len = self.temp.as_file().metadata()?.len();
         self.temp.persist(&self.entry.data).map_err(|e| e.error)?;
         self.entry.write_meta(&self.meta)?;
         drop(self.lock);
-        let _ = cache.evict(&self.entry.data);
+        if self
+            .entry
+            .data
+            .file_name()
+            .is_some_and(|name| name == "InRelease" || name == "Release")
+        {
+            // A new Release names new indexes: those cached for this suite
+            // must be revalidated now, not when their own window ends, or
+            // apt meets a Packages of the previous generation (reference
+            // §4: "never mix generations").
+            cache.expire_under(&self.entry.dir, &self.entry.meta);
+        }
+        let _ = cache.stored(&self.entry.data, len);
         Ok(())
     }
 }

@@ -500,3 +500,38 @@ fn clean_leaves_the_temporary_file_of_a_live_download_alone() {
     assert!(pool.join(".a.deb.tmp-live").exists());
     assert!(!pool.join(".b.deb.tmp-dead").exists());
 }
+
+#[test]
+fn a_new_in_release_makes_the_suites_other_indexes_revalidate() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mirror = FakeMirror::start();
+    let packages = "dists/bookworm/main/binary-amd64/Packages.xz";
+    let new_date = "Sun, 02 Jun 2024 10:00:00 GMT".to_owned();
+    mirror.put(IN_RELEASE, Serve::File(b"old release".to_vec()));
+    mirror.put(packages, Serve::File(b"old packages".to_vec()));
+    let proxy = proxy(dir.path(), &mirror, GIB, options());
+    get(&proxy, &mirror.target(IN_RELEASE), &[]);
+    get(&proxy, &mirror.target(packages), &[]);
+    // InRelease's window ends (Packages, fetched later, is still fresh)
+    // and the archive is published anew.
+    let meta = dir.path().join(format!(
+        "http/{}/debian/dists/bookworm/.InRelease.meta",
+        mirror.addr
+    ));
+    let text = std::fs::read_to_string(&meta).expect("meta");
+    let text = regex::Regex::new(r#""fetched":\d+"#)
+        .expect("regex")
+        .replace(&text, r#""fetched":0"#);
+    std::fs::write(&meta, text.as_bytes()).expect("expire");
+    mirror.put(
+        IN_RELEASE,
+        Serve::Dated(b"new release".to_vec(), new_date.clone()),
+    );
+    mirror.put(packages, Serve::Dated(b"new packages".to_vec(), new_date));
+    let release = get(&proxy, &mirror.target(IN_RELEASE), &[]);
+    let index = get(&proxy, &mirror.target(packages), &[]);
+    assert_eq!(
+        (release.body, index.body),
+        (b"new release".to_vec(), b"new packages".to_vec())
+    );
+}

@@ -29,6 +29,8 @@ pub enum Serve {
     Slow(Vec<u8>, Duration),
     /// 301 to this URL.
     Redirect(String),
+    /// 200 with the body and this Last-Modified (304 to a matching IMS).
+    Dated(Vec<u8>, String),
 }
 
 /// A request the fake mirror received: its target and If-Modified-Since.
@@ -147,6 +149,19 @@ fn answer(stream: TcpStream, files: &Mutex<HashMap<String, Serve>>, seen: &Mutex
         Some(Serve::File(_)) if ims.as_deref() == Some(LAST_MODIFIED) => {
             out.write_all(b"HTTP/1.1 304 Not Modified\r\nConnection: close\r\n\r\n")
         }
+        Some(Serve::Dated(_, date)) if ims.as_deref() == Some(date.as_str()) => {
+            out.write_all(b"HTTP/1.1 304 Not Modified\r\nConnection: close\r\n\r\n")
+        }
+        Some(Serve::Dated(body, date)) => out
+            .write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nLast-Modified: {date}\r\n\
+                     Connection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            )
+            .and_then(|()| out.write_all(&body)),
         Some(Serve::File(body)) => out
             .write_all(head("200 OK", body.len()).as_bytes())
             .and_then(|()| out.write_all(&body)),
