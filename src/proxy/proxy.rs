@@ -111,14 +111,24 @@ impl Proxy {
         env_proxy: EnvProxy,
     ) -> Result<Self, ProxyError> {
         let upstream = Upstream::new(mirrors.clone(), env_proxy)?;
-        Ok(Proxy {
+        Ok(Self::with_upstream(cache, mirrors, options, upstream))
+    }
+
+    /// A proxy fetching through `upstream`.
+    pub(crate) fn with_upstream(
+        cache: Cache,
+        mirrors: Mirrors,
+        options: ProxyOptions,
+        upstream: Upstream,
+    ) -> Self {
+        Proxy {
             inner: Arc::new(Inner {
                 cache,
                 mirrors,
                 options,
                 upstream,
             }),
-        })
+        }
     }
 
     /// The cache it stores in.
@@ -324,7 +334,7 @@ impl Proxy {
             .tempfile_in(&entry.dir)
         {
             Ok(temp) => temp,
-            Err(_) => return self.stream(head, route, incoming, None),
+            Err(_) => return self.stream(head, route, incoming, None, is_get),
         };
         let meta = Meta {
             url: route.url(),
@@ -339,7 +349,7 @@ impl Proxy {
             lock,
         };
         if digest.is_none() && incoming.len.is_some() {
-            return self.stream(head, route, incoming, Some(store));
+            return self.stream(head, route, incoming, Some(store), is_get);
         }
         if let Err((status, reason)) = self.download(route, incoming, store, digest.as_ref()) {
             return self.fault(route, status, &reason);
@@ -418,9 +428,13 @@ impl Proxy {
         route: &Route,
         incoming: Incoming,
         store: Option<Store>,
+        is_get: bool,
     ) -> Response {
         let Some(len) = incoming.len else {
-            return self.fault(route, 502, "upstream sent no Content-Length");
+            // Only a pass-through comes here without a length (a cacheable
+            // file is downloaded whole first): it is buffered in an
+            // anonymous file, so that the client still gets a length.
+            return self.buffered(head, route, incoming, is_get);
         };
         // An empty body is never read, so it is complete already.
         let store = match store {
@@ -468,8 +482,49 @@ impl Proxy {
         }
     }
 
+    /// Downloads a body of unknown length into an anonymous temporary file
+    /// (within [`MAX_FILE`]) and answers with it.
+    fn buffered(
+        &self,
+        head: &RequestHead,
+        route: &Route,
+        mut incoming: Incoming,
+        is_get: bool,
+    ) -> Response {
+        use std::io::{Read, Seek, SeekFrom};
+        let host = route.mirror.host();
+        let copied = tempfile::tempfile().and_then(|mut file| {
+            let copied =
+                std::io::copy(&mut (&mut incoming.response).take(MAX_FILE + 1), &mut file)?;
+            file.seek(SeekFrom::Start(0))?;
+            Ok((file, copied))
+        });
+        let (file, copied) = match copied {
+            Ok(done) => done,
+            Err(error) => {
+                let reason = format!("reading from upstream: {}", super::upstream::chain(&error));
+                return self.fault(route, 502, &reason);
+            }
+        };
+        self.inner
+            .cache
+            .stats
+            .count(host, |c| c.upstream_bytes += copied);
+        let metadata = match file.metadata() {
+            Ok(metadata) if copied <= MAX_FILE => metadata,
+            Ok(_) => return self.fault(route, 502, "upstream file larger than 2 GiB"),
+            Err(error) => return self.fault(route, 502, &format!("buffering: {error}")),
+        };
+        let opened = OpenedFile {
+            path: PathBuf::from(route.relative_text()),
+            file,
+            metadata,
+        };
+        file_response(head, opened, is_get)
+    }
+
     /// Answers a path that is not cached: fetched and streamed.
-    fn pass_through(&self, head: &RequestHead, route: &Route, _is_get: bool) -> Response {
+    fn pass_through(&self, head: &RequestHead, route: &Route, is_get: bool) -> Response {
         if self.inner.options.offline {
             return self.fault(route, 504, "not in the cache (offline)");
         }
@@ -481,7 +536,7 @@ impl Proxy {
         match self.inner.upstream.get(&route.url(), None) {
             Fetched::Body(incoming) => {
                 self.inner.cache.stats.count(host, |c| c.misses += 1);
-                self.stream(head, route, *incoming, None)
+                self.stream(head, route, *incoming, None, is_get)
             }
             Fetched::Missing => self.fault(route, 404, "not on the mirror"),
             Fetched::NotModified => self.fault(route, 502, "upstream answered 304 unasked"),

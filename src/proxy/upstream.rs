@@ -75,6 +75,15 @@ pub(crate) struct Incoming {
 impl Upstream {
     /// A client that follows redirects only within `mirrors`.
     pub fn new(mirrors: Mirrors, env_proxy: EnvProxy) -> Result<Self, ProxyError> {
+        Self::with_read_timeout(mirrors, env_proxy, READ_TIMEOUT)
+    }
+
+    /// [`Upstream::new`] with another read timeout (tests of a slow mirror).
+    pub fn with_read_timeout(
+        mirrors: Mirrors,
+        env_proxy: EnvProxy,
+        read_timeout: Duration,
+    ) -> Result<Self, ProxyError> {
         let policy = Policy::custom(move |attempt| {
             let https_to_http = attempt
                 .previous()
@@ -95,7 +104,7 @@ impl Upstream {
             .connect_timeout(CONNECT_TIMEOUT)
             // The blocking client applies this to the answer's head and to
             // each read of the body: a mirror silent for this long fails.
-            .timeout(READ_TIMEOUT)
+            .timeout(read_timeout)
             .redirect(policy)
             .user_agent(concat!("git-buildkit/", env!("CARGO_PKG_VERSION")));
         if env_proxy == EnvProxy::Ignored {

@@ -535,3 +535,53 @@ fn a_new_in_release_makes_the_suites_other_indexes_revalidate() {
         (b"new release".to_vec(), b"new packages".to_vec())
     );
 }
+
+#[test]
+fn a_mirror_silent_past_the_read_timeout_is_504() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let log = dir.path().join("faults.jsonl");
+    let mirror = FakeMirror::start();
+    mirror.put(DEB, Serve::Slow(b"late".to_vec(), Duration::from_secs(2)));
+    let mirrors = super::Mirrors::new([mirror.url()]);
+    let upstream = super::upstream::Upstream::with_read_timeout(
+        mirrors.clone(),
+        super::upstream::EnvProxy::Ignored,
+        Duration::from_millis(300),
+    )
+    .expect("client");
+    let options = ProxyOptions {
+        fault_log: Some(log.clone()),
+        ..options()
+    };
+    let cache = super::Cache::open(&dir.path().join("cache"), GIB).expect("cache");
+    let proxy = super::Proxy::with_upstream(cache, mirrors, options, upstream);
+    let answer = get(&proxy, &mirror.target(DEB), &[]);
+    assert_eq!(answer.status, 504);
+    let statuses: Vec<u16> = read_faults(&log).iter().map(|f| f.status).collect();
+    assert_eq!(statuses, [504]);
+}
+
+#[test]
+fn a_body_without_a_length_is_answered_with_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mirror = FakeMirror::start();
+    mirror.put("README", Serve::Unsized(b"read me".to_vec()));
+    mirror.put(DEB, Serve::Unsized(b"deb".to_vec()));
+    let proxy = proxy(dir.path(), &mirror, GIB, options());
+    let readme = get(&proxy, &mirror.target("README"), &[]);
+    let deb = get(&proxy, &mirror.target(DEB), &[]);
+    let again = get(&proxy, &mirror.target(DEB), &[]);
+    assert_eq!(
+        (
+            readme.status,
+            readme.header("Content-Length"),
+            readme.body.as_slice()
+        ),
+        (200, Some("7"), &b"read me"[..])
+    );
+    assert_eq!(
+        (deb.body.as_slice(), again.body.as_slice()),
+        (&b"deb"[..], &b"deb"[..])
+    );
+    assert_eq!(mirror.requests(), 2, "the .deb was cached");
+}

@@ -31,6 +31,8 @@ pub enum Serve {
     Redirect(String),
     /// 200 with the body and this Last-Modified (304 to a matching IMS).
     Dated(Vec<u8>, String),
+    /// 200 with no Content-Length: the body ends when the connection does.
+    Unsized(Vec<u8>),
 }
 
 /// A request the fake mirror received: its target and If-Modified-Since.
@@ -168,6 +170,9 @@ fn answer(stream: TcpStream, files: &Mutex<HashMap<String, Serve>>, seen: &Mutex
         Some(Serve::Truncated(body, sent)) => out
             .write_all(head("200 OK", body.len()).as_bytes())
             .and_then(|()| out.write_all(&body[..sent])),
+        Some(Serve::Unsized(body)) => out
+            .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+            .and_then(|()| out.write_all(&body)),
         Some(Serve::Redirect(to)) => out.write_all(
             format!(
                 "HTTP/1.1 301 Moved\r\nLocation: {to}\r\nContent-Length: 0\r\n\
