@@ -29,6 +29,7 @@ use super::class::{classify, Class, Digest};
 use super::fault::{append, Fault};
 use super::fill::{Fill, Store};
 use super::mirrors::{Mirrors, Refused, Route};
+use super::stats::Counters;
 use super::upstream::{EnvProxy, Fetched, Incoming, Upstream, MAX_FILE};
 use super::ProxyError;
 
@@ -249,7 +250,7 @@ impl Proxy {
             Age::Fresh
         };
         if let Some(response) = self.cached_copy(head, &entry, volatile, age, is_get) {
-            self.inner.cache.stats.count(&host, |c| c.hits += 1);
+            self.count(&host, |c| c.hits += 1);
             return response;
         }
         if self.inner.options.offline {
@@ -264,7 +265,7 @@ impl Proxy {
             return self.pass_through(head, route, is_get);
         };
         if let Some(response) = self.cached_copy(head, &entry, volatile, Age::Fresh, is_get) {
-            self.inner.cache.stats.count(&host, |c| c.hits += 1);
+            self.count(&host, |c| c.hits += 1);
             return response;
         }
         let stored = if volatile && entry.data.is_file() {
@@ -272,26 +273,20 @@ impl Proxy {
         } else {
             None
         };
-        self.inner
-            .cache
-            .stats
-            .count(&host, |c| c.upstream_requests += 1);
+        self.count(&host, |c| c.upstream_requests += 1);
         match self.inner.upstream.get(&route.url(), stored.as_ref()) {
             Fetched::NotModified => {
                 if let Some(mut meta) = stored {
                     meta.fetched = crate::time::unix_now();
                     let _ = entry.write_meta(&meta);
                 }
-                self.inner
-                    .cache
-                    .stats
-                    .count(&host, |c| c.revalidations += 1);
+                self.count(&host, |c| c.revalidations += 1);
                 drop(lock);
                 self.cached_copy(head, &entry, volatile, Age::Any, is_get)
                     .unwrap_or_else(|| self.fault(route, 502, "the cached copy vanished"))
             }
             Fetched::Body(incoming) => {
-                self.inner.cache.stats.count(&host, |c| c.misses += 1);
+                self.count(&host, |c| c.misses += 1);
                 let digest = match class {
                     Class::Immutable(digest) => digest.clone(),
                     _ => None,
@@ -305,7 +300,7 @@ impl Proxy {
                 // Valid-Until, so an old index cannot be passed off as new.
                 match self.cached_copy(head, &entry, volatile, Age::Any, is_get) {
                     Some(response) => {
-                        self.inner.cache.stats.count(&host, |c| c.hits += 1);
+                        self.count(&host, |c| c.hits += 1);
                         response
                     }
                     None => self.fault(route, status, &reason),
@@ -388,10 +383,7 @@ impl Proxy {
                 }
             };
             received += read as u64;
-            self.inner
-                .cache
-                .stats
-                .count(host, |c| c.upstream_bytes += read as u64);
+            self.count(host, |c| c.upstream_bytes += read as u64);
             if received > MAX_FILE {
                 return Err((502, "upstream file larger than 2 GiB".to_owned()));
             }
@@ -506,10 +498,7 @@ impl Proxy {
                 return self.fault(route, 502, &reason);
             }
         };
-        self.inner
-            .cache
-            .stats
-            .count(host, |c| c.upstream_bytes += copied);
+        self.count(host, |c| c.upstream_bytes += copied);
         let metadata = match file.metadata() {
             Ok(metadata) if copied <= MAX_FILE => metadata,
             Ok(_) => return self.fault(route, 502, "upstream file larger than 2 GiB"),
@@ -529,13 +518,10 @@ impl Proxy {
             return self.fault(route, 504, "not in the cache (offline)");
         }
         let host = route.mirror.host();
-        self.inner
-            .cache
-            .stats
-            .count(host, |c| c.upstream_requests += 1);
+        self.count(host, |c| c.upstream_requests += 1);
         match self.inner.upstream.get(&route.url(), None) {
             Fetched::Body(incoming) => {
-                self.inner.cache.stats.count(host, |c| c.misses += 1);
+                self.count(host, |c| c.misses += 1);
                 self.stream(head, route, *incoming, None, is_get)
             }
             Fetched::Missing => self.fault(route, 404, "not on the mirror"),
@@ -575,6 +561,11 @@ impl Proxy {
         Some(file_response(head, opened, is_get))
     }
 
+    /// Counts something for `host`.
+    fn count(&self, host: &str, change: impl Fn(&mut Counters)) {
+        self.inner.cache.stats.count(host, change);
+    }
+
     /// Logs a fault and answers it.
     pub(crate) fn fault(&self, route: &Route, status: u16, reason: &str) -> Response {
         self.fault_at(
@@ -595,7 +586,7 @@ impl Proxy {
         status: u16,
         reason: &str,
     ) -> Response {
-        self.inner.cache.stats.count(host, |c| c.errors += 1);
+        self.count(host, |c| c.errors += 1);
         if let Some(log) = &self.inner.options.fault_log {
             append(
                 log,
