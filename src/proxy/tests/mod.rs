@@ -585,3 +585,52 @@ fn a_body_without_a_length_is_answered_with_one() {
     );
     assert_eq!(mirror.requests(), 2, "the .deb was cached");
 }
+
+/// Needs the Debian mirror (run with `--ignored`): the rustls client with
+/// the platform's roots fetches over https, as an https allow-list entry
+/// makes it, while the guest still asks in plain path mode.
+#[test]
+#[ignore = "needs https://deb.debian.org"]
+fn the_debian_mirror_over_https_through_path_mode() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cache = super::Cache::open(dir.path(), GIB).expect("cache");
+    let mirrors = super::Mirrors::new(["https://deb.debian.org/debian"]);
+    let proxy = super::Proxy::new(cache, mirrors, options()).expect("proxy");
+    let answer = get(&proxy, "/deb.debian.org/debian/dists/bookworm/Release", &[]);
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert!(answer.body.starts_with(b"Origin: Debian\n"));
+    let counters = proxy.cache().status().expect("status").counters;
+    assert_eq!((counters.misses, counters.errors), (1, 0));
+}
+
+#[test]
+fn counters_add_up_across_processes_sharing_a_cache() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mirror = FakeMirror::start();
+    mirror.put(DEB, Serve::File(b"deb".to_vec()));
+    // Two proxies on one directory, as two guest connections' processes.
+    let first = proxy(dir.path(), &mirror, GIB, options());
+    let second = proxy(dir.path(), &mirror, GIB, options());
+    get(&first, &mirror.target(DEB), &[]);
+    get(&second, &mirror.target(DEB), &[]);
+    get(&second, &mirror.target("pool/missing.deb"), &[]);
+    let status = super::Cache::open(dir.path(), GIB)
+        .expect("cache")
+        .status()
+        .expect("status");
+    let want = Counters {
+        hits: 1,
+        misses: 1,
+        revalidations: 0,
+        upstream_requests: 2,
+        upstream_bytes: 3,
+        errors: 1,
+    };
+    assert_eq!((status.counters, status.entries), (want, 1));
+    assert_eq!(status.hosts.keys().collect::<Vec<_>>(), ["127.0.0.1"]);
+}
