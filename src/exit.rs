@@ -24,6 +24,7 @@ use crate::hooks::HookError;
 use crate::package::PackageError;
 use crate::paths::PathsError;
 use crate::pipeline::{PipelineError, StepError, VmPlanError};
+use crate::proxy::ProxyError;
 use crate::sign::SignError;
 use crate::vm::{VerdictKind, VmError};
 
@@ -156,6 +157,19 @@ impl GitError {
     /// Usage: not a repository, an unknown revision, a work tree git refuses.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::Usage
+    }
+}
+
+impl ProxyError {
+    /// Failed for the cache's own files; the test bed failed when the
+    /// proxy cannot run (no apt-config, no TLS client, no connection).
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            ProxyError::OpenCache { .. }
+            | ProxyError::ReadCache { .. }
+            | ProxyError::Remove { .. } => ExitCode::Failed,
+            _ => ExitCode::Testbed,
+        }
     }
 }
 

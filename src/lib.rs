@@ -23,6 +23,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod process;
 pub mod progress;
+pub mod proxy;
 pub mod serve;
 pub mod sign;
 pub mod time;

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use super::access_log::AccessLogEntry;
 use super::request::{read_head, HeadError, ReadHead, RequestHead, Version};
 use super::response::{send, Body, Parts, Response, SendFailure, Status};
-use super::site::StaticSite;
 use super::ServeError;
 
 /// Bytes of the request stream buffered at once.
@@ -45,9 +44,35 @@ impl Pacing for Unpaced {
     fn answering(&self) {}
 }
 
-/// Answers the requests of one connection; see [`StaticSite::handle_connection`].
+/// What answers the requests of a connection: the static site, or the
+/// caching apt proxy. The loop below owns everything else (framing,
+/// keep-alive, pipelining, sending), so both speak the same HTTP.
+pub(crate) trait Answer {
+    /// The response to a well-framed request.
+    fn answer(&self, head: &RequestHead) -> Response;
+
+    /// Called once when a connection ends, however it ended: the proxy
+    /// saves its counters there.
+    fn connection_closed(&self) {}
+}
+
+/// Answers the requests of one connection; see
+/// [`StaticSite::handle_connection`](super::StaticSite::handle_connection).
 pub(crate) fn serve_connection(
-    site: &StaticSite,
+    site: &dyn Answer,
+    reader: impl Read,
+    writer: impl Write,
+    pacing: &dyn Pacing,
+    log: &dyn Fn(&AccessLogEntry),
+) -> Result<u64, ServeError> {
+    let result = answer_requests(site, reader, writer, pacing, log);
+    site.connection_closed();
+    result
+}
+
+/// The loop of [`serve_connection`].
+fn answer_requests(
+    site: &dyn Answer,
     reader: impl Read,
     writer: impl Write,
     pacing: &dyn Pacing,
@@ -82,28 +107,11 @@ pub(crate) fn serve_connection(
             Err(source) => return Err(ServeError::ReadRequest { source }),
         };
         let mut keep_alive = wants_keep_alive(&head);
-        let mut response = match framing(&head) {
-            Err(status) => {
-                keep_alive = false;
-                Response::error(status)
-            }
-            Ok(RequestBody::None) => site.answer(&head),
-            Ok(RequestBody::Discard(len)) => {
-                match io::copy(&mut (&mut reader).take(len), &mut io::sink()) {
-                    Ok(copied) if copied == len => {}
-                    Ok(_) => return Ok(answered),
-                    Err(error) if is_disconnect(&error) => return Ok(answered),
-                    Err(source) => return Err(ServeError::ReadRequest { source }),
-                }
-                site.answer(&head)
-            }
-            Ok(RequestBody::TooLong) => {
-                keep_alive = false;
-                site.answer(&head)
-            }
+        let Some(mut response) = answer_framed(site, &head, &mut reader, &mut keep_alive)? else {
+            return Ok(answered);
         };
         pacing.answering();
-        if matches!(response.body, Body::File { .. }) && buffer.is_empty() {
+        if matches!(response.body, Body::File { .. } | Body::Stream(_)) && buffer.is_empty() {
             buffer.resize(COPY_BUFFER, 0);
         }
         let exchange = Exchange {
@@ -117,7 +125,10 @@ pub(crate) fn serve_connection(
             path: head.target,
         };
         let sent = send_and_log(&mut writer, &mut response, exchange, &mut buffer, log)?;
-        if sent == Sent::ClientGone {
+        if sent != Sent::Complete {
+            // After a cut body, what arrived is passed on (apt resumes from
+            // there with Range); the close tells the client it is short.
+            let _ = writer.flush();
             return Ok(answered);
         }
         answered += 1;
@@ -125,6 +136,37 @@ pub(crate) fn serve_connection(
             return Ok(answered);
         }
     }
+}
+
+/// Reads and drops the request's body as [`framing`] says, and answers
+/// it; clears `keep_alive` when the connection cannot stay in step.
+/// `None` when the client went away meanwhile.
+fn answer_framed(
+    site: &dyn Answer,
+    head: &RequestHead,
+    reader: &mut impl Read,
+    keep_alive: &mut bool,
+) -> Result<Option<Response>, ServeError> {
+    Ok(Some(match framing(head) {
+        Err(status) => {
+            *keep_alive = false;
+            Response::error(status)
+        }
+        Ok(RequestBody::None) => site.answer(head),
+        Ok(RequestBody::Discard(len)) => {
+            match io::copy(&mut reader.take(len), &mut io::sink()) {
+                Ok(copied) if copied == len => {}
+                Ok(_) => return Ok(None),
+                Err(error) if is_disconnect(&error) => return Ok(None),
+                Err(source) => return Err(ServeError::ReadRequest { source }),
+            }
+            site.answer(head)
+        }
+        Ok(RequestBody::TooLong) => {
+            *keep_alive = false;
+            site.answer(head)
+        }
+    }))
 }
 
 /// What a response answers, and how.
@@ -158,6 +200,10 @@ enum Sent {
     Complete,
     /// The client went away: the end of the connection, but no error.
     ClientGone,
+    /// A streamed body failed before its length: the connection must close
+    /// so that the client sees the body is short. The body's source has
+    /// already recorded why (the proxy's fault log); no error here.
+    BodyCut,
 }
 
 /// Sends `response` and logs it, whatever became of it.
@@ -185,10 +231,11 @@ fn send_and_log(
         Ok(()) => Ok(Sent::Complete),
         Err(SendFailure::Connection(error)) if is_disconnect(&error) => Ok(Sent::ClientGone),
         Err(SendFailure::Connection(source)) => Err(ServeError::WriteResponse { source }),
+        Err(SendFailure::Stream) => Ok(Sent::BodyCut),
         Err(SendFailure::File(source)) => Err(ServeError::ReadFile {
             path: match &response.body {
                 Body::File { opened, .. } => opened.path.clone(),
-                Body::None | Body::Text(_) => PathBuf::new(),
+                Body::None | Body::Text(_) | Body::Stream(_) => PathBuf::new(),
             },
             source,
         }),

@@ -17,21 +17,21 @@
 //! once per connection with the connection on stdin/stdout.
 
 mod access_log;
-mod conditional;
-mod confine;
-mod connection;
-mod content_type;
+pub(crate) mod conditional;
+pub(crate) mod confine;
+pub(crate) mod connection;
+pub(crate) mod content_type;
 mod error;
 mod limits;
 mod notice;
 pub(crate) mod range;
 pub(crate) mod request;
-mod response;
-mod site;
+pub(crate) mod response;
+pub(crate) mod site;
 mod slots;
-mod stdio;
+pub(crate) mod stdio;
 pub(crate) mod target;
-mod tcp;
+pub(crate) mod tcp;
 #[cfg(test)]
 mod tests;
 

@@ -22,7 +22,9 @@ pub(crate) enum Status {
     HeadersTooLarge,
     InternalError,
     NotImplemented,
+    BadGateway,
     ServiceUnavailable,
+    GatewayTimeout,
     VersionNotSupported,
 }
 
@@ -42,7 +44,9 @@ impl Status {
             Status::HeadersTooLarge => 431,
             Status::InternalError => 500,
             Status::NotImplemented => 501,
+            Status::BadGateway => 502,
             Status::ServiceUnavailable => 503,
+            Status::GatewayTimeout => 504,
             Status::VersionNotSupported => 505,
         }
     }
@@ -62,7 +66,9 @@ impl Status {
             Status::HeadersTooLarge => "Request Header Fields Too Large",
             Status::InternalError => "Internal Server Error",
             Status::NotImplemented => "Not Implemented",
+            Status::BadGateway => "Bad Gateway",
             Status::ServiceUnavailable => "Service Unavailable",
+            Status::GatewayTimeout => "Gateway Timeout",
             Status::VersionNotSupported => "HTTP Version Not Supported",
         }
     }
@@ -81,6 +87,28 @@ pub(crate) enum Body {
         start: u64,
         len: u64,
     },
+    /// Bytes read as they come (the proxy's download from upstream).
+    Stream(StreamBody),
+}
+
+/// A body read from a source whose length is known before the first byte:
+/// `Content-Length` is sent as promised, and if the source fails or ends
+/// early the connection is closed mid-body, never padded or cut short with
+/// a shorter length (apt treats a wrong size as fatal, a closed connection
+/// as transient and resumes).
+pub(crate) struct StreamBody {
+    /// Where the bytes come from.
+    pub reader: Box<dyn Read>,
+    /// Exactly how many bytes it will give.
+    pub len: u64,
+}
+
+impl std::fmt::Debug for StreamBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamBody")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A response before it is sent.
@@ -103,6 +131,14 @@ impl Response {
         }
     }
 
+    /// An error response whose text body also says why (one line).
+    pub fn error_because(status: Status, reason: &str) -> Self {
+        let mut response = Response::error(status);
+        let line: String = reason.chars().filter(|c| !c.is_control()).collect();
+        response.body = Body::Text(format!("{} {}: {line}\n", status.code(), status.reason()));
+        response
+    }
+
     /// Adds a header field.
     pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
@@ -115,6 +151,7 @@ impl Response {
             Body::None => None,
             Body::Text(text) => Some(text.len() as u64),
             Body::File { len, .. } => Some(*len),
+            Body::Stream(stream) => Some(stream.len),
         }
     }
 }
@@ -132,6 +169,9 @@ pub(crate) enum SendFailure {
     Connection(io::Error),
     /// Reading the file failed, or it ended before the promised length.
     File(io::Error),
+    /// A streamed body failed or ended before its promised length; its
+    /// source has recorded why (the proxy's fault log).
+    Stream,
 }
 
 /// What of a response goes on the wire.
@@ -195,6 +235,9 @@ fn send_inner(
             Body::File { opened, start, len } => {
                 copy_range(&mut opened.file, *start, *len, out, buffer, sent)?;
             }
+            Body::Stream(stream) => {
+                copy_stream(&mut stream.reader, stream.len, out, buffer, sent)?;
+            }
         }
     }
     out.flush().map_err(SendFailure::Connection)
@@ -230,6 +273,33 @@ fn copy_range(
             Ok(read) => read,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(SendFailure::File(error)),
+        };
+        out.write_all(&buffer[..read])
+            .map_err(SendFailure::Connection)?;
+        *sent += read as u64;
+        remaining -= read as u64;
+    }
+    Ok(())
+}
+
+/// Copies exactly `len` bytes of `reader` to `out` through `buffer`.
+fn copy_stream(
+    reader: &mut dyn Read,
+    len: u64,
+    out: &mut impl Write,
+    buffer: &mut [u8],
+    sent: &mut u64,
+) -> Result<(), SendFailure> {
+    let mut remaining = len;
+    while remaining > 0 {
+        let want = buffer
+            .len()
+            .min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        let read = match reader.read(&mut buffer[..want]) {
+            Ok(0) => return Err(SendFailure::Stream),
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(SendFailure::Stream),
         };
         out.write_all(&buffer[..read])
             .map_err(SendFailure::Connection)?;

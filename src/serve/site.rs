@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::access_log::AccessLogEntry;
 use super::conditional::{is_not_modified, mtime_secs, range_applies};
-use super::confine::{open_confined, Refusal};
-use super::connection::{serve_connection, Unpaced};
+use super::confine::{open_confined, OpenedFile, Refusal};
+use super::connection::{serve_connection, Answer, Unpaced};
 use super::content_type::content_type;
 use super::range::{evaluate, RangeAnswer};
 use super::request::RequestHead;
@@ -54,9 +54,11 @@ impl StaticSite {
     ) -> Result<u64, ServeError> {
         serve_connection(self, reader, writer, &Unpaced, log)
     }
+}
 
+impl Answer for StaticSite {
     /// The response to a well-framed request.
-    pub(crate) fn answer(&self, head: &RequestHead) -> Response {
+    fn answer(&self, head: &RequestHead) -> Response {
         let is_get = match head.method.as_str() {
             "GET" => true,
             "HEAD" => false,
@@ -71,54 +73,63 @@ impl StaticSite {
             Err(Refusal::Forbidden) => return Response::error(Status::Forbidden),
             Err(Refusal::Io) => return Response::error(Status::InternalError),
         };
-        // Length and date come from the open handle, so they describe the
-        // bytes that will be sent even if the path is replaced meanwhile.
-        let len = opened.metadata.len();
-        let mtime = mtime_secs(opened.metadata.modified());
-        let last_modified = mtime.map(http_date);
-        if is_not_modified(head, mtime) {
-            let mut response = Response {
-                status: Status::NotModified,
-                headers: Vec::new(),
-                body: Body::None,
-            };
-            if let Some(date) = last_modified {
-                response = response.with("Last-Modified", date);
-            }
+        file_response(head, opened, is_get)
+    }
+}
+
+/// The answer to a GET (`is_get`) or HEAD of an opened file: 304 when the
+/// client's copy is current, 206 for a satisfiable single `Range` whose
+/// `If-Range` matches, else the whole file, with `Last-Modified` the file's
+/// modification time. The proxy's cache answers with it too, having set
+/// each cached file's modification time to upstream's `Last-Modified`.
+pub(crate) fn file_response(head: &RequestHead, opened: OpenedFile, is_get: bool) -> Response {
+    // Length and date come from the open handle, so they describe the
+    // bytes that will be sent even if the path is replaced meanwhile.
+    let len = opened.metadata.len();
+    let mtime = mtime_secs(opened.metadata.modified());
+    let last_modified = mtime.map(http_date);
+    if is_not_modified(head, mtime) {
+        let mut response = Response {
+            status: Status::NotModified,
+            headers: Vec::new(),
+            body: Body::None,
+        };
+        if let Some(date) = last_modified {
+            response = response.with("Last-Modified", date);
+        }
+        return response;
+    }
+    let mut headers = vec![("Content-Type", content_type(&opened.path).to_owned())];
+    if let Some(date) = last_modified {
+        headers.push(("Last-Modified", date));
+    }
+    headers.push(("Accept-Ranges", "bytes".to_owned()));
+    // RFC 9110 §14.2: Range is defined for GET only; HEAD ignores it.
+    let range = match head.single("range") {
+        Some(value) if is_get && range_applies(head, mtime) => evaluate(value, len),
+        _ => RangeAnswer::Full,
+    };
+    let (status, start, end) = match range {
+        RangeAnswer::Full => (Status::Ok, 0, len),
+        RangeAnswer::Partial { start, end } => {
+            headers.push(("Content-Range", format!("bytes {start}-{end}/{len}")));
+            (Status::PartialContent, start, end + 1)
+        }
+        RangeAnswer::Unsatisfiable => {
+            let mut response = Response::error(Status::RangeNotSatisfiable);
+            response
+                .headers
+                .push(("Content-Range", format!("bytes */{len}")));
             return response;
         }
-        let mut headers = vec![("Content-Type", content_type(&opened.path).to_owned())];
-        if let Some(date) = last_modified {
-            headers.push(("Last-Modified", date));
-        }
-        headers.push(("Accept-Ranges", "bytes".to_owned()));
-        // RFC 9110 §14.2: Range is defined for GET only; HEAD ignores it.
-        let range = match head.single("range") {
-            Some(value) if is_get && range_applies(head, mtime) => evaluate(value, len),
-            _ => RangeAnswer::Full,
-        };
-        let (status, start, end) = match range {
-            RangeAnswer::Full => (Status::Ok, 0, len),
-            RangeAnswer::Partial { start, end } => {
-                headers.push(("Content-Range", format!("bytes {start}-{end}/{len}")));
-                (Status::PartialContent, start, end + 1)
-            }
-            RangeAnswer::Unsatisfiable => {
-                let mut response = Response::error(Status::RangeNotSatisfiable);
-                response
-                    .headers
-                    .push(("Content-Range", format!("bytes */{len}")));
-                return response;
-            }
-        };
-        Response {
-            status,
-            headers,
-            body: Body::File {
-                opened,
-                start,
-                len: end - start,
-            },
-        }
+    };
+    Response {
+        status,
+        headers,
+        body: Body::File {
+            opened,
+            start,
+            len: end - start,
+        },
     }
 }

@@ -24,17 +24,17 @@ use super::ServeError;
 /// returns the number of requests answered. Log entries only go to `log`:
 /// stdout is the HTTP channel, and under QEMU stderr is too.
 pub fn serve_stdio(site: &StaticSite, log: &dyn Fn(&AccessLogEntry)) -> Result<u64, ServeError> {
-    // Own handles on fds 0 and 1: unbuffered by std (stdout's line buffering
-    // would split binary bodies at every newline byte) and closed when done.
-    let input = io::stdin()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(|source| ServeError::Stdio { source })?;
-    let output = io::stdout()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(|source| ServeError::Stdio { source })?;
-    site.handle_connection(File::from(input), File::from(output), log)
+    let (input, output) = stdio_connection().map_err(|source| ServeError::Stdio { source })?;
+    site.handle_connection(input, output, log)
+}
+
+/// Own handles on fds 0 and 1, the connection: unbuffered by std (stdout's
+/// line buffering would split binary bodies at every newline byte) and
+/// closed when dropped.
+pub(crate) fn stdio_connection() -> io::Result<(File, File)> {
+    let input = io::stdin().as_fd().try_clone_to_owned()?;
+    let output = io::stdout().as_fd().try_clone_to_owned()?;
+    Ok((File::from(input), File::from(output)))
 }
 
 /// Whether standard error is the same socket as standard output, as when

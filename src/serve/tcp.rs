@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 
 use super::access_log::AccessLogEntry;
-use super::connection::serve_connection;
+use super::connection::{serve_connection, Answer};
 use super::limits::Limits;
 use super::notice::{LoadNotice, Tally};
 use super::response::{send, Parts, Response, Status};
@@ -60,6 +60,19 @@ const CONNECTION_STACK: usize = 256 * 1024;
 /// failure to bind is an error: nothing after that stops the server.
 pub fn serve_tcp(
     site: &StaticSite,
+    bind: SocketAddr,
+    limits: &Limits,
+    stop: &AtomicBool,
+    on_bound: &dyn Fn(SocketAddr),
+    log: &(dyn Fn(&AccessLogEntry) + Sync),
+    notice: &dyn Fn(&LoadNotice),
+) -> Result<(), ServeError> {
+    serve_tcp_with(site, bind, limits, stop, on_bound, log, notice)
+}
+
+/// [`serve_tcp`] for any [`Answer`]: the proxy's loopback server.
+pub(crate) fn serve_tcp_with(
+    site: &(dyn Answer + Sync),
     bind: SocketAddr,
     limits: &Limits,
     stop: &AtomicBool,
@@ -197,7 +210,7 @@ fn refuse(stream: &TcpStream) {
 
 /// Serves one admitted connection until it ends.
 fn serve_slot(
-    site: &StaticSite,
+    site: &(dyn Answer + Sync),
     slot: &Slot,
     limits: &Limits,
     log: &(dyn Fn(&AccessLogEntry) + Sync),

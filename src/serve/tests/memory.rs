@@ -8,6 +8,7 @@ use std::io;
 use pretty_assertions::assert_eq;
 
 use super::support::*;
+use crate::serve::connection::Answer;
 use crate::serve::request::{RequestHead, Version};
 use crate::serve::response::{send, Parts};
 use crate::serve::{AccessLogEntry, ServeError, StaticSite};
