@@ -215,6 +215,9 @@ impl VmError {
             | VmError::BadMemory { .. }
             | VmError::BadDuration { .. }
             | VmError::BadMode { .. }
+            | VmError::BadForward { .. }
+            | VmError::PortBusy { .. }
+            | VmError::StdinTooLarge { .. }
             | VmError::OutOfRange { .. }
             | VmError::NoImage { .. }
             | VmError::NoRun { .. } => ExitCode::Usage,

@@ -8,9 +8,12 @@ use git_buildkit::package;
 use git_buildkit::pipeline::{plan_vm_test, TagTestOptions};
 use git_buildkit::progress::Listener;
 use git_buildkit::time;
+use git_buildkit::vm::exec::{ExecRequest, MAX_STDIN};
 use git_buildkit::vm::image::{host_mirror, host_suite, CreateOptions};
+use git_buildkit::vm::kept::{self, RunState};
+use git_buildkit::vm::qemu::Forward;
 use git_buildkit::vm::run::{self, AccelChoice};
-use git_buildkit::vm::values::parse_mode;
+use git_buildkit::vm::values::{parse_mode, TimeLimit};
 use git_buildkit::vm::{
     ImageStore, Recipe, TestOutcome, Verdict, VerdictKind, VmError, DEFAULT_IMAGE,
 };
@@ -47,12 +50,33 @@ pub enum Command {
     /// Boot a kept run's VM with a root shell on this terminal (Ctrl-A X quits).
     ///
     /// Runs are kept with `vm-test --keep`; the shell boots the same overlay
-    /// the test left, in fast mode, without a network.
+    /// the test left, in fast mode, without a network. A kept VM that still
+    /// runs is stopped first (cleanly, its disk kept): to run commands in
+    /// it while it runs, use `vm exec`.
     #[command(after_help = "Examples:
   git buildkit vm-test --keep            prints the run id
   git buildkit vm shell v1.2.0-3fa9c1de")]
     Shell(ShellArgs),
-    /// Remove an image (or a kept run).
+    /// Run a command as root in a kept run's running VM.
+    ///
+    /// Non-interactive: the command's words are quoted and run with
+    /// `bash -c` in the guest; its stdout and stderr stream back as they
+    /// come, and its exit status becomes ours. Piped stdin (up to 16 MiB) is
+    /// given to it; from a terminal it gets /dev/null. Requests and answers
+    /// travel hex-encoded in framed lines on the guest's job port, so
+    /// nothing the command prints can forge its exit status. One command at
+    /// a time per run (others wait). A stopped run (`vm list`) is not booted
+    /// again: `vm shell` boots it.
+    ///
+    /// Exit codes: the command's own; 2 usage; 3 the guest did not answer,
+    /// the VM stopped, or the command ran past --timeout (it is killed).
+    #[command(after_help = "Examples:
+  git buildkit vm-test v1.2.0 --keep --forward 8080:80
+  git buildkit vm exec v1.2.0-3fa9c1de -- systemctl status myapp
+  echo hi | git buildkit vm exec v1.2.0-3fa9c1de -- cat
+  git buildkit vm exec --timeout 30m v1.2.0-3fa9c1de -- apt-get install -y jq")]
+    Exec(ExecArgs),
+    /// Remove an image (or a kept run, stopping its VM).
     #[command(after_help = "Examples:
   git buildkit vm destroy py
   git buildkit vm destroy v1.2.0-3fa9c1de")]
@@ -122,6 +146,20 @@ pub struct ShellArgs {
     pub run: String,
 }
 
+/// Arguments of `vm exec`.
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// The kept run's id.
+    #[arg(value_name = "RUN-ID")]
+    pub run: String,
+    /// How long the command may run (e.g. 90s, 5m, 1h).
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub timeout: String,
+    /// The command and its arguments.
+    #[arg(value_name = "COMMAND", required = true, last = true)]
+    pub command: Vec<String>,
+}
+
 /// Arguments of `vm destroy`.
 #[derive(Debug, clap::Args)]
 pub struct DestroyArgs {
@@ -152,7 +190,8 @@ pub struct DestroyArgs {
 #[command(after_help = "Examples:
   git buildkit vm-test                          the latest version tag
   git buildkit vm-test v1.2.0 --mode systemd
-  git buildkit vm-test v1.2.0 --keep            then: git buildkit vm shell RUN-ID
+  git buildkit vm-test v1.2.0 --keep            then: git buildkit vm exec RUN-ID -- CMD
+  git buildkit vm-test v1.2.0 --keep --forward 8080:80   http://127.0.0.1:8080/ is guest port 80
   git buildkit vm-test --json | jq -r '.verdict, .phases.total'
   git buildkit vm-test --junit report.xml")]
 pub struct TestArgs {
@@ -168,9 +207,14 @@ pub struct TestArgs {
     /// The guest mode: fast, systemd or auto (default: [vm] mode, else auto).
     #[arg(long)]
     pub mode: Option<String>,
-    /// Keep the run's VM for `vm shell`.
+    /// Keep the run's VM running after the verdict, for `vm exec` (and
+    /// its disk, for `vm shell`), until `vm destroy`.
     #[arg(long)]
     pub keep: bool,
+    /// Make guest port GUEST reachable at 127.0.0.1:HOST (repeatable;
+    /// with --keep).
+    #[arg(long, value_name = "HOST:GUEST", requires = "keep", value_parser = parse_forward)]
+    pub forward: Vec<Forward>,
     /// The apt repository (default: [repo] path of the tag's .buildkit.toml).
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
@@ -213,6 +257,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
                 Err(failed(anyhow::anyhow!("qemu exited with status {code}")).silent())
             }
         }
+        Command::Exec(args) => exec(&store, args),
         Command::Destroy(args) => {
             match store.destroy(&args.name) {
                 Ok(image) => ui.status(
@@ -324,9 +369,21 @@ fn list(ui: &Ui, store: &ImageStore, args: &ListArgs) -> Result<(), CliError> {
         ));
     }
     for kept in &runs {
+        let forwards: String = match kept.state {
+            RunState::Running => kept
+                .forwards
+                .iter()
+                .map(|f| format!("  127.0.0.1:{}->{}", f.host, f.guest))
+                .collect(),
+            RunState::Stopped => String::new(),
+        };
         ui.out(&format!(
-            "run {:<24} image {} ({})  {}",
-            kept.id, kept.image, kept.image_key, kept.verdict
+            "run {:<24} image {} ({})  {}  {}{forwards}",
+            kept.id,
+            kept.image,
+            kept.image_key,
+            kept.verdict,
+            kept.state.word()
         ));
     }
     Ok(())
@@ -362,6 +419,7 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
         },
         mode,
         keep: args.keep,
+        forwards: args.forward,
         apt_dir,
         suite: config.repo.as_ref().and_then(|r| r.suite.clone()),
         serve_program: std::env::current_exe().map_err(usage)?,
@@ -416,11 +474,24 @@ pub fn report(
         }
     }
     if let Some(dir) = &verdict.kept {
-        ui.note(&format!(
-            "the run is kept in {}: `git buildkit vm shell {}` boots it",
-            dir.display(),
-            verdict.run_id
-        ));
+        let id = &verdict.run_id;
+        if verdict.running {
+            ui.note(&format!(
+                "the run's VM keeps running (in {}): `git buildkit vm exec {id} -- CMD` runs a command in it, `git buildkit vm destroy {id}` stops and removes it",
+                dir.display()
+            ));
+            for forward in &verdict.forwards {
+                ui.note(&format!(
+                    "http://127.0.0.1:{}/ (127.0.0.1:{}) reaches guest port {}",
+                    forward.host, forward.host, forward.guest
+                ));
+            }
+        } else {
+            ui.note(&format!(
+                "the run is kept in {}: `git buildkit vm shell {id}` boots it",
+                dir.display()
+            ));
+        }
     }
     match verdict.verdict {
         VerdictKind::Passed => Ok(()),
@@ -486,6 +557,46 @@ pub fn summary(tag: &str, verdict: &Verdict) -> Vec<String> {
         p.total
     ));
     lines
+}
+
+/// `--forward HOST:GUEST`.
+fn parse_forward(text: &str) -> Result<Forward, String> {
+    Forward::parse(text).map_err(|e| e.to_string())
+}
+
+/// Runs `vm exec`: our stdin (when piped) to the command, its output to
+/// ours, its status as our exit code.
+fn exec(store: &ImageStore, args: ExecArgs) -> Result<(), CliError> {
+    use std::io::{IsTerminal, Read};
+    let timeout: TimeLimit = args.timeout.parse()?;
+    let stdin = if std::io::stdin().is_terminal() {
+        None
+    } else {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_STDIN as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| usage(anyhow::Error::new(e).context("could not read stdin")))?;
+        Some(bytes)
+    };
+    let request = ExecRequest {
+        command: args.command,
+        stdin,
+        timeout: std::time::Duration::from_secs(timeout.secs()),
+    };
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    let code = kept::exec_in(store, &args.run, &request, &mut out, &mut err)?;
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(CliError::new(
+            git_buildkit::exit::ExitCode::Status(code),
+            anyhow::anyhow!("the command exited with status {code}"),
+        )
+        .silent())
+    }
 }
 
 /// The VM image cache of this user.

@@ -35,8 +35,10 @@ pub struct TagTestOptions {
     pub accel: AccelChoice,
     /// The mode (`--mode`), else `[vm] mode`, else auto.
     pub mode: Option<ModeChoice>,
-    /// Keep the run for `vm shell`.
+    /// Keep the run (its VM stays up for `vm exec`).
     pub keep: bool,
+    /// Guest ports reachable from 127.0.0.1 (`--forward`).
+    pub forwards: Vec<crate::vm::qemu::Forward>,
     /// The apt repository the tag was published to.
     pub apt_dir: PathBuf,
     /// Its suite (else the repository's default).
@@ -108,6 +110,7 @@ pub fn plan_vm_test(
         },
         files,
         keep: options.keep,
+        forwards: options.forwards.clone(),
         label: tag.to_owned(),
         serve_program: options.serve_program.clone(),
     };

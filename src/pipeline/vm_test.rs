@@ -22,6 +22,7 @@ impl Work<'_> {
             accel: AccelChoice::Auto,
             mode: None,
             keep: false,
+            forwards: Vec::new(),
             apt_dir,
             suite: Some(suite),
             serve_program: self.options.serve_program.clone(),

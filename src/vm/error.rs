@@ -79,6 +79,31 @@ pub enum VmError {
     /// Interrupted by a signal.
     #[error("interrupted")]
     Interrupted,
+    /// A `--forward` that is not `HOST:GUEST` with ports 1 to 65535.
+    #[error("invalid forward {text:?}: {reason}")]
+    BadForward { text: String, reason: &'static str },
+    /// A forward's host port is taken on 127.0.0.1.
+    #[error("port {port} on 127.0.0.1 is busy: it cannot forward to the guest")]
+    PortBusy {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `vm exec` on a kept run whose VM is not running.
+    #[error("kept run {id:?} is stopped: its VM no longer runs")]
+    RunStopped { id: String },
+    /// `vm exec` with more input than the guest is given.
+    #[error("stdin is larger than the {max} bytes a command in the guest is given")]
+    StdinTooLarge { max: usize },
+    /// The guest's exec agent did not take the request.
+    #[error("the guest did not answer the request in {seconds}s")]
+    NoAnswer { seconds: u64 },
+    /// The guest's command ran past its time limit (and was killed).
+    #[error("the command did not finish within {seconds}s: it was killed")]
+    ExecTimeout { seconds: u64 },
+    /// The guest's channel closed mid-request: the VM stopped.
+    #[error("the guest's channel closed before the command ended (the VM stopped)")]
+    GuestGone,
 }
 
 impl VmError {
@@ -103,6 +128,16 @@ impl VmError {
             VmError::ServeProgramGone { .. } => {
                 Some("run the command again (with the new binary)".into())
             }
+            VmError::PortBusy { .. } => {
+                Some("choose another host port, or stop what listens there".into())
+            }
+            VmError::RunStopped { id } => Some(format!(
+                "`git buildkit vm shell {id}` boots its overlay again; `git buildkit vm destroy {id}` removes it"
+            )),
+            VmError::NoAnswer { .. } | VmError::GuestGone => {
+                Some("`git buildkit vm list` shows whether the run is still running".into())
+            }
+            VmError::ExecTimeout { .. } => Some("give it longer with --timeout".into()),
             _ => None,
         }
     }

@@ -92,11 +92,28 @@ pub fn marker(nonce: &str) -> String {
 
 /// The bash script the guest runs (`run.sh` on the job disk).
 pub fn script(job: &Job) -> String {
+    build(job, None)
+}
+
+/// The script of a kept run: the same job, but when it ends (whatever its
+/// outcome) the guest stays up and the job port becomes the channel of
+/// `vm exec`, served by the agent on the job disk
+/// ([`super::exec::AGENT_FILE`]) with the frames of `exec_nonce`.
+pub fn kept_script(job: &Job, exec_nonce: &str) -> String {
+    build(job, Some(exec_nonce))
+}
+
+fn build(job: &Job, exec_nonce: Option<&str>) -> String {
     let mut s = String::new();
     let marker = marker(&job.nonce);
     s.push_str(SCRIPT_HEAD);
     let _ = writeln!(s, "marker={}", sh_quote(&marker));
     s.push_str(SCRIPT_FUNCTIONS);
+    if let Some(nonce) = exec_nonce {
+        let _ = writeln!(s, "xmarker={}", sh_quote(&super::exec::marker(nonce)));
+        let _ = writeln!(s, "agent={}", sh_quote(super::exec::AGENT_FILE));
+        s.push_str(SCRIPT_KEPT_END);
+    }
     let source = format!(
         "deb [signed-by=/etc/apt/keyrings/git-buildkit.gpg] http://{REPO_ADDRESS}/ {} {}",
         job.suite, job.component
@@ -175,6 +192,16 @@ run_test() {
     if [ "$result" = FAIL ] && [ "$flaky" = no ]; then failed=1; fi
     frame TEST "name=$name result=$result rc=$rc start=$start reason=$reason"
     rm -rf "$tmp" "$errf"
+}
+"#;
+
+const SCRIPT_KEPT_END: &str = r#"# A kept run: the guest stays up after its job, for `vm exec` on the job
+# port (raw, no echo: the agent reads requests there).
+end() {
+    sync
+    frame END "rc=$1"
+    stty -F /dev/ttyS1 raw -echo 2>/dev/null
+    exec perl "$job/$agent" /dev/ttyS1 "$xmarker" </dev/null >/dev/null 2>&1
 }
 "#;
 
@@ -367,10 +394,37 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_script_hands_the_port_to_the_agent_at_its_end() {
+        let kept = kept_script(&job(), "x0");
+        let plain = script(&job());
+        assert!(kept.contains("xmarker='@@bkx:x0 '\n"), "{kept}");
+        assert!(
+            kept.contains("exec perl \"$job/$agent\" /dev/ttyS1 \"$xmarker\""),
+            "{kept}"
+        );
+        // The new end() comes before the setup, whose failures call it too.
+        let end_at = kept.find("\nend() {\n    sync").expect("end");
+        assert!(end_at < kept.find("frame BEGIN").expect("begin"));
+        assert!(!plain.contains("perl"), "{plain}");
+        assert!(kept.ends_with("end \"$failed\"\n"));
+    }
+
+    #[test]
     fn the_script_is_valid_bash() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("run.sh");
         std::fs::write(&path, script(&job())).expect("write");
+        let out = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(&path)
+            .output()
+            .expect("bash");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(&path, kept_script(&job(), "x0")).expect("write");
         let out = std::process::Command::new("bash")
             .arg("-n")
             .arg(&path)

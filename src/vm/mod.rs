@@ -16,10 +16,12 @@
 pub mod connections;
 pub mod dep8;
 mod error;
+pub mod exec;
 pub mod image;
 pub mod initrd;
 pub mod job;
 pub mod junit;
+pub mod kept;
 pub mod kernel;
 pub mod limits;
 pub mod plan;

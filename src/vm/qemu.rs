@@ -49,6 +49,61 @@ pub struct Forward {
     pub guest: u16,
 }
 
+impl Forward {
+    /// Parses `HOST:GUEST` (two ports, 1 to 65535).
+    pub fn parse(text: &str) -> Result<Self, VmError> {
+        let bad = |reason| VmError::BadForward {
+            text: text.to_owned(),
+            reason,
+        };
+        let (host, guest) = text
+            .split_once(':')
+            .ok_or_else(|| bad("write HOST:GUEST, e.g. 8080:80"))?;
+        // Digits only: no sign, no leading zero, no spaces.
+        let port = |word: &str| match word.parse::<u16>() {
+            Ok(port)
+                if port > 0
+                    && word.bytes().all(|b| b.is_ascii_digit())
+                    && !word.starts_with('0') =>
+            {
+                Ok(port)
+            }
+            _ => Err(bad("a port is a number from 1 to 65535")),
+        };
+        Ok(Self {
+            host: port(host)?,
+            guest: port(guest)?,
+        })
+    }
+
+    /// Checks that no two forwards share a host port and that each host
+    /// port is free on 127.0.0.1 now (by binding it briefly: qemu binds it
+    /// for real when it starts).
+    pub fn check_free(forwards: &[Forward]) -> Result<(), VmError> {
+        for (i, forward) in forwards.iter().enumerate() {
+            if forwards[..i].iter().any(|f| f.host == forward.host) {
+                return Err(VmError::BadForward {
+                    text: format!("{}:{}", forward.host, forward.guest),
+                    reason: "its host port is forwarded twice",
+                });
+            }
+            std::net::TcpListener::bind(("127.0.0.1", forward.host)).map_err(|source| {
+                VmError::PortBusy {
+                    port: forward.host,
+                    source,
+                }
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Forward {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "127.0.0.1:{} -> guest port {}", self.host, self.guest)
+    }
+}
+
 /// How the guest's CPU runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -111,6 +166,16 @@ pub enum Console {
     /// An interactive root shell on the first serial port, on our terminal
     /// (Ctrl-A X quits qemu).
     Shell,
+    /// A kept run's job: as [`Console::Job`], but the job port is a unix
+    /// socket that qemu serves (and waits for a first client on before the
+    /// guest starts), so that qemu can outlive us and `vm exec` can connect
+    /// to the guest later.
+    Kept {
+        /// The FIFOs' common path, without `.in`/`.out`.
+        pipe: PathBuf,
+        /// The job port's socket.
+        socket: PathBuf,
+    },
 }
 
 /// Everything one boot needs.
@@ -225,6 +290,22 @@ pub fn qemu_args(boot: &Boot) -> Result<Vec<OsString>, VmError> {
             args.extend([
                 "-chardev".into(),
                 "stdio,id=job,signal=off".into(),
+                "-serial".into(),
+                "chardev:job".into(),
+            ]);
+        }
+        Console::Kept { pipe, socket } => {
+            args.extend([
+                "-chardev".into(),
+                format!("pipe,id=con,path={}", option_text(pipe)?).into(),
+                "-serial".into(),
+                "chardev:con".into(),
+                "-chardev".into(),
+                format!(
+                    "socket,id=job,path={},server=on,wait=on",
+                    option_text(socket)?
+                )
+                .into(),
                 "-serial".into(),
                 "chardev:job".into(),
             ]);
@@ -466,6 +547,91 @@ mod tests {
         b.guestfwds.clear();
         let args = text(&qemu_args(&b).expect("args"));
         assert!(!args.contains(&"-nic".to_owned()), "{args:?}");
+    }
+
+    #[test]
+    fn a_kept_job_port_is_a_socket_qemu_waits_on() {
+        let mut b = boot();
+        b.console = Console::Kept {
+            pipe: "/c/runs/r1/console".into(),
+            socket: "/c/runs/a,b/job.sock".into(),
+        };
+        let args = text(&qemu_args(&b).expect("args"));
+        let at = args
+            .iter()
+            .position(|a| a == "pipe,id=con,path=/c/runs/r1/console");
+        let at = at.expect("console");
+        assert_eq!(
+            args[at..at + 6],
+            [
+                "pipe,id=con,path=/c/runs/r1/console",
+                "-serial",
+                "chardev:con",
+                "-chardev",
+                "socket,id=job,path=/c/runs/a,,b/job.sock,server=on,wait=on",
+                "-serial",
+            ]
+        );
+        assert!(!args.iter().any(|a| a.starts_with("stdio")), "{args:?}");
+    }
+
+    #[test]
+    fn forwards_parse_and_a_busy_port_is_named() {
+        assert_eq!(
+            Forward::parse("8080:80").expect("ok"),
+            Forward {
+                host: 8080,
+                guest: 80
+            }
+        );
+        assert_eq!(
+            Forward::parse("65535:1").expect("ok"),
+            Forward {
+                host: 65535,
+                guest: 1
+            }
+        );
+        for bad in [
+            "8080", "0:80", "8080:0", "65536:80", "a:80", ":80", "80:", "-1:80", "+80:80",
+            "080:80", "1:2:3", " 80:80",
+        ] {
+            let error = Forward::parse(bad).expect_err(bad);
+            assert!(
+                matches!(error, VmError::BadForward { .. }),
+                "{bad}: {error}"
+            );
+        }
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = taken.local_addr().expect("addr").port();
+        let error = Forward::check_free(&[Forward {
+            host: port,
+            guest: 80,
+        }])
+        .expect_err("busy");
+        assert_eq!(
+            error.to_string(),
+            format!("port {port} on 127.0.0.1 is busy: it cannot forward to the guest")
+        );
+        drop(taken);
+        Forward::check_free(&[Forward {
+            host: port,
+            guest: 80,
+        }])
+        .expect("free again");
+        let twice = [
+            Forward {
+                host: port,
+                guest: 80,
+            },
+            Forward {
+                host: port,
+                guest: 81,
+            },
+        ];
+        assert!(matches!(
+            Forward::check_free(&twice),
+            Err(VmError::BadForward { .. })
+        ));
     }
 
     #[test]

@@ -25,10 +25,12 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use super::error::io_at;
+use super::exec::{self, Answer, ExecChannel};
 use super::image::{require, RemoveOnDrop};
 use super::job::{self, FrameKind, Job};
+use super::kept::{self, RunState};
 use super::limits::{self, Kept, Line, LineReader};
-use super::qemu::{self, Accel, Boot, Console, GuestFwd, GuestMode};
+use super::qemu::{self, Accel, Boot, Console, Forward, GuestFwd, GuestMode};
 use super::verdict::{Phases, TestOutcome, TestResult, Verdict, VerdictKind};
 use super::{Image, ImageStore, VmError};
 use crate::process::{Cmd, Running};
@@ -66,8 +68,11 @@ pub struct RunSpec {
     pub job: Job,
     /// Files for the job disk's `src/` (DEP-8 test scripts), with their modes.
     pub files: Vec<(String, Vec<u8>, u32)>,
-    /// Keep the run directory afterwards, for `vm shell`.
+    /// Keep the run afterwards: its VM stays up for `vm exec` (and its
+    /// overlay for `vm shell`).
     pub keep: bool,
+    /// Guest ports reachable from 127.0.0.1 while the VM runs.
+    pub forwards: Vec<Forward>,
     /// A label for the run id (the tag).
     pub label: String,
     /// The program the guest's repository connections run (this binary).
@@ -89,6 +94,15 @@ pub struct KeptRun {
     pub cpus: u32,
     /// The verdict word.
     pub verdict: String,
+    /// Guest ports reachable from 127.0.0.1 while the VM runs.
+    #[serde(default)]
+    pub forwards: Vec<Forward>,
+    /// Where `vm exec` reaches the guest, when it stayed up.
+    #[serde(default)]
+    pub exec: Option<ExecChannel>,
+    /// Whether its VM runs (found out when read, never stored).
+    #[serde(default, skip_deserializing)]
+    pub state: RunState,
 }
 
 /// Runs the test and returns its verdict. A broken test bed is a verdict
@@ -108,6 +122,7 @@ pub fn run(
     require("mke2fs", "e2fsprogs")?;
     let accel = choose_accel(spec.accel, listener)?;
     check_serve_program(&spec.serve_program)?;
+    Forward::check_free(&spec.forwards)?;
     remove_stale_runs(store)?;
     let (dir, _lock) = new_run_dir(store, &spec.label)?;
     let id = dir
@@ -122,17 +137,23 @@ pub fn run(
             spec.image.name, spec.image.manifest.key
         ),
     );
-    let job_disk = write_job_disk(&dir, spec)?;
+    let exec_nonce = spec.keep.then(job::nonce);
+    let job_disk = write_job_disk(&dir, spec, exec_nonce.as_deref())?;
     new_overlay(&spec.image, &dir)?;
     let prepare = clock.elapsed().as_secs_f64();
 
-    let mut attempt = boot_and_watch(spec, &dir, &job_disk, accel, listener, interrupted)?;
+    let boot = BootPlan {
+        dir: &dir,
+        job_disk: &job_disk,
+        exec_nonce: exec_nonce.as_deref(),
+    };
+    let mut attempt = boot_and_watch(spec, &boot, accel, listener, interrupted)?;
     let accel = if attempt.silent_kvm {
         listener.warn(
             "KVM started but the guest printed nothing: falling back to software emulation (TCG)",
         );
         new_overlay(&spec.image, &dir)?;
-        attempt = boot_and_watch(spec, &dir, &job_disk, Accel::Tcg, listener, interrupted)?;
+        attempt = boot_and_watch(spec, &boot, Accel::Tcg, listener, interrupted)?;
         Accel::Tcg
     } else {
         accel
@@ -154,6 +175,8 @@ pub fn run(
         tests: attempt.tests,
         phases,
         kept: None,
+        forwards: Vec::new(),
+        running: false,
     };
     if verdict.verdict == VerdictKind::TestbedFailed {
         verdict.error = verdict.error.map(|e| {
@@ -166,7 +189,18 @@ pub fn run(
         });
     }
     if spec.keep {
-        keep_run(&dir, spec, id, verdict.verdict)?;
+        let channel = match (attempt.running, exec_nonce) {
+            (true, Some(nonce)) => Some(ExecChannel {
+                socket: dir.join(JOB_SOCKET),
+                nonce,
+            }),
+            _ => None,
+        };
+        verdict.running = channel.is_some();
+        if verdict.running {
+            verdict.forwards = spec.forwards.clone();
+        }
+        keep_run(&dir, spec, id, verdict.verdict, channel)?;
         std::mem::forget(guard);
         verdict.kept = Some(dir);
     }
@@ -217,7 +251,13 @@ fn judge(error: Option<String>, end_rc: Option<i32>) -> (VerdictKind, Option<Str
 
 /// Marks the run directory as kept, with the `run.json` that [`shell`]
 /// boots it from.
-fn keep_run(dir: &Path, spec: &RunSpec, id: String, verdict: VerdictKind) -> Result<(), VmError> {
+fn keep_run(
+    dir: &Path,
+    spec: &RunSpec,
+    id: String,
+    verdict: VerdictKind,
+    exec: Option<ExecChannel>,
+) -> Result<(), VmError> {
     let kept = KeptRun {
         id,
         image: spec.image.name.clone(),
@@ -225,6 +265,9 @@ fn keep_run(dir: &Path, spec: &RunSpec, id: String, verdict: VerdictKind) -> Res
         memory_mib: spec.memory_mib,
         cpus: spec.cpus,
         verdict: verdict.word().to_owned(),
+        forwards: spec.forwards.clone(),
+        exec,
+        state: RunState::Stopped,
     };
     let path = dir.join("run.json");
     let json = serde_json::to_vec_pretty(&kept).expect("a kept run always serializes");
@@ -258,17 +301,12 @@ impl Drop for Interrupts {
 }
 
 /// Boots a kept run's overlay with a root shell on this terminal (fast
-/// mode, no network); returns qemu's exit status.
+/// mode, no network); returns qemu's exit status. A kept VM still running
+/// is stopped first (cleanly: see [`kept::stop`]): one overlay, one VM.
 pub fn shell(store: &ImageStore, id: &str) -> Result<i32, VmError> {
-    super::image::check_name("run id", id)?;
-    let dir = store.runs_dir().join(id);
-    let path = dir.join("run.json");
-    let text = fs::read_to_string(&path).map_err(|_| VmError::NoRun { id: id.to_owned() })?;
-    let kept: KeptRun = serde_json::from_str(&text).map_err(|e| VmError::BadImage {
-        name: id.to_owned(),
-        reason: e.to_string(),
-    })?;
+    let (kept, dir) = kept::load(store, id)?;
     require("qemu-system-x86_64", "qemu-system-x86")?;
+    kept::stop(&dir, kept::STOP_GRACE);
     let image = store.find(&kept.image)?;
     if image.manifest.key != kept.image_key {
         return Err(VmError::BadImage {
@@ -311,7 +349,7 @@ pub fn shell(store: &ImageStore, id: &str) -> Result<i32, VmError> {
     Ok(status.code().unwrap_or(128))
 }
 
-/// The kept runs, newest first.
+/// The kept runs, newest first, each with its state.
 pub fn kept_runs(store: &ImageStore) -> Vec<KeptRun> {
     let mut runs: Vec<(std::time::SystemTime, KeptRun)> = fs::read_dir(store.runs_dir())
         .into_iter()
@@ -320,7 +358,8 @@ pub fn kept_runs(store: &ImageStore) -> Vec<KeptRun> {
         .filter_map(|e| {
             let path = e.path().join("run.json");
             let modified = fs::metadata(&path).and_then(|m| m.modified()).ok()?;
-            let run = serde_json::from_str(&fs::read_to_string(&path).ok()?).ok()?;
+            let mut run: KeptRun = serde_json::from_str(&fs::read_to_string(&path).ok()?).ok()?;
+            run.state = kept::state(&e.path());
             Some((modified, run))
         })
         .collect();
@@ -328,13 +367,14 @@ pub fn kept_runs(store: &ImageStore) -> Vec<KeptRun> {
     runs.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Removes a kept run.
+/// Removes a kept run, stopping its VM first if it runs.
 pub fn remove_run(store: &ImageStore, id: &str) -> Result<(), VmError> {
     super::image::check_name("run id", id)?;
     let dir = store.runs_dir().join(id);
     if !dir.join("run.json").exists() {
         return Err(VmError::NoRun { id: id.to_owned() });
     }
+    kept::stop(&dir, kept::STOP_GRACE);
     fs::remove_dir_all(&dir).map_err(io_at(&dir))
 }
 
@@ -437,7 +477,7 @@ fn end_orphaned_qemu(dir: &Path) {
 
 /// Whether the live (not zombie) process at `proc_dir` was started with
 /// `-pidfile PIDFILE`.
-fn is_qemu_of(proc_dir: &Path, pidfile: &Path) -> bool {
+pub(super) fn is_qemu_of(proc_dir: &Path, pidfile: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let Ok(cmdline) = fs::read(proc_dir.join("cmdline")) else {
         return false;
@@ -463,7 +503,11 @@ fn new_overlay(image: &Image, dir: &Path) -> Result<(), VmError> {
     Ok(())
 }
 
-fn write_job_disk(dir: &Path, spec: &RunSpec) -> Result<PathBuf, VmError> {
+fn write_job_disk(
+    dir: &Path,
+    spec: &RunSpec,
+    exec_nonce: Option<&str>,
+) -> Result<PathBuf, VmError> {
     use std::os::unix::fs::PermissionsExt;
     let root = dir.join("job");
     let src = root.join("src");
@@ -477,7 +521,14 @@ fn write_job_disk(dir: &Path, spec: &RunSpec) -> Result<PathBuf, VmError> {
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(io_at(&path))?;
         Ok(bytes.len() as u64)
     };
-    let mut size = write("run.sh", job::script(&spec.job).as_bytes(), 0o755)?;
+    let script = match exec_nonce {
+        Some(nonce) => job::kept_script(&spec.job, nonce),
+        None => job::script(&spec.job),
+    };
+    let mut size = write("run.sh", script.as_bytes(), 0o755)?;
+    if exec_nonce.is_some() {
+        size += write(exec::AGENT_FILE, exec::AGENT.as_bytes(), 0o644)?;
+    }
     size += write("key.gpg", &spec.public_key, 0o644)?;
     for (rel, bytes, mode) in &spec.files {
         size += write(&format!("src/{rel}"), bytes, *mode)?;
@@ -506,6 +557,8 @@ struct Attempt {
     error: Option<String>,
     /// KVM was used and the guest printed nothing in time.
     silent_kvm: bool,
+    /// A kept run's guest stayed up with its exec agent ready.
+    running: bool,
 }
 
 enum Event {
@@ -519,19 +572,66 @@ struct Wait {
     until: Instant,
 }
 
+/// Where one boot's files are: the run directory, its job disk, and (for a
+/// kept run) the exec nonce of the guest's agent.
+struct BootPlan<'a> {
+    dir: &'a Path,
+    job_disk: &'a Path,
+    exec_nonce: Option<&'a str>,
+}
+
+/// The job port's socket of a kept run (in its directory).
+const JOB_SOCKET: &str = "job.sock";
+
+/// The qemu of one boot: our child, its stdout our job port; or, for a
+/// kept run, detached (stdio not ours, a process group of its own) so that
+/// it outlives us, its job port a unix socket.
+enum Qemu {
+    Attached(Running),
+    Detached { pid: nix::unistd::Pid, dir: PathBuf },
+}
+
+impl Qemu {
+    /// Ends it: at once when attached; a detached one cleanly (see
+    /// [`kept::stop`]), its overlay being kept.
+    fn kill(&mut self) {
+        match self {
+            Qemu::Attached(running) => running.kill(),
+            Qemu::Detached { pid, dir } => {
+                kept::stop(dir, kept::STOP_GRACE);
+                let _ = nix::sys::wait::waitpid(*pid, None);
+            }
+        }
+    }
+
+    /// Waits for it to end.
+    fn wait(&mut self) {
+        match self {
+            Qemu::Attached(running) => {
+                let _ = running.wait();
+            }
+            Qemu::Detached { pid, .. } => {
+                let _ = nix::sys::wait::waitpid(*pid, None);
+            }
+        }
+    }
+}
+
 /// Boots the run's overlay once with `accel` and watches the guest until
-/// its job ends, it fails, or its time is up.
+/// its job ends, it fails, or its time is up. A kept run's VM then stays
+/// up if its exec agent answered.
 fn boot_and_watch(
     spec: &RunSpec,
-    dir: &Path,
-    job_disk: &Path,
+    plan: &BootPlan<'_>,
     accel: Accel,
     listener: &dyn Listener,
     interrupted: &AtomicBool,
 ) -> Result<Attempt, VmError> {
+    let dir = plan.dir;
     let console_log = dir.join("console.log");
     let console = ConsoleCopy::start(dir, &console_log)?;
-    let boot = job_boot(spec, dir, job_disk, accel, &console)?;
+    let socket = plan.exec_nonce.map(|_| dir.join(JOB_SOCKET));
+    let boot = job_boot(spec, plan, accel, &console, socket.as_deref())?;
     let args = qemu::qemu_args(&boot)?;
     listener.status(
         "Booting",
@@ -544,22 +644,60 @@ fn boot_and_watch(
         ),
     );
     let started = Instant::now();
-    let mut child = Cmd::new("qemu-system-x86_64")
-        .args(args)
-        .spawn(Stdio::null(), Stdio::piped(), Stdio::piped())
-        .map_err(|source| VmError::Tool {
-            what: "starting qemu".into(),
-            source,
-        })?;
+    let qemu = Cmd::new("qemu-system-x86_64").args(args);
     // Bounded: a guest printing faster than we handle lines fills the
     // channel, then the pipe, then its own serial port waits.
     let (events, receiver) = mpsc::sync_channel(256);
-    if let Some(stdout) = child.take_stdout() {
-        std::thread::spawn(move || send_lines(stdout, &events));
-    }
-    let stderr = child
-        .take_stderr()
-        .map(|pipe| std::thread::spawn(move || read_head(pipe, 64 * 1024)));
+    let mut port = None;
+    let (mut child, stderr) = match &socket {
+        None => {
+            let mut child = qemu
+                .spawn(Stdio::null(), Stdio::piped(), Stdio::piped())
+                .map_err(|source| VmError::Tool {
+                    what: "starting qemu".into(),
+                    source,
+                })?;
+            if let Some(stdout) = child.take_stdout() {
+                std::thread::spawn(move || send_lines(stdout, &events));
+            }
+            let stderr = child
+                .take_stderr()
+                .map(|pipe| std::thread::spawn(move || read_head(pipe, 64 * 1024)));
+            (Qemu::Attached(child), stderr)
+        }
+        Some(socket) => {
+            let log_path = dir.join("qemu.log");
+            let log = File::create(&log_path).map_err(io_at(&log_path))?;
+            let pid = qemu
+                .own_process_group()
+                .spawn_detached(Stdio::null(), Stdio::from(log))
+                .map_err(|source| VmError::Tool {
+                    what: "starting qemu".into(),
+                    source,
+                })?;
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX));
+            let mut child = Qemu::Detached {
+                pid,
+                dir: dir.to_owned(),
+            };
+            match connect_job_port(socket, pid, accel) {
+                Some(stream) => {
+                    port = stream.try_clone().ok();
+                    std::thread::spawn(move || send_lines(stream, &events));
+                }
+                None => {
+                    child.kill();
+                    drop(events);
+                }
+            }
+            let log = std::thread::spawn(move || {
+                File::open(&log_path)
+                    .map(|f| read_head(f, 64 * 1024))
+                    .unwrap_or_default()
+            });
+            (child, Some(log))
+        }
+    };
     let watcher = Watcher {
         spec,
         accel,
@@ -569,10 +707,24 @@ fn boot_and_watch(
         interrupted,
     };
     let result = watcher.watch(&mut child, &receiver);
-    child.kill();
+    let mut running = false;
+    if let (Ok(attempt), Some(nonce)) = (&result, plan.exec_nonce) {
+        if attempt.end_rc.is_some() && attempt.error.is_none() {
+            running = agent_ready(&receiver, nonce, watcher.limit(10));
+        }
+    }
+    if !running {
+        child.kill();
+    }
+    // Let go of a kept run's job port: `vm exec` connects there next.
+    if let Some(port) = port {
+        let _ = port.shutdown(std::net::Shutdown::Both);
+    }
     console.finish();
-    let qemu_stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
     let mut attempt = result?;
+    attempt.running = running;
+    // A kept qemu's log is read once it has ended (or at once: it stays up).
+    let qemu_stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
     if let Some(error) = attempt.error.as_mut() {
         let qemu_stderr = qemu_stderr.trim();
         if !qemu_stderr.is_empty() {
@@ -582,15 +734,58 @@ fn boot_and_watch(
     Ok(attempt)
 }
 
+/// Connects to a detached qemu's job port (qemu starts the guest only
+/// then); `None` when qemu ended or the socket did not come.
+fn connect_job_port(
+    socket: &Path,
+    pid: nix::unistd::Pid,
+    accel: Accel,
+) -> Option<std::os::unix::net::UnixStream> {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let until = Instant::now() + Duration::from_secs(10 * u64::from(accel.time_factor()));
+    while Instant::now() < until {
+        if let Ok(stream) = std::os::unix::net::UnixStream::connect(socket) {
+            return Some(stream);
+        }
+        if !matches!(
+            waitpid(pid, Some(WaitPidFlag::WNOHANG)),
+            Ok(WaitStatus::StillAlive)
+        ) {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// Whether the exec agent of a kept run said it is ready within `limit`
+/// (the lines before are the end of the job's output).
+fn agent_ready(receiver: &mpsc::Receiver<Event>, nonce: &str, limit: Duration) -> bool {
+    let marker = exec::marker(nonce);
+    let until = Instant::now() + limit;
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        match receiver.recv_timeout(left) {
+            Ok(Event::Line(line)) => {
+                if exec::parse_answer(&line.text, &marker, "") == Some(Answer::Ready) {
+                    return true;
+                }
+            }
+            Ok(Event::Closed) | Err(_) => return false,
+        }
+    }
+    false
+}
+
 /// How qemu boots a job: the run's overlay and job disk, the console into
 /// the copy, and this program serving the guest's connections.
 fn job_boot(
     spec: &RunSpec,
-    dir: &Path,
-    job_disk: &Path,
+    plan: &BootPlan<'_>,
     accel: Accel,
     console: &ConsoleCopy,
+    socket: Option<&Path>,
 ) -> Result<Boot, VmError> {
+    let dir = plan.dir;
     let text = |path: &Path| {
         path.to_str()
             .map(str::to_owned)
@@ -613,16 +808,22 @@ fn job_boot(
         kernel: spec.image.kernel(),
         initrd: spec.image.initrd(),
         overlay: dir.join("root.qcow2"),
-        job_disk: Some(job_disk.to_owned()),
+        job_disk: Some(plan.job_disk.to_owned()),
         mode: spec.mode,
-        console: Console::Job {
-            pipe: console.pipe.clone(),
+        console: match socket {
+            None => Console::Job {
+                pipe: console.pipe.clone(),
+            },
+            Some(socket) => Console::Kept {
+                pipe: console.pipe.clone(),
+                socket: socket.to_owned(),
+            },
         },
         guestfwds: vec![GuestFwd {
             address: qemu::REPO_ADDRESS,
             command: serve,
         }],
-        forwards: Vec::new(),
+        forwards: spec.forwards.clone(),
         pidfile: Some(dir.join("qemu.pid")),
     })
 }
@@ -669,7 +870,7 @@ impl Watcher<'_> {
     // up, each piece would take and return all of it.
     fn watch(
         &self,
-        child: &mut Running,
+        child: &mut Qemu,
         receiver: &mpsc::Receiver<Event>,
     ) -> Result<Attempt, VmError> {
         let marker = job::marker(&self.spec.job.nonce);
@@ -715,7 +916,7 @@ impl Watcher<'_> {
                 Event::Line(line) => line,
                 Event::Closed => {
                     // qemu exited; wait for the process so its status is known.
-                    let _ = child.wait();
+                    child.wait();
                     if attempt.end_rc.is_none() && attempt.error.is_none() {
                         attempt.error = Some(match marks.last() {
                             None => "the guest stopped before its job started".to_owned(),

@@ -119,6 +119,12 @@ pub struct Verdict {
     pub phases: Phases,
     /// Where the run is kept (`--keep`).
     pub kept: Option<std::path::PathBuf>,
+    /// A kept run's guest ports reachable from 127.0.0.1 (while it runs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forwards: Vec<super::qemu::Forward>,
+    /// A kept run's VM stayed up, for `vm exec`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub running: bool,
 }
 
 impl Verdict {

@@ -19,4 +19,5 @@ mod serve_load;
 mod untrusted_deb;
 mod version_cmd;
 mod vm;
+mod vm_exec;
 mod vm_hostile;
