@@ -554,11 +554,21 @@ fn a_mirror_silent_past_the_read_timeout_is_504() {
         ..options()
     };
     let cache = super::Cache::open(&dir.path().join("cache"), GIB).expect("cache");
+    mirror.put(
+        "pool/stall.deb",
+        Serve::Stall(b"0123456789".to_vec(), 4, Duration::from_secs(2)),
+    );
     let proxy = super::Proxy::with_upstream(cache, mirrors, options, upstream);
     let answer = get(&proxy, &mirror.target(DEB), &[]);
     assert_eq!(answer.status, 504);
+    // Silent in the middle of the body: the client's body is cut short.
+    let stalled = get(&proxy, &mirror.target("pool/stall.deb"), &[]);
+    assert_eq!(
+        (stalled.status, stalled.body.as_slice(), stalled.complete),
+        (200, &b"0123"[..], false)
+    );
     let statuses: Vec<u16> = read_faults(&log).iter().map(|f| f.status).collect();
-    assert_eq!(statuses, [504]);
+    assert_eq!(statuses, [504, 504]);
 }
 
 #[test]
