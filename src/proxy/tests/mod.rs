@@ -395,6 +395,13 @@ fn clean_removes_entries_unused_for_longer_than_asked_or_all() {
     let report = proxy.cache().clean(None).expect("clean");
     assert_eq!((report.removed_entries, report.kept_entries), (1, 0));
     assert_eq!(proxy.cache().status().expect("status").entries, 0);
+    // Nothing is left of them: no metadata, no lock, no directory.
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with(".stats."))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
 }
 
 #[test]
@@ -498,6 +505,7 @@ fn clean_leaves_the_temporary_file_of_a_live_download_alone() {
     let cache = super::Cache::open(dir.path(), GIB).expect("cache");
     cache.clean(None).expect("clean");
     assert!(pool.join(".a.deb.tmp-live").exists());
+    assert!(pool.join(".a.deb.lock").exists(), "a held lock stays");
     assert!(!pool.join(".b.deb.tmp-dead").exists());
 }
 
