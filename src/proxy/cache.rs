@@ -381,7 +381,9 @@ impl Cache {
             } else if let Some(stem) = name.strip_suffix(".meta") {
                 name.starts_with('.') && bodiless(stem)
             } else if let Some(stem) = name.strip_suffix(".lock") {
-                name.starts_with('.') && bodiless(stem) && unlocked(stem)
+                // The counters' lock (`.stats.lock`) guards no body.
+                let counters = dir == self.dir && stem == ".stats";
+                name.starts_with('.') && !counters && bodiless(stem) && unlocked(stem)
             } else {
                 false
             };
