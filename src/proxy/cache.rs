@@ -357,7 +357,9 @@ impl Cache {
     }
 
     /// Removes `.<name>.tmp-*` files whose `.<name>.lock` nobody holds
-    /// (left by a killed download), and metadata without a body.
+    /// (left by a killed download), metadata and unheld locks without a
+    /// body, and directories left empty. A lock removed just as another
+    /// process takes it costs at most a second download of that file.
     fn remove_dead_temporaries(&self, dir: &Path) -> Result<(), ProxyError> {
         let Ok(entries) = fs::read_dir(dir) else {
             return Ok(());
@@ -367,13 +369,21 @@ impl Cache {
             let path = entry.path();
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 self.remove_dead_temporaries(&path)?;
+                // Fails, as it should, unless the directory is empty.
+                let _ = fs::remove_dir(&path);
                 continue;
             }
+            let unlocked =
+                |stem: &str| !is_locked(&dir.join(format!("{stem}.lock"))).unwrap_or(true);
+            let bodiless = |stem: &str| !dir.join(stem.strip_prefix('.').unwrap_or(stem)).exists();
             let dead = if let Some((stem, _)) = name.split_once(".tmp-") {
-                !is_locked(&dir.join(format!("{stem}.lock"))).unwrap_or(true)
+                unlocked(stem)
             } else if let Some(stem) = name.strip_suffix(".meta") {
-                let data = stem.strip_prefix('.').unwrap_or(stem);
-                name.starts_with('.') && !dir.join(data).exists()
+                name.starts_with('.') && bodiless(stem)
+            } else if let Some(stem) = name.strip_suffix(".lock") {
+                // The counters' lock (`.stats.lock`) guards no body.
+                let counters = dir == self.dir && stem == ".stats";
+                name.starts_with('.') && !counters && bodiless(stem) && unlocked(stem)
             } else {
                 false
             };

@@ -15,7 +15,7 @@ use tempfile::NamedTempFile;
 
 use super::cache::{Cache, Entry, Meta};
 use super::proxy::Proxy;
-use super::upstream::{chain, Incoming};
+use super::upstream::{chain, read_fault_status, Incoming};
 
 /// Where a download is stored while it arrives.
 #[derive(Debug)]
@@ -116,11 +116,7 @@ impl Read for Fill {
                 Ok(read) => read,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => {
-                    let status = if error.kind() == io::ErrorKind::TimedOut {
-                        504
-                    } else {
-                        502
-                    };
+                    let status = read_fault_status(&error);
                     self.fail(status, format!("reading from upstream: {}", chain(&error)));
                     return Err(error);
                 }

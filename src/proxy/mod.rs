@@ -14,6 +14,20 @@
 //! ([`Proxy::serve_stdio`], behind QEMU's `guestfwd=…-cmd:`), or one
 //! thread serves a 127.0.0.1 port ([`Proxy::spawn_loopback`]). Both answer
 //! through the static server's connection loop (`crate::serve`).
+//!
+//! How the pieces fit (the CLI and the VM plan do the wiring):
+//! ```text
+//! cache   = Cache::open(<cache_home>/git-buildkit/apt, limit)
+//! mirrors = Mirrors::from_host_apt()           // the allow-list
+//! proxy   = Proxy::new(cache, mirrors, ProxyOptions { offline, fault_log, .. })
+//! guest:  guestfwd=tcp:10.0.2.101:80-cmd:git-buildkit vm serve-proxy …
+//!         → proxy.serve_stdio(); the guest's source is
+//!           mirrors.guest_url("http://deb.debian.org/debian", "10.0.2.101")
+//! host:   proxy.spawn_loopback() → http_proxy=http://<addr> for mmdebstrap
+//!         (http:// mirror URLs: apt tunnels https:// with CONNECT, which a
+//!         cache cannot read and this proxy refuses)
+//! after:  read_faults(fault_log) + package_of(fault.path) name what failed
+//! ```
 
 mod cache;
 mod class;

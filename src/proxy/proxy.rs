@@ -30,7 +30,7 @@ use super::fault::{append, Fault};
 use super::fill::{Fill, Store};
 use super::mirrors::{Mirrors, Refused, Route};
 use super::stats::Counters;
-use super::upstream::{EnvProxy, Fetched, Incoming, Upstream, MAX_FILE};
+use super::upstream::{read_fault_status, EnvProxy, Fetched, Incoming, Upstream, MAX_FILE};
 use super::ProxyError;
 
 /// How the proxy behaves.
@@ -373,12 +373,8 @@ impl Proxy {
                 Ok(read) => read,
                 Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(error) => {
-                    let status = if error.kind() == std::io::ErrorKind::TimedOut {
-                        504
-                    } else {
-                        502
-                    };
                     let reason = super::upstream::chain(&error);
+                    let status = read_fault_status(&error);
                     return Err((status, format!("reading from upstream: {reason}")));
                 }
             };

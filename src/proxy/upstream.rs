@@ -178,6 +178,22 @@ fn failed(error: &reqwest::Error) -> Fetched {
     }
 }
 
+/// The status a failed read of an upstream body gives: 504 when the mirror
+/// fell silent (reqwest's blocking reader wraps its timeout in an
+/// `ErrorKind::Other`), else 502.
+pub(crate) fn read_fault_status(error: &std::io::Error) -> u16 {
+    let timed_out = error.kind() == std::io::ErrorKind::TimedOut
+        || error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+            .is_some_and(reqwest::Error::is_timeout);
+    if timed_out {
+        504
+    } else {
+        502
+    }
+}
+
 /// An error and its sources, joined with `: `.
 pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();

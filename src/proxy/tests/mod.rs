@@ -395,6 +395,16 @@ fn clean_removes_entries_unused_for_longer_than_asked_or_all() {
     let report = proxy.cache().clean(None).expect("clean");
     assert_eq!((report.removed_entries, report.kept_entries), (1, 0));
     assert_eq!(proxy.cache().status().expect("status").entries, 0);
+    // Nothing is left of them: no metadata, no lock, no directory.
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [".stats.json", ".stats.lock"].map(str::to_owned).to_vec()
+    );
 }
 
 #[test]
@@ -498,6 +508,7 @@ fn clean_leaves_the_temporary_file_of_a_live_download_alone() {
     let cache = super::Cache::open(dir.path(), GIB).expect("cache");
     cache.clean(None).expect("clean");
     assert!(pool.join(".a.deb.tmp-live").exists());
+    assert!(pool.join(".a.deb.lock").exists(), "a held lock stays");
     assert!(!pool.join(".b.deb.tmp-dead").exists());
 }
 
@@ -554,11 +565,21 @@ fn a_mirror_silent_past_the_read_timeout_is_504() {
         ..options()
     };
     let cache = super::Cache::open(&dir.path().join("cache"), GIB).expect("cache");
+    mirror.put(
+        "pool/stall.deb",
+        Serve::Stall(b"0123456789".to_vec(), 4, Duration::from_secs(2)),
+    );
     let proxy = super::Proxy::with_upstream(cache, mirrors, options, upstream);
     let answer = get(&proxy, &mirror.target(DEB), &[]);
     assert_eq!(answer.status, 504);
+    // Silent in the middle of the body: the client's body is cut short.
+    let stalled = get(&proxy, &mirror.target("pool/stall.deb"), &[]);
+    assert_eq!(
+        (stalled.status, stalled.body.as_slice(), stalled.complete),
+        (200, &b"0123"[..], false)
+    );
     let statuses: Vec<u16> = read_faults(&log).iter().map(|f| f.status).collect();
-    assert_eq!(statuses, [504]);
+    assert_eq!(statuses, [504, 504]);
 }
 
 #[test]

@@ -33,6 +33,8 @@ pub enum Serve {
     Dated(Vec<u8>, String),
     /// 200 with no Content-Length: the body ends when the connection does.
     Unsized(Vec<u8>),
+    /// The head and `sent` bytes, then silence for the pause.
+    Stall(Vec<u8>, usize, Duration),
 }
 
 /// A request the fake mirror received: its target and If-Modified-Since.
@@ -170,6 +172,14 @@ fn answer(stream: TcpStream, files: &Mutex<HashMap<String, Serve>>, seen: &Mutex
         Some(Serve::Truncated(body, sent)) => out
             .write_all(head("200 OK", body.len()).as_bytes())
             .and_then(|()| out.write_all(&body[..sent])),
+        Some(Serve::Stall(body, sent, pause)) => {
+            let written = out
+                .write_all(head("200 OK", body.len()).as_bytes())
+                .and_then(|()| out.write_all(&body[..sent]))
+                .and_then(|()| out.flush());
+            std::thread::sleep(pause);
+            written
+        }
         Some(Serve::Unsized(body)) => out
             .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
             .and_then(|()| out.write_all(&body)),
