@@ -239,6 +239,7 @@ impl VmPlanError {
             | VmPlanError::NoPackages { .. } => ExitCode::Usage,
             VmPlanError::Vm(e) => e.exit_code(),
             VmPlanError::Package(e) => e.exit_code(),
+            VmPlanError::Proxy(e) => e.exit_code(),
             _ => ExitCode::Testbed,
         }
     }

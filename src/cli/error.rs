@@ -129,6 +129,12 @@ impl From<VmError> for CliError {
     }
 }
 
+impl From<git_buildkit::proxy::ProxyError> for CliError {
+    fn from(e: git_buildkit::proxy::ProxyError) -> Self {
+        CliError::library(e.exit_code(), None, e)
+    }
+}
+
 impl From<VmPlanError> for CliError {
     fn from(e: VmPlanError) -> Self {
         CliError::library(e.exit_code(), e.hint(), e)

@@ -2,6 +2,7 @@
 //! mapping of results to output and exit codes. The only place that prints.
 
 mod bump;
+mod cache;
 mod deb;
 mod docs;
 mod env;
@@ -152,6 +153,13 @@ pub enum Command {
   git buildkit vm destroy default")]
     Vm(vm::Command),
     VmTest(vm::TestArgs),
+    /// The caching apt proxy for VM guests and `vm create`: status, clean, serve.
+    #[command(subcommand)]
+    #[command(after_help = "Examples:
+  git buildkit cache status
+  git buildkit cache clean --older-than 30d
+  git buildkit cache serve --port 3142")]
+    Cache(cache::Command),
     /// Print a shell completion script.
     Completions(docs::CompletionsArgs),
     /// Write the man pages into a directory.
@@ -211,6 +219,7 @@ pub fn main() -> ExitCode {
         Command::Hooks(command) => hooks::run(&ui, command),
         Command::Vm(command) => vm::run(&ui, command),
         Command::VmTest(args) => vm::test(&ui, args),
+        Command::Cache(command) => cache::run(&ui, command),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(&ui, args),
     };

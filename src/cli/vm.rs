@@ -33,14 +33,18 @@ pub enum Command {
     /// mounts), with the suite's kernel and a small initrd beside it. It
     /// lives in ~/.cache/git-buildkit/vm (or $BUILDKIT_VM_CACHE) under a hash
     /// of its recipe. Tests never boot it directly: each boots a throw-away
-    /// overlay. The guest has no apt sources and no resolver: the only thing
-    /// it can reach is the repository under test, so every package a test
-    /// needs from Debian must be in the image (--include).
+    /// overlay. The guest has no resolver and no apt sources of its own:
+    /// it reaches the repository under test and, when a package needs it,
+    /// the image's Debian suite through the built-in caching apt proxy.
+    /// The bootstrap goes through the same cache (mmdebstrap with
+    /// http_proxy on a 127.0.0.1 port), so a second build downloads
+    /// nothing, and --offline builds from the cache alone.
     #[command(after_help = "Examples:
   git buildkit vm create                                 the default image
   git buildkit vm create py --include python3,curl       another, with more packages
-  git buildkit vm create --suite trixie --proxy http://127.0.0.1:3142
-  git buildkit vm create --refresh                       rebuild from today's mirror")]
+  git buildkit vm create --refresh                       rebuild from today's mirror
+  git buildkit vm create --refresh --offline             rebuild from the cache alone
+  git buildkit vm create --suite trixie --proxy http://127.0.0.1:3142   through apt-cacher-ng")]
     Create(CreateArgs),
     /// List the images and the kept test runs.
     #[command(after_help = "Examples:
@@ -119,9 +123,14 @@ pub struct CreateArgs {
     /// The Debian mirror (default: the one apt on this machine uses).
     #[arg(long)]
     pub mirror: Option<String>,
-    /// An HTTP proxy for the bootstrap, e.g. apt-cacher-ng.
-    #[arg(long)]
+    /// An HTTP proxy for the bootstrap instead of the built-in cache
+    /// (e.g. apt-cacher-ng).
+    #[arg(long, conflicts_with = "offline")]
     pub proxy: Option<String>,
+    /// Build from the built-in cache alone, asking no mirror; what is
+    /// missing is named.
+    #[arg(long)]
+    pub offline: bool,
     /// Rebuild even when the image of this recipe exists.
     #[arg(long)]
     pub refresh: bool,
@@ -305,11 +314,45 @@ fn create(ui: &Ui, store: &ImageStore, args: CreateArgs) -> Result<(), CliError>
         .unwrap_or_else(|| "bookworm".to_owned());
     let mirror = args.mirror.unwrap_or_else(|| host_mirror(&suite));
     let recipe = Recipe::new(&suite, &mirror, &args.include);
+    // The bootstrap fetches through the built-in cache on a 127.0.0.1 port
+    // (kept alive until the build ends), unless told to use another proxy.
+    let faults = tempfile::tempdir().map_err(failed)?;
+    let fault_log = faults.path().join("faults.jsonl");
+    let (proxy, _loopback) = match args.proxy {
+        Some(proxy) => (proxy, None),
+        None => {
+            let loopback = bootstrap_proxy(&recipe.mirror, args.offline, &fault_log)?;
+            (format!("http://{}", loopback.addr()), Some(loopback))
+        }
+    };
     let options = CreateOptions {
-        proxy: args.proxy,
+        proxy: Some(proxy),
         refresh: args.refresh,
     };
-    let (image, built) = store.create(&args.name, &recipe, &options, ui)?;
+    let (image, built) = match store.create(&args.name, &recipe, &options, ui) {
+        Ok(done) => done,
+        Err(e) => {
+            let missing: Vec<String> = git_buildkit::proxy::read_faults(&fault_log)
+                .iter()
+                .map(|f| match git_buildkit::proxy::package_of(&f.path) {
+                    Some((name, version)) => format!("{name} {version}"),
+                    None => f.path.clone(),
+                })
+                .collect();
+            if missing.is_empty() {
+                return Err(e.into());
+            }
+            let what = if args.offline {
+                "not in the cache (offline)"
+            } else {
+                "could not be fetched"
+            };
+            return Err(failed(anyhow::Error::new(e).context(format!(
+                "{what}: {}",
+                missing.join(", ")
+            ))));
+        }
+    };
     if args.json {
         return print_json(ui, &image_json(&image));
     }
@@ -333,6 +376,30 @@ fn create(ui: &Ui, store: &ImageStore, args: CreateArgs) -> Result<(), CliError>
     }
     ui.out(&image.dir.display().to_string());
     Ok(())
+}
+
+/// The built-in caching proxy for a bootstrap from `mirror`, on a
+/// 127.0.0.1 port: the host's apt mirrors and the one asked for on the
+/// command line may be fetched, nothing else.
+fn bootstrap_proxy(
+    mirror: &str,
+    offline: bool,
+    fault_log: &std::path::Path,
+) -> Result<git_buildkit::proxy::Loopback, CliError> {
+    use git_buildkit::proxy::{Mirrors, Proxy, ProxyOptions};
+    let host = Mirrors::from_host_apt()?;
+    let mirrors = Mirrors::new(
+        host.list()
+            .iter()
+            .map(|m| m.url())
+            .chain([mirror.to_owned()]),
+    );
+    let options = ProxyOptions {
+        offline,
+        fault_log: Some(fault_log.to_owned()),
+        ..ProxyOptions::default()
+    };
+    Ok(Proxy::new(super::cache::open_cache()?, mirrors, options)?.spawn_loopback()?)
 }
 
 fn image_json(image: &git_buildkit::vm::Image) -> serde_json::Value {

@@ -135,6 +135,13 @@ pub enum VmPlanError {
     /// The tag's configuration has no packages.
     #[error("{origin} defines no [[package]]: there is nothing to install")]
     NoPackages { origin: String },
+    /// The host's apt mirrors could not be read.
+    #[error(transparent)]
+    Proxy(#[from] crate::proxy::ProxyError),
+    /// The packages need Debian, but the image's mirror is not one the
+    /// host's apt uses, so the proxy would refuse it.
+    #[error("the image {image} was built from {mirror}, which is not among this host's apt mirrors")]
+    MirrorNotAllowed { image: String, mirror: String },
 }
 
 impl VmPlanError {
@@ -143,6 +150,12 @@ impl VmPlanError {
         match self {
             VmPlanError::NotPublished { .. } => Some(
                 "publish the tag first: `git buildkit pipeline TAG` (or `git buildkit repo add`)"
+                    .into(),
+            ),
+            VmPlanError::MirrorNotAllowed { .. } => Some(
+                "the caching proxy fetches only from the mirrors in the host's apt sources: \
+                 rebuild the image with `git buildkit vm create --refresh` (it takes the host's \
+                 mirror), or set `[vm] debian = false` if the guest needs nothing from Debian"
                     .into(),
             ),
             VmPlanError::Vm(e) => e.hint(),

@@ -22,6 +22,8 @@ use crate::progress::Listener;
 use crate::vm::job::{self, Job};
 use crate::vm::plan;
 use crate::vm::run::{AccelChoice, RunSpec};
+use crate::proxy::Mirrors;
+use crate::vm::qemu::PROXY_ADDRESS;
 use crate::vm::sources::GuestDebian;
 use crate::vm::values::{Cpus, Memory, ModeChoice, TimeLimit};
 use crate::vm::{GuestMode, ImageStore, TestResult, DEFAULT_IMAGE};
@@ -90,7 +92,7 @@ pub fn plan_vm_test(
     let (plan, files) = tests(repo, commit, tag, &vm.smoke, &binaries, listener)?;
     install.extend(plan.depends.iter().cloned());
     relations.extend(plan.depends.iter().cloned());
-    let _debian = debian_source(vm.debian, &relations, &binaries, &image, listener);
+    let debian = debian_source(vm.debian, &relations, &binaries, &image, listener)?;
     let public_key = public_key(&apt)?;
     let spec = RunSpec {
         image,
@@ -107,6 +109,7 @@ pub fn plan_vm_test(
             install,
             tests: plan.tests,
             test_timeout: vm.timeout.unwrap_or(TimeLimit::DEFAULT).secs(),
+            debian,
         },
         files,
         keep: options.keep,
@@ -131,34 +134,37 @@ struct Published {
     relations: Vec<String>,
 }
 
-/// The image suite's Debian archive for the guest, when the packages need
-/// it (see [`decide`]); said in the output either way it goes.
+/// The image suite's Debian archive for the guest, through the caching
+/// proxy, when the packages need it (see [`decide`]); said in the output.
 fn debian_source(
     setting: Option<bool>,
     relations: &[String],
     own: &[String],
     image: &crate::vm::Image,
     listener: &dyn Listener,
-) -> Option<GuestDebian> {
+) -> Result<Option<GuestDebian>, VmPlanError> {
     let recipe = &image.manifest.recipe;
-    let source = GuestDebian {
-        mirror: recipe.mirror.clone(),
-        suite: recipe.suite.clone(),
+    let DebianNeed::Needed(names) = decide(setting, relations, own, &image.manifest.packages)
+    else {
+        return Ok(None);
     };
-    match decide(setting, relations, own, &image.manifest.packages) {
-        DebianNeed::Refused => None,
-        DebianNeed::NotNeeded => None,
-        DebianNeed::Needed(names) => {
-            if !names.is_empty() {
-                listener.note(&format!(
-                    "{} not in the image: the guest installs from Debian {} through the caching proxy",
-                    names.join(", "),
-                    recipe.suite
-                ));
-            }
-            Some(source)
-        }
+    let url = Mirrors::from_host_apt()?
+        .guest_url(&recipe.mirror, PROXY_ADDRESS)
+        .ok_or_else(|| VmPlanError::MirrorNotAllowed {
+            image: image.name.clone(),
+            mirror: recipe.mirror.clone(),
+        })?;
+    if !names.is_empty() {
+        listener.note(&format!(
+            "{} not in the image: the guest installs from Debian {} through the caching proxy",
+            names.join(", "),
+            recipe.suite
+        ));
     }
+    Ok(Some(GuestDebian {
+        url,
+        suite: recipe.suite.clone(),
+    }))
 }
 
 /// Finds each package of `config` at `version` in `suite` of `apt`, and reads it.

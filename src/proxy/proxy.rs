@@ -158,6 +158,13 @@ impl Proxy {
     /// Serves on `127.0.0.1:<a free port>` in a thread until the returned
     /// [`Loopback`] is dropped.
     pub fn spawn_loopback(self) -> Result<Loopback, ProxyError> {
+        self.spawn_loopback_on(0)
+    }
+
+    /// Serves on `127.0.0.1:port` (0: a free one) in a thread until the
+    /// returned [`Loopback`] is dropped. Never another address: an open
+    /// proxy would fetch for anyone and fill the disk.
+    pub fn spawn_loopback_on(self, port: u16) -> Result<Loopback, ProxyError> {
         let stop = Arc::new(AtomicBool::new(false));
         let (bound, on_bound) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -167,7 +174,7 @@ impl Proxy {
                 move || {
                     let result = serve_tcp_with(
                         &self,
-                        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
                         &Limits::default(),
                         &stop,
                         &|addr| {

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::qemu::REPO_ADDRESS;
+use super::sources::GuestDebian;
 
 /// Where the job disk is mounted in the guest.
 pub const JOB_MOUNT: &str = "/run/bk/job";
@@ -58,6 +59,9 @@ pub struct Job {
     pub tests: Vec<JobTest>,
     /// Each test's time limit in seconds.
     pub test_timeout: u64,
+    /// The Debian archive, through the caching proxy, when the packages
+    /// need it.
+    pub debian: Option<GuestDebian>,
 }
 
 /// A fresh random token for a run's frame marker ([`Job::nonce`]).
@@ -119,6 +123,8 @@ fn build(job: &Job, exec_nonce: Option<&str>) -> String {
         job.suite, job.component
     );
     let _ = writeln!(s, "source={}", sh_quote(&source));
+    let debian = job.debian.as_ref().map(GuestDebian::source_line);
+    let _ = writeln!(s, "debian_source={}", sh_quote(debian.as_deref().unwrap_or("")));
     let install: Vec<String> = job.install.iter().map(|p| sh_quote(p)).collect();
     let _ = writeln!(s, "install=({})", install.join(" "));
     s.push_str(SCRIPT_SETUP);
@@ -213,6 +219,7 @@ if ! printf 'link set lo up\nlink set eth0 up\naddr add 10.0.2.15/24 dev eth0\n'
 fi
 cp "$job/key.gpg" /etc/apt/keyrings/git-buildkit.gpg
 echo "$source" >/etc/apt/sources.list.d/git-buildkit.list
+[ -z "$debian_source" ] || echo "$debian_source" >/etc/apt/sources.list.d/debian.list
 frame PHASE "name=update"
 apt-get -q update --error-on=any
 rc=$?
@@ -366,6 +373,7 @@ mod tests {
                 },
             ],
             test_timeout: 30,
+            debian: None,
         }
     }
 

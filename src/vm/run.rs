@@ -30,6 +30,7 @@ use super::image::{require, RemoveOnDrop};
 use super::job::{self, FrameKind, Job};
 use super::kept::{self, RunState};
 use super::limits::{self, Kept, Line, LineReader};
+use super::sources;
 use super::qemu::{self, Accel, Boot, Console, Forward, GuestFwd, GuestMode};
 use super::verdict::{Phases, TestOutcome, TestResult, Verdict, VerdictKind};
 use super::{Image, ImageStore, VmError};
@@ -180,6 +181,12 @@ pub fn run(
     };
     if verdict.verdict == VerdictKind::TestbedFailed {
         verdict.error = verdict.error.map(|e| {
+            // What the Debian mirror could not give says more than the
+            // console does.
+            let e = match sources::fault_summary(&dir) {
+                Some(faults) => format!("{faults}\n{e}"),
+                None => e,
+            };
             let tail = tail_lines(&dir.join("console.log"), 12);
             if tail.is_empty() {
                 e
@@ -793,14 +800,9 @@ fn job_boot(
                 word: path.display().to_string(),
             })
     };
-    let serve = vec![
-        text(&spec.serve_program)?,
-        "vm".to_owned(),
-        "serve-guest".to_owned(),
-        "--run-dir".to_owned(),
-        text(dir)?,
-        text(&spec.repo_dir)?,
-    ];
+    let program = text(&spec.serve_program)?;
+    let run_dir = text(dir)?;
+    let repo = text(&spec.repo_dir)?;
     Ok(Boot {
         accel,
         memory_mib: spec.memory_mib,
@@ -819,13 +821,32 @@ fn job_boot(
                 socket: socket.to_owned(),
             },
         },
-        guestfwds: vec![GuestFwd {
-            address: qemu::REPO_ADDRESS,
-            command: serve,
-        }],
+        guestfwds: guestfwds(spec, &program, &run_dir, &repo),
         forwards: spec.forwards.clone(),
         pidfile: Some(dir.join("qemu.pid")),
     })
+}
+
+/// The guest's ways out: the repository (`vm serve-guest`), and the
+/// caching apt proxy (`cache serve-guest`) when the job has a Debian
+/// source; both this program, with the run directory.
+fn guestfwds(spec: &RunSpec, program: &str, run_dir: &str, repo: &str) -> Vec<GuestFwd> {
+    let command = |words: &[&str]| -> Vec<String> {
+        let mut command = vec![program.to_owned()];
+        command.extend(words.iter().map(|w| (*w).to_owned()));
+        command
+    };
+    let mut fwds = vec![GuestFwd {
+        address: qemu::REPO_ADDRESS,
+        command: command(&["vm", "serve-guest", "--run-dir", run_dir, repo]),
+    }];
+    if spec.job.debian.is_some() {
+        fwds.push(GuestFwd {
+            address: qemu::PROXY_ADDRESS,
+            command: command(&["cache", "serve-guest", "--run-dir", run_dir]),
+        });
+    }
+    fwds
 }
 
 /// Sends the guest's serial lines (each bounded) as events, then

@@ -1,88 +1,106 @@
-//! The Debian archive a guest installs its tests' dependencies from,
+//! The Debian archive a guest installs its packages' dependencies from,
 //! reached only through the caching apt proxy at
 //! [`PROXY_ADDRESS`](super::qemu::PROXY_ADDRESS): the guest names the
-//! mirror in the proxy's path (`http://10.0.2.101/deb.debian.org/debian`),
-//! the proxy fetches it only if it is one of the host's own apt mirrors,
-//! and apt in the guest checks every signature with the image's
-//! `debian-archive-keyring`.
+//! mirror in the proxy's path (`http://10.0.2.101/deb.debian.org/debian`,
+//! from [`crate::proxy::Mirrors::guest_url`]), the proxy fetches only from
+//! the host's own apt mirrors, and apt in the guest checks every signature
+//! with the image's `debian-archive-keyring`. What the proxy could not
+//! fetch for a run it writes to the run's fault log, and the verdict names
+//! the packages ([`fault_summary`]).
 
-use super::qemu::PROXY_ADDRESS;
+use std::path::Path;
+
+use crate::proxy::{package_of, read_faults};
 
 /// Where the guest's keyring for Debian's archive is.
 pub const DEBIAN_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
+/// The fault log of a run's proxy, in its run directory.
+pub const FAULT_LOG: &str = "proxy-faults.jsonl";
+
 /// A Debian archive for the guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestDebian {
-    /// The mirror's URL as the host's apt knows it (`http://deb.debian.org/debian`).
-    pub mirror: String,
+    /// The mirror's URL for the guest, through the proxy.
+    pub url: String,
     /// The suite (the image's).
     pub suite: String,
 }
 
 impl GuestDebian {
-    /// The guest's apt source line, through the proxy; `None` for a mirror
-    /// URL that is not `http(s)://host/path` with safe characters.
-    pub fn source_line(&self) -> Option<String> {
-        let rest = self
-            .mirror
-            .strip_prefix("http://")
-            .or_else(|| self.mirror.strip_prefix("https://"))?
-            .trim_end_matches('/');
-        let safe = |text: &str| {
-            !text.is_empty()
-                && text
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~/:%+".contains(&b))
-        };
-        if !safe(rest) || !crate::names::is_plain(&self.suite, b"-._") {
-            return None;
-        }
-        Some(format!(
-            "deb [signed-by={DEBIAN_KEYRING}] http://{PROXY_ADDRESS}/{rest} {} main",
-            self.suite
-        ))
+    /// The guest's apt source line. The caller built `url` from the
+    /// allow-list and `suite` from the image's manifest; both are quoted
+    /// for the shell by the job script either way.
+    pub fn source_line(&self) -> String {
+        format!(
+            "deb [signed-by={DEBIAN_KEYRING}] {} {} main",
+            self.url, self.suite
+        )
     }
+}
+
+/// What the run's proxy could not fetch, one line per package (or file),
+/// for a test-bed failure's message; `None` when nothing failed.
+pub fn fault_summary(run_dir: &Path) -> Option<String> {
+    let faults = read_faults(&run_dir.join(FAULT_LOG));
+    let mut lines: Vec<String> = Vec::new();
+    for fault in &faults {
+        let what = match package_of(&fault.path) {
+            Some((name, version)) => format!("could not fetch {name} {version}"),
+            None => format!("could not fetch {}", fault.path),
+        };
+        let line = format!(
+            "{what} from the Debian mirror: {} {} ({})",
+            fault.status, fault.reason, fault.url
+        );
+        // The guest chose what it asked for: no control character of it
+        // reaches the terminal.
+        let line: String = line
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn debian(mirror: &str, suite: &str) -> GuestDebian {
-        GuestDebian {
-            mirror: mirror.into(),
-            suite: suite.into(),
-        }
+    #[test]
+    fn the_source_names_the_keyring_and_the_proxy_url() {
+        let debian = GuestDebian {
+            url: "http://10.0.2.101/deb.debian.org/debian".into(),
+            suite: "bookworm".into(),
+        };
+        assert_eq!(
+            debian.source_line(),
+            "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] \
+             http://10.0.2.101/deb.debian.org/debian bookworm main"
+        );
     }
 
     #[test]
-    fn the_mirror_goes_through_the_proxy_by_path() {
+    fn faults_name_their_packages_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(fault_summary(dir.path()), None);
+        let line = r#"{"url":"http://deb.debian.org/debian/pool/main/t/tree/tree_2.1.0-1_amd64.deb","path":"pool/main/t/tree/tree_2.1.0-1_amd64.deb","status":502,"reason":"the mirror is unreachable"}"#;
+        let other = r#"{"url":"http://deb.debian.org/debian/dists/bookworm/InRelease","path":"dists/bookworm/InRelease","status":504,"reason":"slow"}"#;
+        std::fs::write(
+            dir.path().join(FAULT_LOG),
+            format!("{line}\n{line}\n{other}\nnot json\n"),
+        )
+        .expect("write");
+        let summary = fault_summary(dir.path()).expect("faults");
         assert_eq!(
-            debian("http://deb.debian.org/debian/", "bookworm").source_line(),
-            Some(
-                "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] \
-                 http://10.0.2.101/deb.debian.org/debian bookworm main"
-                    .into()
-            )
+            summary,
+            "could not fetch tree 2.1.0-1 from the Debian mirror: 502 the mirror is unreachable \
+             (http://deb.debian.org/debian/pool/main/t/tree/tree_2.1.0-1_amd64.deb)\n\
+             could not fetch dists/bookworm/InRelease from the Debian mirror: 504 slow \
+             (http://deb.debian.org/debian/dists/bookworm/InRelease)"
         );
-        assert_eq!(
-            debian("https://mirror.example:8443/debian", "trixie")
-                .source_line()
-                .as_deref(),
-            Some(
-                "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] \
-                 http://10.0.2.101/mirror.example:8443/debian trixie main"
-            )
-        );
-        for bad in [
-            "ftp://x/debian",
-            "http://",
-            "http://a b/debian",
-            "http://x/$(id)",
-        ] {
-            assert_eq!(debian(bad, "bookworm").source_line(), None, "{bad}");
-        }
-        assert_eq!(debian("http://x/debian", "book worm").source_line(), None);
     }
 }

@@ -20,4 +20,5 @@ mod untrusted_deb;
 mod version_cmd;
 mod vm;
 mod vm_exec;
+mod vm_debian;
 mod vm_hostile;
