@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::common::{vm_slot, write_files};
+use crate::common::{vm_slot, write_files, Sandbox};
 use crate::vm::VmProject;
 
 /// `cache status --json`.
@@ -105,4 +105,55 @@ fn debian_false_closes_the_guest_to_debian() {
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert_eq!(verdict["verdict"], "testbed-failed", "{verdict:#}");
     assert!(!run.stderr.contains("10.0.2.101"), "{}", run.stderr);
+}
+
+#[test]
+fn vm_create_offline_builds_from_the_cache_alone_and_names_what_is_missing() {
+    // The default image's build filled the shared cache (on a fresh
+    // machine, in this very run): its recipe builds again offline.
+    let _vm = vm_slot();
+    let sb = Sandbox::new();
+    let vm = sb.path("vm");
+    let vm = vm.to_str().expect("utf8");
+    let empty = sb.path("empty-cache");
+    let run = sb.bk_env(
+        &sb.path(""),
+        &["vm", "create", "offline", "--offline"],
+        &[
+            ("BUILDKIT_VM_CACHE", vm),
+            ("BUILDKIT_APT_CACHE", empty.to_str().expect("utf8")),
+        ],
+    );
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not in the cache (offline): ")
+            && run.stderr.contains("InRelease"),
+        "{}",
+        run.stderr
+    );
+
+    let status = |sb: &Sandbox| -> Value {
+        let run = sb.bk(&sb.path(""), &["cache", "status", "--json"]).ok();
+        serde_json::from_str(&run.stdout).expect("cache status JSON")
+    };
+    let before = status(&sb);
+    let run = sb.bk_env(
+        &sb.path(""),
+        &["vm", "create", "offline", "--offline", "--json"],
+        &[("BUILDKIT_VM_CACHE", vm)],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let image: Value = serde_json::from_str(&run.stdout).expect("image JSON");
+    assert!(
+        image["manifest"]["packages"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|n| n == "systemd")),
+        "{image:#}"
+    );
+    let after = status(&sb);
+    assert_eq!(
+        upstream_requests(&after),
+        upstream_requests(&before),
+        "an offline build asked the mirror"
+    );
 }
