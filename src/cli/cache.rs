@@ -121,10 +121,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             let loopback = proxy.spawn_loopback_on(port)?;
             ui.status(
                 "Serving",
-                &format!(
-                    "the apt cache on http://{} (Ctrl-C stops)",
-                    loopback.addr()
-                ),
+                &format!("the apt cache on http://{} (Ctrl-C stops)", loopback.addr()),
             );
             ui.out(&loopback.addr().to_string());
             loop {

@@ -347,10 +347,9 @@ fn create(ui: &Ui, store: &ImageStore, args: CreateArgs) -> Result<(), CliError>
             } else {
                 "could not be fetched"
             };
-            return Err(failed(anyhow::Error::new(e).context(format!(
-                "{what}: {}",
-                missing.join(", ")
-            ))));
+            return Err(failed(
+                anyhow::Error::new(e).context(format!("{what}: {}", missing.join(", "))),
+            ));
         }
     };
     if args.json {

@@ -140,7 +140,9 @@ pub enum VmPlanError {
     Proxy(#[from] crate::proxy::ProxyError),
     /// The packages need Debian, but the image's mirror is not one the
     /// host's apt uses, so the proxy would refuse it.
-    #[error("the image {image} was built from {mirror}, which is not among this host's apt mirrors")]
+    #[error(
+        "the image {image} was built from {mirror}, which is not among this host's apt mirrors"
+    )]
     MirrorNotAllowed { image: String, mirror: String },
 }
 

@@ -184,24 +184,7 @@ impl Mirrors {
     /// Dir::Etc::sourceparts; `APT_CONFIG` is honoured by apt-config),
     /// one-line `.list` and deb822 `.sources`.
     pub fn from_host_apt() -> Result<Self, ProxyError> {
-        let dump = Cmd::new("apt-config")
-            .arg("dump")
-            .env("LC_ALL", "C")
-            .output()
-            .map_err(|source| ProxyError::AptConfig { source })?;
-        let dump = String::from_utf8_lossy(&dump);
-        let mut urls = Vec::new();
-        for file in source_files(&dump) {
-            let Ok(text) = std::fs::read_to_string(&file) else {
-                continue;
-            };
-            if file.extension().is_some_and(|e| e == "sources") {
-                urls.extend(uris_of_sources(&text));
-            } else {
-                urls.extend(uris_of_list(&text));
-            }
-        }
-        Ok(Mirrors::new(urls))
+        Ok(Mirrors::new(host_sources()?.into_iter().map(|s| s.uri)))
     }
 
     /// The allowed mirrors, in order.
@@ -401,15 +384,51 @@ fn resolve(base: &Path, value: &str) -> PathBuf {
     PathBuf::from(path)
 }
 
-/// The URIs of one-line `deb`/`deb-src` entries (sources.list(5)).
-fn uris_of_list(text: &str) -> Vec<String> {
-    let mut uris = Vec::new();
+/// One enabled entry of the host's apt sources: a URI and its suites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostSource {
+    /// `deb` (binary packages) rather than only `deb-src`.
+    pub binary: bool,
+    /// The URI as written.
+    pub uri: String,
+    /// The suites it lists.
+    pub suites: Vec<String>,
+}
+
+/// The enabled entries of every source file apt on this host reads (see
+/// [`Mirrors::from_host_apt`]), in apt's order.
+pub fn host_sources() -> Result<Vec<HostSource>, ProxyError> {
+    let dump = Cmd::new("apt-config")
+        .arg("dump")
+        .env("LC_ALL", "C")
+        .output()
+        .map_err(|source| ProxyError::AptConfig { source })?;
+    let dump = String::from_utf8_lossy(&dump);
+    let mut sources = Vec::new();
+    for file in source_files(&dump) {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        if file.extension().is_some_and(|e| e == "sources") {
+            sources.extend(sources_of_deb822(&text));
+        } else {
+            sources.extend(sources_of_list(&text));
+        }
+    }
+    Ok(sources)
+}
+
+/// The one-line `deb`/`deb-src` entries of a `.list` file (sources.list(5)).
+fn sources_of_list(text: &str) -> Vec<HostSource> {
+    let mut sources = Vec::new();
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("");
         let mut words = line.split_whitespace();
-        if !matches!(words.next(), Some("deb" | "deb-src")) {
-            continue;
-        }
+        let binary = match words.next() {
+            Some("deb") => true,
+            Some("deb-src") => false,
+            _ => continue,
+        };
         let mut word = words.next();
         if word.is_some_and(|w| w.starts_with('[')) {
             // Options: up to the word that closes the bracket.
@@ -421,23 +440,43 @@ fn uris_of_list(text: &str) -> Vec<String> {
             }
         }
         if let Some(uri) = word {
-            uris.push(uri.to_owned());
+            sources.push(HostSource {
+                binary,
+                uri: uri.to_owned(),
+                suites: words.next().map(str::to_owned).into_iter().collect(),
+            });
         }
     }
-    uris
+    sources
 }
 
-/// The URIs of the enabled deb822 stanzas of a `.sources` file.
-fn uris_of_sources(text: &str) -> Vec<String> {
+/// The enabled stanzas of a deb822 `.sources` file, one entry per URI.
+fn sources_of_deb822(text: &str) -> Vec<HostSource> {
     let Ok(paragraphs) = deb822::parse(text, Comments::Allowed) else {
         return Vec::new();
     };
-    paragraphs
+    let mut sources = Vec::new();
+    for p in paragraphs
         .iter()
         .filter(|p| p.value("Enabled").is_none_or(|v| v.trim() != "no"))
-        .filter_map(|p| p.value("URIs"))
-        .flat_map(|v| v.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
-        .collect()
+    {
+        let words = |name: &str| -> Vec<String> {
+            p.value(name)
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect()
+        };
+        let binary = words("Types").iter().any(|t| t == "deb");
+        for uri in words("URIs") {
+            sources.push(HostSource {
+                binary,
+                uri,
+                suites: words("Suites"),
+            });
+        }
+    }
+    sources
 }
 
 #[cfg(test)]
@@ -581,19 +620,38 @@ mod tests {
             deb-src [trusted=yes] https://b.org/y bookworm main\n\
             #deb http://disabled.org/z bookworm main\n\
             rpm http://c.org/ x\n";
+        let uris = |sources: Vec<HostSource>| -> Vec<(bool, String, Vec<String>)> {
+            sources
+                .into_iter()
+                .map(|s| (s.binary, s.uri, s.suites))
+                .collect()
+        };
+        let suite = |s: &str| vec![s.to_owned()];
         assert_eq!(
-            uris_of_list(list),
+            uris(sources_of_list(list)),
             [
-                "http://deb.debian.org/debian",
-                "http://a.org/x",
-                "https://b.org/y"
+                (
+                    true,
+                    "http://deb.debian.org/debian".to_owned(),
+                    suite("bookworm")
+                ),
+                (true, "http://a.org/x".to_owned(), suite("bookworm")),
+                (false, "https://b.org/y".to_owned(), suite("bookworm")),
             ]
         );
         let sources = "Types: deb\nURIs: http://deb.debian.org/debian\n  http://m.org/d\n\
-            Suites: bookworm\n# c\n\nTypes: deb\nURIs: http://off.org/x\nEnabled: no\n";
+            Suites: bookworm bookworm-updates\n# c\n\nTypes: deb\nURIs: http://off.org/x\nEnabled: no\n";
+        let both = vec!["bookworm".to_owned(), "bookworm-updates".to_owned()];
         assert_eq!(
-            uris_of_sources(sources),
-            ["http://deb.debian.org/debian", "http://m.org/d"]
+            uris(sources_of_deb822(sources)),
+            [
+                (
+                    true,
+                    "http://deb.debian.org/debian".to_owned(),
+                    both.clone()
+                ),
+                (true, "http://m.org/d".to_owned(), both),
+            ]
         );
     }
 

@@ -45,6 +45,6 @@ mod upstream;
 pub use cache::{Cache, CacheStatus, CleanReport, HostStatus};
 pub use error::ProxyError;
 pub use fault::{package_of, read_faults, Fault, MAX_FAULTS};
-pub use mirrors::{Mirror, Mirrors, Scheme};
+pub use mirrors::{host_sources, HostSource, Mirror, Mirrors, Scheme};
 pub use proxy::{Loopback, Proxy, ProxyOptions};
 pub use stats::Counters;

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::io_at;
 use super::{initrd, kernel, VmError};
+use crate::proxy::HostSource;
 // The image cache is rebuilt when lost: its writes are atomic, not synced.
 use crate::fsutil::{write_atomic, Durability::Unsynced};
 use crate::process::Cmd;
@@ -595,83 +596,26 @@ pub fn host_suite() -> Option<String> {
 /// enabled `deb` source listing the suite, else the first whose URL ends in
 /// `/debian`, else Debian's own.
 pub fn host_mirror(suite: &str) -> String {
-    let mut sources = Vec::new();
-    if let Ok(text) = fs::read_to_string("/etc/apt/sources.list") {
-        sources.extend(parse_sources(&text, false));
-    }
-    if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
-        let mut paths: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
-        paths.sort();
-        for path in paths {
-            let name = path.to_string_lossy().into_owned();
-            let deb822 = name.ends_with(".sources");
-            if !deb822 && !name.ends_with(".list") {
-                continue;
-            }
-            if let Ok(text) = fs::read_to_string(&path) {
-                sources.extend(parse_sources(&text, deb822));
-            }
-        }
-    }
-    choose_mirror(&sources, suite)
+    choose_mirror(&crate::proxy::host_sources().unwrap_or_default(), suite)
 }
 
-/// (URI, suites) of the enabled `deb` entries of a sources file.
-fn parse_sources(text: &str, deb822: bool) -> Vec<(String, Vec<String>)> {
-    let mut out = Vec::new();
-    if !deb822 {
-        for line in text.lines() {
-            let mut words = line.split_whitespace();
-            if words.next() != Some("deb") {
-                continue;
-            }
-            let mut rest: Vec<&str> = words.collect();
-            if rest.first().is_some_and(|w| w.starts_with('[')) {
-                let end = rest.iter().position(|w| w.ends_with(']')).unwrap_or(0);
-                rest.drain(..=end);
-            }
-            if let [uri, suite, ..] = rest[..] {
-                out.push((uri.to_owned(), vec![suite.to_owned()]));
-            }
-        }
-        return out;
-    }
-    // apt reads `.sources` files as deb822 with comment lines; a file it
-    // would refuse gives no source here either.
-    let Ok(stanzas) = crate::deb822::parse(text, crate::deb822::Comments::Allowed) else {
-        return out;
+fn choose_mirror(sources: &[HostSource], suite: &str) -> String {
+    let usable = |s: &&HostSource| {
+        s.binary && (s.uri.starts_with("http://") || s.uri.starts_with("https://"))
     };
-    for stanza in stanzas {
-        let field = |name: &str| stanza.value(name).map(str::trim);
-        let enabled = field("Enabled").is_none_or(|v| v != "no");
-        let is_deb = field("Types").is_some_and(|t| t.split_whitespace().any(|t| t == "deb"));
-        if let (true, true, Some(uris)) = (enabled, is_deb, field("URIs")) {
-            let suites: Vec<String> = field("Suites")
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect();
-            for uri in uris.split_whitespace() {
-                out.push((uri.to_owned(), suites.clone()));
-            }
-        }
-    }
-    out
-}
-
-fn choose_mirror(sources: &[(String, Vec<String>)], suite: &str) -> String {
-    let usable = |uri: &str| uri.starts_with("http://") || uri.starts_with("https://");
     sources
         .iter()
-        .find(|(uri, suites)| usable(uri) && suites.iter().any(|s| s == suite))
+        .filter(usable)
+        .find(|s| s.suites.iter().any(|s| s == suite))
         .or_else(|| {
             sources
                 .iter()
-                .find(|(uri, _)| usable(uri) && uri.trim_end_matches('/').ends_with("/debian"))
+                .filter(usable)
+                .find(|s| s.uri.trim_end_matches('/').ends_with("/debian"))
         })
         .map_or_else(
             || "http://deb.debian.org/debian".to_owned(),
-            |(uri, _)| uri.trim_end_matches('/').to_owned(),
+            |s| s.uri.trim_end_matches('/').to_owned(),
         )
 }
 
@@ -714,27 +658,37 @@ mod tests {
     }
 
     #[test]
-    fn mirrors_from_sources_files() {
-        let deb822 = "Types: deb\n# a comment\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\n\
-                      Types: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\n\n\
-                      Types: deb\nEnabled: no\nURIs: http://mirror.example/debian\nSuites: trixie\n";
-        let mut sources = parse_sources(deb822, true);
-        assert_eq!(sources.len(), 2);
+    fn the_mirror_for_a_suite() {
+        let source = |binary: bool, uri: &str, suites: &[&str]| HostSource {
+            binary,
+            uri: uri.to_owned(),
+            suites: suites.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let sources = [
+            source(false, "http://src.example/debian", &["trixie"]),
+            source(
+                true,
+                "http://deb.debian.org/debian/",
+                &["bookworm", "bookworm-updates"],
+            ),
+            source(
+                true,
+                "http://deb.debian.org/debian-security",
+                &["bookworm-security"],
+            ),
+            source(true, "https://ftp.de.debian.org/debian", &["trixie"]),
+        ];
         assert_eq!(
             choose_mirror(&sources, "bookworm"),
             "http://deb.debian.org/debian"
         );
         assert_eq!(
             choose_mirror(&sources, "trixie"),
-            "http://deb.debian.org/debian"
-        );
-        sources = parse_sources(
-            "# old style\ndeb [arch=amd64 signed-by=/k.gpg] http://ftp.de.debian.org/debian/ trixie main\ndeb-src http://x/debian trixie main\n",
-            false,
+            "https://ftp.de.debian.org/debian"
         );
         assert_eq!(
-            choose_mirror(&sources, "trixie"),
-            "http://ftp.de.debian.org/debian"
+            choose_mirror(&sources[..3], "trixie"),
+            "http://deb.debian.org/debian"
         );
         assert_eq!(choose_mirror(&[], "trixie"), "http://deb.debian.org/debian");
     }

@@ -124,7 +124,11 @@ fn build(job: &Job, exec_nonce: Option<&str>) -> String {
     );
     let _ = writeln!(s, "source={}", sh_quote(&source));
     let debian = job.debian.as_ref().map(GuestDebian::source_line);
-    let _ = writeln!(s, "debian_source={}", sh_quote(debian.as_deref().unwrap_or("")));
+    let _ = writeln!(
+        s,
+        "debian_source={}",
+        sh_quote(debian.as_deref().unwrap_or(""))
+    );
     let install: Vec<String> = job.install.iter().map(|p| sh_quote(p)).collect();
     let _ = writeln!(s, "install=({})", install.join(" "));
     s.push_str(SCRIPT_SETUP);

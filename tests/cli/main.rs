@@ -19,6 +19,6 @@ mod serve_load;
 mod untrusted_deb;
 mod version_cmd;
 mod vm;
-mod vm_exec;
 mod vm_debian;
+mod vm_exec;
 mod vm_hostile;

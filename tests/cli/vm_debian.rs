@@ -43,7 +43,8 @@ fn debian_dependencies_install_through_the_cache_and_a_mirror_fault_names_the_pa
         run.stderr
     );
     assert!(
-        run.stderr.contains("http://10.0.2.101/deb.debian.org/debian bookworm"),
+        run.stderr
+            .contains("http://10.0.2.101/deb.debian.org/debian bookworm"),
         "{}",
         run.stderr
     );
@@ -73,7 +74,10 @@ fn debian_dependencies_install_through_the_cache_and_a_mirror_fault_names_the_pa
             ".buildkit.toml",
             &std::fs::read_to_string(p.repo.join(".buildkit.toml"))
                 .expect("config")
-                .replace(r#"depends = ["jq", "bc"]"#, r#"depends = ["jq", "bc", "tree"]"#),
+                .replace(
+                    r#"depends = ["jq", "bc"]"#,
+                    r#"depends = ["jq", "bc", "tree"]"#,
+                ),
             false,
         )],
     );
@@ -83,7 +87,10 @@ fn debian_dependencies_install_through_the_cache_and_a_mirror_fault_names_the_pa
     let run = p.sb.bk_env(
         &p.repo,
         &["vm-test", "v1.1.0"],
-        &[("http_proxy", "http://127.0.0.1:9"), ("https_proxy", "http://127.0.0.1:9")],
+        &[
+            ("http_proxy", "http://127.0.0.1:9"),
+            ("https_proxy", "http://127.0.0.1:9"),
+        ],
     );
     assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
     assert!(
@@ -126,8 +133,7 @@ fn vm_create_offline_builds_from_the_cache_alone_and_names_what_is_missing() {
     );
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stderr.contains("not in the cache (offline): ")
-            && run.stderr.contains("InRelease"),
+        run.stderr.contains("not in the cache (offline): ") && run.stderr.contains("InRelease"),
         "{}",
         run.stderr
     );
