@@ -25,8 +25,12 @@ fn free_port() -> u16 {
 
 /// `git-buildkit vm exec ID -- WORDS` with `stdin` piped in: (code, stdout, stderr).
 fn exec(id: &str, words: &[&str], stdin: &[u8]) -> (i32, Vec<u8>, String) {
+    exec_within("2m", id, words, stdin)
+}
+
+fn exec_within(timeout: &str, id: &str, words: &[&str], stdin: &[u8]) -> (i32, Vec<u8>, String) {
     let mut child = Command::new(Sandbox::bk_path())
-        .args(["vm", "exec", "--timeout", "2m", id, "--"])
+        .args(["vm", "exec", "--timeout", timeout, id, "--"])
         .args(words)
         .env("BUILDKIT_VM_CACHE", vm_cache())
         .stdin(Stdio::piped())
@@ -154,6 +158,38 @@ fn a_kept_run_stays_up_for_exec_and_its_forwarded_port_answers() {
     assert!(out.contains("EXIT 0 0\n"), "{out}");
     assert!(out.contains("marker=[@@bkx:"), "{out}");
     assert!(err.contains("EXIT a 0\n"), "{err}");
+
+    // A command past its time limit is killed (exit 3), and the run is
+    // free at once for the next one.
+    let (code, _, err) = exec_within("3s", &id, &["sleep", "600"], b"");
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("error: the command did not finish within 3s: it was killed"),
+        "{err}"
+    );
+    // (No procps in the image: the sleeps are looked for in /proc.)
+    let look = "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" != sleep ] || echo found; done; echo looked";
+    let (code, out, err) = exec(&id, &["bash", "-c", look], b"");
+    assert_eq!((code, out), (0, b"looked\n".to_vec()), "{err}");
+
+    // Two at once are served one after the other, each whole.
+    let twins: Vec<_> = (0..2)
+        .map(|i| {
+            let id = id.clone();
+            std::thread::spawn(move || {
+                let script = format!("echo {i}a; sleep 2; echo {i}b");
+                exec(&id, &["sh", "-c", &script], b"")
+            })
+        })
+        .collect();
+    for (i, twin) in twins.into_iter().enumerate() {
+        let (code, out, err) = twin.join().expect("join");
+        assert_eq!(
+            (code, String::from_utf8_lossy(&out).into_owned()),
+            (0, format!("{i}a\n{i}b\n")),
+            "{err}"
+        );
+    }
 
     // A busy forward port is named before anything boots.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
