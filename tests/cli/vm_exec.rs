@@ -249,3 +249,43 @@ fn forward_is_checked_before_anything_runs() {
         run.stderr
     );
 }
+
+const SERVICE: &str = "[Unit]\nDescription=greet daemon\n\n[Service]\nExecStart=/bin/sh -c 'while :; do sleep 60; done'\n\n[Install]\nWantedBy=multi-user.target\n";
+const POSTINST: &str = "#!/bin/sh\nset -e\nif [ \"$1\" = configure ] && [ -d /run/systemd/system ]; then\n    systemctl enable --now greetd.service\nfi\n";
+
+#[test]
+fn a_kept_systemd_run_answers_systemctl_through_exec() {
+    let p = VmProject::with_apt_at(
+        "apt",
+        "maintainer-scripts = \"debian\"",
+        r#"{ src = "greetd.service", dest = "/lib/systemd/system/greetd.service" },"#,
+        "[vm]\nsmoke = [\"greet\"]\n",
+        &[
+            ("debian/postinst", POSTINST, true),
+            ("greetd.service", SERVICE, false),
+        ],
+    );
+    let _vm = vm_slot();
+    let (run, verdict, _) = p.vm_test(&["--keep"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(verdict["mode"], "systemd", "{verdict:#}");
+    assert_eq!(verdict["running"], true, "{verdict:#}");
+    let id = verdict["run_id"].as_str().expect("run id").to_owned();
+    let pid = qemu_pid(&id);
+
+    let (code, out, err) = exec(&id, &["systemctl", "is-active", "greetd.service"], b"");
+    assert_eq!((code, out), (0, b"active\n".to_vec()), "{err}");
+    let (code, _, err) = exec(&id, &["systemctl", "status", "nosuch.service"], b"");
+    assert_eq!(code, 4, "{err}");
+    assert_eq!(err, "Unit nosuch.service could not be found.\n");
+
+    let human = p.bk(&["vm", "list"]).ok().stdout;
+    let line = human
+        .lines()
+        .find(|l| l.starts_with(&format!("run {id} ")))
+        .unwrap_or_else(|| panic!("{human}"));
+    assert!(line.ends_with("PASS  running"), "{line}");
+
+    p.bk(&["-q", "vm", "destroy", &id]).ok();
+    assert!(!alive(pid), "qemu {pid} still runs after destroy");
+}
