@@ -72,6 +72,18 @@ fn fetch(port: u16) -> String {
     }
 }
 
+/// Destroys a kept run when dropped, so a failing test leaves no VM running.
+struct Destroy(String);
+
+impl Drop for Destroy {
+    fn drop(&mut self) {
+        let _ = Command::new(Sandbox::bk_path())
+            .args(["-q", "vm", "destroy", &self.0])
+            .env("BUILDKIT_VM_CACHE", vm_cache())
+            .output();
+    }
+}
+
 fn qemu_pid(id: &str) -> i32 {
     std::fs::read_to_string(vm_cache().join("runs").join(id).join("qemu.pid"))
         .expect("qemu.pid")
@@ -94,6 +106,7 @@ fn a_kept_run_stays_up_for_exec_and_its_forwarded_port_answers() {
     let (run, verdict, _) = p.vm_test(&["--keep", "--forward", &forward]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let id = verdict["run_id"].as_str().expect("run id").to_owned();
+    let _destroy = Destroy(id.clone());
     assert_eq!(verdict["running"], true, "{verdict:#}");
     assert_eq!(
         verdict["forwards"],
@@ -271,6 +284,7 @@ fn a_kept_systemd_run_answers_systemctl_through_exec() {
     assert_eq!(verdict["mode"], "systemd", "{verdict:#}");
     assert_eq!(verdict["running"], true, "{verdict:#}");
     let id = verdict["run_id"].as_str().expect("run id").to_owned();
+    let _destroy = Destroy(id.clone());
     let pid = qemu_pid(&id);
 
     let (code, out, err) = exec(&id, &["systemctl", "is-active", "greetd.service"], b"");
