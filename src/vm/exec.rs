@@ -19,9 +19,14 @@
 //! `OUT <id> <hex>`, `ERR <id> <hex>`, `EXIT <id> <status>`. The id is fresh
 //! per request, so a late answer to an earlier request is ignored. One
 //! request at a time per run: a lock file in the run directory serialises
-//! concurrent `vm exec`.
+//! concurrent `vm exec`; a request that comes while a command runs means
+//! that command's client is gone (timed out, interrupted, killed), so the
+//! agent kills that command and serves the new one.
+//!
+//! The serial port is slow under emulation (about 20 KB/s each way, hex
+//! doubling the bytes): fine for commands and their output, slow for
+//! megabytes of stdin (allowed a second per 16 KiB on top of --timeout).
 
-use std::fs;
 use std::io::{BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -432,17 +437,11 @@ impl Answers<'_> {
     }
 }
 
-/// Writes the agent next to the job's script on the job disk's tree.
-pub fn write_agent(job_root: &Path) -> Result<u64, VmError> {
-    let path = job_root.join(AGENT_FILE);
-    fs::write(&path, AGENT).map_err(io_at(&path))?;
-    Ok(AGENT.len() as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+    use std::fs;
 
     #[test]
     fn words_are_quoted_for_bash() {

@@ -15,6 +15,11 @@
 //!
 //! The guest is untrusted: what the host keeps of its output is bounded
 //! (see [`super::limits`]), and so are its results (one per planned test).
+//!
+//! A kept run (`keep`) boots its qemu detached, the job port a unix socket
+//! in the run directory, so that once the job has ended the VM stays up
+//! (with its `forwards`) for `vm exec` after we exit: see [`super::kept`]
+//! and [`super::exec`].
 
 use std::fs::{self, File};
 use std::io::{BufReader, Read, Write as _};
@@ -612,8 +617,16 @@ impl Qemu {
         match self {
             Qemu::Attached(running) => running.kill(),
             Qemu::Detached { pid, dir } => {
+                use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
                 kept::stop(dir, kept::STOP_GRACE);
-                let _ = nix::sys::wait::waitpid(*pid, None);
+                // Before it wrote its pid file, only its pid names it.
+                if matches!(
+                    waitpid(*pid, Some(WaitPidFlag::WNOHANG)),
+                    Ok(WaitStatus::StillAlive)
+                ) {
+                    let _ = nix::sys::signal::kill(*pid, nix::sys::signal::Signal::SIGKILL);
+                    let _ = waitpid(*pid, None);
+                }
             }
         }
     }
