@@ -19,13 +19,19 @@
 //! `OUT <id> <hex>`, `ERR <id> <hex>`, `EXIT <id> <status>`. The id is fresh
 //! per request, so a late answer to an earlier request is ignored. One
 //! request at a time per run: a lock file in the run directory serialises
-//! concurrent `vm exec`.
+//! concurrent `vm exec`; a request that comes while a command runs means
+//! that command's client is gone (timed out, interrupted, killed), so the
+//! agent kills that command and serves the new one.
+//!
+//! The serial port is slow under emulation (about 20 KB/s each way, hex
+//! doubling the bytes): fine for commands and their output, slow for
+//! megabytes of stdin (allowed a second per 16 KiB on top of --timeout).
 
-use std::fs;
 use std::io::{BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use super::error::io_at;
@@ -129,6 +135,8 @@ if ($dev eq '-') {
 }
 $SIG{PIPE} = 'IGNORE';
 my $buf = '';
+# Lines that came while a command ran (a request right after a KILL).
+my @pending;
 my $max_in = 16 * 1024 * 1024;
 
 sub send_line {
@@ -151,6 +159,7 @@ sub take_line {
 }
 
 sub read_line {
+    return shift @pending if @pending;
     while (1) {
         my $l = take_line();
         return $l if defined $l;
@@ -193,15 +202,24 @@ sub run_command {
             if ($fh == $rd) {
                 my $n = sysread($rd, $buf, 65536, length $buf);
                 $sel->remove($rd) if defined $n && $n == 0;
-                while (defined(my $l = take_line())) {
-                    kill('KILL', -$pid) if $l eq "${m}KILL $id";
-                }
                 next;
             }
             my $n = sysread($fh, my $chunk, 2048);
             if (!$n) { $sel->remove($fh); close $fh; $open--; next; }
             $data = 1;
             send_line("$kind{$fh} $id " . unpack('H*', $chunk));
+        }
+        # Requests read meanwhile (some perhaps with the one that started
+        # this command): a KILL for it, or what comes after.
+        while (defined(my $l = take_line())) {
+            # KILL: the group, and the child itself in case it has not
+            # called setsid yet. A new request means the client of this one
+            # is gone (they come one at a time): this one ends too.
+            if ($l eq "${m}KILL $id" || index($l, "${m}EXEC ") == 0) {
+                kill('KILL', -$pid);
+                kill('KILL', $pid);
+            }
+            push @pending, $l unless $l eq "${m}KILL $id";
         }
         if (!defined $status && waitpid($pid, POSIX::WNOHANG()) == $pid) { $status = $?; }
         # Done when the pipes are closed and the command has ended, or when
@@ -279,8 +297,6 @@ pub fn exec(
     let command = command_line(&request.command);
     // The upload goes at the serial port's pace: allow it a second per 16 KiB.
     let upload = Duration::from_secs(stdin.len() as u64 / (16 * 1024));
-    let answer_until = started + Duration::from_secs(60) + upload;
-    let until = started + request.timeout + upload;
     let mut writing = &stream;
     writing
         .set_write_timeout(Some(Duration::from_secs(60) + upload))
@@ -292,42 +308,120 @@ pub fn exec(
                 seconds: started.elapsed().as_secs(),
             })?;
     }
-    let mut started_cmd = false;
-    let mut handed = 0u64;
-    loop {
-        let now = Instant::now();
-        if !started_cmd && now >= answer_until.min(until) {
-            return Err(VmError::NoAnswer {
-                seconds: started.elapsed().as_secs(),
-            });
-        }
-        if now >= until {
-            let _ = writing.write_all(format!("{marker}KILL {id}\n").as_bytes());
-            return Err(VmError::ExecTimeout {
-                seconds: request.timeout.as_secs(),
-            });
-        }
-        let line = match receiver.recv_timeout(Duration::from_millis(250)) {
-            Ok(Some(line)) => line,
-            Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(VmError::GuestGone);
+    let wait = Wait {
+        started,
+        answer_until: started + Duration::from_secs(60) + upload,
+        until: started + request.timeout + upload,
+        timeout: request.timeout,
+    };
+    let answers = Answers {
+        receiver: &receiver,
+        marker: &marker,
+        id: &id,
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let signals: Vec<signal_hook::SigId> =
+        [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM]
+            .into_iter()
+            .filter_map(|s| signal_hook::flag::register(s, Arc::clone(&interrupted)).ok())
+            .collect();
+    let result = answers.follow(&wait, &interrupted, out, err);
+    for signal in signals {
+        signal_hook::low_level::unregister(signal);
+    }
+    // A command we stop waiting for is stopped too, so the run is free for
+    // the next one.
+    if matches!(
+        result,
+        Err(VmError::ExecTimeout { .. } | VmError::Interrupted)
+    ) {
+        answers.kill(writing);
+    }
+    result
+}
+
+/// The deadlines of one request: an answer (`START`) by `answer_until`,
+/// the end by `until`.
+struct Wait {
+    started: Instant,
+    answer_until: Instant,
+    until: Instant,
+    timeout: Duration,
+}
+
+/// The guest's lines, read for one request.
+struct Answers<'a> {
+    receiver: &'a mpsc::Receiver<Option<String>>,
+    marker: &'a str,
+    id: &'a str,
+}
+
+impl Answers<'_> {
+    /// Asks the guest to kill the command, and waits until it says it
+    /// ended: qemu may drop what it had not yet passed to the guest when we
+    /// hang up.
+    fn kill(&self, mut writing: &UnixStream) {
+        let line = format!("{}KILL {}\n", self.marker, self.id);
+        let _ = writing.write_all(line.as_bytes());
+        let until = Instant::now() + Duration::from_secs(10);
+        while let Some(left) = until.checked_duration_since(Instant::now()) {
+            match self.receiver.recv_timeout(left) {
+                Ok(Some(line)) => {
+                    if let Some(Answer::Exit(_)) = parse_answer(&line, self.marker, self.id) {
+                        return;
+                    }
+                }
+                Ok(None) | Err(_) => return,
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => continue,
-        };
-        let Some(answer) = parse_answer(&line, &marker, &id) else {
-            continue;
-        };
-        let (to_err, bytes) = match answer {
-            Answer::Ready => continue,
-            Answer::Start => {
-                started_cmd = true;
+        }
+    }
+
+    /// Hands the command's output on until its `EXIT`; a deadline missed
+    /// or the channel closed is an error.
+    fn follow(
+        &self,
+        wait: &Wait,
+        interrupted: &AtomicBool,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Result<u8, VmError> {
+        let mut started = false;
+        let mut handed = 0u64;
+        loop {
+            if interrupted.load(Ordering::SeqCst) {
+                return Err(VmError::Interrupted);
+            }
+            let now = Instant::now();
+            if !started && now >= wait.answer_until.min(wait.until) {
+                return Err(VmError::NoAnswer {
+                    seconds: wait.started.elapsed().as_secs(),
+                });
+            }
+            if now >= wait.until {
+                return Err(VmError::ExecTimeout {
+                    seconds: wait.timeout.as_secs(),
+                });
+            }
+            let line = match self.receiver.recv_timeout(Duration::from_millis(250)) {
+                Ok(Some(line)) => line,
+                Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(VmError::GuestGone);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            };
+            let (to_err, bytes) = match parse_answer(&line, self.marker, self.id) {
+                None | Some(Answer::Ready) => continue,
+                Some(Answer::Start) => {
+                    started = true;
+                    continue;
+                }
+                Some(Answer::Exit(code)) => return Ok(code),
+                Some(Answer::Out(bytes)) => (false, bytes),
+                Some(Answer::Err(bytes)) => (true, bytes),
+            };
+            if handed >= MAX_OUTPUT {
                 continue;
             }
-            Answer::Exit(code) => return Ok(code),
-            Answer::Out(bytes) => (false, bytes),
-            Answer::Err(bytes) => (true, bytes),
-        };
-        if handed < MAX_OUTPUT {
             handed += bytes.len() as u64;
             if handed >= MAX_OUTPUT {
                 let _ = writeln!(
@@ -343,17 +437,11 @@ pub fn exec(
     }
 }
 
-/// Writes the agent next to the job's script on the job disk's tree.
-pub fn write_agent(job_root: &Path) -> Result<u64, VmError> {
-    let path = job_root.join(AGENT_FILE);
-    fs::write(&path, AGENT).map_err(io_at(&path))?;
-    Ok(AGENT.len() as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+    use std::fs;
 
     #[test]
     fn words_are_quoted_for_bash() {
@@ -492,6 +580,33 @@ mod tests {
         assert_eq!(out, input);
         assert_eq!(err, b"");
         assert_eq!(rest, [Answer::Ready, Answer::Start, Answer::Exit(0)]);
+    }
+
+    #[test]
+    fn a_killed_command_ends_and_the_next_request_is_not_lost() {
+        let words = ["sleep", "600"].map(String::from);
+        let mut lines = request_lines("@@bkx:n ", "a1", &command_line(&words), &[]);
+        lines.push("@@bkx:n KILL a1\n".to_owned());
+        let words = ["echo", "next"].map(String::from);
+        lines.extend(request_lines("@@bkx:n ", "a2", &command_line(&words), &[]));
+        let clock = Instant::now();
+        let (out, _, rest) = joined(&agent(&lines, "a2"));
+        assert_eq!(out, b"next\n");
+        assert_eq!(rest, [Answer::Ready, Answer::Start, Answer::Exit(0)]);
+        assert!(clock.elapsed() < Duration::from_secs(20));
+    }
+
+    #[test]
+    fn a_new_request_ends_the_command_its_client_left() {
+        let words = ["sleep", "600"].map(String::from);
+        let mut lines = request_lines("@@bkx:n ", "b1", &command_line(&words), &[]);
+        let words = ["echo", "then"].map(String::from);
+        lines.extend(request_lines("@@bkx:n ", "b2", &command_line(&words), &[]));
+        let clock = Instant::now();
+        let (out, _, rest) = joined(&agent(&lines, "b2"));
+        assert_eq!(out, b"then\n");
+        assert_eq!(rest, [Answer::Ready, Answer::Start, Answer::Exit(0)]);
+        assert!(clock.elapsed() < Duration::from_secs(20));
     }
 
     #[test]

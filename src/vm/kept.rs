@@ -125,6 +125,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn exec_in_a_stopped_run_says_so() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let store = ImageStore::at(root.path().to_owned());
+        let dir = store.runs_dir().join("v1.0.0-stopped");
+        fs::create_dir_all(&dir).expect("dir");
+        // Its qemu.pid names a process that is not its qemu.
+        fs::write(dir.join("qemu.pid"), std::process::id().to_string()).expect("pid");
+        let run = serde_json::json!({
+            "id": "v1.0.0-stopped", "image": "default", "image_key": "k",
+            "memory_mib": 512, "cpus": 1, "verdict": "passed",
+            "forwards": [{"host": 8080, "guest": 80}],
+            "exec": {"socket": dir.join("job.sock"), "nonce": "n"},
+        });
+        fs::write(dir.join("run.json"), run.to_string()).expect("run.json");
+        let request = ExecRequest {
+            command: vec!["true".into()],
+            stdin: None,
+            timeout: Duration::from_secs(5),
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let error =
+            exec_in(&store, "v1.0.0-stopped", &request, &mut out, &mut err).expect_err("stopped");
+        assert_eq!(
+            error.to_string(),
+            "kept run \"v1.0.0-stopped\" is stopped: its VM no longer runs"
+        );
+        let (kept, _) = load(&store, "v1.0.0-stopped").expect("load");
+        assert_eq!(kept.state, RunState::Stopped);
+        assert_eq!(kept.forwards.len(), 1);
+        assert!(matches!(
+            exec_in(&store, "../x", &request, &mut out, &mut err),
+            Err(VmError::BadName { .. })
+        ));
+        assert!(matches!(
+            exec_in(&store, "none", &request, &mut out, &mut err),
+            Err(VmError::NoRun { .. })
+        ));
+    }
+
+    #[test]
     fn a_run_is_running_while_its_qemu_lives_and_stops_on_sigterm() {
         let dir = tempfile::tempdir().expect("tempdir");
         let pidfile = dir.path().join("qemu.pid");

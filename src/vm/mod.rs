@@ -3,7 +3,8 @@
 //! from a pure function ([`qemu`]), the packages installed with apt from
 //! the tag's signed repository ([`job`]), and the verdict read back from
 //! framed lines on a serial port ([`verdict`]). The `[vm]` values are
-//! typed in [`values`].
+//! typed in [`values`]. A kept run's VM stays up after its verdict
+//! ([`kept`]) and runs commands on request ([`exec`]).
 //!
 //! A run takes a plan as plain data ([`run::RunSpec`]: the image, the guest
 //! mode and size, the served repository directory with its key and suite,

@@ -279,7 +279,27 @@ pub fn qemu_args(boot: &Boot) -> Result<Vec<OsString>, VmError> {
         args.push(drive(job, "format=raw,if=virtio,readonly=on")?);
     }
     args.extend(["-device".into(), "virtio-rng-pci".into()]);
-    match &boot.console {
+    args.extend(console_args(&boot.console)?);
+    if boot.guestfwds.is_empty() && boot.forwards.is_empty() {
+        args.extend(["-nic".into(), "none".into()]);
+    } else {
+        args.extend([
+            "-netdev".into(),
+            netdev(boot).into(),
+            "-device".into(),
+            "virtio-net-pci,netdev=net0".into(),
+        ]);
+    }
+    if let Some(pidfile) = &boot.pidfile {
+        args.extend(["-pidfile".into(), os(pidfile)]);
+    }
+    Ok(args)
+}
+
+/// The serial ports (and, for a shell, the monitor) of a console choice.
+fn console_args(console: &Console) -> Result<Vec<OsString>, VmError> {
+    let mut args: Vec<OsString> = Vec::new();
+    match console {
         Console::Job { pipe } => {
             args.extend([
                 "-chardev".into(),
@@ -320,19 +340,6 @@ pub fn qemu_args(boot: &Boot) -> Result<Vec<OsString>, VmError> {
                 "chardev=con,mode=readline".into(),
             ]);
         }
-    }
-    if boot.guestfwds.is_empty() && boot.forwards.is_empty() {
-        args.extend(["-nic".into(), "none".into()]);
-    } else {
-        args.extend([
-            "-netdev".into(),
-            netdev(boot).into(),
-            "-device".into(),
-            "virtio-net-pci,netdev=net0".into(),
-        ]);
-    }
-    if let Some(pidfile) = &boot.pidfile {
-        args.extend(["-pidfile".into(), os(pidfile)]);
     }
     Ok(args)
 }

@@ -15,6 +15,11 @@
 //!
 //! The guest is untrusted: what the host keeps of its output is bounded
 //! (see [`super::limits`]), and so are its results (one per planned test).
+//!
+//! A kept run (`keep`) boots its qemu detached, the job port a unix socket
+//! in the run directory, so that once the job has ended the VM stays up
+//! (with its `forwards`) for `vm exec` after we exit: see [`super::kept`]
+//! and [`super::exec`].
 
 use std::fs::{self, File};
 use std::io::{BufReader, Read, Write as _};
@@ -148,17 +153,7 @@ pub fn run(
         job_disk: &job_disk,
         exec_nonce: exec_nonce.as_deref(),
     };
-    let mut attempt = boot_and_watch(spec, &boot, accel, listener, interrupted)?;
-    let accel = if attempt.silent_kvm {
-        listener.warn(
-            "KVM started but the guest printed nothing: falling back to software emulation (TCG)",
-        );
-        new_overlay(&spec.image, &dir)?;
-        attempt = boot_and_watch(spec, &boot, Accel::Tcg, listener, interrupted)?;
-        Accel::Tcg
-    } else {
-        accel
-    };
+    let (attempt, accel) = boot_with_fallback(spec, &boot, accel, listener, interrupted)?;
 
     let mut phases = attempt.phases;
     phases.prepare = round(prepare);
@@ -187,12 +182,7 @@ pub fn run(
                 Some(faults) => format!("{faults}\n{e}"),
                 None => e,
             };
-            let tail = tail_lines(&dir.join("console.log"), 12);
-            if tail.is_empty() {
-                e
-            } else {
-                format!("{e}\nlast lines of the guest's console:\n{tail}")
-            }
+            with_console_tail(e, &dir)
         });
     }
     if spec.keep {
@@ -203,15 +193,41 @@ pub fn run(
             }),
             _ => None,
         };
-        verdict.running = channel.is_some();
-        if verdict.running {
-            verdict.forwards = spec.forwards.clone();
-        }
-        keep_run(&dir, spec, id, verdict.verdict, channel)?;
+        keep_run(&dir, spec, &mut verdict, channel)?;
         std::mem::forget(guard);
-        verdict.kept = Some(dir);
     }
     Ok(verdict)
+}
+
+/// Boots with `accel`, and once more with TCG (on a fresh overlay) when
+/// KVM started but the guest printed nothing; returns the accelerator used.
+fn boot_with_fallback(
+    spec: &RunSpec,
+    boot: &BootPlan<'_>,
+    accel: Accel,
+    listener: &dyn Listener,
+    interrupted: &AtomicBool,
+) -> Result<(Attempt, Accel), VmError> {
+    let attempt = boot_and_watch(spec, boot, accel, listener, interrupted)?;
+    if !attempt.silent_kvm {
+        return Ok((attempt, accel));
+    }
+    listener.warn(
+        "KVM started but the guest printed nothing: falling back to software emulation (TCG)",
+    );
+    new_overlay(&spec.image, boot.dir)?;
+    let attempt = boot_and_watch(spec, boot, Accel::Tcg, listener, interrupted)?;
+    Ok((attempt, Accel::Tcg))
+}
+
+/// A test-bed error with the last lines of the guest's console.
+fn with_console_tail(error: String, dir: &Path) -> String {
+    let tail = tail_lines(&dir.join("console.log"), 12);
+    if tail.is_empty() {
+        error
+    } else {
+        format!("{error}\nlast lines of the guest's console:\n{tail}")
+    }
 }
 
 /// The accelerator to boot with: KVM where it really works, else TCG when
@@ -257,21 +273,26 @@ fn judge(error: Option<String>, end_rc: Option<i32>) -> (VerdictKind, Option<Str
 }
 
 /// Marks the run directory as kept, with the `run.json` that [`shell`]
-/// boots it from.
+/// boots it from and `vm exec` reaches it by (`exec`: its VM stayed up),
+/// and says so in the verdict.
 fn keep_run(
     dir: &Path,
     spec: &RunSpec,
-    id: String,
-    verdict: VerdictKind,
+    verdict: &mut Verdict,
     exec: Option<ExecChannel>,
 ) -> Result<(), VmError> {
+    verdict.running = exec.is_some();
+    if verdict.running {
+        verdict.forwards = spec.forwards.clone();
+    }
+    verdict.kept = Some(dir.to_owned());
     let kept = KeptRun {
-        id,
+        id: verdict.run_id.clone(),
         image: spec.image.name.clone(),
         image_key: spec.image.manifest.key.clone(),
         memory_mib: spec.memory_mib,
         cpus: spec.cpus,
-        verdict: verdict.word().to_owned(),
+        verdict: verdict.verdict.word().to_owned(),
         forwards: spec.forwards.clone(),
         exec,
         state: RunState::Stopped,
@@ -605,8 +626,16 @@ impl Qemu {
         match self {
             Qemu::Attached(running) => running.kill(),
             Qemu::Detached { pid, dir } => {
+                use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
                 kept::stop(dir, kept::STOP_GRACE);
-                let _ = nix::sys::wait::waitpid(*pid, None);
+                // Before it wrote its pid file, only its pid names it.
+                if matches!(
+                    waitpid(*pid, Some(WaitPidFlag::WNOHANG)),
+                    Ok(WaitStatus::StillAlive)
+                ) {
+                    let _ = nix::sys::signal::kill(*pid, nix::sys::signal::Signal::SIGKILL);
+                    let _ = waitpid(*pid, None);
+                }
             }
         }
     }
@@ -651,12 +680,76 @@ fn boot_and_watch(
         ),
     );
     let started = Instant::now();
-    let qemu = Cmd::new("qemu-system-x86_64").args(args);
     // Bounded: a guest printing faster than we handle lines fills the
     // channel, then the pipe, then its own serial port waits.
     let (events, receiver) = mpsc::sync_channel(256);
+    let Started {
+        mut child,
+        stderr,
+        port,
+    } = start_qemu(
+        Cmd::new("qemu-system-x86_64").args(args),
+        dir,
+        socket.as_deref(),
+        accel,
+        events,
+    )?;
+    let watcher = Watcher {
+        spec,
+        accel,
+        started,
+        console_log: &console_log,
+        listener,
+        interrupted,
+    };
+    let result = watcher.watch(&mut child, &receiver);
+    let mut running = false;
+    if let (Ok(attempt), Some(nonce)) = (&result, plan.exec_nonce) {
+        if attempt.end_rc.is_some() && attempt.error.is_none() {
+            running = agent_ready(&receiver, nonce, watcher.limit(10));
+        }
+    }
+    if !running {
+        child.kill();
+    }
+    // Let go of a kept run's job port: `vm exec` connects there next.
+    if let Some(port) = port {
+        let _ = port.shutdown(std::net::Shutdown::Both);
+    }
+    console.finish();
+    let mut attempt = result?;
+    attempt.running = running;
+    // A kept qemu's log is read once it has ended (or at once: it stays up).
+    let qemu_stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+    if let Some(error) = attempt.error.as_mut() {
+        let qemu_stderr = qemu_stderr.trim();
+        if !qemu_stderr.is_empty() {
+            error.push_str(&format!("\nqemu said: {qemu_stderr}"));
+        }
+    }
+    Ok(attempt)
+}
+
+/// A started qemu: the process, what it says on stderr (read once it
+/// ends), and a kept run's job port (to let go of).
+struct Started {
+    child: Qemu,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    port: Option<std::os::unix::net::UnixStream>,
+}
+
+/// Starts qemu, its job port's lines sent as `events`: attached with the
+/// port on its stdout, or (with a `socket`, a kept run) detached with the
+/// port on that socket and its stderr in `qemu.log`.
+fn start_qemu(
+    qemu: Cmd,
+    dir: &Path,
+    socket: Option<&Path>,
+    accel: Accel,
+    events: mpsc::SyncSender<Event>,
+) -> Result<Started, VmError> {
     let mut port = None;
-    let (mut child, stderr) = match &socket {
+    let (child, stderr) = match socket {
         None => {
             let mut child = qemu
                 .spawn(Stdio::null(), Stdio::piped(), Stdio::piped())
@@ -705,40 +798,11 @@ fn boot_and_watch(
             (child, Some(log))
         }
     };
-    let watcher = Watcher {
-        spec,
-        accel,
-        started,
-        console_log: &console_log,
-        listener,
-        interrupted,
-    };
-    let result = watcher.watch(&mut child, &receiver);
-    let mut running = false;
-    if let (Ok(attempt), Some(nonce)) = (&result, plan.exec_nonce) {
-        if attempt.end_rc.is_some() && attempt.error.is_none() {
-            running = agent_ready(&receiver, nonce, watcher.limit(10));
-        }
-    }
-    if !running {
-        child.kill();
-    }
-    // Let go of a kept run's job port: `vm exec` connects there next.
-    if let Some(port) = port {
-        let _ = port.shutdown(std::net::Shutdown::Both);
-    }
-    console.finish();
-    let mut attempt = result?;
-    attempt.running = running;
-    // A kept qemu's log is read once it has ended (or at once: it stays up).
-    let qemu_stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
-    if let Some(error) = attempt.error.as_mut() {
-        let qemu_stderr = qemu_stderr.trim();
-        if !qemu_stderr.is_empty() {
-            error.push_str(&format!("\nqemu said: {qemu_stderr}"));
-        }
-    }
-    Ok(attempt)
+    Ok(Started {
+        child,
+        stderr,
+        port,
+    })
 }
 
 /// Connects to a detached qemu's job port (qemu starts the guest only

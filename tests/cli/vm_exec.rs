@@ -25,8 +25,12 @@ fn free_port() -> u16 {
 
 /// `git-buildkit vm exec ID -- WORDS` with `stdin` piped in: (code, stdout, stderr).
 fn exec(id: &str, words: &[&str], stdin: &[u8]) -> (i32, Vec<u8>, String) {
+    exec_within("2m", id, words, stdin)
+}
+
+fn exec_within(timeout: &str, id: &str, words: &[&str], stdin: &[u8]) -> (i32, Vec<u8>, String) {
     let mut child = Command::new(Sandbox::bk_path())
-        .args(["vm", "exec", "--timeout", "2m", id, "--"])
+        .args(["vm", "exec", "--timeout", timeout, id, "--"])
         .args(words)
         .env("BUILDKIT_VM_CACHE", vm_cache())
         .stdin(Stdio::piped())
@@ -68,6 +72,18 @@ fn fetch(port: u16) -> String {
     }
 }
 
+/// Destroys a kept run when dropped, so a failing test leaves no VM running.
+struct Destroy(String);
+
+impl Drop for Destroy {
+    fn drop(&mut self) {
+        let _ = Command::new(Sandbox::bk_path())
+            .args(["-q", "vm", "destroy", &self.0])
+            .env("BUILDKIT_VM_CACHE", vm_cache())
+            .output();
+    }
+}
+
 fn qemu_pid(id: &str) -> i32 {
     std::fs::read_to_string(vm_cache().join("runs").join(id).join("qemu.pid"))
         .expect("qemu.pid")
@@ -90,6 +106,7 @@ fn a_kept_run_stays_up_for_exec_and_its_forwarded_port_answers() {
     let (run, verdict, _) = p.vm_test(&["--keep", "--forward", &forward]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let id = verdict["run_id"].as_str().expect("run id").to_owned();
+    let _destroy = Destroy(id.clone());
     assert_eq!(verdict["running"], true, "{verdict:#}");
     assert_eq!(
         verdict["forwards"],
@@ -155,6 +172,38 @@ fn a_kept_run_stays_up_for_exec_and_its_forwarded_port_answers() {
     assert!(out.contains("marker=[@@bkx:"), "{out}");
     assert!(err.contains("EXIT a 0\n"), "{err}");
 
+    // A command past its time limit is killed (exit 3), and the run is
+    // free at once for the next one.
+    let (code, _, err) = exec_within("3s", &id, &["sleep", "600"], b"");
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("error: the command did not finish within 3s: it was killed"),
+        "{err}"
+    );
+    // (No procps in the image: the sleeps are looked for in /proc.)
+    let look = "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" != sleep ] || echo found; done; echo looked";
+    let (code, out, err) = exec(&id, &["bash", "-c", look], b"");
+    assert_eq!((code, out), (0, b"looked\n".to_vec()), "{err}");
+
+    // Two at once are served one after the other, each whole.
+    let twins: Vec<_> = (0..2)
+        .map(|i| {
+            let id = id.clone();
+            std::thread::spawn(move || {
+                let script = format!("echo {i}a; sleep 2; echo {i}b");
+                exec(&id, &["sh", "-c", &script], b"")
+            })
+        })
+        .collect();
+    for (i, twin) in twins.into_iter().enumerate() {
+        let (code, out, err) = twin.join().expect("join");
+        assert_eq!(
+            (code, String::from_utf8_lossy(&out).into_owned()),
+            (0, format!("{i}a\n{i}b\n")),
+            "{err}"
+        );
+    }
+
     // A busy forward port is named before anything boots.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let busy = taken.local_addr().expect("addr").port();
@@ -212,4 +261,45 @@ fn forward_is_checked_before_anything_runs() {
         "{}",
         run.stderr
     );
+}
+
+const SERVICE: &str = "[Unit]\nDescription=greet daemon\n\n[Service]\nExecStart=/bin/sh -c 'while :; do sleep 60; done'\n\n[Install]\nWantedBy=multi-user.target\n";
+const POSTINST: &str = "#!/bin/sh\nset -e\nif [ \"$1\" = configure ] && [ -d /run/systemd/system ]; then\n    systemctl enable --now greetd.service\nfi\n";
+
+#[test]
+fn a_kept_systemd_run_answers_systemctl_through_exec() {
+    let p = VmProject::with_apt_at(
+        "apt",
+        "maintainer-scripts = \"debian\"",
+        r#"{ src = "greetd.service", dest = "/lib/systemd/system/greetd.service" },"#,
+        "[vm]\nsmoke = [\"greet\"]\n",
+        &[
+            ("debian/postinst", POSTINST, true),
+            ("greetd.service", SERVICE, false),
+        ],
+    );
+    let _vm = vm_slot();
+    let (run, verdict, _) = p.vm_test(&["--keep"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(verdict["mode"], "systemd", "{verdict:#}");
+    assert_eq!(verdict["running"], true, "{verdict:#}");
+    let id = verdict["run_id"].as_str().expect("run id").to_owned();
+    let _destroy = Destroy(id.clone());
+    let pid = qemu_pid(&id);
+
+    let (code, out, err) = exec(&id, &["systemctl", "is-active", "greetd.service"], b"");
+    assert_eq!((code, out), (0, b"active\n".to_vec()), "{err}");
+    let (code, _, err) = exec(&id, &["systemctl", "status", "nosuch.service"], b"");
+    assert_eq!(code, 4, "{err}");
+    assert_eq!(err, "Unit nosuch.service could not be found.\n");
+
+    let human = p.bk(&["vm", "list"]).ok().stdout;
+    let line = human
+        .lines()
+        .find(|l| l.starts_with(&format!("run {id} ")))
+        .unwrap_or_else(|| panic!("{human}"));
+    assert!(line.ends_with("PASS  running"), "{line}");
+
+    p.bk(&["-q", "vm", "destroy", &id]).ok();
+    assert!(!alive(pid), "qemu {pid} still runs after destroy");
 }
