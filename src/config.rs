@@ -295,6 +295,11 @@ pub struct VmConfig {
     /// (through the caching apt proxy); default true. False: only the
     /// tag's own repository, a fully closed test.
     pub debian: Option<bool>,
+    /// Guest ports a kept run (`vm-test --keep`) makes reachable on
+    /// 127.0.0.1, `"HOST:GUEST"` (checked when read); `--forward` replaces
+    /// them.
+    #[serde(default)]
+    pub forward: Vec<Spanned<String>>,
 }
 
 /// `[hooks]`.
@@ -341,6 +346,10 @@ impl Config {
         if let Some(image) = self.vm.as_ref().and_then(|vm| vm.image.as_ref()) {
             crate::vm::image::check_name("image name", image.get_ref())
                 .map_err(|e| err(image.span(), e.to_string()))?;
+        }
+        for forward in self.vm.iter().flat_map(|vm| &vm.forward) {
+            crate::vm::qemu::Forward::parse(forward.get_ref())
+                .map_err(|e| err(forward.span(), e.to_string()))?;
         }
         if let Some(hooks) = &self.hooks {
             crate::pipeline::check_stage_order(&hooks.on_tag)
@@ -635,6 +644,8 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
             ("cpus = 0", "v1.0.0:.buildkit.toml:3:8: cpus 0 is out of range (1 to 64)"),
             ("cpus = 4294967296", "v1.0.0:.buildkit.toml:3:8: invalid value: integer `4294967296`, expected u32"),
             ("mode = \"turbo\"", "v1.0.0:.buildkit.toml:3:8: invalid VM mode \"turbo\" (fast, systemd or auto)"),
+            ("forward = [\"8080:80\", \"80\"]", "v1.0.0:.buildkit.toml:3:23: invalid forward \"80\": write HOST:GUEST, e.g. 8080:80"),
+            ("debian = \"yes\"", "v1.0.0:.buildkit.toml:3:10: invalid type: string \"yes\", expected a boolean"),
         ];
         for (line, want) in cases {
             let text = format!("[vm]\nsmoke = [\"true\"]\n{line}\n");

@@ -22,7 +22,7 @@ use crate::progress::Listener;
 use crate::proxy::Mirrors;
 use crate::vm::job::{self, Job};
 use crate::vm::plan;
-use crate::vm::qemu::PROXY_ADDRESS;
+use crate::vm::qemu::{Forward, PROXY_ADDRESS};
 use crate::vm::run::{AccelChoice, RunSpec};
 use crate::vm::sources::GuestDebian;
 use crate::vm::values::{Cpus, Memory, ModeChoice, TimeLimit};
@@ -40,7 +40,7 @@ pub struct TagTestOptions {
     /// Keep the run (its VM stays up for `vm exec`).
     pub keep: bool,
     /// Guest ports reachable from 127.0.0.1 (`--forward`).
-    pub forwards: Vec<crate::vm::qemu::Forward>,
+    pub forwards: Vec<Forward>,
     /// The apt repository the tag was published to.
     pub apt_dir: PathBuf,
     /// Its suite (else the repository's default).
@@ -113,7 +113,7 @@ pub fn plan_vm_test(
         },
         files,
         keep: options.keep,
-        forwards: options.forwards.clone(),
+        forwards: forwards(options, &vm.forward),
         label: tag.to_owned(),
         serve_program: options.serve_program.clone(),
     };
@@ -132,6 +132,18 @@ struct Published {
     ships_systemd_unit: bool,
     /// Their `Pre-Depends` and `Depends` values.
     relations: Vec<String>,
+}
+
+/// The forwards of a kept run: `--forward`, else `[vm] forward` (checked
+/// when the configuration was read); none for a run that is not kept.
+fn forwards(options: &TagTestOptions, configured: &[Spanned<String>]) -> Vec<Forward> {
+    if !options.forwards.is_empty() || !options.keep {
+        return options.forwards.clone();
+    }
+    configured
+        .iter()
+        .filter_map(|f| Forward::parse(f.get_ref()).ok())
+        .collect()
 }
 
 /// The image suite's Debian archive for the guest, through the caching
