@@ -123,7 +123,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
                 "Serving",
                 &format!("the apt cache on http://{} (Ctrl-C stops)", loopback.addr()),
             );
-            ui.out(&loopback.addr().to_string());
+            ui.out(&format!("http://{}", loopback.addr()));
             loop {
                 std::thread::park();
             }

@@ -5,6 +5,7 @@
 mod common;
 
 mod build_safety;
+mod cache;
 mod deb_cmd;
 mod docs;
 mod errors;

@@ -109,7 +109,7 @@ impl Fixture {
         PathBuf::from(run.stdout.trim())
     }
 
-    fn serve(&self) -> Server {
+    pub(crate) fn serve(&self) -> Server {
         let mut command = Command::new(Sandbox::bk_path());
         command
             .args([
