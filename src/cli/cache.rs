@@ -137,7 +137,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
 pub fn open_cache() -> Result<Cache, CliError> {
     let dir = Env::current().apt_cache_dir().map_err(usage)?;
     let limit = match std::env::var("BUILDKIT_APT_CACHE_SIZE") {
-        Ok(text) => parse_size(&text).ok_or_else(|| {
+        Ok(text) => git_buildkit::vm::values::parse_size(&text).ok_or_else(|| {
             usage(anyhow::anyhow!(
                 "BUILDKIT_APT_CACHE_SIZE={text:?} is not a size such as 500M or 4G"
             ))
@@ -145,22 +145,6 @@ pub fn open_cache() -> Result<Cache, CliError> {
         Err(_) => DEFAULT_LIMIT,
     };
     Ok(Cache::open(&dir, limit)?)
-}
-
-/// `4G`, `500M`, `64K` or bytes; binary units.
-fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let (digits, shift) = match text.char_indices().last()? {
-        (i, 'K' | 'k') => (&text[..i], 10),
-        (i, 'M' | 'm') => (&text[..i], 20),
-        (i, 'G' | 'g') => (&text[..i], 30),
-        (i, 'T' | 't') => (&text[..i], 40),
-        _ => (text, 0),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
 fn status(ui: &Ui, cache: &Cache, json: bool) -> Result<(), CliError> {
@@ -223,10 +207,9 @@ fn size(bytes: u64) -> String {
 fn serve_guest(run_dir: &std::path::Path, offline: bool) -> Result<(), CliError> {
     let silent = || failed(anyhow::anyhow!("cache serve-guest failed")).silent();
     let slots = run_dir.join("proxy");
-    let Some(_slot) = connections::admit(&slots, Caps::default()).map_err(|_| silent())? else {
-        use std::io::Write;
-        let _ = std::io::stdout().write_all(connections::REFUSAL);
-        let _ = std::io::stdout().flush();
+    let Some(_slot) =
+        connections::admit_or_refuse(&slots, Caps::default()).map_err(|_| silent())?
+    else {
         return Err(silent());
     };
     let proxy = Proxy::new(
@@ -249,12 +232,6 @@ mod tests {
 
     #[test]
     fn sizes_in_and_out() {
-        assert_eq!(parse_size("4G"), Some(4 << 30));
-        assert_eq!(parse_size("500m"), Some(500 << 20));
-        assert_eq!(parse_size("123"), Some(123));
-        for bad in ["", "G", "-1G", "1.5G", "4 G", "99999999999999T"] {
-            assert_eq!(parse_size(bad), None, "{bad}");
-        }
         assert_eq!(size(12), "12 B");
         assert_eq!(size(1536), "1.5 KiB");
         assert_eq!(size(3 << 30), "3.0 GiB");

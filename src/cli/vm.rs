@@ -294,11 +294,9 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
 fn serve_guest(args: &ServeGuestArgs) -> Result<(), CliError> {
     use git_buildkit::vm::connections::{self, Caps};
     let silent = || failed(anyhow::anyhow!("vm serve-guest failed")).silent();
-    let Some(_slot) = connections::admit(&args.run_dir, Caps::default()).map_err(|_| silent())?
+    let Some(_slot) =
+        connections::admit_or_refuse(&args.run_dir, Caps::default()).map_err(|_| silent())?
     else {
-        use std::io::Write;
-        let _ = std::io::stdout().write_all(connections::REFUSAL);
-        let _ = std::io::stdout().flush();
         return Err(silent());
     };
     let repo = git_buildkit::apt::AptRepo::open(&args.repo).map_err(|_| silent())?;
@@ -318,6 +316,7 @@ fn create(ui: &Ui, store: &ImageStore, args: CreateArgs) -> Result<(), CliError>
     // (kept alive until the build ends), unless told to use another proxy.
     let faults = tempfile::tempdir().map_err(failed)?;
     let fault_log = faults.path().join("faults.jsonl");
+    let built_in = args.proxy.is_none();
     let (proxy, _loopback) = match args.proxy {
         Some(proxy) => (proxy, None),
         None => {
@@ -327,18 +326,13 @@ fn create(ui: &Ui, store: &ImageStore, args: CreateArgs) -> Result<(), CliError>
     };
     let options = CreateOptions {
         proxy: Some(proxy),
+        proxy_fetches_https: built_in,
         refresh: args.refresh,
     };
     let (image, built) = match store.create(&args.name, &recipe, &options, ui) {
         Ok(done) => done,
         Err(e) => {
-            let missing: Vec<String> = git_buildkit::proxy::read_faults(&fault_log)
-                .iter()
-                .map(|f| match git_buildkit::proxy::package_of(&f.path) {
-                    Some((name, version)) => format!("{name} {version}"),
-                    None => f.path.clone(),
-                })
-                .collect();
+            let missing = git_buildkit::vm::sources::unfetched(&fault_log);
             if missing.is_empty() {
                 return Err(e.into());
             }

@@ -77,6 +77,19 @@ pub fn admit(run_dir: &Path, caps: Caps) -> Result<Option<Slot>, VmError> {
     Ok(None)
 }
 
+/// [`admit`] for a connection on stdout: when refused, [`REFUSAL`] is
+/// written there (the guest's apt retries) and `None` returned.
+pub fn admit_or_refuse(run_dir: &Path, caps: Caps) -> Result<Option<Slot>, VmError> {
+    let slot = admit(run_dir, caps)?;
+    if slot.is_none() {
+        use std::io::Write;
+        let mut stdout = std::io::stdout();
+        let _ = stdout.write_all(REFUSAL);
+        let _ = stdout.flush();
+    }
+    Ok(slot)
+}
+
 fn try_any(dir: &Path, kind: &str, count: usize) -> Result<Option<Slot>, VmError> {
     for i in 0..count {
         let path = dir.join(format!("{kind}-{i}"));

@@ -165,6 +165,11 @@ pub struct CreateOptions {
     /// An HTTP proxy for the bootstrap's apt (`http_proxy`), such as the
     /// built-in caching proxy on 127.0.0.1.
     pub proxy: Option<String>,
+    /// The proxy fetches an `https://` mirror asked for as `http://` (the
+    /// built-in cache does: its allow-list knows the scheme). apt sends
+    /// https requests to a proxy only as CONNECT tunnels, which no cache
+    /// can read, so the bootstrap then names the mirror with `http://`.
+    pub proxy_fetches_https: bool,
     /// Rebuild even when the recipe's image exists.
     pub refresh: bool,
 }
@@ -437,7 +442,11 @@ fn bootstrap(
     cmd = cmd
         .arg(&recipe.suite)
         .arg(rootfs)
-        .arg(format!("deb {} {} main", recipe.mirror, recipe.suite))
+        .arg(format!(
+            "deb {} {} main",
+            bootstrap_mirror(recipe, options),
+            recipe.suite
+        ))
         .label("mmdebstrap");
     cmd.stream(&mut *listener.output(), 30)
         .map_err(|source| VmError::Tool {
@@ -445,6 +454,17 @@ fn bootstrap(
             source,
         })?;
     Ok(())
+}
+
+/// The mirror as the bootstrap's apt asks for it: `http://` for an https
+/// mirror when the proxy fetches https itself, as it is otherwise.
+fn bootstrap_mirror<'a>(recipe: &'a Recipe, options: &CreateOptions) -> std::borrow::Cow<'a, str> {
+    match recipe.mirror.strip_prefix("https://") {
+        Some(rest) if options.proxy.is_some() && options.proxy_fetches_https => {
+            format!("http://{rest}").into()
+        }
+        _ => recipe.mirror.as_str().into(),
+    }
 }
 
 /// The names of the packages dpkg installed in `rootfs`, with the names
@@ -623,6 +643,31 @@ fn choose_mirror(sources: &[HostSource], suite: &str) -> String {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+
+    #[test]
+    fn an_https_mirror_goes_through_the_built_in_proxy_as_http() {
+        let recipe = Recipe::new("bookworm", "https://deb.example.org/debian", &[]);
+        let mut options = CreateOptions {
+            proxy: Some("http://127.0.0.1:3142".into()),
+            proxy_fetches_https: true,
+            refresh: false,
+        };
+        assert_eq!(
+            bootstrap_mirror(&recipe, &options),
+            "http://deb.example.org/debian"
+        );
+        options.proxy_fetches_https = false;
+        assert_eq!(
+            bootstrap_mirror(&recipe, &options),
+            "https://deb.example.org/debian"
+        );
+        options.proxy = None;
+        options.proxy_fetches_https = true;
+        assert_eq!(
+            bootstrap_mirror(&recipe, &options),
+            "https://deb.example.org/debian"
+        );
+    }
 
     #[test]
     fn the_installed_packages_and_what_they_provide() {

@@ -175,15 +175,7 @@ pub fn run(
         running: false,
     };
     if verdict.verdict == VerdictKind::TestbedFailed {
-        verdict.error = verdict.error.map(|e| {
-            // What the Debian mirror could not give says more than the
-            // console does.
-            let e = match sources::fault_summary(&dir) {
-                Some(faults) => format!("{faults}\n{e}"),
-                None => e,
-            };
-            with_console_tail(e, &dir)
-        });
+        verdict.error = verdict.error.map(|e| with_console_tail(e, &dir));
     }
     if spec.keep {
         let channel = match (attempt.running, exec_nonce) {
@@ -220,8 +212,14 @@ fn boot_with_fallback(
     Ok((attempt, Accel::Tcg))
 }
 
-/// A test-bed error with the last lines of the guest's console.
+/// A test-bed error with what the run's proxy could not fetch and the last
+/// lines of the guest's console.
 fn with_console_tail(error: String, dir: &Path) -> String {
+    // What the Debian mirror could not give says more than the console.
+    let error = match sources::fault_summary(dir) {
+        Some(faults) => format!("{faults}\n{error}"),
+        None => error,
+    };
     let tail = tail_lines(&dir.join("console.log"), 12);
     if tail.is_empty() {
         error

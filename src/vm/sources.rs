@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use crate::proxy::{package_of, read_faults};
+use crate::proxy::{package_of, read_faults, Fault};
 
 /// Where the guest's keyring for Debian's archive is.
 pub const DEBIAN_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
@@ -42,28 +42,41 @@ impl GuestDebian {
 /// What the run's proxy could not fetch, one line per package (or file),
 /// for a test-bed failure's message; `None` when nothing failed.
 pub fn fault_summary(run_dir: &Path) -> Option<String> {
-    let faults = read_faults(&run_dir.join(FAULT_LOG));
-    let mut lines: Vec<String> = Vec::new();
-    for fault in &faults {
-        let what = match package_of(&fault.path) {
-            Some((name, version)) => format!("could not fetch {name} {version}"),
-            None => format!("could not fetch {}", fault.path),
-        };
-        let line = format!(
-            "{what} from the Debian mirror: {} {} ({})",
+    let lines = described(&read_faults(&run_dir.join(FAULT_LOG)), |fault, what| {
+        format!(
+            "could not fetch {what} from the Debian mirror: {} {} ({})",
             fault.status, fault.reason, fault.url
-        );
-        // The guest chose what it asked for: no control character of it
-        // reaches the terminal.
-        let line: String = line
+        )
+    });
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// What the faults logged at `log` could not fetch: `name version` of
+/// each package, else the path, once each.
+pub fn unfetched(log: &Path) -> Vec<String> {
+    described(&read_faults(log), |_, what| what)
+}
+
+/// One line per fault from `line(fault, what)`, where `what` is the
+/// package (`name version`) or the path; without duplicates, and without
+/// control characters: the guest (or whoever reached the proxy) chose the
+/// paths, and they end up on a terminal.
+fn described(faults: &[Fault], line: impl Fn(&Fault, String) -> String) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for fault in faults {
+        let what = match package_of(&fault.path) {
+            Some((name, version)) => format!("{name} {version}"),
+            None => fault.path.clone(),
+        };
+        let text: String = line(fault, what)
             .chars()
             .map(|c| if c.is_control() { '?' } else { c })
             .collect();
-        if !lines.contains(&line) {
-            lines.push(line);
+        if !lines.contains(&text) {
+            lines.push(text);
         }
     }
-    (!lines.is_empty()).then(|| lines.join("\n"))
+    lines
 }
 
 #[cfg(test)]
@@ -88,19 +101,26 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         assert_eq!(fault_summary(dir.path()), None);
         let line = r#"{"url":"http://deb.debian.org/debian/pool/main/t/tree/tree_2.1.0-1_amd64.deb","path":"pool/main/t/tree/tree_2.1.0-1_amd64.deb","status":502,"reason":"the mirror is unreachable"}"#;
+        let escape = r#"{"url":"http://x/pool/a/\u001b[2J_1_all.deb","path":"pool/a/\u001b[2J_1_all.deb","status":404,"reason":"gone"}"#;
         let other = r#"{"url":"http://deb.debian.org/debian/dists/bookworm/InRelease","path":"dists/bookworm/InRelease","status":504,"reason":"slow"}"#;
         std::fs::write(
             dir.path().join(FAULT_LOG),
-            format!("{line}\n{line}\n{other}\nnot json\n"),
+            format!("{line}\n{line}\n{other}\nnot json\n{escape}\n"),
         )
         .expect("write");
+        assert_eq!(
+            unfetched(&dir.path().join(FAULT_LOG)),
+            ["tree 2.1.0-1", "dists/bookworm/InRelease", "?[2J 1"]
+        );
         let summary = fault_summary(dir.path()).expect("faults");
+        assert!(!summary.contains('\u{1b}'));
         assert_eq!(
             summary,
             "could not fetch tree 2.1.0-1 from the Debian mirror: 502 the mirror is unreachable \
              (http://deb.debian.org/debian/pool/main/t/tree/tree_2.1.0-1_amd64.deb)\n\
              could not fetch dists/bookworm/InRelease from the Debian mirror: 504 slow \
-             (http://deb.debian.org/debian/dists/bookworm/InRelease)"
+             (http://deb.debian.org/debian/dists/bookworm/InRelease)\n\
+             could not fetch ?[2J 1 from the Debian mirror: 404 gone (http://x/pool/a/?[2J_1_all.deb)"
         );
     }
 }

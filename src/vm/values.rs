@@ -84,6 +84,20 @@ pub fn parse_memory(text: &str) -> Result<u32, VmError> {
     }
 }
 
+/// Parses a size in bytes (`4G`, `500M`, `64K`, `123`; binary units), such
+/// as `BUILDKIT_APT_CACHE_SIZE`; `None` when malformed or too large.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let (number, factor) = match t.char_indices().last()? {
+        (i, 'K' | 'k') => (&t[..i], 1 << 10),
+        (i, 'M' | 'm') => (&t[..i], 1 << 20),
+        (i, 'G' | 'g') => (&t[..i], 1 << 30),
+        (i, 'T' | 't') => (&t[..i], 1 << 40),
+        _ => (t, 1),
+    };
+    times(number, factor).ok().flatten()
+}
+
 /// Checks a number of guest CPUs.
 pub fn check_cpus(cpus: u32) -> Result<u32, VmError> {
     if (1..=MAX_CPUS).contains(&cpus) {
@@ -286,6 +300,12 @@ mod tests {
         assert_eq!(parse_duration("5m").expect("m"), 300);
         assert_eq!(parse_duration("1h").expect("h"), 3600);
         assert_eq!(parse_age("30d").expect("d").as_secs(), 30 * 86400);
+        assert_eq!(parse_size("4G"), Some(4 << 30));
+        assert_eq!(parse_size("500m"), Some(500 << 20));
+        assert_eq!(parse_size("123"), Some(123));
+        for bad in ["", "G", "-1G", "1.5G", "4 G", "99999999999999T"] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
         assert_eq!(parse_age("0").expect("zero").as_secs(), 0);
         assert!(parse_age("-1d").is_err() && parse_age("d").is_err());
         for bad in ["", "0s", "5 minutes", "m", "+5m"] {

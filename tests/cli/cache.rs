@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::repo::{Fixture, Server};
 use crate::common::Sandbox;
+use crate::repo::{Fixture, Server};
 
 fn status(fx: &Fixture, env: &[(&str, &str)]) -> Value {
     let run = fx
@@ -80,11 +80,22 @@ fn cache_serve_fetches_only_the_hosts_mirrors_and_status_and_clean_see_it() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let first = status(&fx, &env);
     assert!(first["entries"].as_u64() > Some(0), "{first:#}");
-    assert!(first["counters"]["upstream_requests"].as_u64() > Some(0), "{first:#}");
-    assert!(first["hosts"]["127.0.0.1"]["entries"].as_u64() > Some(0), "{first:#}");
+    assert!(
+        first["counters"]["upstream_requests"].as_u64() > Some(0),
+        "{first:#}"
+    );
+    assert!(
+        first["hosts"]["127.0.0.1"]["entries"].as_u64() > Some(0),
+        "{first:#}"
+    );
 
     // Anything but the host's mirrors is refused, and never fetched.
-    let port = mirror.url.rsplit(':').next().unwrap_or_default().trim_end_matches('/');
+    let port = mirror
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('/');
     for (target, want) in [
         ("http://127.0.0.1:1/debian/InRelease", "403"),
         ("http://example.org/", "403"),
