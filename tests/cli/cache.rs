@@ -98,7 +98,7 @@ fn cache_serve_fetches_only_the_hosts_mirrors_and_status_and_clean_see_it() {
         .trim_end_matches('/');
     for (target, want) in [
         ("http://127.0.0.1:1/debian/InRelease", "403"),
-        ("http://example.org/", "403"),
+        ("http://example.org/debian/dists/stable/InRelease", "403"),
         (&format!("http://127.0.0.1:{port}/../../etc/passwd"), "40"),
     ] {
         let line = status_line(
