@@ -22,6 +22,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::fsutil::{is_locked, write_atomic, Durability};
 
+/// How old a temporary file without a lock must be before `clean` takes it
+/// for the debris of a killed process.
+const TEMPORARY_AGE: Duration = Duration::from_secs(3600);
+
+/// Whether the file at `path` was last modified longer than `age` ago.
+fn older_than(path: &Path, age: Duration) -> bool {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .is_some_and(|elapsed| elapsed > age)
+}
+
 use super::mirrors::Route;
 use super::stats::{Counters, Stats};
 use super::ProxyError;
@@ -376,8 +389,17 @@ impl Cache {
             let unlocked =
                 |stem: &str| !is_locked(&dir.join(format!("{stem}.lock"))).unwrap_or(true);
             let bodiless = |stem: &str| !dir.join(stem.strip_prefix('.').unwrap_or(stem)).exists();
-            let dead = if let Some((stem, _)) = name.split_once(".tmp-") {
-                unlocked(stem)
+            let dead = if let Some((stem, _)) =
+                name.split_once(".tmp-").filter(|_| name.starts_with('.'))
+            {
+                // A body's download holds its entry's lock; the temporary
+                // files of metadata and counters have no lock of their own
+                // and die young, so only an old one is debris.
+                if dir.join(format!("{stem}.lock")).exists() {
+                    unlocked(stem)
+                } else {
+                    older_than(&path, TEMPORARY_AGE)
+                }
             } else if let Some(stem) = name.strip_suffix(".meta") {
                 name.starts_with('.') && bodiless(stem)
             } else if let Some(stem) = name.strip_suffix(".lock") {

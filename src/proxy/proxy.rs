@@ -244,6 +244,47 @@ enum Age {
     Any,
 }
 
+/// How long a request waits for another process's download of the same
+/// file before it is answered uncached.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// `lock` once it is ours, waiting at most `wait`; `None` when another
+/// process still holds it then.
+fn wait_for(lock: File, wait: Duration) -> std::io::Result<Option<File>> {
+    let until = std::time::Instant::now() + wait;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(Some(lock)),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
+    }
+}
+
+/// After an answer with no body to keep: the entry's lock file and the
+/// directories made for it go, when nothing else is in them, so that
+/// requests for files a mirror does not have leave nothing on disk.
+fn forget_entry(cache: &Cache, entry: &Entry, lock: File) {
+    if !entry.data.exists() {
+        let _ = fs::remove_file(&entry.lock);
+    }
+    drop(lock);
+    let mut dir = entry.dir.as_path();
+    while dir.starts_with(cache.dir()) && dir != cache.dir() {
+        // Fails, as it should, unless the directory is empty.
+        if fs::remove_dir(dir).is_err() {
+            break;
+        }
+        match dir.parent() {
+            Some(parent) => dir = parent,
+            None => break,
+        }
+    }
+}
+
 impl Proxy {
     /// Answers for an immutable or volatile file: from the cache when it
     /// may, else fetched once (under the entry's lock) and stored.
@@ -264,11 +305,13 @@ impl Proxy {
             return self.fault(route, 504, "not in the cache (offline)");
         }
         // One download per key: whoever holds the lock is fetching; the
-        // others wait, then find the file in place.
+        // others wait, then find the file in place. Not for ever: a client
+        // that stops reading holds the lock of what it asked for, so after
+        // LOCK_WAIT the request is answered uncached instead.
         let lock = fs::create_dir_all(&entry.dir)
             .and_then(|()| open_lock_file(&entry.lock))
-            .and_then(|lock| lock.lock().map(|()| lock));
-        let Ok(lock) = lock else {
+            .and_then(|lock| wait_for(lock, LOCK_WAIT));
+        let Ok(Some(lock)) = lock else {
             return self.pass_through(head, route, is_get);
         };
         if let Some(response) = self.cached_copy(head, &entry, volatile, Age::Fresh, is_get) {
@@ -300,9 +343,12 @@ impl Proxy {
                 };
                 self.receive(head, route, entry, lock, *incoming, digest, is_get)
             }
-            Fetched::Missing => self.fault(route, 404, "not on the mirror"),
+            Fetched::Missing => {
+                forget_entry(&self.inner.cache, &entry, lock);
+                self.fault(route, 404, "not on the mirror")
+            }
             Fetched::Failed { status, reason } => {
-                drop(lock);
+                forget_entry(&self.inner.cache, &entry, lock);
                 // Stale is better than nothing: apt checks signatures and
                 // Valid-Until, so an old index cannot be passed off as new.
                 match self.cached_copy(head, &entry, volatile, Age::Any, is_get) {
@@ -607,5 +653,28 @@ impl Proxy {
             _ => Status::BadGateway,
         };
         Response::error_because(status, reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_lock_is_waited_for_only_so_long() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join(".x.lock");
+        let held = open_lock_file(&path).expect("open");
+        held.lock().expect("lock");
+        let started = std::time::Instant::now();
+        let waiting = open_lock_file(&path).expect("open");
+        let waiting = wait_for(waiting, Duration::from_millis(200)).expect("wait");
+        assert!(waiting.is_none(), "a held lock was taken");
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        drop(held);
+        let free = open_lock_file(&path).expect("open");
+        assert!(wait_for(free, Duration::from_millis(200))
+            .expect("wait")
+            .is_some());
     }
 }

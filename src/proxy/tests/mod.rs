@@ -172,6 +172,13 @@ fn upstream_404_is_404_and_unreachable_is_502_with_a_fault_line() {
     let proxy = proxy(&dir.path().join("cache"), &mirror, GIB, options.clone());
     let missing = get(&proxy, &mirror.target(DEB), &[]);
     assert_eq!(missing.status, 404);
+    // Nothing of a file the mirror does not have stays on disk: no lock,
+    // no directory (a guest asking for deep paths in a loop fills nothing).
+    let left: Vec<_> = walk_files(&dir.path().join("cache"))
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains(".stats"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     // A mirror on a port nobody listens on.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = closed.local_addr().expect("addr").port();
@@ -503,13 +510,35 @@ fn clean_leaves_the_temporary_file_of_a_live_download_alone() {
     std::fs::create_dir_all(&pool).expect("mkdir");
     std::fs::write(pool.join(".a.deb.tmp-live"), b"x").expect("write");
     std::fs::write(pool.join(".b.deb.tmp-dead"), b"x").expect("write");
+    std::fs::write(pool.join(".b.deb.lock"), b"").expect("unheld lock");
+    // Temporary files with no lock of their own (metadata, counters): a
+    // young one is being written, an old one is debris.
+    std::fs::write(pool.join(".c.deb.meta.tmp-young"), b"x").expect("write");
+    let old = pool.join(".d.deb.meta.tmp-old");
+    std::fs::write(&old, b"x").expect("write");
+    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .and_then(|f| f.set_modified(hours_ago))
+        .expect("age");
+    // A body whose name merely contains `.tmp-` is a body.
+    std::fs::write(pool.join("e.tmp-x_1_all.deb"), b"x").expect("write");
     let lock = crate::fsutil::open_lock_file(&pool.join(".a.deb.lock")).expect("lock");
     lock.lock().expect("locked");
     let cache = super::Cache::open(dir.path(), GIB).expect("cache");
-    cache.clean(None).expect("clean");
+    cache
+        .clean(Some(std::time::Duration::from_secs(3600)))
+        .expect("clean");
     assert!(pool.join(".a.deb.tmp-live").exists());
     assert!(pool.join(".a.deb.lock").exists(), "a held lock stays");
     assert!(!pool.join(".b.deb.tmp-dead").exists());
+    assert!(pool.join(".c.deb.meta.tmp-young").exists());
+    assert!(!old.exists());
+    assert!(
+        pool.join("e.tmp-x_1_all.deb").exists(),
+        "a fresh body stays"
+    );
 }
 
 #[test]
@@ -654,4 +683,17 @@ fn counters_add_up_across_processes_sharing_a_cache() {
     };
     assert_eq!((status.counters, status.entries), (want, 1));
     assert_eq!(status.hosts.keys().collect::<Vec<_>>(), ["127.0.0.1"]);
+}
+
+/// Every file and directory below `dir`.
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        }
+        out.push(path);
+    }
+    out
 }
