@@ -3,8 +3,6 @@
 //! else passes through uncached. The rules follow apt-cacher-ng's
 //! `PfilePattern`/`VfilePattern` and approx's `immutable`/`is_release`.
 
-use std::fmt::Write;
-
 /// A digest a by-hash file's name must equal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Digest {
@@ -66,10 +64,7 @@ impl Hasher {
             Hasher::Sha256(h) => h.finalize().to_vec(),
             Hasher::Sha512(h) => h.finalize().to_vec(),
         };
-        bytes.iter().fold(String::new(), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        })
+        hex::encode(bytes)
     }
 }
 

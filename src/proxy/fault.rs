@@ -9,8 +9,6 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::serve::target::percent_decode;
-
 /// Most lines a fault log holds; later faults are dropped.
 pub const MAX_FAULTS: usize = 100;
 
@@ -62,12 +60,15 @@ pub fn read_faults(path: &Path) -> Vec<Fault> {
 }
 
 /// The package and version a pool path names:
-/// `pool/main/j/jq/jq_1.6-2.1_amd64.deb` → `("jq", "1.6-2.1")`, with
-/// percent-escapes decoded (`%3a` is an epoch's colon). `None` for what is
-/// not a `.deb` or `.udeb` named `name_version_arch`.
+/// `pool/main/j/jq/jq_1.6-2.1_amd64.deb` → `("jq", "1.6-2.1")`. A
+/// [`Fault`]'s path is decoded already (the proxy's route decodes it once),
+/// so nothing is decoded here; a name with a control character is `None`,
+/// as is what is not a `.deb` or `.udeb` named `name_version_arch`.
 pub fn package_of(path: &str) -> Option<(String, String)> {
     let name = path.rsplit('/').next()?;
-    let name = String::from_utf8(percent_decode(name).ok()?).ok()?;
+    if name.chars().any(char::is_control) {
+        return None;
+    }
     let stem = name
         .strip_suffix(".deb")
         .or_else(|| name.strip_suffix(".udeb"))?;
@@ -94,9 +95,15 @@ mod tests {
             Some(("jq".to_owned(), "1.6-2.1".to_owned()))
         );
         assert_eq!(
-            package_of("pool/main/s/sys/libfoo_1%3a2.0%7erc1_all.udeb"),
+            package_of("pool/main/s/sys/libfoo_1:2.0~rc1_all.udeb"),
             Some(("libfoo".to_owned(), "1:2.0~rc1".to_owned()))
         );
+        // Decoded once already: an escape stays text, a control byte is refused.
+        assert_eq!(
+            package_of("pool/main/x/x/x_1%1b_all.deb"),
+            Some(("x".to_owned(), "1%1b".to_owned()))
+        );
+        assert_eq!(package_of("pool/main/x/x/x_1\x1b_all.deb"), None);
         for path in [
             "dists/bookworm/InRelease",
             "pool/main/j/jq/jq_1.6.dsc",

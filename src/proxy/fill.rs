@@ -15,7 +15,8 @@ use tempfile::NamedTempFile;
 
 use super::cache::{Cache, Entry, Meta};
 use super::proxy::Proxy;
-use super::upstream::{chain, read_fault_status, Incoming};
+use super::upstream::{read_fault_status, Incoming};
+use crate::pipeline::error_chain as chain;
 
 /// Where a download is stored while it arrives.
 #[derive(Debug)]

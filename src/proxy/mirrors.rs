@@ -247,9 +247,14 @@ impl Mirrors {
         })
     }
 
-    /// Whether `url` (a redirect's target) lies under an allowed mirror.
+    /// Whether `url` (a redirect's target) lies under an allowed mirror;
+    /// an upgrade to https of a mirror listed as http is allowed too (the
+    /// same host and path; the redirect policy refuses https to http).
     pub(crate) fn allows(&self, url: &str) -> bool {
         self.route(url).is_ok()
+            || url
+                .strip_prefix("https://")
+                .is_some_and(|rest| self.route(&format!("http://{rest}")).is_ok())
     }
 }
 
@@ -497,6 +502,18 @@ mod tests {
         mirrors()
             .route(target)
             .map(|route| (route.url(), route.relative_text()))
+    }
+
+    #[test]
+    fn a_redirect_may_upgrade_an_http_mirror_to_https_on_the_same_host() {
+        let mirrors = Mirrors::new(["http://deb.debian.org/debian"]);
+        assert!(mirrors.allows("https://deb.debian.org/debian/pool/x.deb"));
+        assert!(mirrors.allows("http://deb.debian.org/debian/pool/x.deb"));
+        assert!(!mirrors.allows("https://evil.example/debian/pool/x.deb"));
+        // A client's own https request is still not fetched over http.
+        assert!(mirrors
+            .route("https://deb.debian.org/debian/pool/x.deb")
+            .is_err());
     }
 
     #[test]

@@ -426,7 +426,7 @@ impl Proxy {
                 Ok(read) => read,
                 Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(error) => {
-                    let reason = super::upstream::chain(&error);
+                    let reason = crate::pipeline::error_chain(&error);
                     let status = read_fault_status(&error);
                     return Err((status, format!("reading from upstream: {reason}")));
                 }
@@ -543,7 +543,10 @@ impl Proxy {
         let (file, copied) = match copied {
             Ok(done) => done,
             Err(error) => {
-                let reason = format!("reading from upstream: {}", super::upstream::chain(&error));
+                let reason = format!(
+                    "reading from upstream: {}",
+                    crate::pipeline::error_chain(&error)
+                );
                 return self.fault(route, 502, &reason);
             }
         };

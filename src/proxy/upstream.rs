@@ -17,6 +17,8 @@ use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 
+use crate::pipeline::error_chain as chain;
+
 use super::cache::Meta;
 use super::mirrors::Mirrors;
 use super::ProxyError;
@@ -192,16 +194,4 @@ pub(crate) fn read_fault_status(error: &std::io::Error) -> u16 {
     } else {
         502
     }
-}
-
-/// An error and its sources, joined with `: `.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
