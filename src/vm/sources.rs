@@ -110,7 +110,11 @@ mod tests {
         .expect("write");
         assert_eq!(
             unfetched(&dir.path().join(FAULT_LOG)),
-            ["tree 2.1.0-1", "dists/bookworm/InRelease", "?[2J 1"]
+            [
+                "tree 2.1.0-1",
+                "dists/bookworm/InRelease",
+                "pool/a/?[2J_1_all.deb"
+            ]
         );
         let summary = fault_summary(dir.path()).expect("faults");
         assert!(!summary.contains('\u{1b}'));
@@ -120,7 +124,7 @@ mod tests {
              (http://deb.debian.org/debian/pool/main/t/tree/tree_2.1.0-1_amd64.deb)\n\
              could not fetch dists/bookworm/InRelease from the Debian mirror: 504 slow \
              (http://deb.debian.org/debian/dists/bookworm/InRelease)\n\
-             could not fetch ?[2J 1 from the Debian mirror: 404 gone (http://x/pool/a/?[2J_1_all.deb)"
+             could not fetch pool/a/?[2J_1_all.deb from the Debian mirror: 404 gone (http://x/pool/a/?[2J_1_all.deb)"
         );
     }
 }
