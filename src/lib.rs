@@ -11,6 +11,7 @@ pub mod changelog;
 pub mod config;
 pub mod deb;
 pub mod deb822;
+pub mod debhelper;
 pub mod exit;
 pub mod flow;
 pub mod fsutil;
