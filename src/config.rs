@@ -122,8 +122,9 @@ pub struct PackageConfig {
     /// Relationship fields.
     #[serde(default)]
     pub pre_depends: Vec<Spanned<String>>,
-    /// `Depends`.
-    #[serde(default)]
+    /// `Depends` (default `["${shlibs}"]`: the shared libraries its ELF
+    /// files need, see [`SHLIBS`]).
+    #[serde(default = "default_depends")]
     pub depends: Vec<Spanned<String>>,
     /// `Recommends`.
     #[serde(default)]
@@ -167,7 +168,21 @@ pub struct PackageConfig {
     /// Whether the sandboxed build may reach the network (default false).
     #[serde(default)]
     pub network: bool,
+    /// Whether ELF files are stripped as dh_strip does (default true).
+    #[serde(default = "yes")]
+    pub strip: bool,
+    /// Whether the debug information stripped off goes into a
+    /// `<name>-dbgsym` package (`.ddeb`) beside it (default true).
+    #[serde(default = "yes")]
+    pub dbgsym: bool,
 }
+
+/// The relation that stands for the dependencies computed from a
+/// package's ELF files (what `${shlibs:Depends}` is to debhelper).
+pub const SHLIBS: &str = "${shlibs}";
+
+/// The fields `${shlibs}` may stand in (dpkg-shlibdeps' `-d` fields).
+const SHLIBS_FIELDS: &[&str] = &["Pre-Depends", "Depends", "Recommends", "Suggests"];
 
 /// `sandbox`: where a build command runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -205,6 +220,14 @@ impl<'de> Deserialize<'de> for BuildTimeout {
         };
         Err(serde::de::Error::custom(message))
     }
+}
+
+fn default_depends() -> Vec<Spanned<String>> {
+    vec![Spanned::new(0..0, SHLIBS.to_owned())]
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_arch() -> Spanned<String> {
@@ -424,8 +447,24 @@ impl PackageConfig {
                 ));
             }
         }
-        for relation in package.relations().flat_map(|(_, list)| list) {
-            check_relation(relation.get_ref()).map_err(|m| err(relation.span(), m))?;
+        let mut shlibs_seen = false;
+        for (field, list) in package.relations() {
+            for relation in list {
+                if relation.get_ref().trim() == SHLIBS {
+                    if !SHLIBS_FIELDS.contains(&field) || shlibs_seen {
+                        return Err(err(
+                            relation.span(),
+                            format!(
+                                "{SHLIBS} may stand once, in one of {}",
+                                SHLIBS_FIELDS.join(", ").to_lowercase()
+                            ),
+                        ));
+                    }
+                    shlibs_seen = true;
+                    continue;
+                }
+                check_relation(relation.get_ref()).map_err(|m| err(relation.span(), m))?;
+            }
         }
         for asset in &package.assets {
             check_dest(asset.dest.get_ref()).map_err(|m| err(asset.dest.span(), m))?;
@@ -442,6 +481,13 @@ impl PackageConfig {
         }
         Ok(())
     }
+    /// The field `${shlibs}` stands in, if any.
+    pub fn shlibs_field(&self) -> Option<&'static str> {
+        self.relations()
+            .find(|(_, list)| list.iter().any(|r| r.get_ref().trim() == SHLIBS))
+            .map(|(field, _)| field)
+    }
+
     /// The relationship fields with their control names, in dpkg's order.
     pub fn relations(&self) -> impl Iterator<Item = (&'static str, &[Spanned<String>])> {
         [
@@ -611,7 +657,7 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
             "[[package]]\nname = \"hello\"\ndescription = \"d\"\nmaintainer = \"A <a@b.c>\"\n";
         let cases = [
             ("[[package]\n".to_owned(), "v1.0.0:.buildkit.toml:1:11: unclosed array table, expected `]`"),
-            (format!("{base}colour = \"red\"\n"), "v1.0.0:.buildkit.toml:5:1: unknown field `colour`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `assets`, `maintainer-scripts`, `copyright`, `compression`, `build-env`, `build-timeout`, `sandbox`, `network`"),
+            (format!("{base}colour = \"red\"\n"), "v1.0.0:.buildkit.toml:5:1: unknown field `colour`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `assets`, `maintainer-scripts`, `copyright`, `compression`, `build-env`, `build-timeout`, `sandbox`, `network`, `strip`, `dbgsym`"),
             (format!("{base}build-env = [\"BUILDKIT_KEY_PASSPHRASE_FILE\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"BUILDKIT_KEY_PASSPHRASE_FILE\": the signing key's passphrase never reaches a build"),
             (format!("{base}build-env = [\"HOME\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"HOME\": git-buildkit sets it for every build"),
             (format!("{base}build-env = [\"A-B\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"A-B\" is not an environment variable name"),
@@ -625,6 +671,8 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
             (format!("{base}assets = [{{ src = \"a\", dest = \"/x\", mode = \"rwx\" }}]\n"), "v1.0.0:.buildkit.toml:5:44: mode \"rwx\" is not an octal number such as \"0755\""),
             (format!("{base}depends = [\"libc6 (=> 2)\"]\n"), "v1.0.0:.buildkit.toml:5:12: invalid relationship \"libc6 (=> 2)\": operator \"=>\" is not one of << <= = >= >>"),
             (base.replace("A <a@b.c>", "nobody"), "v1.0.0:.buildkit.toml:4:14: maintainer \"nobody\" must look like \"Name <email@example.com>\""),
+            (format!("{base}conflicts = [\"${{shlibs}}\"]\n"), "v1.0.0:.buildkit.toml:5:14: ${shlibs} may stand once, in one of pre-depends, depends, recommends, suggests"),
+            (format!("{base}depends = [\"${{shlibs}}\"]\nrecommends = [\"${{shlibs}}\"]\n"), "v1.0.0:.buildkit.toml:6:15: ${shlibs} may stand once, in one of pre-depends, depends, recommends, suggests"),
             (format!("{base}compression = \"bz2\"\n"), "v1.0.0:.buildkit.toml:5:15: unknown variant `bz2`, expected one of `xz`, `gzip`, `zstd`, `none`"),
         ];
         for (text, want) in cases {

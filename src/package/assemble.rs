@@ -39,6 +39,18 @@ pub(super) struct Parts<'a> {
     pub(super) tag: &'a str,
     /// The README, for a description that is only a synopsis.
     pub(super) readme: Option<&'a str>,
+    /// Whether this is the package's first release (one changelog entry).
+    pub(super) first: bool,
+}
+
+/// The lintian override a first release carries. Lintian reads a changelog
+/// with one entry as an initial upload to Debian, which must close the ITP
+/// bug; a package published outside Debian has no such bug to close.
+fn first_release_override(name: &str) -> String {
+    format!(
+        "# Published outside Debian: no ITP bug exists to close (git-buildkit).\n\
+         {name}: initial-upload-closes-no-bugs\n"
+    )
 }
 
 /// Builds the spec of one package from its configuration and the built tree.
@@ -79,6 +91,14 @@ pub(super) fn assemble(
     )
     .map_err(deb_err)?;
 
+    if parts.first {
+        data.add_bytes(
+            &format!("/usr/share/lintian/overrides/{name}"),
+            first_release_override(name).into_bytes(),
+            0o644,
+        )
+        .map_err(deb_err)?;
+    }
     let mut control_files = maintainer_scripts(package, parts.tree)?;
     conffiles.extend(data.files_under("etc/"));
     conffiles.sort();
@@ -93,7 +113,7 @@ pub(super) fn assemble(
     }
 
     Ok(PackageSpec {
-        control: control::stanza(package, parts.version, extended.as_deref())
+        control: control::stanza(package, parts.version, extended.as_deref(), &[])
             .map_err(|e| deb_err(e.into()))?,
         control_files,
         data,

@@ -3,17 +3,19 @@
 //! order, when the `.deb` is written (see [`crate::deb::write_deb`]).
 
 use super::description;
-use crate::config::PackageConfig;
+use crate::config::{PackageConfig, SHLIBS};
 use crate::deb::{self, Control};
 use crate::version::DebVersion;
 
 /// The fields of `package` at `version`; `readme` is the extended
 /// description taken from the README when the configured one is only a
-/// synopsis.
+/// synopsis; `shlibs` what `${shlibs}` stands for (the dependencies of the
+/// package's ELF files).
 pub(super) fn stanza(
     package: &PackageConfig,
     version: &DebVersion,
     readme: Option<&str>,
+    shlibs: &[String],
 ) -> Result<Control, deb::ControlError> {
     let mut control = Control::new();
     control.push("Package", package.name.get_ref())?;
@@ -21,8 +23,21 @@ pub(super) fn stanza(
     control.push("Architecture", package.architecture.get_ref())?;
     control.push("Maintainer", package.maintainer.get_ref())?;
     for (field, list) in package.relations() {
-        if !list.is_empty() {
-            let joined: Vec<&str> = list.iter().map(|r| r.get_ref().as_str()).collect();
+        let mut joined: Vec<&str> = Vec::new();
+        for relation in list {
+            let relation = relation.get_ref().as_str();
+            let expanded = if relation.trim() == SHLIBS {
+                shlibs.iter().map(String::as_str).collect()
+            } else {
+                vec![relation]
+            };
+            for one in expanded {
+                if !joined.contains(&one) {
+                    joined.push(one);
+                }
+            }
+        }
+        if !joined.is_empty() {
             control.push(field, &joined.join(", "))?;
         }
     }
@@ -70,7 +85,7 @@ mod tests {
              depends = [\"libc6 (>= 2.31)\", \"foo | bar\"]\n\
              pre-depends = [\"dpkg (>= 1.19)\"]\n",
         );
-        let control = stanza(&package, &version(), None).expect("stanza");
+        let control = stanza(&package, &version(), None, &[]).expect("stanza");
         assert_eq!(
             control.to_string(),
             "Package: hello\n\
@@ -94,7 +109,7 @@ mod tests {
     fn a_lone_synopsis_is_extended_by_the_readme_paragraph() {
         let package =
             package("description = \"says hello\"\nsection = \"utils\"\npriority = \"extra\"\n");
-        let control = stanza(&package, &version(), Some("It greets\nthe world.")).expect("stanza");
+        let control = stanza(&package, &version(), Some("It greets\nthe world."), &[]).expect("stanza");
         assert_eq!(
             control.to_string(),
             "Package: hello\n\
@@ -128,6 +143,7 @@ mod tests {
             changelog: "hello (1.2.0-1) unstable; urgency=medium\n",
             tag: "v1.2.0",
             readme: None,
+            first: false,
         };
         let spec = assemble(&package, &parts).expect("assemble");
         let out = dir.path().join("out");

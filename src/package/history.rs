@@ -47,6 +47,12 @@ impl History {
         Ok(Self { releases, snapshot })
     }
 
+    /// Whether the changelog has a single entry: the package's first
+    /// release, an "initial upload" to lintian.
+    pub(super) fn is_first(&self) -> bool {
+        self.releases.len() + usize::from(self.snapshot.is_some()) == 1
+    }
+
     pub(super) fn changelog(
         &self,
         scheme: &TagScheme,

@@ -201,6 +201,7 @@ fn write_debs(
             changelog: &changelog,
             tag: &built.version.tag,
             readme: built.readme,
+            first: built.history.is_first(),
         };
         let spec = PackageSpec {
             compression: request
