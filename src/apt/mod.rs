@@ -34,7 +34,7 @@ mod release;
 mod repo;
 pub mod segments;
 mod settings;
-mod verify;
+pub(crate) mod verify;
 
 use std::path::PathBuf;
 

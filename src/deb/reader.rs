@@ -10,6 +10,7 @@
 //! ([`Limits`]) far above any real package and far below a compression
 //! bomb; data.tar is streamed, never held.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -105,7 +106,17 @@ pub struct DebInfo {
     pub control_files: Vec<EntryInfo>,
     /// The entries of data.tar.
     pub files: Vec<EntryInfo>,
+    /// The contents of the `shlibs` and `symbols` control files, when
+    /// present (each within the control file's size limit).
+    #[serde(skip)]
+    pub library_info: BTreeMap<String, Vec<u8>>,
 }
+
+/// Control files read whole, by name.
+type Kept = BTreeMap<String, Vec<u8>>;
+
+/// The control files kept in [`DebInfo::library_info`].
+const LIBRARY_INFO: &[&str] = &["shlibs", "symbols"];
 
 fn control_as_map<S: serde::Serializer>(control: &Control, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
@@ -154,6 +165,7 @@ pub(crate) fn read_from(
     let mut control_files = Vec::new();
     let mut files = Vec::new();
     let mut compression = Compression::None;
+    let mut library_info = BTreeMap::new();
     while let Some(header) = next_header(&mut input, members.len() + 1)? {
         let name = header.name;
         let expected = header.size;
@@ -169,8 +181,11 @@ pub(crate) fn read_from(
                 } else {
                     Tarball::Data
                 };
-                let (c, entries, text) =
+                let (c, entries, mut texts) =
                     read_tarball(&mut counted, &name, members.len() + 1, tarball, limits)?;
+                let text = texts
+                    .remove("control")
+                    .map(|b| String::from_utf8_lossy(&b).into_owned());
                 compression = c;
                 match tarball {
                     Tarball::Control => {
@@ -178,6 +193,7 @@ pub(crate) fn read_from(
                         control =
                             Some(Control::parse(&text).map_err(|e| format!("control file: {e}"))?);
                         control_files = entries;
+                        library_info = texts;
                     }
                     Tarball::Data => files = entries,
                 }
@@ -217,6 +233,7 @@ pub(crate) fn read_from(
         control,
         control_files,
         files,
+        library_info,
     })
 }
 
@@ -263,7 +280,8 @@ fn check_debian_binary(
 }
 
 /// Reads member number `position`, called `name`, which must be `tarball`:
-/// its compression, its entries and (for control.tar) the control text.
+/// its compression, its entries and (for control.tar) the control text and
+/// the [`LIBRARY_INFO`] files by name.
 /// The member is read to its end, so that truncation shows.
 fn read_tarball(
     input: &mut impl Read,
@@ -271,7 +289,7 @@ fn read_tarball(
     position: usize,
     tarball: Tarball,
     limits: &Limits,
-) -> Result<(Compression, Vec<EntryInfo>, Option<String>), String> {
+) -> Result<(Compression, Vec<EntryInfo>, Kept), String> {
     let want = tarball.name();
     let Some(compression) = Compression::from_member_name(name).filter(|_| name.starts_with(want))
     else {
@@ -332,19 +350,19 @@ impl Tarball {
     }
 }
 
-/// Lists a tarball, returning its entries and, for control.tar, the text of
-/// `./control`. Runs the tar crate in raw mode and reads GNU long names and
+/// Lists a tarball, returning its entries and, for control.tar, the
+/// contents of `./control` and the [`LIBRARY_INFO`] files by name. Runs the tar crate in raw mode and reads GNU long names and
 /// pax records itself, because the crate would read a record of any
 /// claimed size into memory.
 fn read_tar(
     input: impl Read,
     tarball: Tarball,
     limits: &Limits,
-) -> Result<(Vec<EntryInfo>, Option<String>), String> {
+) -> Result<(Vec<EntryInfo>, Kept), String> {
     let max_entries = tarball.max_entries(limits);
     let mut archive = tar::Archive::new(input);
     let mut infos = Vec::new();
-    let mut control = None;
+    let mut kept = BTreeMap::new();
     let mut long_name: Option<Vec<u8>> = None;
     let mut long_link: Option<Vec<u8>> = None;
     let mut pax: Option<Vec<u8>> = None;
@@ -367,21 +385,28 @@ fn read_tar(
                 if infos.len() >= max_entries {
                     return Err(format!("it has more than {max_entries} entries"));
                 }
-                let is_control_file = tarball == Tarball::Control
+                let file = info.path.trim_start_matches("./");
+                let keep = tarball == Tarball::Control
                     && info.kind == EntryKind::File
-                    && info.path.trim_start_matches("./") == "control";
-                if is_control_file {
+                    && (file == "control" || LIBRARY_INFO.contains(&file));
+                if keep {
                     if info.size > limits.control_file {
                         return Err(format!(
-                            "the control file is {} bytes, more than {}",
+                            "the {file} file is {} bytes, more than {}",
                             info.size, limits.control_file
                         ));
                     }
-                    let mut text = String::new();
+                    let mut bytes = Vec::new();
                     entry
-                        .read_to_string(&mut text)
-                        .map_err(|e| format!("unreadable control file ({e})"))?;
-                    control = Some(text);
+                        .read_to_end(&mut bytes)
+                        .map_err(|e| format!("unreadable {file} file ({e})"))?;
+                    if file == "control" {
+                        let text = String::from_utf8(bytes)
+                            .map_err(|_| "unreadable control file (not UTF-8)".to_owned())?;
+                        kept.insert(file.to_owned(), text.into_bytes());
+                    } else {
+                        kept.insert(file.to_owned(), bytes);
+                    }
                 } else {
                     std::io::copy(&mut entry, &mut std::io::sink())
                         .map_err(|e| format!("damaged data for {} ({e})", info.path))?;
@@ -412,7 +437,7 @@ fn read_tar(
     if long_name.is_some() || long_link.is_some() || pax.is_some() {
         return Err("the archive ends with a record describing no entry".into());
     }
-    Ok((infos, control))
+    Ok((infos, kept))
 }
 
 /// The listing of one ordinary entry, with its long name, long link or pax

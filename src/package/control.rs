@@ -109,7 +109,8 @@ mod tests {
     fn a_lone_synopsis_is_extended_by_the_readme_paragraph() {
         let package =
             package("description = \"says hello\"\nsection = \"utils\"\npriority = \"extra\"\n");
-        let control = stanza(&package, &version(), Some("It greets\nthe world."), &[]).expect("stanza");
+        let control =
+            stanza(&package, &version(), Some("It greets\nthe world."), &[]).expect("stanza");
         assert_eq!(
             control.to_string(),
             "Package: hello\n\

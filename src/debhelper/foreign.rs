@@ -1,0 +1,384 @@
+//! The `symbols` and `shlibs` files of another architecture's library
+//! packages, for the dependencies of a package built for that architecture
+//! (the host's dpkg database knows only its own).
+//!
+//! They come from the Debian mirror apt on this host uses, through the
+//! caching apt proxy (so a second build asks nothing upstream), and are
+//! checked as apt checks them: `InRelease` signed by a key of the Debian
+//! archive keyring, the `Packages` index by its SHA256 in `InRelease`, each
+//! `.deb` by its SHA256 in `Packages`. Nothing else from the mirror is
+//! believed.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::deb::Compression;
+use crate::deb822::{self, Comments};
+use crate::proxy::{Cache, Loopback, Mirrors, Proxy, ProxyOptions};
+
+/// The keyrings whose keys may sign the mirror's `InRelease`, in order of
+/// preference; the first that exists is used.
+const KEYRINGS: &[&str] = &[
+    "/usr/share/keyrings/debian-archive-keyring.gpg",
+    "/usr/share/keyrings/ubuntu-archive-keyring.gpg",
+];
+
+/// At most this much of any one download is read.
+const MAX_INDEX: u64 = 128 << 20;
+const MAX_UNPACKED_INDEX: u64 = 512 << 20;
+const MAX_DEB: u64 = 256 << 20;
+
+/// What a foreign architecture's library package says about its libraries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryInfo {
+    /// The package name.
+    pub package: String,
+    /// The text of its `symbols` control file.
+    pub symbols: Option<String>,
+    /// The text of its `shlibs` control file.
+    pub shlibs: Option<String>,
+}
+
+/// Why another architecture's library information could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ForeignError {
+    /// The apt cache could not be opened.
+    #[error("the apt cache is not usable: {0}")]
+    Cache(String),
+    /// A download failed.
+    #[error("{url}: {reason}")]
+    Fetch {
+        /// What was asked for.
+        url: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A download is not what the signed index says.
+    #[error("{url}: {reason} (refused)")]
+    Untrusted {
+        /// What was asked for.
+        url: String,
+        /// What does not match.
+        reason: String,
+    },
+    /// The mirror does not carry the architecture or a package.
+    #[error("{0}")]
+    Missing(String),
+}
+
+/// Where another architecture's library packages are fetched from.
+pub trait ForeignLibraries: std::fmt::Debug + Send + Sync {
+    /// The library information of `packages` built for `arch`; a package
+    /// the archive does not have is left out.
+    fn fetch(&self, arch: &str, packages: &[String]) -> Result<Vec<LibraryInfo>, ForeignError>;
+}
+
+/// The Debian mirror, through the caching apt proxy.
+#[derive(Debug)]
+pub struct MirrorLibraries {
+    mirror: String,
+    suite: String,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Not started: the cache to start the proxy with.
+    Idle(Result<Cache, String>),
+    /// The proxy, on a 127.0.0.1 port.
+    Running(Loopback),
+    /// Starting failed.
+    Failed(String),
+}
+
+impl MirrorLibraries {
+    /// Fetches from `mirror` (e.g. `https://deb.debian.org/debian`), suite
+    /// `suite`, through a proxy on `cache`, started on first use.
+    pub fn new(cache: Result<Cache, String>, mirror: &str, suite: &str) -> Self {
+        Self {
+            mirror: mirror.trim_end_matches('/').to_owned(),
+            suite: suite.to_owned(),
+            state: Mutex::new(State::Idle(cache)),
+        }
+    }
+
+    /// The proxy's address, starting it on first use.
+    fn proxy(&self) -> Result<std::net::SocketAddr, ForeignError> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| ForeignError::Cache("a previous fetch panicked".into()))?;
+        if let State::Idle(_) = &*state {
+            let State::Idle(cache) = std::mem::replace(&mut *state, State::Failed(String::new()))
+            else {
+                unreachable!("matched above")
+            };
+            *state = match cache.and_then(|cache| {
+                Proxy::new(
+                    cache,
+                    Mirrors::new([self.mirror.clone()]),
+                    ProxyOptions::default(),
+                )
+                .and_then(Proxy::spawn_loopback)
+                .map_err(|e| e.to_string())
+            }) {
+                Ok(loopback) => State::Running(loopback),
+                Err(e) => State::Failed(e),
+            };
+        }
+        match &*state {
+            State::Running(loopback) => Ok(loopback.addr()),
+            State::Failed(e) => Err(ForeignError::Cache(e.clone())),
+            State::Idle(_) => unreachable!("started above"),
+        }
+    }
+
+    /// The mirror's URL as asked of the proxy: plain http, which the proxy
+    /// fetches from the mirror over https when the mirror is https.
+    fn base(&self) -> String {
+        match self.mirror.strip_prefix("https://") {
+            Some(rest) => format!("http://{rest}"),
+            None => self.mirror.clone(),
+        }
+    }
+
+    fn get(
+        &self,
+        client: &reqwest::blocking::Client,
+        path: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, ForeignError> {
+        let url = format!("{}/{path}", self.base());
+        let fail = |reason: String| ForeignError::Fetch {
+            url: url.clone(),
+            reason,
+        };
+        let response = client.get(&url).send().map_err(|e| fail(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(fail(format!("HTTP {}", response.status())));
+        }
+        let mut bytes = Vec::new();
+        response
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| fail(e.to_string()))?;
+        if bytes.len() as u64 > limit {
+            return Err(fail(format!("larger than {limit} bytes")));
+        }
+        Ok(bytes)
+    }
+}
+
+impl ForeignLibraries for MirrorLibraries {
+    fn fetch(&self, arch: &str, packages: &[String]) -> Result<Vec<LibraryInfo>, ForeignError> {
+        let proxy = self.proxy()?;
+        let client = reqwest::blocking::Client::builder()
+            .proxy(
+                reqwest::Proxy::http(format!("http://{proxy}"))
+                    .map_err(|e| ForeignError::Cache(format!("the proxy at {proxy}: {e}")))?,
+            )
+            .timeout(Duration::from_secs(300))
+            .build()
+            .map_err(|e| ForeignError::Cache(e.to_string()))?;
+        let dists = format!("dists/{}", self.suite);
+        let inrelease = self.get(&client, &format!("{dists}/InRelease"), MAX_INDEX)?;
+        let release = verify_release(&inrelease).map_err(|reason| ForeignError::Untrusted {
+            url: format!("{}/{dists}/InRelease", self.mirror),
+            reason,
+        })?;
+        let index_path = format!("main/binary-{arch}/Packages.xz");
+        let (digest, size) = release_digest(&release, &index_path).ok_or_else(|| {
+            ForeignError::Missing(format!(
+                "{} {} does not carry architecture {arch} ({index_path} is not in its Release)",
+                self.mirror, self.suite
+            ))
+        })?;
+        let url = format!("{}/{dists}/{index_path}", self.mirror);
+        let compressed = self.get(&client, &format!("{dists}/{index_path}"), MAX_INDEX)?;
+        check(&compressed, &digest, Some(size)).map_err(|reason| ForeignError::Untrusted {
+            url: url.clone(),
+            reason,
+        })?;
+        let index = unpack_index(&compressed).map_err(|reason| ForeignError::Fetch {
+            url: url.clone(),
+            reason,
+        })?;
+        let mut found = Vec::new();
+        for package in packages {
+            let Some((filename, digest)) = pool_entry(&index, package) else {
+                continue;
+            };
+            let deb = self.get(&client, &filename, MAX_DEB)?;
+            let url = format!("{}/{filename}", self.mirror);
+            check(&deb, &digest, None).map_err(|reason| ForeignError::Untrusted {
+                url: url.clone(),
+                reason,
+            })?;
+            found.push(
+                library_info(package, &deb)
+                    .map_err(|reason| ForeignError::Fetch { url, reason })?,
+            );
+        }
+        Ok(found)
+    }
+}
+
+/// The text `InRelease` signs, when a key of the archive keyring signed it.
+fn verify_release(inrelease: &[u8]) -> Result<String, String> {
+    let keyring = KEYRINGS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            format!(
+                "no archive keyring to check it with ({}); install debian-archive-keyring",
+                KEYRINGS.join(", ")
+            )
+        })?;
+    let keys = std::fs::read(&keyring).map_err(|e| format!("{}: {e}", keyring.display()))?;
+    let text = crate::sign::verify_clearsigned(&keys, inrelease)
+        .map_err(|e| format!("not signed by a key of {}: {e}", keyring.display()))?;
+    String::from_utf8(text).map_err(|_| "the signed text is not UTF-8".to_owned())
+}
+
+/// The SHA256 and size `release` gives for `path`.
+fn release_digest(release: &str, path: &str) -> Option<(String, u64)> {
+    crate::apt::verify::release_entries(release)
+        .ok()?
+        .into_iter()
+        .find(|(algo, _, _, p)| *algo == "SHA256" && p == path)
+        .map(|(_, digest, size, _)| (digest, size))
+}
+
+/// Whether `bytes` have the SHA256 `digest` (and the size, when given).
+fn check(bytes: &[u8], digest: &str, size: Option<u64>) -> Result<(), String> {
+    if let Some(size) = size {
+        if bytes.len() as u64 != size {
+            return Err(format!("{} bytes, the index says {size}", bytes.len()));
+        }
+    }
+    let got = hex::encode(Sha256::digest(bytes));
+    if !got.eq_ignore_ascii_case(digest) {
+        return Err(format!("SHA256 {got}, the index says {digest}"));
+    }
+    Ok(())
+}
+
+fn unpack_index(compressed: &[u8]) -> Result<String, String> {
+    let decoder = Compression::Xz
+        .decoder(compressed)
+        .map_err(|e| e.to_string())?;
+    let mut text = Vec::new();
+    decoder
+        .take(MAX_UNPACKED_INDEX + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| format!("damaged xz ({e})"))?;
+    if text.len() as u64 > MAX_UNPACKED_INDEX {
+        return Err(format!("unpacks to more than {MAX_UNPACKED_INDEX} bytes"));
+    }
+    String::from_utf8(text).map_err(|_| "not UTF-8".to_owned())
+}
+
+/// The pool file and SHA256 of `package` in a `Packages` index (the
+/// highest version when it is listed more than once).
+fn pool_entry(index: &str, package: &str) -> Option<(String, String)> {
+    let start = format!("Package: {package}\n");
+    let mut best: Option<(crate::version::DebVersion, String, String)> = None;
+    for stanza in index.split("\n\n") {
+        let stanza = stanza.trim_start_matches('\n');
+        if !stanza.starts_with(&start) {
+            continue;
+        }
+        let Ok(paragraphs) = deb822::parse(stanza, Comments::Refused) else {
+            continue;
+        };
+        let Some(p) = paragraphs.first() else {
+            continue;
+        };
+        let (Some(version), Some(filename), Some(digest)) =
+            (p.value("Version"), p.value("Filename"), p.value("SHA256"))
+        else {
+            continue;
+        };
+        let Ok(version) = crate::version::DebVersion::parse(version) else {
+            continue;
+        };
+        let safe = !filename.starts_with('/')
+            && filename
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != "..")
+            && filename.bytes().all(|b| b.is_ascii_graphic());
+        if !safe {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(v, _, _)| version > *v) {
+            best = Some((version, filename.to_owned(), digest.to_owned()));
+        }
+    }
+    best.map(|(_, filename, digest)| (filename, digest))
+}
+
+/// The `symbols` and `shlibs` files of a downloaded `.deb`.
+fn library_info(package: &str, deb: &[u8]) -> Result<LibraryInfo, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let path = dir.path().join("library.deb");
+    std::fs::write(&path, deb).map_err(|e| e.to_string())?;
+    let info = crate::deb::read_deb(&path).map_err(|e| e.to_string())?;
+    let text = |name: &str| {
+        info.library_info
+            .get(name)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    };
+    Ok(LibraryInfo {
+        package: package.to_owned(),
+        symbols: text("symbols"),
+        shlibs: text("shlibs"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    const INDEX: &str = "Package: zlib1g\nVersion: 1:1.2.13.dfsg-1\nFilename: pool/main/z/zlib/zlib1g_1.2.13.dfsg-1_arm64.deb\nSHA256: aa\n\n\
+Package: zlib1g-dev\nVersion: 1:1.2.13.dfsg-1\nFilename: pool/main/z/zlib/zlib1g-dev_1.2.13.dfsg-1_arm64.deb\nSHA256: bb\n\n\
+Package: zlib1g\nVersion: 1:1.2.13.dfsg-2\nFilename: pool/main/z/zlib/zlib1g_1.2.13.dfsg-2_arm64.deb\nSHA256: cc\n\n\
+Package: evil\nVersion: 1\nFilename: ../../etc/passwd\nSHA256: dd\n";
+
+    #[test]
+    fn the_highest_version_of_exactly_that_package_is_fetched() {
+        assert_eq!(
+            pool_entry(INDEX, "zlib1g"),
+            Some((
+                "pool/main/z/zlib/zlib1g_1.2.13.dfsg-2_arm64.deb".to_owned(),
+                "cc".to_owned()
+            ))
+        );
+        assert_eq!(pool_entry(INDEX, "zlib"), None);
+    }
+
+    #[test]
+    fn a_pool_path_leaving_the_mirror_is_ignored() {
+        assert_eq!(pool_entry(INDEX, "evil"), None);
+    }
+
+    #[test]
+    fn a_download_must_match_its_digest_and_size() {
+        let digest = hex::encode(Sha256::digest(b"abc"));
+        assert_eq!(check(b"abc", &digest, Some(3)), Ok(()));
+        assert!(check(b"abd", &digest, None).is_err());
+        assert!(check(b"abc", &digest, Some(4)).is_err());
+    }
+
+    #[test]
+    fn an_unsigned_or_forged_release_is_refused() {
+        assert!(verify_release(b"Suite: bookworm\n").is_err());
+        let forged = b"-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nSuite: bookworm\n-----BEGIN PGP SIGNATURE-----\n\nwsBcBAEBCAAQBQJl\n-----END PGP SIGNATURE-----\n";
+        assert!(verify_release(forged).is_err());
+    }
+}
