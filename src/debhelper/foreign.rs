@@ -78,65 +78,93 @@ pub trait ForeignLibraries: std::fmt::Debug + Send + Sync {
 }
 
 /// The Debian mirror, through the caching apt proxy.
-#[derive(Debug)]
 pub struct MirrorLibraries {
-    mirror: String,
-    suite: String,
     state: Mutex<State>,
 }
 
+/// A mirror and the cache its files go through.
 #[derive(Debug)]
+pub struct MirrorSource {
+    /// The cache the proxy keeps the files in.
+    pub cache: Cache,
+    /// The mirror, e.g. `https://deb.debian.org/debian`.
+    pub mirror: String,
+    /// The suite, e.g. `bookworm`.
+    pub suite: String,
+}
+
+type Opener = Box<dyn FnOnce() -> Result<MirrorSource, String> + Send>;
+
 enum State {
-    /// Not started: the cache to start the proxy with.
-    Idle(Result<Cache, String>),
-    /// The proxy, on a 127.0.0.1 port.
-    Running(Loopback),
+    /// Not started: how to find the mirror and open the cache.
+    Idle(Opener),
+    /// The proxy on a 127.0.0.1 port, the mirror and suite.
+    Running(Loopback, String, String),
     /// Starting failed.
     Failed(String),
 }
 
+impl std::fmt::Debug for MirrorLibraries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MirrorLibraries").finish_non_exhaustive()
+    }
+}
+
 impl MirrorLibraries {
-    /// Fetches from `mirror` (e.g. `https://deb.debian.org/debian`), suite
-    /// `suite`, through a proxy on `cache`, started on first use.
-    pub fn new(cache: Result<Cache, String>, mirror: &str, suite: &str) -> Self {
+    /// Fetches through a proxy started on first use, from the mirror and
+    /// cache `open` gives (called then, at most once: a build that needs no
+    /// other architecture opens no cache and asks apt for no mirror).
+    pub fn new(open: impl FnOnce() -> Result<MirrorSource, String> + Send + 'static) -> Self {
         Self {
-            mirror: mirror.trim_end_matches('/').to_owned(),
-            suite: suite.to_owned(),
-            state: Mutex::new(State::Idle(cache)),
+            state: Mutex::new(State::Idle(Box::new(open))),
         }
     }
 
-    /// The proxy's address, starting it on first use.
-    fn proxy(&self) -> Result<std::net::SocketAddr, ForeignError> {
+    /// The proxy's address, the mirror and the suite, starting the proxy on
+    /// first use.
+    fn start(&self) -> Result<(std::net::SocketAddr, String, String), ForeignError> {
         let mut state = self
             .state
             .lock()
             .map_err(|_| ForeignError::Cache("a previous fetch panicked".into()))?;
-        if let State::Idle(_) = &*state {
-            let State::Idle(cache) = std::mem::replace(&mut *state, State::Failed(String::new()))
+        if matches!(&*state, State::Idle(_)) {
+            let State::Idle(open) = std::mem::replace(&mut *state, State::Failed(String::new()))
             else {
-                unreachable!("matched above")
+                return Err(ForeignError::Cache("the proxy did not start".into()));
             };
-            *state = match cache.and_then(|cache| {
+            *state = match open().and_then(|source| {
+                let mirror = source.mirror.trim_end_matches('/').to_owned();
                 Proxy::new(
-                    cache,
-                    Mirrors::new([self.mirror.clone()]),
+                    source.cache,
+                    Mirrors::new([mirror.clone()]),
                     ProxyOptions::default(),
                 )
                 .and_then(Proxy::spawn_loopback)
+                .map(|loopback| (loopback, mirror, source.suite))
                 .map_err(|e| e.to_string())
             }) {
-                Ok(loopback) => State::Running(loopback),
+                Ok((loopback, mirror, suite)) => State::Running(loopback, mirror, suite),
                 Err(e) => State::Failed(e),
             };
         }
         match &*state {
-            State::Running(loopback) => Ok(loopback.addr()),
+            State::Running(loopback, mirror, suite) => {
+                Ok((loopback.addr(), mirror.clone(), suite.clone()))
+            }
             State::Failed(e) => Err(ForeignError::Cache(e.clone())),
-            State::Idle(_) => unreachable!("started above"),
+            State::Idle(_) => Err(ForeignError::Cache("the proxy did not start".into())),
         }
     }
+}
 
+/// One fetch session: a client through the proxy, and the mirror.
+struct Session {
+    client: reqwest::blocking::Client,
+    mirror: String,
+    suite: String,
+}
+
+impl Session {
     /// The mirror's URL as asked of the proxy: plain http, which the proxy
     /// fetches from the mirror over https when the mirror is https.
     fn base(&self) -> String {
@@ -146,18 +174,17 @@ impl MirrorLibraries {
         }
     }
 
-    fn get(
-        &self,
-        client: &reqwest::blocking::Client,
-        path: &str,
-        limit: u64,
-    ) -> Result<Vec<u8>, ForeignError> {
+    fn get(&self, path: &str, limit: u64) -> Result<Vec<u8>, ForeignError> {
         let url = format!("{}/{path}", self.base());
         let fail = |reason: String| ForeignError::Fetch {
             url: url.clone(),
             reason,
         };
-        let response = client.get(&url).send().map_err(|e| fail(e.to_string()))?;
+        let response = self
+            .client
+            .get(&url)
+            .send()
+            .map_err(|e| fail(e.to_string()))?;
         if !response.status().is_success() {
             return Err(fail(format!("HTTP {}", response.status())));
         }
@@ -175,7 +202,7 @@ impl MirrorLibraries {
 
 impl ForeignLibraries for MirrorLibraries {
     fn fetch(&self, arch: &str, packages: &[String]) -> Result<Vec<LibraryInfo>, ForeignError> {
-        let proxy = self.proxy()?;
+        let (proxy, mirror, suite) = self.start()?;
         let client = reqwest::blocking::Client::builder()
             .proxy(
                 reqwest::Proxy::http(format!("http://{proxy}"))
@@ -184,8 +211,19 @@ impl ForeignLibraries for MirrorLibraries {
             .timeout(Duration::from_secs(300))
             .build()
             .map_err(|e| ForeignError::Cache(e.to_string()))?;
+        Session {
+            client,
+            mirror,
+            suite,
+        }
+        .fetch(arch, packages)
+    }
+}
+
+impl Session {
+    fn fetch(&self, arch: &str, packages: &[String]) -> Result<Vec<LibraryInfo>, ForeignError> {
         let dists = format!("dists/{}", self.suite);
-        let inrelease = self.get(&client, &format!("{dists}/InRelease"), MAX_INDEX)?;
+        let inrelease = self.get(&format!("{dists}/InRelease"), MAX_INDEX)?;
         let release = verify_release(&inrelease).map_err(|reason| ForeignError::Untrusted {
             url: format!("{}/{dists}/InRelease", self.mirror),
             reason,
@@ -198,7 +236,7 @@ impl ForeignLibraries for MirrorLibraries {
             ))
         })?;
         let url = format!("{}/{dists}/{index_path}", self.mirror);
-        let compressed = self.get(&client, &format!("{dists}/{index_path}"), MAX_INDEX)?;
+        let compressed = self.get(&format!("{dists}/{index_path}"), MAX_INDEX)?;
         check(&compressed, &digest, Some(size)).map_err(|reason| ForeignError::Untrusted {
             url: url.clone(),
             reason,
@@ -212,7 +250,7 @@ impl ForeignLibraries for MirrorLibraries {
             let Some((filename, digest)) = pool_entry(&index, package) else {
                 continue;
             };
-            let deb = self.get(&client, &filename, MAX_DEB)?;
+            let deb = self.get(&filename, MAX_DEB)?;
             let url = format!("{}/{filename}", self.mirror);
             check(&deb, &digest, None).map_err(|reason| ForeignError::Untrusted {
                 url: url.clone(),
