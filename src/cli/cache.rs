@@ -6,10 +6,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use git_buildkit::debhelper::foreign::{ForeignLibraries, MirrorLibraries, MirrorSource};
 use git_buildkit::paths::Env;
 use git_buildkit::progress::Listener;
 use git_buildkit::proxy::{Cache, Mirrors, Proxy, ProxyOptions};
 use git_buildkit::vm::connections::{self, Caps};
+use git_buildkit::vm::image::{host_mirror, host_suite};
 use git_buildkit::vm::sources::FAULT_LOG;
 
 use super::error::{failed, usage};
@@ -145,6 +147,20 @@ pub fn open_cache() -> Result<Cache, CliError> {
         Err(_) => DEFAULT_LIMIT,
     };
     Ok(Cache::open(&dir, limit)?)
+}
+
+/// Another architecture's library packages from the host's Debian mirror
+/// (for the suite the host runs) through this cache; nothing is opened or
+/// asked until a package needs it.
+pub fn foreign_libraries() -> std::sync::Arc<dyn ForeignLibraries> {
+    std::sync::Arc::new(MirrorLibraries::new(|| {
+        let suite = host_suite().unwrap_or_else(|| "bookworm".to_owned());
+        Ok(MirrorSource {
+            cache: open_cache().map_err(|e| format!("{:#}", e.error))?,
+            mirror: host_mirror(&suite),
+            suite,
+        })
+    }))
 }
 
 fn status(ui: &Ui, cache: &Cache, json: bool) -> Result<(), CliError> {

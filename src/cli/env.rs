@@ -78,6 +78,7 @@ pub fn pipeline_options(force: bool) -> Result<PipelineOptions, CliError> {
         passphrase: passphrase()?,
         paths: Env::current(),
         serve_program: std::env::current_exe().map_err(usage)?,
+        foreign: Some(super::cache::foreign_libraries()),
     })
 }
 

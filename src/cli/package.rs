@@ -42,6 +42,10 @@ pub struct Args {
     /// Print a JSON array of the packages (name, version, architecture, path, size, sha256).
     #[arg(long)]
     pub json: bool,
+    /// Package even when a library an ELF file needs maps to no installed
+    /// package: that dependency is left out of ${shlibs}, with a warning.
+    #[arg(long)]
+    pub allow_unresolved: bool,
 }
 
 /// Runs the command.
@@ -51,6 +55,8 @@ pub fn run(ui: &Ui, args: Args) -> Result<(), CliError> {
         rev: args.rev,
         out_dir: args.output,
         compression: args.compression,
+        allow_unresolved: args.allow_unresolved,
+        foreign: Some(super::cache::foreign_libraries()),
     };
     let outcome = package(&repo, &request, ui)?;
     if args.json {

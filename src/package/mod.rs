@@ -34,6 +34,7 @@ use history::History;
 pub use resolve::{latest_version, resolve_version, ResolvedVersion};
 
 use crate::config::{Config, FILE_NAME};
+use crate::debhelper::foreign::ForeignLibraries;
 use crate::deb::{self, Compression, PackageSpec, WrittenDeb};
 use crate::git::{CommitInfo, Repo};
 use crate::progress::Listener;
@@ -47,6 +48,13 @@ pub struct PackageRequest {
     pub out_dir: PathBuf,
     /// Overrides each package's configured compression.
     pub compression: Option<Compression>,
+    /// Package even when a library an ELF file needs maps to no package
+    /// (its dependency is left out, with a warning).
+    pub allow_unresolved: bool,
+    /// Where another architecture's library information comes from (for a
+    /// package whose architecture is not the host's); `None`: such a
+    /// package's dependencies cannot be computed, an error.
+    pub foreign: Option<std::sync::Arc<dyn ForeignLibraries>>,
 }
 
 /// What packaging produced.

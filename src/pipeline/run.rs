@@ -12,6 +12,7 @@ use super::{
     dist_dir, error_chain, read_note, stages, tag_commit, PackageRecord, PipelineError, Record,
     RunLock, RunResult, Stage, StageRecord, StageResult, Step, StepError, NOTES_REF,
 };
+use crate::debhelper::foreign::ForeignLibraries;
 use crate::config::Config;
 use crate::deb::WrittenDeb;
 use crate::git::Repo;
@@ -35,6 +36,8 @@ pub struct PipelineOptions {
     pub paths: paths::Env,
     /// The program a VM's repository connections run (this binary).
     pub serve_program: PathBuf,
+    /// Where another architecture's library information comes from.
+    pub foreign: Option<std::sync::Arc<dyn ForeignLibraries>>,
 }
 
 impl fmt::Debug for PipelineOptions {
@@ -45,6 +48,7 @@ impl fmt::Debug for PipelineOptions {
             .field("passphrase", &self.passphrase.as_ref().map(|_| "<hidden>"))
             .field("paths", &self.paths)
             .field("serve_program", &self.serve_program)
+            .field("foreign", &self.foreign)
             .finish()
     }
 }
@@ -203,6 +207,8 @@ impl Work<'_> {
             rev: Some(self.tag.to_owned()),
             out_dir,
             compression: None,
+            allow_unresolved: false,
+            foreign: self.options.foreign.clone(),
         };
         let outcome = package::package(self.repo, &request, self.listener)?;
         record.packages = outcome
