@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use git_buildkit::debhelper::foreign::{ForeignLibraries, MirrorLibraries, MirrorSource};
+use git_buildkit::debhelper::foreign::{DebianArchive, ForeignLibraries};
 use git_buildkit::paths::Env;
 use git_buildkit::progress::Listener;
 use git_buildkit::proxy::{Cache, Mirrors, Proxy, ProxyOptions};
@@ -149,18 +149,17 @@ pub fn open_cache() -> Result<Cache, CliError> {
     Ok(Cache::open(&dir, limit)?)
 }
 
-/// Another architecture's library packages from the host's Debian mirror
-/// (for the suite the host runs) through this cache; nothing is opened or
-/// asked until a package needs it.
+/// The Debian archive through this cache: another architecture's library
+/// packages from the host's mirror and suite, and what a suite carries.
+/// Nothing is opened or asked until a package needs it.
 pub fn foreign_libraries() -> std::sync::Arc<dyn ForeignLibraries> {
-    std::sync::Arc::new(MirrorLibraries::new(|| {
-        let suite = host_suite().unwrap_or_else(|| "bookworm".to_owned());
-        Ok(MirrorSource {
-            cache: open_cache().map_err(|e| format!("{:#}", e.error))?,
-            mirror: host_mirror(&suite),
-            suite,
-        })
-    }))
+    std::sync::Arc::new(DebianArchive::new(
+        || open_cache().map_err(|e| format!("{:#}", e.error)),
+        || {
+            let suite = host_suite().unwrap_or_else(|| "bookworm".to_owned());
+            (host_mirror(&suite), suite)
+        },
+    ))
 }
 
 fn status(ui: &Ui, cache: &Cache, json: bool) -> Result<(), CliError> {

@@ -11,7 +11,6 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -70,98 +69,104 @@ pub enum ForeignError {
     Missing(String),
 }
 
-/// Where another architecture's library packages are fetched from.
+/// Where another architecture's library packages, and the list of what a
+/// Debian suite carries, are fetched from.
 pub trait ForeignLibraries: std::fmt::Debug + Send + Sync {
-    /// The library information of `packages` built for `arch`; a package
-    /// the archive does not have is left out.
+    /// The library information of `packages` built for `arch`, from the
+    /// host's own suite; a package the archive does not have is left out.
     fn fetch(&self, arch: &str, packages: &[String]) -> Result<Vec<LibraryInfo>, ForeignError>;
+
+    /// The names `suite` of `mirror` carries for `arch` (packages and what
+    /// they provide), sorted.
+    fn names(&self, mirror: &str, suite: &str, arch: &str) -> Result<Vec<String>, ForeignError>;
 }
 
-/// The Debian mirror, through the caching apt proxy.
-pub struct MirrorLibraries {
-    state: Mutex<State>,
+type CacheOpener = Box<dyn Fn() -> Result<Cache, String> + Send + Sync>;
+type HostSuite = Box<dyn Fn() -> (String, String) + Send + Sync>;
+
+/// The Debian archive through the caching apt proxy: each call starts a
+/// proxy on a 127.0.0.1 port that may fetch only from the mirror asked
+/// for, and stops it when done.
+pub struct DebianArchive {
+    open_cache: CacheOpener,
+    host: HostSuite,
 }
 
-/// A mirror and the cache its files go through.
-#[derive(Debug)]
-pub struct MirrorSource {
-    /// The cache the proxy keeps the files in.
-    pub cache: Cache,
-    /// The mirror, e.g. `https://deb.debian.org/debian`.
-    pub mirror: String,
-    /// The suite, e.g. `bookworm`.
-    pub suite: String,
-}
-
-type Opener = Box<dyn FnOnce() -> Result<MirrorSource, String> + Send>;
-
-enum State {
-    /// Not started: how to find the mirror and open the cache.
-    Idle(Opener),
-    /// The proxy on a 127.0.0.1 port, the mirror and suite.
-    Running(Loopback, String, String),
-    /// Starting failed.
-    Failed(String),
-}
-
-impl std::fmt::Debug for MirrorLibraries {
+impl std::fmt::Debug for DebianArchive {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MirrorLibraries").finish_non_exhaustive()
+        f.debug_struct("DebianArchive").finish_non_exhaustive()
     }
 }
 
-impl MirrorLibraries {
-    /// Fetches through a proxy started on first use, from the mirror and
-    /// cache `open` gives (called then, at most once: a build that needs no
-    /// other architecture opens no cache and asks apt for no mirror).
-    pub fn new(open: impl FnOnce() -> Result<MirrorSource, String> + Send + 'static) -> Self {
+impl DebianArchive {
+    /// Files go through the cache `open_cache` opens; `host` gives the
+    /// host's mirror and suite. Both are called only when something is
+    /// fetched: a build that needs nothing opens no cache and asks apt
+    /// nothing.
+    pub fn new(
+        open_cache: impl Fn() -> Result<Cache, String> + Send + Sync + 'static,
+        host: impl Fn() -> (String, String) + Send + Sync + 'static,
+    ) -> Self {
         Self {
-            state: Mutex::new(State::Idle(Box::new(open))),
+            open_cache: Box::new(open_cache),
+            host: Box::new(host),
         }
     }
 
-    /// The proxy's address, the mirror and the suite, starting the proxy on
-    /// first use.
-    fn start(&self) -> Result<(std::net::SocketAddr, String, String), ForeignError> {
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| ForeignError::Cache("a previous fetch panicked".into()))?;
-        if matches!(&*state, State::Idle(_)) {
-            let State::Idle(open) = std::mem::replace(&mut *state, State::Failed(String::new()))
-            else {
-                return Err(ForeignError::Cache("the proxy did not start".into()));
-            };
-            *state = match open().and_then(|source| {
-                let mirror = source.mirror.trim_end_matches('/').to_owned();
-                Proxy::new(
-                    source.cache,
-                    Mirrors::new([mirror.clone()]),
-                    ProxyOptions::default(),
-                )
-                .and_then(Proxy::spawn_loopback)
-                .map(|loopback| (loopback, mirror, source.suite))
-                .map_err(|e| e.to_string())
-            }) {
-                Ok((loopback, mirror, suite)) => State::Running(loopback, mirror, suite),
-                Err(e) => State::Failed(e),
-            };
-        }
-        match &*state {
-            State::Running(loopback, mirror, suite) => {
-                Ok((loopback.addr(), mirror.clone(), suite.clone()))
-            }
-            State::Failed(e) => Err(ForeignError::Cache(e.clone())),
-            State::Idle(_) => Err(ForeignError::Cache("the proxy did not start".into())),
-        }
+    fn session(&self, mirror: &str, suite: &str) -> Result<Session, ForeignError> {
+        let mirror = mirror.trim_end_matches('/').to_owned();
+        let cache = (self.open_cache)().map_err(ForeignError::Cache)?;
+        let loopback = Proxy::new(
+            cache,
+            Mirrors::new([mirror.clone()]),
+            ProxyOptions::default(),
+        )
+        .and_then(Proxy::spawn_loopback)
+        .map_err(|e| ForeignError::Cache(e.to_string()))?;
+        let proxy = loopback.addr();
+        let client = reqwest::blocking::Client::builder()
+            .proxy(
+                reqwest::Proxy::http(format!("http://{proxy}"))
+                    .map_err(|e| ForeignError::Cache(format!("the proxy at {proxy}: {e}")))?,
+            )
+            .timeout(Duration::from_secs(300))
+            .build()
+            .map_err(|e| ForeignError::Cache(e.to_string()))?;
+        Ok(Session {
+            client,
+            mirror,
+            suite: suite.to_owned(),
+            _loopback: loopback,
+        })
     }
 }
 
-/// One fetch session: a client through the proxy, and the mirror.
+impl ForeignLibraries for DebianArchive {
+    fn fetch(&self, arch: &str, packages: &[String]) -> Result<Vec<LibraryInfo>, ForeignError> {
+        let (mirror, suite) = (self.host)();
+        let session = self.session(&mirror, &suite)?;
+        let index = session.packages(arch)?;
+        let mut found = Vec::new();
+        for package in packages {
+            if let Some((filename, digest)) = pool_entry(&index, package) {
+                found.push(session.library_info(package, &filename, &digest)?);
+            }
+        }
+        Ok(found)
+    }
+
+    fn names(&self, mirror: &str, suite: &str, arch: &str) -> Result<Vec<String>, ForeignError> {
+        let index = self.session(mirror, suite)?.packages(arch)?;
+        Ok(names_of(&index))
+    }
+}
+
+/// One fetch session: a client through a proxy for one mirror.
 struct Session {
     client: reqwest::blocking::Client,
     mirror: String,
     suite: String,
+    _loopback: Loopback,
 }
 
 impl Session {
@@ -175,14 +180,14 @@ impl Session {
     }
 
     fn get(&self, path: &str, limit: u64) -> Result<Vec<u8>, ForeignError> {
-        let url = format!("{}/{path}", self.base());
+        let url = format!("{}/{path}", self.mirror);
         let fail = |reason: String| ForeignError::Fetch {
             url: url.clone(),
             reason,
         };
         let response = self
             .client
-            .get(&url)
+            .get(format!("{}/{path}", self.base()))
             .send()
             .map_err(|e| fail(e.to_string()))?;
         if !response.status().is_success() {
@@ -198,30 +203,10 @@ impl Session {
         }
         Ok(bytes)
     }
-}
 
-impl ForeignLibraries for MirrorLibraries {
-    fn fetch(&self, arch: &str, packages: &[String]) -> Result<Vec<LibraryInfo>, ForeignError> {
-        let (proxy, mirror, suite) = self.start()?;
-        let client = reqwest::blocking::Client::builder()
-            .proxy(
-                reqwest::Proxy::http(format!("http://{proxy}"))
-                    .map_err(|e| ForeignError::Cache(format!("the proxy at {proxy}: {e}")))?,
-            )
-            .timeout(Duration::from_secs(300))
-            .build()
-            .map_err(|e| ForeignError::Cache(e.to_string()))?;
-        Session {
-            client,
-            mirror,
-            suite,
-        }
-        .fetch(arch, packages)
-    }
-}
-
-impl Session {
-    fn fetch(&self, arch: &str, packages: &[String]) -> Result<Vec<LibraryInfo>, ForeignError> {
+    /// The suite's `main` Packages index for `arch`, checked against the
+    /// signed InRelease.
+    fn packages(&self, arch: &str) -> Result<String, ForeignError> {
         let dists = format!("dists/{}", self.suite);
         let inrelease = self.get(&format!("{dists}/InRelease"), MAX_INDEX)?;
         let release = verify_release(&inrelease).map_err(|reason| ForeignError::Untrusted {
@@ -241,28 +226,44 @@ impl Session {
             url: url.clone(),
             reason,
         })?;
-        let index = unpack_index(&compressed).map_err(|reason| ForeignError::Fetch {
+        unpack_index(&compressed).map_err(|reason| ForeignError::Fetch { url, reason })
+    }
+
+    /// The library information of the pool file `filename`.
+    fn library_info(
+        &self,
+        package: &str,
+        filename: &str,
+        digest: &str,
+    ) -> Result<LibraryInfo, ForeignError> {
+        let deb = self.get(filename, MAX_DEB)?;
+        let url = format!("{}/{filename}", self.mirror);
+        check(&deb, digest, None).map_err(|reason| ForeignError::Untrusted {
             url: url.clone(),
             reason,
         })?;
-        let mut found = Vec::new();
-        for package in packages {
-            let Some((filename, digest)) = pool_entry(&index, package) else {
-                continue;
-            };
-            let deb = self.get(&filename, MAX_DEB)?;
-            let url = format!("{}/{filename}", self.mirror);
-            check(&deb, &digest, None).map_err(|reason| ForeignError::Untrusted {
-                url: url.clone(),
-                reason,
-            })?;
-            found.push(
-                library_info(package, &deb)
-                    .map_err(|reason| ForeignError::Fetch { url, reason })?,
+        library_info(package, &deb).map_err(|reason| ForeignError::Fetch { url, reason })
+    }
+}
+
+/// Every package name and every name provided in a Packages index, sorted.
+fn names_of(index: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in index.lines() {
+        if let Some(name) = line.strip_prefix("Package: ") {
+            names.push(name.trim().to_owned());
+        } else if let Some(provides) = line.strip_prefix("Provides: ") {
+            names.extend(
+                provides
+                    .split(',')
+                    .filter_map(|p| p.split_whitespace().next())
+                    .map(str::to_owned),
             );
         }
-        Ok(found)
     }
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The text `InRelease` signs, when a key of the archive keyring signed it.
@@ -398,6 +399,12 @@ Package: evil\nVersion: 1\nFilename: ../../etc/passwd\nSHA256: dd\n";
             ))
         );
         assert_eq!(pool_entry(INDEX, "zlib"), None);
+    }
+
+    #[test]
+    fn names_include_what_packages_provide() {
+        let index = "Package: b\nProvides: x (= 1), y\n\nPackage: a\nVersion: 1\n";
+        assert_eq!(names_of(index), ["a", "b", "x", "y"]);
     }
 
     #[test]

@@ -34,8 +34,8 @@ use history::History;
 pub use resolve::{latest_version, resolve_version, ResolvedVersion};
 
 use crate::config::{Config, FILE_NAME};
-use crate::debhelper::foreign::ForeignLibraries;
 use crate::deb::{self, Compression, PackageSpec, WrittenDeb};
+use crate::debhelper::foreign::ForeignLibraries;
 use crate::git::{CommitInfo, Repo};
 use crate::progress::Listener;
 

@@ -12,9 +12,9 @@ use super::{
     dist_dir, error_chain, read_note, stages, tag_commit, PackageRecord, PipelineError, Record,
     RunLock, RunResult, Stage, StageRecord, StageResult, Step, StepError, NOTES_REF,
 };
-use crate::debhelper::foreign::ForeignLibraries;
 use crate::config::Config;
 use crate::deb::WrittenDeb;
+use crate::debhelper::foreign::ForeignLibraries;
 use crate::git::Repo;
 use crate::package::{self, PackageRequest};
 use crate::paths;
