@@ -483,6 +483,7 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
         apt_dir,
         suite: config.repo.as_ref().and_then(|r| r.suite.clone()),
         serve_program: std::env::current_exe().map_err(usage)?,
+        archive: options.foreign.clone(),
     };
     let (spec, skipped) = plan_vm_test(&repo, &tag, &commit, &config, &store, &test_options, ui)?;
     let mut verdict = run::run(&store, &spec, ui)?;

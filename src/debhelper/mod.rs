@@ -5,3 +5,88 @@
 //! `-dbgsym` package (dh_strip), and the maintainer-script snippets of its
 //! systemd units (dh_installsystemd).
 pub mod foreign;
+
+use std::path::Path;
+
+/// The Debian architecture of this host (what `dpkg --print-architecture`
+/// says on it), from the architecture this program was built for.
+pub fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "x86" => "i386",
+        "aarch64" => "arm64",
+        "arm" => "armhf",
+        "powerpc64" => "ppc64el",
+        "s390x" => "s390x",
+        "riscv64" => "riscv64",
+        "loongarch64" => "loong64",
+        other => other,
+    }
+}
+
+/// The shared libraries (sonames) an installed package declares in its
+/// `symbols` and `shlibs` files under `root`'s dpkg database, for naming
+/// a library in a message; empty when the package is not installed.
+pub fn sonames_of(root: &Path, package: &str) -> Vec<String> {
+    if crate::deb::check_package_name(package).is_err() {
+        return Vec::new();
+    }
+    let info = root.join("var/lib/dpkg/info");
+    let mut sonames = Vec::new();
+    for stem in [package.to_owned(), format!("{package}:{}", host_arch())] {
+        let read = |ext: &str| {
+            let path = info.join(format!("{stem}.{ext}"));
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            (size <= 16 << 20)
+                .then(|| std::fs::read_to_string(&path).ok())
+                .flatten()
+                .unwrap_or_default()
+        };
+        for line in read("symbols").lines() {
+            if !line.starts_with([' ', '\t', '|', '*', '#']) {
+                if let Some(soname) = line.split_whitespace().next() {
+                    sonames.push(soname.to_owned());
+                }
+            }
+        }
+        for line in read("shlibs").lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let [name, version, _, ..] = words[..] {
+                if !name.ends_with(':') {
+                    sonames.push(format!("{name}.so.{version}"));
+                }
+            }
+        }
+    }
+    sonames.sort();
+    sonames.dedup();
+    sonames
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_installed_library_package_names_its_sonames() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let info = root.path().join("var/lib/dpkg/info");
+        std::fs::create_dir_all(&info).expect("mkdir");
+        std::fs::write(
+            info.join(format!("libfoo1:{}.symbols", host_arch())),
+            "libfoo.so.1 libfoo1 #MINVER#\n* Build-Depends-Package: libfoo-dev\n foo@Base 1.0\n",
+        )
+        .expect("symbols");
+        std::fs::write(
+            info.join("libfoo1.shlibs"),
+            "libbar 2 libfoo1 (>= 1.0)\nudeb: libbar 2 libfoo1-udeb\n",
+        )
+        .expect("shlibs");
+        assert_eq!(
+            sonames_of(root.path(), "libfoo1"),
+            ["libbar.so.2", "libfoo.so.1"]
+        );
+        assert!(sonames_of(root.path(), "../../etc/passwd").is_empty());
+        assert!(sonames_of(root.path(), "libnone1").is_empty());
+    }
+}

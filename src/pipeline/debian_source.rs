@@ -35,29 +35,41 @@ pub fn decide(
         None if image.is_empty() => return DebianNeed::Needed(Vec::new()),
         None => {}
     }
-    let provided = |name: &str| {
-        own.iter().any(|o| o == name) || image.binary_search_by(|i| i.as_str().cmp(name)).is_ok()
-    };
-    let mut unmet: Vec<String> = Vec::new();
-    for group in relations.iter().flat_map(|r| r.split(',')) {
-        let names: Vec<&str> = group
-            .split('|')
-            .filter_map(|alt| alt.split(['(', '[', '<', ' ']).find(|w| !w.is_empty()))
-            // `name:any`, `name:amd64`: the name.
-            .map(|name| name.split(':').next().unwrap_or(name))
-            .filter(|name| !name.is_empty() && !name.starts_with("${"))
-            .collect();
-        if let Some(first) = names.first() {
-            if !names.iter().any(|n| provided(n)) && !unmet.iter().any(|u| u == first) {
-                unmet.push((*first).to_owned());
-            }
-        }
-    }
+    let unmet: Vec<String> = unmet(relations, own, image)
+        .into_iter()
+        .filter_map(|group| group.into_iter().next())
+        .collect();
     if unmet.is_empty() {
         DebianNeed::NotNeeded
     } else {
         DebianNeed::Needed(unmet)
     }
+}
+
+/// The groups of alternatives of `relations` that neither `own` nor
+/// `image` (sorted) provides, each as its package names, once each.
+pub fn unmet(relations: &[String], own: &[String], image: &[String]) -> Vec<Vec<String>> {
+    let provided = |name: &str| {
+        own.iter().any(|o| o == name) || image.binary_search_by(|i| i.as_str().cmp(name)).is_ok()
+    };
+    let mut unmet: Vec<Vec<String>> = Vec::new();
+    for group in relations.iter().flat_map(|r| r.split(',')) {
+        let names: Vec<String> = group
+            .split('|')
+            .filter_map(|alt| alt.split(['(', '[', '<', ' ']).find(|w| !w.is_empty()))
+            // `name:any`, `name:amd64`: the name.
+            .map(|name| name.split(':').next().unwrap_or(name))
+            .filter(|name| !name.is_empty() && !name.starts_with("${"))
+            .map(str::to_owned)
+            .collect();
+        if !names.is_empty()
+            && !names.iter().any(|n| provided(n))
+            && !unmet.iter().any(|u| u.first() == names.first())
+        {
+            unmet.push(names);
+        }
+    }
+    unmet
 }
 
 #[cfg(test)]
@@ -82,6 +94,15 @@ mod tests {
         assert_eq!(
             need(&["libc6:any (>= 2.34), jq", "bc [amd64], jq", "gawk | nawk"]),
             DebianNeed::Needed(strings(&["jq", "bc", "gawk"]))
+        );
+    }
+
+    #[test]
+    fn unmet_groups_keep_every_alternative() {
+        let image = strings(&["awk"]);
+        assert_eq!(
+            unmet(&strings(&["awk | gawk, jq | jaq, jq"]), &[], &image),
+            vec![strings(&["jq", "jaq"])]
         );
     }
 

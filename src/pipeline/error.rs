@@ -144,6 +144,14 @@ pub enum VmPlanError {
         "the image {image} was built from {mirror}, which is not among this host's apt mirrors"
     )]
     MirrorNotAllowed { image: String, mirror: String },
+    /// Dependencies no source of the guest has.
+    #[error("{} is in none of the guest's sources: {sources}", missing.join(", "))]
+    NoSource {
+        /// Each missing dependency, with the libraries it carries.
+        missing: Vec<String>,
+        /// The sources looked in.
+        sources: String,
+    },
 }
 
 impl VmPlanError {
@@ -158,6 +166,11 @@ impl VmPlanError {
                 "the caching proxy fetches only from the mirrors in the host's apt sources: \
                  rebuild the image with `git buildkit vm create --refresh` (it takes the host's \
                  mirror), or set `[vm] debian = false` if the guest needs nothing from Debian"
+                    .into(),
+            ),
+            VmPlanError::NoSource { .. } => Some(
+                "publish the library's package into the repository with the tag's, or build \
+                 against a library the image's Debian suite has"
                     .into(),
             ),
             VmPlanError::Vm(e) => e.hint(),

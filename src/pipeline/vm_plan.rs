@@ -11,11 +11,12 @@ use std::path::PathBuf;
 
 use toml::Spanned;
 
-use super::debian_source::{decide, DebianNeed};
+use super::debian_source::{decide, unmet, DebianNeed};
 use super::VmPlanError;
 use crate::apt::AptRepo;
 use crate::config::{Config, FILE_NAME};
 use crate::deb::EntryInfo;
+use crate::debhelper::foreign::ForeignLibraries;
 use crate::git::{CommitInfo, Repo};
 use crate::package;
 use crate::progress::Listener;
@@ -47,6 +48,10 @@ pub struct TagTestOptions {
     pub suite: Option<String>,
     /// The program the guest's repository connections run (this binary).
     pub serve_program: PathBuf,
+    /// Where the list of what the image's Debian suite carries comes from,
+    /// to check before booting that every dependency has a source; `None`:
+    /// not checked (the guest's apt says it).
+    pub archive: Option<std::sync::Arc<dyn ForeignLibraries>>,
 }
 
 /// The run of the tag, and the DEP-8 tests that will not run.
@@ -93,6 +98,14 @@ pub fn plan_vm_test(
     install.extend(plan.depends.iter().cloned());
     relations.extend(plan.depends.iter().cloned());
     let debian = debian_source(vm.debian, &relations, &binaries, &image, listener)?;
+    every_dependency_has_a_source(
+        &relations,
+        &binaries,
+        &image,
+        debian.is_some(),
+        options.archive.as_deref(),
+        listener,
+    )?;
     let public_key = public_key(&apt)?;
     let spec = RunSpec {
         image,
@@ -177,6 +190,80 @@ fn debian_source(
         url,
         suite: recipe.suite.clone(),
     }))
+}
+
+/// Checks, before a VM boots, that each dependency the image and the tag do
+/// not provide is in the image suite's Debian archive (when the guest gets
+/// it): a library package built on this host but published nowhere fails
+/// here, named with the libraries it carries, instead of in the guest's apt
+/// after a boot. An image that does not list its packages, or an archive
+/// that cannot be read, leaves the check to the guest.
+fn every_dependency_has_a_source(
+    relations: &[String],
+    own: &[String],
+    image: &crate::vm::Image,
+    debian: bool,
+    archive: Option<&dyn ForeignLibraries>,
+    listener: &dyn Listener,
+) -> Result<(), VmPlanError> {
+    let packages = &image.manifest.packages;
+    if packages.is_empty() {
+        return Ok(());
+    }
+    let mut missing = unmet(relations, own, packages);
+    let recipe = &image.manifest.recipe;
+    let arch = crate::debhelper::host_arch();
+    let sources = if debian {
+        let Some(archive) = archive else {
+            return Ok(());
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        match archive.names(&recipe.mirror, &recipe.suite, arch) {
+            Ok(names) => missing.retain(|group| {
+                !group
+                    .iter()
+                    .any(|n| names.binary_search_by(|m| m.as_str().cmp(n)).is_ok())
+            }),
+            Err(e) => {
+                listener.warn(&format!(
+                    "could not check the dependencies against Debian {}: {e}",
+                    recipe.suite
+                ));
+                return Ok(());
+            }
+        }
+        format!(
+            "the repository, the image or Debian {} ({arch})",
+            recipe.suite
+        )
+    } else {
+        "the repository or the image ([vm] debian = false)".to_owned()
+    };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let root = std::path::Path::new("/");
+    let described: Vec<String> = missing
+        .iter()
+        .map(|group| {
+            let name = group.join(" | ");
+            let libraries = group
+                .first()
+                .map(|first| crate::debhelper::sonames_of(root, first))
+                .unwrap_or_default();
+            if libraries.is_empty() {
+                name
+            } else {
+                format!("{name} (the package of {})", libraries.join(", "))
+            }
+        })
+        .collect();
+    Err(VmPlanError::NoSource {
+        missing: described,
+        sources,
+    })
 }
 
 /// Finds each package of `config` at `version` in `suite` of `apt`, and reads it.

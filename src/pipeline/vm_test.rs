@@ -26,6 +26,7 @@ impl Work<'_> {
             apt_dir,
             suite: Some(suite),
             serve_program: self.options.serve_program.clone(),
+            archive: self.options.foreign.clone(),
         };
         let store = &ImageStore::at(self.options.paths.vm_cache_dir().map_err(|source| {
             StepError::Locate {
