@@ -235,11 +235,11 @@ fn every_dependency_has_a_source(
             }
         }
         format!(
-            "the repository, the image or Debian {} ({arch})",
+            "the repository, the image, Debian {} ({arch})",
             recipe.suite
         )
     } else {
-        "the repository or the image ([vm] debian = false)".to_owned()
+        "the repository, the image ([vm] debian = false)".to_owned()
     };
     if missing.is_empty() {
         return Ok(());
