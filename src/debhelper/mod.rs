@@ -6,7 +6,7 @@
 //! systemd units (dh_installsystemd).
 pub mod foreign;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The Debian architecture of this host (what `dpkg --print-architecture`
 /// says on it), from the architecture this program was built for.
@@ -24,14 +24,22 @@ pub fn host_arch() -> &'static str {
     }
 }
 
+/// dpkg's database: `DPKG_ADMINDIR` when set (as dpkg and dpkg-shlibdeps
+/// read it), else `/var/lib/dpkg`.
+pub fn admindir() -> PathBuf {
+    std::env::var_os("DPKG_ADMINDIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from("/var/lib/dpkg"), PathBuf::from)
+}
+
 /// The shared libraries (sonames) an installed package declares in its
-/// `symbols` and `shlibs` files under `root`'s dpkg database, for naming
-/// a library in a message; empty when the package is not installed.
-pub fn sonames_of(root: &Path, package: &str) -> Vec<String> {
+/// `symbols` and `shlibs` files in the dpkg database at `admindir`, for
+/// naming a library in a message; empty when the package is not installed.
+pub fn sonames_of(admindir: &Path, package: &str) -> Vec<String> {
     if crate::deb::check_package_name(package).is_err() {
         return Vec::new();
     }
-    let info = root.join("var/lib/dpkg/info");
+    let info = admindir.join("info");
     let mut sonames = Vec::new();
     for stem in [package.to_owned(), format!("{package}:{}", host_arch())] {
         let read = |ext: &str| {
@@ -70,7 +78,7 @@ mod tests {
     #[test]
     fn an_installed_library_package_names_its_sonames() {
         let root = tempfile::tempdir().expect("tempdir");
-        let info = root.path().join("var/lib/dpkg/info");
+        let info = root.path().join("info");
         std::fs::create_dir_all(&info).expect("mkdir");
         std::fs::write(
             info.join(format!("libfoo1:{}.symbols", host_arch())),

@@ -196,8 +196,9 @@ fn debian_source(
 /// not provide is in the image suite's Debian archive (when the guest gets
 /// it): a library package built on this host but published nowhere fails
 /// here, named with the libraries it carries, instead of in the guest's apt
-/// after a boot. An image that does not list its packages, or an archive
-/// that cannot be read, leaves the check to the guest.
+/// after a boot. A guest without Debian (`[vm] debian = false`), an image
+/// that does not list its packages, or an archive that cannot be read
+/// leave the check to the guest.
 fn every_dependency_has_a_source(
     relations: &[String],
     own: &[String],
@@ -213,45 +214,38 @@ fn every_dependency_has_a_source(
     let mut missing = unmet(relations, own, packages);
     let recipe = &image.manifest.recipe;
     let arch = crate::debhelper::host_arch();
-    let sources = if debian {
-        let Some(archive) = archive else {
-            return Ok(());
-        };
-        if missing.is_empty() {
-            return Ok(());
-        }
-        match archive.names(&recipe.mirror, &recipe.suite, arch) {
-            Ok(names) => missing.retain(|group| {
-                !group
-                    .iter()
-                    .any(|n| names.binary_search_by(|m| m.as_str().cmp(n)).is_ok())
-            }),
-            Err(e) => {
-                listener.warn(&format!(
-                    "could not check the dependencies against Debian {}: {e}",
-                    recipe.suite
-                ));
-                return Ok(());
-            }
-        }
-        format!(
-            "the repository, the image, Debian {} ({arch})",
-            recipe.suite
-        )
-    } else {
-        "the repository, the image ([vm] debian = false)".to_owned()
+    let (true, Some(archive), false) = (debian, archive, missing.is_empty()) else {
+        return Ok(());
     };
+    match archive.names(&recipe.mirror, &recipe.suite, arch) {
+        Ok(names) => missing.retain(|group| {
+            !group
+                .iter()
+                .any(|n| names.binary_search_by(|m| m.as_str().cmp(n)).is_ok())
+        }),
+        Err(e) => {
+            listener.warn(&format!(
+                "could not check the dependencies against Debian {}: {e}",
+                recipe.suite
+            ));
+            return Ok(());
+        }
+    }
+    let sources = format!(
+        "the repository, the image, Debian {} ({arch})",
+        recipe.suite
+    );
     if missing.is_empty() {
         return Ok(());
     }
-    let root = std::path::Path::new("/");
+    let admindir = crate::debhelper::admindir();
     let described: Vec<String> = missing
         .iter()
         .map(|group| {
             let name = group.join(" | ");
             let libraries = group
                 .first()
-                .map(|first| crate::debhelper::sonames_of(root, first))
+                .map(|first| crate::debhelper::sonames_of(&admindir, first))
                 .unwrap_or_default();
             if libraries.is_empty() {
                 name
