@@ -7,6 +7,7 @@ mod common;
 mod build_safety;
 mod cache;
 mod deb_cmd;
+mod debhelper;
 mod docs;
 mod errors;
 mod fetch_and_queue;
