@@ -10,7 +10,7 @@ use std::path::Path;
 
 use pretty_assertions::assert_eq;
 
-use crate::common::{assert_lintian_clean, write_files, Sandbox};
+use crate::common::{assert_lintian_clean, vm_slot, write_files, Sandbox};
 
 const HELLO_C: &str = r#"#include <stdio.h>
 #include <zlib.h>
@@ -332,4 +332,180 @@ assets = [{{ src = "libcopy.so.1", dest = "/usr/lib/" }}]
     // would say.
     assert_eq!(field(&sb, &repo, deb, "Depends"), "libc6 (>= 2.17)");
     assert_eq!(field(&sb, &repo, deb, "Architecture"), "arm64");
+}
+
+const YHELLO_C: &str = r#"#include <stdio.h>
+#include <yaml.h>
+
+int main(void) {
+    printf("libyaml %s\n", yaml_get_version_string());
+    return 0;
+}
+"#;
+
+/// A tagged, published project whose one package is built by `build`
+/// (which `files` support); its `[vm]` table is `vm`.
+fn published(
+    sb: &Sandbox,
+    name: &str,
+    build: &str,
+    files: &[(&str, &str, bool)],
+    env: &[(&str, &str)],
+) -> std::path::PathBuf {
+    let apt = sb.path("apt");
+    let config = format!(
+        r#"[[package]]
+name = "{name}"
+description = "prints a library's version\nA small C program for git-buildkit's tests."
+maintainer = "Test Author <author@example.com>"
+architecture = "amd64"
+sandbox = "none"
+build = "{build}"
+assets = [{{ src = "{name}", dest = "/usr/bin/" }}]
+
+[repo]
+path = "{}"
+suite = "stable"
+
+[hooks]
+on-tag = ["package", "publish"]
+
+[vm]
+smoke = ["{name}"]
+timeout = "2m"
+"#,
+        apt.display()
+    );
+    let mut all: Vec<(&str, &str, bool)> = vec![
+        (".buildkit.toml", &config, false),
+        ("LICENSE", LICENSE, false),
+    ];
+    all.extend_from_slice(files);
+    let repo = sb.repo(name, &all);
+    sb.tag(&repo, "2026-01-02T10:00:00Z", "v1.0.0");
+    sb.generate_key(&repo, "VM Test", "vm@example.com");
+    let run = sb.bk_env(&repo, &["-q", "pipeline", "v1.0.0"], env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo
+}
+
+#[test]
+fn in_the_vm_the_programs_library_comes_from_debian_with_apt() {
+    let sb = Sandbox::new();
+    let repo = published(
+        &sb,
+        "yhello",
+        "cc -O2 -o yhello y.c -lyaml",
+        &[("y.c", YHELLO_C, false)],
+        &[],
+    );
+    let _vm = vm_slot();
+    let run = sb.bk(&repo, &["vm-test", "v1.0.0", "--json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // libyaml-0-2 is not in the image: the guest installed it from Debian.
+    assert!(
+        run.stderr.contains("libyaml-0-2") && run.stderr.contains("not in the image"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A dpkg database like the host's, plus `libmine1`, which owns
+/// `lib` (a library built here) and is published nowhere: what a host
+/// that installed a library from elsewhere looks like to dpkg-shlibdeps.
+fn admindir_with_libmine(sb: &Sandbox, lib: &Path) -> std::path::PathBuf {
+    let admin = sb.path("dpkg");
+    let info = admin.join("info");
+    std::fs::create_dir_all(&info).expect("mkdir");
+    for entry in std::fs::read_dir("/var/lib/dpkg/info").expect("dpkg info") {
+        let entry = entry.expect("entry");
+        std::os::unix::fs::symlink(entry.path(), info.join(entry.file_name())).expect("symlink");
+    }
+    let mut status = std::fs::read_to_string("/var/lib/dpkg/status").expect("status");
+    status.push_str(
+        "\nPackage: libmine1\nStatus: install ok installed\nPriority: optional\n\
+         Section: libs\nMaintainer: Test Author <author@example.com>\n\
+         Architecture: amd64\nVersion: 1.0-1\nDescription: a library\n",
+    );
+    std::fs::write(admin.join("status"), status).expect("status");
+    std::fs::write(
+        info.join("libmine1:amd64.list"),
+        format!(
+            "{}\n{}\n",
+            lib.parent().expect("dir").display(),
+            lib.display()
+        ),
+    )
+    .expect("list");
+    std::fs::write(
+        info.join("libmine1:amd64.shlibs"),
+        "libmine 1 libmine1 (>= 1.0)\n",
+    )
+    .expect("shlibs");
+    admin
+}
+
+#[test]
+fn a_library_no_source_of_the_guest_has_fails_before_booting_naming_it() {
+    let sb = Sandbox::new();
+    let libdir = sb.path("opt/mine/lib");
+    std::fs::create_dir_all(&libdir).expect("mkdir");
+    let src = sb.path("mine.c");
+    std::fs::write(&src, "int mine(void) { return 0; }\n").expect("mine.c");
+    let lib = libdir.join("libmine.so.1");
+    sb.run(
+        &libdir,
+        "cc",
+        &[
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libmine.so.1",
+            "-o",
+            lib.to_str().expect("utf-8"),
+            src.to_str().expect("utf-8"),
+        ],
+    )
+    .ok();
+    let admin = admindir_with_libmine(&sb, &lib);
+    let env = [("DPKG_ADMINDIR", admin.to_str().expect("utf-8"))];
+    let build = format!(
+        "cc -o mineuser main.c {} -Wl,-rpath,{}",
+        lib.display(),
+        libdir.display()
+    );
+    let repo = published(
+        &sb,
+        "mineuser",
+        &build,
+        &[(
+            "main.c",
+            "int mine(void);\nint main(void) { return mine(); }\n",
+            false,
+        )],
+        &env,
+    );
+    let deb = sb
+        .path("apt")
+        .join("pool/main/m/mineuser/mineuser_1.0.0-1_amd64.deb");
+    let depends = sb
+        .run(
+            &repo,
+            "dpkg-deb",
+            &["-f", deb.to_str().expect("utf-8"), "Depends"],
+        )
+        .ok()
+        .stdout;
+    assert!(depends.contains("libmine1 (>= 1.0)"), "{depends}");
+
+    let _vm = vm_slot();
+    let run = sb.bk_env(&repo, &["vm-test", "v1.0.0"], &env);
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("libmine1 (the package of libmine.so.1) is in none of the guest's sources"),
+        "{}",
+        run.stderr
+    );
+    // Found before a VM was booted for it.
+    assert!(!run.stderr.contains("Booting"), "{}", run.stderr);
 }
