@@ -4,7 +4,9 @@
 //! (dh_makeshlibs), stripping with the debug information kept in a
 //! `-dbgsym` package (dh_strip), and the maintainer-script snippets of its
 //! systemd units (dh_installsystemd).
+pub mod elf;
 pub mod foreign;
+pub mod shlibs;
 
 use std::path::{Path, PathBuf};
 

@@ -17,6 +17,7 @@ mod config;
 mod control;
 mod deb_reader;
 mod dep8;
+mod elf;
 mod frames;
 mod http;
 mod index;
