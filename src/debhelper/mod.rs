@@ -4,9 +4,11 @@
 //! (dh_makeshlibs), stripping with the debug information kept in a
 //! `-dbgsym` package (dh_strip), and the maintainer-script snippets of its
 //! systemd units (dh_installsystemd).
+pub mod dbgsym;
 pub mod elf;
 pub mod foreign;
 pub mod shlibs;
+pub mod strip;
 
 use std::path::{Path, PathBuf};
 
