@@ -142,6 +142,11 @@ impl PackageError {
         match self {
             PackageError::Build { .. }
             | PackageError::BuildTimeout { .. }
+            | PackageError::Strip { .. }
+            | PackageError::BadElf { .. }
+            | PackageError::UnresolvedLibraries { .. }
+            | PackageError::Shlibs { .. }
+            | PackageError::Foreign { .. }
             | PackageError::NoSandbox { .. }
             | PackageError::Io { .. } => ExitCode::Failed,
             PackageError::Deb {

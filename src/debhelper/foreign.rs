@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use super::shlibs::ForeignPackage;
 use crate::deb::Compression;
 use crate::deb822::{self, Comments};
 use crate::proxy::{Cache, Loopback, Mirrors, Proxy, ProxyOptions};
@@ -30,17 +31,6 @@ const KEYRINGS: &[&str] = &[
 const MAX_INDEX: u64 = 128 << 20;
 const MAX_UNPACKED_INDEX: u64 = 512 << 20;
 const MAX_DEB: u64 = 256 << 20;
-
-/// What a foreign architecture's library package says about its libraries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LibraryInfo {
-    /// The package name.
-    pub package: String,
-    /// The text of its `symbols` control file.
-    pub symbols: Option<String>,
-    /// The text of its `shlibs` control file.
-    pub shlibs: Option<String>,
-}
 
 /// Why another architecture's library information could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +64,7 @@ pub enum ForeignError {
 pub trait ForeignLibraries: std::fmt::Debug + Send + Sync {
     /// The library information of `packages` built for `arch`, from the
     /// host's own suite; a package the archive does not have is left out.
-    fn fetch(&self, arch: &str, packages: &[String]) -> Result<Vec<LibraryInfo>, ForeignError>;
+    fn fetch(&self, arch: &str, packages: &[String]) -> Result<Vec<ForeignPackage>, ForeignError>;
 
     /// The names `suite` of `mirror` carries for `arch` (packages and what
     /// they provide), sorted.
@@ -142,7 +132,7 @@ impl DebianArchive {
 }
 
 impl ForeignLibraries for DebianArchive {
-    fn fetch(&self, arch: &str, packages: &[String]) -> Result<Vec<LibraryInfo>, ForeignError> {
+    fn fetch(&self, arch: &str, packages: &[String]) -> Result<Vec<ForeignPackage>, ForeignError> {
         let (mirror, suite) = (self.host)();
         let session = self.session(&mirror, &suite)?;
         let index = session.packages(arch)?;
@@ -235,7 +225,7 @@ impl Session {
         package: &str,
         filename: &str,
         digest: &str,
-    ) -> Result<LibraryInfo, ForeignError> {
+    ) -> Result<ForeignPackage, ForeignError> {
         let deb = self.get(filename, MAX_DEB)?;
         let url = format!("{}/{filename}", self.mirror);
         check(&deb, digest, None).map_err(|reason| ForeignError::Untrusted {
@@ -362,7 +352,7 @@ fn pool_entry(index: &str, package: &str) -> Option<(String, String)> {
 }
 
 /// The `symbols` and `shlibs` files of a downloaded `.deb`.
-fn library_info(package: &str, deb: &[u8]) -> Result<LibraryInfo, String> {
+fn library_info(package: &str, deb: &[u8]) -> Result<ForeignPackage, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let path = dir.path().join("library.deb");
     std::fs::write(&path, deb).map_err(|e| e.to_string())?;
@@ -372,7 +362,7 @@ fn library_info(package: &str, deb: &[u8]) -> Result<LibraryInfo, String> {
             .get(name)
             .map(|b| String::from_utf8_lossy(b).into_owned())
     };
-    Ok(LibraryInfo {
+    Ok(ForeignPackage {
         package: package.to_owned(),
         symbols: text("symbols"),
         shlibs: text("shlibs"),

@@ -53,11 +53,15 @@ fn first_release_override(name: &str) -> String {
     )
 }
 
-/// Builds the spec of one package from its configuration and the built tree.
+/// Builds the spec of one package from its configuration and the built
+/// tree, with the extended description taken from the README when the
+/// configured one is only a synopsis. The control stanza has `${shlibs}`
+/// still empty: [`super::binaries`] computes it once every package of the
+/// build is assembled.
 pub(super) fn assemble(
     package: &PackageConfig,
     parts: &Parts<'_>,
-) -> Result<PackageSpec, PackageError> {
+) -> Result<(PackageSpec, Option<String>), PackageError> {
     let name = package.name.get_ref().as_str();
     let deb_err = |source| PackageError::Deb {
         package: name.to_owned(),
@@ -112,7 +116,7 @@ pub(super) fn assemble(
         });
     }
 
-    Ok(PackageSpec {
+    let spec = PackageSpec {
         control: control::stanza(package, parts.version, extended.as_deref(), &[])
             .map_err(|e| deb_err(e.into()))?,
         control_files,
@@ -121,7 +125,8 @@ pub(super) fn assemble(
         mtime: parts.epoch,
         generate: true,
         on_disk: None,
-    })
+    };
+    Ok((spec, extended))
 }
 
 /// Adds the package's assets to `data`; returns the ones marked conffile.

@@ -12,9 +12,7 @@ use crate::config::PackageConfig;
 use crate::deb::{ControlFile, DataTree, FileSource};
 use crate::debhelper::elf::Elf;
 use crate::debhelper::foreign::ForeignLibraries;
-use crate::debhelper::shlibs::{
-    self, Binary, BuildLibrary, ForeignIndex, ForeignPackage, HostDpkg, LibraryIndex,
-};
+use crate::debhelper::shlibs::{self, Binary, BuildLibrary, ForeignIndex, HostDpkg};
 use crate::debhelper::strip::{self, DebugFiles, StripOptions};
 use crate::debhelper::{admindir, host_arch};
 use crate::progress::Listener;
@@ -35,12 +33,11 @@ pub(super) fn strip(
         strip: package.strip,
         dbgsym: package.dbgsym,
     };
-    let stripped = strip::strip_tree(data, scratch, options).map_err(|source| {
-        PackageError::Strip {
+    let stripped =
+        strip::strip_tree(data, scratch, options).map_err(|source| PackageError::Strip {
             package: name.clone(),
             source,
-        }
-    })?;
+        })?;
     if package.dbgsym && !stripped.without_build_id.is_empty() {
         listener.warn(&format!(
             "{name}: no build id in {}: stripped, its debug information not kept \
@@ -63,11 +60,9 @@ pub(super) fn elf_files(package: &str, data: &DataTree) -> Result<Vec<Binary>, P
                 if len < 4 || len > MAX_ELF || !starts_with_elf_magic(file) {
                     continue;
                 }
-                std::borrow::Cow::Owned(std::fs::read(file).map_err(|source| {
-                    PackageError::Io {
-                        path: file.clone(),
-                        source,
-                    }
+                std::borrow::Cow::Owned(std::fs::read(file).map_err(|source| PackageError::Io {
+                    path: file.clone(),
+                    source,
                 })?)
             }
         };
@@ -265,17 +260,7 @@ impl Resolver<'_> {
                 arch: arch.to_owned(),
                 reason: e.to_string(),
             })?;
-        Ok(ForeignIndex::new(
-            arch,
-            fetched
-                .into_iter()
-                .map(|info| ForeignPackage {
-                    package: info.package,
-                    symbols: info.symbols,
-                    shlibs: info.shlibs,
-                })
-                .collect(),
-        ))
+        Ok(ForeignIndex::new(arch, fetched))
     }
 }
 
@@ -285,6 +270,3 @@ fn shlibs_error(package: &str, source: shlibs::ShlibsError) -> PackageError {
         source,
     }
 }
-
-#[allow(dead_code)]
-fn _index_is_object_safe(_: &dyn LibraryIndex) {}

@@ -146,7 +146,7 @@ mod tests {
             readme: None,
             first: false,
         };
-        let spec = assemble(&package, &parts).expect("assemble");
+        let (spec, _) = assemble(&package, &parts).expect("assemble");
         let out = dir.path().join("out");
         let written = crate::deb::write_deb(&spec, &out).expect("write");
         let read = crate::deb::read_deb(&written.path).expect("read");

@@ -87,6 +87,38 @@ pub enum PackageError {
         #[source]
         source: DebError,
     },
+    /// Stripping an ELF file, or writing its `-dbgsym` package, failed.
+    #[error("package {package}: stripping failed")]
+    Strip {
+        package: String,
+        #[source]
+        source: crate::debhelper::strip::StripError,
+    },
+    /// A file of the package starts like ELF but is not a valid one.
+    #[error("package {package}: {file} is a damaged ELF file")]
+    BadElf {
+        package: String,
+        file: String,
+        #[source]
+        source: crate::debhelper::elf::ElfError,
+    },
+    /// Libraries the package's ELF files need map to no package.
+    #[error("package {package}: {} map(s) to no package:\n  {}", lines.len(), lines.join("\n  "))]
+    UnresolvedLibraries { package: String, lines: Vec<String> },
+    /// dpkg's database could not be read.
+    #[error("package {package}: its library dependencies could not be computed")]
+    Shlibs {
+        package: String,
+        #[source]
+        source: crate::debhelper::shlibs::ShlibsError,
+    },
+    /// Another architecture's library information could not be had.
+    #[error("package {package} ({arch}): the {arch} libraries' dependency information could not be fetched: {reason}")]
+    Foreign {
+        package: String,
+        arch: String,
+        reason: String,
+    },
 }
 
 impl PackageError {

@@ -16,6 +16,7 @@
 //! files land) and [`error`].
 
 mod assemble;
+mod binaries;
 mod build;
 mod confine;
 mod control;
@@ -182,7 +183,19 @@ struct Built<'a> {
     readme: Option<&'a str>,
 }
 
-/// Writes every package into the output directory, all or none (see [`output`]).
+/// One package between assembly and writing.
+struct Pending<'a> {
+    package: &'a crate::config::PackageConfig,
+    version: crate::version::DebVersion,
+    spec: PackageSpec,
+    extended: Option<String>,
+    debug: Option<crate::debhelper::strip::DebugFiles>,
+    binaries: Vec<crate::debhelper::shlibs::Binary>,
+}
+
+/// Writes every package into the output directory, all or none (see
+/// [`output`]): each assembled, stripped (with its `-dbgsym` package) and
+/// given its library dependencies before any is written.
 fn write_debs(
     config: &Config,
     request: &PackageRequest,
@@ -190,40 +203,97 @@ fn write_debs(
     listener: &dyn Listener,
 ) -> Result<Vec<WrittenDeb>, PackageError> {
     let staging = output::Staging::new(&request.out_dir)?;
-    let mut debs = Vec::new();
-    for package in &config.packages {
+    let scratch = tempfile::Builder::new()
+        .prefix("buildkit-strip-")
+        .tempdir()
+        .map_err(|source| PackageError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let mut pending = Vec::new();
+    for (index, package) in config.packages.iter().enumerate() {
         let scheme = config.tag_scheme(Some(package));
-        let deb_version = built.version.debian(&scheme)?;
+        let version = built.version.debian(&scheme)?;
         let name = package.name.get_ref();
         listener.status(
             "Packaging",
-            &format!("{name} {deb_version} ({})", package.architecture.get_ref()),
+            &format!("{name} {version} ({})", package.architecture.get_ref()),
         );
         let changelog = built
             .history
             .changelog(&scheme, name, package.maintainer.get_ref())?;
         let parts = assemble::Parts {
             tree: built.tree,
-            version: &deb_version,
+            version: &version,
             epoch: built.epoch,
             changelog: &changelog,
             tag: &built.version.tag,
             readme: built.readme,
             first: built.history.is_first(),
         };
-        let spec = PackageSpec {
-            compression: request
-                .compression
-                .or(package.compression)
-                .unwrap_or_default(),
-            ..assemble::assemble(package, &parts)?
+        let (mut spec, extended) = assemble::assemble(package, &parts)?;
+        spec.compression = request
+            .compression
+            .or(package.compression)
+            .unwrap_or_default();
+        let debug = binaries::strip(
+            package,
+            &mut spec.data,
+            &scratch.path().join(index.to_string()),
+            listener,
+        )?;
+        let elves = binaries::elf_files(name, &spec.data)?;
+        pending.push(Pending {
+            package,
+            version,
+            spec,
+            extended,
+            debug,
+            binaries: elves,
+        });
+    }
+    let build: Vec<_> = pending
+        .iter()
+        .flat_map(|p| {
+            binaries::build_libraries(
+                p.package.name.get_ref(),
+                &p.version.to_string(),
+                &p.binaries,
+            )
+        })
+        .collect();
+    let resolver = binaries::Resolver {
+        build: &build,
+        allow_unresolved: request.allow_unresolved,
+        foreign: request.foreign.as_deref(),
+        listener,
+    };
+    let mut debs = Vec::new();
+    for mut p in pending {
+        let name = p.package.name.get_ref().clone();
+        let deb_err = |source| PackageError::Deb {
+            package: name.clone(),
+            source,
         };
-        let written =
-            deb::write_deb(&spec, staging.path()).map_err(|source| PackageError::Deb {
+        let version = p.version.to_string();
+        binaries::add_makeshlibs(&name, &version, &p.binaries, &mut p.spec.control_files);
+        let shlibs = resolver.depends(p.package, &p.binaries)?;
+        p.spec.control = control::stanza(p.package, &p.version, p.extended.as_deref(), &shlibs)
+            .map_err(|e| deb_err(e.into()))?;
+        debs.push(deb::write_deb(&p.spec, staging.path()).map_err(deb_err)?);
+        if let Some(debug) = p.debug {
+            let spec = crate::debhelper::dbgsym::dbgsym_spec(
+                &p.spec.control,
+                debug,
+                built.epoch,
+                p.spec.compression,
+            )
+            .map_err(|source| PackageError::Strip {
                 package: name.clone(),
                 source,
             })?;
-        debs.push(written);
+            debs.push(deb::write_deb(&spec, staging.path()).map_err(deb_err)?);
+        }
     }
     staging.publish(&mut debs)?;
     Ok(debs)

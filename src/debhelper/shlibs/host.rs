@@ -28,6 +28,8 @@ const INCLUDE_DEPTH: usize = 8;
 #[derive(Debug)]
 pub struct HostDpkg {
     root: PathBuf,
+    /// dpkg's database (`<root>/var/lib/dpkg`, or `DPKG_ADMINDIR`).
+    admindir: PathBuf,
     arch: String,
     dirs: Vec<String>,
     /// Library paths (only lines with `.so`) → owning packages.
@@ -39,10 +41,21 @@ pub struct HostDpkg {
 impl HostDpkg {
     /// Reads the database under `root` for architecture `arch`.
     pub fn open(root: &Path, arch: &str) -> Result<HostDpkg, ShlibsError> {
+        Self::open_admindir(root, &root.join("var/lib/dpkg"), arch)
+    }
+
+    /// Reads the database at `admindir` (dpkg's `--admindir`), the
+    /// libraries and configuration under `root`, for architecture `arch`.
+    pub fn open_admindir(
+        root: &Path,
+        admindir: &Path,
+        arch: &str,
+    ) -> Result<HostDpkg, ShlibsError> {
         let dirs = library_dirs(root, arch)?;
-        let owners = read_owners(&root.join("var/lib/dpkg/info"))?;
+        let owners = read_owners(&admindir.join("info"))?;
         Ok(HostDpkg {
             root: root.to_owned(),
+            admindir: admindir.to_owned(),
             arch: arch.to_owned(),
             dirs,
             owners,
@@ -55,7 +68,7 @@ impl HostDpkg {
     /// file describes `soname`, whatever their architecture: which foreign
     /// packages to fetch for a library.
     pub fn providers_by_soname(&self, soname: &str) -> Result<Vec<String>, ShlibsError> {
-        let info = self.root.join("var/lib/dpkg/info");
+        let info = self.admindir.join("info");
         let mut out = Vec::new();
         for (stem, ext) in info_files(&info)? {
             let matches = match ext.as_str() {
@@ -103,7 +116,7 @@ impl HostDpkg {
     /// /etc/dpkg/symbols first, as dpkg-shlibdeps looks) and shlibs file.
     fn provider(&self, package: &str) -> Result<Provider, ShlibsError> {
         let name = package.split(':').next().unwrap_or(package);
-        let info = self.root.join("var/lib/dpkg/info");
+        let info = self.admindir.join("info");
         let etc = self.root.join("etc/dpkg/symbols");
         let mut symbols = None;
         for file in [
