@@ -14,7 +14,10 @@
 //! writable, `/tmp`, `/var/tmp`, the caller's home and the key store
 //! replaced by empty directories, no network unless `network = true`, its
 //! own PID namespace (so nothing it starts outlives it), and a new session
-//! (so it cannot push keystrokes into the caller's terminal).
+//! (so it cannot push keystrokes into the caller's terminal). There the
+//! run's directory is always at [`SANDBOX_RUN`], so the paths a compiler
+//! writes into debug information (and so the build ids) are the same in
+//! every build of a tag, as on Debian's buildds.
 //!
 //! The command runs in a process group of its own under a time limit
 //! (`build-timeout`, 30 minutes by default); on expiry, or when it exits,
@@ -70,6 +73,10 @@ pub(super) struct BuildVars {
     pub(super) tag: String,
     pub(super) commit: String,
 }
+
+/// Where the run's directory is inside the sandbox: a fixed path, so that
+/// what a build records of its directory is the same in every build.
+pub(super) const SANDBOX_RUN: &str = "/tmp/buildkit";
 
 /// The run's directories: `<run>/src` the export, `<run>/home`, `<run>/tmp`.
 #[derive(Debug, Clone)]
@@ -158,8 +165,10 @@ pub(super) fn hidden_paths(home: Option<PathBuf>, key_store: Option<PathBuf>) ->
 
 /// bwrap's arguments up to the command: read-only root, fresh /dev and
 /// /proc, empty /tmp, /var/tmp and `hidden`, the run's directory writable
-/// (mounted last, so it shows even inside a hidden directory), namespaces.
+/// at [`SANDBOX_RUN`] (mounted last, so it shows even inside a hidden
+/// directory), namespaces.
 pub(super) fn bwrap_args(dirs: &RunDirs, hidden: &[PathBuf], network: bool) -> Vec<OsString> {
+    let inside = RunDirs::new(Path::new(SANDBOX_RUN));
     let mut args: Vec<OsString> = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         .map(OsString::from)
         .into();
@@ -171,7 +180,7 @@ pub(super) fn bwrap_args(dirs: &RunDirs, hidden: &[PathBuf], network: bool) -> V
         args.push(path.into());
     }
     args.extend(["--bind".into(), dirs.run.clone().into_os_string()]);
-    args.push(dirs.run.clone().into_os_string());
+    args.push(inside.run.into_os_string());
     args.extend(
         ["--unshare-pid", "--unshare-ipc", "--unshare-uts"]
             .into_iter()
@@ -179,7 +188,7 @@ pub(super) fn bwrap_args(dirs: &RunDirs, hidden: &[PathBuf], network: bool) -> V
             .chain(["--die-with-parent", "--new-session", "--chdir"])
             .map(OsString::from),
     );
-    args.push(dirs.src.clone().into_os_string());
+    args.push(inside.src.into_os_string());
     args.push("--".into());
     args
 }
@@ -286,7 +295,12 @@ pub(super) fn run_builds(
             "Building",
             &format!("{}: `{}`", isolation.describe(), build.command),
         );
-        let env = environment(&build.env, &|name| std::env::var_os(name), dirs, vars);
+        // HOME and TMPDIR as the command sees them.
+        let seen = match isolation {
+            Isolation::Bwrap { .. } => RunDirs::new(Path::new(SANDBOX_RUN)),
+            Isolation::Unsandboxed => dirs.clone(),
+        };
+        let env = environment(&build.env, &|name| std::env::var_os(name), &seen, vars);
         command(&build, isolation, dirs, &hidden, env)
             .stream(&mut *listener.output(), 20)
             .map_err(|source| match source {
@@ -374,9 +388,9 @@ mod tests {
         assert_eq!(
             args.join(" "),
             "--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --tmpfs /var/tmp \
-             --tmpfs /home/u --tmpfs /srv/keys --bind /tmp/buildkit-x /tmp/buildkit-x \
+             --tmpfs /home/u --tmpfs /srv/keys --bind /tmp/buildkit-x /tmp/buildkit \
              --unshare-pid --unshare-ipc --unshare-uts --unshare-net --die-with-parent \
-             --new-session --chdir /tmp/buildkit-x/src --"
+             --new-session --chdir /tmp/buildkit/src --"
         );
         let with_network = bwrap_args(&dirs(), &[], true);
         assert!(!with_network.contains(&OsString::from("--unshare-net")));

@@ -202,7 +202,6 @@ fn write_debs(
     built: &Built<'_>,
     listener: &dyn Listener,
 ) -> Result<Vec<WrittenDeb>, PackageError> {
-    let staging = output::Staging::new(&request.out_dir)?;
     let scratch = tempfile::Builder::new()
         .prefix("buildkit-strip-")
         .tempdir()
@@ -268,18 +267,26 @@ fn write_debs(
         foreign: request.foreign.as_deref(),
         listener,
     };
+    for p in &mut pending {
+        let name = p.package.name.get_ref();
+        let version = p.version.to_string();
+        binaries::add_makeshlibs(name, &version, &p.binaries, &mut p.spec.control_files);
+        let shlibs = resolver.depends(p.package, &p.binaries)?;
+        p.spec.control = control::stanza(p.package, &p.version, p.extended.as_deref(), &shlibs)
+            .map_err(|e| PackageError::Deb {
+                package: name.clone(),
+                source: e.into(),
+            })?;
+    }
+    // Nothing is written until every package is complete.
+    let staging = output::Staging::new(&request.out_dir)?;
     let mut debs = Vec::new();
-    for mut p in pending {
+    for p in pending {
         let name = p.package.name.get_ref().clone();
         let deb_err = |source| PackageError::Deb {
             package: name.clone(),
             source,
         };
-        let version = p.version.to_string();
-        binaries::add_makeshlibs(&name, &version, &p.binaries, &mut p.spec.control_files);
-        let shlibs = resolver.depends(p.package, &p.binaries)?;
-        p.spec.control = control::stanza(p.package, &p.version, p.extended.as_deref(), &shlibs)
-            .map_err(|e| deb_err(e.into()))?;
         debs.push(deb::write_deb(&p.spec, staging.path()).map_err(deb_err)?);
         if let Some(debug) = p.debug {
             let spec = crate::debhelper::dbgsym::dbgsym_spec(
