@@ -103,7 +103,7 @@ pub enum PackageError {
         source: crate::debhelper::elf::ElfError,
     },
     /// Libraries the package's ELF files need map to no package.
-    #[error("package {package}: {} map(s) to no package:\n  {}", lines.len(), lines.join("\n  "))]
+    #[error("package {package}: a library its ELF files need maps to no package:\n  {}", lines.join("\n  "))]
     UnresolvedLibraries { package: String, lines: Vec<String> },
     /// dpkg's database could not be read.
     #[error("package {package}: its library dependencies could not be computed")]
@@ -133,6 +133,8 @@ impl PackageError {
             PackageError::NoSandbox { .. } => Some("install bubblewrap (apt-get install bubblewrap), or set sandbox = \"auto\" to build unsandboxed where bwrap does not work".into()),
             PackageError::LeavesTree { .. } => Some("symlinks in the tree may point only inside it; package the file itself".into()),
             PackageError::NoLongDescription { .. } => Some("write the long description after the synopsis line, for example:\n  description = \"\"\"\n  prints a friendly greeting\n  A longer text saying what the package does, shown by `apt show`.\n  \"\"\"".into()),
+            PackageError::UnresolvedLibraries { .. } => Some("install the package that provides the library on this host, ship the library in a package of the same build, or pass --allow-unresolved to leave it out of Depends".into()),
+            PackageError::Foreign { .. } => Some("the symbols of another architecture come from the host's Debian mirror through the apt cache (`git buildkit cache status`); or list the dependencies yourself without ${shlibs}".into()),
             _ => None,
         }
     }
