@@ -6,7 +6,7 @@ BIN := target/debug/git-buildkit
 VM_DEBS := qemu-utils qemu-system-x86 mmdebstrap e2fsprogs
 # gcc and the -dev packages: the compiled programs of the debhelper tests (issue 12).
 TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3 strace bubblewrap gcc libc6-dev zlib1g-dev libssl-dev libyaml-dev gdb debian-archive-keyring $(VM_DEBS)
-DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv bubblewrap $(VM_DEBS)
+DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv bubblewrap gcc libc6-dev zlib1g-dev $(VM_DEBS)
 # apt-cacher-ng itself is unpacked by scripts/bench-proxy (installing it would
 # start its service on every address); these are the libraries it needs.
 ACNG_LIBS := libevent-2.1-7 libevent-pthreads-2.1-7 libc-ares2 libfuse2 libwrap0 libssl3
