@@ -447,25 +447,7 @@ impl PackageConfig {
                 ));
             }
         }
-        let mut shlibs_seen = false;
-        for (field, list) in package.relations() {
-            for relation in list {
-                if relation.get_ref().trim() == SHLIBS {
-                    if !SHLIBS_FIELDS.contains(&field) || shlibs_seen {
-                        return Err(err(
-                            relation.span(),
-                            format!(
-                                "{SHLIBS} may stand once, in one of {}",
-                                SHLIBS_FIELDS.join(", ").to_lowercase()
-                            ),
-                        ));
-                    }
-                    shlibs_seen = true;
-                    continue;
-                }
-                check_relation(relation.get_ref()).map_err(|m| err(relation.span(), m))?;
-            }
-        }
+        package.check_relations(err)?;
         for asset in &package.assets {
             check_dest(asset.dest.get_ref()).map_err(|m| err(asset.dest.span(), m))?;
             check_relative(asset.src.get_ref()).map_err(|m| err(asset.src.span(), m))?;
@@ -481,6 +463,34 @@ impl PackageConfig {
         }
         Ok(())
     }
+    /// Each relation valid, and `${shlibs}` at most once, in a field it
+    /// may stand in.
+    fn check_relations(
+        &self,
+        err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let mut shlibs_seen = false;
+        for (field, list) in self.relations() {
+            for relation in list {
+                if relation.get_ref().trim() != SHLIBS {
+                    check_relation(relation.get_ref()).map_err(|m| err(relation.span(), m))?;
+                    continue;
+                }
+                if !SHLIBS_FIELDS.contains(&field) || shlibs_seen {
+                    return Err(err(
+                        relation.span(),
+                        format!(
+                            "{SHLIBS} may stand once, in one of {}",
+                            SHLIBS_FIELDS.join(", ").to_lowercase()
+                        ),
+                    ));
+                }
+                shlibs_seen = true;
+            }
+        }
+        Ok(())
+    }
+
     /// The field `${shlibs}` stands in, if any.
     pub fn shlibs_field(&self) -> Option<&'static str> {
         self.relations()

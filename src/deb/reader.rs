@@ -150,6 +150,13 @@ pub fn read_deb(path: &Path) -> Result<DebInfo, DebError> {
     Ok(info)
 }
 
+/// The control stanza from the bytes of control.tar's `control` file
+/// (already checked to be UTF-8).
+fn parse_control(bytes: Option<Vec<u8>>) -> Result<Control, String> {
+    let bytes = bytes.ok_or("control.tar has no control file")?;
+    Control::parse(&String::from_utf8_lossy(&bytes)).map_err(|e| format!("control file: {e}"))
+}
+
 /// Reads a package from `input` (`size` bytes); the error is the reason it is not valid.
 pub(crate) fn read_from(
     mut input: impl Read,
@@ -183,17 +190,11 @@ pub(crate) fn read_from(
                 };
                 let (c, entries, mut texts) =
                     read_tarball(&mut counted, &name, members.len() + 1, tarball, limits)?;
-                let text = texts
-                    .remove("control")
-                    .map(|b| String::from_utf8_lossy(&b).into_owned());
                 compression = c;
                 match tarball {
                     Tarball::Control => {
-                        let text = text.ok_or("control.tar has no control file")?;
-                        control =
-                            Some(Control::parse(&text).map_err(|e| format!("control file: {e}"))?);
-                        control_files = entries;
-                        library_info = texts;
+                        control = Some(parse_control(texts.remove("control"))?);
+                        (control_files, library_info) = (entries, texts);
                     }
                     Tarball::Data => files = entries,
                 }
@@ -390,23 +391,8 @@ fn read_tar(
                     && info.kind == EntryKind::File
                     && (file == "control" || LIBRARY_INFO.contains(&file));
                 if keep {
-                    if info.size > limits.control_file {
-                        return Err(format!(
-                            "the {file} file is {} bytes, more than {}",
-                            info.size, limits.control_file
-                        ));
-                    }
-                    let mut bytes = Vec::new();
-                    entry
-                        .read_to_end(&mut bytes)
-                        .map_err(|e| format!("unreadable {file} file ({e})"))?;
-                    if file == "control" {
-                        let text = String::from_utf8(bytes)
-                            .map_err(|_| "unreadable control file (not UTF-8)".to_owned())?;
-                        kept.insert(file.to_owned(), text.into_bytes());
-                    } else {
-                        kept.insert(file.to_owned(), bytes);
-                    }
+                    let bytes = read_kept(&mut entry, file, info.size, limits)?;
+                    kept.insert(file.to_owned(), bytes);
                 } else {
                     std::io::copy(&mut entry, &mut std::io::sink())
                         .map_err(|e| format!("damaged data for {} ({e})", info.path))?;
@@ -438,6 +424,31 @@ fn read_tar(
         return Err("the archive ends with a record describing no entry".into());
     }
     Ok((infos, kept))
+}
+
+/// The bytes of a control file read whole (`size` bytes as listed): at
+/// most the control file limit, and UTF-8 for `control` itself.
+fn read_kept(
+    entry: &mut impl Read,
+    file: &str,
+    size: u64,
+    limits: &Limits,
+) -> Result<Vec<u8>, String> {
+    if size > limits.control_file {
+        return Err(format!(
+            "the {file} file is {size} bytes, more than {}",
+            limits.control_file
+        ));
+    }
+    let mut bytes = Vec::new();
+    entry
+        .take(limits.control_file)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("unreadable {file} file ({e})"))?;
+    if file == "control" && std::str::from_utf8(&bytes).is_err() {
+        return Err("unreadable control file (not UTF-8)".into());
+    }
+    Ok(bytes)
 }
 
 /// The listing of one ordinary entry, with its long name, long link or pax

@@ -211,45 +211,10 @@ fn write_debs(
         })?;
     let mut pending = Vec::new();
     for (index, package) in config.packages.iter().enumerate() {
-        let scheme = config.tag_scheme(Some(package));
-        let version = built.version.debian(&scheme)?;
-        let name = package.name.get_ref();
-        listener.status(
-            "Packaging",
-            &format!("{name} {version} ({})", package.architecture.get_ref()),
-        );
-        let changelog = built
-            .history
-            .changelog(&scheme, name, package.maintainer.get_ref())?;
-        let parts = assemble::Parts {
-            tree: built.tree,
-            version: &version,
-            epoch: built.epoch,
-            changelog: &changelog,
-            tag: &built.version.tag,
-            readme: built.readme,
-            first: built.history.is_first(),
-        };
-        let (mut spec, extended) = assemble::assemble(package, &parts)?;
-        spec.compression = request
-            .compression
-            .or(package.compression)
-            .unwrap_or_default();
-        let debug = binaries::strip(
-            package,
-            &mut spec.data,
-            &scratch.path().join(index.to_string()),
-            listener,
-        )?;
-        let elves = binaries::elf_files(name, &spec.data)?;
-        pending.push(Pending {
-            package,
-            version,
-            spec,
-            extended,
-            debug,
-            binaries: elves,
-        });
+        let scratch = scratch.path().join(index.to_string());
+        pending.push(prepare(
+            config, package, request, built, &scratch, listener,
+        )?);
     }
     let build: Vec<_> = pending
         .iter()
@@ -278,8 +243,63 @@ fn write_debs(
                 source: e.into(),
             })?;
     }
-    // Nothing is written until every package is complete.
-    let staging = output::Staging::new(&request.out_dir)?;
+    write_all(pending, &request.out_dir, built.epoch)
+}
+
+/// One package assembled from the built tree, its ELF files stripped in
+/// `scratch` and read.
+fn prepare<'a>(
+    config: &Config,
+    package: &'a crate::config::PackageConfig,
+    request: &PackageRequest,
+    built: &Built<'_>,
+    scratch: &Path,
+    listener: &dyn Listener,
+) -> Result<Pending<'a>, PackageError> {
+    let scheme = config.tag_scheme(Some(package));
+    let version = built.version.debian(&scheme)?;
+    let name = package.name.get_ref();
+    listener.status(
+        "Packaging",
+        &format!("{name} {version} ({})", package.architecture.get_ref()),
+    );
+    let changelog = built
+        .history
+        .changelog(&scheme, name, package.maintainer.get_ref())?;
+    let parts = assemble::Parts {
+        tree: built.tree,
+        version: &version,
+        epoch: built.epoch,
+        changelog: &changelog,
+        tag: &built.version.tag,
+        readme: built.readme,
+        first: built.history.is_first(),
+    };
+    let (mut spec, extended) = assemble::assemble(package, &parts)?;
+    spec.compression = request
+        .compression
+        .or(package.compression)
+        .unwrap_or_default();
+    let debug = binaries::strip(package, &mut spec.data, scratch, listener)?;
+    let binaries = binaries::elf_files(name, &spec.data)?;
+    Ok(Pending {
+        package,
+        version,
+        spec,
+        extended,
+        debug,
+        binaries,
+    })
+}
+
+/// Writes the packages (and their `-dbgsym` packages) into a staging
+/// directory, then moves them into `out_dir` together.
+fn write_all(
+    pending: Vec<Pending<'_>>,
+    out_dir: &Path,
+    epoch: u64,
+) -> Result<Vec<WrittenDeb>, PackageError> {
+    let staging = output::Staging::new(out_dir)?;
     let mut debs = Vec::new();
     for p in pending {
         let name = p.package.name.get_ref().clone();
@@ -292,7 +312,7 @@ fn write_debs(
             let spec = crate::debhelper::dbgsym::dbgsym_spec(
                 &p.spec.control,
                 debug,
-                built.epoch,
+                epoch,
                 p.spec.compression,
             )
             .map_err(|source| PackageError::Strip {
