@@ -53,14 +53,16 @@ demo: deps-demo build
 
 # Side by side with the peer tools: dpkg-deb (scripts/bench), reprepro and
 # aptly (scripts/bench-repo); tag -> VM verdict (scripts/bench-vm); the
-# caching apt proxy and apt-cacher-ng (scripts/bench-proxy).
-# BENCH=deb, BENCH=repo, BENCH=vm or BENCH=proxy runs one of them.
+# caching apt proxy and apt-cacher-ng (scripts/bench-proxy); Depends from
+# ELF files and dpkg-shlibdeps (scripts/bench-shlibs).
+# BENCH=deb, BENCH=repo, BENCH=vm, BENCH=proxy or BENCH=shlibs runs one of them.
 bench: deps-bench
 	$(CARGO) build --locked --release
 	@case "$${BENCH:-all}" in all|deb) scripts/bench ;; esac
 	@case "$${BENCH:-all}" in all|repo) scripts/bench-repo ;; esac
 	@case "$${BENCH:-all}" in all|vm) scripts/bench-vm ;; esac
 	@case "$${BENCH:-all}" in all|proxy) scripts/bench-proxy ;; esac
+	@case "$${BENCH:-all}" in all|shlibs) scripts/bench-shlibs ;; esac
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -1,4 +1,4 @@
-//! `git buildkit deb build|info`: the .deb format without git.
+//! `git buildkit deb build|info|depends`: the .deb format without git.
 
 use std::path::PathBuf;
 
@@ -47,6 +47,25 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the Depends of ELF files as dpkg-shlibdeps computes it.
+    ///
+    /// Each file's DT_NEEDED libraries are looked up as ld.so finds them and
+    /// mapped to their packages and minimum versions through dpkg's
+    /// database (DPKG_ADMINDIR, else /var/lib/dpkg): the symbols and shlibs
+    /// files of the installed packages. This is what ${shlibs} stands for
+    /// in a package. A library that maps to no package is named on stderr
+    /// and the exit status is 1.
+    #[command(after_help = "Examples:
+  git buildkit deb depends build/zhello
+  git buildkit deb depends --json target/release/myapp | jq -r .depends")]
+    Depends {
+        /// The ELF files (executables, shared libraries).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print {\"depends\": \"…\", \"unresolved\": [{file, library, reason}]} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs the command.
@@ -63,6 +82,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             ui.out(&written.path.display().to_string());
             Ok(())
         }
+        Command::Depends { files, json } => depends(ui, &files, json),
         Command::Info { file, json } => {
             let info = read_deb(&file)?;
             if json {
@@ -96,6 +116,36 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+fn depends(ui: &Ui, files: &[PathBuf], json: bool) -> Result<(), CliError> {
+    let resolution = git_buildkit::debhelper::depends_of_files(files).map_err(usage)?;
+    let depends = resolution.depends.join(", ");
+    if json {
+        let unresolved: Vec<_> = resolution
+            .unresolved
+            .iter()
+            .map(|u| serde_json::json!({"file": u.file, "library": u.library, "reason": u.reason}))
+            .collect();
+        print_json(
+            ui,
+            &serde_json::json!({"depends": depends, "unresolved": unresolved}),
+        )?;
+    } else {
+        ui.out(&depends);
+    }
+    if resolution.unresolved.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = resolution
+        .unresolved
+        .iter()
+        .map(|u| format!("{} needs {}: {}", u.file, u.library, u.reason))
+        .collect();
+    Err(CliError::new(
+        git_buildkit::exit::ExitCode::Failed,
+        anyhow::anyhow!("a library maps to no package:\n  {}", lines.join("\n  ")),
+    ))
 }
 
 fn source_date_epoch() -> Result<Option<u64>, CliError> {

@@ -102,3 +102,72 @@ mod tests {
         assert!(sonames_of(root.path(), "libnone1").is_empty());
     }
 }
+
+/// Why [`depends_of_files`] could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum DependsError {
+    /// A file could not be read.
+    #[error("could not read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not ELF, or a damaged one.
+    #[error("{path} is not a valid ELF file: {reason}")]
+    NotElf {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The files are built for another architecture than the host's.
+    #[error("{path} is built for {arch}; only the host's architecture ({host}) is resolved here")]
+    Foreign {
+        /// The file.
+        path: PathBuf,
+        /// Its architecture.
+        arch: String,
+        /// The host's.
+        host: &'static str,
+    },
+    /// dpkg's database could not be read.
+    #[error(transparent)]
+    Shlibs(#[from] shlibs::ShlibsError),
+}
+
+/// What dpkg-shlibdeps computes for `files` (ELF files of the host's
+/// architecture, anywhere on disk) against the host's dpkg database
+/// ([`admindir`]): their `Depends` entries, and the libraries that map to
+/// no package.
+pub fn depends_of_files(files: &[PathBuf]) -> Result<shlibs::Resolution, DependsError> {
+    let mut binaries = Vec::new();
+    for path in files {
+        let bytes = std::fs::read(path).map_err(|source| DependsError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let elf = elf::Elf::parse(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|elf| elf.ok_or_else(|| "no ELF header".to_owned()))
+            .map_err(|reason| DependsError::NotElf {
+                path: path.clone(),
+                reason,
+            })?;
+        if let Some(arch) = elf.debian_arch().filter(|a| *a != host_arch()) {
+            return Err(DependsError::Foreign {
+                path: path.clone(),
+                arch: arch.to_owned(),
+                host: host_arch(),
+            });
+        }
+        binaries.push(shlibs::Binary {
+            path: path.display().to_string(),
+            elf,
+        });
+    }
+    let index = shlibs::HostDpkg::open_admindir(Path::new("/"), &admindir(), host_arch())?;
+    Ok(shlibs::resolve("", &binaries, &[], &index)?)
+}

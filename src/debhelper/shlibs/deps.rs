@@ -54,9 +54,14 @@ impl Dependencies {
     pub fn render(&self) -> Vec<String> {
         let mut entries: Vec<Vec<Simple>> = Vec::new();
         for (template, version) in &self.templates {
+            // dpkg substitutes a version only when its string is true to
+            // Perl: a minimal version of "0" (common in symbols files for
+            // symbols as old as the library) gives no version at all.
             let text = match version {
-                Some(v) => template.replace("#MINVER#", &format!("(>= {v})")),
-                None => template.replace("#MINVER#", ""),
+                Some(v) if v.to_string() != "0" => {
+                    template.replace("#MINVER#", &format!("(>= {v})"))
+                }
+                _ => template.replace("#MINVER#", ""),
             };
             for element in split_commas(&text) {
                 let alternatives: Vec<Simple> =
