@@ -16,6 +16,9 @@ pub enum DebError {
     /// Two entries claim the same path with different kinds.
     #[error("{path:?} is both a directory and a file in the package")]
     PathConflict { path: String },
+    /// A path expected to be a regular file of the package is not one.
+    #[error("{path:?} is not a regular file in the package")]
+    NotAFile { path: String },
     /// A conffile is not a regular file of the package.
     #[error("conffile {path:?} is not a regular file in the package")]
     BadConffile { path: String },

@@ -171,6 +171,39 @@ impl DataTree {
         })
     }
 
+    /// Every regular file as (absolute path, source, mode), in path order.
+    pub fn files(&self) -> impl Iterator<Item = (String, &FileSource, u32)> + '_ {
+        self.entries
+            .iter()
+            .filter_map(|(path, entry)| match &entry.kind {
+                EntryKind::File { source, .. } => Some((format!("/{path}"), source, entry.mode)),
+                _ => None,
+            })
+    }
+
+    /// Replaces the bytes of the regular file `dest` (its mode and mtime
+    /// stay): how a stripped copy takes the place of the built file.
+    pub fn replace_source(
+        &mut self,
+        dest: &str,
+        source: FileSource,
+        size: u64,
+    ) -> Result<(), DebError> {
+        let key = clean_path(dest)?;
+        match self.entries.get_mut(&key) {
+            Some(Entry {
+                kind: kind @ EntryKind::File { .. },
+                ..
+            }) => {
+                *kind = EntryKind::File { source, size };
+                Ok(())
+            }
+            _ => Err(DebError::NotAFile {
+                path: format!("/{key}"),
+            }),
+        }
+    }
+
     /// Entries in tarball order, as dpkg-deb writes them (its `treewalk.c`
     /// and `build.c`): a depth-first walk with siblings sorted by name
     /// bytes, then the symlinks, so a link never precedes its target.

@@ -123,7 +123,10 @@ pub fn write_deb(spec: &PackageSpec, out_dir: &Path) -> Result<WrittenDeb, DebEr
 
     // Debian file names carry the version without its epoch (Policy 3.1.1).
     let file_version = version.split_once(':').map_or(version.as_str(), |(_, v)| v);
-    let path = out_dir.join(format!("{name}_{file_version}_{architecture}.deb"));
+    let path = out_dir.join(format!(
+        "{name}_{file_version}_{architecture}.{}",
+        file_extension(&control)
+    ));
     let mut out = tempfile::Builder::new()
         .prefix(".buildkit-deb-")
         .tempfile_in(out_dir)
@@ -171,6 +174,7 @@ fn checked_control(spec: &PackageSpec) -> Result<Control, DebError> {
             &spec.data.installed_size_kib().to_string(),
         )?;
         control.sort_canonical();
+        control = place_debug_fields(&control)?;
     }
     for file in &spec.control_files {
         if file.name == "conffiles" {
@@ -178,6 +182,43 @@ fn checked_control(spec: &PackageSpec) -> Result<Control, DebError> {
         }
     }
     Ok(control)
+}
+
+/// `ddeb` for a debug symbols package (`Package-Type: ddeb`, as
+/// dh_gencontrol writes it where dbgsym packages are `.ddeb` files), else `deb`.
+fn file_extension(control: &Control) -> &'static str {
+    match control.get("Package-Type") {
+        Some("ddeb") => "ddeb",
+        _ => "deb",
+    }
+}
+
+/// The fields of a dbgsym package that [`Control::sort_canonical`] does
+/// not know, where dpkg-gencontrol writes them (`Dpkg::Control::FieldsCore`):
+/// `Package-Type` right after `Package`, `Auto-Built-Package` just before
+/// `Architecture`, and `Build-Ids`, unknown to dpkg, after everything.
+fn place_debug_fields(control: &Control) -> Result<Control, DebError> {
+    const MOVED: [&str; 3] = ["Package-Type", "Auto-Built-Package", "Build-Ids"];
+    let moved = |name: &str| MOVED.iter().any(|m| m.eq_ignore_ascii_case(name));
+    if !control.fields().any(|(name, _)| moved(name)) {
+        return Ok(control.clone());
+    }
+    let mut placed = Control::new();
+    let push_moved = |placed: &mut Control, field: &str| match control.get(field) {
+        Some(value) => placed.push(field, value),
+        None => Ok(()),
+    };
+    for (name, value) in control.fields().filter(|(name, _)| !moved(name)) {
+        if name.eq_ignore_ascii_case("Architecture") {
+            push_moved(&mut placed, "Auto-Built-Package")?;
+        }
+        placed.push(name, value)?;
+        if name.eq_ignore_ascii_case("Package") {
+            push_moved(&mut placed, "Package-Type")?;
+        }
+    }
+    push_moved(&mut placed, "Build-Ids")?;
+    Ok(placed)
 }
 
 /// The members of `control.tar`: the spec's own files, `md5sums` when
