@@ -10,6 +10,7 @@ use git_buildkit::debhelper::dbgsym::dbgsym_spec;
 use git_buildkit::debhelper::strip::{strip_tree, StripError, StripKind, StripOptions, Stripped};
 
 use crate::common::Sandbox;
+use crate::repo::{clean_update, Fixture};
 
 const HELLO_C: &str = "#include <stdio.h>\n\
 extern const char *greeting(void);\n\
@@ -334,4 +335,85 @@ fn the_dbgsym_package_is_a_ddeb_dpkg_reads() {
         "{listing}"
     );
     assert_eq!(listing.matches(".debug\n").count(), 2, "{listing}");
+}
+
+#[test]
+fn repo_add_publishes_a_ddeb_in_main_debug_and_apt_downloads_it() {
+    let fx = Fixture::new(&[]);
+    let dir = fx.sb.path("build");
+    build_fixtures(&fx.sb, &dir);
+    let (_, stripped) = strip(&dir, "scratch");
+    let main = Control::parse(
+        "Package: zhello\nVersion: 1.0-1\nArchitecture: amd64\n\
+         Maintainer: Test Author <author@example.com>\nDescription: hello\n",
+    )
+    .expect("control");
+    let spec = dbgsym_spec(
+        &main,
+        stripped.debug.expect("debug"),
+        1_700_000_000,
+        Compression::Xz,
+    )
+    .expect("spec");
+    let ddeb = write_deb(&spec, &fx.sb.path("out")).expect("write").path;
+    let deb = fx.deb("zhello", "1.0-1", "amd64");
+    let run = fx
+        .bk(&[
+            "repo",
+            "add",
+            fx.repo_arg(),
+            deb.to_str().expect("utf8"),
+            ddeb.to_str().expect("utf8"),
+        ])
+        .ok();
+    assert_eq!(
+        run.stdout,
+        "added zhello=1.0-1\nadded zhello-dbgsym=1.0-1\n"
+    );
+    let pooled = fx
+        .repo
+        .join("pool/main/z/zhello/zhello-dbgsym_1.0-1_amd64.ddeb");
+    assert!(std::fs::read(&pooled).expect("pooled") == std::fs::read(&ddeb).expect("ddeb"));
+    let dists = fx.repo.join("dists/stable");
+    let packages =
+        std::fs::read_to_string(dists.join("main/binary-amd64/Packages")).expect("main Packages");
+    assert!(!packages.contains("dbgsym"), "{packages}");
+    let debug_packages = std::fs::read_to_string(dists.join("main/debug/binary-amd64/Packages"))
+        .expect("debug Packages");
+    assert!(
+        debug_packages.starts_with("Package: zhello-dbgsym\n"),
+        "{debug_packages}"
+    );
+    assert!(
+        debug_packages.contains("\nFilename: pool/main/z/zhello/zhello-dbgsym_1.0-1_amd64.ddeb\n"),
+        "{debug_packages}"
+    );
+    let release = std::fs::read_to_string(dists.join("Release")).expect("Release");
+    assert!(
+        release.contains(" main/debug/binary-amd64/Packages.xz\n"),
+        "{release}"
+    );
+
+    // apt with `main/debug` beside `main` finds and fetches the .ddeb.
+    let server = fx.serve();
+    clean_update(&fx, &server);
+    let sources = fx
+        .bk(&["repo", "sources", fx.repo_arg(), "--url", &server.url])
+        .ok()
+        .stdout;
+    let debug_sources = sources.replace("Components: main\n", "Components: main/debug\n");
+    assert_ne!(debug_sources, sources, "{sources}");
+    std::fs::write(
+        fx.sb.path("apt/etc/sources.list.d/debug.sources"),
+        debug_sources,
+    )
+    .expect("debug.sources");
+    clean_update(&fx, &server);
+    fx.apt(&server, &["-q", "download", "zhello-dbgsym"]).ok();
+    let got = std::fs::read(fx.sb.path("apt/download/zhello-dbgsym_1.0-1_amd64.ddeb"))
+        .expect("downloaded");
+    assert!(
+        got == std::fs::read(&ddeb).expect("ddeb"),
+        "apt downloaded other bytes"
+    );
 }
