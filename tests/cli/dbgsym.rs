@@ -416,4 +416,81 @@ fn repo_add_publishes_a_ddeb_in_main_debug_and_apt_downloads_it() {
         got == std::fs::read(&ddeb).expect("ddeb"),
         "apt downloaded other bytes"
     );
+
+    let list = fx.bk(&["repo", "list", fx.repo_arg()]).ok().stdout;
+    assert_eq!(
+        list,
+        "stable/main zhello 1.0-1 amd64\nstable/main/debug zhello-dbgsym 1.0-1 amd64\n"
+    );
+    fx.bk(&["repo", "verify", fx.repo_arg()]).ok();
+}
+
+#[test]
+fn without_a_build_id_a_file_is_stripped_and_its_debug_info_not_kept() {
+    let sb = Sandbox::new();
+    let dir = sb.path("build");
+    build_fixtures(&sb, &dir);
+    sb.run(
+        &dir,
+        "cc",
+        &["-g", "-Wl,--build-id=none", "-o", "noid", "hello.c"],
+    )
+    .ok();
+    let mut tree = DataTree::new();
+    let size = std::fs::metadata(dir.join("noid")).expect("noid").len();
+    tree.add_file("/usr/bin/noid", dir.join("noid"), size, 0o755)
+        .expect("add");
+    let stripped = strip_tree(&mut tree, &dir.join("scratch"), ON).expect("strip");
+    assert_eq!(stripped.without_build_id, ["/usr/bin/noid"]);
+    assert!(stripped.debug.is_none());
+    let sections = section_names(&sb, &source_of(&tree, "/usr/bin/noid"));
+    assert!(
+        sections
+            .iter()
+            .all(|s| s != ".symtab" && s != ".gnu_debuglink" && !s.starts_with(".debug_")),
+        "{sections:?}"
+    );
+}
+
+#[test]
+fn a_foreign_elf_without_its_binutils_names_the_package_to_install() {
+    let sb = Sandbox::new();
+    let dir = sb.path("build");
+    build_fixtures(&sb, &dir);
+    let mut bytes = std::fs::read(dir.join("hello")).expect("hello");
+    // e_machine EM_AARCH64 (183): parses, but is not the host's machine.
+    bytes[18..20].copy_from_slice(&183u16.to_le_bytes());
+    let mut tree = DataTree::new();
+    tree.add_bytes("/usr/bin/arm", bytes, 0o755).expect("add");
+    // A PATH without cross binutils, whatever the machine has installed.
+    let err = strip_tree(&mut tree, &dir.join("scratch"), ON).err();
+    match err {
+        Some(StripError::ToolMissing { path, package, .. }) => {
+            assert_eq!(path, "/usr/bin/arm");
+            assert_eq!(package, "binutils-aarch64-linux-gnu");
+        }
+        // The cross binutils are installed here: they strip it.
+        None => assert!(which("aarch64-linux-gnu-objcopy")),
+        Some(other) => panic!("{other}"),
+    }
+}
+
+fn which(program: &str) -> bool {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .any(|dir| dir.join(program).is_file())
+}
+
+#[test]
+fn nothing_is_stripped_with_strip_off() {
+    let sb = Sandbox::new();
+    let dir = sb.path("build");
+    build_fixtures(&sb, &dir);
+    let mut tree = fixture_tree(&dir);
+    let off = StripOptions {
+        strip: false,
+        dbgsym: true,
+    };
+    let stripped = strip_tree(&mut tree, &dir.join("scratch"), off).expect("strip");
+    assert!(stripped.files.is_empty() && stripped.debug.is_none());
+    assert_eq!(source_of(&tree, "/usr/bin/zhello"), dir.join("hello"));
 }
