@@ -423,6 +423,59 @@ fn repo_add_publishes_a_ddeb_in_main_debug_and_apt_downloads_it() {
         "stable/main zhello 1.0-1 amd64\nstable/main/debug zhello-dbgsym 1.0-1 amd64\n"
     );
     fx.bk(&["repo", "verify", fx.repo_arg()]).ok();
+
+    // A lost index cache is rebuilt with the debug index too.
+    let gen = std::fs::read_link(fx.repo.join("dists")).expect("link");
+    let gen_dir = fx.repo.join(gen.parent().expect("gen"));
+    for cache in ["index", "index-debug"] {
+        std::fs::remove_dir_all(gen_dir.join(cache)).expect("lose the cache");
+    }
+    fx.bk(&["repo", "verify", fx.repo_arg(), "--repair"]).ok();
+    assert_eq!(fx.bk(&["repo", "list", fx.repo_arg()]).ok().stdout, list);
+
+    // Removing the debug package leaves no debug index behind.
+    fx.bk(&["repo", "remove", fx.repo_arg(), "zhello-dbgsym"])
+        .ok();
+    assert!(!fx.repo.join("dists/stable/main/debug").exists());
+    assert_eq!(
+        fx.bk(&["repo", "list", fx.repo_arg()]).ok().stdout,
+        "stable/main zhello 1.0-1 amd64\n"
+    );
+}
+
+#[test]
+fn repo_copy_promotes_the_debug_symbols_with_their_package() {
+    let fx = Fixture::new(&["--suite", "testing", "--suite", "stable"]);
+    let mut tree = DataTree::new();
+    tree.add_bytes("/usr/lib/debug/.build-id/ab/cdef.debug", vec![1; 8], 0o644)
+        .expect("debug file");
+    let debug = git_buildkit::debhelper::strip::DebugFiles {
+        tree,
+        build_ids: vec!["abcdef".into()],
+    };
+    let main = Control::parse(
+        "Package: zhello\nVersion: 1.0-1\nArchitecture: amd64\nDescription: hello\n",
+    )
+    .expect("control");
+    let spec = dbgsym_spec(&main, debug, 1_700_000_000, Compression::Gzip).expect("spec");
+    let ddeb = write_deb(&spec, &fx.sb.path("out")).expect("write").path;
+    fx.bk(&["repo", "add", fx.repo_arg(), ddeb.to_str().expect("utf8")])
+        .ok();
+    fx.bk(&[
+        "repo",
+        "copy",
+        fx.repo_arg(),
+        "--from",
+        "testing",
+        "--to",
+        "stable",
+        "zhello-dbgsym",
+    ])
+    .ok();
+    assert_eq!(
+        fx.bk(&["repo", "list", fx.repo_arg()]).ok().stdout,
+        "stable/main/debug zhello-dbgsym 1.0-1 amd64\ntesting/main/debug zhello-dbgsym 1.0-1 amd64\n"
+    );
 }
 
 #[test]

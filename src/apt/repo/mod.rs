@@ -23,6 +23,7 @@ use super::AptError;
 use crate::fsutil::Durability;
 use crate::sign::SigningKey;
 
+pub(crate) use ops::index_component;
 pub use ops::{AddOutcome, ListItem};
 pub use pool::pool_path;
 pub use state::State;

@@ -231,7 +231,13 @@ impl AptRepo {
         let mut copied = Vec::new();
         for spec in specs {
             let mut found = false;
-            for component in &self.settings.components {
+            // Each component's debug symbols (`<component>/debug`) travel too.
+            let components = self
+                .settings
+                .components
+                .iter()
+                .flat_map(|c| [c.clone(), index_component(c, true)]);
+            for component in components {
                 let picked: Vec<Entry> = old
                     .indexes
                     .get(&(from.clone(), component.clone()))
@@ -347,7 +353,7 @@ impl AptRepo {
 /// `name` matches every version; `name=version` one version (all architectures).
 /// The index a package goes to: `component`, or `component/debug` for
 /// debug symbols (`.ddeb`), pooled under the same component.
-pub(super) fn index_component(component: &str, debug: bool) -> String {
+pub(crate) fn index_component(component: &str, debug: bool) -> String {
     if debug {
         format!("{component}/{DEBUG}")
     } else {
