@@ -105,11 +105,19 @@ impl Incoming {
         self.control.source_name().unwrap_or_default()
     }
 
-    /// `name_version_arch.deb` (the version without its epoch).
+    /// `name_version_arch.deb`, or `.ddeb` for debug symbols (the version
+    /// without its epoch).
     pub fn file_name(&self) -> String {
         let version = self.control.version().unwrap_or_default();
         let version = version.split_once(':').map_or(version, |(_, v)| v);
-        format!("{}_{version}_{}.deb", self.package(), self.architecture())
+        let ext = if self.is_debug() { "ddeb" } else { "deb" };
+        format!("{}_{version}_{}.{ext}", self.package(), self.architecture())
+    }
+
+    /// A debug symbols package (`Package-Type: ddeb`, a `-dbgsym`): it is
+    /// published in `<component>/debug`, as reprepro's `DDebComponents` do.
+    pub fn is_debug(&self) -> bool {
+        self.control.get("Package-Type") == Some("ddeb")
     }
 
     /// The index entry for this package stored at `filename`: the control

@@ -10,7 +10,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256, Sha512};
 
 use super::entry::{Entry, Incoming};
-use super::repo::{pool_path, AptRepo, State};
+use super::repo::{index_component, pool_path, AptRepo, State};
 use super::AptError;
 use crate::deb822::{self, Comments, Deb822Error};
 
@@ -192,25 +192,35 @@ impl AptRepo {
         let mut state = State::default();
         for suite in &self.settings().suites {
             for component in &self.settings().components {
-                let mut seen = BTreeMap::new();
-                for arch in &self.settings().architectures {
-                    let path = self
-                        .root()
-                        .join("dists")
-                        .join(&suite.name)
-                        .join(component)
-                        .join(format!("binary-{arch}"))
-                        .join("Packages");
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|source| AptError::Io { path, source })?;
-                    for entry in Entry::parse_many(&text)? {
-                        seen.insert(entry.filename.clone(), entry);
+                // `<component>/debug` is published only when it has packages.
+                let debug = index_component(component, true);
+                for (index, required) in [(component.clone(), true), (debug, false)] {
+                    let mut seen = BTreeMap::new();
+                    for arch in &self.settings().architectures {
+                        let path = self
+                            .root()
+                            .join("dists")
+                            .join(&suite.name)
+                            .join(&index)
+                            .join(format!("binary-{arch}"))
+                            .join("Packages");
+                        let text = match std::fs::read_to_string(&path) {
+                            Ok(text) => text,
+                            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                                continue
+                            }
+                            Err(source) => return Err(AptError::Io { path, source }),
+                        };
+                        for entry in Entry::parse_many(&text)? {
+                            seen.insert(entry.filename.clone(), entry);
+                        }
+                    }
+                    if required || !seen.is_empty() {
+                        state
+                            .indexes
+                            .insert((suite.name.clone(), index), seen.into_values().collect());
                     }
                 }
-                state.indexes.insert(
-                    (suite.name.clone(), component.clone()),
-                    seen.into_values().collect(),
-                );
             }
         }
         Ok(state)
@@ -232,7 +242,7 @@ impl AptRepo {
                     stack.push(path);
                     continue;
                 }
-                if path.extension().is_none_or(|e| e != "deb") {
+                if path.extension().is_none_or(|e| e != "deb" && e != "ddeb") {
                     continue;
                 }
                 let Ok(deb) = Incoming::read(&path) else {
@@ -250,7 +260,7 @@ impl AptRepo {
                 let filename = pool_path(&component, deb.source(), &deb.file_name());
                 state
                     .indexes
-                    .entry((suite.clone(), component))
+                    .entry((suite.clone(), index_component(&component, deb.is_debug())))
                     .or_default()
                     .push(deb.entry(&filename)?);
             }

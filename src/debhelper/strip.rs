@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use object::{Architecture, Object, ObjectSection};
+use object::{Architecture, Object};
+use sha2::{Digest, Sha256};
 
 use crate::deb::{DataTree, DebError, FileSource};
 use crate::process::{Cmd, ProcessError};
@@ -37,7 +38,7 @@ pub struct StripOptions {
 }
 
 /// The kind of file `dh_strip` strips, which decides how.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum StripKind {
     /// An ELF executable (PIE included): symbols and debug info go.
     Executable,
@@ -145,25 +146,28 @@ pub fn strip_tree(
     if !options.strip {
         return Ok(stripped);
     }
-    let mut candidates = Vec::new();
-    for (path, source, mode) in data.files() {
-        if let Some(candidate) = classify(&path, source, mode)? {
-            candidates.push(candidate);
-        }
-    }
-    // Same bytes, same result: index of the copy already made, by content.
-    let mut done: BTreeMap<Vec<u8>, (PathBuf, u64)> = BTreeMap::new();
+    // Only the file being stripped is held in memory: the sources are
+    // listed first (the tree changes as copies replace them), read one by one.
+    let sources: Vec<(String, FileSource, u32)> = data
+        .files()
+        .map(|(path, source, mode)| (path, source.clone(), mode))
+        .collect();
+    // Same bytes stripped the same way, same result (hard links, copies):
+    // the copy already made, by kind and content digest.
+    let mut done: BTreeMap<(StripKind, [u8; 32]), (PathBuf, u64)> = BTreeMap::new();
     let mut debug_tree = DataTree::new();
     let mut build_ids = Vec::new();
-    for (index, candidate) in candidates.into_iter().enumerate() {
-        stripped
-            .files
-            .push((candidate.path.clone(), candidate.kind));
+    for (index, (path, source, mode)) in sources.into_iter().enumerate() {
+        let Some(candidate) = classify(&path, &source, mode)? else {
+            continue;
+        };
+        stripped.files.push((path.clone(), candidate.kind));
         if candidate.kind != StripKind::StaticLibrary && candidate.build_id.is_none() {
-            stripped.without_build_id.push(candidate.path.clone());
+            stripped.without_build_id.push(path.clone());
         }
-        if let Some((copy, size)) = done.get(&candidate.bytes) {
-            data.replace_source(&candidate.path, FileSource::Path(copy.clone()), *size)?;
+        let key = (candidate.kind, Sha256::digest(&candidate.bytes).into());
+        if let Some((copy, size)) = done.get(&key) {
+            data.replace_source(&path, FileSource::Path(copy.clone()), *size)?;
             continue;
         }
         let dir = scratch.join(index.to_string());
@@ -177,8 +181,8 @@ pub fn strip_tree(
             }
         }
         let size = file_size(&made.file)?;
-        data.replace_source(&candidate.path, FileSource::Path(made.file.clone()), size)?;
-        done.insert(candidate.bytes, (made.file, size));
+        data.replace_source(&path, FileSource::Path(made.file.clone()), size)?;
+        done.insert(key, (made.file, size));
     }
     if options.dbgsym && !build_ids.is_empty() {
         build_ids.sort();
@@ -342,26 +346,10 @@ fn strip_one(candidate: &Candidate, dir: &Path) -> Result<Made, StripError> {
             })
     };
     if candidate.kind == StripKind::StaticLibrary {
+        let args = STATIC_LIBRARY_ARGS.iter().map(Into::into);
         run(
             &tools.strip,
-            [
-                "--strip-debug",
-                "--remove-section=.comment",
-                "--remove-section=.note",
-                "--enable-deterministic-archives",
-                "-R",
-                ".gnu.lto_*",
-                "-R",
-                ".gnu.debuglto_*",
-                "-N",
-                "__gnu_lto_slim",
-                "-N",
-                "__gnu_lto_v1",
-            ]
-            .into_iter()
-            .map(Into::into)
-            .chain([file.clone().into_os_string()])
-            .collect(),
+            args.chain([file.clone().into_os_string()]).collect(),
         )?;
         return Ok(Made { file, debug: None });
     }
@@ -404,6 +392,24 @@ fn strip_one(candidate: &Candidate, dir: &Path) -> Result<Made, StripError> {
     }
     Ok(Made { file, debug })
 }
+
+/// dh_strip's `strip` arguments for a static library: debug info, the
+/// `.comment`/`.note` sections and LTO bytecode go, members get zero
+/// timestamps and owners (`--enable-deterministic-archives`).
+const STATIC_LIBRARY_ARGS: [&str; 12] = [
+    "--strip-debug",
+    "--remove-section=.comment",
+    "--remove-section=.note",
+    "--enable-deterministic-archives",
+    "-R",
+    ".gnu.lto_*",
+    "-R",
+    ".gnu.debuglto_*",
+    "-N",
+    "__gnu_lto_slim",
+    "-N",
+    "__gnu_lto_v1",
+];
 
 /// The binutils programs for one file's machine.
 struct Tools {

@@ -6,6 +6,7 @@ mod common;
 
 mod build_safety;
 mod cache;
+mod dbgsym;
 mod deb_cmd;
 mod debhelper;
 mod docs;

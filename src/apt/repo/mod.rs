@@ -23,6 +23,7 @@ use super::AptError;
 use crate::fsutil::Durability;
 use crate::sign::SigningKey;
 
+pub(crate) use ops::index_component;
 pub use ops::{AddOutcome, ListItem};
 pub use pool::pool_path;
 pub use state::State;
@@ -33,6 +34,11 @@ const PRIVATE: &str = ".buildkit";
 const GENERATIONS: &str = "generations";
 /// Content-addressed index files, shared by the generations' by-hash links.
 const BY_HASH: &str = "by-hash";
+/// The subdirectory of a component where its debug symbols packages
+/// (`.ddeb`) are published: `dists/<suite>/<component>/debug/binary-<arch>`.
+const DEBUG: &str = "debug";
+/// Beside `index` in a generation: the index caches of the debug components.
+const DEBUG_INDEX: &str = "index-debug";
 /// The settings file, in [`PRIVATE`]; its presence makes a directory a repository.
 const SETTINGS: &str = "repo.toml";
 
@@ -282,4 +288,14 @@ fn check_foreign(root: &Path) -> Result<(), AptError> {
         });
     }
     Ok(())
+}
+
+/// Where a generation keeps the index cache of `component` of `suite`:
+/// `index/<suite>/<component>`, or `index-debug/<suite>/<component>` for
+/// `<component>/debug`.
+fn index_path(generation_dir: &Path, suite: &str, component: &str) -> PathBuf {
+    match component.strip_suffix(&format!("/{DEBUG}")) {
+        Some(main) => generation_dir.join(DEBUG_INDEX).join(suite).join(main),
+        None => generation_dir.join("index").join(suite).join(component),
+    }
 }

@@ -2,12 +2,12 @@
 //! and republish. Every change takes the writer lock, computes the new
 //! [`State`] and ends in one publish.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::lock::lock_new;
 use super::pool::{pool_file, pool_path, read_all, write_pool, PoolFile};
-use super::{AptRepo, State};
+use super::{AptRepo, State, DEBUG};
 use crate::apt::entry::{Entry, Incoming};
 use crate::apt::fsutil::{self, SyncBatch};
 use crate::apt::{AptError, Settings};
@@ -74,8 +74,11 @@ impl AptRepo {
         let (writes, new_entries) =
             self.plan_pool(&state, &component, debs, &incoming, &mut outcome.restored)?;
         let mut batch = write_pool(&writes)?;
-        let index = state.indexes.entry((suite, component)).or_default();
-        for entry in new_entries {
+        let mut touched = BTreeSet::from([(suite.clone(), component.clone())]);
+        for (entry, deb) in new_entries.into_iter().zip(&incoming) {
+            let key = (suite.clone(), index_component(&component, deb.is_debug()));
+            let index = state.indexes.entry(key.clone()).or_default();
+            touched.insert(key);
             if index.iter().any(|e| e.filename == entry.filename) {
                 if !outcome.restored.contains(&entry.id()) {
                     outcome.unchanged.push(entry.id());
@@ -87,9 +90,12 @@ impl AptRepo {
         }
         let mut dropped = Vec::new();
         if self.settings.keep > 0 {
-            let pruned = prune(index, self.settings.keep as usize);
-            outcome.pruned = pruned.iter().map(Entry::id).collect();
-            dropped.extend(pruned.into_iter().map(|e| e.filename));
+            for key in touched {
+                let index = state.indexes.entry(key).or_default();
+                let pruned = prune(index, self.settings.keep as usize);
+                outcome.pruned.extend(pruned.iter().map(Entry::id));
+                dropped.extend(pruned.into_iter().map(|e| e.filename));
+            }
         }
         if outcome.added.is_empty() && outcome.pruned.is_empty() {
             batch.commit()?;
@@ -225,7 +231,13 @@ impl AptRepo {
         let mut copied = Vec::new();
         for spec in specs {
             let mut found = false;
-            for component in &self.settings.components {
+            // Each component's debug symbols (`<component>/debug`) travel too.
+            let components = self
+                .settings
+                .components
+                .iter()
+                .flat_map(|c| [c.clone(), index_component(c, true)]);
+            for component in components {
                 let picked: Vec<Entry> = old
                     .indexes
                     .get(&(from.clone(), component.clone()))
@@ -339,6 +351,16 @@ impl AptRepo {
 }
 
 /// `name` matches every version; `name=version` one version (all architectures).
+/// The index a package goes to: `component`, or `component/debug` for
+/// debug symbols (`.ddeb`), pooled under the same component.
+pub(crate) fn index_component(component: &str, debug: bool) -> String {
+    if debug {
+        format!("{component}/{DEBUG}")
+    } else {
+        component.to_owned()
+    }
+}
+
 fn matches(entry: &Entry, spec: &str) -> bool {
     match spec.split_once('=') {
         Some((name, version)) => {

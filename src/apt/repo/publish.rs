@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::state::generation_name;
-use super::{AptRepo, State, BY_HASH, GENERATIONS, PRIVATE};
+use super::{index_path, AptRepo, State, BY_HASH, DEBUG, GENERATIONS, PRIVATE};
 use crate::apt::fsutil::{self, SyncBatch};
 use crate::apt::grace::{self, Superseded};
 use crate::apt::release::{IndexFile, Release};
@@ -123,6 +123,16 @@ impl AptRepo {
                 .get(&(suite.name.clone(), component.clone()))
                 .map_or(&[][..], Vec::as_slice);
             files.extend(self.write_component(draft, &suite.name, component, entries)?);
+            // `<component>/debug` only when it has packages: a repository
+            // without .ddeb files is the same as before they existed.
+            let debug = format!("{component}/{DEBUG}");
+            if let Some(entries) = state
+                .indexes
+                .get(&(suite.name.clone(), debug.clone()))
+                .filter(|entries| !entries.is_empty())
+            {
+                files.extend(self.write_component(draft, &suite.name, &debug, entries)?);
+            }
         }
         let release = Release {
             origin: &self.settings.origin,
@@ -169,7 +179,7 @@ impl AptRepo {
         });
         let index_text: String = sorted.iter().map(|e| format!("{}\n", e.text)).collect();
         fsutil::write_new(
-            &draft.dir.join("index").join(suite).join(component),
+            &index_path(&draft.dir, suite, component),
             index_text.as_bytes(),
             &mut draft.batch,
         )?;
@@ -230,7 +240,8 @@ impl AptRepo {
         // directory, so that files of earlier generations stay reachable
         // for the grace period at no cost per publish.
         let link = out.join("by-hash");
-        let target = Path::new("../../../../../..").join(&store_rel);
+        // Up from `<generation>/dists/<suite>/<rel>` to the root.
+        let target = Path::new(&"../".repeat(4 + rel.split('/').count())).join(&store_rel);
         std::os::unix::fs::symlink(&target, &link)
             .map_err(|source| AptError::Io { path: link, source })?;
         draft.stores.push(store);

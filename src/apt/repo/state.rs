@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::{AptRepo, GENERATIONS};
+use super::{index_path, AptRepo, DEBUG, GENERATIONS};
 use crate::apt::{AptError, Entry};
 
 /// The packages of every suite and component.
@@ -62,7 +62,8 @@ impl AptRepo {
             .ok_or_else(|| AptError::NoGeneration {
                 path: self.root.clone(),
             })?;
-        let dir = self.generation_dir(generation).join("index");
+        let generation_dir = self.generation_dir(generation);
+        let dir = generation_dir.join("index");
         let mut state = State::default();
         for suite in &self.settings.suites {
             for component in &self.settings.components {
@@ -75,6 +76,17 @@ impl AptRepo {
                     (suite.name.clone(), component.clone()),
                     Entry::parse_many(&text)?,
                 );
+                // Debug symbols are published only once there are some.
+                let debug = format!("{component}/{DEBUG}");
+                let path = index_path(&generation_dir, &suite.name, &debug);
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => {
+                        let entries = Entry::parse_many(&text)?;
+                        state.indexes.insert((suite.name.clone(), debug), entries);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(source) => return Err(AptError::Io { path, source }),
+                }
             }
         }
         Ok(state)
