@@ -4,3 +4,6 @@
 //! (dh_makeshlibs), stripping with the debug information kept in a
 //! `-dbgsym` package (dh_strip), and the maintainer-script snippets of its
 //! systemd units (dh_installsystemd).
+
+pub mod scripts;
+pub mod systemd;
