@@ -151,6 +151,9 @@ pub fn check_unit_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Alias names (symlinks in a unit directory) with the unit each names.
+type Aliases = BTreeMap<String, String>;
+
 /// One unit file the package ships.
 struct UnitFile {
     /// Where, for messages (`/lib/systemd/system/foo.service`).
@@ -245,9 +248,7 @@ fn settings_of(
 
 /// The unit files of `data` by name, and its aliases (symlinks in a unit
 /// directory) with the unit each names.
-fn unit_files(
-    data: &DataTree,
-) -> Result<(BTreeMap<String, UnitFile>, BTreeMap<String, String>), SystemdError> {
+fn unit_files(data: &DataTree) -> Result<(BTreeMap<String, UnitFile>, Aliases), SystemdError> {
     let mut files = BTreeMap::new();
     let mut aliases = BTreeMap::new();
     for (path, entry) in data.ordered() {
