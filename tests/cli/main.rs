@@ -24,3 +24,4 @@ mod vm;
 mod vm_debian;
 mod vm_exec;
 mod vm_hostile;
+mod vm_systemd;
