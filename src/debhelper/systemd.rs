@@ -323,16 +323,15 @@ fn key_values(text: &str, key: &str) -> Vec<String> {
     let mut values = Vec::new();
     for line in text.lines() {
         let line = line.trim_start_matches(is_space);
-        let Some(head) = line.get(..key.len() + 1) else {
+        let Some(rest) = line
+            .get(..key.len())
+            .filter(|head| head.eq_ignore_ascii_case(key))
+            .and_then(|_| line.get(key.len()..))
+            .and_then(|rest| rest.strip_prefix('='))
+        else {
             continue;
         };
-        if !head[..key.len()].eq_ignore_ascii_case(key) || !head.ends_with('=') {
-            continue;
-        }
-        for value in line[key.len() + 1..]
-            .split(is_space)
-            .filter(|v| !v.is_empty())
-        {
+        for value in rest.split(is_space).filter(|v| !v.is_empty()) {
             let unquoted = ["\"", "'"]
                 .iter()
                 .find_map(|q| value.strip_prefix(q).and_then(|v| v.strip_suffix(q)));
@@ -628,6 +627,20 @@ mod tests {
             err,
             "systemd unit /lib/systemd/system/a.service says Also=gone.service, which the package does not install"
         );
+    }
+
+    #[test]
+    fn odd_unit_text_is_read_without_panicking() {
+        let text = "Als\u{e9}=x\nAlso\nALSO= \"a.service\"\t'b.socket'  \"c\nalso=\n\u{feff}[Install]\n\x00\u{fffd}";
+        assert_eq!(key_values(text, "Also"), ["a.service", "b.socket", "\"c"]);
+        assert!(!has_install_section(text));
+        assert!(has_install_section(" \t[INSTALL]\r\n"));
+        let mut data = DataTree::new();
+        let bytes = [b"[Install]\n".as_slice(), &[0xff; 3 << 20]].concat();
+        data.add_bytes("/lib/systemd/system/big.service", bytes, 0o644)
+            .expect("file");
+        let out = snippets(&data, None).expect("snippets");
+        assert_eq!(out.postinst.matches("deb-systemd-helper enable").count(), 1);
     }
 
     #[test]
