@@ -77,7 +77,7 @@ pub enum SystemdError {
     },
 }
 
-/// What one unit gets: `[systemd]` settings with a unit's own over them.
+/// What one unit gets: the package's `systemd` settings with the unit's own over them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnitSettings {
     /// Enable on install (else only re-enable what the admin had enabled).
