@@ -175,6 +175,38 @@ pub struct PackageConfig {
     /// `<name>-dbgsym` package (`.ddeb`) beside it (default true).
     #[serde(default = "yes")]
     pub dbgsym: bool,
+    /// What its systemd units get in the maintainer scripts (default:
+    /// enabled and started on install, restarted after upgrade).
+    pub systemd: Option<SystemdConfig>,
+}
+
+/// `systemd = { enable = .., start = .., units = { "x.service" = { .. } } }`:
+/// what the maintainer scripts do with the package's systemd units (see
+/// [`crate::debhelper::systemd`]); a unit's own settings override the
+/// package's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SystemdConfig {
+    /// Enable units on install (default true); false: only keep an admin's
+    /// enablement across upgrades (`dh_installsystemd --no-enable`).
+    pub enable: Option<bool>,
+    /// Start units on install and restart them after upgrade (default
+    /// true); false: only `try-restart` after upgrade.
+    pub start: Option<bool>,
+    /// Settings of single units, by unit name (checked when read; a unit
+    /// the package does not ship is an error when it is packaged).
+    #[serde(default)]
+    pub units: std::collections::BTreeMap<Spanned<String>, UnitConfig>,
+}
+
+/// One unit's settings in `systemd.units`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UnitConfig {
+    /// As `systemd.enable`, for this unit.
+    pub enable: Option<bool>,
+    /// As `systemd.start`, for this unit.
+    pub start: Option<bool>,
 }
 
 /// The relation that stands for the dependencies computed from a
@@ -461,6 +493,9 @@ impl PackageConfig {
         {
             check_relative(path.get_ref()).map_err(|m| err(path.span(), m))?;
         }
+        for unit in package.systemd.iter().flat_map(|s| s.units.keys()) {
+            check_systemd_unit(unit.get_ref()).map_err(|m| err(unit.span(), m))?;
+        }
         Ok(())
     }
     /// Each relation valid, and `${shlibs}` at most once, in a field it
@@ -618,6 +653,18 @@ fn check_build_env(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A unit in `systemd.units`: a valid name, not a template (never enabled
+/// or started).
+fn check_systemd_unit(name: &str) -> Result<(), String> {
+    crate::debhelper::systemd::check_unit_name(name).map_err(|m| format!("systemd.units: {m}"))?;
+    if name.contains('@') {
+        return Err(format!(
+            "systemd.units: {name:?} is a template or instance, which is never enabled or started"
+        ));
+    }
+    Ok(())
+}
+
 fn check_relative(path: &str) -> Result<(), String> {
     if path.starts_with('/') || path.split('/').any(|c| c == "..") {
         return Err(format!(
@@ -667,7 +714,7 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
             "[[package]]\nname = \"hello\"\ndescription = \"d\"\nmaintainer = \"A <a@b.c>\"\n";
         let cases = [
             ("[[package]\n".to_owned(), "v1.0.0:.buildkit.toml:1:11: unclosed array table, expected `]`"),
-            (format!("{base}colour = \"red\"\n"), "v1.0.0:.buildkit.toml:5:1: unknown field `colour`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `assets`, `maintainer-scripts`, `copyright`, `compression`, `build-env`, `build-timeout`, `sandbox`, `network`, `strip`, `dbgsym`"),
+            (format!("{base}colour = \"red\"\n"), "v1.0.0:.buildkit.toml:5:1: unknown field `colour`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `assets`, `maintainer-scripts`, `copyright`, `compression`, `build-env`, `build-timeout`, `sandbox`, `network`, `strip`, `dbgsym`, `systemd`"),
             (format!("{base}build-env = [\"BUILDKIT_KEY_PASSPHRASE_FILE\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"BUILDKIT_KEY_PASSPHRASE_FILE\": the signing key's passphrase never reaches a build"),
             (format!("{base}build-env = [\"HOME\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"HOME\": git-buildkit sets it for every build"),
             (format!("{base}build-env = [\"A-B\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"A-B\" is not an environment variable name"),
@@ -687,6 +734,32 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
         ];
         for (text, want) in cases {
             assert_eq!(error_of(&text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn systemd_settings_are_read_and_checked() {
+        let base =
+            "[[package]]\nname = \"hello\"\ndescription = \"d\"\nmaintainer = \"A <a@b.c>\"\n";
+        let text = format!(
+            "{base}systemd = {{ start = false, units = {{ \"worker.service\" = {{ enable = false }} }} }}\n"
+        );
+        let config = Config::parse(&text, "HEAD:.buildkit.toml").expect("parses");
+        let systemd = config.packages[0].systemd.clone().expect("systemd");
+        assert_eq!((systemd.enable, systemd.start), (None, Some(false)));
+        let (name, unit) = systemd.units.iter().next().expect("one unit");
+        assert_eq!(name.get_ref(), "worker.service");
+        assert_eq!((unit.enable, unit.start), (Some(false), None));
+        let cases = [
+            ("systemd = { enabled = false }", "v1.0.0:.buildkit.toml:5:13: unknown field `enabled`, expected one of `enable`, `start`, `units`"),
+            ("systemd = { units = { \"w.service\" = { restart = true } } }", "v1.0.0:.buildkit.toml:5:39: unknown field `restart`, expected `enable` or `start`"),
+            ("systemd = { units = { \"w.service;reboot\" = {} } }", "v1.0.0:.buildkit.toml:5:23: systemd.units: \"w.service;reboot\" is not a unit name: .service;reboot is not a unit type (service, socket, target, device, mount, automount, swap, timer, path, slice, scope)"),
+            ("systemd = { units = { \"it's.service\" = {} } }", "v1.0.0:.buildkit.toml:5:23: systemd.units: \"it's.service\" is not a unit name: use letters, digits and : - _ . \\ (and one @ for a template)"),
+            ("systemd = { units = { \"w@.service\" = {} } }", "v1.0.0:.buildkit.toml:5:23: systemd.units: \"w@.service\" is a template or instance, which is never enabled or started"),
+            ("systemd = { start = \"no\" }", "v1.0.0:.buildkit.toml:5:21: invalid type: string \"no\", expected a boolean"),
+        ];
+        for (line, want) in cases {
+            assert_eq!(error_of(&format!("{base}{line}\n")), want, "{line}");
         }
     }
 

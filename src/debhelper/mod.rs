@@ -7,8 +7,10 @@
 pub mod dbgsym;
 pub mod elf;
 pub mod foreign;
+pub mod scripts;
 pub mod shlibs;
 pub mod strip;
+pub mod systemd;
 
 use std::path::{Path, PathBuf};
 

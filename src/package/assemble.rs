@@ -104,6 +104,14 @@ pub(super) fn assemble(
         .map_err(deb_err)?;
     }
     let mut control_files = maintainer_scripts(package, parts.tree)?;
+    let units =
+        crate::debhelper::systemd::snippets(&data, package.systemd.as_ref()).map_err(|e| {
+            PackageError::MaintainerScripts {
+                package: name.to_owned(),
+                problem: e.to_string(),
+            }
+        })?;
+    merge_snippets(&mut control_files, &units);
     conffiles.extend(data.files_under("etc/"));
     conffiles.sort();
     conffiles.dedup();
@@ -267,6 +275,27 @@ fn maintainer_scripts(
         });
     }
     Ok(files)
+}
+
+/// Merges the systemd units' snippets into the maintainer scripts (see
+/// [`crate::debhelper::scripts::merge`]).
+fn merge_snippets(files: &mut Vec<ControlFile>, units: &crate::debhelper::systemd::Snippets) {
+    for script in ["preinst", "postinst", "prerm", "postrm"] {
+        let at = files.iter().position(|f| f.name == script);
+        let project = at.map(|i| files[i].bytes.as_slice());
+        let Some(bytes) = crate::debhelper::scripts::merge(script, project, units.of(script))
+        else {
+            continue;
+        };
+        match at {
+            Some(i) => files[i].bytes = bytes,
+            None => files.push(ControlFile {
+                name: script.into(),
+                mode: 0o755,
+                bytes,
+            }),
+        }
+    }
 }
 
 enum AddError {
