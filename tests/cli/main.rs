@@ -17,6 +17,7 @@ mod package;
 mod pipeline;
 mod repo;
 mod serve_load;
+mod shlibdeps;
 mod untrusted_deb;
 mod version_cmd;
 mod vm;

@@ -184,6 +184,7 @@ pub fn resolve(
 
 /// One binary's libraries, then its symbols (the body of dpkg-shlibdeps'
 /// main loop).
+// Long function: the steps of one dpkg-shlibdeps loop, in its order, read best in one piece.
 fn resolve_binary(
     package: &str,
     binary: &Binary,
