@@ -51,6 +51,22 @@ pub struct BuildLibrary {
     pub soname: String,
 }
 
+impl BuildLibrary {
+    /// The entry for `binary` of `package` at `version` when it is a public
+    /// shared library (a SONAME, a shared object), else `None`.
+    pub fn from_binary(package: &str, version: &str, binary: &Binary) -> Option<BuildLibrary> {
+        if !binary.elf.is_public_library() {
+            return None;
+        }
+        Some(BuildLibrary {
+            package: package.to_owned(),
+            version: version.to_owned(),
+            path: binary.path.clone(),
+            soname: binary.elf.soname.clone()?,
+        })
+    }
+}
+
 /// A package that may provide a library, with its dependency information.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provider {
