@@ -49,6 +49,16 @@ int mine_answer(void);
 int main(void) { printf("%d\n", mine_answer()); return 0; }
 "#;
 
+const CXXHELLO: &str = r#"#include <iostream>
+#include <string>
+#include <vector>
+int main(int argc, char **argv) {
+    std::vector<std::string> args(argv, argv + argc);
+    std::cout << args.size() << " " << args[0] << std::endl;
+    return 0;
+}
+"#;
+
 const RHELLO: &str = "fn main() { println!(\"{}\", std::env::args().count()); }\n";
 
 const CONTROL: &str = "\
@@ -67,9 +77,21 @@ Architecture: any
 Package: libmine1
 Architecture: any
 
+Package: cxxhello
+Architecture: any
+
 Package: mineuser
 Architecture: any
 ";
+
+/// Which programs a test needs: C++ and Rust take the longest to build.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Programs {
+    /// The C programs and our library.
+    C,
+    /// Also the C++ and the Rust program.
+    All,
+}
 
 /// The build tree: each program compiled into `debian/<pkg>/<path>`.
 struct Tree {
@@ -83,7 +105,7 @@ impl Tree {
 
     /// Compiles and installs the five binaries, and gives libmine1 the
     /// shlibs and triggers our `makeshlibs` writes.
-    fn build() -> Tree {
+    fn build(programs: Programs) -> Tree {
         let sb = Sandbox::new();
         let root = sb.path("src");
         fs::create_dir_all(root.join("debian")).expect("mkdir");
@@ -94,15 +116,18 @@ impl Tree {
             ("mine.c", MINE),
             ("usemine.c", USEMINE),
             ("rhello.rs", RHELLO),
+            ("cxxhello.cc", CXXHELLO),
         ] {
             fs::write(root.join(name), text).expect("source");
         }
-        for pkg in ["zhello", "sslhello", "rhello", "libmine1", "mineuser"] {
+        for pkg in [
+            "zhello", "sslhello", "rhello", "libmine1", "mineuser", "cxxhello",
+        ] {
             fs::create_dir_all(root.join(format!("debian/{pkg}/DEBIAN"))).expect("mkdir");
         }
         let lib = format!("debian/libmine1{MULTIARCH_LIB}");
         fs::create_dir_all(root.join(&lib)).expect("mkdir");
-        for pkg in ["zhello", "sslhello", "rhello", "mineuser"] {
+        for pkg in ["zhello", "sslhello", "rhello", "mineuser", "cxxhello"] {
             fs::create_dir_all(root.join(format!("debian/{pkg}/usr/bin"))).expect("mkdir");
         }
         let cc = |args: &[&str]| sb.run(&root, "cc", args).ok();
@@ -138,18 +163,31 @@ impl Tree {
             &format!("-L{lib}"),
             "-l:libmine.so.1",
         ]);
-        // rustc as the test runner finds it: rustup's choice of toolchain
-        // lives in the environment and the HOME the sandbox replaces.
-        let rustc = std::process::Command::new("rustc")
-            .current_dir(&root)
-            .args(["-O", "-o", "debian/rhello/usr/bin/rhello", "rhello.rs"])
-            .output()
-            .expect("run rustc");
-        assert!(
-            rustc.status.success(),
-            "rustc: {}",
-            String::from_utf8_lossy(&rustc.stderr)
-        );
+        if programs == Programs::All {
+            sb.run(
+                &root,
+                "c++",
+                &[
+                    "-O2",
+                    "-o",
+                    "debian/cxxhello/usr/bin/cxxhello",
+                    "cxxhello.cc",
+                ],
+            )
+            .ok();
+            // rustc as the test runner finds it: rustup's choice of toolchain
+            // lives in the environment and the HOME the sandbox replaces.
+            let rustc = std::process::Command::new("rustc")
+                .current_dir(&root)
+                .args(["-O", "-o", "debian/rhello/usr/bin/rhello", "rhello.rs"])
+                .output()
+                .expect("run rustc");
+            assert!(
+                rustc.status.success(),
+                "rustc: {}",
+                String::from_utf8_lossy(&rustc.stderr)
+            );
+        }
         let tree = Tree { sb };
         let libmine = tree.binary("libmine1", &format!("{MULTIARCH_LIB}/libmine.so.1"));
         let files = makeshlibs("libmine1", "1.0.0-1", &[libmine]).expect("a public library");
@@ -171,15 +209,19 @@ impl Tree {
 
     /// What `dpkg-shlibdeps -O` says for the file, as a list of entries.
     fn dpkg_shlibdeps(&self, pkg: &str, path: &str) -> Vec<String> {
-        let file = format!("debian/{pkg}{path}");
-        let run = self
-            .sb
-            .run(
-                &self.root(),
-                "dpkg-shlibdeps",
-                &["-O", &format!("-e{file}")],
-            )
-            .ok();
+        self.dpkg_shlibdeps_all(&[(pkg, path)])
+    }
+
+    /// What `dpkg-shlibdeps -O` says for several files at once.
+    fn dpkg_shlibdeps_all(&self, files: &[(&str, &str)]) -> Vec<String> {
+        let mut args = vec!["-O".to_owned()];
+        args.extend(
+            files
+                .iter()
+                .map(|(pkg, path)| format!("-edebian/{pkg}{path}")),
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = self.sb.run(&self.root(), "dpkg-shlibdeps", &args).ok();
         // No line at all when there is no dependency.
         let Some(line) = run
             .stdout
@@ -207,7 +249,7 @@ fn libmine_build() -> Vec<BuildLibrary> {
 
 #[test]
 fn depends_equal_dpkg_shlibdeps_for_c_rust_and_our_own_library() {
-    let tree = Tree::build();
+    let tree = Tree::build(Programs::All);
     let index = host();
     let cases = [
         ("zhello", "/usr/bin/zhello".to_owned()),
@@ -215,6 +257,7 @@ fn depends_equal_dpkg_shlibdeps_for_c_rust_and_our_own_library() {
         ("rhello", "/usr/bin/rhello".to_owned()),
         ("libmine1", format!("{MULTIARCH_LIB}/libmine.so.1")),
         ("mineuser", "/usr/bin/usemine".to_owned()),
+        ("cxxhello", "/usr/bin/cxxhello".to_owned()),
     ];
     for (pkg, path) in &cases {
         let binary = tree.binary(pkg, path);
@@ -229,6 +272,16 @@ fn depends_equal_dpkg_shlibdeps_for_c_rust_and_our_own_library() {
             "{pkg}"
         );
     }
+    // Several files of one package: one merged field (the library left
+    // out: in the same package it would give no dependency).
+    let all: Vec<(&str, &str)> = cases
+        .iter()
+        .filter(|(p, _)| *p != "libmine1")
+        .map(|(p, f)| (*p, f.as_str()))
+        .collect();
+    let binaries: Vec<Binary> = all.iter().map(|(p, f)| tree.binary(p, f)).collect();
+    let ours = resolve("all", &binaries, &libmine_build(), &index).expect("resolves");
+    assert_eq!(ours.depends, tree.dpkg_shlibdeps_all(&all));
     // The same-build library really is what the user program depends on.
     let user = tree.binary("mineuser", "/usr/bin/usemine");
     let ours = resolve("mineuser", &[user], &libmine_build(), &index).expect("resolves");
@@ -240,7 +293,7 @@ fn depends_equal_dpkg_shlibdeps_for_c_rust_and_our_own_library() {
 
 #[test]
 fn a_library_from_no_package_is_unresolved_naming_file_and_library() {
-    let tree = Tree::build();
+    let tree = Tree::build(Programs::C);
     let user = tree.binary("mineuser", "/usr/bin/usemine");
     let ours = resolve("mineuser", &[user], &[], &host()).expect("resolves");
     let named: Vec<(&str, &str)> = ours
@@ -253,7 +306,7 @@ fn a_library_from_no_package_is_unresolved_naming_file_and_library() {
 
 #[test]
 fn a_foreign_binary_resolves_against_the_foreign_packages() {
-    let tree = Tree::build();
+    let tree = Tree::build(Programs::C);
     let mut bytes = fs::read(tree.root().join("debian/zhello/usr/bin/zhello")).expect("read");
     // Made an arm64 file: e_machine = EM_AARCH64 (183), little-endian.
     bytes[18..20].copy_from_slice(&183u16.to_le_bytes());
@@ -295,7 +348,7 @@ fn a_foreign_binary_resolves_against_the_foreign_packages() {
 
 #[test]
 fn a_library_package_with_our_shlibs_and_trigger_satisfies_lintian() {
-    let tree = Tree::build();
+    let tree = Tree::build(Programs::C);
     let root = tree.root();
     let pkg = root.join("debian/libmine1");
     fs::write(
