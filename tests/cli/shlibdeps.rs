@@ -406,3 +406,40 @@ fn a_library_package_with_our_shlibs_and_trigger_satisfies_lintian() {
     }
     assert_eq!(tags("with.deb"), Vec::<String>::new());
 }
+
+#[test]
+fn a_static_program_gives_no_dependency_like_dpkg_shlibdeps() {
+    let sb = Sandbox::new();
+    let root = sb.path("src");
+    fs::create_dir_all(root.join("debian/shello/DEBIAN")).expect("mkdir");
+    fs::create_dir_all(root.join("debian/shello/usr/bin")).expect("mkdir");
+    fs::write(
+        root.join("debian/control"),
+        "Source: demo\n\nPackage: shello\nArchitecture: any\n",
+    )
+    .expect("control");
+    fs::write(root.join("s.c"), "int main(void) { return 0; }\n").expect("source");
+    sb.run(
+        &root,
+        "cc",
+        &["-static", "-o", "debian/shello/usr/bin/shello", "s.c"],
+    )
+    .ok();
+    let bytes = fs::read(root.join("debian/shello/usr/bin/shello")).expect("read");
+    let elf = Elf::parse(&bytes).expect("valid").expect("ELF");
+    assert!(elf.is_static && elf.needed.is_empty() && elf.interpreter.is_none());
+    let binary = Binary {
+        path: "/usr/bin/shello".to_owned(),
+        elf,
+    };
+    let ours = resolve("shello", &[binary], &[], &host()).expect("resolves");
+    assert_eq!(ours, Resolution::default());
+    let run = sb
+        .run(
+            &root,
+            "dpkg-shlibdeps",
+            &["-O", "-edebian/shello/usr/bin/shello"],
+        )
+        .ok();
+    assert_eq!(run.stdout, "");
+}
