@@ -12,6 +12,8 @@
 //! The bytes are untrusted: a malformed file is an error saying what is
 //! wrong, never a panic (see `src/proptests/elf.rs`).
 
+use std::collections::HashSet;
+
 use object::elf;
 use object::read::elf::{
     Dyn as _, FileHeader, ProgramHeader as _, Rel as _, Rela as _, SectionHeader as _,
@@ -523,14 +525,15 @@ fn copied_symbols<H: FileHeader<Endian = Endianness>>(
     data: &[u8],
     header: &H,
     dynsym: object::read::SectionIndex,
-) -> Result<Vec<usize>, ElfError> {
+) -> Result<HashSet<usize>, ElfError> {
     let bad = |what| move |source| ElfError::Malformed { what, source };
     let machine = fold_machine(header.e_machine(endian).0);
     let Some(copy) = copy_relocation(machine) else {
-        return Ok(Vec::new());
+        return Ok(HashSet::new());
     };
     let is_mips64el = header.is_mips64el(endian);
-    let mut out = Vec::new();
+    // A set: a hostile file may hold millions of relocations and symbols.
+    let mut out = HashSet::new();
     for section in sections.iter() {
         if let Some((relocs, link)) = section.rel(endian, data).map_err(bad("relocations"))? {
             if link == dynsym {

@@ -19,6 +19,7 @@ mod package;
 mod pipeline;
 mod repo;
 mod serve_load;
+mod shlibdeps;
 mod systemd;
 mod untrusted_deb;
 mod version_cmd;

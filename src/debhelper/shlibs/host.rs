@@ -347,11 +347,14 @@ fn read_capped(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, ShlibsError> 
         path: path.to_owned(),
         source,
     };
-    let file = match fs::File::open(path) {
-        Ok(file) => file,
+    // Only regular files: a FIFO or a device would block or never end.
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => return Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(read_error(source)),
-    };
+    }
+    let file = fs::File::open(path).map_err(read_error)?;
     let mut bytes = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut bytes)
@@ -369,6 +372,9 @@ fn read_capped(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, ShlibsError> 
 /// a directory or unreadable file gives none.
 fn read_head(path: &Path) -> Result<Vec<u8>, ShlibsError> {
     let mut bytes = Vec::new();
+    if !fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Ok(bytes);
+    }
     if let Ok(file) = fs::File::open(path) {
         let _ = file.take(64).read_to_end(&mut bytes);
     }
@@ -386,6 +392,15 @@ fn is_public(path: &Path) -> Result<bool, ShlibsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fifo_is_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("libfifo.so.1");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+        assert!(read_head(&fifo).expect("reads").is_empty());
+        assert!(read_text(&fifo).expect("reads").is_none());
+    }
 
     #[test]
     fn usr_merge_aliases_go_both_ways() {

@@ -51,6 +51,22 @@ pub struct BuildLibrary {
     pub soname: String,
 }
 
+impl BuildLibrary {
+    /// The entry for `binary` of `package` at `version` when it is a public
+    /// shared library (a SONAME, a shared object), else `None`.
+    pub fn from_binary(package: &str, version: &str, binary: &Binary) -> Option<BuildLibrary> {
+        if !binary.elf.is_public_library() {
+            return None;
+        }
+        Some(BuildLibrary {
+            package: package.to_owned(),
+            version: version.to_owned(),
+            path: binary.path.clone(),
+            soname: binary.elf.soname.clone()?,
+        })
+    }
+}
+
 /// A package that may provide a library, with its dependency information.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provider {
@@ -184,6 +200,7 @@ pub fn resolve(
 
 /// One binary's libraries, then its symbols (the body of dpkg-shlibdeps'
 /// main loop).
+// Long function: the steps of one dpkg-shlibdeps loop, in its order, read best in one piece.
 fn resolve_binary(
     package: &str,
     binary: &Binary,

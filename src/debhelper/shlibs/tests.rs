@@ -352,3 +352,52 @@ fn makeshlibs_writes_shlibs_and_the_ldconfig_trigger_for_public_libraries() {
     );
     assert_eq!(makeshlibs("libmine1", "1.0.0-1", &[private]), None);
 }
+
+#[test]
+fn a_symlink_out_of_the_root_is_not_followed() {
+    let (root, like) = fake_root();
+    std::os::unix::fs::symlink(
+        "/usr/lib/x86_64-linux-gnu/libz.so.1",
+        root.path().join("usr/lib/x86_64-linux-gnu/libesc.so.1"),
+    )
+    .expect("symlink");
+    let index = HostDpkg::open(root.path(), "amd64").expect("opens");
+    assert!(matches!(
+        index.lookup("libesc.so.1", &like.abi, &[]).expect("looks"),
+        Lookup::NotFound { .. }
+    ));
+}
+
+#[test]
+fn an_oversized_database_file_is_an_error_naming_it() {
+    let (root, _) = fake_root();
+    let list = root.path().join("var/lib/dpkg/info/huge.list");
+    fs::File::create(&list)
+        .and_then(|f| f.set_len((64 << 20) + 1))
+        .expect("sparse file");
+    let err = HostDpkg::open(root.path(), "amd64").expect_err("refuses");
+    assert_eq!(
+        err.to_string(),
+        format!("{} is larger than 67108864 bytes", list.display())
+    );
+}
+
+#[test]
+fn build_libraries_come_from_public_libraries_only() {
+    let (_, lib) = host_zlib();
+    let library = Binary {
+        path: "/usr/lib/x86_64-linux-gnu/libz.so.1".to_owned(),
+        elf: lib.clone(),
+    };
+    assert_eq!(
+        BuildLibrary::from_binary("zlib1g", "1:1.3-1", &library),
+        Some(BuildLibrary {
+            package: "zlib1g".to_owned(),
+            version: "1:1.3-1".to_owned(),
+            path: "/usr/lib/x86_64-linux-gnu/libz.so.1".to_owned(),
+            soname: "libz.so.1".to_owned(),
+        })
+    );
+    let program = program("/usr/bin/prog", &lib, &[], vec![]);
+    assert_eq!(BuildLibrary::from_binary("prog", "1", &program), None);
+}
