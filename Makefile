@@ -4,8 +4,9 @@ BIN := target/debug/git-buildkit
 # What the tests and the demo run: the real tools a user has.
 # qemu-utils is listed before qemu-system-x86 on purpose: see scripts/ensure-debs.
 VM_DEBS := qemu-utils qemu-system-x86 mmdebstrap e2fsprogs
-# gcc and the -dev packages: the compiled programs of the debhelper tests (issue 12).
-TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3 strace bubblewrap gcc libc6-dev zlib1g-dev libssl-dev libyaml-dev gdb debian-archive-keyring $(VM_DEBS)
+# gcc, g++ and the -dev packages: the compiled programs of the debhelper tests;
+# libdebhelper-perl: debhelper's own snippets, which the systemd test compares with (issue 12).
+TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3 strace bubblewrap gcc g++ libc6-dev zlib1g-dev libssl-dev libyaml-dev gdb libdebhelper-perl debian-archive-keyring $(VM_DEBS)
 DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv bubblewrap gcc libc6-dev zlib1g-dev $(VM_DEBS)
 # apt-cacher-ng itself is unpacked by scripts/bench-proxy (installing it would
 # start its service on every address); these are the libraries it needs.

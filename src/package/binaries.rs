@@ -36,7 +36,7 @@ pub(super) fn strip(
     let stripped =
         strip::strip_tree(data, scratch, options).map_err(|source| PackageError::Strip {
             package: name.clone(),
-            source,
+            source: Box::new(source),
         })?;
     if package.dbgsym && !stripped.without_build_id.is_empty() {
         listener.warn(&format!(
@@ -57,7 +57,7 @@ pub(super) fn elf_files(package: &str, data: &DataTree) -> Result<Vec<Binary>, P
             FileSource::Bytes(bytes) => std::borrow::Cow::Borrowed(bytes.as_slice()),
             FileSource::Path(file) => {
                 let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-                if len < 4 || len > MAX_ELF || !starts_with_elf_magic(file) {
+                if !(4..=MAX_ELF).contains(&len) || !starts_with_elf_magic(file) {
                     continue;
                 }
                 std::borrow::Cow::Owned(std::fs::read(file).map_err(|source| PackageError::Io {
@@ -73,7 +73,7 @@ pub(super) fn elf_files(package: &str, data: &DataTree) -> Result<Vec<Binary>, P
                 return Err(PackageError::BadElf {
                     package: package.to_owned(),
                     file: path,
-                    source,
+                    source: Box::new(source),
                 })
             }
         }
@@ -267,6 +267,6 @@ impl Resolver<'_> {
 fn shlibs_error(package: &str, source: shlibs::ShlibsError) -> PackageError {
     PackageError::Shlibs {
         package: package.to_owned(),
-        source,
+        source: Box::new(source),
     }
 }

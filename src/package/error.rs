@@ -92,7 +92,7 @@ pub enum PackageError {
     Strip {
         package: String,
         #[source]
-        source: crate::debhelper::strip::StripError,
+        source: Box<crate::debhelper::strip::StripError>,
     },
     /// A file of the package starts like ELF but is not a valid one.
     #[error("package {package}: {file} is a damaged ELF file")]
@@ -100,7 +100,7 @@ pub enum PackageError {
         package: String,
         file: String,
         #[source]
-        source: crate::debhelper::elf::ElfError,
+        source: Box<crate::debhelper::elf::ElfError>,
     },
     /// Libraries the package's ELF files need map to no package.
     #[error("package {package}: a library its ELF files need maps to no package:\n  {}", lines.join("\n  "))]
@@ -110,7 +110,7 @@ pub enum PackageError {
     Shlibs {
         package: String,
         #[source]
-        source: crate::debhelper::shlibs::ShlibsError,
+        source: Box<crate::debhelper::shlibs::ShlibsError>,
     },
     /// Another architecture's library information could not be had.
     #[error("package {package} ({arch}): the {arch} libraries' dependency information could not be fetched: {reason}")]

@@ -317,7 +317,7 @@ fn write_all(
             )
             .map_err(|source| PackageError::Strip {
                 package: name.clone(),
-                source,
+                source: Box::new(source),
             })?;
             debs.push(deb::write_deb(&spec, staging.path()).map_err(deb_err)?);
         }
