@@ -119,7 +119,13 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
 }
 
 fn depends(ui: &Ui, files: &[PathBuf], json: bool) -> Result<(), CliError> {
-    let resolution = git_buildkit::debhelper::depends_of_files(files).map_err(usage)?;
+    use git_buildkit::debhelper::DependsError;
+    let resolution = git_buildkit::debhelper::depends_of_files(files).map_err(|e| match e {
+        DependsError::NotElf { .. } | DependsError::Foreign { .. } => usage(e),
+        DependsError::Read { .. } | DependsError::Shlibs(_) => {
+            CliError::new(git_buildkit::exit::ExitCode::Failed, e)
+        }
+    })?;
     let depends = resolution.depends.join(", ");
     if json {
         let unresolved: Vec<_> = resolution

@@ -199,10 +199,14 @@ impl Session {
     fn packages(&self, arch: &str) -> Result<String, ForeignError> {
         let dists = format!("dists/{}", self.suite);
         let inrelease = self.get(&format!("{dists}/InRelease"), MAX_INDEX)?;
-        let release = verify_release(&inrelease).map_err(|reason| ForeignError::Untrusted {
-            url: format!("{}/{dists}/InRelease", self.mirror),
-            reason,
-        })?;
+        let release = verify_release(&inrelease)
+            .and_then(|text| {
+                check_release(&text, &self.suite, std::time::SystemTime::now()).map(|()| text)
+            })
+            .map_err(|reason| ForeignError::Untrusted {
+                url: format!("{}/{dists}/InRelease", self.mirror),
+                reason,
+            })?;
         let index_path = format!("main/binary-{arch}/Packages.xz");
         let (digest, size) = release_digest(&release, &index_path).ok_or_else(|| {
             ForeignError::Missing(format!(
@@ -272,6 +276,29 @@ fn verify_release(inrelease: &[u8]) -> Result<String, String> {
     let text = crate::sign::verify_clearsigned(&keys, inrelease)
         .map_err(|e| format!("not signed by a key of {}: {e}", keyring.display()))?;
     String::from_utf8(text).map_err(|_| "the signed text is not UTF-8".to_owned())
+}
+
+/// A signed Release is the suite asked for (`Suite` or `Codename`), and
+/// not past its `Valid-Until`: an old or another suite's signed file,
+/// replayed by a mirror, is refused as apt refuses it.
+fn check_release(release: &str, suite: &str, now: std::time::SystemTime) -> Result<(), String> {
+    let paragraphs = deb822::parse(release, Comments::Refused).map_err(|e| e.to_string())?;
+    let fields = paragraphs.first().ok_or("an empty Release")?;
+    let names = [fields.value("Suite"), fields.value("Codename")];
+    if !names.iter().flatten().any(|n| n.trim() == suite) {
+        return Err(format!("it is not the Release of {suite}"));
+    }
+    if let Some(until) = fields.value("Valid-Until") {
+        let until = httpdate::parse_http_date(&until.trim().replace(" UTC", " GMT"))
+            .map_err(|_| format!("unreadable Valid-Until {until:?}"))?;
+        if until < now {
+            return Err(format!(
+                "it expired ({}); the mirror serves an old copy",
+                httpdate::fmt_http_date(until)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The SHA256 and size `release` gives for `path`.
@@ -389,6 +416,22 @@ Package: evil\nVersion: 1\nFilename: ../../etc/passwd\nSHA256: dd\n";
             ))
         );
         assert_eq!(pool_entry(INDEX, "zlib"), None);
+    }
+
+    #[test]
+    fn a_release_of_another_suite_or_past_its_validity_is_refused() {
+        let now = httpdate::parse_http_date("Mon, 30 Nov 2026 12:00:00 GMT").expect("date");
+        let release = "Origin: Debian\nSuite: stable\nCodename: bookworm\n\
+                       Valid-Until: Mon, 07 Dec 2026 12:00:00 UTC\n";
+        assert_eq!(check_release(release, "bookworm", now), Ok(()));
+        assert_eq!(check_release(release, "stable", now), Ok(()));
+        assert!(check_release(release, "trixie", now).is_err());
+        let old = release.replace("Mon, 07 Dec 2026", "Sat, 07 Nov 2026");
+        assert!(check_release(&old, "bookworm", now).is_err());
+        assert_eq!(
+            check_release("Suite: stable\nCodename: bookworm\n", "bookworm", now),
+            Ok(())
+        );
     }
 
     #[test]

@@ -147,10 +147,20 @@ pub enum DependsError {
 pub fn depends_of_files(files: &[PathBuf]) -> Result<shlibs::Resolution, DependsError> {
     let mut binaries = Vec::new();
     for path in files {
-        let bytes = std::fs::read(path).map_err(|source| DependsError::Read {
+        let read_err = |source| DependsError::Read {
             path: path.clone(),
             source,
-        })?;
+        };
+        // A FIFO or a device would block or never end: regular files only,
+        // and at most 1 GiB of one.
+        let meta = std::fs::metadata(path).map_err(read_err)?;
+        if !meta.is_file() || meta.len() > 1 << 30 {
+            return Err(DependsError::NotElf {
+                path: path.clone(),
+                reason: "not a regular file of at most 1 GiB".into(),
+            });
+        }
+        let bytes = std::fs::read(path).map_err(read_err)?;
         let elf = elf::Elf::parse(&bytes)
             .map_err(|e| e.to_string())
             .and_then(|elf| elf.ok_or_else(|| "no ELF header".to_owned()))

@@ -55,6 +55,23 @@ pub fn merge(script: &str, project: Option<&[u8]>, snippet: &str) -> Option<Vec<
     Some(out)
 }
 
+/// Whether a script's `#!` line names a POSIX shell (`sh`, `dash`, `bash`,
+/// directly or through `env`), where the shell snippets may be put without
+/// a `#DEBHELPER#` token.
+pub fn is_shell_script(script: &[u8]) -> bool {
+    let first = script.split(|&b| b == b'\n').next().unwrap_or_default();
+    let Some(line) = first.strip_prefix(b"#!") else {
+        return false;
+    };
+    let line = String::from_utf8_lossy(line);
+    let mut words = line.split_whitespace();
+    let mut interpreter = words.next().unwrap_or_default();
+    if interpreter.rsplit('/').next() == Some("env") {
+        interpreter = words.next().unwrap_or_default();
+    }
+    matches!(interpreter.rsplit('/').next(), Some("sh" | "dash" | "bash"))
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -69,6 +86,26 @@ fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(rest);
     out
+}
+
+#[cfg(test)]
+mod shell_tests {
+    use super::is_shell_script;
+
+    #[test]
+    fn only_posix_shells_take_snippets_without_the_token() {
+        for yes in ["#!/bin/sh\n", "#!/bin/bash -e\nx", "#! /usr/bin/env dash\n"] {
+            assert!(is_shell_script(yes.as_bytes()), "{yes}");
+        }
+        for no in [
+            "#!/usr/bin/python3\n",
+            "#!/usr/bin/perl -w\n",
+            "echo hi\n",
+            "",
+        ] {
+            assert!(!is_shell_script(no.as_bytes()), "{no}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -53,6 +53,51 @@ fn first_release_override(name: &str) -> String {
     )
 }
 
+/// Adds [`first_release_override`] to the package's lintian overrides: a
+/// file of its own, or the end of the one the project ships (unless that
+/// one overrides the tag already).
+fn add_first_release_override(data: &mut DataTree, name: &str) -> Result<(), PackageError> {
+    let dest = format!("/usr/share/lintian/overrides/{name}");
+    let deb_err = |source| PackageError::Deb {
+        package: name.to_owned(),
+        source,
+    };
+    let existing = data
+        .files()
+        .find(|(path, _, _)| *path == dest)
+        .map(|(_, source, _)| source.clone());
+    let mut text = match existing {
+        None => {
+            return data
+                .add_bytes(&dest, first_release_override(name).into_bytes(), 0o644)
+                .map_err(deb_err)
+        }
+        Some(crate::deb::FileSource::Bytes(bytes)) => bytes,
+        Some(crate::deb::FileSource::Path(path)) => {
+            use std::io::Read;
+            let mut bytes = Vec::new();
+            std::fs::File::open(&path)
+                .and_then(|f| f.take((1 << 20) + 1).read_to_end(&mut bytes))
+                .and_then(|_| match bytes.len() > 1 << 20 {
+                    true => Err(std::io::Error::other("a lintian overrides file over 1 MiB")),
+                    false => Ok(()),
+                })
+                .map_err(|source| PackageError::Io { path, source })?;
+            bytes
+        }
+    };
+    if String::from_utf8_lossy(&text).contains("initial-upload-closes-no-bugs") {
+        return Ok(());
+    }
+    if !text.is_empty() && !text.ends_with(b"\n") {
+        text.push(b'\n');
+    }
+    text.extend_from_slice(first_release_override(name).as_bytes());
+    let size = text.len() as u64;
+    data.replace_source(&dest, crate::deb::FileSource::Bytes(text), size)
+        .map_err(deb_err)
+}
+
 /// Builds the spec of one package from its configuration and the built
 /// tree, with the extended description taken from the README when the
 /// configured one is only a synopsis. The control stanza has `${shlibs}`
@@ -96,12 +141,7 @@ pub(super) fn assemble(
     .map_err(deb_err)?;
 
     if parts.first {
-        data.add_bytes(
-            &format!("/usr/share/lintian/overrides/{name}"),
-            first_release_override(name).into_bytes(),
-            0o644,
-        )
-        .map_err(deb_err)?;
+        add_first_release_override(&mut data, name)?;
     }
     let mut control_files = maintainer_scripts(package, parts.tree)?;
     let units =
@@ -111,7 +151,7 @@ pub(super) fn assemble(
                 problem: e.to_string(),
             }
         })?;
-    merge_snippets(&mut control_files, &units);
+    merge_snippets(package, &mut control_files, &units)?;
     conffiles.extend(data.files_under("etc/"));
     conffiles.sort();
     conffiles.dedup();
@@ -279,10 +319,27 @@ fn maintainer_scripts(
 
 /// Merges the systemd units' snippets into the maintainer scripts (see
 /// [`crate::debhelper::scripts::merge`]).
-fn merge_snippets(files: &mut Vec<ControlFile>, units: &crate::debhelper::systemd::Snippets) {
+fn merge_snippets(
+    package: &PackageConfig,
+    files: &mut Vec<ControlFile>,
+    units: &crate::debhelper::systemd::Snippets,
+) -> Result<(), PackageError> {
+    use crate::debhelper::scripts::{is_shell_script, TOKEN};
     for script in ["preinst", "postinst", "prerm", "postrm"] {
         let at = files.iter().position(|f| f.name == script);
         let project = at.map(|i| files[i].bytes.as_slice());
+        if let Some(text) = project.filter(|_| !units.of(script).is_empty()) {
+            let has_token = text.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes());
+            if !has_token && !is_shell_script(text) {
+                return Err(PackageError::MaintainerScripts {
+                    package: package.name.get_ref().clone(),
+                    problem: format!(
+                        "{script} is not a shell script, so the systemd snippets (shell) can \
+                         only go where it says {TOKEN}: put that line where they belong"
+                    ),
+                });
+            }
+        }
         let Some(bytes) = crate::debhelper::scripts::merge(script, project, units.of(script))
         else {
             continue;
@@ -296,6 +353,7 @@ fn merge_snippets(files: &mut Vec<ControlFile>, units: &crate::debhelper::system
             }),
         }
     }
+    Ok(())
 }
 
 enum AddError {
@@ -346,4 +404,40 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_of(data: &DataTree, dest: &str) -> String {
+        data.files()
+            .find(|(path, _, _)| path == dest)
+            .map(|(_, source, _)| match source {
+                crate::deb::FileSource::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+                crate::deb::FileSource::Path(p) => std::fs::read_to_string(p).expect("read"),
+            })
+            .expect("the overrides file")
+    }
+
+    #[test]
+    fn the_first_release_override_joins_the_projects_own_overrides() {
+        let dest = "/usr/share/lintian/overrides/zhello";
+        let mut data = DataTree::new();
+        add_first_release_override(&mut data, "zhello").expect("alone");
+        assert!(text_of(&data, dest).ends_with("zhello: initial-upload-closes-no-bugs\n"));
+
+        let mut data = DataTree::new();
+        data.add_bytes(dest, b"zhello: no-manual-page".to_vec(), 0o644)
+            .expect("project's");
+        add_first_release_override(&mut data, "zhello").expect("joined");
+        let text = text_of(&data, dest);
+        assert!(text.starts_with("zhello: no-manual-page\n#"), "{text}");
+        assert!(
+            text.ends_with("zhello: initial-upload-closes-no-bugs\n"),
+            "{text}"
+        );
+        add_first_release_override(&mut data, "zhello").expect("again");
+        assert_eq!(text_of(&data, dest), text, "added once");
+    }
 }

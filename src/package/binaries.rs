@@ -48,22 +48,60 @@ pub(super) fn strip(
     Ok(stripped.debug)
 }
 
-/// The ELF files of a package's data tree, read from their (stripped)
-/// sources; files that are not ELF are skipped.
+/// The files dh_shlibdeps looks at: executable, or named like a shared
+/// library (`*.so*`, OCaml's `*.cmxs`, node's `*.node`), and not detached
+/// debug information under `/usr/lib/debug`.
+fn is_shlibdeps_candidate(path: &str, mode: u32) -> bool {
+    const DEBUG_DIRS: &[&str] = &[
+        "lib",
+        "lib64",
+        "usr",
+        "bin",
+        "sbin",
+        "opt",
+        "dev",
+        "emul",
+        ".build-id",
+    ];
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let looks_shared = name.contains(".so") || name.ends_with(".cmxs") || name.ends_with(".node");
+    let detached = path
+        .strip_prefix("/usr/lib/debug/")
+        .and_then(|rest| rest.split('/').next())
+        .is_some_and(|top| DEBUG_DIRS.contains(&top));
+    (mode & 0o111 != 0 || looks_shared) && !detached
+}
+
+/// The ELF files of a package's data tree that dh_shlibdeps would look at
+/// (see [`is_shlibdeps_candidate`]), read from their (stripped) sources;
+/// files that are not ELF are skipped, a damaged one is an error, and so is
+/// one too large to read (never a silently missing dependency).
 pub(super) fn elf_files(package: &str, data: &DataTree) -> Result<Vec<Binary>, PackageError> {
     let mut binaries = Vec::new();
-    for (path, source, _) in data.files() {
+    for (path, source, mode) in data.files() {
+        if !is_shlibdeps_candidate(&path, mode) {
+            continue;
+        }
         let bytes = match source {
             FileSource::Bytes(bytes) => std::borrow::Cow::Borrowed(bytes.as_slice()),
             FileSource::Path(file) => {
-                let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-                if !(4..=MAX_ELF).contains(&len) || !starts_with_elf_magic(file) {
-                    continue;
-                }
-                std::borrow::Cow::Owned(std::fs::read(file).map_err(|source| PackageError::Io {
+                let io = |source| PackageError::Io {
                     path: file.clone(),
                     source,
-                })?)
+                };
+                if !starts_with_elf_magic(file).map_err(io)? {
+                    continue;
+                }
+                let len = std::fs::metadata(file).map_err(io)?.len();
+                if len > MAX_ELF {
+                    return Err(PackageError::Io {
+                        path: file.clone(),
+                        source: std::io::Error::other(format!(
+                            "an ELF file of {len} bytes: more than the {MAX_ELF} read to find its libraries"
+                        )),
+                    });
+                }
+                std::borrow::Cow::Owned(std::fs::read(file).map_err(io)?)
             }
         };
         match Elf::parse(&bytes) {
@@ -81,13 +119,11 @@ pub(super) fn elf_files(package: &str, data: &DataTree) -> Result<Vec<Binary>, P
     Ok(binaries)
 }
 
-fn starts_with_elf_magic(file: &Path) -> bool {
+fn starts_with_elf_magic(file: &Path) -> std::io::Result<bool> {
     use std::io::Read;
-    let mut magic = [0u8; 4];
-    std::fs::File::open(file)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
-        && magic == *b"\x7fELF"
+    let mut magic = Vec::with_capacity(4);
+    std::fs::File::open(file)?.take(4).read_to_end(&mut magic)?;
+    Ok(magic == b"\x7fELF")
 }
 
 /// The public libraries `package` at `version` ships: a dependency on one of
@@ -160,9 +196,21 @@ pub(super) struct Resolver<'a> {
     pub(super) foreign: Option<&'a dyn ForeignLibraries>,
     /// Progress and warnings.
     pub(super) listener: &'a dyn Listener,
+    /// The host's dpkg database, read once per build on first need.
+    pub(super) host: std::cell::OnceCell<HostDpkg>,
 }
 
 impl Resolver<'_> {
+    /// The host's dpkg database ([`admindir`]), read on first use.
+    fn host(&self, package: &str) -> Result<&HostDpkg, PackageError> {
+        if let Some(host) = self.host.get() {
+            return Ok(host);
+        }
+        let host = HostDpkg::open_admindir(Path::new("/"), &admindir(), host_arch())
+            .map_err(|source| shlibs_error(package, source))?;
+        Ok(self.host.get_or_init(|| host))
+    }
+
     /// The `Depends` entries for `package`'s `binaries`.
     pub(super) fn depends(
         &self,
@@ -182,16 +230,22 @@ impl Resolver<'_> {
             return Ok(Vec::new());
         }
         let arch = match package.architecture.get_ref().as_str() {
-            "all" => dynamic
-                .iter()
-                .find_map(|b| b.elf.debian_arch())
-                .unwrap_or(host_arch()),
+            "all" => {
+                self.listener.warn(&format!(
+                    "{name} is architecture all but ships ELF files ({}): lintian calls that \
+                     an error (arch-independent-package-contains-binary-or-object); set its \
+                     architecture",
+                    dynamic[0].path
+                ));
+                dynamic
+                    .iter()
+                    .find_map(|b| b.elf.debian_arch())
+                    .unwrap_or(host_arch())
+            }
             arch => arch,
         };
         let resolution = if arch == host_arch() {
-            let index = HostDpkg::open_admindir(Path::new("/"), &admindir(), arch)
-                .map_err(|source| shlibs_error(name, source))?;
-            shlibs::resolve(name, binaries, self.build, &index)
+            shlibs::resolve(name, binaries, self.build, self.host(name)?)
         } else {
             let index = self.foreign_index(name, arch, &dynamic)?;
             shlibs::resolve(name, binaries, self.build, &index)
@@ -233,17 +287,23 @@ impl Resolver<'_> {
                 reason: "no Debian archive to fetch its libraries' information from".into(),
             });
         };
-        let host = HostDpkg::open_admindir(Path::new("/"), &admindir(), host_arch())
-            .map_err(|source| shlibs_error(name, source))?;
+        let host = self.host(name)?;
         let mut wanted: Vec<String> = Vec::new();
         for soname in binaries.iter().flat_map(|b| &b.elf.needed) {
             if self.build.iter().any(|l| &l.soname == soname) {
                 continue;
             }
-            for package in host
+            let providers = host
                 .providers_by_soname(soname)
-                .map_err(|source| shlibs_error(name, source))?
-            {
+                .map_err(|source| shlibs_error(name, source))?;
+            if providers.is_empty() {
+                self.listener.warn(&format!(
+                    "{name}: no package on this host describes {soname}, so its {arch} package \
+                     is not known; install the library's package on this host (any \
+                     architecture), or list the dependency yourself"
+                ));
+            }
+            for package in providers {
                 if !wanted.contains(&package) {
                     wanted.push(package);
                 }
@@ -268,5 +328,40 @@ fn shlibs_error(package: &str, source: shlibs::ShlibsError) -> PackageError {
     PackageError::Shlibs {
         package: package.to_owned(),
         source: Box::new(source),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shlibdeps_looks_at_executables_and_libraries_not_detached_debug_files() {
+        assert!(is_shlibdeps_candidate("/usr/bin/zhello", 0o755));
+        assert!(is_shlibdeps_candidate(
+            "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13",
+            0o644
+        ));
+        assert!(is_shlibdeps_candidate(
+            "/usr/lib/node_modules/x/build/x.node",
+            0o644
+        ));
+        assert!(!is_shlibdeps_candidate(
+            "/usr/share/firmware/blob.elf",
+            0o644
+        ));
+        assert!(!is_shlibdeps_candidate(
+            "/usr/lib/debug/.build-id/ab/cdef.debug",
+            0o644
+        ));
+        assert!(!is_shlibdeps_candidate(
+            "/usr/lib/debug/usr/bin/zhello",
+            0o755
+        ));
+    }
+
+    #[test]
+    fn a_package_of_the_build_gives_its_public_libraries() {
+        assert!(build_libraries("x", "1", &[]).is_empty());
     }
 }

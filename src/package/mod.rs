@@ -231,6 +231,7 @@ fn write_debs(
         allow_unresolved: request.allow_unresolved,
         foreign: request.foreign.as_deref(),
         listener,
+        host: std::cell::OnceCell::new(),
     };
     for p in &mut pending {
         let name = p.package.name.get_ref();
