@@ -135,7 +135,7 @@ impl ForeignLibraries for DebianArchive {
     fn fetch(&self, arch: &str, packages: &[String]) -> Result<Vec<ForeignPackage>, ForeignError> {
         let (mirror, suite) = (self.host)();
         let session = self.session(&mirror, &suite)?;
-        let index = session.packages(arch)?;
+        let index = session.packages(arch, Components::All)?;
         let mut found = Vec::new();
         for package in packages {
             if let Some((filename, digest)) = pool_entry(&index, package) {
@@ -146,9 +146,21 @@ impl ForeignLibraries for DebianArchive {
     }
 
     fn names(&self, mirror: &str, suite: &str, arch: &str) -> Result<Vec<String>, ForeignError> {
-        let index = self.session(mirror, suite)?.packages(arch)?;
+        // The guest's Debian source line names `main` only.
+        let index = self
+            .session(mirror, suite)?
+            .packages(arch, Components::Main)?;
         Ok(names_of(&index))
     }
+}
+
+/// Which components of a suite are read.
+#[derive(Debug, Clone, Copy)]
+enum Components {
+    /// Every one the Release lists: where a library package may be.
+    All,
+    /// `main`: what a VM guest installs from.
+    Main,
 }
 
 /// One fetch session: a client through a proxy for one mirror.
@@ -194,9 +206,9 @@ impl Session {
         Ok(bytes)
     }
 
-    /// The suite's `main` Packages index for `arch`, checked against the
-    /// signed InRelease.
-    fn packages(&self, arch: &str) -> Result<String, ForeignError> {
+    /// The suite's Packages indexes for `arch` (of `scope`), checked
+    /// against the signed InRelease, one after the other.
+    fn packages(&self, arch: &str, scope: Components) -> Result<String, ForeignError> {
         let dists = format!("dists/{}", self.suite);
         let inrelease = self.get(&format!("{dists}/InRelease"), MAX_INDEX)?;
         let release = verify_release(&inrelease)
@@ -207,20 +219,34 @@ impl Session {
                 url: format!("{}/{dists}/InRelease", self.mirror),
                 reason,
             })?;
-        let index_path = format!("main/binary-{arch}/Packages.xz");
-        let (digest, size) = release_digest(&release, &index_path).ok_or_else(|| {
-            ForeignError::Missing(format!(
-                "{} {} does not carry architecture {arch} ({index_path} is not in its Release)",
+        let components = match scope {
+            Components::All => components(&release),
+            Components::Main => vec!["main".to_owned()],
+        };
+        let mut text = String::new();
+        for component in components {
+            let index_path = format!("{component}/binary-{arch}/Packages.xz");
+            let Some((digest, size)) = release_digest(&release, &index_path) else {
+                continue;
+            };
+            let url = format!("{}/{dists}/{index_path}", self.mirror);
+            let compressed = self.get(&format!("{dists}/{index_path}"), MAX_INDEX)?;
+            check(&compressed, &digest, Some(size)).map_err(|reason| ForeignError::Untrusted {
+                url: url.clone(),
+                reason,
+            })?;
+            let index =
+                unpack_index(&compressed).map_err(|reason| ForeignError::Fetch { url, reason })?;
+            text.push_str(&index);
+            text.push_str("\n\n");
+        }
+        if text.is_empty() {
+            return Err(ForeignError::Missing(format!(
+                "{} {} does not carry architecture {arch} (no Packages.xz for it in its Release)",
                 self.mirror, self.suite
-            ))
-        })?;
-        let url = format!("{}/{dists}/{index_path}", self.mirror);
-        let compressed = self.get(&format!("{dists}/{index_path}"), MAX_INDEX)?;
-        check(&compressed, &digest, Some(size)).map_err(|reason| ForeignError::Untrusted {
-            url: url.clone(),
-            reason,
-        })?;
-        unpack_index(&compressed).map_err(|reason| ForeignError::Fetch { url, reason })
+            )));
+        }
+        Ok(text)
     }
 
     /// The library information of the pool file `filename`.
@@ -299,6 +325,27 @@ fn check_release(release: &str, suite: &str, now: std::time::SystemTime) -> Resu
         }
     }
     Ok(())
+}
+
+/// The components a Release lists (`main` when it lists none), each a
+/// plain name (no `/` or `..`, as they become URL paths).
+fn components(release: &str) -> Vec<String> {
+    let listed: Vec<String> = release
+        .lines()
+        .find_map(|l| l.strip_prefix("Components:"))
+        .unwrap_or("main")
+        .split_whitespace()
+        .filter(|c| {
+            c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_owned)
+        .collect();
+    if listed.is_empty() {
+        vec!["main".to_owned()]
+    } else {
+        listed
+    }
 }
 
 /// The SHA256 and size `release` gives for `path`.
@@ -432,6 +479,16 @@ Package: evil\nVersion: 1\nFilename: ../../etc/passwd\nSHA256: dd\n";
             check_release("Suite: stable\nCodename: bookworm\n", "bookworm", now),
             Ok(())
         );
+    }
+
+    #[test]
+    fn every_listed_component_is_read_and_none_leaves_the_suite() {
+        let release = "Suite: stable\nComponents: main contrib non-free-firmware ../x a/b\n";
+        assert_eq!(
+            components(release),
+            ["main", "contrib", "non-free-firmware"]
+        );
+        assert_eq!(components("Suite: stable\n"), ["main"]);
     }
 
     #[test]
