@@ -115,9 +115,20 @@ impl Sandbox {
         let mut cmd = Command::new(program);
         clean_env(&mut cmd, self.dir.path());
         cmd.current_dir(cwd).args(args);
-        cmd.output()
-            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
-            .into()
+        // A program a test has just written can be "busy" for a moment:
+        // another test thread's fork holds the writing descriptor until its
+        // child execs. The kernel lets go within milliseconds.
+        let mut tries = 0;
+        loop {
+            match cmd.output() {
+                Ok(output) => return output.into(),
+                Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("cannot run {program}: {e}"),
+            }
+        }
     }
 
     /// Runs our binary in `cwd`.
