@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod process;
 pub mod progress;
 pub mod proxy;
+pub mod python;
 pub mod serve;
 pub mod sign;
 pub mod time;

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod build_path;
 mod build_safety;
 mod cache;
 mod dbgsym;
@@ -17,6 +18,8 @@ mod flow_safety;
 mod house;
 mod package;
 mod pipeline;
+mod python_deb;
+mod python_package;
 mod repo;
 mod serve_load;
 mod shlibdeps;
@@ -27,4 +30,7 @@ mod vm;
 mod vm_debian;
 mod vm_exec;
 mod vm_hostile;
+mod vm_python;
 mod vm_systemd;
+mod wheelhouse;
+mod wheels;

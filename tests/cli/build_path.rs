@@ -1,0 +1,1 @@
+//! (issue 13: filled in by its owner)
