@@ -326,3 +326,32 @@ fn write_all(
     staging.publish(&mut debs)?;
     Ok(debs)
 }
+
+/// How generated packages are written (issue 13: `python deb`).
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// Each package's member compression.
+    pub compression: Compression,
+    /// A library an ELF file needs that maps to no package is warned about
+    /// and left out, rather than an error.
+    pub allow_unresolved: bool,
+    /// Where another architecture's library information comes from.
+    pub foreign: Option<std::sync::Arc<dyn ForeignLibraries>>,
+}
+
+/// Writes generated Python packages the way the package stage writes its
+/// own: ELF files stripped, `${shlibs}` resolved across the set, no build
+/// path in any file, all written or none. (helper C)
+pub fn write_python_packages(
+    packages: Vec<crate::python::layout::PyPackage>,
+    out_dir: &Path,
+    options: &WriteOptions,
+    listener: &dyn Listener,
+) -> Result<Vec<WrittenDeb>, PackageError> {
+    todo!(
+        "C: {} {} {options:?} {}",
+        packages.len(),
+        out_dir.display(),
+        listener.output().flush().is_ok()
+    )
+}
