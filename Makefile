@@ -6,12 +6,13 @@ BIN := target/debug/git-buildkit
 VM_DEBS := qemu-utils qemu-system-x86 mmdebstrap e2fsprogs
 # gcc, g++ and the -dev packages: the compiled programs of the debhelper tests;
 # libdebhelper-perl: debhelper's own snippets, which the systemd test compares with (issue 12).
-TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3 strace bubblewrap gcc g++ libc6-dev zlib1g-dev libssl-dev libyaml-dev gdb libdebhelper-perl debian-archive-keyring $(VM_DEBS)
+# python3-pip/-setuptools/-wheel/-venv: Debian's pip builds and fetches the wheels of the Python tests (issue 13).
+TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3 strace bubblewrap gcc g++ libc6-dev zlib1g-dev libssl-dev libyaml-dev gdb libdebhelper-perl debian-archive-keyring python3-pip python3-setuptools python3-wheel python3-venv $(VM_DEBS)
 DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv bubblewrap gcc libc6-dev zlib1g-dev $(VM_DEBS)
 # apt-cacher-ng itself is unpacked by scripts/bench-proxy (installing it would
 # start its service on every address); these are the libraries it needs.
 ACNG_LIBS := libevent-2.1-7 libevent-pthreads-2.1-7 libc-ares2 libfuse2 libwrap0 libssl3
-BENCH_DEBS := git dpkg-dev xz-utils reprepro aptly gnupg gpgv bc python3 eatmydata $(ACNG_LIBS) $(VM_DEBS)
+BENCH_DEBS := git dpkg-dev xz-utils reprepro aptly gnupg gpgv bc python3 eatmydata python3-pip python3-setuptools python3-wheel python3-venv dh-python dh-virtualenv debhelper $(ACNG_LIBS) $(VM_DEBS)
 
 .PHONY: all build test demo bench lint man deps-test deps-demo deps-bench clean soak fuzz
 
@@ -56,7 +57,7 @@ demo: deps-demo build
 # aptly (scripts/bench-repo); tag -> VM verdict (scripts/bench-vm); the
 # caching apt proxy and apt-cacher-ng (scripts/bench-proxy); Depends from
 # ELF files and dpkg-shlibdeps (scripts/bench-shlibs).
-# BENCH=deb, BENCH=repo, BENCH=vm, BENCH=proxy or BENCH=shlibs runs one of them.
+# BENCH=deb, BENCH=repo, BENCH=vm, BENCH=proxy, BENCH=shlibs or BENCH=python runs one of them.
 bench: deps-bench
 	$(CARGO) build --locked --release
 	@case "$${BENCH:-all}" in all|deb) scripts/bench ;; esac
@@ -64,6 +65,7 @@ bench: deps-bench
 	@case "$${BENCH:-all}" in all|vm) scripts/bench-vm ;; esac
 	@case "$${BENCH:-all}" in all|proxy) scripts/bench-proxy ;; esac
 	@case "$${BENCH:-all}" in all|shlibs) scripts/bench-shlibs ;; esac
+	@case "$${BENCH:-all}" in all|python) scripts/bench-python ;; esac
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -104,7 +104,9 @@ pub struct VersionFile {
 pub struct PackageConfig {
     /// The package name.
     pub name: Spanned<String>,
-    /// Synopsis on the first line, long description after it.
+    /// Synopsis on the first line, long description after it (for
+    /// `kind = "python"`, the wheel's `Summary` when absent).
+    #[serde(default = "no_text")]
     pub description: Spanned<String>,
     /// `Name <email>`.
     pub maintainer: Spanned<String>,
@@ -178,6 +180,56 @@ pub struct PackageConfig {
     /// What its systemd units get in the maintainer scripts (default:
     /// enabled and started on install, restarted after upgrade).
     pub systemd: Option<SystemdConfig>,
+    /// What the package is made of: `files` (default: its assets) or
+    /// `python` (the project's wheel and its dependency closure).
+    #[serde(default)]
+    pub kind: PackageKind,
+    /// `kind = "python"`: how the wheel and its closure are made.
+    pub python: Option<Spanned<PythonConfig>>,
+    /// Globs of packaged paths that may hold the build directory's path
+    /// (`/usr/lib/x/*.pc`); any other file that holds it is an error.
+    #[serde(default)]
+    pub allow_build_path: Vec<Spanned<String>>,
+}
+
+/// What a `[[package]]` is made of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackageKind {
+    /// Its `assets` (and what the build command made).
+    #[default]
+    Files,
+    /// A Python project: its wheel and every runtime dependency.
+    Python,
+}
+
+/// `python = { ... }` of a `kind = "python"` package.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PythonConfig {
+    /// The project's directory in the tree (default `.`).
+    pub project: Option<Spanned<String>>,
+    /// A lock file in the tree: pinned `requirements` (with hashes) or
+    /// `pylock.toml`, honoured exactly.
+    pub lock: Option<Spanned<String>>,
+    /// `debs` (default: a package per distribution) or `bundle`.
+    #[serde(default)]
+    pub layout: crate::python::layout::Layout,
+    /// Distributions left to Debian packages: `{ requests = "python3-requests" }`.
+    #[serde(default)]
+    pub system: std::collections::BTreeMap<String, Spanned<String>>,
+    /// Extras of the project to install.
+    #[serde(default)]
+    pub extras: Vec<String>,
+    /// Build the project's wheel in an isolated environment, which pip
+    /// fills from the package index (default true); false: with Debian's
+    /// setuptools, no network.
+    #[serde(default = "yes")]
+    pub build_isolation: bool,
+    /// The package index pip uses (default pip's).
+    pub index_url: Option<Spanned<String>>,
+    /// The Debian revision of the dependencies' packages (default `1`).
+    pub revision: Option<Spanned<String>>,
 }
 
 /// `systemd = { enable = .., start = .., units = { "x.service" = { .. } } }`:
@@ -260,6 +312,10 @@ fn default_depends() -> Vec<Spanned<String>> {
 
 fn yes() -> bool {
     true
+}
+
+fn no_text() -> Spanned<String> {
+    Spanned::new(0..0, String::new())
 }
 
 fn default_arch() -> Spanned<String> {
@@ -428,6 +484,49 @@ impl Config {
 }
 
 impl PackageConfig {
+    /// The checks of `kind` and `python`.
+    fn validate_python(
+        &self,
+        err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let python = self.kind == PackageKind::Python;
+        match (&self.python, python) {
+            (Some(p), false) => {
+                return Err(err(p.span(), "`python` needs kind = \"python\"".into()))
+            }
+            (_, true) if self.architecture.span() != (0..0) => {
+                return Err(err(
+                    self.architecture.span(),
+                    "the architecture of kind = \"python\" comes from its wheels: leave it out".into(),
+                ))
+            }
+            _ => {}
+        }
+        let Some(p) = &self.python else {
+            return Ok(());
+        };
+        for debian in p.get_ref().system.values() {
+            if crate::deb::check_package_name(debian.get_ref()).is_err() {
+                return Err(err(
+                    debian.span(),
+                    format!("{:?} is not a Debian package name", debian.get_ref()),
+                ));
+            }
+        }
+        for path in [&p.get_ref().project, &p.get_ref().lock].into_iter().flatten() {
+            let v = path.get_ref();
+            if v.starts_with('/') || v.split('/').any(|c| c == "..") {
+                return Err(err(path.span(), format!("{v:?} must be a path inside the tree")));
+            }
+        }
+        if let Some(r) = &p.get_ref().revision {
+            if crate::version::DebVersion::parse(&format!("1-{}", r.get_ref())).is_err() {
+                return Err(err(r.span(), format!("{:?} is not a Debian revision", r.get_ref())));
+            }
+        }
+        Ok(())
+    }
+
     /// The checks of one package after its name; `err` locates a message.
     fn validate(
         &self,
@@ -452,11 +551,17 @@ impl PackageConfig {
             ));
         }
         let description = &package.description;
-        if description
-            .get_ref()
-            .lines()
-            .next()
-            .is_none_or(|l| l.trim().is_empty())
+        let python = package.kind == PackageKind::Python;
+        if description.span() == (0..0) && !python {
+            return Err(err(0..0, "missing field `description`".into()));
+        }
+        self.validate_python(err)?;
+        if description.span() != (0..0)
+            && description
+                .get_ref()
+                .lines()
+                .next()
+                .is_none_or(|l| l.trim().is_empty())
         {
             return Err(err(
                 description.span(),
@@ -714,7 +819,7 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
             "[[package]]\nname = \"hello\"\ndescription = \"d\"\nmaintainer = \"A <a@b.c>\"\n";
         let cases = [
             ("[[package]\n".to_owned(), "v1.0.0:.buildkit.toml:1:11: unclosed array table, expected `]`"),
-            (format!("{base}colour = \"red\"\n"), "v1.0.0:.buildkit.toml:5:1: unknown field `colour`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `assets`, `maintainer-scripts`, `copyright`, `compression`, `build-env`, `build-timeout`, `sandbox`, `network`, `strip`, `dbgsym`, `systemd`"),
+            (format!("{base}colour = \"red\"\n"), "v1.0.0:.buildkit.toml:5:1: unknown field `colour`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `assets`, `maintainer-scripts`, `copyright`, `compression`, `build-env`, `build-timeout`, `sandbox`, `network`, `strip`, `dbgsym`, `systemd`, `kind`, `python`, `allow-build-path`"),
             (format!("{base}build-env = [\"BUILDKIT_KEY_PASSPHRASE_FILE\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"BUILDKIT_KEY_PASSPHRASE_FILE\": the signing key's passphrase never reaches a build"),
             (format!("{base}build-env = [\"HOME\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"HOME\": git-buildkit sets it for every build"),
             (format!("{base}build-env = [\"A-B\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"A-B\" is not an environment variable name"),

@@ -214,3 +214,26 @@ mod tests {
         assert!(rfc2822(i64::MAX).ends_with("+0000"));
     }
 }
+
+/// Seconds since the epoch of a UTC date and time (proleptic Gregorian;
+/// Howard Hinnant's `days_from_civil`).
+pub fn from_civil(year: i64, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)
+}
+
+#[cfg(test)]
+mod civil_tests {
+    #[test]
+    fn civil_dates_give_their_epoch_seconds() {
+        assert_eq!(super::from_civil(1970, 1, 1, 0, 0, 0), 0);
+        assert_eq!(super::from_civil(2000, 2, 29, 12, 0, 1), 951_825_601);
+        assert_eq!(super::from_civil(1980, 1, 1, 0, 0, 0), 315_532_800);
+    }
+}

@@ -141,6 +141,11 @@ impl Control {
         Ok(())
     }
 
+    /// Removes a field (names compare case-insensitively).
+    pub fn remove(&mut self, name: &str) {
+        self.fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
     /// The value of a field (names compare case-insensitively).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields

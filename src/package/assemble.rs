@@ -46,7 +46,7 @@ pub(super) struct Parts<'a> {
 /// The lintian override a first release carries. Lintian reads a changelog
 /// with one entry as an initial upload to Debian, which must close the ITP
 /// bug; a package published outside Debian has no such bug to close.
-fn first_release_override(name: &str) -> String {
+pub(crate) fn first_release_override(name: &str) -> String {
     format!(
         "# Published outside Debian: no ITP bug exists to close (git-buildkit).\n\
          {name}: initial-upload-closes-no-bugs\n"
@@ -238,7 +238,7 @@ pub(super) fn readme_text(config: &Config, tree: &Path) -> Result<Option<String>
     Ok(Some(String::from_utf8_lossy(&text).into_owned()))
 }
 
-fn copyright_text(package: &PackageConfig, tree: &Path, tag: &str) -> Result<String, PackageError> {
+pub(super) fn copyright_text(package: &PackageConfig, tree: &Path, tag: &str) -> Result<String, PackageError> {
     let name = package.name.get_ref();
     let source = match &package.copyright {
         Some(path) => Some(path.get_ref().clone()),

@@ -23,22 +23,18 @@ const MAX_ELF: u64 = 1 << 30;
 /// Strips the ELF files of `data` in `scratch` as `package` asks; the
 /// debug files for its `-dbgsym` package, when there are any.
 pub(super) fn strip(
-    package: &PackageConfig,
+    name: &str,
+    options: StripOptions,
     data: &mut DataTree,
     scratch: &Path,
     listener: &dyn Listener,
 ) -> Result<Option<DebugFiles>, PackageError> {
-    let name = package.name.get_ref();
-    let options = StripOptions {
-        strip: package.strip,
-        dbgsym: package.dbgsym,
-    };
     let stripped =
         strip::strip_tree(data, scratch, options).map_err(|source| PackageError::Strip {
-            package: name.clone(),
+            package: name.to_owned(),
             source: Box::new(source),
         })?;
-    if package.dbgsym && !stripped.without_build_id.is_empty() {
+    if options.dbgsym && !stripped.without_build_id.is_empty() {
         listener.warn(&format!(
             "{name}: no build id in {}: stripped, its debug information not kept \
              (link with -Wl,--build-id)",
@@ -217,19 +213,37 @@ impl Resolver<'_> {
         package: &PackageConfig,
         binaries: &[Binary],
     ) -> Result<Vec<String>, PackageError> {
-        let name = package.name.get_ref();
+        self.depends_of(
+            package.name.get_ref(),
+            package.architecture.get_ref(),
+            package.shlibs_field().is_some(),
+            binaries,
+        )
+    }
+
+    // Long function: dh_shlibdeps' decisions (static files, no ${shlibs},
+    // arch all, another architecture, what maps to no package) in order.
+    /// The `Depends` entries for the `binaries` of package `name` of
+    /// architecture `arch`, whose relations name `${shlibs}` or not.
+    pub(super) fn depends_of(
+        &self,
+        name: &str,
+        arch: &str,
+        wants_shlibs: bool,
+        binaries: &[Binary],
+    ) -> Result<Vec<String>, PackageError> {
         let dynamic: Vec<&Binary> = binaries.iter().filter(|b| !b.elf.is_static).collect();
         if dynamic.is_empty() {
             return Ok(Vec::new());
         }
-        if package.shlibs_field().is_none() {
+        if !wants_shlibs {
             self.listener.note(&format!(
                 "{name}: its relations leave out ${{shlibs}}, so the libraries its ELF files \
                  need are not among its dependencies"
             ));
             return Ok(Vec::new());
         }
-        let arch = match package.architecture.get_ref().as_str() {
+        let arch = match arch {
             "all" => {
                 self.listener.warn(&format!(
                     "{name} is architecture all but ships ELF files ({}): lintian calls that \
@@ -259,7 +273,7 @@ impl Resolver<'_> {
                 .collect();
             if !self.allow_unresolved {
                 return Err(PackageError::UnresolvedLibraries {
-                    package: name.clone(),
+                    package: name.to_owned(),
                     lines,
                 });
             }

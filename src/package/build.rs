@@ -46,6 +46,9 @@ pub(super) struct Build {
     pub(super) timeout: Duration,
     pub(super) sandbox: Sandbox,
     pub(super) network: bool,
+    /// Directories the sandbox shows read-only even where they would be
+    /// hidden (a wheelhouse under the home directory).
+    pub(super) ro: Vec<PathBuf>,
 }
 
 impl Build {
@@ -61,6 +64,7 @@ impl Build {
             timeout: package.build_timeout.unwrap_or(BuildTimeout::DEFAULT).0,
             sandbox: package.sandbox,
             network: package.network,
+            ro: Vec::new(),
         })
     }
 }
@@ -167,7 +171,12 @@ pub(super) fn hidden_paths(home: Option<PathBuf>, key_store: Option<PathBuf>) ->
 /// /proc, empty /tmp, /var/tmp and `hidden`, the run's directory writable
 /// at [`SANDBOX_RUN`] (mounted last, so it shows even inside a hidden
 /// directory), namespaces.
-pub(super) fn bwrap_args(dirs: &RunDirs, hidden: &[PathBuf], network: bool) -> Vec<OsString> {
+pub(super) fn bwrap_args(
+    dirs: &RunDirs,
+    hidden: &[PathBuf],
+    ro: &[PathBuf],
+    network: bool,
+) -> Vec<OsString> {
     let inside = RunDirs::new(Path::new(SANDBOX_RUN));
     let mut args: Vec<OsString> = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         .map(OsString::from)
@@ -178,6 +187,9 @@ pub(super) fn bwrap_args(dirs: &RunDirs, hidden: &[PathBuf], network: bool) -> V
     {
         args.push("--tmpfs".into());
         args.push(path.into());
+    }
+    for path in ro {
+        args.extend(["--ro-bind".into(), path.clone().into_os_string(), path.clone().into_os_string()]);
     }
     args.extend(["--bind".into(), dirs.run.clone().into_os_string()]);
     args.push(inside.run.into_os_string());
@@ -236,7 +248,9 @@ pub(super) fn command(
     env: Vec<(OsString, OsString)>,
 ) -> Cmd {
     let cmd = match isolation {
-        Isolation::Bwrap { network } => Cmd::new("bwrap").args(bwrap_args(dirs, hidden, network)),
+        Isolation::Bwrap { network } => {
+            Cmd::new("bwrap").args(bwrap_args(dirs, hidden, &build.ro, network))
+        }
         Isolation::Unsandboxed => Cmd::new("sh").cwd(&dirs.src).arg("-c").arg(&build.command),
     };
     let cmd = match isolation {
@@ -379,6 +393,7 @@ mod tests {
         let args = bwrap_args(
             &dirs(),
             &[PathBuf::from("/home/u"), PathBuf::from("/srv/keys")],
+            &[PathBuf::from("/home/u/wheels")],
             false,
         );
         let args: Vec<String> = args
@@ -388,11 +403,12 @@ mod tests {
         assert_eq!(
             args.join(" "),
             "--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --tmpfs /var/tmp \
-             --tmpfs /home/u --tmpfs /srv/keys --bind /tmp/buildkit-x /tmp/buildkit \
+             --tmpfs /home/u --tmpfs /srv/keys --ro-bind /home/u/wheels /home/u/wheels \
+             --bind /tmp/buildkit-x /tmp/buildkit \
              --unshare-pid --unshare-ipc --unshare-uts --unshare-net --die-with-parent \
              --new-session --chdir /tmp/buildkit/src --"
         );
-        let with_network = bwrap_args(&dirs(), &[], true);
+        let with_network = bwrap_args(&dirs(), &[], &[], true);
         assert!(!with_network.contains(&OsString::from("--unshare-net")));
     }
 

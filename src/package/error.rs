@@ -73,6 +73,15 @@ pub enum PackageError {
     /// A maintainer-scripts directory is missing or holds an unknown file.
     #[error("package {package}: {problem}")]
     MaintainerScripts { package: String, problem: String },
+    /// A packaged file holds the path of the directory the build ran in.
+    #[error("the build's path ({path}) is in {}", files.iter().map(|(p, f)| format!("{p}: {f}")).collect::<Vec<_>>().join(", "))]
+    BuildPathInPackage {
+        path: String,
+        files: Vec<(String, String)>,
+    },
+    /// A Python wheel or the package set made of it is wrong.
+    #[error(transparent)]
+    Python(#[from] Box<crate::python::PythonError>),
     /// A file of the build tree could not be read or the temporary directory made.
     #[error("could not read {path}")]
     Io {
@@ -135,6 +144,7 @@ impl PackageError {
             PackageError::NoLongDescription { .. } => Some("write the long description after the synopsis line, for example:\n  description = \"\"\"\n  prints a friendly greeting\n  A longer text saying what the package does, shown by `apt show`.\n  \"\"\"".into()),
             PackageError::UnresolvedLibraries { .. } => Some("install the package that provides the library on this host, ship the library in a package of the same build, or pass --allow-unresolved to leave it out of Depends".into()),
             PackageError::Foreign { .. } => Some("the symbols of another architecture come from the host's Debian mirror through the apt cache (`git buildkit cache status`); or list the dependencies yourself without ${shlibs}".into()),
+            PackageError::BuildPathInPackage { .. } => Some("build relocatable files: `-ffile-prefix-map=$PWD=.` for C, no virtualenv made in the export (use kind = \"python\"); or list files that may keep it in allow-build-path = [\"/usr/lib/x/*.pc\"]".into()),
             _ => None,
         }
     }
@@ -162,6 +172,8 @@ pub enum TreeFile {
     MaintainerScript,
     /// The README a one-line description is extended from.
     Readme,
+    /// A Python project's directory or lock file.
+    PythonProject,
 }
 
 impl std::fmt::Display for TreeFile {
@@ -172,6 +184,7 @@ impl std::fmt::Display for TreeFile {
             TreeFile::MaintainerScripts => "maintainer-scripts directory",
             TreeFile::MaintainerScript => "maintainer script",
             TreeFile::Readme => "README",
+            TreeFile::PythonProject => "python project file",
         })
     }
 }

@@ -15,8 +15,9 @@
 //! [`description`] (its `Description`), [`output`] (where the `.deb`
 //! files land) and [`error`].
 
-mod assemble;
+pub(crate) mod assemble;
 mod binaries;
+pub mod buildpath;
 mod build;
 mod confine;
 mod control;
@@ -24,6 +25,7 @@ mod description;
 mod error;
 mod history;
 mod output;
+pub mod python;
 mod resolve;
 
 use std::path::{Path, PathBuf};
@@ -71,6 +73,10 @@ pub struct PackageOutcome {
     pub debs: Vec<WrittenDeb>,
     /// The build commands run, and how.
     pub builds: Vec<BuildReport>,
+    /// For each `kind = "python"` package: the distributions built (the
+    /// pins a later build can lock), and those left to Debian.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub python: Vec<python::PythonReport>,
 }
 
 /// A build command that ran.
@@ -143,14 +149,17 @@ pub fn package(
         version: &version,
         epoch: vars.epoch,
         readme: readme.as_deref(),
+        dirs: &dirs,
+        vars: &vars,
     };
-    let debs = write_debs(&config, request, &built, listener)?;
+    let (debs, python) = write_debs(&config, request, &built, listener)?;
     Ok(PackageOutcome {
         commit: commit.id,
         tag: version.snapshot.is_none().then(|| version.tag.clone()),
         version: version.display(),
         debs,
         builds,
+        python,
     })
 }
 
@@ -181,6 +190,8 @@ struct Built<'a> {
     epoch: u64,
     history: History,
     readme: Option<&'a str>,
+    dirs: &'a RunDirs,
+    vars: &'a BuildVars,
 }
 
 /// One package between assembly and writing.
@@ -193,15 +204,22 @@ struct Pending<'a> {
     binaries: Vec<crate::debhelper::shlibs::Binary>,
 }
 
+/// A package ready to write: its name, spec, and debug files for its
+/// `-dbgsym` package.
+type Ready = (String, PackageSpec, Option<crate::debhelper::strip::DebugFiles>);
+
+// Long function: the two kinds of packages prepared, then what spans them
+// all (libraries of the build, the build-path check) before one write.
 /// Writes every package into the output directory, all or none (see
 /// [`output`]): each assembled, stripped (with its `-dbgsym` package) and
-/// given its library dependencies before any is written.
+/// given its library dependencies, and checked for the build's path,
+/// before any is written.
 fn write_debs(
     config: &Config,
     request: &PackageRequest,
     built: &Built<'_>,
     listener: &dyn Listener,
-) -> Result<Vec<WrittenDeb>, PackageError> {
+) -> Result<(Vec<WrittenDeb>, Vec<python::PythonReport>), PackageError> {
     let scratch = tempfile::Builder::new()
         .prefix("buildkit-strip-")
         .tempdir()
@@ -210,8 +228,19 @@ fn write_debs(
             source,
         })?;
     let mut pending = Vec::new();
+    let mut generated = Vec::new();
+    let mut reports = Vec::new();
     for (index, package) in config.packages.iter().enumerate() {
         let scratch = scratch.path().join(index.to_string());
+        if package.kind == crate::config::PackageKind::Python {
+            let (pkgs, report) = python::python_packages(
+                config, package, built, built.dirs, built.vars, &scratch, listener,
+            )?;
+            let compression = request.compression.or(package.compression).unwrap_or_default();
+            generated.extend(pkgs.into_iter().map(|p| (p, compression)));
+            reports.push(report);
+            continue;
+        }
         pending.push(prepare(
             config, package, request, built, &scratch, listener,
         )?);
@@ -244,7 +273,80 @@ fn write_debs(
                 source: e.into(),
             })?;
     }
-    write_all(pending, &request.out_dir, built.epoch)
+    let allow: Vec<String> = config
+        .packages
+        .iter()
+        .flat_map(|p| p.allow_build_path.iter().map(|g| g.get_ref().clone()))
+        .collect();
+    let mut ready: Vec<Ready> = pending
+        .into_iter()
+        .map(|p| (p.package.name.get_ref().clone(), p.spec, p.debug))
+        .collect();
+    let py_scratch = scratch.path().join("python");
+    ready.extend(ready_python(generated, &resolver, &py_scratch, listener)?);
+    let check = buildpath::Check {
+        needles: vec![
+            built.tree.display().to_string(),
+            format!("{}/src", build::SANDBOX_RUN),
+        ],
+        allow,
+    };
+    let specs: Vec<(&str, &PackageSpec)> = ready.iter().map(|(n, s, _)| (n.as_str(), s)).collect();
+    check.run(&specs, listener)?;
+    Ok((write_all(ready, &request.out_dir, built.epoch)?, reports))
+}
+
+/// Generated Python packages made ready as the package stage's own: ELF
+/// files stripped (no `-dbgsym`: the debug information of a wheel built
+/// elsewhere is not ours to ship) and `${shlibs}` resolved.
+fn ready_python(
+    packages: Vec<(crate::python::layout::PyPackage, Compression)>,
+    resolver: &binaries::Resolver<'_>,
+    scratch: &Path,
+    listener: &dyn Listener,
+) -> Result<Vec<Ready>, PackageError> {
+    let mut ready = Vec::new();
+    for (index, (mut p, compression)) in packages.into_iter().enumerate() {
+        let name = p.spec.control.package().unwrap_or_default().to_owned();
+        let arch = p.spec.control.architecture().unwrap_or("all").to_owned();
+        p.spec.compression = compression;
+        for w in &p.warnings {
+            listener.warn(w);
+        }
+        if p.binary {
+            let strip = crate::debhelper::strip::StripOptions {
+                strip: true,
+                dbgsym: false,
+            };
+            let dir = scratch.join(index.to_string());
+            binaries::strip(&name, strip, &mut p.spec.data, &dir, listener)?;
+        }
+        let elves = binaries::elf_files(&name, &p.spec.data)?;
+        let shlibs = resolver.depends_of(&name, &arch, true, &elves)?;
+        if let Some(depends) = p.spec.control.get("Depends") {
+            let mut out: Vec<String> = Vec::new();
+            for d in depends.split(", ") {
+                match d {
+                    "${shlibs}" => out.extend(shlibs.iter().cloned()),
+                    d if !out.iter().any(|o| o == d) => out.push(d.to_owned()),
+                    _ => {}
+                }
+            }
+            let result = match out.is_empty() {
+                true => {
+                    p.spec.control.remove("Depends");
+                    Ok(())
+                }
+                false => p.spec.control.set("Depends", &out.join(", ")),
+            };
+            result.map_err(|e| PackageError::Deb {
+                package: name.clone(),
+                source: e.into(),
+            })?;
+        }
+        ready.push((name, p.spec, None));
+    }
+    Ok(ready)
 }
 
 /// One package assembled from the built tree, its ELF files stripped in
@@ -281,7 +383,11 @@ fn prepare<'a>(
         .compression
         .or(package.compression)
         .unwrap_or_default();
-    let debug = binaries::strip(package, &mut spec.data, scratch, listener)?;
+    let options = crate::debhelper::strip::StripOptions {
+        strip: package.strip,
+        dbgsym: package.dbgsym,
+    };
+    let debug = binaries::strip(name, options, &mut spec.data, scratch, listener)?;
     let binaries = binaries::elf_files(name, &spec.data)?;
     Ok(Pending {
         package,
@@ -296,25 +402,24 @@ fn prepare<'a>(
 /// Writes the packages (and their `-dbgsym` packages) into a staging
 /// directory, then moves them into `out_dir` together.
 fn write_all(
-    pending: Vec<Pending<'_>>,
+    ready: Vec<Ready>,
     out_dir: &Path,
     epoch: u64,
 ) -> Result<Vec<WrittenDeb>, PackageError> {
     let staging = output::Staging::new(out_dir)?;
     let mut debs = Vec::new();
-    for p in pending {
-        let name = p.package.name.get_ref().clone();
+    for (name, spec, debug) in ready {
         let deb_err = |source| PackageError::Deb {
             package: name.clone(),
             source,
         };
-        debs.push(deb::write_deb(&p.spec, staging.path()).map_err(deb_err)?);
-        if let Some(debug) = p.debug {
+        debs.push(deb::write_deb(&spec, staging.path()).map_err(deb_err)?);
+        if let Some(debug) = debug {
             let spec = crate::debhelper::dbgsym::dbgsym_spec(
-                &p.spec.control,
+                &spec.control,
                 debug,
                 epoch,
-                p.spec.compression,
+                spec.compression,
             )
             .map_err(|source| PackageError::Strip {
                 package: name.clone(),
@@ -340,18 +445,32 @@ pub struct WriteOptions {
 }
 
 /// Writes generated Python packages the way the package stage writes its
-/// own: ELF files stripped, `${shlibs}` resolved across the set, no build
-/// path in any file, all written or none. (helper C)
+/// own (see [`ready_python`]): stripped, `${shlibs}` resolved, every file
+/// checked against `check`, all written or none.
 pub fn write_python_packages(
     packages: Vec<crate::python::layout::PyPackage>,
     out_dir: &Path,
     options: &WriteOptions,
+    check: &buildpath::Check,
     listener: &dyn Listener,
 ) -> Result<Vec<WrittenDeb>, PackageError> {
-    todo!(
-        "C: {} {} {options:?} {}",
-        packages.len(),
-        out_dir.display(),
-        listener.output().flush().is_ok()
-    )
+    let scratch = tempfile::Builder::new()
+        .prefix("buildkit-strip-")
+        .tempdir()
+        .map_err(|source| PackageError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let resolver = binaries::Resolver {
+        build: &[],
+        allow_unresolved: options.allow_unresolved,
+        foreign: options.foreign.as_deref(),
+        listener,
+        host: std::cell::OnceCell::new(),
+    };
+    let packages = packages.into_iter().map(|p| (p, options.compression)).collect();
+    let ready = ready_python(packages, &resolver, scratch.path(), listener)?;
+    let specs: Vec<(&str, &PackageSpec)> = ready.iter().map(|(n, s, _)| (n.as_str(), s)).collect();
+    check.run(&specs, listener)?;
+    write_all(ready, out_dir, 0)
 }
