@@ -497,7 +497,8 @@ impl PackageConfig {
             (_, true) if self.architecture.span() != (0..0) => {
                 return Err(err(
                     self.architecture.span(),
-                    "the architecture of kind = \"python\" comes from its wheels: leave it out".into(),
+                    "the architecture of kind = \"python\" comes from its wheels: leave it out"
+                        .into(),
                 ))
             }
             _ => {}
@@ -513,15 +514,24 @@ impl PackageConfig {
                 ));
             }
         }
-        for path in [&p.get_ref().project, &p.get_ref().lock].into_iter().flatten() {
+        for path in [&p.get_ref().project, &p.get_ref().lock]
+            .into_iter()
+            .flatten()
+        {
             let v = path.get_ref();
             if v.starts_with('/') || v.split('/').any(|c| c == "..") {
-                return Err(err(path.span(), format!("{v:?} must be a path inside the tree")));
+                return Err(err(
+                    path.span(),
+                    format!("{v:?} must be a path inside the tree"),
+                ));
             }
         }
         if let Some(r) = &p.get_ref().revision {
             if crate::version::DebVersion::parse(&format!("1-{}", r.get_ref())).is_err() {
-                return Err(err(r.span(), format!("{:?} is not a Debian revision", r.get_ref())));
+                return Err(err(
+                    r.span(),
+                    format!("{:?} is not a Debian revision", r.get_ref()),
+                ));
             }
         }
         Ok(())

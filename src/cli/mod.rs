@@ -12,6 +12,7 @@ mod hooks;
 mod key;
 mod package;
 mod pipeline;
+mod python;
 mod repo;
 mod ui;
 mod version;
@@ -160,6 +161,11 @@ pub enum Command {
   git buildkit cache clean --older-than 30d
   git buildkit cache serve --port 3142")]
     Cache(cache::Command),
+    /// Python wheels as .deb files: python deb.
+    #[command(subcommand)]
+    #[command(after_help = "Examples:
+  git buildkit python deb wheels/*.whl -o debs/ --app myapp")]
+    Python(python::Command),
     /// Print a shell completion script.
     Completions(docs::CompletionsArgs),
     /// Write the man pages into a directory.
@@ -220,6 +226,7 @@ pub fn main() -> ExitCode {
         Command::Vm(command) => vm::run(&ui, command),
         Command::VmTest(args) => vm::test(&ui, args),
         Command::Cache(command) => cache::run(&ui, command),
+        Command::Python(command) => python::run(&ui, command),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(&ui, args),
     };

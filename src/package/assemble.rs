@@ -238,7 +238,11 @@ pub(super) fn readme_text(config: &Config, tree: &Path) -> Result<Option<String>
     Ok(Some(String::from_utf8_lossy(&text).into_owned()))
 }
 
-pub(super) fn copyright_text(package: &PackageConfig, tree: &Path, tag: &str) -> Result<String, PackageError> {
+pub(super) fn copyright_text(
+    package: &PackageConfig,
+    tree: &Path,
+    tag: &str,
+) -> Result<String, PackageError> {
     let name = package.name.get_ref();
     let source = match &package.copyright {
         Some(path) => Some(path.get_ref().clone()),

@@ -189,7 +189,11 @@ pub(super) fn bwrap_args(
         args.push(path.into());
     }
     for path in ro {
-        args.extend(["--ro-bind".into(), path.clone().into_os_string(), path.clone().into_os_string()]);
+        args.extend([
+            "--ro-bind".into(),
+            path.clone().into_os_string(),
+            path.clone().into_os_string(),
+        ]);
     }
     args.extend(["--bind".into(), dirs.run.clone().into_os_string()]);
     args.push(inside.run.into_os_string());

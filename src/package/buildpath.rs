@@ -84,7 +84,11 @@ impl Check {
     // Long function: each kind of content (file, gzip, symlink, control
     // member) read its own way, one loop.
     /// Checks every package but `-dbgsym` ones.
-    pub fn run(&self, packages: &[(&str, &PackageSpec)], listener: &dyn Listener) -> Result<(), PackageError> {
+    pub fn run(
+        &self,
+        packages: &[(&str, &PackageSpec)],
+        listener: &dyn Listener,
+    ) -> Result<(), PackageError> {
         let needles: Vec<&String> = self.needles.iter().filter(|n| n.len() > 1).collect();
         if needles.is_empty() {
             return Ok(());
@@ -107,19 +111,28 @@ impl Check {
                     EntryKind::File { source, .. } => {
                         let reader: Box<dyn Read> = match source {
                             FileSource::Bytes(b) => Box::new(&b[..]),
-                            FileSource::Path(p) => Box::new(std::fs::File::open(p).map_err(|source| PackageError::Io {
-                                path: p.clone(),
-                                source,
-                            })?),
+                            FileSource::Path(p) => {
+                                Box::new(std::fs::File::open(p).map_err(|source| {
+                                    PackageError::Io {
+                                        path: p.clone(),
+                                        source,
+                                    }
+                                })?)
+                            }
                         };
                         if path.ends_with(".gz") {
                             let mut bytes = Vec::new();
-                            reader.take(MAX_GUNZIP * 4).read_to_end(&mut bytes).map_err(|source| PackageError::Io {
-                                path: path.clone().into(),
-                                source,
-                            })?;
-                            let plain = flate2::read::MultiGzDecoder::new(&bytes[..]).take(MAX_GUNZIP);
-                            holds(&ac, &bytes[..]).unwrap_or(false) || holds(&ac, plain).unwrap_or(false)
+                            reader
+                                .take(MAX_GUNZIP * 4)
+                                .read_to_end(&mut bytes)
+                                .map_err(|source| PackageError::Io {
+                                    path: path.clone().into(),
+                                    source,
+                                })?;
+                            let plain =
+                                flate2::read::MultiGzDecoder::new(&bytes[..]).take(MAX_GUNZIP);
+                            holds(&ac, &bytes[..]).unwrap_or(false)
+                                || holds(&ac, plain).unwrap_or(false)
                         } else {
                             holds(&ac, reader).map_err(|source| PackageError::Io {
                                 path: path.clone().into(),

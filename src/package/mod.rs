@@ -17,8 +17,8 @@
 
 pub(crate) mod assemble;
 mod binaries;
-pub mod buildpath;
 mod build;
+pub mod buildpath;
 mod confine;
 mod control;
 mod description;
@@ -206,7 +206,11 @@ struct Pending<'a> {
 
 /// A package ready to write: its name, spec, and debug files for its
 /// `-dbgsym` package.
-type Ready = (String, PackageSpec, Option<crate::debhelper::strip::DebugFiles>);
+type Ready = (
+    String,
+    PackageSpec,
+    Option<crate::debhelper::strip::DebugFiles>,
+);
 
 // Long function: the two kinds of packages prepared, then what spans them
 // all (libraries of the build, the build-path check) before one write.
@@ -236,7 +240,10 @@ fn write_debs(
             let (pkgs, report) = python::python_packages(
                 config, package, built, built.dirs, built.vars, &scratch, listener,
             )?;
-            let compression = request.compression.or(package.compression).unwrap_or_default();
+            let compression = request
+                .compression
+                .or(package.compression)
+                .unwrap_or_default();
             generated.extend(pkgs.into_iter().map(|p| (p, compression)));
             reports.push(report);
             continue;
@@ -468,7 +475,10 @@ pub fn write_python_packages(
         listener,
         host: std::cell::OnceCell::new(),
     };
-    let packages = packages.into_iter().map(|p| (p, options.compression)).collect();
+    let packages = packages
+        .into_iter()
+        .map(|p| (p, options.compression))
+        .collect();
     let ready = ready_python(packages, &resolver, scratch.path(), listener)?;
     let specs: Vec<(&str, &PackageSpec)> = ready.iter().map(|(n, s, _)| (n.as_str(), s)).collect();
     check.run(&specs, listener)?;

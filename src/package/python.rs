@@ -57,7 +57,7 @@ fn py_err(e: PythonError) -> PackageError {
 }
 
 /// The target: Debian's python3 on this host.
-pub(super) fn target() -> Result<Target, PackageError> {
+pub fn target() -> Result<Target, PackageError> {
     let out = Cmd::new(PYTHON)
         .args([
             "-c",
@@ -72,7 +72,10 @@ pub(super) fn target() -> Result<Target, PackageError> {
     let out = String::from_utf8_lossy(&out).into_owned();
     let words: Vec<String> = out.split_whitespace().map(str::to_owned).collect();
     let num = |s: &str| s.parse::<u32>().unwrap_or(0);
-    let glibc = words.get(3).and_then(|g| g.split_once('.')).map_or((0, 0), |(a, b)| (num(a), num(b)));
+    let glibc = words
+        .get(3)
+        .and_then(|g| g.split_once('.'))
+        .map_or((0, 0), |(a, b)| (num(a), num(b)));
     match &words[..] {
         [x, y, full, ..] => Ok(Target {
             python: (num(x), num(y)),
@@ -170,9 +173,14 @@ fn run_pip(
     };
     let build = Build {
         command: script,
-        env: ["PIP_NO_INPUT", "PIP_DISABLE_PIP_VERSION_CHECK", "PIP_CONFIG_FILE", "PIP_NO_CACHE_DIR"]
-            .map(str::to_owned)
-            .into(),
+        env: [
+            "PIP_NO_INPUT",
+            "PIP_DISABLE_PIP_VERSION_CHECK",
+            "PIP_CONFIG_FILE",
+            "PIP_NO_CACHE_DIR",
+        ]
+        .map(str::to_owned)
+        .into(),
         timeout: package
             .build_timeout
             .unwrap_or(crate::config::BuildTimeout::DEFAULT)
@@ -188,7 +196,9 @@ fn run_pip(
     // pip's own settings, whatever the caller's are.
     let fixed = |name: &str| -> Option<std::ffi::OsString> {
         match name {
-            "PIP_NO_INPUT" | "PIP_DISABLE_PIP_VERSION_CHECK" | "PIP_NO_CACHE_DIR" => Some("1".into()),
+            "PIP_NO_INPUT" | "PIP_DISABLE_PIP_VERSION_CHECK" | "PIP_NO_CACHE_DIR" => {
+                Some("1".into())
+            }
             "PIP_CONFIG_FILE" => Some("/dev/null".into()),
             _ => None,
         }
@@ -240,11 +250,16 @@ pub(super) fn python_packages(
     let project_rel = py.project.as_ref().map_or(".", |p| p.get_ref().as_str());
     let project = super::confine::resolve(&dirs.src, project_rel, super::confine::Last::Follow)
         .map_err(|e| leaves(project_rel, e))?;
-    let project_seen = seen.src.join(project.strip_prefix(&dirs.src).unwrap_or(Path::new("")));
+    let project_seen = seen
+        .src
+        .join(project.strip_prefix(&dirs.src).unwrap_or(Path::new("")));
     let out_project = dirs.run.join("wheels/project");
     let out_deps = dirs.run.join("wheels/deps");
     for d in [&out_project, &out_deps] {
-        std::fs::create_dir_all(d).map_err(|source| PackageError::Io { path: d.clone(), source })?;
+        std::fs::create_dir_all(d).map_err(|source| PackageError::Io {
+            path: d.clone(),
+            source,
+        })?;
     }
     let ro: Vec<PathBuf> = wheelhouse.iter().cloned().collect();
     let source = match (&wheelhouse, &py.index_url) {
@@ -252,8 +267,15 @@ pub(super) fn python_packages(
         (None, Some(url)) => format!("--index-url {}", q(Path::new(url.get_ref()))),
         (None, None) => String::new(),
     };
-    listener.status("Building", &format!("{name}: the project's wheel (pip wheel)"));
-    let isolation = if py.build_isolation { "" } else { " --no-build-isolation" };
+    listener.status(
+        "Building",
+        &format!("{name}: the project's wheel (pip wheel)"),
+    );
+    let isolation = if py.build_isolation {
+        ""
+    } else {
+        " --no-build-isolation"
+    };
     run_pip(
         package,
         format!(
@@ -282,7 +304,10 @@ pub(super) fn python_packages(
         .as_ref()
         .map(|l| read_lock(&dirs.src, l.get_ref(), &dirs.tmp))
         .transpose()?;
-    listener.status("Resolving", &format!("{name}: its dependencies (pip wheel)"));
+    listener.status(
+        "Resolving",
+        &format!("{name}: its dependencies (pip wheel)"),
+    );
     let deps_seen = seen.run.join("wheels/deps");
     let target_args = match &lock {
         Some((pins, path)) => {
@@ -298,15 +323,26 @@ pub(super) fn python_packages(
             format!("--no-deps{hashes} -r {}", q(&lock_seen))
         }
         None => {
-            let extras = if py.extras.is_empty() { String::new() } else { format!("[{}]", py.extras.join(",")) };
+            let extras = if py.extras.is_empty() {
+                String::new()
+            } else {
+                format!("[{}]", py.extras.join(","))
+            };
             let rel = root_path.strip_prefix(&dirs.run).unwrap_or(&root_path);
-            q(Path::new(&format!("{}{extras}", seen.run.join(rel).display())))
+            q(Path::new(&format!(
+                "{}{extras}",
+                seen.run.join(rel).display()
+            )))
         }
     };
-    if !root.metadata.requires_dist.is_empty() || lock.as_ref().is_some_and(|(p, _)| !p.is_empty()) {
+    if !root.metadata.requires_dist.is_empty() || lock.as_ref().is_some_and(|(p, _)| !p.is_empty())
+    {
         run_pip(
             package,
-            format!("{PYTHON} -m pip wheel -q --prefer-binary {source} -w {} {target_args}", q(&deps_seen)),
+            format!(
+                "{PYTHON} -m pip wheel -q --prefer-binary {source} -w {} {target_args}",
+                q(&deps_seen)
+            ),
             wheelhouse.is_none(),
             ro,
             dirs,
@@ -340,10 +376,15 @@ pub(super) fn python_packages(
                 version: String::new(),
             }));
         }
-        listener.warn(&format!("{name}: pip fetched wheels nothing requires on the target: {what}"));
+        listener.warn(&format!(
+            "{name}: pip fetched wheels nothing requires on the target: {what}"
+        ));
     }
     for m in &closure.mapped {
-        listener.note(&format!("{name}: {} comes from Debian's {}", m.dist, m.debian));
+        listener.note(&format!(
+            "{name}: {} comes from Debian's {}",
+            m.dist, m.debian
+        ));
     }
     let scheme = config.tag_scheme(Some(package));
     let version = built.version.debian(&scheme)?;
@@ -390,11 +431,16 @@ pub(super) fn python_packages(
         .map(|(i, d)| ResolvedDist {
             name: normalize(&d.wheel.metadata.name),
             version: d.wheel.metadata.version.to_string(),
-            wheel: d.wheel.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            wheel: d
+                .wheel
+                .path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             sha256: d.wheel.sha256.clone(),
             package: match (py.layout, i) {
                 (crate::python::layout::Layout::Bundle, _) | (_, 0) => name.clone(),
-                _ => crate::python::names::package_name(name, &d.wheel.metadata.name).unwrap_or_default(),
+                _ => crate::python::names::package_name(name, &d.wheel.metadata.name)
+                    .unwrap_or_default(),
             },
         })
         .collect();
@@ -423,12 +469,21 @@ fn check_lock(pins: &[Pin], wheels: &[Wheel], origin: &str) -> Result<(), Packag
         let Some(pin) = pins.iter().find(|p| p.name == name) else {
             return Err(mismatch(format!("{name} is not pinned")));
         };
-        let pinned: pep440_rs::Version = pin.version.parse().map_err(|_| mismatch(format!("{name}: bad version")))?;
+        let pinned: pep440_rs::Version = pin
+            .version
+            .parse()
+            .map_err(|_| mismatch(format!("{name}: bad version")))?;
         if pinned != w.metadata.version {
-            return Err(mismatch(format!("{name} is pinned at {} but the wheel is {}", pin.version, w.metadata.version)));
+            return Err(mismatch(format!(
+                "{name} is pinned at {} but the wheel is {}",
+                pin.version, w.metadata.version
+            )));
         }
         if !pin.sha256.is_empty() && !pin.sha256.contains(&w.sha256) {
-            return Err(mismatch(format!("{name}: the wheel's sha256 {} is not a locked one", w.sha256)));
+            return Err(mismatch(format!(
+                "{name}: the wheel's sha256 {} is not a locked one",
+                w.sha256
+            )));
         }
     }
     Ok(())

@@ -89,7 +89,9 @@ pub fn plan_vm_test(
         component,
         ships_systemd_unit,
         mut relations,
+        in_repo,
     } = published(config, &version, &apt, &suite, options)?;
+    let own: Vec<String> = binaries.iter().chain(&in_repo).cloned().collect();
     let mode = mode_choice.resolve(ships_systemd_unit);
     if mode_choice == ModeChoice::Auto && mode == GuestMode::Systemd {
         listener.note("a package ships a systemd unit: booting with systemd");
@@ -97,10 +99,10 @@ pub fn plan_vm_test(
     let (plan, files) = tests(repo, commit, tag, &vm.smoke, &binaries, listener)?;
     install.extend(plan.depends.iter().cloned());
     relations.extend(plan.depends.iter().cloned());
-    let debian = debian_source(vm.debian, &relations, &binaries, &image, listener)?;
+    let debian = debian_source(vm.debian, &relations, &own, &image, listener)?;
     every_dependency_has_a_source(
         &relations,
-        &binaries,
+        &own,
         &image,
         debian.is_some(),
         options.archive.as_deref(),
@@ -145,6 +147,10 @@ struct Published {
     ships_systemd_unit: bool,
     /// Their `Pre-Depends` and `Depends` values.
     relations: Vec<String>,
+    /// The packages of the repository they depend on, directly or not
+    /// (a Python application's dependency packages), which apt installs
+    /// from there.
+    in_repo: Vec<String>,
 }
 
 /// The forwards of a kept run: `--forward`, else `[vm] forward` (checked
@@ -304,12 +310,47 @@ fn published(
         install.push(format!("{name}={debian}"));
         binaries.push(name);
     }
+    // What they need from this repository, and what that needs.
+    let mut in_repo: Vec<String> = Vec::new();
+    let mut queue = relations.clone();
+    while let Some(relation) = queue.pop() {
+        for name in relation
+            .split([',', '|'])
+            .filter_map(|r| r.split(['(', ' ', ':']).find(|w| !w.is_empty()))
+        {
+            if binaries.iter().chain(&in_repo).any(|n| n == name) {
+                continue;
+            }
+            let Some(item) = published
+                .iter()
+                .filter(|i| {
+                    i.package == name && (i.architecture == "all" || i.architecture == "amd64")
+                })
+                .next_back()
+            else {
+                continue;
+            };
+            let path = apt.root().join(&item.filename);
+            let deb = crate::deb::read_deb(&path).map_err(|source| {
+                VmPlanError::Apt(crate::apt::AptError::BadDeb { path, source })
+            })?;
+            wants_systemd |= ships_systemd_unit(&deb.files);
+            for field in ["Pre-Depends", "Depends"] {
+                if let Some(value) = deb.control.get(field) {
+                    relations.push(value.to_owned());
+                    queue.push(value.to_owned());
+                }
+            }
+            in_repo.push(name.to_owned());
+        }
+    }
     Ok(Published {
         install,
         binaries,
         component,
         ships_systemd_unit: wants_systemd,
         relations,
+        in_repo,
     })
 }
 

@@ -72,11 +72,17 @@ pub fn check_target(wheel: &Wheel, target: &Target) -> Result<(), PythonError> {
     };
     let arch = wheel.name.debian_arch()?;
     if arch != "all" && arch != target.arch {
-        return Err(incompatible(format!("built for {arch}, the target is {}", target.arch)));
+        return Err(incompatible(format!(
+            "built for {arch}, the target is {}",
+            target.arch
+        )));
     }
     match wheel.name.cpython_abi() {
         Some(PyAbi::Cp(x, y)) if (x, y) != target.python => {
-            return Err(incompatible(format!("built for CPython {x}.{y}, the target is {}.{}", target.python.0, target.python.1)))
+            return Err(incompatible(format!(
+                "built for CPython {x}.{y}, the target is {}.{}",
+                target.python.0, target.python.1
+            )))
         }
         Some(PyAbi::Abi3(x, y)) if (x, y) > target.python => {
             return Err(incompatible(format!("needs CPython {x}.{y} or later")))
@@ -185,7 +191,11 @@ pub fn closure(
     // The root first, then by name: indices that do not depend on the walk.
     let mut order: Vec<String> = vec![root_name.clone()];
     order.extend(edges.keys().filter(|n| **n != root_name).cloned());
-    let index: BTreeMap<&str, usize> = order.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let index: BTreeMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
     let mut mapped: Vec<Mapped> = Vec::new();
     let mut dists = Vec::new();
     for name in &order {

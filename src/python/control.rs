@@ -14,16 +14,20 @@ pub fn python_depends(wheel: &Wheel, target: (u32, u32)) -> Vec<String> {
         ],
         Some(PyAbi::Abi3(x, y)) => vec![format!("python3 (>= {x}.{y}~)")],
         None if wheel.name.is_pure() => {
-            let min = wheel
-                .metadata
-                .requires_python
-                .as_ref()
-                .and_then(|spec| {
-                    spec.iter()
-                        .filter(|s| matches!(s.operator(), pep440_rs::Operator::GreaterThanEqual))
-                        .map(|s| s.version().release().iter().take(2).map(u64::to_string).collect::<Vec<_>>().join("."))
-                        .next()
-                });
+            let min = wheel.metadata.requires_python.as_ref().and_then(|spec| {
+                spec.iter()
+                    .filter(|s| matches!(s.operator(), pep440_rs::Operator::GreaterThanEqual))
+                    .map(|s| {
+                        s.version()
+                            .release()
+                            .iter()
+                            .take(2)
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(".")
+                    })
+                    .next()
+            });
             let _ = target;
             vec![match min {
                 Some(v) => format!("python3:any (>= {v}~)"),

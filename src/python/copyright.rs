@@ -48,7 +48,11 @@ pub fn copyright(wheel: &Wheel) -> Result<(String, bool), PythonError> {
     let licence = m
         .license_expression
         .clone()
-        .or_else(|| m.license.clone().filter(|l| !l.contains('\n') && l.len() < 200))
+        .or_else(|| {
+            m.license
+                .clone()
+                .filter(|l| !l.contains('\n') && l.len() < 200)
+        })
         .or_else(|| {
             m.license_classifiers
                 .first()
@@ -70,7 +74,9 @@ pub fn copyright(wheel: &Wheel) -> Result<(String, bool), PythonError> {
         let body = match common_licence(&body) {
             // Policy 12.5: a licence in common-licenses is referred to.
             Some(name) => match body.find(licence_start(name)) {
-                Some(0) | None => format!("The {name} licence: see /usr/share/common-licenses/{name}."),
+                Some(0) | None => {
+                    format!("The {name} licence: see /usr/share/common-licenses/{name}.")
+                }
                 Some(i) => format!(
                     "{}\n\nThe {name} licence: see /usr/share/common-licenses/{name}.",
                     body[..i].trim_end()

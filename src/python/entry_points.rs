@@ -32,8 +32,7 @@ fn is_script_name(s: &str) -> bool {
         && s != "."
         && s != ".."
         && s.len() <= 128
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
 }
 

@@ -88,7 +88,9 @@ impl WheelName {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '!'))
         };
         if ![dist, version].iter().chain(tags.iter()).all(|s| ok(s)) || !build.is_none_or(ok) {
-            return Err(bad("a part is empty or has characters a wheel name cannot have"));
+            return Err(bad(
+                "a part is empty or has characters a wheel name cannot have",
+            ));
         }
         let split = |s: &str| s.split('.').map(str::to_owned).collect::<Vec<_>>();
         Ok(Self {

@@ -98,7 +98,10 @@ fn deb_err(package: &str) -> impl Fn(crate::deb::DebError) -> PythonError + '_ {
 
 /// The Debian version of a dependency's package.
 fn dist_version(dist: &Dist, revision: &str) -> String {
-    format!("{}-{revision}", debian_upstream(&dist.wheel.metadata.version))
+    format!(
+        "{}-{revision}",
+        debian_upstream(&dist.wheel.metadata.version)
+    )
 }
 
 /// The package name of each distribution.
@@ -128,7 +131,14 @@ pub fn packages(closure: &Closure, req: &LayoutRequest<'_>) -> Result<Vec<PyPack
         Layout::Debs => {
             for (i, dist) in closure.dists.iter().enumerate() {
                 let mut parts = new_parts();
-                add_dist(&mut parts, dist, i == closure.root, req, &python_dir, &mut owners)?;
+                add_dist(
+                    &mut parts,
+                    dist,
+                    i == closure.root,
+                    req,
+                    &python_dir,
+                    &mut owners,
+                )?;
                 let version = if i == closure.root {
                     req.app_version.to_string()
                 } else {
@@ -146,7 +156,11 @@ pub fn packages(closure: &Closure, req: &LayoutRequest<'_>) -> Result<Vec<PyPack
                 if i == closure.root {
                     for (j, d) in closure.dists.iter().enumerate() {
                         if j != closure.root {
-                            parts.depends.push(format!("{} (= {})", names[j], dist_version(d, req.revision)));
+                            parts.depends.push(format!(
+                                "{} (= {})",
+                                names[j],
+                                dist_version(d, req.revision)
+                            ));
                         }
                     }
                     parts.depends.extend(req.app_depends.iter().cloned());
@@ -154,20 +168,37 @@ pub fn packages(closure: &Closure, req: &LayoutRequest<'_>) -> Result<Vec<PyPack
                     // A bundle of an earlier version held these files.
                     replaces.push(format!("{} (<< {})", req.app, req.app_version));
                 }
-                out.push(finish(parts, &names[i], &version, dist, i == closure.root, &replaces, req)?);
+                out.push(finish(
+                    parts,
+                    &names[i],
+                    &version,
+                    dist,
+                    i == closure.root,
+                    &replaces,
+                    req,
+                )?);
             }
         }
         Layout::Bundle => {
             let mut parts = new_parts();
             let mut copyrights = Vec::new();
             for (i, dist) in closure.dists.iter().enumerate() {
-                add_dist(&mut parts, dist, i == closure.root, req, &python_dir, &mut owners)?;
+                add_dist(
+                    &mut parts,
+                    dist,
+                    i == closure.root,
+                    req,
+                    &python_dir,
+                    &mut owners,
+                )?;
                 dist_depends(&mut parts, closure, i, &names, req);
                 copyrights.push(std::mem::take(&mut parts.copyright));
             }
             parts.copyright = copyrights.join("\n\n");
             // Inside the bundle, dependencies between its own parts vanish.
-            parts.depends.retain(|d| !names.iter().any(|n| d.starts_with(&format!("{n} "))));
+            parts
+                .depends
+                .retain(|d| !names.iter().any(|n| d.starts_with(&format!("{n} "))));
             parts.depends.extend(req.app_depends.iter().cloned());
             let replaces: Vec<String> = names
                 .iter()
@@ -176,7 +207,15 @@ pub fn packages(closure: &Closure, req: &LayoutRequest<'_>) -> Result<Vec<PyPack
                 .map(|(_, n)| n.clone())
                 .collect();
             let root = &closure.dists[closure.root];
-            out.push(finish(parts, req.app, &req.app_version.to_string(), root, true, &replaces, req)?);
+            out.push(finish(
+                parts,
+                req.app,
+                &req.app_version.to_string(),
+                root,
+                true,
+                &replaces,
+                req,
+            )?);
         }
     }
     Ok(out)
@@ -196,11 +235,21 @@ fn new_parts() -> Parts {
 }
 
 /// The relations of distribution `i` on the others and on Debian packages.
-fn dist_depends(parts: &mut Parts, closure: &Closure, i: usize, names: &[String], req: &LayoutRequest<'_>) {
+fn dist_depends(
+    parts: &mut Parts,
+    closure: &Closure,
+    i: usize,
+    names: &[String],
+    req: &LayoutRequest<'_>,
+) {
     let dist = &closure.dists[i];
     for (j, spec) in &dist.requires {
         let built = &closure.dists[*j].wheel.metadata.version;
-        let rev = if *j == closure.root { req.app_version.revision.as_str() } else { req.revision };
+        let rev = if *j == closure.root {
+            req.app_version.revision.as_str()
+        } else {
+            req.revision
+        };
         let rels = relations(&names[*j], spec, Some((built, rev)));
         if rels.is_empty() {
             parts.depends.push(names[*j].clone());
@@ -243,7 +292,11 @@ fn add_dist(
     let dir = req.scratch.join(&dist_name);
     wheel.extract(&dir)?;
     let prefix = format!("/usr/lib/{}", req.app);
-    let bin_dir = if is_root { "/usr/bin".to_owned() } else { format!("{prefix}/bin") };
+    let bin_dir = if is_root {
+        "/usr/bin".to_owned()
+    } else {
+        format!("{prefix}/bin")
+    };
     let arch = wheel.name.debian_arch()?;
     if arch != "all" {
         parts.arch = arch;
@@ -272,14 +325,18 @@ fn add_dist(
         };
         claim(&dest)?;
         let source = dir.join(&f.zip_path);
-        parts.has_py |= f.rel.ends_with(".py") && matches!(f.scheme, Scheme::Purelib | Scheme::Platlib);
+        parts.has_py |=
+            f.rel.ends_with(".py") && matches!(f.scheme, Scheme::Purelib | Scheme::Platlib);
         if f.scheme == Scheme::Scripts {
             let bytes = std::fs::read(&source).map_err(|source_err| PythonError::Io {
                 path: source.clone(),
                 source: source_err,
             })?;
             if let Some(fixed) = scripts::fix_script(&bytes, python_dir) {
-                parts.data.add_bytes(&dest, fixed, 0o755).map_err(deb_err(req.app))?;
+                parts
+                    .data
+                    .add_bytes(&dest, fixed, 0o755)
+                    .map_err(deb_err(req.app))?;
                 continue;
             }
         }
@@ -292,33 +349,69 @@ fn add_dist(
         if !is_elf && head.starts_with(b"#!") && f.rel.ends_with(".py") {
             // dh_python3's fix_shebang: a module run as a script runs
             // under Debian's python3, never `env python`.
-            let bytes = std::fs::read(&source).map_err(|e| PythonError::Io { path: source.clone(), source: e })?;
+            let bytes = std::fs::read(&source).map_err(|e| PythonError::Io {
+                path: source.clone(),
+                source: e,
+            })?;
             if let Some(fixed) = scripts::fix_shebang(&bytes) {
-                parts.data.add_bytes(&dest, fixed, f.mode).map_err(deb_err(req.app))?;
+                parts
+                    .data
+                    .add_bytes(&dest, fixed, f.mode)
+                    .map_err(deb_err(req.app))?;
                 continue;
             }
         }
         // An executable that is neither ELF nor a script (a module with
         // its x bit set by accident) is not executable (dh_fixperms).
-        let mode = if is_elf || head.starts_with(b"#!") { f.mode } else { f.mode & !0o111 };
-        parts.data.add_file(&dest, source, f.size, mode).map_err(deb_err(req.app))?;
+        let mode = if is_elf || head.starts_with(b"#!") {
+            f.mode
+        } else {
+            f.mode & !0o111
+        };
+        parts
+            .data
+            .add_file(&dest, source, f.size, mode)
+            .map_err(deb_err(req.app))?;
     }
     let installer = format!("{python_dir}/{}/INSTALLER", wheel.dist_info);
     claim(&installer)?;
-    parts.data.add_bytes(&installer, b"git-buildkit\n".to_vec(), 0o644).map_err(deb_err(req.app))?;
+    parts
+        .data
+        .add_bytes(&installer, b"git-buildkit\n".to_vec(), 0o644)
+        .map_err(deb_err(req.app))?;
     for ep in &wheel.entry_points {
         let dest = format!("{bin_dir}/{}", ep.name);
         claim(&dest)?;
-        let text = scripts::wrapper(ep, &wheel.metadata.name, &wheel.metadata.version.to_string(), python_dir);
-        parts.data.add_bytes(&dest, text.into_bytes(), 0o755).map_err(deb_err(req.app))?;
+        let text = scripts::wrapper(
+            ep,
+            &wheel.metadata.name,
+            &wheel.metadata.version.to_string(),
+            python_dir,
+        );
+        parts
+            .data
+            .add_bytes(&dest, text.into_bytes(), 0o755)
+            .map_err(deb_err(req.app))?;
         if is_root {
             let page = format!("/usr/share/man/man1/{}.1.gz", ep.name);
-            if wheel.files.iter().any(|f| f.rel.ends_with(&format!("man1/{}.1", ep.name))) {
+            if wheel
+                .files
+                .iter()
+                .any(|f| f.rel.ends_with(&format!("man1/{}.1", ep.name)))
+            {
                 continue;
             }
             claim(&page)?;
-            let man = man_page(&ep.name, wheel.metadata.summary.as_deref(), req.app, &req.app_version.to_string());
-            parts.data.add_bytes(&page, crate::deb::gzip_n(man.as_bytes()), 0o644).map_err(deb_err(req.app))?;
+            let man = man_page(
+                &ep.name,
+                wheel.metadata.summary.as_deref(),
+                req.app,
+                &req.app_version.to_string(),
+            );
+            parts
+                .data
+                .add_bytes(&page, crate::deb::gzip_n(man.as_bytes()), 0o644)
+                .map_err(deb_err(req.app))?;
         }
     }
     let (text, known) = super::copyright::copyright(wheel)?;
@@ -363,8 +456,15 @@ fn finish(
         _ => parts.copyright.clone(),
     };
     let err = deb_err(name);
-    parts.data.add_bytes(&format!("{doc}/copyright"), copyright.into_bytes(), 0o644).map_err(&err)?;
-    let mtime = if is_app { req.epoch } else { dist.wheel.newest_mtime.max(315_532_800) };
+    parts
+        .data
+        .add_bytes(&format!("{doc}/copyright"), copyright.into_bytes(), 0o644)
+        .map_err(&err)?;
+    let mtime = if is_app {
+        req.epoch
+    } else {
+        dist.wheel.newest_mtime.max(315_532_800)
+    };
     let changelog = match (is_app, &req.app_changelog) {
         (true, Some(c)) => c.clone(),
         _ => format!(
@@ -375,19 +475,34 @@ fn finish(
             crate::time::rfc2822(crate::time::signed(mtime)),
         ),
     };
-    let entries = changelog.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_alphanumeric())).count();
+    let entries = changelog
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_alphanumeric()))
+        .count();
     parts
         .data
-        .add_bytes(&format!("{doc}/changelog.Debian.gz"), crate::deb::gzip_n(changelog.as_bytes()), 0o644)
+        .add_bytes(
+            &format!("{doc}/changelog.Debian.gz"),
+            crate::deb::gzip_n(changelog.as_bytes()),
+            0o644,
+        )
         .map_err(&err)?;
     if entries <= 1 {
         let text = crate::package::assemble::first_release_override(name);
         parts
             .data
-            .add_bytes(&format!("/usr/share/lintian/overrides/{name}"), text.into_bytes(), 0o644)
+            .add_bytes(
+                &format!("/usr/share/lintian/overrides/{name}"),
+                text.into_bytes(),
+                0o644,
+            )
             .map_err(&err)?;
     }
-    let package_arg = if parts.arch == "all" { name.to_owned() } else { format!("{name}:{}", parts.arch) };
+    let package_arg = if parts.arch == "all" {
+        name.to_owned()
+    } else {
+        format!("{name}:{}", parts.arch)
+    };
     let python_dir = format!("/usr/lib/{}/python", req.app);
     let mut control_files = Vec::new();
     if parts.has_py {
@@ -398,7 +513,11 @@ fn finish(
         };
         control_files.push(ControlFile {
             name: "postinst".into(),
-            ..script(scripts::postinst(&package_arg, &python_dir, parts.extension))
+            ..script(scripts::postinst(
+                &package_arg,
+                &python_dir,
+                parts.extension,
+            ))
         });
         control_files.push(ControlFile {
             name: "prerm".into(),
@@ -407,7 +526,11 @@ fn finish(
         let rt = scripts::rtupdate(&package_arg, &python_dir, parts.extension);
         parts
             .data
-            .add_bytes(&format!("/usr/share/python3/runtime.d/{name}.rtupdate"), rt.into_bytes(), 0o755)
+            .add_bytes(
+                &format!("/usr/share/python3/runtime.d/{name}.rtupdate"),
+                rt.into_bytes(),
+                0o755,
+            )
             .map_err(&err)?;
     }
     if parts.binary {
@@ -422,7 +545,10 @@ fn finish(
     let (short, long) = match (is_app, &req.app_description) {
         (true, Some((s, l))) => (s.clone(), l.clone()),
         _ => {
-            let short = synopsis(m.summary.as_deref(), &format!("Python distribution {}", m.name));
+            let short = synopsis(
+                m.summary.as_deref(),
+                &format!("Python distribution {}", m.name),
+            );
             let mut paras = vec![format!(
                 "This package holds the Python distribution {} {} for {}, installed privately under /usr/lib/{}/python: Debian's own Python programs do not see it.",
                 m.name, m.version, req.app, req.app
@@ -449,10 +575,18 @@ fn finish(
         fields.push(("Replaces", replaces.join(", ")));
         fields.push(("Breaks", replaces.join(", ")));
     }
-    if let Some(h) = m.home_page.as_ref().filter(|h| h.starts_with("http") && !h.contains(char::is_whitespace)) {
+    if let Some(h) = m
+        .home_page
+        .as_ref()
+        .filter(|h| h.starts_with("http") && !h.contains(char::is_whitespace))
+    {
         fields.push(("Homepage", h.clone()));
     }
-    let description = if long.is_empty() { short } else { format!("{short}\n{long}") };
+    let description = if long.is_empty() {
+        short
+    } else {
+        format!("{short}\n{long}")
+    };
     fields.push(("Description", description));
     for (field, value) in fields {
         control.push(field, &value).map_err(|e| PythonError::Deb {

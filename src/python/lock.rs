@@ -64,7 +64,11 @@ pub fn parse_requirements_lock(text: &str, origin: &str) -> Result<Vec<Pin>, Pyt
         for w in words {
             match w.strip_prefix("--hash=sha256:") {
                 Some(h) if is_hex64(h) => sha256.push(h.to_ascii_lowercase()),
-                _ => return Err(bad(format!("{w:?}: only --hash=sha256:<64 hex digits> may follow a pin"))),
+                _ => {
+                    return Err(bad(format!(
+                        "{w:?}: only --hash=sha256:<64 hex digits> may follow a pin"
+                    )))
+                }
             }
         }
         let (spec, marker) = match requirement.split_once(';') {
@@ -77,7 +81,9 @@ pub fn parse_requirements_lock(text: &str, origin: &str) -> Result<Vec<Pin>, Pyt
         let name = name.split_once('[').map_or(name, |(n, _)| n).trim();
         let version = version.trim();
         if name.is_empty()
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
             || version.starts_with('=')
             || version.contains([',', '*', ' '])
             || version.parse::<pep440_rs::Version>().is_err()
@@ -129,13 +135,16 @@ pub fn parse_pylock(text: &str, origin: &str) -> Result<Vec<Pin>, PythonError> {
         reason,
     };
     let lock: PyLock = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map_or(0, |s| text[..s.start.min(text.len())].lines().count().max(1));
+        let line = e.span().map_or(0, |s| {
+            text[..s.start.min(text.len())].lines().count().max(1)
+        });
         bad(line, e.message().to_owned())
     })?;
     if lock.lock_version.split('.').next() != Some("1") {
-        return Err(bad(1, format!("lock-version {} is not 1.x", lock.lock_version)));
+        return Err(bad(
+            1,
+            format!("lock-version {} is not 1.x", lock.lock_version),
+        ));
     }
     let mut pins: Vec<Pin> = Vec::new();
     for p in lock.packages {
@@ -146,7 +155,10 @@ pub fn parse_pylock(text: &str, origin: &str) -> Result<Vec<Pin>, PythonError> {
         for w in &p.wheels {
             if let Some(h) = w.hashes.get("sha256") {
                 if !is_hex64(h) {
-                    return Err(bad(0, format!("package {}: a sha256 of {} characters", p.name, h.len())));
+                    return Err(bad(
+                        0,
+                        format!("package {}: a sha256 of {} characters", p.name, h.len()),
+                    ));
                 }
                 sha256.push(h.to_ascii_lowercase());
             }

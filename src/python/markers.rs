@@ -82,7 +82,11 @@ mod tests {
         assert!(applies(&req("a; python_version >= '3.8'"), &env, &[]));
         assert!(!applies(&req("a; python_version < '3.8'"), &env, &[]));
         assert!(!applies(&req("PySocks; extra == 'socks'"), &env, &[]));
-        assert!(applies(&req("PySocks; extra == 'socks'"), &env, &["socks".into()]));
+        assert!(applies(
+            &req("PySocks; extra == 'socks'"),
+            &env,
+            &["socks".into()]
+        ));
         assert!(applies(&req("a; platform_machine == 'x86_64'"), &env, &[]));
         assert!(!applies(&req("a; sys_platform == 'win32'"), &env, &[]));
     }

@@ -138,7 +138,10 @@ mod tests {
         assert_eq!(m.license_files, ["LICENSE"]);
         assert_eq!(m.license_classifiers.len(), 1);
         assert_eq!(m.description.as_deref(), Some("# Requests\n\nlong text"));
-        assert_eq!(m.home_page.as_deref(), Some("https://requests.readthedocs.io"));
+        assert_eq!(
+            m.home_page.as_deref(),
+            Some("https://requests.readthedocs.io")
+        );
     }
 
     #[test]

@@ -10,7 +10,10 @@ pub fn wrapper(ep: &EntryPoint, dist: &str, version: &str, python_dir: &str) -> 
     let (import, call) = match &ep.attr {
         Some(attr) => {
             let head = attr.split('.').next().unwrap_or(attr);
-            (format!("from {} import {head}", ep.module), format!("{attr}()"))
+            (
+                format!("from {} import {head}", ep.module),
+                format!("{attr}()"),
+            )
         }
         None => (
             "import runpy".to_owned(),
@@ -39,7 +42,10 @@ pub fn wrapper(ep: &EntryPoint, dist: &str, version: &str, python_dir: &str) -> 
 /// absolute and the private directory put on `sys.path`; other files are
 /// returned unchanged (`None`).
 pub fn fix_script(bytes: &[u8], python_dir: &str) -> Option<Vec<u8>> {
-    let end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(bytes.len());
     let first = std::str::from_utf8(&bytes[..end]).ok()?;
     let interpreter = first.strip_prefix("#!")?.trim();
     let python = interpreter == "python"
@@ -71,7 +77,10 @@ pub fn fix_shebang(bytes: &[u8]) -> Option<Vec<u8>> {
     let interpreter = first.strip_prefix("#!")?.trim();
     let program = interpreter.split_whitespace().collect::<Vec<_>>();
     let python = match program[..] {
-        ["/usr/bin/env", p, ..] | [p, ..] => p.rsplit('/').next().is_some_and(|p| p.starts_with("python")),
+        ["/usr/bin/env", p, ..] | [p, ..] => p
+            .rsplit('/')
+            .next()
+            .is_some_and(|p| p.starts_with("python")),
         [] => false,
     };
     if !python || interpreter == "/usr/bin/python3" {
@@ -147,13 +156,18 @@ mod tests {
         if let Some(t) = template("prerm-py3clean", "app-python-x", "") {
             assert_eq!(prerm("app-python-x"), t);
         }
-        assert!(postinst("p:amd64", "/d", Some((3, 11))).contains("py3compile -p p:amd64 /d -V 3.11\n"));
+        assert!(
+            postinst("p:amd64", "/d", Some((3, 11))).contains("py3compile -p p:amd64 /d -V 3.11\n")
+        );
     }
 
     #[test]
     fn shebangs_become_absolute_after_future_imports() {
-        let fixed = fix_script(b"#!python\nfrom __future__ import annotations\nprint(1)\n", "/usr/lib/a/python")
-            .expect("a python script");
+        let fixed = fix_script(
+            b"#!python\nfrom __future__ import annotations\nprint(1)\n",
+            "/usr/lib/a/python",
+        )
+        .expect("a python script");
         assert_eq!(
             String::from_utf8(fixed).expect("utf8"),
             "#!/usr/bin/python3\nfrom __future__ import annotations\nimport sys; sys.path.insert(0, \"/usr/lib/a/python\")\nprint(1)\n"

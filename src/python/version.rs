@@ -164,7 +164,12 @@ mod tests {
             let (a, b) = (debian_upstream(&v(pair[0])), debian_upstream(&v(pair[1])));
             assert!(v(pair[0]) < v(pair[1]));
             let status = std::process::Command::new("dpkg")
-                .args(["--compare-versions", &format!("{a}-1"), "lt", &format!("{b}-1")])
+                .args([
+                    "--compare-versions",
+                    &format!("{a}-1"),
+                    "lt",
+                    &format!("{b}-1"),
+                ])
                 .status()
                 .expect("dpkg");
             assert!(status.success(), "dpkg: {a} is not before {b}");
@@ -178,13 +183,22 @@ mod tests {
             relations("p", &spec(">=2.0.0,<3"), None),
             ["p (>= 2)", "p (<< 3~~)"]
         );
-        assert_eq!(relations("p", &spec("~=1.4.2"), None), ["p (>= 1.4.2)", "p (<< 1.5~~)"]);
-        assert_eq!(relations("p", &spec("==1.4.*"), None), ["p (>= 1.4~~)", "p (<< 1.5~~)"]);
+        assert_eq!(
+            relations("p", &spec("~=1.4.2"), None),
+            ["p (>= 1.4.2)", "p (<< 1.5~~)"]
+        );
+        assert_eq!(
+            relations("p", &spec("==1.4.*"), None),
+            ["p (>= 1.4~~)", "p (<< 1.5~~)"]
+        );
         assert_eq!(
             relations("p", &spec("==2.0"), Some((&v("2.0.0"), "1"))),
             ["p (= 2.0.0-1)"]
         );
-        assert_eq!(relations("p", &spec("!=1.5.7,>=1.5.6"), None), ["p (>= 1.5.6)"]);
+        assert_eq!(
+            relations("p", &spec("!=1.5.7,>=1.5.6"), None),
+            ["p (>= 1.5.6)"]
+        );
         assert_eq!(relations("p", &spec("<=2.0"), None), ["p (<< 2.0+~)"]);
     }
 }

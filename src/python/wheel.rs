@@ -106,7 +106,12 @@ fn left_out(dist_info: &str, name: &str) -> bool {
         .is_some_and(|f| {
             matches!(
                 f,
-                "RECORD" | "RECORD.jws" | "RECORD.p7s" | "INSTALLER" | "REQUESTED" | "direct_url.json"
+                "RECORD"
+                    | "RECORD.jws"
+                    | "RECORD.p7s"
+                    | "INSTALLER"
+                    | "REQUESTED"
+                    | "direct_url.json"
             )
         });
     own || name.ends_with(".pyc") || name.split('/').any(|c| c == "__pycache__")
@@ -194,10 +199,15 @@ impl Wheel {
             let (size, packed) = (entry.size(), entry.compressed_size());
             total = total.saturating_add(size);
             if size > MAX_MEMBER || total > MAX_TOTAL {
-                return Err(bad(format!("{member}: larger than this tool accepts ({size} bytes)")));
+                return Err(bad(format!(
+                    "{member}: larger than this tool accepts ({size} bytes)"
+                )));
             }
             if size > 1 << 20 && size / packed.max(1) > MAX_RATIO {
-                return Err(bad(format!("{member}: expands {}-fold (a zip bomb?)", size / packed.max(1))));
+                return Err(bad(format!(
+                    "{member}: expands {}-fold (a zip bomb?)",
+                    size / packed.max(1)
+                )));
             }
             if let Some(t) = entry.last_modified() {
                 let secs = crate::time::from_civil(
@@ -226,7 +236,12 @@ impl Wheel {
         let dist_info = match infos.into_iter().collect::<Vec<_>>()[..] {
             [one] => one.to_owned(),
             [] => return Err(bad("no .dist-info directory".into())),
-            ref more => return Err(bad(format!("several .dist-info directories: {}", more.join(", ")))),
+            ref more => {
+                return Err(bad(format!(
+                    "several .dist-info directories: {}",
+                    more.join(", ")
+                )))
+            }
         };
         let info_dist = dist_info
             .trim_end_matches(".dist-info")
@@ -264,7 +279,10 @@ impl Wheel {
         let origin = format!("{}: {dist_info}", path.display());
         let metadata = Metadata::parse(&metadata_text, &format!("{origin}/METADATA"))?;
         if normalize(&metadata.name) != normalize(&name.dist) {
-            return Err(bad(format!("METADATA names {} in a wheel of {}", metadata.name, name.dist)));
+            return Err(bad(format!(
+                "METADATA names {} in a wheel of {}",
+                metadata.name, name.dist
+            )));
         }
         if name.version.parse::<pep440_rs::Version>().ok().as_ref() != Some(&metadata.version) {
             return Err(bad(format!(
@@ -281,7 +299,10 @@ impl Wheel {
         let mut digests: BTreeMap<String, String> = BTreeMap::new();
         for entry in record {
             if !members.contains_key(&entry.path) {
-                return Err(bad(format!("RECORD lists {} which is not in the archive", entry.path)));
+                return Err(bad(format!(
+                    "RECORD lists {} which is not in the archive",
+                    entry.path
+                )));
             }
             if let Some(d) = entry.sha256 {
                 digests.insert(entry.path, d);
@@ -445,7 +466,8 @@ fn wheel_fields(text: &str, dist_info: &str) -> Result<bool, String> {
                 .map(|(_, v)| v.trim().to_owned())
         })
     };
-    let version = field("Wheel-Version").ok_or_else(|| format!("{dist_info}/WHEEL has no Wheel-Version"))?;
+    let version =
+        field("Wheel-Version").ok_or_else(|| format!("{dist_info}/WHEEL has no Wheel-Version"))?;
     if version.split('.').next() != Some("1") {
         return Err(format!("Wheel-Version {version} is not 1.x"));
     }

@@ -1,1 +1,131 @@
-//! (issue 13: filled in by its owner)
+//! A Python application with its dependency closure, from a tag to a VM:
+//! packaged from a local wheelhouse (no package index), published, and
+//! installed by apt in a real guest, where its console script runs and
+//! imports its dependencies from the application's private directory,
+//! next to Debian's own `python3-requests` (real qemu, real apt, Debian's
+//! python3 through the caching proxy).
+
+use crate::common::{vm_slot, Sandbox};
+use crate::vm::results;
+
+const PYPROJECT: &str = r#"[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "myapp"
+version = "1.0.0"
+description = "prints where its dependencies come from"
+license = { text = "MIT" }
+dependencies = ["requests>=2.25", "idna>=3"]
+
+[project.scripts]
+myapp = "myapp:main"
+
+[tool.setuptools]
+packages = ["myapp"]
+"#;
+
+const MODULE: &str = r#""""myapp: prints the version and origin of what it imports."""
+
+
+def main():
+    import idna
+    import requests
+    import urllib3
+    for module in (requests, urllib3, idna):
+        print(module.__name__, module.__version__, module.__file__)
+"#;
+
+/// The smoke tests, in order, in one boot: the script runs; Debian's
+/// python3 does not see our modules; Debian's python3-requests installs
+/// next to ours and each program imports its own; removing ours leaves no
+/// byte-compiled file behind.
+const VM: &str = r#"[vm]
+timeout = "5m"
+smoke = [
+  "myapp | grep -qx 'requests 2.34.2 /usr/lib/myapp/python/requests/__init__.py'",
+  "myapp | grep -q '^urllib3 2.8.0 /usr/lib/myapp/python/'",
+  "! python3 -c 'import requests'",
+  "apt-get -q install -y python3-requests",
+  "python3 -c 'import requests; print(requests.__version__, requests.__file__)' | grep -q ' /usr/lib/python3/dist-packages/requests/'",
+  "myapp | grep -qx 'requests 2.34.2 /usr/lib/myapp/python/requests/__init__.py'",
+  "ls /usr/lib/myapp/python/requests/__pycache__/ | grep -q 'cpython-311.pyc'",
+  "apt-get -q purge -y myapp $(dpkg-query -W -f '${Package}\n' 'myapp-python-*')",
+  "test ! -e /usr/lib/myapp",
+  "python3 -c 'import requests'",
+]
+"#;
+
+#[test]
+fn the_app_and_its_closure_install_from_the_repository_next_to_debians_python3_requests() {
+    let wheelhouse = crate::wheelhouse::wheelhouse();
+    let sb = Sandbox::new();
+    let apt = sb.path("apt");
+    let config = format!(
+        r#"[[package]]
+name = "myapp"
+kind = "python"
+maintainer = "Test Author <author@example.com>"
+python = {{ build-isolation = false }}
+
+[repo]
+path = "{}"
+suite = "stable"
+
+[hooks]
+on-tag = ["package", "publish"]
+
+{VM}"#,
+        apt.display()
+    );
+    let repo = sb.repo(
+        "myapp",
+        &[
+            (".buildkit.toml", &config, false),
+            ("pyproject.toml", PYPROJECT, false),
+            ("myapp/__init__.py", MODULE, false),
+            (
+                "LICENSE",
+                "Copyright 2026 Test Author\n\nMIT License\n",
+                false,
+            ),
+            (
+                "README.md",
+                "# myapp\n\nPrints where its dependencies come from.\n",
+                false,
+            ),
+        ],
+    );
+    sb.tag(&repo, "2026-01-02T10:00:00Z", "v1.0.0");
+    sb.generate_key(&repo, "VM Test", "vm@example.com");
+    let wh = wheelhouse.to_str().expect("utf8");
+    sb.bk_env(
+        &repo,
+        &["-q", "pipeline", "v1.0.0"],
+        &[("BUILDKIT_WHEELHOUSE", wh)],
+    )
+    .ok();
+
+    let _vm = vm_slot();
+    let run = sb.bk_env(
+        &repo,
+        &["vm-test", "v1.0.0", "--json"],
+        &[("BUILDKIT_WHEELHOUSE", wh)],
+    );
+    let verdict: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("no JSON verdict ({e})\n{}\n{}", run.stdout, run.stderr));
+    assert_eq!(
+        verdict["verdict"],
+        "passed",
+        "{:#?}\n{}",
+        results(&verdict),
+        run.stderr
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let names: Vec<String> = results(&verdict)
+        .into_iter()
+        .map(|(n, o, _)| format!("{n} {o}"))
+        .collect();
+    assert_eq!(names.len(), 10, "{names:?}");
+}

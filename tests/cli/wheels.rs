@@ -1,1 +1,1 @@
-//! (issue 13: filled in by its owner)
+//! Wheels made by the tests (see python_deb.rs).
