@@ -148,6 +148,8 @@ impl PackageError {
             | PackageError::Shlibs { .. }
             | PackageError::Foreign { .. }
             | PackageError::NoSandbox { .. }
+            | PackageError::BuildPathInPackage { .. }
+            | PackageError::Python(_)
             | PackageError::Io { .. } => ExitCode::Failed,
             PackageError::Deb {
                 source: DebError::Write { .. } | DebError::ReadSource { .. },

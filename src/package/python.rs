@@ -27,7 +27,7 @@ use crate::python::PythonError;
 pub const PYTHON: &str = "/usr/bin/python3";
 
 /// One distribution of a built closure, for the git note and `--json`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ResolvedDist {
     /// The distribution (normalised).
     pub name: String,
@@ -42,7 +42,7 @@ pub struct ResolvedDist {
 }
 
 /// What packaging a Python project produced besides the packages.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PythonReport {
     /// The application's package.
     pub app: String,

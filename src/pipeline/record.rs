@@ -32,6 +32,11 @@ pub struct Record {
     pub stages: Vec<StageRecord>,
     /// The packages built.
     pub packages: Vec<PackageRecord>,
+    /// For each `kind = "python"` package, the distributions built: the
+    /// resolved versions with their wheels' hashes, so the build can be
+    /// repeated (or locked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub python: Vec<crate::package::python::PythonReport>,
     /// Where they were published.
     pub repo: Option<RepoRecord>,
     /// The VM test's verdict.
@@ -166,6 +171,7 @@ impl Record {
             error: None,
             stages: Vec::new(),
             packages: Vec::new(),
+            python: Vec::new(),
             repo: None,
             vm: None,
             started,

@@ -223,6 +223,7 @@ impl Work<'_> {
                 filename: None,
             })
             .collect();
+        record.python = outcome.python;
         self.debs = outcome.debs;
         Ok(())
     }

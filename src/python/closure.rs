@@ -30,7 +30,7 @@ pub struct Dist {
 }
 
 /// A dependency left to a Debian package.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mapped {
     /// The distribution (normalised).
     pub dist: String,
