@@ -24,11 +24,18 @@ use super::{open_repo, print_json, CliError, Ui};
 /// caller; `sandbox = "bwrap"` refuses to run without one). After
 /// `build-timeout` (default 30m) it is killed with every process it
 /// started, and whatever it leaves running is killed when it exits.
+///
+/// A [[package]] with kind = "python" becomes the project's wheel and one
+/// .deb per runtime dependency (or one bundle), resolved by Debian's pip in
+/// the same sandbox, from the package index, a lock file, or the wheels of
+/// BUILDKIT_WHEELHOUSE=DIR alone (no network). Any packaged file that holds
+/// the build directory's path is an error (see allow-build-path).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   git buildkit package v1.2.0 -o dist/        the tagged release
   git buildkit package                        HEAD (a snapshot version if untagged)
-  git buildkit package --json | jq -r '.[].sha256'")]
+  git buildkit package --json | jq -r '.[].sha256'
+  BUILDKIT_WHEELHOUSE=~/wheels git buildkit package v2.0.0   a Python app, offline")]
 pub struct Args {
     /// The revision to package (a tag, branch or commit).
     #[arg(value_name = "REF", default_value = None)]

@@ -294,6 +294,7 @@ mod tests {
                     detail: Some("not available yet".into()),
                 },
             ],
+            python: Vec::new(),
             packages: vec![PackageRecord {
                 name: "hello".into(),
                 version: "1.2.0-1".into(),

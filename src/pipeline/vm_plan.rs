@@ -323,10 +323,9 @@ fn published(
             }
             let Some(item) = published
                 .iter()
-                .filter(|i| {
+                .rfind(|i| {
                     i.package == name && (i.architecture == "all" || i.architecture == "amd64")
                 })
-                .next_back()
             else {
                 continue;
             };

@@ -21,6 +21,7 @@ mod elf;
 mod frames;
 mod http;
 mod index;
+mod python;
 mod version;
 
 use proptest::prelude::*;
