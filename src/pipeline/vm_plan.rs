@@ -266,6 +266,8 @@ fn every_dependency_has_a_source(
     })
 }
 
+// Long function: the tag's own packages, then what they need from the
+// same repository, read the same way.
 /// Finds each package of `config` at `version` in `suite` of `apt`, and reads it.
 fn published(
     config: &Config,

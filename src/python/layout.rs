@@ -120,6 +120,8 @@ fn names(closure: &Closure, req: &LayoutRequest<'_>) -> Result<Vec<String>, Pyth
         .collect()
 }
 
+// Long function: the two layouts side by side, each a short loop over
+// the closure with what differs between the app and its dependencies.
 /// The packages of `closure`, the application's first.
 pub fn packages(closure: &Closure, req: &LayoutRequest<'_>) -> Result<Vec<PyPackage>, PythonError> {
     let names = names(closure, req)?;
@@ -264,8 +266,6 @@ fn dist_depends(
     }
 }
 
-// Long function: one wheel's members mapped to their places, with the
-// generated files (wrappers, fixed scripts, INSTALLER) beside them.
 /// The relations of distribution `i` on Debian packages (`python.system`).
 fn system_depends(parts: &mut Parts, closure: &Closure, i: usize) {
     for (m, spec) in &closure.dists[i].requires_system {
@@ -278,6 +278,8 @@ fn system_depends(parts: &mut Parts, closure: &Closure, i: usize) {
     }
 }
 
+// Long function: one wheel's members mapped to their places, with the
+// generated files (wrappers, fixed scripts, INSTALLER) beside them.
 /// Extracts `dist`'s wheel and adds its files to `parts`.
 fn add_dist(
     parts: &mut Parts,

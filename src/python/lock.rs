@@ -21,6 +21,8 @@ fn is_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+// Long function: a line reader with continuations, then each check of a
+// pin with the message that names it.
 /// `name==version [--hash=sha256:...]...` lines with `\` continuations.
 pub fn parse_requirements_lock(text: &str, origin: &str) -> Result<Vec<Pin>, PythonError> {
     let mut pins: Vec<Pin> = Vec::new();
@@ -50,6 +52,9 @@ pub fn parse_requirements_lock(text: &str, origin: &str) -> Result<Vec<Pin>, Pyt
             line: first_line,
             reason,
         };
+        if !entry.is_ascii() {
+            return Err(bad("a pin is ASCII only".into()));
+        }
         let mut words = entry.split_whitespace().peekable();
         let mut requirement = String::new();
         while let Some(w) = words.peek() {
@@ -162,6 +167,10 @@ pub fn parse_pylock(text: &str, origin: &str) -> Result<Vec<Pin>, PythonError> {
                 }
                 sha256.push(h.to_ascii_lowercase());
             }
+        }
+        let text = format!("{} {version} {}", p.name, p.marker.as_deref().unwrap_or(""));
+        if !text.is_ascii() || version.parse::<pep440_rs::Version>().is_err() {
+            return Err(bad(0, format!("package {:?}: not an ASCII name and PEP 440 version", p.name)));
         }
         let name = normalize(&p.name);
         if pins.iter().any(|q| q.name == name) {

@@ -57,6 +57,35 @@ fn headers(text: &str) -> (Vec<(String, String)>, Option<String>) {
     (fields, (!body.is_empty()).then(|| body.to_owned()))
 }
 
+/// A PEP 508 requirement, parsed only when its name and extras are
+/// well-formed: pep508_rs panics on some malformed names (`a_ b`), so they
+/// are refused here first, and a panic left in it becomes an error.
+pub fn requirement(text: &str) -> Result<pep508_rs::Requirement, String> {
+    let well_formed = |name: &str| {
+        let b = name.as_bytes();
+        !b.is_empty()
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+    };
+    let head = text.split(';').next().unwrap_or("").trim_start();
+    let name_end = head
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        .unwrap_or(head.len());
+    if !text.is_ascii() || !well_formed(&head[..name_end]) {
+        return Err(format!("{:?} is not a distribution name", &head[..name_end]));
+    }
+    if let Some(extras) = head[name_end..].trim_start().strip_prefix('[') {
+        let list = extras.split(']').next().unwrap_or("");
+        if !list.split(',').map(str::trim).all(|e| e.is_empty() || well_formed(e)) {
+            return Err(format!("[{list}] are not extra names"));
+        }
+    }
+    std::panic::catch_unwind(|| pep508_rs::Requirement::from_str(text))
+        .map_err(|_| "not a requirement pep508_rs can read".to_owned())?
+        .map_err(|e| e.to_string())
+}
+
 impl Metadata {
     /// Parses `text`; a missing `Name` or `Version` is an error.
     pub fn parse(text: &str, origin: &str) -> Result<Self, PythonError> {
@@ -82,19 +111,29 @@ impl Metadata {
             origin: origin.to_owned(),
             reason,
         };
+        // pep440_rs and pep508_rs index strings by byte and can panic on
+        // multi-byte characters: what they read must be ASCII.
+        let ascii = |field: &str, value: &str| {
+            if value.is_ascii() {
+                Ok(())
+            } else {
+                Err(pep(format!("{field} {value:?} is not ASCII")))
+            }
+        };
         let name = one("name").ok_or_else(|| missing("Name"))?;
         let version = one("version").ok_or_else(|| missing("Version"))?;
+        ascii("Version", &version)?;
+        ascii("Name", &name)?;
         let version = pep440_rs::Version::from_str(&version)
             .map_err(|e| pep(format!("Version {version:?}: {e}")))?;
         let mut requires_dist = Vec::new();
         for r in all("requires-dist") {
-            requires_dist.push(
-                pep508_rs::Requirement::from_str(&r)
-                    .map_err(|e| pep(format!("Requires-Dist {r:?}: {e}")))?,
-            );
+            ascii("Requires-Dist", &r)?;
+            requires_dist.push(requirement(&r).map_err(|e| pep(format!("Requires-Dist {r:?}: {e}")))?);
         }
         let requires_python = one("requires-python")
             .map(|r| {
+                ascii("Requires-Python", &r)?;
                 pep440_rs::VersionSpecifiers::from_str(&r)
                     .map_err(|e| pep(format!("Requires-Python {r:?}: {e}")))
             })

@@ -6,7 +6,10 @@ use pep440_rs::{Operator, PrereleaseKind, Version, VersionSpecifiers};
 
 /// The Debian upstream version of a PEP 440 version: `2!1.0rc1` →
 /// `2:1.0~rc1`, `1.0.dev3` → `1.0~~dev3`, `1.0a1.dev2` → `1.0~a1~dev2`,
-/// `1.0.post1` → `1.0.post1`, `1.0+abc.1` → `1.0+abc.1`.
+/// `1.0.post1` → `1.0+post1`, `1.0+abc.1` → `1.0+local.abc.1`. A
+/// post-release is written with `+`, which dpkg sorts below `.`, so
+/// `1.0.post1` stays below `1.0.1`; a local version with `+local.`, which
+/// sorts below `+post`, so `1.0+abc` stays below `1.0.post1`.
 pub fn debian_upstream(v: &Version) -> String {
     let mut out = String::new();
     if v.epoch() > 0 {
@@ -22,7 +25,7 @@ pub fn debian_upstream(v: &Version) -> String {
         out.push_str(&format!("~{kind}{}", pre.number));
     }
     if let Some(post) = v.post() {
-        out.push_str(&format!(".post{post}"));
+        out.push_str(&format!("+post{post}"));
     }
     if let Some(dev) = v.dev() {
         let tildes = if v.pre().is_some() || v.post().is_some() {
@@ -41,7 +44,7 @@ pub fn debian_upstream(v: &Version) -> String {
                 pep440_rs::LocalSegment::Number(n) => n.to_string(),
             })
             .collect();
-        out.push_str(&format!("+{}", local.join(".")));
+        out.push_str(&format!("+local.{}", local.join(".")));
     }
     out
 }
@@ -135,6 +138,7 @@ mod tests {
         "1.0+abc.1",
         "1.0.post1.dev2",
         "1.0.post1",
+        "1.0.1",
         "1.1",
         "1!0.1",
     ];
@@ -149,10 +153,11 @@ mod tests {
             ("2!1.0", "2:1.0"),
             ("1.0.dev3", "1.0~~dev3"),
             ("1.0a1.dev2", "1.0~a1~dev2"),
-            ("1.0.post1.dev2", "1.0.post1~dev2"),
-            ("1.0-1", "1.0.post1"),
+            ("1.0.post1.dev2", "1.0+post1~dev2"),
+            ("1.0-1", "1.0+post1"),
             ("1.0c1", "1.0~rc1"),
-            ("2026.10.19.post1", "2026.10.19.post1"),
+            ("2026.10.19.post1", "2026.10.19+post1"),
+            ("1.0+abc.1", "1.0+local.abc.1"),
         ] {
             assert_eq!(debian_upstream(&v(pep)), deb, "{pep}");
         }

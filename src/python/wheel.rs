@@ -175,6 +175,10 @@ impl Wheel {
             hex::encode(hasher.finalize())
         };
         let mut archive = open_zip(path)?;
+        // The zip reader keeps one of two members with the same name.
+        if archive.has_duplicate_names() {
+            return Err(bad("a member is in the archive twice".into()));
+        }
         // The members: names checked, sizes bounded, no links, no twins.
         let mut members: BTreeMap<String, (usize, u64, Option<u32>)> = BTreeMap::new();
         let mut total = 0u64;

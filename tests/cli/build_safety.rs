@@ -109,7 +109,8 @@ fn the_build_gets_a_clean_environment_and_no_secret_of_the_caller() {
         let config = format!(
             "{HEAD}sandbox = \"{sandbox}\"\nbuild-env = [\"CC\", \"NOT_SET\"]\n\
              build = \"mkdir -p out && env | LC_ALL=C sort > out/env\"\n\
-             assets = [{{ src = \"out/env\", dest = \"/usr/share/probe/env\" }}]\n"
+             assets = [{{ src = \"out/env\", dest = \"/usr/share/probe/env\" }}]\n\
+             allow-build-path = [\"/usr/share/probe/env\"]\n"
         );
         commit_config(&sb, &repo, &config, &tag);
         let (run, dist) = package(&sb, &repo, &tag, &secrets);

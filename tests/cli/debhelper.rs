@@ -177,7 +177,8 @@ fn strip_false_and_dbgsym_false_turn_each_off_and_extra_depends_stay() {
     let sb = Sandbox::new();
     let repo = project(
         &sb,
-        "strip = false\ndepends = [\"${shlibs}\", \"adduser\"]\n",
+        "strip = false\ndepends = [\"${shlibs}\", \"adduser\"]\n\
+         allow-build-path = [\"/usr/bin/zhello\"]\n",
     );
     let run = sb.bk(&repo, &["package", "v1.0.0", "-o", "dist"]).ok();
     assert_eq!(run.stdout, "dist/zhello_1.0.0-1_amd64.deb\n");
@@ -251,6 +252,7 @@ maintainer = "Jane Doe <jane@example.com>"
 architecture = "amd64"
 build = "mkdir -p lib && cc -shared -fPIC -Wl,-soname,libmine.so.1 -o lib/libmine.so.1 mine.c && cc -o private main.c -Llib -l:libmine.so.1 -Wl,-rpath,$PWD/lib"
 assets = [{ src = "private", dest = "/usr/bin/" }]
+allow-build-path = ["/usr/bin/private"]
 "#,
                 false,
             ),

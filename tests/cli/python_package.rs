@@ -79,7 +79,7 @@ fn the_app_and_a_deb_per_dependency_come_from_the_wheelhouse_lintian_clean_and_r
     assert_eq!(
         names,
         [
-            "myapp-python-certifi_2026.10.19.post1-1_all.deb",
+            "myapp-python-certifi_2026.10.19+post1-1_all.deb",
             "myapp-python-charset-normalizer_3.5.3-1_amd64.deb",
             "myapp-python-idna_3.20-1_all.deb",
             "myapp-python-requests_2.34.2-1_all.deb",
