@@ -323,12 +323,9 @@ fn published(
             if binaries.iter().chain(&in_repo).any(|n| n == name) {
                 continue;
             }
-            let Some(item) = published
-                .iter()
-                .rfind(|i| {
-                    i.package == name && (i.architecture == "all" || i.architecture == "amd64")
-                })
-            else {
+            let Some(item) = published.iter().rfind(|i| {
+                i.package == name && (i.architecture == "all" || i.architecture == "amd64")
+            }) else {
                 continue;
             };
             let path = apt.root().join(&item.filename);

@@ -16,7 +16,8 @@ use crate::python::version::debian_upstream;
 
 const METADATA: &str = "Metadata-Version: 2.4\nName: requests\nVersion: 2.34.2\nSummary: Python HTTP for Humans.\nRequires-Python: >=3.9\nRequires-Dist: charset_normalizer<4,>=2\nRequires-Dist: PySocks!=1.5.7,>=1.5.6; extra == \"socks\"\nLicense-File: LICENSE\n\n# Requests\n";
 const RECORD: &str = "a/__init__.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n\"a/x,y.py\",,\na-1.dist-info/RECORD,,\n";
-const ENTRY_POINTS: &str = "[console_scripts]\nhttp = httpie.__main__:main\n[gui_scripts]\ng = pkg.gui:run [extra]\n";
+const ENTRY_POINTS: &str =
+    "[console_scripts]\nhttp = httpie.__main__:main\n[gui_scripts]\ng = pkg.gui:run [extra]\n";
 const LOCK: &str = "requests==2.34.2 \\\n    --hash=sha256:2a0d60c172f83ac6ab31e4554906c0f3b3588d37b5cb939b1c061f4907e278e0\nidna==3.20 ; python_version >= '3.8'\n";
 const PYLOCK: &str = "lock-version = \"1.0\"\n[[packages]]\nname = \"idna\"\nversion = \"3.20\"\n[[packages.wheels]]\nname = \"idna-3.20-py3-none-any.whl\"\nhashes = { sha256 = \"ab7ae7122974553370f0bdb919e1a960b2cd1bc1ef0276416d896db81c14582c\" }\n";
 

@@ -170,7 +170,13 @@ pub fn parse_pylock(text: &str, origin: &str) -> Result<Vec<Pin>, PythonError> {
         }
         let text = format!("{} {version} {}", p.name, p.marker.as_deref().unwrap_or(""));
         if !text.is_ascii() || version.parse::<pep440_rs::Version>().is_err() {
-            return Err(bad(0, format!("package {:?}: not an ASCII name and PEP 440 version", p.name)));
+            return Err(bad(
+                0,
+                format!(
+                    "package {:?}: not an ASCII name and PEP 440 version",
+                    p.name
+                ),
+            ));
         }
         let name = normalize(&p.name);
         if pins.iter().any(|q| q.name == name) {

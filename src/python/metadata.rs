@@ -66,18 +66,26 @@ pub fn requirement(text: &str) -> Result<pep508_rs::Requirement, String> {
         !b.is_empty()
             && b[0].is_ascii_alphanumeric()
             && b[b.len() - 1].is_ascii_alphanumeric()
-            && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
     };
     let head = text.split(';').next().unwrap_or("").trim_start();
     let name_end = head
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
         .unwrap_or(head.len());
     if !text.is_ascii() || !well_formed(&head[..name_end]) {
-        return Err(format!("{:?} is not a distribution name", &head[..name_end]));
+        return Err(format!(
+            "{:?} is not a distribution name",
+            &head[..name_end]
+        ));
     }
     if let Some(extras) = head[name_end..].trim_start().strip_prefix('[') {
         let list = extras.split(']').next().unwrap_or("");
-        if !list.split(',').map(str::trim).all(|e| e.is_empty() || well_formed(e)) {
+        if !list
+            .split(',')
+            .map(str::trim)
+            .all(|e| e.is_empty() || well_formed(e))
+        {
             return Err(format!("[{list}] are not extra names"));
         }
     }
@@ -129,7 +137,8 @@ impl Metadata {
         let mut requires_dist = Vec::new();
         for r in all("requires-dist") {
             ascii("Requires-Dist", &r)?;
-            requires_dist.push(requirement(&r).map_err(|e| pep(format!("Requires-Dist {r:?}: {e}")))?);
+            requires_dist
+                .push(requirement(&r).map_err(|e| pep(format!("Requires-Dist {r:?}: {e}")))?);
         }
         let requires_python = one("requires-python")
             .map(|r| {
