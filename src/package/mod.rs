@@ -320,7 +320,7 @@ fn ready_python(
         for w in &p.warnings {
             listener.warn(w);
         }
-        if p.binary {
+        if p.binary && p.strip {
             let strip = crate::debhelper::strip::StripOptions {
                 strip: true,
                 dbgsym: false,

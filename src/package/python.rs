@@ -454,8 +454,7 @@ pub(super) fn python_packages(
     ))
 }
 
-/// Every pin has its wheel (same version, a listed hash) and every wheel
-/// its pin.
+/// Every wheel has its pin, at its version.
 fn check_lock(pins: &[Pin], wheels: &[Wheel], origin: &str) -> Result<(), PackageError> {
     let mismatch = |reason: String| {
         py_err(PythonError::Lock {

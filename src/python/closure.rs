@@ -161,6 +161,17 @@ pub fn closure(
                 mine_system.push((dep, spec));
                 continue;
             }
+            if dep == name {
+                // `dask[complete]` requires `dask[array]`: more extras of
+                // itself, never a dependency on itself.
+                let entry = wanted.entry(dep.clone()).or_default();
+                let before = entry.len();
+                entry.extend(req.extras.iter().map(|e| e.to_string()));
+                if entry.len() > before {
+                    queue.push(dep);
+                }
+                continue;
+            }
             let Some(found) = wheels.get(&dep) else {
                 return Err(PythonError::Unsatisfiable {
                     dist: wheel.metadata.name.clone(),

@@ -68,8 +68,15 @@ pub fn copyright(wheel: &Wheel) -> Result<(String, bool), PythonError> {
         text.push_str(&format!("Author: {a}\n"));
     }
     let members = licence_members(wheel);
-    for member in &members {
-        let bytes = wheel.read_member(member, 1 << 20)?;
+    // At most 1 MiB of licence text in all, from at most 64 files.
+    let mut budget: u64 = 1 << 20;
+    for member in members.iter().take(64) {
+        if budget == 0 {
+            text.push_str(&format!("\nThe file {member} of the wheel: see the wheel (licence text over 1 MiB in all).\n"));
+            continue;
+        }
+        let bytes = wheel.read_member(member, budget)?;
+        budget = budget.saturating_sub(bytes.len() as u64);
         let body = String::from_utf8_lossy(&bytes);
         let body = match common_licence(&body) {
             // Policy 12.5: a licence in common-licenses is referred to.

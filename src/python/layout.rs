@@ -73,6 +73,10 @@ pub struct PyPackage {
     pub spec: PackageSpec,
     /// Whether it holds ELF files (binary wheels).
     pub binary: bool,
+    /// Whether they may be stripped: not when auditwheel grafted libraries
+    /// into the wheel (`<dist>.libs/`), whose patchelf-rewritten headers
+    /// strip breaks (pypa/manylinux#119).
+    pub strip: bool,
     /// What the user should know (a dependency without a licence).
     pub warnings: Vec<String>,
 }
@@ -84,6 +88,7 @@ struct Parts {
     has_py: bool,
     extension: Option<(u32, u32)>,
     binary: bool,
+    patched: bool,
     arch: &'static str,
     copyright: String,
     warnings: Vec<String>,
@@ -167,8 +172,10 @@ pub fn packages(closure: &Closure, req: &LayoutRequest<'_>) -> Result<Vec<PyPack
                     }
                     parts.depends.extend(req.app_depends.iter().cloned());
                 } else {
-                    // A bundle of an earlier version held these files.
-                    replaces.push(format!("{} (<< {})", req.app, req.app_version));
+                    // A bundle held these files. Unversioned, so the package
+                    // stays the same bytes from one app release to the next
+                    // (the repository refuses a changed file of one version).
+                    replaces.push(req.app.to_owned());
                 }
                 out.push(finish(
                     parts,
@@ -198,9 +205,11 @@ pub fn packages(closure: &Closure, req: &LayoutRequest<'_>) -> Result<Vec<PyPack
             }
             parts.copyright = copyrights.join("\n\n");
             // Inside the bundle, dependencies between its own parts vanish.
-            parts
-                .depends
-                .retain(|d| !names.iter().any(|n| d.starts_with(&format!("{n} "))));
+            parts.depends.retain(|d| {
+                !names
+                    .iter()
+                    .any(|n| d == n || d.starts_with(&format!("{n} ")))
+            });
             parts.depends.extend(req.app_depends.iter().cloned());
             let replaces: Vec<String> = names
                 .iter()
@@ -230,6 +239,7 @@ fn new_parts() -> Parts {
         has_py: false,
         extension: None,
         binary: false,
+        patched: false,
         arch: "all",
         copyright: String::new(),
         warnings: Vec::new(),
@@ -348,6 +358,11 @@ fn add_dist(
             .unwrap_or(0);
         let is_elf = got == 4 && head == *b"\x7fELF";
         parts.binary |= is_elf;
+        parts.patched |= is_elf
+            && f.rel
+                .split('/')
+                .next()
+                .is_some_and(|top| top.ends_with(".libs"));
         if !is_elf && head.starts_with(b"#!") && f.rel.ends_with(".py") {
             // dh_python3's fix_shebang: a module run as a script runs
             // under Debian's python3, never `env python`.
@@ -489,8 +504,19 @@ fn finish(
             0o644,
         )
         .map_err(&err)?;
-    if entries <= 1 {
-        let text = crate::package::assemble::first_release_override(name);
+    if entries <= 1 || parts.patched {
+        let mut text = if entries <= 1 {
+            crate::package::assemble::first_release_override(name)
+        } else {
+            String::new()
+        };
+        if parts.patched {
+            text.push_str(&format!(
+                "# auditwheel grafted these libraries and rewrote them with patchelf;\n\
+                 # strip would break them (pypa/manylinux#119): shipped as the wheel has them.\n\
+                 {name}: unstripped-binary-or-object\n"
+            ));
+        }
         parts
             .data
             .add_bytes(
@@ -575,7 +601,11 @@ fn finish(
     }
     if !replaces.is_empty() {
         fields.push(("Replaces", replaces.join(", ")));
-        fields.push(("Breaks", replaces.join(", ")));
+        if is_app {
+            // Only the bundle breaks the per-distribution packages: a
+            // dependency's package must not break the app that needs it.
+            fields.push(("Breaks", replaces.join(", ")));
+        }
     }
     if let Some(h) = m
         .home_page
@@ -609,6 +639,7 @@ fn finish(
             on_disk: None,
         },
         binary: parts.binary,
+        strip: !parts.patched,
         warnings: parts.warnings,
     })
 }

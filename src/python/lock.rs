@@ -169,7 +169,15 @@ pub fn parse_pylock(text: &str, origin: &str) -> Result<Vec<Pin>, PythonError> {
             }
         }
         let text = format!("{} {version} {}", p.name, p.marker.as_deref().unwrap_or(""));
-        if !text.is_ascii() || version.parse::<pep440_rs::Version>().is_err() {
+        let name_ok = !p.name.is_empty()
+            && p.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !text.is_ascii()
+            || text.chars().any(|c| c.is_ascii_control())
+            || !name_ok
+            || version.parse::<pep440_rs::Version>().is_err()
+        {
             return Err(bad(
                 0,
                 format!(

@@ -58,6 +58,10 @@ fn release(parts: &[u64]) -> String {
 /// (`2.0.0` → `2`): PEP 440 says `2.0 == 2.0.0`, dpkg says `2.0 < 2.0.0`,
 /// so a bound is written in its shortest form.
 fn trimmed(v: &Version) -> String {
+    if v.pre().is_some() || v.post().is_some() || v.dev().is_some() || !v.local().is_empty() {
+        // `1.0.post1` trimmed to `1+post1` would sort below `1.0`.
+        return debian_upstream(v);
+    }
     let mut parts = v.release().to_vec();
     while parts.len() > 1 && parts.last() == Some(&0) {
         parts.pop();
@@ -101,7 +105,12 @@ pub fn relations(
             Operator::GreaterThanEqual => vec![format!("{pkg} (>= {})", trimmed(v))],
             Operator::GreaterThan => vec![format!("{pkg} (>> {}+~)", debian_upstream(v))],
             Operator::LessThan => vec![format!("{pkg} (<< {}~~)", trimmed(v))],
-            Operator::LessThanEqual => vec![format!("{pkg} (<< {}+~)", debian_upstream(v))],
+            Operator::LessThanEqual => match built {
+                // pip chose `b` <= v: the bound in the form dpkg compares
+                // with the package's own version (`2.0` built for `<=2`).
+                Some((b, rev)) => vec![format!("{pkg} (<= {}-{rev})", debian_upstream(b))],
+                None => vec![format!("{pkg} (<< {}+~)", debian_upstream(v))],
+            },
             Operator::Equal | Operator::ExactEqual => exact(),
             Operator::EqualStar => vec![
                 format!("{pkg} (>= {}~~)", release(v.release())),
@@ -205,5 +214,15 @@ mod tests {
             ["p (>= 1.5.6)"]
         );
         assert_eq!(relations("p", &spec("<=2.0"), None), ["p (<< 2.0+~)"]);
+        // Review: a bound shorter than the version built, and a trimmed
+        // post-release, must still hold for what was built.
+        assert_eq!(
+            relations("p", &spec("<=2"), Some((&v("2.0"), "1"))),
+            ["p (<= 2.0-1)"]
+        );
+        assert_eq!(
+            relations("p", &spec(">=1.0.post1"), None),
+            ["p (>= 1.0+post1)"]
+        );
     }
 }

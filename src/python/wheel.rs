@@ -97,8 +97,8 @@ fn safe_member(name: &str) -> bool {
 }
 
 /// Whether a member is left out of the package: what an installer writes
-/// for itself, signatures of RECORD, and byte-compiled files (compiled on
-/// the target by py3compile instead).
+/// for itself, signatures of RECORD, and `__pycache__` (compiled on the
+/// target by py3compile instead).
 fn left_out(dist_info: &str, name: &str) -> bool {
     let own = name
         .strip_prefix(dist_info)
@@ -114,7 +114,8 @@ fn left_out(dist_info: &str, name: &str) -> bool {
                     | "direct_url.json"
             )
         });
-    own || name.ends_with(".pyc") || name.split('/').any(|c| c == "__pycache__")
+    // A `.pyc` outside `__pycache__` is a sourceless module: kept.
+    own || name.split('/').any(|c| c == "__pycache__")
 }
 
 /// Copies at most `size` bytes of `input` to `out`, checking the length and
@@ -230,6 +231,13 @@ impl Wheel {
             {
                 return Err(bad(format!("{member} is in the archive twice")));
             }
+        }
+        let packed_total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0).max(1);
+        if total > 64 << 20 && total / packed_total > MAX_RATIO {
+            return Err(bad(format!(
+                "expands {}-fold in all (a zip bomb?)",
+                total / packed_total
+            )));
         }
         // The one .dist-info directory, named after the wheel.
         let infos: std::collections::BTreeSet<&str> = members
