@@ -204,6 +204,17 @@ struct Pending<'a> {
     binaries: Vec<crate::debhelper::shlibs::Binary>,
 }
 
+/// A fresh scratch directory for stripping and unpacking wheels.
+fn scratch_dir() -> Result<tempfile::TempDir, PackageError> {
+    tempfile::Builder::new()
+        .prefix("buildkit-strip-")
+        .tempdir()
+        .map_err(|source| PackageError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })
+}
+
 /// A package ready to write: its name, spec, and debug files for its
 /// `-dbgsym` package.
 type Ready = (
@@ -224,13 +235,7 @@ fn write_debs(
     built: &Built<'_>,
     listener: &dyn Listener,
 ) -> Result<(Vec<WrittenDeb>, Vec<python::PythonReport>), PackageError> {
-    let scratch = tempfile::Builder::new()
-        .prefix("buildkit-strip-")
-        .tempdir()
-        .map_err(|source| PackageError::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let scratch = scratch_dir()?;
     let mut pending = Vec::new();
     let mut generated = Vec::new();
     let mut reports = Vec::new();
@@ -461,13 +466,7 @@ pub fn write_python_packages(
     check: &buildpath::Check,
     listener: &dyn Listener,
 ) -> Result<Vec<WrittenDeb>, PackageError> {
-    let scratch = tempfile::Builder::new()
-        .prefix("buildkit-strip-")
-        .tempdir()
-        .map_err(|source| PackageError::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let scratch = scratch_dir()?;
     let resolver = binaries::Resolver {
         build: &[],
         allow_unresolved: options.allow_unresolved,

@@ -99,9 +99,9 @@ fn leaves(rel: &str, e: super::confine::Outside) -> PackageError {
     }
 }
 
-/// Single quotes for `sh`.
+/// A path quoted for `sh`.
 fn q(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
+    crate::vm::job::sh_quote(&path.display().to_string())
 }
 
 /// The wheel files in `dir`.

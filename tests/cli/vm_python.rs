@@ -6,25 +6,8 @@
 //! python3 through the caching proxy).
 
 use crate::common::{vm_slot, Sandbox};
+use crate::python_package::PYPROJECT;
 use crate::vm::results;
-
-const PYPROJECT: &str = r#"[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "myapp"
-version = "1.0.0"
-description = "prints where its dependencies come from"
-license = { text = "MIT" }
-dependencies = ["requests>=2.25", "idna>=3"]
-
-[project.scripts]
-myapp = "myapp:main"
-
-[tool.setuptools]
-packages = ["myapp"]
-"#;
 
 const MODULE: &str = r#""""myapp: prints the version and origin of what it imports."""
 

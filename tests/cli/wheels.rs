@@ -4,23 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use git_buildkit::python::record::urlsafe_b64 as b64;
 use sha2::Digest;
-
-/// Urlsafe base64 without padding (RECORD's digests).
-fn b64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(char::from(A[(n >> (18 - 6 * i) & 63) as usize]));
-        }
-    }
-    out
-}
 
 /// How a crafted wheel is broken, if it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
