@@ -56,8 +56,9 @@ demo: deps-demo build
 # Side by side with the peer tools: dpkg-deb (scripts/bench), reprepro and
 # aptly (scripts/bench-repo); tag -> VM verdict (scripts/bench-vm); the
 # caching apt proxy and apt-cacher-ng (scripts/bench-proxy); Depends from
-# ELF files and dpkg-shlibdeps (scripts/bench-shlibs).
-# BENCH=deb, BENCH=repo, BENCH=vm, BENCH=proxy, BENCH=shlibs or BENCH=python runs one of them.
+# ELF files and dpkg-shlibdeps (scripts/bench-shlibs); tag → promoted release
+# through staging and the VM upgrade test (scripts/bench-gated, no peer).
+# BENCH=deb, repo, vm, proxy, shlibs, python or gated runs one of them.
 bench: deps-bench
 	$(CARGO) build --locked --release
 	@case "$${BENCH:-all}" in all|deb) scripts/bench ;; esac
@@ -66,6 +67,7 @@ bench: deps-bench
 	@case "$${BENCH:-all}" in all|proxy) scripts/bench-proxy ;; esac
 	@case "$${BENCH:-all}" in all|shlibs) scripts/bench-shlibs ;; esac
 	@case "$${BENCH:-all}" in all|python) scripts/bench-python ;; esac
+	@case "$${BENCH:-all}" in all|gated) scripts/bench-gated ;; esac
 
 lint:
 	$(CARGO) fmt --all -- --check

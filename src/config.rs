@@ -148,6 +148,10 @@ pub struct PackageConfig {
     pub breaks: Vec<Spanned<String>>,
     /// A shell command run in the exported tree before packaging.
     pub build: Option<String>,
+    /// The project's tests: a shell command run in the exported tree after
+    /// every build, before packaging, with the build's environment,
+    /// sandbox and time limit. A failure stops the pipeline.
+    pub test: Option<String>,
     /// Files to install.
     #[serde(default)]
     pub assets: Vec<Asset>,
@@ -383,6 +387,33 @@ pub struct RepoConfig {
     pub url: Option<String>,
     /// Versions kept per package and suite.
     pub keep: Option<u32>,
+    /// The suite a tag's packages wait in for their VM test before the
+    /// promote stage copies them into `suite` (default `<suite>-staging`).
+    pub staging: Option<Spanned<String>>,
+    /// The suite builds of untagged commits go to (default `snapshots`),
+    /// never a release suite.
+    pub snapshots: Option<Spanned<String>>,
+}
+
+impl RepoConfig {
+    /// The suite users install from: `suite`, else `default`.
+    pub fn target_suite(&self, default: &str) -> String {
+        self.suite.clone().unwrap_or_else(|| default.to_owned())
+    }
+
+    /// The staging suite of `target`: `staging`, else `<target>-staging`.
+    pub fn staging_suite(&self, target: &str) -> String {
+        self.staging
+            .as_ref()
+            .map_or_else(|| format!("{target}-staging"), |s| s.get_ref().clone())
+    }
+
+    /// The suite of snapshot builds: `snapshots`, else `snapshots`.
+    pub fn snapshots_suite(&self) -> String {
+        self.snapshots
+            .as_ref()
+            .map_or_else(|| "snapshots".to_owned(), |s| s.get_ref().clone())
+    }
 }
 
 /// `[vm]`: the smoke test.
@@ -461,6 +492,28 @@ impl Config {
         for forward in self.vm.iter().flat_map(|vm| &vm.forward) {
             crate::vm::qemu::Forward::parse(forward.get_ref())
                 .map_err(|e| err(forward.span(), e.to_string()))?;
+        }
+        if let Some(repo) = &self.repo {
+            let target = repo.target_suite("stable");
+            for (field, value) in [("staging", &repo.staging), ("snapshots", &repo.snapshots)] {
+                let Some(value) = value else { continue };
+                crate::apt::check_name("suite", value.get_ref())
+                    .map_err(|e| err(value.span(), format!("[repo] {field}: {e}")))?;
+                if *value.get_ref() == target {
+                    return Err(err(
+                        value.span(),
+                        format!("[repo] {field} must differ from the release suite {target:?}"),
+                    ));
+                }
+            }
+            if let (Some(staging), Some(snapshots)) = (&repo.staging, &repo.snapshots) {
+                if staging.get_ref() == snapshots.get_ref() {
+                    return Err(err(
+                        snapshots.span(),
+                        "[repo] snapshots must differ from the staging suite".to_owned(),
+                    ));
+                }
+            }
         }
         if let Some(hooks) = &self.hooks {
             crate::pipeline::check_stage_order(&hooks.on_tag)
@@ -829,7 +882,7 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
             "[[package]]\nname = \"hello\"\ndescription = \"d\"\nmaintainer = \"A <a@b.c>\"\n";
         let cases = [
             ("[[package]\n".to_owned(), "v1.0.0:.buildkit.toml:1:11: unclosed array table, expected `]`"),
-            (format!("{base}colour = \"red\"\n"), "v1.0.0:.buildkit.toml:5:1: unknown field `colour`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `assets`, `maintainer-scripts`, `copyright`, `compression`, `build-env`, `build-timeout`, `sandbox`, `network`, `strip`, `dbgsym`, `systemd`, `kind`, `python`, `allow-build-path`"),
+            (format!("{base}colour = \"red\"\n"), "v1.0.0:.buildkit.toml:5:1: unknown field `colour`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `test`, `assets`, `maintainer-scripts`, `copyright`, `compression`, `build-env`, `build-timeout`, `sandbox`, `network`, `strip`, `dbgsym`, `systemd`, `kind`, `python`, `allow-build-path`"),
             (format!("{base}build-env = [\"BUILDKIT_KEY_PASSPHRASE_FILE\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"BUILDKIT_KEY_PASSPHRASE_FILE\": the signing key's passphrase never reaches a build"),
             (format!("{base}build-env = [\"HOME\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"HOME\": git-buildkit sets it for every build"),
             (format!("{base}build-env = [\"A-B\"]\n"), "v1.0.0:.buildkit.toml:5:14: build-env \"A-B\" is not an environment variable name"),
@@ -939,7 +992,7 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
             ("[vm]\ntimeout = \"0s\"\n", "v1.0.0:.buildkit.toml:2:11: invalid duration \"0s\" (examples: 90s, 5m, 1h)"),
             ("[vm]\ntimeout = \"25h\"\n", "v1.0.0:.buildkit.toml:2:11: timeout 25h is out of range (1s to 24h)"),
             ("[vm]\nmode = \"Fast\"\n", "v1.0.0:.buildkit.toml:2:8: invalid VM mode \"Fast\" (fast, systemd or auto)"),
-            ("[hooks]\non-tag = [\"package\",\n  \"deploy\"]\n", "v1.0.0:.buildkit.toml:2:10: [hooks] on-tag: unknown stage \"deploy\" (known: package, publish, vm-test)"),
+            ("[hooks]\non-tag = [\"package\",\n  \"deploy\"]\n", "v1.0.0:.buildkit.toml:2:10: [hooks] on-tag: unknown stage \"deploy\" (known: package, publish, vm-test, promote)"),
             ("[hooks]\non-tag = [\"vm-test\"]\n", "v1.0.0:.buildkit.toml:2:11: [hooks] on-tag: vm-test needs publish before it"),
             ("[vm]\nimage = \"../etc\"\n", "v1.0.0:.buildkit.toml:2:9: invalid image name \"../etc\": use letters, digits, '.', '_' and '-'"),
             ("[[package]]\nname = \"hello\"\ndescription = \"d\"\nmaintainer = \"A <a@b.c>\"\narchitecture = \"-amd64\"\n", "v1.0.0:.buildkit.toml:5:16: invalid architecture \"-amd64\""),

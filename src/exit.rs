@@ -23,7 +23,7 @@ use crate::git::GitError;
 use crate::hooks::HookError;
 use crate::package::PackageError;
 use crate::paths::PathsError;
-use crate::pipeline::{PipelineError, StepError, VmPlanError};
+use crate::pipeline::{PipelineError, StepError, VerifyError, VmPlanError};
 use crate::proxy::ProxyError;
 use crate::sign::SignError;
 use crate::vm::{VerdictKind, VmError};
@@ -141,6 +141,7 @@ impl PackageError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             PackageError::Build { .. }
+            | PackageError::Test { .. }
             | PackageError::BuildTimeout { .. }
             | PackageError::Strip { .. }
             | PackageError::BadElf { .. }
@@ -258,13 +259,33 @@ impl StepError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             StepError::Package(e) => e.exit_code(),
-            StepError::Locate { .. } | StepError::VmUnpublished => ExitCode::Usage,
+            StepError::Locate { .. }
+            | StepError::VmUnpublished
+            | StepError::Unpublished { .. }
+            | StepError::NothingToPromote { .. }
+            | StepError::StagingIsRelease { .. } => ExitCode::Usage,
+            StepError::NotStaged { .. } => ExitCode::Failed,
             StepError::Apt(e) => e.exit_code(),
             StepError::Sign(e) => e.exit_code(),
-            StepError::Io { .. } => ExitCode::Failed,
+            StepError::Io { .. } | StepError::SourceRelease(_) => ExitCode::Failed,
             StepError::VmPlan(e) => e.exit_code(),
             StepError::Vm(e) => e.exit_code(),
             StepError::VmVerdict { kind, .. } => kind.exit_code(),
+        }
+    }
+}
+
+impl VerifyError {
+    /// Usage when there is nothing to compare with (no record, nothing
+    /// published: run the pipeline first); the wrapped error's own code;
+    /// failed otherwise. A verdict (identical or not) is not an error.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            VerifyError::NoRecord { .. } | VerifyError::NotPublished { .. } => ExitCode::Usage,
+            VerifyError::Pipeline(e) => e.exit_code(),
+            VerifyError::Rebuild { source, .. } => source.exit_code(),
+            VerifyError::Apt(e) => e.exit_code(),
+            VerifyError::Source(_) | VerifyError::Io { .. } => ExitCode::Failed,
         }
     }
 }
@@ -277,7 +298,10 @@ impl PipelineError {
             PipelineError::NotATag { .. }
             | PipelineError::NotAVersionTag { .. }
             | PipelineError::Git(_) => ExitCode::Usage,
-            PipelineError::Failed { source, .. } => source.exit_code(),
+            PipelineError::Failed { source, .. } | PipelineError::Promote { source, .. } => {
+                source.exit_code()
+            }
+            PipelineError::NoRecord { .. } => ExitCode::Usage,
             _ => ExitCode::Failed,
         }
     }

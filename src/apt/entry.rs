@@ -255,7 +255,7 @@ impl Entry {
 }
 
 /// `pool/...`: relative, without empty, `.` or `..` components.
-fn is_pool_path(filename: &str) -> bool {
+pub fn is_pool_path(filename: &str) -> bool {
     filename.starts_with("pool/")
         && filename
             .split('/')

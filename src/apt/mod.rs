@@ -38,11 +38,11 @@ pub(crate) mod verify;
 
 use std::path::PathBuf;
 
-pub use entry::{Entry, Incoming};
+pub use entry::{is_pool_path, Entry, Incoming};
 pub use release::{IndexFile, Release};
 #[cfg(test)]
 pub(crate) use repo::pool_path;
-pub use repo::{AddOutcome, AptRepo, InitOptions, ListItem, State};
+pub use repo::{AddOutcome, AptRepo, CopyOutcome, ExactFile, InitOptions, ListItem, State};
 pub use settings::{check_name, Settings, Suite};
 pub use verify::{verify, Finding};
 

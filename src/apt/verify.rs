@@ -178,14 +178,25 @@ impl AptRepo {
     /// they are readable, else from the .deb files of the pool (into the
     /// default suite) — and publishes a fresh generation.
     pub fn repair(&self, key: &crate::sign::SigningKey) -> Result<u64, AptError> {
-        let _lock = self.lock()?;
-        let state = match self.state() {
-            Ok(state) => state,
-            Err(_) => self
-                .state_from_dists()
-                .or_else(|_| self.state_from_pool())?,
+        // Settings as they are under the lock: a suite added since this
+        // value was opened must not be dropped.
+        let (_lock, this) = match self.locked() {
+            Ok(locked) => locked,
+            Err(_) => (self.lock()?, self.clone()),
         };
-        self.publish(&state, &[], key, super::fsutil::SyncBatch::default())
+        let state = match this.state() {
+            Ok(state) => state,
+            Err(_) => this
+                .state_from_dists()
+                .or_else(|_| this.state_from_pool())?,
+        };
+        this.publish_signed(
+            &state,
+            &[],
+            key,
+            super::fsutil::SyncBatch::default(),
+            super::repo::Signing::Fresh,
+        )
     }
 
     fn state_from_dists(&self) -> Result<State, AptError> {

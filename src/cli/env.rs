@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use git_buildkit::config::RepoConfig;
 use git_buildkit::git::Repo;
 use git_buildkit::package::PackageError;
 use git_buildkit::paths::{Env, PathsError};
@@ -94,19 +95,34 @@ pub fn repo_path(explicit: Option<PathBuf>) -> Result<PathBuf, CliError> {
     let repo = Repo::discover(&cwd).map_err(|e| {
         usage(e).hint("give the repository path, or run inside a project with a .buildkit.toml")
     })?;
-    // No commit yet or no .buildkit.toml: the default. A .buildkit.toml that
-    // does not parse is an error, not a reason to use another repository.
+    let settings = head_repo_config(&repo)?;
+    git_buildkit::pipeline::repo_dir(&repo, &settings, &Env::current())
+        .map_err(|e| locate_error("apt repository", e))
+}
+
+/// `[repo]` of HEAD's .buildkit.toml; the defaults when there is no commit
+/// yet or no file. A .buildkit.toml that does not parse is an error, not a
+/// reason to use another repository.
+pub fn head_repo_config(repo: &Repo) -> Result<RepoConfig, CliError> {
     let config = match repo.resolve("HEAD") {
-        Ok(head) => match git_buildkit::package::load_config(&repo, &head, "HEAD") {
+        Ok(head) => match git_buildkit::package::load_config(repo, &head, "HEAD") {
             Ok(config) => Some(config),
             Err(PackageError::NoConfig { .. }) => None,
             Err(e) => return Err(CliError::from(e)),
         },
         Err(_) => None,
     };
-    let settings = config.and_then(|c| c.repo).unwrap_or_default();
-    git_buildkit::pipeline::repo_dir(&repo, &settings, &Env::current())
-        .map_err(|e| locate_error("apt repository", e))
+    Ok(config.and_then(|c| c.repo).unwrap_or_default())
+}
+
+/// The suite of snapshot builds: `[repo] snapshots` of HEAD's
+/// .buildkit.toml when run inside a project, else `snapshots`.
+pub fn snapshots_suite() -> Result<String, CliError> {
+    let cwd = std::env::current_dir().map_err(usage)?;
+    match Repo::discover(&cwd) {
+        Ok(repo) => Ok(head_repo_config(&repo)?.snapshots_suite()),
+        Err(_) => Ok(RepoConfig::default().snapshots_suite()),
+    }
 }
 
 /// A directory that could not be located, as a usage error with its hint.

@@ -15,6 +15,7 @@ mod pipeline;
 mod python;
 mod repo;
 mod ui;
+mod verify;
 mod version;
 mod vm;
 
@@ -138,6 +139,8 @@ pub enum Command {
     Version(version::Args),
     Pipeline(pipeline::Args),
     Show(pipeline::ShowArgs),
+    Promote(pipeline::PromoteArgs),
+    Verify(verify::Args),
     Jobs(hooks::JobsArgs),
     /// Install, remove or run the git hooks that start the pipeline on a new version tag.
     #[command(subcommand)]
@@ -221,6 +224,8 @@ pub fn main() -> ExitCode {
         Command::Key(command) => key::run(&ui, command),
         Command::Pipeline(args) => pipeline::run(&ui, args),
         Command::Show(args) => pipeline::show(&ui, args),
+        Command::Promote(args) => pipeline::promote(&ui, args),
+        Command::Verify(args) => verify::run(&ui, args),
         Command::Jobs(args) => hooks::jobs(&ui, args),
         Command::Hooks(command) => hooks::run(&ui, command),
         Command::Vm(command) => vm::run(&ui, command),

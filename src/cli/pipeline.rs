@@ -4,8 +4,8 @@
 use git_buildkit::git::Repo;
 use git_buildkit::hooks::Jobs;
 use git_buildkit::pipeline::{
-    self, error_chain, Outcome, PipelineError, Record, RepoRecord, RunResult, StageResult,
-    VmRecord, NOTES_REF,
+    self, error_chain, Outcome, PipelineError, PromotionRecord, Record, RepoRecord, RunResult,
+    StageResult, VmRecord, NOTES_REF,
 };
 use git_buildkit::progress::Listener;
 use git_buildkit::time::{signed, ymd_hm};
@@ -17,16 +17,23 @@ use super::{open_repo, print_json, CliError, Ui};
 /// Build, publish and record a version tag: the pipeline a new tag starts.
 ///
 /// The stages are `[hooks] on-tag` of the tag's own .buildkit.toml
-/// (default: package, publish, and vm-test when it has a `[vm]` table).
-/// package builds the .debs into <git-dir>/buildkit/dist/TAG/; publish adds
-/// them to the `[repo]` repository (path, suite), creating it with the
-/// default signing key when it does not exist yet. The outcome — packages
-/// and their hashes, repository, timings, or the error — is stored as a git
-/// note on the tagged commit (refs/notes/buildkit; see `git buildkit show`).
+/// (default: package, publish; with a `[vm]` table package, publish,
+/// vm-test, promote). package builds in a clean export of the tag, runs the
+/// project's `test` command there, and writes the .debs into
+/// <git-dir>/buildkit/dist/TAG/; publish adds them to the `[repo]`
+/// repository, creating it with the default signing key when it does not
+/// exist yet. The outcome — packages and their hashes, repository, timings,
+/// or the error — is stored as a git note on the tagged commit
+/// (refs/notes/buildkit; see `git buildkit show`).
 ///
-/// vm-test installs the packages from that repository in a throw-away VM
-/// and runs the smoke tests (see `git buildkit vm-test`); its verdict,
-/// accelerator and timings are recorded too.
+/// A gated run (one that ends in promote) publishes into the staging suite
+/// (`[repo] staging`, default `<suite>-staging`); vm-test installs the
+/// packages from there in a throw-away VM — first the release suite's
+/// earlier version, then the upgrade — and runs the smoke tests; only when
+/// it passes does promote copy the same files into the release suite
+/// (`[repo] suite`) in one atomic publish. A failed or crashed test leaves
+/// the release suite byte for byte as it was (`git buildkit promote` can
+/// still promote by hand, with a reason).
 ///
 /// A tag whose note says it succeeded is not run again unless --force, and
 /// only one run of a tag happens at a time; a run while another tag's
@@ -35,7 +42,7 @@ use super::{open_repo, print_json, CliError, Ui};
 /// configuration, 3 the VM test bed failed.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  git buildkit pipeline v1.2.0                  package, publish, record
+  git buildkit pipeline v1.2.0                  test, package, staging, VM test, promote, record
   git buildkit pipeline v1.2.0 --force          again, although it succeeded
   git buildkit pipeline v1.2.0 --json | jq -r '.packages[].sha256'")]
 pub struct Args {
@@ -69,6 +76,71 @@ pub struct ShowArgs {
     /// Print the record's JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Promote a tag by hand: its packages from the staging suite into the release suite.
+///
+/// A gated run (`[hooks] on-tag` ending in promote, the default with a
+/// `[vm]` table) publishes a tag's packages into the staging suite
+/// (`[repo] staging`, default `<suite>-staging`), tests them in a VM from
+/// there, and promotes them into the release suite (`[repo] suite`) only
+/// when the test passes. `promote` does that last step by hand, whatever
+/// the run's verdict: the very files the run published (checked against the
+/// SHA-256 in the tag's record) are copied into the release suite in one
+/// atomic, signed publish, and the reason is recorded in the tag's note.
+///
+/// Exit codes: 0 promoted, 1 the staging suite no longer holds the files
+/// the run built, 2 usage (no record, nothing staged, no such suite).
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  git buildkit promote v2.1.0 --reason 'VM test flaky on TCG; checked by hand'
+  git buildkit promote v2.1.0 --to stable --reason 'hotfix approved' --json")]
+pub struct PromoteArgs {
+    /// The version tag.
+    #[arg(value_name = "TAG")]
+    pub tag: String,
+    /// Why it is promoted by hand (recorded in the tag's note).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// The release suite (default: [repo] suite of the tag's .buildkit.toml).
+    #[arg(long, value_name = "SUITE")]
+    pub to: Option<String>,
+    /// Print the updated record as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `promote`.
+pub fn promote(ui: &Ui, args: PromoteArgs) -> Result<(), CliError> {
+    let repo = open_repo()?;
+    if args.reason.trim().is_empty() {
+        return Err(super::error::usage(anyhow::anyhow!(
+            "--reason must say why the tag is promoted by hand"
+        )));
+    }
+    let options = pipeline_options(false)?;
+    let _repository = pipeline::lock_repository(&repo, ui)?;
+    let record = pipeline::promote(
+        &repo,
+        &args.tag,
+        args.to.as_deref(),
+        &args.reason,
+        &options,
+        ui,
+    )?;
+    if args.json {
+        return print_json(ui, &record);
+    }
+    if let Some(promotion) = &record.promotion {
+        ui.out(&format!(
+            "promoted {} ({}) from {} to {}",
+            record.tag,
+            promotion.packages.join(", "),
+            promotion.from,
+            promotion.to
+        ));
+    }
+    Ok(())
 }
 
 /// Runs the pipeline.
@@ -196,6 +268,28 @@ fn summary(record: &Record) -> Vec<String> {
         field(label, format!("{:<9}{what}", stage.name));
         label = "";
     }
+    label = "commands";
+    for command in &record.commands {
+        let purpose = match command.purpose {
+            git_buildkit::package::Purpose::Build => "build",
+            git_buildkit::package::Purpose::Test => "test",
+        };
+        field(
+            label,
+            format!(
+                "{purpose:<9}`{}` in {:.1}s",
+                command.command, command.seconds
+            ),
+        );
+        label = "";
+    }
+    if let Some(output) = &record.output {
+        label = "output";
+        for line in output.lines() {
+            field(label, line.to_owned());
+            label = "";
+        }
+    }
     label = "packages";
     for package in &record.packages {
         field(
@@ -215,8 +309,53 @@ fn summary(record: &Record) -> Vec<String> {
     }
     if let Some(vm) = &record.vm {
         field("vm-test", vm_summary(vm));
+        if let Some(upgrade) = &vm.upgrade {
+            for line in super::vm::upgrade_lines(upgrade) {
+                field("", line);
+            }
+        }
+    }
+    if let Some(promotion) = &record.promotion {
+        field("promoted", promotion_summary(promotion));
+    }
+    if let Some(release) = &record.source_release {
+        field(
+            "source",
+            format!(
+                "{} (sha256 {}), signed SHA256SUMS",
+                release
+                    .path
+                    .join(release.tarball().unwrap_or_default())
+                    .display(),
+                release.sha256
+            ),
+        );
     }
     lines
+}
+
+/// The `promoted` line of a record.
+fn promotion_summary(promotion: &PromotionRecord) -> String {
+    let mut text = format!(
+        "{} -> {} at {} UTC (generation {})",
+        promotion.from,
+        promotion.to,
+        ymd_hm(signed(promotion.at)),
+        promotion.generation
+    );
+    if promotion.by_hand {
+        text.push_str(&format!(
+            ", by hand: {}",
+            promotion.reason.as_deref().unwrap_or("no reason given")
+        ));
+    }
+    if !promotion.pruned.is_empty() {
+        text.push_str(&format!(
+            "; retention dropped {}",
+            promotion.pruned.join(", ")
+        ));
+    }
+    text
 }
 
 /// The `repository` line of a record.
@@ -311,6 +450,10 @@ mod tests {
                 created: true,
             }),
             vm: None,
+            commands: Vec::new(),
+            output: None,
+            promotion: None,
+            source_release: None,
             started: 1_767_261_600,
             finished: 1_767_261_660,
             tool: "git-buildkit 0.1.0".into(),

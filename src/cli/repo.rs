@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use git_buildkit::apt::{verify, AptRepo, InitOptions};
+use git_buildkit::apt::{verify, AptRepo, Incoming, InitOptions};
 use git_buildkit::progress::Listener;
 use git_buildkit::serve::{serve_stdio, serve_tcp, Limits, LoadNotice, StaticSite};
 use git_buildkit::sign::{KeyStore, SigningKey};
@@ -112,6 +112,10 @@ pub struct AddArgs {
     /// Print what was added as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Let a snapshot build (`1.2.0+3.gabc1234-1`, from an untagged commit)
+    /// into a suite named with --suite other than the snapshots suite.
+    #[arg(long)]
+    pub allow_snapshot: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -272,16 +276,74 @@ fn cmd_repo_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
         suite,
         component,
         json,
+        allow_snapshot,
     } = args;
     let (path, debs) = split_repo_arg(args.iter().map(|p| p.display().to_string()).collect())?;
     let repo = open(path)?;
     let key = repo_key(&repo)?;
     let debs: Vec<PathBuf> = debs.into_iter().map(PathBuf::from).collect();
-    ui.status(
-        "Adding",
-        &format!("{} package(s) to {}", debs.len(), repo.root().display()),
-    );
-    let outcome = repo.add(&debs, suite.as_deref(), component.as_deref(), &key)?;
+    let snapshots = super::env::snapshots_suite()?;
+    let wanted = suite
+        .clone()
+        .unwrap_or_else(|| repo.settings().default_suite().to_owned());
+    // Each .deb is read (and hashed) once: its version routes it, then `add` takes it.
+    let incoming = AptRepo::read_debs(&debs)?;
+    let mut batches: Vec<(String, Vec<PathBuf>, Vec<Incoming>)> = Vec::new();
+    for (deb, read) in debs.into_iter().zip(incoming) {
+        let version = read.control.version().unwrap_or_default().to_owned();
+        let into = match git_buildkit::version::snapshot_of(&version) {
+            Some((count, release)) if wanted != snapshots => {
+                if suite.is_some() && !allow_snapshot {
+                    return Err(usage(anyhow::anyhow!(
+                        "{} is a snapshot build ({count} commits after {release}): in {wanted} it would shadow the release",
+                        deb.display()
+                    ))
+                    .hint(format!(
+                        "snapshots go to their own suite: --suite {snapshots} (the default for them); --allow-snapshot if you mean it"
+                    )));
+                }
+                if suite.is_some() {
+                    wanted.clone()
+                } else {
+                    ui.note(&format!(
+                        "{} is a snapshot build ({count} commits after {release}): it goes to suite {snapshots}, not {wanted}",
+                        deb.display()
+                    ));
+                    snapshots.clone()
+                }
+            }
+            _ => wanted.clone(),
+        };
+        match batches.iter_mut().find(|(s, _, _)| *s == into) {
+            Some((_, paths, reads)) => {
+                paths.push(deb);
+                reads.push(read);
+            }
+            None => batches.push((into, vec![deb], vec![read])),
+        }
+    }
+    let mut outcome = git_buildkit::apt::AddOutcome::default();
+    for (suite, debs, incoming) in batches {
+        ui.status(
+            "Adding",
+            &format!(
+                "{} package(s) to {} (suite {suite})",
+                debs.len(),
+                repo.root().display()
+            ),
+        );
+        let repo = if suite == snapshots {
+            repo.ensure(std::slice::from_ref(&suite), None, &key)?
+        } else {
+            repo.clone()
+        };
+        let added = repo.add_read(&debs, &incoming, Some(&suite), component.as_deref(), &key)?;
+        outcome.added.extend(added.added);
+        outcome.unchanged.extend(added.unchanged);
+        outcome.restored.extend(added.restored);
+        outcome.pruned.extend(added.pruned);
+        outcome.generation = added.generation;
+    }
     if json {
         return print_json(ui, &outcome);
     }
@@ -336,7 +398,7 @@ fn cmd_repo_copy(ui: &Ui, args: CopyArgs) -> Result<(), CliError> {
     let (path, specs) = split_repo_arg(args)?;
     let repo = open(path)?;
     let key = repo_key(&repo)?;
-    let (copied, _) = repo.copy(&from, &to, &specs, &key)?;
+    let copied = repo.copy(&from, &to, &specs, &key)?.copied;
     for id in copied {
         ui.out(&format!("copied {id}"));
     }

@@ -54,6 +54,7 @@ impl Ui {
     /// One line of result on stdout. A closed pipe (`| head`) is not an error.
     pub fn out(&self, line: &str) {
         let mut stdout = std::io::stdout().lock();
+        let line = for_terminal(line, stdout.is_terminal());
         let _ = writeln!(stdout, "{line}");
     }
 
@@ -86,9 +87,34 @@ impl Ui {
     }
 }
 
+/// Text for a terminal: control characters (but tabs and newlines) shown
+/// as `?`, so that a name from a hostile .deb, note or guest cannot move
+/// the cursor or retitle the window. Pipes get the bytes as they are.
+fn for_terminal(text: &str, terminal: bool) -> std::borrow::Cow<'_, str> {
+    if terminal
+        && text
+            .chars()
+            .any(|c| c.is_control() && c != '\t' && c != '\n')
+    {
+        text.chars()
+            .map(|c| {
+                if c.is_control() && c != '\t' && c != '\n' {
+                    '?'
+                } else {
+                    c
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 impl Listener for Ui {
     fn status(&self, verb: &str, what: &str) {
         if !self.quiet {
+            let what = for_terminal(what, std::io::stderr().is_terminal());
             self.err_line(&format!(
                 "{} {what}",
                 self.paint(GREEN, &format!("{verb:>12}"))
@@ -98,11 +124,13 @@ impl Listener for Ui {
 
     fn note(&self, text: &str) {
         if !self.quiet {
+            let text = for_terminal(text, std::io::stderr().is_terminal());
             self.err_line(&format!("{} {text}", self.paint(CYAN, "note:")));
         }
     }
 
     fn warn(&self, text: &str) {
+        let text = for_terminal(text, std::io::stderr().is_terminal());
         self.err_line(&format!("{} {text}", self.paint(YELLOW, "warning:")));
     }
 
@@ -112,5 +140,18 @@ impl Listener for Ui {
         } else {
             Box::new(std::io::stderr())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::for_terminal;
+
+    #[test]
+    fn a_terminal_never_gets_control_characters_from_text() {
+        let hostile = "usr/bin/\x1b]0;owned\x07x\tok\n";
+        assert_eq!(for_terminal(hostile, true), "usr/bin/?]0;owned?x\tok\n");
+        assert_eq!(for_terminal(hostile, false), hostile);
+        assert_eq!(for_terminal("plain", true), "plain");
     }
 }

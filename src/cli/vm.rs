@@ -193,8 +193,20 @@ pub struct DestroyArgs {
 /// systemd unit. --accel auto uses KVM only where it really works, else
 /// software emulation (TCG), and says so.
 ///
-/// Exit codes: 0 every test passed, 1 a test failed, 2 usage or
-/// configuration, 3 the VM or the install failed (no verdict on the tests).
+/// With --upgrade-from SUITE (the suite users install from, while the tag
+/// is tested from a staging suite given by --suite), the upgrade is
+/// tested in the same boot when SUITE has an earlier version: the guest
+/// installs the released versions from there and runs the tests, upgrades
+/// to the tag's (noninteractively: a failing maintainer script or a
+/// conffile prompt fails the run, naming the package and the script or
+/// file), runs the tests again, then purges the packages, installs the
+/// tag's cleanly and runs the tests a last time. Tests are named after
+/// their phase (released/, upgraded/, reinstalled/); a failure against the
+/// released versions is reported but not counted. --no-upgrade skips it.
+///
+/// Exit codes: 0 every test passed, 1 a test failed (or the upgrade, the
+/// purge or the reinstall), 2 usage or configuration, 3 the VM or the
+/// install failed (no verdict on the tests).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   git buildkit vm-test                          the latest version tag
@@ -202,7 +214,8 @@ pub struct DestroyArgs {
   git buildkit vm-test v1.2.0 --keep            then: git buildkit vm exec RUN-ID -- CMD
   git buildkit vm-test v1.2.0 --keep --forward 8080:80   http://127.0.0.1:8080/ is guest port 80
   git buildkit vm-test --json | jq -r '.verdict, .phases.total'
-  git buildkit vm-test --junit report.xml")]
+  git buildkit vm-test --junit report.xml
+  git buildkit vm-test v1.2.0 --suite staging --upgrade-from stable   fresh install and upgrade")]
 pub struct TestArgs {
     /// The version tag (default: the latest).
     #[arg(value_name = "REF")]
@@ -227,6 +240,17 @@ pub struct TestArgs {
     /// The apt repository (default: [repo] path of the tag's .buildkit.toml).
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
+    /// The suite the tag's packages are installed from (default: [repo]
+    /// suite, else the repository's first).
+    #[arg(long, value_name = "SUITE")]
+    pub suite: Option<String>,
+    /// Test the upgrade from the released versions in SUITE of the same
+    /// repository (when it has an earlier version).
+    #[arg(long, value_name = "SUITE", conflicts_with = "no_upgrade")]
+    pub upgrade_from: Option<String>,
+    /// No upgrade test: only the fresh install.
+    #[arg(long)]
+    pub no_upgrade: bool,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -470,6 +494,12 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
         .map_err(|e| locate_error("apt repository", e))?,
     };
     let store = image_store()?;
+    let asked = Asked {
+        suite: args.suite,
+        upgrade_from: args.upgrade_from,
+        no_upgrade: args.no_upgrade,
+    };
+    let (suite, upgrade_from) = suites_to_test(&repo, &tag, &config, &apt_dir, asked);
     let test_options = TagTestOptions {
         image: args.image,
         accel: match args.accel {
@@ -481,7 +511,8 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
         keep: args.keep,
         forwards: args.forward,
         apt_dir,
-        suite: config.repo.as_ref().and_then(|r| r.suite.clone()),
+        suite,
+        upgrade_from,
         serve_program: std::env::current_exe().map_err(usage)?,
         archive: options.foreign.clone(),
     };
@@ -489,6 +520,49 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
     let mut verdict = run::run(&store, &spec, ui)?;
     verdict.tests.extend(skipped);
     report(ui, &tag, &verdict, args.json, args.junit.as_deref())
+}
+
+/// The suites `vm-test` was asked for.
+struct Asked {
+    suite: Option<String>,
+    upgrade_from: Option<String>,
+    no_upgrade: bool,
+}
+
+/// The suite a tag is tested from, and the one its upgrade starts from:
+/// --suite and --upgrade-from; else, for a tag whose gated run published
+/// it into a staging suite, that suite and the release suite; else the
+/// release suite and no upgrade.
+fn suites_to_test(
+    repo: &git_buildkit::git::Repo,
+    tag: &str,
+    config: &git_buildkit::config::Config,
+    apt_dir: &std::path::Path,
+    args: Asked,
+) -> (Option<String>, Option<String>) {
+    let settings = config.repo.clone().unwrap_or_default();
+    let target = match &settings.suite {
+        Some(suite) => Some(suite.clone()),
+        None => git_buildkit::apt::AptRepo::open(apt_dir)
+            .ok()
+            .map(|apt| apt.settings().default_suite().to_owned()),
+    };
+    let recorded = git_buildkit::pipeline::record_of(repo, tag)
+        .ok()
+        .flatten()
+        .and_then(|(record, _)| record.repo)
+        .filter(|published| published.path == apt_dir)
+        .map(|published| published.suite);
+    let suite = args.suite.or(recorded).or_else(|| settings.suite.clone());
+    let upgrade_from = if args.no_upgrade {
+        None
+    } else {
+        args.upgrade_from.or_else(|| {
+            // Tested from elsewhere than the release suite: upgrade from it.
+            target.filter(|t| suite.as_ref().is_some_and(|s| s != t))
+        })
+    };
+    (suite, upgrade_from)
 }
 
 fn latest_tag(repo: &git_buildkit::git::Repo) -> Result<String, CliError> {
@@ -603,6 +677,9 @@ pub fn summary(tag: &str, verdict: &Verdict) -> Vec<String> {
             t.name, t.seconds, t.command
         ));
     }
+    if let Some(upgrade) = &verdict.upgrade {
+        lines.extend(upgrade_lines(upgrade));
+    }
     let (passed, failed, skipped) = verdict.counts();
     let p = &verdict.phases;
     lines.push(format!(
@@ -617,6 +694,35 @@ pub fn summary(tag: &str, verdict: &Verdict) -> Vec<String> {
         p.test,
         p.total
     ));
+    lines
+}
+
+/// An upgrade test as lines: the versions upgraded from, then each phase
+/// (`vm-test`'s summary and `show`).
+pub fn upgrade_lines(upgrade: &git_buildkit::vm::verdict::UpgradeReport) -> Vec<String> {
+    let from: Vec<String> = upgrade
+        .from
+        .iter()
+        .map(|f| format!("{} {}", f.package, f.version))
+        .collect();
+    let mut lines = vec![format!(
+        "upgrade from {}: {}",
+        upgrade.suite,
+        from.join(", ")
+    )];
+    for phase in &upgrade.phases {
+        let detail = phase
+            .detail
+            .as_deref()
+            .map(|d| format!("  {d}"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "  {:<17} {:<7} {:>7.2}s{detail}",
+            phase.name,
+            phase.result.word(),
+            phase.seconds
+        ));
+    }
     lines
 }
 
@@ -663,4 +769,97 @@ fn exec(store: &ImageStore, args: ExecArgs) -> Result<(), CliError> {
 /// The VM image cache of this user.
 fn image_store() -> Result<ImageStore, CliError> {
     ImageStore::default_location().map_err(|e| locate_error("VM image cache", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use git_buildkit::vm::verdict::{
+        PhaseReport, PhaseResult, Phases, TestResult, UpgradeReport, UpgradedFrom,
+    };
+    use git_buildkit::vm::{Accel, GuestMode};
+
+    fn verdict(upgrade: Option<UpgradeReport>) -> Verdict {
+        Verdict {
+            run_id: "v1.1.0-abcd".into(),
+            verdict: VerdictKind::Failed,
+            error: None,
+            accel: Accel::Tcg,
+            mode: GuestMode::Fast,
+            image: "default".into(),
+            image_key: "k".into(),
+            packages: vec!["greet=1.1.0-1".into()],
+            tests: vec![TestResult {
+                name: "upgrade".into(),
+                command: "apt-get install greet=1.1.0-1".into(),
+                outcome: TestOutcome::Fail,
+                reason: Some(
+                    "greet's postinst failed (exit status 1) while upgrading from 1.0.0-1".into(),
+                ),
+                exit_code: Some(100),
+                flaky: false,
+                seconds: 6.5,
+                output: String::new(),
+            }],
+            phases: Phases {
+                prepare: 0.1,
+                boot: 7.0,
+                update: 5.0,
+                install: 8.0,
+                test: 30.0,
+                total: 50.0,
+            },
+            kept: None,
+            forwards: Vec::new(),
+            running: false,
+            upgrade,
+        }
+    }
+
+    #[test]
+    fn the_summary_shows_the_upgrade_phases_only_when_there_are_some() {
+        let phase = |name: &str, result, seconds, detail: Option<&str>| PhaseReport {
+            name: name.into(),
+            result,
+            seconds,
+            detail: detail.map(str::to_owned),
+        };
+        let upgrade = UpgradeReport {
+            suite: "stable".into(),
+            from: vec![UpgradedFrom {
+                package: "greet".into(),
+                version: "1.0.0-1".into(),
+            }],
+            phases: vec![
+                phase("install-released", PhaseResult::Passed, 8.0, None),
+                phase(
+                    "upgrade",
+                    PhaseResult::Failed,
+                    6.5,
+                    Some("greet's postinst failed (exit status 1) while upgrading from 1.0.0-1"),
+                ),
+                phase("test-upgraded", PhaseResult::NotRun, 0.0, None),
+            ],
+        };
+        let plain = summary("v1.1.0", &verdict(None));
+        assert_eq!(
+            plain,
+            [
+                "FAIL  upgrade        6.50s  apt-get install greet=1.1.0-1 (greet's postinst failed (exit status 1) while upgrading from 1.0.0-1)",
+                "vm-test v1.1.0: FAIL (0 passed, 1 failed, 0 skipped) [tcg fast; boot 7.0s, update 5.0s, install 8.0s, tests 30.0s, total 50.0s]",
+            ]
+        );
+        let with = summary("v1.1.0", &verdict(Some(upgrade)));
+        assert_eq!(
+            with,
+            [
+                plain[0].as_str(),
+                "upgrade from stable: greet 1.0.0-1",
+                "  install-released  passed     8.00s",
+                "  upgrade           failed     6.50s  greet's postinst failed (exit status 1) while upgrading from 1.0.0-1",
+                "  test-upgraded     not run    0.00s",
+                plain[1].as_str(),
+            ]
+        );
+    }
 }

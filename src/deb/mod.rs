@@ -19,6 +19,8 @@ mod tar;
 mod tree;
 mod writer;
 
+pub use ar::{read_header as read_ar_header, HeaderError as ArHeaderError, MemberHeader};
+
 pub use compress::Compression;
 pub use control::{Control, ControlError, FIELD_ORDER};
 pub use dir::spec_from_dir;

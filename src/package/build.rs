@@ -51,10 +51,34 @@ pub(super) struct Build {
     pub(super) ro: Vec<PathBuf>,
 }
 
+/// What a command of a packaging is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Purpose {
+    /// `build`: makes what the package holds.
+    Build,
+    /// `test`: the project's tests, after every build, before packaging.
+    Test,
+}
+
+impl Purpose {
+    fn verb(self) -> &'static str {
+        match self {
+            Purpose::Build => "Building",
+            Purpose::Test => "Testing",
+        }
+    }
+}
+
 impl Build {
-    /// The build of a package, if it has a build command.
-    pub(super) fn of(package: &PackageConfig) -> Option<Self> {
-        package.build.as_ref().map(|command| Build {
+    /// The build (or test) command of a package, if it has one, with the
+    /// settings of its build.
+    pub(super) fn of(package: &PackageConfig, purpose: Purpose) -> Option<Self> {
+        let command = match purpose {
+            Purpose::Build => package.build.as_ref(),
+            Purpose::Test => package.test.as_ref(),
+        };
+        command.map(|command| Build {
             command: command.clone(),
             env: package
                 .build_env
@@ -103,7 +127,7 @@ impl RunDirs {
 }
 
 /// How a build ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Isolation {
     /// In a bwrap sandbox, with or without network.
@@ -268,28 +292,62 @@ pub(super) fn command(
         .label(format!("`{}`", build.command))
 }
 
-/// Runs each distinct build once, in the configuration's order.
+/// Runs each distinct build once, in the configuration's order, then each
+/// distinct `test` command once, in the same export and under the same
+/// settings: a package is written only from a tree whose tests passed.
 pub(super) fn run_builds(
     config: &Config,
     dirs: &RunDirs,
     vars: &BuildVars,
     listener: &dyn Listener,
 ) -> Result<Vec<BuildReport>, PackageError> {
-    let mut done: Vec<Build> = Vec::new();
-    let mut reports = Vec::new();
-    let mut bwrap: Option<Result<(), String>> = None;
-    let paths = crate::paths::Env::current();
-    let hidden = hidden_paths(paths.home().ok(), paths.keys_dir().ok());
-    for package in &config.packages {
-        let Some(build) = Build::of(package) else {
-            continue;
-        };
-        if done.contains(&build) {
-            continue;
+    let mut runner = Runner {
+        dirs,
+        vars,
+        listener,
+        done: Vec::new(),
+        reports: Vec::new(),
+        bwrap: None,
+        hidden: {
+            let paths = crate::paths::Env::current();
+            hidden_paths(paths.home().ok(), paths.keys_dir().ok())
+        },
+    };
+    for purpose in [Purpose::Build, Purpose::Test] {
+        for package in &config.packages {
+            if let Some(build) = Build::of(package, purpose) {
+                runner.run(package, build, purpose)?;
+            }
+        }
+    }
+    Ok(runner.reports)
+}
+
+/// Runs the commands of one packaging, each distinct one once.
+struct Runner<'a> {
+    dirs: &'a RunDirs,
+    vars: &'a BuildVars,
+    listener: &'a dyn Listener,
+    done: Vec<(Purpose, Build)>,
+    reports: Vec<BuildReport>,
+    /// Whether bwrap works here, once asked.
+    bwrap: Option<Result<(), String>>,
+    hidden: Vec<PathBuf>,
+}
+
+impl Runner<'_> {
+    fn run(
+        &mut self,
+        package: &PackageConfig,
+        build: Build,
+        purpose: Purpose,
+    ) -> Result<(), PackageError> {
+        if self.done.contains(&(purpose, build.clone())) {
+            return Ok(());
         }
         let isolation = match build.sandbox {
             Sandbox::None => Isolation::Unsandboxed,
-            Sandbox::Auto | Sandbox::Bwrap => match bwrap.get_or_insert_with(bwrap_usable) {
+            Sandbox::Auto | Sandbox::Bwrap => match self.bwrap.get_or_insert_with(bwrap_usable) {
                 Ok(()) => Isolation::Bwrap {
                     network: build.network,
                 },
@@ -300,45 +358,57 @@ pub(super) fn run_builds(
                     })
                 }
                 Err(reason) => {
-                    listener.warn(&format!(
-                        "bwrap is not usable here ({reason}): the build runs unsandboxed, \
+                    // Said once, for the first command.
+                    if self.reports.is_empty() {
+                        self.listener.warn(&format!(
+                            "bwrap is not usable here ({reason}): the build runs unsandboxed, \
                              with the caller's file system and network; install bubblewrap, \
                              or set sandbox = \"none\" to choose this"
-                    ));
+                        ));
+                    }
                     Isolation::Unsandboxed
                 }
             },
         };
-        listener.status(
-            "Building",
+        self.listener.status(
+            purpose.verb(),
             &format!("{}: `{}`", isolation.describe(), build.command),
         );
         // HOME and TMPDIR as the command sees them.
         let seen = match isolation {
             Isolation::Bwrap { .. } => RunDirs::new(Path::new(SANDBOX_RUN)),
-            Isolation::Unsandboxed => dirs.clone(),
+            Isolation::Unsandboxed => self.dirs.clone(),
         };
-        let env = environment(&build.env, &|name| std::env::var_os(name), &seen, vars);
-        command(&build, isolation, dirs, &hidden, env)
-            .stream(&mut *listener.output(), 20)
-            .map_err(|source| match source {
-                ProcessError::Timeout { limit, output, .. } => PackageError::BuildTimeout {
+        let env = environment(&build.env, &|name| std::env::var_os(name), &seen, self.vars);
+        let clock = std::time::Instant::now();
+        command(&build, isolation, self.dirs, &self.hidden, env)
+            .stream(&mut *self.listener.output(), 20)
+            .map_err(|source| match (purpose, source) {
+                (Purpose::Build, ProcessError::Timeout { limit, output, .. }) => {
+                    PackageError::BuildTimeout {
+                        command: build.command.clone(),
+                        limit,
+                        output,
+                    }
+                }
+                (Purpose::Build, source) => PackageError::Build {
                     command: build.command.clone(),
-                    limit,
-                    output,
+                    source,
                 },
-                source => PackageError::Build {
+                (Purpose::Test, source) => PackageError::Test {
                     command: build.command.clone(),
                     source,
                 },
             })?;
-        reports.push(BuildReport {
+        self.reports.push(BuildReport {
             command: build.command.clone(),
             isolation,
+            purpose,
+            seconds: clock.elapsed().as_secs_f64(),
         });
-        done.push(build);
+        self.done.push((purpose, build));
+        Ok(())
     }
-    Ok(reports)
 }
 
 #[cfg(test)]

@@ -42,6 +42,13 @@ pub enum PackageError {
         #[source]
         source: ProcessError,
     },
+    /// The project's tests failed (or ran past `build-timeout`).
+    #[error("the tests failed: `{command}`")]
+    Test {
+        command: String,
+        #[source]
+        source: ProcessError,
+    },
     /// The build command ran past its `build-timeout` and was killed.
     #[error("build timed out after {limit}: the build command `{command}` and every process it started were killed")]
     BuildTimeout {
@@ -152,7 +159,9 @@ impl PackageError {
     /// The last lines the build command printed, when it failed or timed out.
     pub fn build_output(&self) -> Option<&str> {
         match self {
-            PackageError::Build { source, .. } => Some(source.output()),
+            PackageError::Build { source, .. } | PackageError::Test { source, .. } => {
+                Some(source.output())
+            }
             PackageError::BuildTimeout { output, .. } => Some(output),
             _ => None,
         }

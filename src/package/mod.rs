@@ -18,6 +18,7 @@
 pub(crate) mod assemble;
 mod binaries;
 mod build;
+pub use build::Purpose;
 pub mod buildpath;
 mod confine;
 mod control;
@@ -80,12 +81,16 @@ pub struct PackageOutcome {
 }
 
 /// A build command that ran.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BuildReport {
     /// The command.
     pub command: String,
     /// Whether it ran sandboxed.
     pub isolation: Isolation,
+    /// A build or the project's tests.
+    pub purpose: build::Purpose,
+    /// How long it ran.
+    pub seconds: f64,
 }
 
 /// Reads `.buildkit.toml` from `commit`.
@@ -119,9 +124,11 @@ pub fn package(
         });
     }
     let version = resolve_version(repo, &config.tag_scheme(None), &rev, &commit)?;
-    if version.snapshot.is_some() {
+    if let Some((count, _)) = &version.snapshot {
+        let commits = if *count == 1 { "commit" } else { "commits" };
         listener.note(&format!(
-            "{rev} is not tagged: packaging snapshot {} (after {})",
+            "{rev} is not tagged: packaging snapshot {}, {count} {commits} after {} \
+             (`git buildkit repo add` puts snapshots in their own suite)",
             version.display(),
             version.tag
         ));
@@ -130,7 +137,15 @@ pub fn package(
     let (_temp, dirs) = run_dirs()?;
     listener.status(
         "Exporting",
-        &format!("{} ({})", version.tag, &commit.id[..12]),
+        &match &version.snapshot {
+            Some((count, _)) => format!(
+                "{} ({count} after {}, {})",
+                version.display(),
+                version.tag,
+                &commit.id[..12]
+            ),
+            None => format!("{} ({})", version.tag, &commit.id[..12]),
+        },
     );
     repo.export_tree(&commit.id, &dirs.src)?;
     // Read before the build runs, so that the build cannot change it.

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use super::note::notes_name;
-use super::{Record, Step, NOTES_REF};
+use super::{Record, SourceReleaseError, Step, NOTES_REF};
 use crate::apt::AptError;
 use crate::git::GitError;
 use crate::package::PackageError;
@@ -42,6 +42,25 @@ pub enum StepError {
     /// The vm-test stage ran without a published repository to install from.
     #[error("not run: vm-test needs the publish stage before it")]
     VmUnpublished,
+    /// A stage that needs the tag's packages in a repository ran without them.
+    #[error("not run: {stage} needs the packages published first")]
+    Unpublished { stage: &'static str },
+    /// The staging suite is the release suite under another name.
+    #[error("the staging suite is the release suite {suite}: a gated run must not publish there before its VM test")]
+    StagingIsRelease { suite: String },
+    /// The packages were published straight into the release suite.
+    #[error("the packages were published straight into {suite}: there is nothing to promote")]
+    NothingToPromote { suite: String },
+    /// The staging suite no longer serves a package of the record as it was built.
+    #[error("{package} {version} is not in {suite} as the run built it (removed, or other bytes)")]
+    NotStaged {
+        package: String,
+        version: String,
+        suite: String,
+    },
+    /// The source release could not be written.
+    #[error(transparent)]
+    SourceRelease(Box<SourceReleaseError>),
     /// A directory the run needs could not be located (no `HOME`).
     #[error("cannot locate the {what}")]
     Locate {
@@ -64,6 +83,12 @@ impl From<VmError> for StepError {
     }
 }
 
+impl From<SourceReleaseError> for StepError {
+    fn from(e: SourceReleaseError) -> Self {
+        StepError::SourceRelease(Box::new(e))
+    }
+}
+
 impl From<VmPlanError> for StepError {
     fn from(e: VmPlanError) -> Self {
         StepError::VmPlan(Box::new(e))
@@ -82,7 +107,17 @@ impl StepError {
             StepError::VmVerdict { .. } | StepError::VmUnpublished => Some(
                 "`git buildkit show TAG` has the record; `git buildkit vm-test TAG --keep` reruns it and keeps the VM".into(),
             ),
+            StepError::SourceRelease(e) => e.hint(),
             StepError::Locate { .. } => Some("set HOME to your home directory".into()),
+            StepError::Unpublished { .. } | StepError::NotStaged { .. } => Some(
+                "run the pipeline again: `git buildkit pipeline TAG --force`".into(),
+            ),
+            StepError::StagingIsRelease { .. } => Some(
+                "set [repo] staging to a suite of its own (not the release suite's name or codename)".into(),
+            ),
+            StepError::NothingToPromote { .. } => Some(
+                "add \"promote\" to [hooks] on-tag so that runs publish into the staging suite first".into(),
+            ),
             StepError::Io { .. } => None,
         }
     }
@@ -228,6 +263,16 @@ pub enum PipelineError {
         #[source]
         source: serde_json::Error,
     },
+    /// The tag has no record: no run ever published it.
+    #[error("{tag} has no record in {NOTES_REF}: it was never run")]
+    NoRecord { tag: String },
+    /// Promoting by hand failed.
+    #[error("could not promote {tag}")]
+    Promote {
+        tag: String,
+        #[source]
+        source: StepError,
+    },
     /// A step failed; the record (already written as the note) says so too.
     #[error("the pipeline of {tag} failed at {step}")]
     Failed {
@@ -257,7 +302,12 @@ impl PipelineError {
                 "`git notes --ref={} remove COMMIT` drops it; --force replaces it",
                 notes_name()
             )),
-            PipelineError::Failed { source, .. } => source.hint(),
+            PipelineError::Failed { source, .. } | PipelineError::Promote { source, .. } => {
+                source.hint()
+            }
+            PipelineError::NoRecord { .. } => {
+                Some("run it first: `git buildkit pipeline TAG`".into())
+            }
             _ => None,
         }
     }

@@ -23,32 +23,44 @@
 //! [`Record`] of a run (`record`), the git note holding it (`note`), the
 //! run lock and state directories (`run_lock`), running the stages (`run`),
 //! the publish stage (`publish`), a tag resolved into the plain plan a VM
-//! test runs (`vm_plan`), the vm-test stage (`vm_test`), and the errors
-//! (`error`).
+//! test runs (`vm_plan`), the vm-test stage (`vm_test`), the source release of a tag
+//! (`source_release`), `verify`: a tag rebuilt and compared with what was
+//! published (`verify`, `deb_diff`), and the errors (`error`).
 
+mod deb_diff;
 mod debian_source;
 mod error;
 mod note;
+mod promote;
 mod publish;
 mod record;
 mod run;
 mod run_lock;
+mod source_release;
 mod stage;
+mod verify;
 mod vm_plan;
 mod vm_test;
 
+pub use self::deb_diff::{DebDiff, EntryDiff};
 pub use self::debian_source::DebianNeed;
 pub use self::error::{error_chain, PipelineError, StepError, VmPlanError};
 pub use self::note::{read_note, record_of, tag_commit, NOTES_REF};
+pub use self::promote::promote;
 pub use self::publish::{host_arch, project_name, repo_dir};
 pub use self::record::{
-    PackageRecord, Record, RepoRecord, RunResult, StageRecord, StageResult, VmRecord, VmSeconds,
-    RECORD_SCHEMA,
+    PackageRecord, PromotionRecord, Record, RepoRecord, RunResult, StageRecord, StageResult,
+    VmRecord, VmSeconds, RECORD_SCHEMA,
 };
 pub use self::run::{run, Outcome, PipelineOptions};
 pub use self::run_lock::{
     buildkit_dir, dist_dir, is_running, job_id, jobs_dir, lock, lock_repository, tag_of_job_id,
     RepositoryLock, RunLock,
 };
+pub use self::source_release::{
+    archive as archive_tag, check_release_name, release_name, write_source_release, write_tarball,
+    SourceRelease, SourceReleaseError, RELEASES_DIR, SIGNATURE_FILE, SUMS_FILE,
+};
 pub use self::stage::{check_order as check_stage_order, stages, Stage, Step};
+pub use self::verify::{verify, Check, Difference, VerifyError, VerifyOptions, VerifyReport};
 pub use self::vm_plan::{plan_vm_test, TagTestOptions};

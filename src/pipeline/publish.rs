@@ -24,10 +24,8 @@ impl Work<'_> {
             }
         })?;
         let (apt, key, created) = self.open_repository(&path, &settings)?;
-        let suite = settings
-            .suite
-            .clone()
-            .unwrap_or_else(|| apt.settings().default_suite().to_owned());
+        let (apt, target, suite) = self.suites(apt, &settings, &key)?;
+        self.target = Some(target);
         let component = settings
             .components
             .first()
@@ -67,7 +65,46 @@ impl Work<'_> {
             generation: added.generation,
             created,
         });
+        // A gated run releases the source when it promotes.
+        if !self.gated {
+            self.source_release(record, &apt, &key)?;
+        }
         Ok(())
+    }
+
+    /// The release suite and the suite this run publishes into (the
+    /// staging suite of a gated run, created on first use), as the
+    /// repository names them, with the repository as it is then.
+    fn suites(
+        &self,
+        apt: AptRepo,
+        settings: &RepoConfig,
+        key: &SigningKey,
+    ) -> Result<(AptRepo, String, String), StepError> {
+        let target = apt.resolve_suite(&settings.target_suite(apt.settings().default_suite()))?;
+        if !self.gated {
+            if self.tested_after_release {
+                self.listener.note(&format!(
+                    "[hooks] on-tag runs vm-test without promote: the packages go into {target} \
+                     before their VM test; add \"promote\" to test them in {} first",
+                    settings.staging_suite(&target)
+                ));
+            }
+            let apt = match settings.keep {
+                Some(_) => apt.ensure(&[], settings.keep, key)?,
+                None => apt,
+            };
+            return Ok((apt, target.clone(), target));
+        }
+        // A gated run waits in staging for its VM test; the release suite
+        // changes only at promote.
+        let staging = settings.staging_suite(&target);
+        let apt = apt.ensure(std::slice::from_ref(&staging), settings.keep, key)?;
+        let staging = apt.resolve_suite(&staging)?;
+        if staging == target {
+            return Err(StepError::StagingIsRelease { suite: target });
+        }
+        Ok((apt, target, staging))
     }
 
     /// The project's repository and the key that signs it: the repository's

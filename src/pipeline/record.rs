@@ -42,6 +42,18 @@ pub struct Record {
     /// The VM test's verdict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vm: Option<VmRecord>,
+    /// The build and test commands that ran, with their durations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<crate::package::BuildReport>,
+    /// The last lines the failed build or test command printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// The copy of the tested packages into the release suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<PromotionRecord>,
+    /// The tag's source release, once published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_release: Option<super::SourceRelease>,
     /// Start, in seconds since the Unix epoch.
     pub started: u64,
     /// End, in seconds since the Unix epoch.
@@ -119,6 +131,30 @@ pub struct RepoRecord {
     pub created: bool,
 }
 
+/// A promotion: the packages of the staging suite, the same files, copied
+/// into the release suite in one publish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionRecord {
+    /// The suite they were tested in.
+    pub from: String,
+    /// The release suite.
+    pub to: String,
+    /// `name=version` of each package copied (already there: listed too).
+    pub packages: Vec<String>,
+    /// The generation published.
+    pub generation: u64,
+    /// Versions retention dropped from the release suite.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pruned: Vec<String>,
+    /// Promoted by hand (`git buildkit promote`), not by a run.
+    pub by_hand: bool,
+    /// Why, for a promotion by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When, in seconds since the Unix epoch.
+    pub at: u64,
+}
+
 /// The VM test of a record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VmRecord {
@@ -142,6 +178,9 @@ pub struct VmRecord {
     pub seconds: VmSeconds,
     /// Why the test bed failed.
     pub error: Option<String>,
+    /// The upgrade test: the versions upgraded from and each phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<crate::vm::verdict::UpgradeReport>,
 }
 
 /// Phase durations of a VM test, in seconds.
@@ -174,6 +213,10 @@ impl Record {
             python: Vec::new(),
             repo: None,
             vm: None,
+            commands: Vec::new(),
+            output: None,
+            promotion: None,
+            source_release: None,
             started,
             finished: started,
             tool: concat!("git-buildkit ", env!("CARGO_PKG_VERSION")).to_owned(),
@@ -293,5 +336,41 @@ mod tests {
             error.to_string(),
             "the refs/notes/buildkit note of 0123abcd is not a pipeline record"
         );
+    }
+
+    #[test]
+    fn a_vm_record_without_an_upgrade_test_reads_and_writes_as_before() {
+        use crate::vm::verdict::{PhaseReport, PhaseResult, UpgradeReport, UpgradedFrom};
+        let old = r#"{"verdict": "passed", "accel": "tcg", "mode": "fast", "image": "default",
+            "image_key": "k", "passed": 1, "failed": 0, "skipped": 0,
+            "seconds": {"boot": 1.0, "update": 2.0, "install": 3.0, "test": 4.0, "total": 10.0},
+            "error": null}"#;
+        let mut vm: VmRecord = serde_json::from_str(old).expect("an old note's record");
+        assert_eq!(vm.upgrade, None);
+        let json = serde_json::to_string(&vm).expect("json");
+        assert!(!json.contains("upgrade"), "{json}");
+        vm.upgrade = Some(UpgradeReport {
+            suite: "stable".into(),
+            from: vec![UpgradedFrom {
+                package: "hello".into(),
+                version: "1.1.0-1".into(),
+            }],
+            phases: vec![PhaseReport {
+                name: "upgrade".into(),
+                result: PhaseResult::Failed,
+                seconds: 6.5,
+                detail: Some(
+                    "hello's postinst failed (exit status 1) while upgrading from 1.1.0-1".into(),
+                ),
+            }],
+        });
+        let json = serde_json::to_string(&vm).expect("json");
+        assert!(
+            json.ends_with(
+                r#""upgrade":{"suite":"stable","from":[{"package":"hello","version":"1.1.0-1"}],"phases":[{"name":"upgrade","result":"failed","seconds":6.5,"detail":"hello's postinst failed (exit status 1) while upgrading from 1.1.0-1"}]}}"#
+            ),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<VmRecord>(&json).expect("reads"), vm);
     }
 }

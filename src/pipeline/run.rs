@@ -76,7 +76,12 @@ pub fn run(
     if !options.force {
         if let Some(text) = read_note(repo, &commit.id)? {
             match Record::from_note(&text, &commit.id) {
-                Ok(record) if record.tag == tag && record.result == RunResult::Succeeded => {
+                // Promoted by hand counts as done too: a rerun would lose the reason.
+                Ok(record)
+                    if record.tag == tag
+                        && (record.result == RunResult::Succeeded
+                            || record.promotion.as_ref().is_some_and(|p| p.by_hand)) =>
+                {
                     return Ok(Outcome::AlreadyPublished(record));
                 }
                 Ok(_) => {}
@@ -118,6 +123,9 @@ pub fn run(
         listener,
         debs: Vec::new(),
         commit: commit.clone(),
+        gated: stages.contains(&Stage::Promote),
+        tested_after_release: stages.contains(&Stage::VmTest) && !stages.contains(&Stage::Promote),
+        target: None,
     };
     let mut failure = None;
     for (i, stage) in stages.iter().enumerate() {
@@ -180,6 +188,12 @@ pub(super) struct Work<'a> {
     pub(super) listener: &'a dyn Listener,
     pub(super) debs: Vec<WrittenDeb>,
     pub(super) commit: crate::git::CommitInfo,
+    /// The run ends in a promote stage: publish goes to the staging suite.
+    pub(super) gated: bool,
+    /// The run tests in a VM what it already published into the release suite.
+    pub(super) tested_after_release: bool,
+    /// The release suite, once publish has opened the repository.
+    pub(super) target: Option<String>,
 }
 
 impl Work<'_> {
@@ -188,6 +202,7 @@ impl Work<'_> {
             Stage::Package => self.package(record),
             Stage::Publish => self.publish(record),
             Stage::VmTest => self.vm_test(record),
+            Stage::Promote => self.promote(record),
         }
     }
 
@@ -210,7 +225,13 @@ impl Work<'_> {
             allow_unresolved: false,
             foreign: self.options.foreign.clone(),
         };
-        let outcome = package::package(self.repo, &request, self.listener)?;
+        let outcome = package::package(self.repo, &request, self.listener).inspect_err(|e| {
+            record.output = e
+                .build_output()
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned);
+        })?;
+        record.commands.clone_from(&outcome.builds);
         record.packages = outcome
             .debs
             .iter()

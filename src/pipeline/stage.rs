@@ -22,13 +22,24 @@ pub enum Stage {
     Publish,
     /// Install them in a fresh VM from the repository and run the smoke tests.
     VmTest,
+    /// Copy the tested packages from the staging suite into the release
+    /// suite, and publish the source release.
+    Promote,
 }
 
 impl Stage {
     /// Every stage, in the order they run.
-    pub const ALL: [Stage; 3] = [Stage::Package, Stage::Publish, Stage::VmTest];
-    /// What runs when `[hooks] on-tag` is absent or empty.
+    pub const ALL: [Stage; 4] = [
+        Stage::Package,
+        Stage::Publish,
+        Stage::VmTest,
+        Stage::Promote,
+    ];
+    /// What runs when `[hooks] on-tag` is absent or empty and there is no
+    /// `[vm]` table; with one, the release is gated: [`Stage::GATED`].
     pub const DEFAULT: [Stage; 2] = [Stage::Package, Stage::Publish];
+    /// The default with a `[vm]` table: published to staging, tested, promoted.
+    pub const GATED: [Stage; 4] = Self::ALL;
 
     /// The name used in `.buildkit.toml` and in the record.
     pub fn name(self) -> &'static str {
@@ -36,6 +47,7 @@ impl Stage {
             Stage::Package => "package",
             Stage::Publish => "publish",
             Stage::VmTest => "vm-test",
+            Stage::Promote => "promote",
         }
     }
 
@@ -49,7 +61,7 @@ impl Stage {
         match self {
             Stage::Package => None,
             Stage::Publish => Some(Stage::Package),
-            Stage::VmTest => Some(Stage::Publish),
+            Stage::VmTest | Stage::Promote => Some(Stage::Publish),
         }
     }
 }
@@ -83,7 +95,7 @@ impl<'de> Deserialize<'de> for Stage {
         let name = String::deserialize(d)?;
         Stage::from_name(&name).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "[hooks] on-tag: unknown stage {name:?} (known: package, publish, vm-test)"
+                "[hooks] on-tag: unknown stage {name:?} (known: package, publish, vm-test, promote)"
             ))
         })
     }
@@ -107,6 +119,12 @@ pub fn check_order(stages: &[Spanned<Stage>]) -> Result<(), (Range<usize>, Strin
                 format!("[hooks] on-tag: {stage} needs {needs} before it"),
             ));
         }
+        if let Some(later) = seen.iter().find(|s| **s as usize > stage as usize) {
+            return Err((
+                spanned.span(),
+                format!("[hooks] on-tag: {stage} runs before {later}, not after it"),
+            ));
+        }
         seen.push(stage);
     }
     Ok(())
@@ -114,15 +132,15 @@ pub fn check_order(stages: &[Spanned<Stage>]) -> Result<(), (Range<usize>, Strin
 
 /// The stages `config` asks for: `[hooks] on-tag` (checked when the
 /// configuration was read, see [`check_order`]), or when it is absent or
-/// empty [`Stage::DEFAULT`], plus vm-test when there is a `[vm]` table.
+/// empty [`Stage::DEFAULT`], or [`Stage::GATED`] when there is a `[vm]` table.
 pub fn stages(config: &Config) -> Vec<Stage> {
     let listed = config.hooks.as_ref().map_or(&[][..], |h| &h.on_tag[..]);
     if listed.is_empty() {
-        let mut stages = Stage::DEFAULT.to_vec();
-        if config.vm.is_some() {
-            stages.push(Stage::VmTest);
-        }
-        return stages;
+        return if config.vm.is_some() {
+            Stage::GATED.to_vec()
+        } else {
+            Stage::DEFAULT.to_vec()
+        };
     }
     listed.iter().map(|s| *s.get_ref()).collect()
 }
@@ -152,7 +170,16 @@ mod tests {
         );
         assert_eq!(
             stages(&Config::parse("[vm]\nsmoke = [\"true\"]\n", origin).expect("vm")),
-            vec![Stage::Package, Stage::Publish, Stage::VmTest]
+            vec![
+                Stage::Package,
+                Stage::Publish,
+                Stage::VmTest,
+                Stage::Promote
+            ]
+        );
+        assert_eq!(
+            stages(&config(r#"["package", "publish", "promote"]"#).expect("untested promote")),
+            vec![Stage::Package, Stage::Publish, Stage::Promote]
         );
         assert_eq!(
             stages(&config(r#"["package", "publish", "vm-test"]"#).expect("all")),
@@ -165,7 +192,8 @@ mod tests {
         // An unknown name is located at the list (serde reports an element's
         // error there), a stage twice or out of order at that stage.
         let errors = [
-            (r#"["package", "deploy"]"#, "v1.0.0:.buildkit.toml:2:10: [hooks] on-tag: unknown stage \"deploy\" (known: package, publish, vm-test)"),
+            (r#"["package", "deploy"]"#, "v1.0.0:.buildkit.toml:2:10: [hooks] on-tag: unknown stage \"deploy\" (known: package, publish, vm-test, promote)"),
+            (r#"["package", "publish", "promote", "vm-test"]"#, "v1.0.0:.buildkit.toml:2:44: [hooks] on-tag: vm-test runs before promote, not after it"),
             (r#"["package", "package"]"#, "v1.0.0:.buildkit.toml:2:22: [hooks] on-tag lists package twice"),
             (r#"["publish", "package"]"#, "v1.0.0:.buildkit.toml:2:11: [hooks] on-tag: publish needs package before it"),
             (r#"["package", "vm-test"]"#, "v1.0.0:.buildkit.toml:2:22: [hooks] on-tag: vm-test needs publish before it"),

@@ -21,7 +21,8 @@ use crate::git::{CommitInfo, Repo};
 use crate::package;
 use crate::progress::Listener;
 use crate::proxy::Mirrors;
-use crate::vm::job::{self, Job};
+use crate::version::DebVersion;
+use crate::vm::job::{self, Job, Upgrade};
 use crate::vm::plan;
 use crate::vm::qemu::{Forward, PROXY_ADDRESS};
 use crate::vm::run::{AccelChoice, RunSpec};
@@ -46,6 +47,12 @@ pub struct TagTestOptions {
     pub apt_dir: PathBuf,
     /// Its suite (else the repository's default).
     pub suite: Option<String>,
+    /// The suite holding the released versions (the target suite, e.g.
+    /// `stable`, while the tag is tested from `staging`): when it has an
+    /// earlier version of a package of the tag, the guest installs that
+    /// first and tests the upgrade (see [`crate::vm::upgrade`]). `None`:
+    /// no upgrade test.
+    pub upgrade_from: Option<String>,
     /// The program the guest's repository connections run (this binary).
     pub serve_program: PathBuf,
     /// Where the list of what the image's Debian suite carries comes from,
@@ -121,6 +128,7 @@ pub fn plan_vm_test(
             nonce: job::nonce(),
             suite,
             component: component.unwrap_or_else(|| apt.settings().default_component().to_owned()),
+            upgrade: upgrade_plan(&apt, options, &install, &binaries, &plan.depends, listener)?,
             install,
             tests: plan.tests,
             test_timeout: vm.timeout.unwrap_or(TimeLimit::DEFAULT).secs(),
@@ -133,6 +141,80 @@ pub fn plan_vm_test(
         serve_program: options.serve_program.clone(),
     };
     Ok((spec, plan.skipped))
+}
+
+/// The upgrade test from [`TagTestOptions::upgrade_from`], if any: for each of the tag's packages
+/// (`install` holds `name=version` of each, in the order of `binaries`),
+/// the newest version there lower than the one under test, of this machine's
+/// architecture or `all`. `None` when no package has one: there is nothing
+/// to upgrade from. `depends` (the tests' other dependencies) are
+/// installed with the released versions, so their tests can run. A version
+/// there newer than the one under test is said: apt would never move its
+/// users to this one.
+fn upgrade_plan(
+    apt: &AptRepo,
+    options: &TagTestOptions,
+    install: &[String],
+    binaries: &[String],
+    depends: &[String],
+    listener: &dyn Listener,
+) -> Result<Option<Upgrade>, VmPlanError> {
+    let Some(suite) = options.upgrade_from.as_deref() else {
+        return Ok(None);
+    };
+    let released = apt.list(Some(suite))?;
+    let mut from = Vec::new();
+    for (name, spec) in binaries.iter().zip(install) {
+        let Some(new) = spec
+            .split_once('=')
+            .and_then(|(_, v)| DebVersion::parse(v).ok())
+        else {
+            continue;
+        };
+        let versions: Vec<DebVersion> = released
+            .iter()
+            .filter(|i| &i.package == name && installable(&i.architecture))
+            .filter_map(|i| DebVersion::parse(&i.version).ok())
+            .collect();
+        if let Some(newer) = versions.iter().filter(|v| **v > new).max() {
+            listener.warn(&format!(
+                "{suite} has {name} {newer}, newer than {new}: apt would not upgrade its users to this version"
+            ));
+        }
+        let newest = versions.into_iter().filter(|v| *v < new).max();
+        if let Some(version) = newest {
+            from.push((name.clone(), version.to_string()));
+        }
+    }
+    if from.is_empty() {
+        listener.note(&format!(
+            "no upgrade test: {suite} has no earlier version of {}",
+            binaries.join(", ")
+        ));
+        return Ok(None);
+    }
+    let said: Vec<String> = from.iter().map(|(n, v)| format!("{n} {v}")).collect();
+    listener.note(&format!(
+        "upgrade test: {} from {suite}, then a purge and a clean install",
+        said.join(", ")
+    ));
+    Ok(Some(Upgrade {
+        suite: suite.to_owned(),
+        install: from
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .chain(depends.iter().cloned())
+            .collect(),
+        from,
+        purge: binaries.to_vec(),
+    }))
+}
+
+/// Whether a package of `arch` installs in the guest, which runs this
+/// machine's architecture.
+fn installable(arch: &str) -> bool {
+    static GUEST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    arch == "all" || arch == GUEST.get_or_init(super::host_arch)
 }
 
 /// The tag's packages as published in the suite.
@@ -287,11 +369,7 @@ fn published(
         let debian = version.debian(&config.tag_scheme(Some(pkg)))?.to_string();
         let item = published
             .iter()
-            .find(|i| {
-                i.package == name
-                    && i.version == debian
-                    && (i.architecture == "all" || i.architecture == "amd64")
-            })
+            .find(|i| i.package == name && i.version == debian && installable(&i.architecture))
             .ok_or_else(|| VmPlanError::NotPublished {
                 name: name.clone(),
                 version: debian.clone(),
@@ -323,9 +401,10 @@ fn published(
             if binaries.iter().chain(&in_repo).any(|n| n == name) {
                 continue;
             }
-            let Some(item) = published.iter().rfind(|i| {
-                i.package == name && (i.architecture == "all" || i.architecture == "amd64")
-            }) else {
+            let Some(item) = published
+                .iter()
+                .rfind(|i| i.package == name && installable(&i.architecture))
+            else {
                 continue;
             };
             let path = apt.root().join(&item.filename);

@@ -9,7 +9,16 @@ use crate::vm::run::{self, AccelChoice};
 use crate::vm::{ImageStore, Verdict, VerdictKind};
 
 impl Work<'_> {
+    /// The vm-test stage: the tag's packages as published in
+    /// `record.repo` (its `suite` is the one tested: the staging suite of a
+    /// gated run), and for a gated run the upgrade from the released
+    /// versions of the release suite.
     pub(super) fn vm_test(&mut self, record: &mut Record) -> Result<(), StepError> {
+        let upgrade_from = if self.gated {
+            self.target.clone()
+        } else {
+            None
+        };
         let published = record
             .repo
             .as_ref()
@@ -25,6 +34,7 @@ impl Work<'_> {
             forwards: Vec::new(),
             apt_dir,
             suite: Some(suite),
+            upgrade_from,
             serve_program: self.options.serve_program.clone(),
             archive: self.options.foreign.clone(),
         };
@@ -96,5 +106,6 @@ fn vm_record(verdict: &Verdict) -> VmRecord {
             total: p.total,
         },
         error: verdict.error.clone(),
+        upgrade: verdict.upgrade.clone(),
     }
 }

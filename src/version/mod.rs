@@ -23,6 +23,19 @@ mod tests;
 pub use debian::{DebVersion, DebVersionReason};
 pub use tag::TagScheme;
 
+/// A snapshot build's Debian version (`1.2.0+3.gabc1234-1`, what packaging
+/// an untagged commit gives): the commits after the release and the
+/// release's upstream version. `None` for a release's version.
+pub fn snapshot_of(version: &str) -> Option<(u32, &str)> {
+    let upstream = version.rsplit_once('-').map_or(version, |(u, _)| u);
+    let upstream = upstream.split_once(':').map_or(upstream, |(_, u)| u);
+    let (release, tail) = upstream.rsplit_once('+')?;
+    let (count, hash) = tail.split_once(".g")?;
+    let hex = hash.len() >= 7 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    let count: u32 = count.parse().ok().filter(|_| hex && !release.is_empty())?;
+    Some((count, release))
+}
+
 /// Everything that can go wrong while parsing versions or mapping tags to Debian versions.
 #[derive(Debug, thiserror::Error)]
 pub enum VersionError {

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 
 use super::qemu::REPO_ADDRESS;
 use super::sources::GuestDebian;
+use super::upgrade::Phase;
 
 /// Where the job disk is mounted in the guest.
 pub const JOB_MOUNT: &str = "/run/bk/job";
@@ -62,6 +63,51 @@ pub struct Job {
     /// The Debian archive, through the caching proxy, when the packages
     /// need it.
     pub debian: Option<GuestDebian>,
+    /// The upgrade test, when the suite users install from has an
+    /// earlier version.
+    pub upgrade: Option<Upgrade>,
+}
+
+/// The upgrade test of a job: the released versions installed and tested
+/// first, then upgraded to [`Job::install`], purged, and installed cleanly
+/// (see [`super::upgrade`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upgrade {
+    /// The suite holding the released versions (same repository, same key).
+    pub suite: String,
+    /// What the first `apt-get install` gets: `name=version` of the
+    /// released versions, then the tests' other dependencies.
+    pub install: Vec<String>,
+    /// The released version of each of the tag's packages that has one
+    /// (name, version); a package new in this release is installed at the
+    /// upgrade.
+    pub from: Vec<(String, String)>,
+    /// The packages purged before the clean reinstall: the tag's.
+    pub purge: Vec<String>,
+}
+
+impl Job {
+    /// The tests the guest runs, in order, each once per test phase: as
+    /// planned without an upgrade test; with one, named after their phase
+    /// (`released/smoke1`, `upgraded/smoke1`, `reinstalled/smoke1`), a
+    /// failure against the released versions not counted (`flaky`).
+    pub fn runs(&self) -> Vec<JobTest> {
+        if self.upgrade.is_none() {
+            return self.tests.clone();
+        }
+        let mut runs = Vec::new();
+        for phase in Phase::ALL {
+            let Some(prefix) = phase.test_prefix() else {
+                continue;
+            };
+            runs.extend(self.tests.iter().map(|t| JobTest {
+                name: format!("{prefix}{}", t.name),
+                flaky: t.flaky || !phase.counts(),
+                ..t.clone()
+            }));
+        }
+        runs
+    }
 }
 
 /// A fresh random token for a run's frame marker ([`Job::nonce`]).
@@ -129,10 +175,59 @@ fn build(job: &Job, exec_nonce: Option<&str>) -> String {
         "debian_source={}",
         sh_quote(debian.as_deref().unwrap_or(""))
     );
-    let install: Vec<String> = job.install.iter().map(|p| sh_quote(p)).collect();
-    let _ = writeln!(s, "install=({})", install.join(" "));
+    let _ = writeln!(s, "install=({})", words(&job.install));
+    let Some(upgrade) = &job.upgrade else {
+        s.push_str(SCRIPT_SETUP);
+        s.push_str(SCRIPT_INSTALL);
+        tests(&mut s, job, &job.tests);
+        s.push_str("end \"$failed\"\n");
+        return s;
+    };
+    let released = format!(
+        "deb [signed-by=/etc/apt/keyrings/git-buildkit.gpg] http://{REPO_ADDRESS}/ {} {}",
+        upgrade.suite, job.component
+    );
+    let _ = writeln!(s, "released_source={}", sh_quote(&released));
+    let _ = writeln!(s, "released=({})", words(&upgrade.install));
+    let _ = writeln!(s, "purge=({})", words(&upgrade.purge));
     s.push_str(SCRIPT_SETUP);
-    for test in &job.tests {
+    s.push_str(SCRIPT_RELEASED);
+    let runs = job.runs();
+    let of = |phase: Phase| -> Vec<JobTest> {
+        let prefix = phase.test_prefix().unwrap_or_default();
+        runs.iter()
+            .filter(|t| t.name.starts_with(prefix))
+            .cloned()
+            .collect()
+    };
+    tests(&mut s, job, &of(Phase::TestReleased));
+    s.push_str("if step upgrade apt-get -q install -y \"${install[@]}\"; then\n");
+    s.push_str("    frame PHASE \"name=test-upgraded\"\n");
+    tests(&mut s, job, &of(Phase::TestUpgraded));
+    s.push_str("else\n    failed=1\nfi\n");
+    s.push_str(
+        "if step purge apt-get -q purge -y \"${purge[@]}\" &&\n    \
+         step reinstall apt-get -q install -y \"${install[@]}\"; then\n",
+    );
+    s.push_str("    frame PHASE \"name=test-reinstalled\"\n");
+    tests(&mut s, job, &of(Phase::TestReinstalled));
+    s.push_str("else\n    failed=1\nfi\n");
+    s.push_str("end \"$failed\"\n");
+    s
+}
+
+/// Words for a bash array, each quoted.
+fn words(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|p| sh_quote(p))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A `run_test` line per test.
+fn tests(s: &mut String, job: &Job, tests: &[JobTest]) {
+    for test in tests {
         let flag = |b: bool| if b { "yes" } else { "no" };
         let _ = write!(
             s,
@@ -152,8 +247,6 @@ fn build(job: &Job, exec_nonce: Option<&str>) -> String {
             }
         }
     }
-    s.push_str("end \"$failed\"\n");
-    s
 }
 
 const SCRIPT_HEAD: &str = r#"#!/bin/bash
@@ -223,6 +316,7 @@ if ! printf 'link set lo up\nlink set eth0 up\naddr add 10.0.2.15/24 dev eth0\n'
 fi
 cp "$job/key.gpg" /etc/apt/keyrings/git-buildkit.gpg
 echo "$source" >/etc/apt/sources.list.d/git-buildkit.list
+[ -z "${released_source:-}" ] || echo "$released_source" >>/etc/apt/sources.list.d/git-buildkit.list
 [ -z "$debian_source" ] || echo "$debian_source" >/etc/apt/sources.list.d/debian.list
 frame PHASE "name=update"
 apt-get -q update --error-on=any
@@ -231,7 +325,9 @@ if [ "$rc" -ne 0 ]; then
     frame SETUP-FAILED "rc=$rc reason=apt-get update"
     end 3
 fi
-frame PHASE "name=install"
+"#;
+
+const SCRIPT_INSTALL: &str = r#"frame PHASE "name=install"
 apt-get -q install -y "${install[@]}"
 rc=$?
 if [ "$rc" -ne 0 ]; then
@@ -239,6 +335,31 @@ if [ "$rc" -ne 0 ]; then
     end 3
 fi
 frame PHASE "name=test"
+"#;
+
+/// The upgrade test's start: the released versions installed (a failure
+/// there is the test bed's, as an install is), and `step`, which runs an
+/// apt step whose failure is a test failure. Its stdin is /dev/null, so
+/// that dpkg's conffile prompt reads end of file and fails instead of
+/// waiting for an answer.
+const SCRIPT_RELEASED: &str = r#"# step NAME COMMAND...: an apt step of the upgrade test, its end framed.
+step() {
+    local name=$1 rc
+    shift
+    frame PHASE "name=$name"
+    "$@" </dev/null
+    rc=$?
+    frame STEP "name=$name rc=$rc"
+    return "$rc"
+}
+frame PHASE "name=install-released"
+apt-get -q install -y "${released[@]}" </dev/null
+rc=$?
+if [ "$rc" -ne 0 ]; then
+    frame SETUP-FAILED "rc=$rc reason=apt-get install of the released versions"
+    end 3
+fi
+frame PHASE "name=test-released"
 "#;
 
 /// What a framed line reports: the words the guest script writes after
@@ -255,18 +376,21 @@ pub enum FrameKind {
     Test,
     /// `SETUP-FAILED`: the network, apt-get update or install failed.
     SetupFailed,
+    /// `STEP`: an apt step of the upgrade test ended (`name=upgrade rc=0`).
+    Step,
     /// `END`: the guest script ended.
     End,
 }
 
 impl FrameKind {
     /// Every kind.
-    pub const ALL: [FrameKind; 6] = [
+    pub const ALL: [FrameKind; 7] = [
         FrameKind::Begin,
         FrameKind::Phase,
         FrameKind::TestStart,
         FrameKind::Test,
         FrameKind::SetupFailed,
+        FrameKind::Step,
         FrameKind::End,
     ];
 
@@ -278,6 +402,7 @@ impl FrameKind {
             FrameKind::TestStart => "TEST-START",
             FrameKind::Test => "TEST",
             FrameKind::SetupFailed => "SETUP-FAILED",
+            FrameKind::Step => "STEP",
             FrameKind::End => "END",
         }
     }
@@ -378,6 +503,7 @@ mod tests {
             ],
             test_timeout: 30,
             debian: None,
+            upgrade: None,
         }
     }
 
@@ -403,6 +529,112 @@ mod tests {
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }
+    }
+
+    fn upgrade_job() -> Job {
+        Job {
+            upgrade: Some(Upgrade {
+                suite: "stable".into(),
+                install: vec!["hello=0.9.0-1".into(), "python3".into()],
+                from: vec![("hello".into(), "0.9.0-1".into())],
+                purge: vec!["hello".into()],
+            }),
+            ..job()
+        }
+    }
+
+    #[test]
+    fn an_upgrade_job_runs_each_test_once_per_phase() {
+        let runs: Vec<(String, bool)> = upgrade_job()
+            .runs()
+            .into_iter()
+            .map(|t| (t.name, t.flaky))
+            .collect();
+        let want = [
+            ("released/smoke1", true),
+            ("released/upstream", true),
+            ("upgraded/smoke1", false),
+            ("upgraded/upstream", false),
+            ("reinstalled/smoke1", false),
+            ("reinstalled/upstream", false),
+        ]
+        .map(|(n, f)| (n.to_owned(), f));
+        assert_eq!(runs, want);
+        assert_eq!(
+            job().runs(),
+            job().tests,
+            "without an upgrade test, the tests as planned"
+        );
+    }
+
+    #[test]
+    fn the_upgrade_script_adds_the_released_suite_and_its_phases() {
+        let text = script(&upgrade_job());
+        for want in [
+            "released_source='deb [signed-by=/etc/apt/keyrings/git-buildkit.gpg] http://10.0.2.100/ stable main'\n",
+            "released=(hello=0.9.0-1 python3)\n",
+            "purge=(hello)\n",
+            "install=(hello=1.0.0-1 python3)\n",
+            "frame PHASE \"name=install-released\"\napt-get -q install -y \"${released[@]}\" </dev/null\n",
+            "run_test released/smoke1 30 yes no yes -- @tmp bash -ec ",
+            "if step upgrade apt-get -q install -y \"${install[@]}\"; then\n    frame PHASE \"name=test-upgraded\"\nrun_test upgraded/smoke1 30 yes no no",
+            "if step purge apt-get -q purge -y \"${purge[@]}\" &&\n    step reinstall apt-get -q install -y \"${install[@]}\"; then\n",
+            "run_test reinstalled/upstream 30 no yes no -- \"$job/src\" ./debian/tests/upstream\n",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+        assert!(!text.contains("frame PHASE \"name=install\"\n"), "{text}");
+        assert!(
+            text.ends_with("else\n    failed=1\nfi\nend \"$failed\"\n"),
+            "{text}"
+        );
+        // Without an upgrade test, nothing of it.
+        let plain = script(&job());
+        assert!(!plain.contains("install-released"), "{plain}");
+        assert!(!plain.contains("step "), "{plain}");
+    }
+
+    #[test]
+    fn a_step_frames_its_end_and_reads_eof_on_stdin() {
+        // `step` run on the host with a stub frame: its command's stdin is
+        // /dev/null (a conffile prompt reads end of file), its status kept.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.sh");
+        let uptime = dir.path().join("uptime");
+        std::fs::write(&uptime, "1.50 1.20\n").expect("uptime");
+        let released = &SCRIPT_RELEASED[..SCRIPT_RELEASED
+            .find("frame PHASE \"name=install-released")
+            .expect("step")];
+        let body = format!(
+            "marker='@@bk:x '\n{}{released}{}",
+            SCRIPT_FUNCTIONS.replace("/proc/uptime", &uptime.to_string_lossy()),
+            r#"
+step upgrade bash -c 'read -r answer || exit 7'
+echo "rc=$?"
+step purge true
+"#
+        );
+        std::fs::write(&path, body).expect("write");
+        let out = std::process::Command::new("bash")
+            .arg(&path)
+            .stdin(std::process::Stdio::piped())
+            .output()
+            .expect("bash");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let frames: Vec<(FrameKind, String, String)> = stdout
+            .lines()
+            .filter_map(|l| split_line(l, "@@bk:x ").1)
+            .map(|f| (f.kind, f.field("name").to_owned(), f.field("rc").to_owned()))
+            .collect();
+        let want = [
+            (FrameKind::Phase, "upgrade", ""),
+            (FrameKind::Step, "upgrade", "7"),
+            (FrameKind::Phase, "purge", ""),
+            (FrameKind::Step, "purge", "0"),
+        ]
+        .map(|(k, n, rc)| (k, n.to_owned(), rc.to_owned()));
+        assert_eq!(frames, want, "{stdout}");
+        assert!(stdout.contains("rc=7\n"), "{stdout}");
     }
 
     #[test]
@@ -436,7 +668,11 @@ mod tests {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        std::fs::write(&path, kept_script(&job(), "x0")).expect("write");
+        std::fs::write(
+            &path,
+            format!("{}\n{}", kept_script(&job(), "x0"), script(&upgrade_job())),
+        )
+        .expect("write");
         let out = std::process::Command::new("bash")
             .arg("-n")
             .arg(&path)

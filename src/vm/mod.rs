@@ -4,7 +4,9 @@
 //! the tag's signed repository ([`job`]), and the verdict read back from
 //! framed lines on a serial port ([`verdict`]). The `[vm]` values are
 //! typed in [`values`]. A kept run's VM stays up after its verdict
-//! ([`kept`]) and runs commands on request ([`exec`]).
+//! ([`kept`]) and runs commands on request ([`exec`]). With an earlier
+//! version released, the same boot tests the upgrade from it, a purge and
+//! a clean reinstall ([`upgrade`]).
 //!
 //! A run takes a plan as plain data ([`run::RunSpec`]: the image, the guest
 //! mode and size, the served repository directory with its key and suite,
@@ -29,6 +31,7 @@ pub mod plan;
 pub mod qemu;
 pub mod run;
 pub mod sources;
+pub mod upgrade;
 pub mod values;
 pub mod verdict;
 

@@ -37,7 +37,11 @@ use super::kept::{self, RunState};
 use super::limits::{self, Kept, Line, LineReader};
 use super::qemu::{self, Accel, Boot, Console, Forward, GuestFwd, GuestMode};
 use super::sources;
-use super::verdict::{Phases, TestOutcome, TestResult, Verdict, VerdictKind};
+use super::upgrade::{Phase, StepWatch};
+use super::verdict::{
+    PhaseReport, PhaseResult, Phases, TestOutcome, TestResult, UpgradeReport, UpgradedFrom,
+    Verdict, VerdictKind,
+};
 use super::{Image, ImageStore, VmError};
 use crate::process::{Cmd, Running};
 use crate::progress::Listener;
@@ -158,7 +162,8 @@ pub fn run(
     let mut phases = attempt.phases;
     phases.prepare = round(prepare);
     phases.total = round(clock.elapsed().as_secs_f64());
-    let (verdict_kind, error) = judge(attempt.error, attempt.end_rc);
+    let end_rc = end_status(&attempt.tests, attempt.end_rc);
+    let (verdict_kind, error) = judge(attempt.error, end_rc);
     let mut verdict = Verdict {
         run_id: id.clone(),
         verdict: verdict_kind,
@@ -173,6 +178,7 @@ pub fn run(
         kept: None,
         forwards: Vec::new(),
         running: false,
+        upgrade: attempt.upgrade,
     };
     if verdict.verdict == VerdictKind::TestbedFailed {
         verdict.error = verdict.error.map(|e| with_console_tail(e, &dir));
@@ -247,6 +253,20 @@ fn choose_accel(choice: AccelChoice, listener: &dyn Listener) -> Result<Accel, V
             }
         },
     })
+}
+
+/// The job's exit status as the host judges it: the host's own view of
+/// the tests wins over the status the guest reports at its end, so a root
+/// maintainer script that forged `END rc=0` after a failed step cannot turn
+/// it into a pass.
+fn end_status(tests: &[TestResult], end_rc: Option<i32>) -> Option<i32> {
+    let failed_seen = tests
+        .iter()
+        .any(|t| t.outcome == TestOutcome::Fail && !t.flaky);
+    match end_rc {
+        Some(0) if failed_seen => Some(1),
+        rc => rc,
+    }
 }
 
 /// The verdict of an attempt, from the runner's error and the job's exit
@@ -585,6 +605,8 @@ struct Attempt {
     silent_kvm: bool,
     /// A kept run's guest stayed up with its exec agent ready.
     running: bool,
+    /// The upgrade test's phases, when the job had one.
+    upgrade: Option<UpgradeReport>,
 }
 
 enum Event {
@@ -964,6 +986,9 @@ impl Watcher<'_> {
         };
         let mut marks: Vec<(&'static str, Instant)> = Vec::new();
         let mut current: Option<(String, Instant, Kept)> = None;
+        // The apt step of the upgrade test running, and what it printed.
+        let mut step: Option<(Phase, Instant, StepWatch)> = None;
+        let runs = self.spec.job.runs();
         let mut out = self.listener.output();
         let mut streamed = 0usize;
         loop {
@@ -1034,6 +1059,9 @@ impl Watcher<'_> {
                 if let Some((_, _, kept)) = current.as_mut() {
                     kept.push_line(&output);
                 }
+                if let Some((_, _, watch)) = step.as_mut() {
+                    watch.line(&output);
+                }
             }
             let Some(frame) = frame else { continue };
             let now = Instant::now();
@@ -1060,14 +1088,48 @@ impl Watcher<'_> {
                             until: now + self.limit(120),
                         };
                     }
-                    _ => {
+                    "test" => {
                         marks.push(("test", now));
                         wait = Wait {
                             what: "the first test",
                             until: now + self.limit(30),
                         };
                     }
+                    name => {
+                        // A phase of the upgrade test (once each).
+                        let Some(phase) = Phase::from_name(name)
+                            .filter(|_| self.spec.job.upgrade.is_some())
+                            .filter(|p| !marks.iter().any(|(m, _)| *m == p.name()))
+                        else {
+                            continue;
+                        };
+                        marks.push((phase.name(), now));
+                        wait = self.upgrade_phase(phase, now);
+                        if phase.is_step() {
+                            step = Some((phase, now, StepWatch::new()));
+                        }
+                    }
                 },
+                FrameKind::Step => {
+                    // A frame naming another step leaves the one in progress alone.
+                    if step
+                        .as_ref()
+                        .is_none_or(|(phase, _, _)| frame.field("name") != phase.name())
+                    {
+                        continue;
+                    }
+                    let Some((phase, start, watch)) = step.take() else {
+                        continue;
+                    };
+                    attempt
+                        .tests
+                        .push(self.step_result(phase, &frame, start, watch));
+                    marks.push(("step-end", now));
+                    wait = Wait {
+                        what: "the next phase",
+                        until: now + self.limit(30),
+                    };
+                }
                 FrameKind::TestStart => {
                     let name = frame.field("name").to_owned();
                     self.listener.status("Testing", &name);
@@ -1086,7 +1148,7 @@ impl Watcher<'_> {
                     // One result per planned test: a guest cannot invent
                     // tests or report one twice.
                     let name = frame.field("name");
-                    let planned = self.spec.job.tests.iter().any(|t| t.name == name);
+                    let planned = runs.iter().any(|t| t.name == name);
                     if !planned || attempt.tests.iter().any(|t| t.name == name) {
                         continue;
                     }
@@ -1116,15 +1178,23 @@ impl Watcher<'_> {
             }
         }
         attempt.phases = phases(self.started, &marks);
+        let upgrade_failed = attempt
+            .tests
+            .iter()
+            .any(|t| t.name == Phase::Upgrade.name() && t.outcome == TestOutcome::Fail);
         // Tests the guest never reported are listed, so a report shows them.
-        for test in &self.spec.job.tests {
+        for test in &runs {
             if !attempt.tests.iter().any(|t| t.name == test.name) {
+                let after_upgrade = Phase::TestUpgraded.test_prefix().unwrap_or_default();
                 attempt.tests.push(TestResult {
                     name: test.name.clone(),
                     command: describe(&test.command),
                     outcome: TestOutcome::Skip,
                     reason: Some(match &attempt.error {
                         Some(_) => "not run: the test bed failed".to_owned(),
+                        None if upgrade_failed && test.name.starts_with(after_upgrade) => {
+                            "not run: the upgrade failed".to_owned()
+                        }
                         None => "not run".to_owned(),
                     }),
                     exit_code: None,
@@ -1134,14 +1204,95 @@ impl Watcher<'_> {
                 });
             }
         }
+        if let Some(upgrade) = &self.spec.job.upgrade {
+            attempt.upgrade = Some(upgrade_report(upgrade, &marks, &attempt));
+        }
         Ok(attempt)
+    }
+
+    /// What the run waits for once a phase of the upgrade test started.
+    fn upgrade_phase(&self, phase: Phase, now: Instant) -> Wait {
+        let job = &self.spec.job;
+        match phase {
+            Phase::InstallReleased | Phase::Upgrade | Phase::Purge | Phase::Reinstall => {
+                let what = match phase {
+                    Phase::InstallReleased => "apt-get install of the released versions",
+                    Phase::Upgrade => "apt-get install of the upgrade",
+                    Phase::Purge => "apt-get purge",
+                    _ => "apt-get install after the purge",
+                };
+                let words = match (phase, &job.upgrade) {
+                    (Phase::InstallReleased, Some(upgrade)) => upgrade.install.join(" "),
+                    (Phase::Purge, Some(upgrade)) => upgrade.purge.join(" "),
+                    _ => job.install.join(" "),
+                };
+                self.listener.status(
+                    match phase {
+                        Phase::Upgrade => "Upgrading",
+                        Phase::Purge => "Purging",
+                        _ => "Installing",
+                    },
+                    &words,
+                );
+                Wait {
+                    what,
+                    until: now + self.limit(120),
+                }
+            }
+            _ => Wait {
+                what: "the first test",
+                until: now + self.limit(30),
+            },
+        }
+    }
+
+    /// The result of an apt step of the upgrade test, as a test of its
+    /// name: failed, naming the package and the script or conffile, when
+    /// apt did not succeed.
+    fn step_result(
+        &self,
+        phase: Phase,
+        frame: &job::Frame,
+        start: Instant,
+        watch: StepWatch,
+    ) -> TestResult {
+        let rc: Option<i32> = frame.field("rc").parse().ok();
+        let upgrade = self.spec.job.upgrade.as_ref();
+        let from = upgrade.map(|u| u.from.as_slice()).unwrap_or_default();
+        let reason = watch.finish(phase, rc, from);
+        let command = match (phase, upgrade) {
+            (Phase::Purge, Some(upgrade)) => format!("apt-get purge {}", upgrade.purge.join(" ")),
+            _ => format!("apt-get install {}", self.spec.job.install.join(" ")),
+        };
+        TestResult {
+            name: phase.name().to_owned(),
+            command,
+            outcome: if reason.is_none() {
+                TestOutcome::Pass
+            } else {
+                TestOutcome::Fail
+            },
+            reason,
+            exit_code: rc,
+            flaky: false,
+            seconds: round(start.elapsed().as_secs_f64()),
+            output: String::new(),
+        }
     }
 
     fn result(&self, frame: &job::Frame, start: Instant, output: String) -> TestResult {
         let name = frame.field("name").to_owned();
-        let test = self.spec.job.tests.iter().find(|t| t.name == name);
+        let runs = self.spec.job.runs();
+        let test = runs.iter().find(|t| t.name == name);
         let outcome = TestOutcome::from_guest(frame.field("result"));
-        let reason = Some(frame.field("reason").to_owned()).filter(|r| !r.is_empty());
+        let mut reason = Some(frame.field("reason").to_owned()).filter(|r| !r.is_empty());
+        let released = Phase::TestReleased.test_prefix().unwrap_or_default();
+        if outcome == TestOutcome::Fail && name.starts_with(released) {
+            reason = Some(format!(
+                "{}; not counted: the released version ran this tag's tests",
+                reason.as_deref().unwrap_or("failed")
+            ));
+        }
         TestResult {
             name,
             command: test.map(|t| describe(&t.command)).unwrap_or_default(),
@@ -1163,8 +1314,101 @@ pub fn describe(command: &job::TestCommand) -> String {
     }
 }
 
+/// The report of an upgrade test: each phase's result from the tests and
+/// steps reported, its time from its mark to the next one.
+// Long function: one pass over the seven phases, each with its own rule.
+fn upgrade_report(
+    upgrade: &job::Upgrade,
+    marks: &[(&'static str, Instant)],
+    attempt: &Attempt,
+) -> UpgradeReport {
+    let mut phases = Vec::new();
+    let started = |phase: Phase| marks.iter().position(|(n, _)| *n == phase.name());
+    // The phase the test bed broke in, if it did.
+    let broken = attempt
+        .error
+        .as_ref()
+        .and_then(|_| Phase::ALL.into_iter().rev().find(|p| started(*p).is_some()));
+    for phase in Phase::ALL {
+        let at = started(phase);
+        let seconds = at
+            .and_then(|i| Some(marks.get(i + 1)?.1.duration_since(marks[i].1)))
+            .map_or(0.0, |d| round(d.as_secs_f64()));
+        let (result, detail) = match (at, phase.test_prefix()) {
+            (None, _) => (PhaseResult::NotRun, None),
+            (Some(_), _) if broken == Some(phase) => (
+                PhaseResult::Failed,
+                attempt
+                    .error
+                    .as_deref()
+                    .and_then(|e| e.lines().next())
+                    .map(str::to_owned),
+            ),
+            (Some(_), Some(prefix)) => {
+                let failed: Vec<String> = attempt
+                    .tests
+                    .iter()
+                    .filter(|t| t.name.starts_with(prefix) && t.outcome == TestOutcome::Fail)
+                    .map(|t| t.name.clone())
+                    .collect();
+                match (failed.is_empty(), phase.counts()) {
+                    (true, _) => (PhaseResult::Passed, None),
+                    (false, counted) => (
+                        PhaseResult::Failed,
+                        Some(format!(
+                            "{} failed{}",
+                            failed.join(", "),
+                            if counted { "" } else { " (not counted)" }
+                        )),
+                    ),
+                }
+            }
+            (Some(_), None) if phase.is_step() => {
+                match attempt.tests.iter().find(|t| t.name == phase.name()) {
+                    Some(t) if t.outcome == TestOutcome::Pass => (PhaseResult::Passed, None),
+                    Some(t) => (PhaseResult::Failed, t.reason.clone()),
+                    None => (
+                        PhaseResult::Failed,
+                        Some("the guest did not report its end".to_owned()),
+                    ),
+                }
+            }
+            // The released versions' install: done once their tests start.
+            (Some(_), None) => match started(Phase::TestReleased) {
+                Some(_) => (PhaseResult::Passed, None),
+                None => (PhaseResult::Failed, attempt.error.clone()),
+            },
+        };
+        phases.push(PhaseReport {
+            name: phase.name().to_owned(),
+            result,
+            seconds,
+            detail,
+        });
+    }
+    UpgradeReport {
+        suite: upgrade.suite.clone(),
+        from: upgrade
+            .from
+            .iter()
+            .map(|(package, version)| UpgradedFrom {
+                package: package.clone(),
+                version: version.clone(),
+            })
+            .collect(),
+        phases,
+    }
+}
+
 fn phases(started: Instant, marks: &[(&'static str, Instant)]) -> Phases {
-    let at = |name: &str| marks.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
+    let found = |name: &str| marks.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
+    // With an upgrade test, the first install is the released versions',
+    // and the tests start with theirs (and `test` lasts to the end).
+    let at = |name: &str| match name {
+        "install" => found("install").or(found(Phase::InstallReleased.name())),
+        "test" => found("test").or(found(Phase::TestReleased.name())),
+        _ => found(name),
+    };
     let span = |from: Option<Instant>, to: Option<Instant>| match (from, to) {
         (Some(a), Some(b)) => round(b.duration_since(a).as_secs_f64()),
         _ => 0.0,
@@ -1273,6 +1517,105 @@ mod tests {
         assert_eq!(
             judge(said.clone(), Some(0)),
             (VerdictKind::TestbedFailed, said)
+        );
+    }
+
+    fn test_result(name: &str, outcome: TestOutcome, reason: Option<&str>) -> TestResult {
+        TestResult {
+            name: name.into(),
+            command: String::new(),
+            outcome,
+            reason: reason.map(str::to_owned),
+            exit_code: None,
+            flaky: false,
+            seconds: 0.0,
+            output: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_upgrade_report_follows_the_marks_and_the_results() {
+        let upgrade = job::Upgrade {
+            suite: "stable".into(),
+            install: vec!["hello=1.0-1".into()],
+            from: vec![("hello".into(), "1.0-1".into())],
+            purge: vec!["hello".into()],
+        };
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let report = |marks: &[(&'static str, Instant)], attempt: &Attempt| {
+            upgrade_report(&upgrade, marks, attempt)
+                .phases
+                .into_iter()
+                .map(|p| (p.name, p.result, p.seconds, p.detail.unwrap_or_default()))
+                .collect::<Vec<_>>()
+        };
+        let row = |name: &str, result, seconds, detail: &str| {
+            (name.to_owned(), result, seconds, detail.to_owned())
+        };
+        // The upgrade failed: its tests did not run, the rest did.
+        let marks = [
+            ("install-released", at(10)),
+            ("test-released", at(18)),
+            ("upgrade", at(20)),
+            ("step-end", at(26)),
+            ("purge", at(27)),
+            ("step-end", at(30)),
+            ("reinstall", at(30)),
+            ("step-end", at(35)),
+            ("test-reinstalled", at(35)),
+            ("end", at(37)),
+        ];
+        let said = "hello's postinst failed (exit status 1) while upgrading from 1.0-1";
+        let attempt = Attempt {
+            tests: vec![
+                test_result("released/smoke1", TestOutcome::Pass, None),
+                test_result("upgrade", TestOutcome::Fail, Some(said)),
+                test_result("purge", TestOutcome::Pass, None),
+                test_result("reinstall", TestOutcome::Pass, None),
+                test_result("reinstalled/smoke1", TestOutcome::Pass, None),
+                test_result(
+                    "upgraded/smoke1",
+                    TestOutcome::Skip,
+                    Some("not run: the upgrade failed"),
+                ),
+            ],
+            end_rc: Some(1),
+            ..Attempt::default()
+        };
+        assert_eq!(
+            report(&marks, &attempt),
+            [
+                row("install-released", PhaseResult::Passed, 8.0, ""),
+                row("test-released", PhaseResult::Passed, 2.0, ""),
+                row("upgrade", PhaseResult::Failed, 6.0, said),
+                row("test-upgraded", PhaseResult::NotRun, 0.0, ""),
+                row("purge", PhaseResult::Passed, 3.0, ""),
+                row("reinstall", PhaseResult::Passed, 5.0, ""),
+                row("test-reinstalled", PhaseResult::Passed, 2.0, ""),
+            ]
+        );
+        // The released versions did not install: the test bed's failure,
+        // in that phase; nothing after it ran.
+        let marks = [("install-released", at(10)), ("end", at(14))];
+        let attempt = Attempt {
+            error: Some("apt-get install of the released versions failed in the guest (exit status 100)\nmore".into()),
+            end_rc: Some(3),
+            ..Attempt::default()
+        };
+        let rows = report(&marks, &attempt);
+        assert_eq!(
+            rows[0],
+            row(
+                "install-released",
+                PhaseResult::Failed,
+                4.0,
+                "apt-get install of the released versions failed in the guest (exit status 100)"
+            )
+        );
+        assert!(
+            rows[1..].iter().all(|r| r.1 == PhaseResult::NotRun),
+            "{rows:?}"
         );
     }
 

@@ -3,7 +3,7 @@
 //! test bed failed). Serialized as `vm-test --json` prints it and as the
 //! pipeline note records it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::junit;
 use super::qemu::{Accel, GuestMode};
@@ -86,9 +86,11 @@ pub struct Phases {
     pub boot: f64,
     /// `apt-get update` against the served repository.
     pub update: f64,
-    /// `apt-get install` of the packages.
+    /// `apt-get install` of the packages (with an upgrade test, of the
+    /// released versions).
     pub install: f64,
-    /// The tests.
+    /// The tests (with an upgrade test, every phase after the released
+    /// versions' install: see [`Verdict::upgrade`]).
     pub test: f64,
     /// Everything, start to verdict.
     pub total: f64,
@@ -125,6 +127,69 @@ pub struct Verdict {
     /// A kept run's VM stayed up, for `vm exec`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub running: bool,
+    /// The upgrade test, when the run had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<UpgradeReport>,
+}
+
+/// What the upgrade test of a run did: the versions it upgraded from and
+/// each phase (see [`super::upgrade::Phase`]). The pipeline note records it
+/// as is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpgradeReport {
+    /// The suite the released versions came from.
+    pub suite: String,
+    /// Each package's released version (the tag's packages new in this
+    /// release are not listed).
+    pub from: Vec<UpgradedFrom>,
+    /// Each phase, in order.
+    pub phases: Vec<PhaseReport>,
+}
+
+/// A package's version before the upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradedFrom {
+    /// The package.
+    pub package: String,
+    /// Its released version.
+    pub version: String,
+}
+
+/// One phase of an upgrade test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseReport {
+    /// Its name (`install-released`, `test-released`, `upgrade`, …).
+    pub name: String,
+    /// What became of it.
+    pub result: PhaseResult,
+    /// How long it took, in seconds of host wall time.
+    pub seconds: f64,
+    /// What failed, or why it did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// What became of a phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PhaseResult {
+    /// It ran and passed.
+    Passed,
+    /// It ran and failed.
+    Failed,
+    /// It did not run.
+    NotRun,
+}
+
+impl PhaseResult {
+    /// The word shown to users.
+    pub fn word(self) -> &'static str {
+        match self {
+            PhaseResult::Passed => "passed",
+            PhaseResult::Failed => "failed",
+            PhaseResult::NotRun => "not run",
+        }
+    }
 }
 
 impl Verdict {

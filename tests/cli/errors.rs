@@ -81,7 +81,7 @@ fn package_errors_are_clear_and_write_nothing() {
             Some("v1.0.0"),
             Some("v1.0.0"),
             2,
-            "error: v1.0.0:.buildkit.toml:2:1: unknown field `version`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `assets`, `maintainer-scripts`, `copyright`, `compression`, `build-env`, `build-timeout`, `sandbox`, `network`, `strip`, `dbgsym`, `systemd`, `kind`, `python`, `allow-build-path`\n    |\n  2 | version = \"1\"\n    | ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version\n",
+            "error: v1.0.0:.buildkit.toml:2:1: unknown field `version`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `test`, `assets`, `maintainer-scripts`, `copyright`, `compression`, `build-env`, `build-timeout`, `sandbox`, `network`, `strip`, `dbgsym`, `systemd`, `kind`, `python`, `allow-build-path`\n    |\n  2 | version = \"1\"\n    | ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version\n",
         ),
         ("missing-asset", Some(GOOD.replace("tool.sh", "nope.sh")), Some("v1.0.0"), Some("v1.0.0"), 2, "error: package tool: asset \"nope.sh\" does not exist in the built tree\n"),
         (

@@ -261,8 +261,8 @@ fn head_packages_the_commit_not_the_dirty_work_tree() {
         run.stderr,
         format!(
             "warning: the work tree has uncommitted changes; they are ignored: packaging the committed HEAD
-note: HEAD is not tagged: packaging snapshot 1.1.0+1.g{head} (after v1.1.0)
-   Exporting v1.1.0 ({})
+note: HEAD is not tagged: packaging snapshot 1.1.0+1.g{head}, 1 commit after v1.1.0 (`git buildkit repo add` puts snapshots in their own suite)
+   Exporting 1.1.0+1.g{head} (1 after v1.1.0, {})
     Building in a bwrap sandbox without network: `mkdir -p build
 sed \"s/@VERSION@/$BUILDKIT_VERSION/\" bin/hello > build/hello
 chmod 0755 build/hello

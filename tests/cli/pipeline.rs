@@ -134,7 +134,14 @@ fn assert_published(sb: &Sandbox, dir: &Path, apt: &Path, tag: &str, version: &s
     let list = sb
         .bk(dir, &["repo", "list", apt.to_str().expect("utf8")])
         .ok();
-    assert_eq!(list.stdout, format!("stable/main hello {version} all\n"));
+    // A gated run (with a [vm] table) waits in stable-staging, then is promoted.
+    let gated = list.stdout.contains("stable-staging/");
+    let want = if gated {
+        format!("stable/main hello {version} all\nstable-staging/main hello {version} all\n")
+    } else {
+        format!("stable/main hello {version} all\n")
+    };
+    assert_eq!(list.stdout, want);
     let shown = sb.bk(dir, &["show", tag, "--json"]).ok().stdout;
     let note = sb
         .run(
@@ -182,7 +189,10 @@ fn assert_published(sb: &Sandbox, dir: &Path, apt: &Path, tag: &str, version: &s
         std::fs::metadata(&pool).expect("pool file").len()
     );
     assert_eq!(record["repo"]["path"], apt.to_str().expect("utf8"));
-    assert_eq!(record["repo"]["suite"], "stable");
+    assert_eq!(
+        record["repo"]["suite"],
+        if gated { "stable-staging" } else { "stable" }
+    );
     record
 }
 
@@ -326,9 +336,11 @@ fn a_lightweight_tag_runs_the_pipeline_through_the_vm_test() {
         [
             ("package", "succeeded"),
             ("publish", "succeeded"),
-            ("vm-test", "succeeded")
+            ("vm-test", "succeeded"),
+            ("promote", "succeeded")
         ]
     );
+    assert_eq!(record["promotion"]["to"], "stable");
     let vm = &record["vm"];
     assert_eq!(vm["verdict"], "passed", "{vm:#}");
     assert_eq!(
@@ -556,7 +568,7 @@ fn bad_stage_lists_and_non_tags_are_configuration_errors() {
     let run = p.bk(&["-q", "pipeline", "v9.9.9"]);
     assert_eq!(
         (run.code, run.stderr.as_str()),
-        (2, "error: the pipeline of v9.9.9 failed at config\n  caused by: v9.9.9:.buildkit.toml:33:10: [hooks] on-tag: unknown stage \"deploy\" (known: package, publish, vm-test)\n     |\n  33 | on-tag = [\"package\", \"deploy\"]\n     |          ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version\n")
+        (2, "error: the pipeline of v9.9.9 failed at config\n  caused by: v9.9.9:.buildkit.toml:33:10: [hooks] on-tag: unknown stage \"deploy\" (known: package, publish, vm-test, promote)\n     |\n  33 | on-tag = [\"package\", \"deploy\"]\n     |          ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version\n")
     );
     let record = json(&p.bk(&["show", "v9.9.9", "--json"]).ok().stdout);
     assert_eq!(record["failed_stage"], "config");

@@ -19,6 +19,16 @@ impl AptRepo {
     pub fn lock(&self) -> Result<Lock, AptError> {
         lock_file(&self.root.join(PRIVATE).join("lock"))
     }
+
+    /// Takes the writer lock and reads the settings again under it: another
+    /// writer may have changed them (added a suite, changed the retention)
+    /// since this value was opened, and a publish from stale settings would
+    /// drop that suite from `dists`.
+    pub(crate) fn locked(&self) -> Result<(Lock, AptRepo), AptError> {
+        let lock = self.lock()?;
+        let fresh = AptRepo::open(&self.root)?;
+        Ok((lock, fresh))
+    }
 }
 
 /// The writer lock of a repository that may not exist yet: refuses a

@@ -24,8 +24,9 @@ use crate::fsutil::Durability;
 use crate::sign::SigningKey;
 
 pub(crate) use ops::index_component;
-pub use ops::{AddOutcome, ListItem};
+pub use ops::{AddOutcome, CopyOutcome, ExactFile, ListItem};
 pub use pool::pool_path;
+pub(crate) use publish::Signing;
 pub use state::State;
 
 /// Settings, lock and caches: never served.
@@ -162,6 +163,11 @@ impl AptRepo {
             &armored,
             Durability::Synced,
         )
+    }
+
+    /// The name of the suite `name` refers to (its name or its codename).
+    pub fn resolve_suite(&self, name: &str) -> Result<String, AptError> {
+        self.suite_name(Some(name))
     }
 
     /// The suite called `suite` (default: the first), checked.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::lock::lock_new;
 use super::pool::{pool_file, pool_path, read_all, write_pool, PoolFile};
+use super::publish::Signing;
 use super::{AptRepo, State, DEBUG};
 use crate::apt::entry::{Entry, Incoming};
 use crate::apt::fsutil::{self, SyncBatch};
@@ -35,6 +36,30 @@ pub struct ListItem {
     pub sha256: String,
 }
 
+/// What a copy did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CopyOutcome {
+    /// `name=version` newly in the target suite.
+    pub copied: Vec<String>,
+    /// `name=version` retention dropped from the target suite.
+    pub pruned: Vec<String>,
+    /// The generation published.
+    pub generation: u64,
+}
+
+/// One package file, exactly: what [`AptRepo::copy_exact`] copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExactFile {
+    /// Package.
+    pub package: String,
+    /// Version, as written in the index.
+    pub version: String,
+    /// Architecture.
+    pub architecture: String,
+    /// SHA-256 of the .deb.
+    pub sha256: String,
+}
+
 /// What `add` did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct AddOutcome {
@@ -51,6 +76,9 @@ pub struct AddOutcome {
     pub generation: u64,
 }
 
+/// What a copy selects, with the label errors name it by.
+type Pick<'a> = (String, Box<dyn Fn(&Entry) -> bool + 'a>);
+
 /// Pool files to (re)write, each with the .deb it comes from.
 type PoolWrites<'a> = Vec<(&'a PathBuf, PathBuf)>;
 
@@ -64,18 +92,47 @@ impl AptRepo {
         component: Option<&str>,
         key: &SigningKey,
     ) -> Result<AddOutcome, AptError> {
+        self.add_read(debs, &read_all(debs)?, suite, component, key)
+    }
+
+    /// Reads and validates .debs (in parallel) and hashes them, for
+    /// [`AptRepo::add_read`]: a caller that looks at them first reads each once.
+    pub fn read_debs(debs: &[PathBuf]) -> Result<Vec<Incoming>, AptError> {
+        read_all(debs)
+    }
+
+    /// [`AptRepo::add`] of .debs already read by [`AptRepo::read_debs`].
+    pub fn add_read(
+        &self,
+        debs: &[PathBuf],
+        incoming: &[Incoming],
+        suite: Option<&str>,
+        component: Option<&str>,
+        key: &SigningKey,
+    ) -> Result<AddOutcome, AptError> {
+        let (_lock, this) = self.locked()?;
+        this.add_locked(debs, incoming, suite, component, key)
+    }
+
+    /// [`AptRepo::add`] of .debs already read, under the lock.
+    fn add_locked(
+        &self,
+        debs: &[PathBuf],
+        incoming: &[Incoming],
+        suite: Option<&str>,
+        component: Option<&str>,
+        key: &SigningKey,
+    ) -> Result<AddOutcome, AptError> {
         let suite = self.suite_name(suite)?;
         let component = self.component_name(component)?;
-        let incoming = read_all(debs)?;
-        self.check_carried(&incoming)?;
-        let _lock = self.lock()?;
+        self.check_carried(incoming)?;
         let mut state = self.state()?;
         let mut outcome = AddOutcome::default();
         let (writes, new_entries) =
-            self.plan_pool(&state, &component, debs, &incoming, &mut outcome.restored)?;
+            self.plan_pool(&state, &component, debs, incoming, &mut outcome.restored)?;
         let mut batch = write_pool(&writes)?;
         let mut touched = BTreeSet::from([(suite.clone(), component.clone())]);
-        for (entry, deb) in new_entries.into_iter().zip(&incoming) {
+        for (entry, deb) in new_entries.into_iter().zip(incoming) {
             let key = (suite.clone(), index_component(&component, deb.is_debug()));
             let index = state.indexes.entry(key.clone()).or_default();
             touched.insert(key);
@@ -91,8 +148,9 @@ impl AptRepo {
         let mut dropped = Vec::new();
         if self.settings.keep > 0 {
             for key in touched {
+                let protected = newest_elsewhere(&state, &key.0);
                 let index = state.indexes.entry(key).or_default();
-                let pruned = prune(index, self.settings.keep as usize);
+                let pruned = prune(index, self.settings.keep as usize, &protected);
                 outcome.pruned.extend(pruned.iter().map(Entry::id));
                 dropped.extend(pruned.into_iter().map(|e| e.filename));
             }
@@ -186,8 +244,17 @@ impl AptRepo {
         suite: Option<&str>,
         key: &SigningKey,
     ) -> Result<(Vec<String>, u64), AptError> {
+        let (_lock, this) = self.locked()?;
+        this.remove_locked(specs, suite, key)
+    }
+
+    fn remove_locked(
+        &self,
+        specs: &[String],
+        suite: Option<&str>,
+        key: &SigningKey,
+    ) -> Result<(Vec<String>, u64), AptError> {
         let suite = self.suite_name(suite)?;
-        let _lock = self.lock()?;
         let old = self.state()?;
         let mut state = old.clone();
         let mut removed = Vec::new();
@@ -222,14 +289,65 @@ impl AptRepo {
         to: &str,
         specs: &[String],
         key: &SigningKey,
-    ) -> Result<(Vec<String>, u64), AptError> {
+    ) -> Result<CopyOutcome, AptError> {
+        let picks: Vec<Pick<'_>> = specs
+            .iter()
+            .map(|spec| {
+                let test: Box<dyn Fn(&Entry) -> bool> = Box::new(move |e| matches(e, spec));
+                (spec.clone(), test)
+            })
+            .collect();
+        let (_lock, this) = self.locked()?;
+        this.copy_locked(from, to, &picks, key)
+    }
+
+    /// Copies exactly these package files (name, version, architecture and
+    /// SHA-256 of each) from one suite to another, checked under the lock:
+    /// a promotion copies the very files that were tested, and nothing of
+    /// another architecture that happens to share the version.
+    pub fn copy_exact(
+        &self,
+        from: &str,
+        to: &str,
+        files: &[ExactFile],
+        key: &SigningKey,
+    ) -> Result<CopyOutcome, AptError> {
+        let picks: Vec<Pick<'_>> = files
+            .iter()
+            .map(|f| {
+                let label = format!(
+                    "{}={} ({}, sha256 {})",
+                    f.package, f.version, f.architecture, f.sha256
+                );
+                let test: Box<dyn Fn(&Entry) -> bool> = Box::new(move |e| {
+                    e.package == f.package
+                        && e.version.to_string() == f.version
+                        && e.architecture == f.architecture
+                        && e.sha256 == f.sha256
+                });
+                (label, test)
+            })
+            .collect();
+        let (_lock, this) = self.locked()?;
+        this.copy_locked(from, to, &picks, key)
+    }
+
+    /// Copies what each pick selects (its label names it in errors); a pick
+    /// that selects nothing is an error.
+    fn copy_locked(
+        &self,
+        from: &str,
+        to: &str,
+        picks: &[Pick<'_>],
+        key: &SigningKey,
+    ) -> Result<CopyOutcome, AptError> {
         let from = self.suite_name(Some(from))?;
         let to = self.suite_name(Some(to))?;
-        let _lock = self.lock()?;
         let old = self.state()?;
         let mut state = old.clone();
         let mut copied = Vec::new();
-        for spec in specs {
+        let mut outcome = CopyOutcome::default();
+        for (spec, pick) in picks {
             let mut found = false;
             // Each component's debug symbols (`<component>/debug`) travel too.
             let components = self
@@ -237,13 +355,14 @@ impl AptRepo {
                 .components
                 .iter()
                 .flat_map(|c| [c.clone(), index_component(c, true)]);
+            let protected = newest_elsewhere(&old, &to);
             for component in components {
                 let picked: Vec<Entry> = old
                     .indexes
                     .get(&(from.clone(), component.clone()))
                     .into_iter()
                     .flatten()
-                    .filter(|e| matches(e, spec))
+                    .filter(|e| pick(e))
                     .cloned()
                     .collect();
                 let target = state
@@ -258,7 +377,8 @@ impl AptRepo {
                     }
                 }
                 if self.settings.keep > 0 {
-                    let _ = prune(target, self.settings.keep as usize);
+                    let dropped = prune(target, self.settings.keep as usize, &protected);
+                    outcome.pruned.extend(dropped.iter().map(Entry::id));
                 }
             }
             if !found {
@@ -268,7 +388,12 @@ impl AptRepo {
                 });
             }
         }
-        Ok((copied, self.publish_change(&old, &state, key)?))
+        outcome.copied = copied;
+        // Per component and architecture: each version once.
+        outcome.pruned.sort();
+        outcome.pruned.dedup();
+        outcome.generation = self.publish_change(&old, &state, key)?;
+        Ok(outcome)
     }
 
     /// Every published package, optionally of one suite, sorted.
@@ -308,13 +433,13 @@ impl AptRepo {
     /// A new repository at `dest` with this one's settings and packages
     /// (pool files hard-linked), signed by `key`.
     pub fn clone_into(&self, dest: &Path, key: &SigningKey) -> Result<AptRepo, AptError> {
-        let state = {
-            let _lock = self.lock()?;
-            self.state()?
+        let (state, settings) = {
+            let (_lock, this) = self.locked()?;
+            (this.state()?, this.settings)
         };
         let settings = Settings {
             key: key.fingerprint(),
-            ..self.settings.clone()
+            ..settings
         };
         let clone_lock = lock_new(dest)?;
         let clone = Self::create(dest, settings, key, |clone, batch| {
@@ -331,11 +456,53 @@ impl AptRepo {
         Ok(clone)
     }
 
+    /// Makes sure the repository has the suites `suites` (a new suite is
+    /// published empty, its codename its name) and, when `keep` is given,
+    /// that retention; returns the repository as it is now. Nothing is
+    /// published when both are already so. A pipeline calls this before
+    /// its first publish into a staging or snapshots suite.
+    pub fn ensure(
+        &self,
+        suites: &[String],
+        keep: Option<u32>,
+        key: &SigningKey,
+    ) -> Result<AptRepo, AptError> {
+        let (_lock, this) = self.locked()?;
+        let mut settings = this.settings.clone();
+        for name in suites {
+            if settings.suite(name).is_none() {
+                crate::apt::check_name("suite", name)?;
+                settings.suites.push(crate::apt::Suite {
+                    name: name.clone(),
+                    codename: name.clone(),
+                });
+            }
+        }
+        if let Some(keep) = keep {
+            settings.keep = keep;
+        }
+        if settings == this.settings {
+            return Ok(this);
+        }
+        let state = this.state()?;
+        let grown = AptRepo {
+            root: this.root.clone(),
+            settings,
+        };
+        grown.publish(&state, &[], key, SyncBatch::default())?;
+        // After the publish: until this is saved, the new suite is unknown
+        // and the next publish simply leaves it out again.
+        grown
+            .settings
+            .save(&grown.root.join(super::PRIVATE).join(super::SETTINGS))?;
+        Ok(grown)
+    }
+
     /// Publishes the current state again (new Date, fresh signatures).
     pub fn republish(&self, key: &SigningKey) -> Result<u64, AptError> {
-        let _lock = self.lock()?;
-        let state = self.state()?;
-        self.publish(&state, &[], key, SyncBatch::default())
+        let (_lock, this) = self.locked()?;
+        let state = this.state()?;
+        this.publish_signed(&state, &[], key, SyncBatch::default(), Signing::Fresh)
     }
 
     /// Publishes `state`, changed from `old` by removing or copying entries
@@ -370,8 +537,40 @@ fn matches(entry: &Entry, spec: &str) -> bool {
     }
 }
 
-/// Keeps the newest `keep` versions of each (package, architecture); returns what was dropped.
-fn prune(entries: &mut Vec<Entry>, keep: usize) -> Vec<Entry> {
+/// A version of a package for one architecture.
+type Versioned = (String, String, DebVersion);
+
+/// The newest version of each (package, architecture) in every suite but
+/// `suite`: retention in `suite` never drops what another suite currently
+/// offers (the release a staging suite's upgrade test starts from).
+fn newest_elsewhere(state: &State, suite: &str) -> std::collections::HashSet<Versioned> {
+    let mut newest: HashMap<(&str, &str, &str), &DebVersion> = HashMap::new();
+    for ((s, _), entries) in &state.indexes {
+        if s == suite {
+            continue;
+        }
+        for e in entries {
+            let slot = newest
+                .entry((s.as_str(), e.package.as_str(), e.architecture.as_str()))
+                .or_insert(&e.version);
+            if e.version > **slot {
+                *slot = &e.version;
+            }
+        }
+    }
+    newest
+        .into_iter()
+        .map(|((_, p, a), v)| (p.to_owned(), a.to_owned(), v.clone()))
+        .collect()
+}
+
+/// Keeps the newest `keep` versions of each (package, architecture), and
+/// the versions in `protected`; returns what was dropped.
+fn prune(
+    entries: &mut Vec<Entry>,
+    keep: usize,
+    protected: &std::collections::HashSet<Versioned>,
+) -> Vec<Entry> {
     let mut groups: HashMap<(String, String), Vec<DebVersion>> = HashMap::new();
     for e in entries.iter() {
         groups
@@ -391,6 +590,11 @@ fn prune(entries: &mut Vec<Entry>, keep: usize) -> Vec<Entry> {
         std::mem::take(entries).into_iter().partition(|e| {
             cut.get(&(e.package.clone(), e.architecture.clone()))
                 .is_none_or(|v| e.version >= *v)
+                || protected.contains(&(
+                    e.package.clone(),
+                    e.architecture.clone(),
+                    e.version.clone(),
+                ))
         });
     *entries = kept;
     dropped
@@ -420,7 +624,7 @@ mod tests {
             entry("ab", "1.0", "arm64"),
             entry("bc", "2", "all"),
         ];
-        let dropped = prune(&mut entries, 2);
+        let dropped = prune(&mut entries, 2, &Default::default());
         let ids = |list: &[Entry]| -> Vec<String> {
             list.iter()
                 .map(|e| format!("{}={}/{}", e.package, e.version, e.architecture))
@@ -431,6 +635,39 @@ mod tests {
             ids(&entries),
             ["ab=1.10/amd64", "ab=1.9/amd64", "ab=1.0/arm64", "bc=2/all"]
         );
+    }
+
+    #[test]
+    fn pruning_never_drops_what_another_suite_currently_offers() {
+        let mut staging = vec![
+            entry("ab", "1.0", "amd64"),
+            entry("ab", "1.1", "amd64"),
+            entry("ab", "1.2", "amd64"),
+        ];
+        let mut state = State::default();
+        state.indexes.insert(
+            ("stable".into(), "main".into()),
+            vec![entry("ab", "0.9", "amd64"), entry("ab", "1.0", "amd64")],
+        );
+        state
+            .indexes
+            .insert(("staging".into(), "main".into()), staging.clone());
+        let protected = newest_elsewhere(&state, "staging");
+        assert_eq!(
+            protected,
+            [(
+                "ab".to_owned(),
+                "amd64".to_owned(),
+                DebVersion::parse("1.0").expect("v")
+            )]
+            .into_iter()
+            .collect()
+        );
+        let dropped = prune(&mut staging, 1, &protected);
+        assert_eq!(dropped.len(), 1);
+        assert_eq!(dropped[0].version.to_string(), "1.1");
+        let kept: Vec<String> = staging.iter().map(|e| e.version.to_string()).collect();
+        assert_eq!(kept, ["1.0", "1.2"]);
     }
 
     #[test]

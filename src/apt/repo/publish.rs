@@ -34,6 +34,26 @@ struct Draft {
     stores: Vec<PathBuf>,
     /// The publish's time (Release `Date:`, the grace record).
     now: i64,
+    /// The generation `dists` pointed at, whose unchanged suites are kept as they were.
+    previous: Option<PathBuf>,
+    /// Suites whose Release files are the previous generation's, byte for
+    /// byte, with the mtime those had.
+    kept: Vec<(String, i64)>,
+    /// The signing key's public part, which a kept suite's signatures must verify under.
+    public_key: Option<Vec<u8>>,
+}
+
+/// Whether a publish signs every suite afresh or keeps the Release files
+/// of suites whose contents did not change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signing {
+    /// Suites whose indexes are unchanged keep their Release, InRelease
+    /// and Release.gpg byte for byte (and their Date): a change to one
+    /// suite (a staging publish) leaves the others exactly as they were,
+    /// so their clients see nothing new.
+    KeepUnchanged,
+    /// Every suite gets a new Date and new signatures (`repo publish`, a repair).
+    Fresh,
 }
 
 impl AptRepo {
@@ -49,6 +69,19 @@ impl AptRepo {
         dropped: &[String],
         key: &SigningKey,
         batch: SyncBatch,
+    ) -> Result<u64, AptError> {
+        self.publish_signed(state, dropped, key, batch, Signing::KeepUnchanged)
+    }
+
+    /// [`AptRepo::publish`], choosing whether unchanged suites keep their signatures.
+    // Long function: the steps of a publish in their one safe order, each a call.
+    pub(crate) fn publish_signed(
+        &self,
+        state: &State,
+        dropped: &[String],
+        key: &SigningKey,
+        batch: SyncBatch,
+        signing: Signing,
     ) -> Result<u64, AptError> {
         let previous = self.current_generation()?;
         let generation = previous.map_or(1, |g| g + 1);
@@ -69,6 +102,15 @@ impl AptRepo {
             live: BTreeSet::new(),
             stores: Vec::new(),
             now: time::signed(time::unix_now()),
+            previous: match signing {
+                // Only the repository's own key may vouch for a kept suite.
+                Signing::KeepUnchanged if key.fingerprint() == self.settings.key => {
+                    previous.map(|p| self.generation_dir(p))
+                }
+                _ => None,
+            },
+            kept: Vec::new(),
+            public_key: key.public_binary().ok(),
         };
         for suite in &self.settings.suites {
             self.write_suite(&mut draft, state, suite, key)?;
@@ -92,6 +134,9 @@ impl AptRepo {
             &mut draft.batch,
         )?;
         touch_tree(&draft.dir.join("dists"), self.stamp(previous, draft.now))?;
+        for (suite, mtime) in &draft.kept {
+            touch_tree(&draft.dir.join("dists").join(suite), *mtime)?;
+        }
         // Everything the new generation refers to reaches the disk before
         // the switch can: a power loss never leaves `dists` pointing at
         // files that are not there.
@@ -146,6 +191,10 @@ impl AptRepo {
         }
         .render(&files);
         let suite_dir = draft.dir.join("dists").join(&suite.name);
+        if let Some(mtime) = self.keep_unchanged(draft, &suite.name, &release)? {
+            draft.kept.push((suite.name.clone(), mtime));
+            return Ok(());
+        }
         let batch = &mut draft.batch;
         fsutil::write_new(&suite_dir.join("Release"), release.as_bytes(), batch)?;
         fsutil::write_new(
@@ -158,6 +207,56 @@ impl AptRepo {
             &key.sign_detached(release.as_bytes())?,
             batch,
         )
+    }
+
+    /// When the previous generation's Release of `suite` says the same as
+    /// `release` but for its Date, copies its Release, InRelease and
+    /// Release.gpg into the draft and returns their mtime (seconds).
+    fn keep_unchanged(
+        &self,
+        draft: &mut Draft,
+        suite: &str,
+        release: &str,
+    ) -> Result<Option<i64>, AptError> {
+        let Some(previous) = &draft.previous else {
+            return Ok(None);
+        };
+        let old_dir = previous.join("dists").join(suite);
+        let Ok(old) = std::fs::read_to_string(old_dir.join("Release")) else {
+            return Ok(None);
+        };
+        if without_date(&old) != without_date(release) {
+            return Ok(None);
+        }
+        let mut copies = Vec::new();
+        for name in ["Release", "InRelease", "Release.gpg"] {
+            match std::fs::read(old_dir.join(name)) {
+                Ok(bytes) => copies.push((name, bytes)),
+                // Damaged: sign afresh.
+                Err(_) => return Ok(None),
+            }
+        }
+        // Kept only while the signatures hold under today's key and sign
+        // this very text (a renewed key or a damaged file: sign afresh).
+        let public = draft.public_key.as_deref().unwrap_or_default();
+        let holds = crate::sign::verify_clearsigned(public, &copies[1].1)
+            .is_ok_and(|text| text == copies[0].1)
+            && crate::sign::verify_detached(public, &copies[0].1, &copies[2].1).is_ok();
+        if !holds {
+            return Ok(None);
+        }
+        let mtime = std::fs::metadata(old_dir.join("InRelease"))
+            .and_then(|m| m.modified())
+            .map(|t| time::signed(time::unix_secs(t)))
+            .map_err(|source| AptError::Io {
+                path: old_dir.join("InRelease"),
+                source,
+            })?;
+        let suite_dir = draft.dir.join("dists").join(suite);
+        for (name, bytes) in copies {
+            fsutil::write_new(&suite_dir.join(name), &bytes, &mut draft.batch)?;
+        }
+        Ok(Some(mtime))
     }
 
     /// One component of a suite: its index cache, sorted, and the Packages
@@ -272,18 +371,19 @@ impl AptRepo {
     /// second as the previous one must still look newer, or `apt-get
     /// update` gets 304 and keeps the old index.
     fn stamp(&self, previous: Option<u64>, now: i64) -> i64 {
-        previous
-            .and_then(|p| {
-                std::fs::metadata(
-                    self.generation_dir(p)
-                        .join("dists")
-                        .join(self.settings.default_suite())
-                        .join("InRelease"),
-                )
-                .ok()
+        let Some(previous) = previous.map(|p| self.generation_dir(p)) else {
+            return now;
+        };
+        // The newest of the suites: an unchanged one keeps an older mtime.
+        self.settings
+            .suites
+            .iter()
+            .filter_map(|s| {
+                std::fs::metadata(previous.join("dists").join(&s.name).join("InRelease")).ok()
             })
-            .and_then(|m| m.modified().ok())
-            .map_or(now, |t| now.max(time::signed(time::unix_secs(t)) + 1))
+            .filter_map(|m| m.modified().ok())
+            .map(|t| time::signed(time::unix_secs(t)) + 1)
+            .fold(now, i64::max)
     }
 
     /// Points `dists` at `generation` with one rename, synced.
@@ -307,6 +407,15 @@ impl AptRepo {
             source,
         })
     }
+}
+
+/// A Release text without its `Date:` line.
+fn without_date(release: &str) -> String {
+    release
+        .lines()
+        .filter(|line| !line.starts_with("Date:"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Sets the mtime of every regular file under `dir` that is not a by-hash

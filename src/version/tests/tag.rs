@@ -152,3 +152,24 @@ fn prerelease_divergences() {
         assert_eq!(mapped(a).cmp(&mapped(b)), dpkg_order, "debian {a} vs {b}");
     }
 }
+
+#[test]
+fn snapshot_versions_are_told_from_releases() {
+    use crate::version::snapshot_of;
+    assert_eq!(snapshot_of("1.2.0+3.gabc1234-1"), Some((3, "1.2.0")));
+    assert_eq!(
+        snapshot_of("1:1.2.0~rc1+12.g0123456789ab-2"),
+        Some((12, "1.2.0~rc1"))
+    );
+    assert_eq!(snapshot_of("1.2.0+3.gabc1234"), Some((3, "1.2.0")));
+    for release in [
+        "1.2.0-1",
+        "1.2.0+dfsg-1",
+        "1.2.0+3.gxyz1234-1",
+        "1.2.0+3.gabc12-1",
+        "+3.gabc1234-1",
+        "1.2.0+x.gabc1234-1",
+    ] {
+        assert_eq!(snapshot_of(release), None, "{release}");
+    }
+}
