@@ -1,0 +1,3 @@
+"""{{ module }}: {{ description }}."""
+
+__version__ = "0.1.0"
