@@ -724,7 +724,7 @@ impl fmt::Display for Mode {
     }
 }
 
-fn located(text: &str, origin: &str, offset: usize, message: String) -> ConfigError {
+pub(crate) fn located(text: &str, origin: &str, offset: usize, message: String) -> ConfigError {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;

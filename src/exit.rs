@@ -26,6 +26,7 @@ use crate::paths::PathsError;
 use crate::pipeline::{PipelineError, StepError, VerifyError, VmPlanError};
 use crate::proxy::ProxyError;
 use crate::sign::SignError;
+use crate::template::TemplateError;
 use crate::vm::{VerdictKind, VmError};
 
 /// How a command ends.
@@ -177,6 +178,20 @@ impl ProxyError {
             | ProxyError::ReadCache { .. }
             | ProxyError::Remove { .. } => ExitCode::Failed,
             _ => ExitCode::Testbed,
+        }
+    }
+}
+
+impl TemplateError {
+    /// Failed when files could not be written, git failed or a merge
+    /// stopped with conflicts; usage for what was asked (names, values,
+    /// a template that does not render).
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            TemplateError::Io { .. } | TemplateError::Git(_) | TemplateError::Conflicts { .. } => {
+                ExitCode::Failed
+            }
+            _ => ExitCode::Usage,
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod proxy;
 pub mod python;
 pub mod serve;
 pub mod sign;
+pub mod template;
 pub mod time;
 pub mod version;
 pub mod vm;

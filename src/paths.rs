@@ -99,6 +99,12 @@ impl Env {
         Ok(self.data_home()?.join(APP).join("repos"))
     }
 
+    /// The user's templates, one directory each:
+    /// `<data home>/git-buildkit/templates`.
+    pub fn templates_dir(&self) -> Result<PathBuf, PathsError> {
+        Ok(self.data_home()?.join(APP).join("templates"))
+    }
+
     /// The VM image cache: `$BUILDKIT_VM_CACHE` (taken as it is), else
     /// `<cache home>/git-buildkit/vm`.
     pub fn vm_cache_dir(&self) -> Result<PathBuf, PathsError> {

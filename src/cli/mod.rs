@@ -14,6 +14,7 @@ mod package;
 mod pipeline;
 mod python;
 mod repo;
+mod template;
 mod ui;
 mod verify;
 mod version;
@@ -136,6 +137,14 @@ pub enum Command {
   git buildkit key export -o example-archive-keyring.gpg
   git buildkit key list")]
     Key(key::Command),
+    New(template::NewArgs),
+    /// Templates: create one from a tree, update a project from its template, list.
+    #[command(subcommand)]
+    #[command(after_help = "Examples:
+  git buildkit template create ~/src/ckan ckan-site --var name=ckan --var domain=ckan.example.org
+  git buildkit template update
+  git buildkit template list")]
+    Template(template::Command),
     Version(version::Args),
     Pipeline(pipeline::Args),
     Show(pipeline::ShowArgs),
@@ -204,6 +213,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Package(args) => package::run(&ui, args),
         Command::Deb(command) => deb::run(&ui, command),
+        Command::New(args) => template::new(&ui, args),
+        Command::Template(command) => template::run(&ui, command),
         Command::Version(args) => version::run(&ui, args),
         Command::Init(args) => flow::run_init(&ui, args),
         Command::Feature(command) => {

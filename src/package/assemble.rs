@@ -25,6 +25,9 @@ const LICENSE_FILES: &[&str] = &[
     "COPYING.txt",
 ];
 
+/// The suffix of package files rendered when the package is built.
+const TERA: &str = ".tera";
+
 /// What one package is made from besides its `[[package]]` table.
 pub(super) struct Parts<'a> {
     /// The built tree.
@@ -35,8 +38,10 @@ pub(super) struct Parts<'a> {
     pub(super) epoch: u64,
     /// The text of `changelog.Debian`.
     pub(super) changelog: &'a str,
-    /// The tag, for the copyright file.
+    /// The tag, for the copyright file and `.tera` files.
     pub(super) tag: &'a str,
+    /// The tagged commit, for `.tera` files.
+    pub(super) commit: &'a str,
     /// The README, for a description that is only a synopsis.
     pub(super) readme: Option<&'a str>,
     /// Whether this is the package's first release (one changelog entry).
@@ -126,8 +131,9 @@ pub(super) fn assemble(
     } else {
         None
     };
+    let vars = tera_vars(package, parts);
     let mut data = DataTree::new();
-    let mut conffiles = add_assets(package, parts.tree, &mut data)?;
+    let mut conffiles = add_assets(package, parts.tree, &vars, &mut data)?;
 
     let doc = format!("/usr/share/doc/{name}");
     let copyright = copyright_text(package, parts.tree, parts.tag)?;
@@ -143,7 +149,7 @@ pub(super) fn assemble(
     if parts.first {
         add_first_release_override(&mut data, name)?;
     }
-    let mut control_files = maintainer_scripts(package, parts.tree)?;
+    let mut control_files = maintainer_scripts(package, parts.tree, &vars)?;
     let units =
         crate::debhelper::systemd::snippets(&data, package.systemd.as_ref()).map_err(|e| {
             PackageError::MaintainerScripts {
@@ -177,10 +183,66 @@ pub(super) fn assemble(
     Ok((spec, extended))
 }
 
+/// The variables of `.tera` package files: the package's name,
+/// architecture and Debian version, its upstream part, the tag and commit.
+fn tera_vars(package: &PackageConfig, parts: &Parts<'_>) -> crate::template::Vars {
+    [
+        ("name", package.name.get_ref().clone()),
+        ("version", parts.version.to_string()),
+        ("upstream_version", parts.version.upstream.clone()),
+        ("architecture", package.architecture.get_ref().clone()),
+        ("tag", parts.tag.to_owned()),
+        ("commit", parts.commit.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// A `.tera` package file rendered with `vars` (the file is read from the
+/// built tree, at most 1 MiB of it).
+fn render_tera(
+    package: &str,
+    path: &Path,
+    rel: &str,
+    vars: &crate::template::Vars,
+) -> Result<Vec<u8>, PackageError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            f.take(crate::template::MAX_OUTPUT as u64 + 1)
+                .read_to_end(&mut bytes)
+        })
+        .map_err(|source| PackageError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    let template_error = |source| PackageError::Template {
+        package: package.to_owned(),
+        source,
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(text) if text.len() <= crate::template::MAX_OUTPUT => text,
+        _ => {
+            return Err(template_error(crate::template::TemplateError::Render {
+                file: rel.to_owned(),
+                message: "a .tera file must be UTF-8 text of at most 1 MiB".into(),
+            }))
+        }
+    };
+    crate::template::render(rel, &text, vars)
+        .map(String::into_bytes)
+        .map_err(template_error)
+}
+
 /// Adds the package's assets to `data`; returns the ones marked conffile.
+/// A file asset whose `src` ends in `.tera` is rendered, and installed
+/// without the suffix when `dest` names a directory.
 fn add_assets(
     package: &PackageConfig,
     tree: &Path,
+    vars: &crate::template::Vars,
     data: &mut DataTree,
 ) -> Result<Vec<String>, PackageError> {
     let name = package.name.get_ref().as_str();
@@ -199,8 +261,35 @@ fn add_assets(
             confine::resolve(tree, rel, Last::Follow)
                 .map_err(|o| leaves_tree(name, TreeFile::Asset, rel, o))?;
         }
+        let tera = rel.ends_with(TERA) && !meta.is_dir();
         if dest.ends_with('/') && !meta.is_dir() {
-            dest.push_str(&file_name(&src));
+            let file = file_name(&src);
+            dest.push_str(if tera {
+                &file[..file.len() - TERA.len()]
+            } else {
+                &file
+            });
+        }
+        if tera {
+            use std::os::unix::fs::PermissionsExt;
+            let source = confine::resolve(tree, rel, Last::Follow)
+                .map_err(|o| leaves_tree(name, TreeFile::Asset, rel, o))?;
+            let bytes = render_tera(name, &source, rel, vars)?;
+            let executable = std::fs::metadata(&source)
+                .map(|m| m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false);
+            let mode = asset
+                .mode
+                .map_or(if executable { 0o755 } else { 0o644 }, |m| m.0);
+            data.add_bytes(&dest, bytes, mode)
+                .map_err(|source| PackageError::Deb {
+                    package: name.to_owned(),
+                    source,
+                })?;
+            if asset.conffile {
+                conffiles.push(dest.clone());
+            }
+            continue;
         }
         add_path(data, &src, &dest, asset.mode.map(|m| m.0)).map_err(|e| match e {
             AddError::Deb(source) => PackageError::Deb {
@@ -266,9 +355,13 @@ pub(super) fn copyright_text(
     ))
 }
 
+/// The control files of the `maintainer-scripts` directory: the scripts
+/// dpkg runs and the data files a control archive may hold, each either as
+/// it is or as `NAME.tera`, rendered (not both).
 fn maintainer_scripts(
     package: &PackageConfig,
     tree: &Path,
+    vars: &crate::template::Vars,
 ) -> Result<Vec<ControlFile>, PackageError> {
     let Some(dir) = &package.maintainer_scripts else {
         return Ok(Vec::new());
@@ -292,7 +385,9 @@ fn maintainer_scripts(
             path: path.clone(),
             source,
         })?;
-        let file = entry.file_name().to_string_lossy().into_owned();
+        let entry_name = entry.file_name().to_string_lossy().into_owned();
+        let tera = entry_name.ends_with(TERA);
+        let file = entry_name.trim_end_matches(TERA).to_owned();
         let mode = if SCRIPTS.contains(&file.as_str()) {
             0o755
         } else if CONTROL_DATA.contains(&file.as_str()) {
@@ -300,13 +395,23 @@ fn maintainer_scripts(
         } else {
             continue;
         };
-        let rel = format!("{}/{file}", dir.get_ref().trim_end_matches('/'));
+        if files.iter().any(|f: &ControlFile| f.name == file) {
+            return Err(problem(format!(
+                "both {file} and {file}{TERA} are in {:?}: keep one",
+                dir.get_ref()
+            )));
+        }
+        let rel = format!("{}/{entry_name}", dir.get_ref().trim_end_matches('/'));
         let script = confine::resolve(tree, &rel, Last::Follow)
             .map_err(|o| leaves_tree(name, TreeFile::MaintainerScript, &rel, o))?;
-        let bytes = std::fs::read(&script).map_err(|source| PackageError::Io {
-            path: script.clone(),
-            source,
-        })?;
+        let bytes = if tera {
+            render_tera(name, &script, &rel, vars)?
+        } else {
+            std::fs::read(&script).map_err(|source| PackageError::Io {
+                path: script.clone(),
+                source,
+            })?
+        };
         if mode == 0o755 && !bytes.starts_with(b"#!") {
             return Err(problem(format!(
                 "maintainer script {file} must start with a #! line"

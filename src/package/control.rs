@@ -143,6 +143,7 @@ mod tests {
             epoch: 1_700_000_000,
             changelog: "hello (1.2.0-1) unstable; urgency=medium\n",
             tag: "v1.2.0",
+            commit: "0123456789abcdef0123456789abcdef01234567",
             readme: None,
             first: false,
         };

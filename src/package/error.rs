@@ -80,6 +80,13 @@ pub enum PackageError {
     /// A maintainer-scripts directory is missing or holds an unknown file.
     #[error("package {package}: {problem}")]
     MaintainerScripts { package: String, problem: String },
+    /// A `.tera` package file does not render.
+    #[error("package {package}: {source}")]
+    Template {
+        package: String,
+        #[source]
+        source: crate::template::TemplateError,
+    },
     /// A packaged file holds the path of the directory the build ran in.
     #[error("the build's path ({path}) is in {}", files.iter().map(|(p, f)| format!("{p}: {f}")).collect::<Vec<_>>().join(", "))]
     BuildPathInPackage {

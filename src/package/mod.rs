@@ -402,6 +402,7 @@ fn prepare<'a>(
         epoch: built.epoch,
         changelog: &changelog,
         tag: &built.version.tag,
+        commit: &built.vars.commit,
         readme: built.readme,
         first: built.history.is_first(),
     };

@@ -1,0 +1,316 @@
+//! Templates: project scaffolds (`git buildkit new`), templates made from
+//! an existing tree (`template create`), a generated project brought up to
+//! date with its template (`template update`), and the `.tera` package
+//! files rendered when a package is built.
+//!
+//! Rendering is tera 2's (Jinja2's syntax). A template is text someone else
+//! may have written — a user template, or a `.tera` file in a tag pushed by
+//! someone else — so each rendering is bounded: its output to
+//! [`MAX_OUTPUT`] bytes, its time to [`DEADLINE`], and tera itself reads no
+//! file (no loader is configured, so `include` and `extends` find nothing).
+
+mod create;
+mod tree;
+mod update;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use create::{create, CreateOutcome};
+pub use tree::{
+    builtin_names, generate, generate_then, write_files, Content, Origin, Record, RenderedFile,
+    Template, TemplateFile, Variable, MANIFEST, RECORD,
+};
+pub use update::{render_message, update, UpdateOutcome, TRAILER};
+
+/// Variable values by name.
+pub type Vars = BTreeMap<String, String>;
+
+/// The most one rendering may write: a template that expands beyond this
+/// is an error, not a full disk.
+pub const MAX_OUTPUT: usize = 1 << 20;
+
+/// The longest one rendering may take: a loop that never ends is an error.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// What went wrong with a template.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// tera could not parse or render a file.
+    #[error("{file}: {message}")]
+    Render {
+        /// The template file (or `default of VAR`).
+        file: String,
+        /// tera's report.
+        message: String,
+    },
+    /// The manifest (or a project's record) is malformed: where and why.
+    #[error(transparent)]
+    Manifest(crate::config::ConfigError),
+    /// Required variables have no value.
+    #[error("{} needs {}: {}", .template, if .missing.len() == 1 { "a value" } else { "values" }, missing_list(.missing))]
+    Missing {
+        /// The template.
+        template: String,
+        /// Each missing variable's name and description.
+        missing: Vec<(String, String)>,
+    },
+    /// A value does not match its variable's pattern.
+    #[error("{name} = {value:?} does not match its pattern {pattern}")]
+    Invalid {
+        /// The variable.
+        name: String,
+        /// The value given.
+        value: String,
+        /// The pattern (anchored at both ends).
+        pattern: String,
+    },
+    /// A value was given for a variable the template does not have.
+    #[error("{template} has no variable {name} (it has: {known})")]
+    Unknown {
+        /// The template.
+        template: String,
+        /// The name given.
+        name: String,
+        /// The names it has.
+        known: String,
+    },
+    /// `new` would write into an existing directory.
+    #[error("{} exists and is not empty: new never writes over a directory", .0.display())]
+    Exists(PathBuf),
+    /// No template has that name.
+    #[error("no template named {name:?} (there are: {available})")]
+    NotFound {
+        /// The name asked for.
+        name: String,
+        /// What there is.
+        available: String,
+    },
+    /// A file or directory name in a template, or what it renders to, is
+    /// not one plain path component.
+    #[error("{path:?}: {problem}")]
+    UnsafePath {
+        /// The path in the template.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A template or a tree is larger than a template may be.
+    #[error("{what} is too large: {problem}")]
+    TooLarge {
+        /// The template or tree.
+        what: String,
+        /// Which limit.
+        problem: String,
+    },
+    /// `template create` was asked for something it cannot do.
+    #[error("{0}")]
+    Create(String),
+    /// The project has no record of a template.
+    #[error("{} has no {RECORD}: it was not made by `git buildkit new`", .0.display())]
+    NotGenerated(PathBuf),
+    /// The work tree has uncommitted changes, which a merge could mix in.
+    #[error(
+        "the work tree has uncommitted changes: commit or stash them before `template update`"
+    )]
+    Dirty,
+    /// The update's merge stopped with conflicts, left as markers.
+    #[error("the template's changes conflict with yours in {}", .files.join(", "))]
+    Conflicts {
+        /// The files with conflict markers.
+        files: Vec<String>,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// git failed.
+    #[error(transparent)]
+    Git(#[from] crate::process::ProcessError),
+}
+
+fn missing_list(missing: &[(String, String)]) -> String {
+    missing
+        .iter()
+        .map(|(name, description)| format!("{name} ({description})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl TemplateError {
+    /// Advice for the user.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            TemplateError::Missing { missing, .. } => Some(format!(
+                "pass {}",
+                missing
+                    .iter()
+                    .map(|(name, _)| format!("--set {name}=..."))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )),
+            TemplateError::NotFound { .. } => {
+                Some("`git buildkit new --list` shows the templates".into())
+            }
+            TemplateError::Conflicts { .. } => Some(
+                "edit the files to resolve the markers, `git add` them and `git commit`; or `git merge --abort`"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// A writer that refuses to grow beyond [`MAX_OUTPUT`].
+struct Capped(Vec<u8>);
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_OUTPUT {
+            return Err(std::io::Error::other(format!(
+                "the output would exceed {} MiB",
+                MAX_OUTPUT >> 20
+            )));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders `text` (the template file `file`) with `vars`: no autoescaping
+/// (these are files, not HTML), an undefined variable is an error, and the
+/// bounds of the module apply. The rendering runs on a thread of its own so
+/// that a template that loops forever is abandoned at the deadline (the
+/// thread ends with the process).
+pub fn render(file: &str, text: &str, vars: &Vars) -> Result<String, TemplateError> {
+    render_within(file, text, vars, DEADLINE)
+}
+
+fn render_within(
+    file: &str,
+    text: &str,
+    vars: &Vars,
+    deadline: Duration,
+) -> Result<String, TemplateError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let text = text.to_owned();
+    let mut context = tera::Context::new();
+    for (name, value) in vars {
+        context.insert(name.clone(), value);
+    }
+    std::thread::spawn(move || {
+        let tera = tera::Tera::default();
+        let mut out = Capped(Vec::new());
+        let result = tera
+            .render_str_to(&text, &context, false, &mut out)
+            .map(|()| out.0);
+        let _ = tx.send(result.map_err(|e| report(&e)));
+    });
+    let error = |message: String| TemplateError::Render {
+        file: file.to_owned(),
+        message,
+    };
+    match rx.recv_timeout(deadline) {
+        Ok(Ok(bytes)) => {
+            String::from_utf8(bytes).map_err(|_| error("renders to invalid UTF-8".into()))
+        }
+        Ok(Err(message)) => Err(error(message)),
+        Err(_) => Err(error(format!(
+            "rendering took longer than {} s (a loop that does not end?)",
+            deadline.as_secs()
+        ))),
+    }
+}
+
+/// tera's error with its causes, on one line each.
+fn report(error: &tera::Error) -> String {
+    let mut message = error.to_string().trim().to_owned();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(text.trim()) {
+            message.push_str(": ");
+            message.push_str(text.trim());
+        }
+        source = cause.source();
+    }
+    message
+}
+
+/// Whether bytes are text a template renders: UTF-8 without NUL bytes
+/// (anything else is copied byte for byte).
+pub fn is_text(bytes: &[u8]) -> bool {
+    !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vars {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn renders_variables_and_keeps_the_text_otherwise() {
+        let text = "name: {{ name }}\n  {% if name == \"x\" %}x{% endif %}\n\n";
+        assert_eq!(
+            render("f", text, &vars(&[("name", "hello")])).unwrap(),
+            "name: hello\n  \n\n"
+        );
+        // No HTML escaping: these are files.
+        assert_eq!(
+            render("f", "{{ v }}", &vars(&[("v", "<a & \"b\">")])).unwrap(),
+            "<a & \"b\">"
+        );
+        assert_eq!(
+            render("f", "{% raw %}{{ version }}{% endraw %}\n", &Vars::new()).unwrap(),
+            "{{ version }}\n"
+        );
+    }
+
+    #[test]
+    fn an_undefined_variable_and_bad_syntax_are_errors_naming_the_file() {
+        let e = render("a/b.txt", "{{ nope }}", &Vars::new()).unwrap_err();
+        assert!(e.to_string().starts_with("a/b.txt: "), "{e}");
+        let e = render("c.txt", "{% if %}", &Vars::new()).unwrap_err();
+        assert!(e.to_string().starts_with("c.txt: "), "{e}");
+    }
+
+    #[test]
+    fn a_template_cannot_read_files() {
+        for text in [
+            "{% include \"/etc/passwd\" %}",
+            "{% extends \"/etc/passwd\" %}",
+        ] {
+            let e = render("f", text, &Vars::new()).unwrap_err();
+            assert!(!e.to_string().contains("root:"), "{e}");
+        }
+    }
+
+    #[test]
+    fn output_and_time_are_bounded() {
+        let big = "{% for i in range(end=100000) %}{% for j in range(end=100) %}xxxxxxxxxx{% endfor %}{% endfor %}";
+        let e = render("f", big, &Vars::new()).unwrap_err();
+        assert!(e.to_string().contains("exceed"), "{e}");
+        let start = std::time::Instant::now();
+        let spin = "{% for i in range(end=100000) %}{% for j in range(end=100000) %}{% for k in range(end=100000) %}{% endfor %}{% endfor %}{% endfor %}";
+        let e = render_within("f", spin, &Vars::new(), Duration::from_secs(1)).unwrap_err();
+        assert!(e.to_string().contains("longer than 1 s"), "{e}");
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+}
