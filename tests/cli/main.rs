@@ -26,6 +26,8 @@ mod serve_load;
 mod shlibdeps;
 mod source_release;
 mod systemd;
+mod template_python;
+mod template_rust;
 mod untrusted_deb;
 mod verify;
 mod version_cmd;

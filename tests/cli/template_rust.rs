@@ -1,0 +1,104 @@
+//! The `rust-cli` built-in template (issue 15): a project made by `new`
+//! releases with no edit. The tag hook's pipeline builds it with Debian's
+//! cargo, locked and offline, in the build sandbox, runs its unit tests,
+//! packages a stripped binary (its `Depends` from its libraries, its debug
+//! information in a -dbgsym) with no build path in it, lintian-clean and
+//! reproducible, and the VM runs `NAME --version` against the installed
+//! version.
+
+use std::time::Duration;
+
+use pretty_assertions::assert_eq;
+use serde_json::Value;
+
+use crate::common::{assert_lintian_clean, dir_names, vm_slot, Sandbox};
+use crate::template_python::{
+    assert_gated_run_passed, commands, first_release, new_project, packaged_files, tracked,
+};
+
+#[test]
+fn a_rust_cli_from_its_template_releases_with_no_edit_stripped_lintian_clean_and_vm_tested() {
+    let sb = Sandbox::new();
+    sb.generate_key(&sb.path(""), "Test Packages", "ops@example.com");
+    let arch = sb
+        .run(&sb.path(""), "dpkg", &["--print-architecture"])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    let repo = new_project(
+        &sb,
+        "rust-cli",
+        "hello-rs",
+        &["name=hello-rs", &format!("architecture={arch}")],
+    );
+    assert_eq!(
+        tracked(&sb, &repo),
+        [
+            ".buildkit-template.toml",
+            ".buildkit.toml",
+            ".gitignore",
+            "Cargo.lock",
+            "Cargo.toml",
+            "LICENSE",
+            "README.md",
+            "hello-rs.1",
+            "src/main.rs",
+        ]
+    );
+
+    let _vm = vm_slot();
+    let (record, log) = first_release(&sb, &repo, Duration::from_secs(120));
+    assert_gated_run_passed(&record);
+    assert_eq!(record["vm"]["image"], "default", "{record:#}");
+    assert_eq!(
+        (&record["vm"]["passed"], &record["vm"]["failed"]),
+        (&Value::from(3), &Value::from(0)),
+        "{record:#}"
+    );
+    assert_eq!(
+        commands(&record),
+        [
+            (
+                "build".to_owned(),
+                "cargo build --release --locked --offline\ngzip -9n -c hello-rs.1 > target/hello-rs.1.gz\n"
+                    .to_owned()
+            ),
+            (
+                "test".to_owned(),
+                "cargo test --release --locked --offline".to_owned()
+            ),
+        ]
+    );
+    assert!(
+        log.contains("\ntest result: ok. 4 passed; 0 failed;"),
+        "{log}"
+    );
+
+    let dist = repo.join(".git/buildkit/dist/v0.1.0");
+    let deb = format!("hello-rs_0.1.0-1_{arch}.deb");
+    let ddeb = format!("hello-rs-dbgsym_0.1.0-1_{arch}.ddeb");
+    assert_eq!(dir_names(&dist), [ddeb.clone(), deb.clone()]);
+    assert_lintian_clean(&sb, &dist, &deb);
+    assert_lintian_clean(&sb, &dist, &ddeb);
+    assert_eq!(
+        packaged_files(&sb, &dist, &deb),
+        [
+            "./usr/bin/hello-rs",
+            "./usr/share/doc/hello-rs/changelog.Debian.gz",
+            "./usr/share/doc/hello-rs/copyright",
+            "./usr/share/lintian/overrides/hello-rs",
+            "./usr/share/man/man1/hello-rs.1.gz",
+        ]
+    );
+    // Depends from the binary's libraries, as dpkg-shlibdeps has it.
+    assert_eq!(
+        sb.run(&dist, "dpkg-deb", &["-f", &deb, "Depends"])
+            .ok()
+            .stdout,
+        "libc6 (>= 2.34), libgcc-s1 (>= 4.2)\n"
+    );
+    // Rebuilt from the tag: the same bytes as the repository serves.
+    let verified = sb.bk(&repo, &["verify", "v0.1.0"]);
+    assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
+}
