@@ -67,16 +67,20 @@ fn qemu_pid(dir: &Path) -> Option<i32> {
 /// Stops the run's qemu if it runs: SIGTERM (qemu closes its disks and
 /// exits), then SIGKILL after `grace`. Returns whether one ran. It waits
 /// for the process itself, not its pid file: qemu removes the file early
-/// in its exit, while it still runs for a moment (a zombie, with an empty
-/// command line, has ended).
+/// in its exit, while it still runs for a moment (a zombie, whose command
+/// line reads empty, has ended).
 pub fn stop(dir: &Path, grace: Duration) -> bool {
     use nix::sys::signal::{kill, Signal};
     let Some(raw) = qemu_pid(dir) else {
         return false;
     };
-    let lives = || {
-        fs::read_to_string(format!("/proc/{raw}/cmdline")).is_ok_and(|c| !c.is_empty())
+    // The same process: its command line as it was (a pid reused by
+    // another program meanwhile is never signalled).
+    let cmdline = PathBuf::from(format!("/proc/{raw}/cmdline"));
+    let Ok(was) = fs::read(&cmdline) else {
+        return false;
     };
+    let lives = || fs::read(&cmdline).is_ok_and(|c| !c.is_empty() && c == was);
     let pid = nix::unistd::Pid::from_raw(raw);
     let _ = kill(pid, Signal::SIGTERM);
     let until = Instant::now() + grace;
