@@ -159,7 +159,7 @@ fn new_never_writes_over_a_directory_and_names_every_missing_value_at_once() {
         run.stderr
     );
     assert_eq!(
-        std::fs::read_to_string(taken.join("mine.txt")).unwrap(),
+        std::fs::read_to_string(taken.join("mine.txt")).expect("works"),
         "mine\n"
     );
     assert_eq!(
@@ -319,19 +319,19 @@ fn template_create_round_trips_and_other_values_go_everywhere() {
     .ok();
     let other = sb.path("other");
     assert_eq!(
-        std::fs::read_to_string(other.join("bin/other-admin")).unwrap(),
+        std::fs::read_to_string(other.join("bin/other-admin")).expect("works"),
         "#!/bin/sh\necho \"other admin for other.example.org\" ${HOME}\n"
     );
     assert_eq!(
-        std::fs::read_to_string(other.join("other/templates/page.html")).unwrap(),
+        std::fs::read_to_string(other.join("other/templates/page.html")).expect("works"),
         "{% block body %}{{ other.title }}{# note #}{% endblock %}\n"
     );
     assert_eq!(
-        std::fs::read_link(other.join("admin")).unwrap(),
+        std::fs::read_link(other.join("admin")).expect("works"),
         Path::new("bin/other-admin")
     );
     assert_eq!(
-        std::fs::read(other.join("logo.bin")).unwrap(),
+        std::fs::read(other.join("logo.bin")).expect("works"),
         b"\x00\x01ckan\xff"
     );
     // It is a git repository with the flow, like any new project.
@@ -413,11 +413,11 @@ fn template_update_merges_the_templates_changes_and_leaves_conflicts_as_markers(
     let run = sb.bk(&dir, &["template", "update", "--json"]).ok();
     assert_eq!(json(&run.stdout)["outcome"], "merged", "{}", run.stdout);
     assert_eq!(
-        std::fs::read_to_string(dir.join("app.conf")).unwrap(),
+        std::fs::read_to_string(dir.join("app.conf")).expect("works"),
         "name = myapp\nport = 8080\nmode = safe\n"
     );
     assert_eq!(
-        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        std::fs::read_to_string(dir.join("notes.txt")).expect("works"),
         "myapp notes\nline two, mine\n",
         "the user's change is kept"
     );
@@ -438,7 +438,7 @@ fn template_update_merges_the_templates_changes_and_leaves_conflicts_as_markers(
         run.stderr
     );
     assert!(run.stderr.contains("git merge --abort"), "{}", run.stderr);
-    let notes = std::fs::read_to_string(dir.join("notes.txt")).unwrap();
+    let notes = std::fs::read_to_string(dir.join("notes.txt")).expect("works");
     assert!(
         notes.contains("<<<<<<<")
             && notes.contains("line two, mine")
@@ -453,7 +453,7 @@ fn template_update_merges_the_templates_changes_and_leaves_conflicts_as_markers(
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("uncommitted changes"), "{}", run.stderr);
     assert_eq!(
-        std::fs::read_to_string(dir.join("app.conf")).unwrap(),
+        std::fs::read_to_string(dir.join("app.conf")).expect("works"),
         "edited\n"
     );
 }
