@@ -387,6 +387,7 @@ impl Template {
             };
             out.push(TemplateFile { path, content });
         }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
 
