@@ -220,7 +220,7 @@ fn render_tera(
         })?;
     let template_error = |source| PackageError::Template {
         package: package.to_owned(),
-        source,
+        source: Box::new(source),
     };
     let text = match String::from_utf8(bytes) {
         Ok(text) if text.len() <= crate::template::MAX_OUTPUT => text,

@@ -85,7 +85,7 @@ pub enum PackageError {
     Template {
         package: String,
         #[source]
-        source: crate::template::TemplateError,
+        source: Box<crate::template::TemplateError>,
     },
     /// A packaged file holds the path of the directory the build ran in.
     #[error("the build's path ({path}) is in {}", files.iter().map(|(p, f)| format!("{p}: {f}")).collect::<Vec<_>>().join(", "))]

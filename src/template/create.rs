@@ -270,7 +270,7 @@ mod tests {
             let mut escaped = String::new();
             escape_into(text, &mut escaped);
             assert_eq!(
-                render("f", &escaped, &Vars::new()).unwrap(),
+                render("f", &escaped, &Vars::new()).expect("works"),
                 text,
                 "{escaped}"
             );
@@ -283,57 +283,59 @@ mod tests {
         let finder = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .build(["ckan"])
-            .unwrap();
+            .expect("works");
         let mut replaced = BTreeMap::from([("name".to_owned(), 0)]);
         let text = "{ckan} {{ckan}} {%ckan%} ckanckan {ckan";
         let t = templated(text, &finder, &vars, &mut replaced);
         assert_eq!(replaced["name"], 6);
         let values = Vars::from([("name".to_owned(), "ckan".to_owned())]);
-        assert_eq!(render("f", &t, &values).unwrap(), text);
+        assert_eq!(render("f", &t, &values).expect("works"), text);
     }
 
     #[test]
     fn a_tree_round_trips_byte_for_byte() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("works");
         let tree = dir.path().join("ckan");
-        std::fs::create_dir_all(tree.join("ckan-ext/bin")).unwrap();
+        std::fs::create_dir_all(tree.join("ckan-ext/bin")).expect("works");
         std::fs::write(
             tree.join("README"),
             "ckan at ckan.example.org\n{{ keep }}\n",
         )
-        .unwrap();
-        std::fs::write(tree.join("ckan-ext/bin/ckan-run"), "#!/bin/sh\necho ckan\n").unwrap();
-        std::fs::write(tree.join("logo.png"), b"\x89PNG\0ckan\xff").unwrap();
+        .expect("works");
+        std::fs::write(tree.join("ckan-ext/bin/ckan-run"), "#!/bin/sh\necho ckan\n")
+            .expect("works");
+        std::fs::write(tree.join("logo.png"), b"\x89PNG\0ckan\xff").expect("works");
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(
             tree.join("ckan-ext/bin/ckan-run"),
             std::fs::Permissions::from_mode(0o755),
         )
-        .unwrap();
-        std::os::unix::fs::symlink("ckan-ext/bin/ckan-run", tree.join("run")).unwrap();
+        .expect("works");
+        std::os::unix::fs::symlink("ckan-ext/bin/ckan-run", tree.join("run")).expect("works");
         let vars = vec![
             ("name".to_owned(), "ckan".to_owned()),
             ("domain".to_owned(), "ckan.example.org".to_owned()),
         ];
         let dest = dir.path().join("tpl");
-        let outcome = create(&tree, &dest, &vars, None).unwrap();
+        let outcome = create(&tree, &dest, &vars, None).expect("works");
         assert_eq!(outcome.files, 4);
         assert_eq!(outcome.replaced["domain"], 1);
         assert_eq!(outcome.replaced["name"], 6);
-        let template = Template::from_dir("tpl", &dest).unwrap();
+        let template = Template::from_dir("tpl", &dest).expect("works");
         assert_eq!(template.origin, Origin::Dir(dest.clone()));
         let values = template
             .values(&Vars::new(), &mut |_, _| None)
             .expect("the original values are the defaults");
-        let rendered = template.render(&values).unwrap();
-        let original = super::super::tree::read_all(&tree).unwrap();
+        let rendered = template.render(&values).expect("works");
+        let mut original = super::super::tree::read_all(&tree).expect("works");
+        original.sort_by(|a, b| a.path.cmp(&b.path));
         assert_eq!(rendered, original);
         // Other values go everywhere the old ones were.
         let other = Vars::from([
             ("name".to_owned(), "other".to_owned()),
             ("domain".to_owned(), "other.example.org".to_owned()),
         ]);
-        let files = template.render(&other).unwrap();
+        let files = template.render(&other).expect("works");
         let paths: Vec<_> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
             paths,
@@ -347,7 +349,7 @@ mod tests {
 
     #[test]
     fn bad_variables_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("works");
         for (vars, message) in [
             (vec![], "at least one --var"),
             (vec![("Name", "x")], "must be [a-z_][a-z0-9_]*"),
@@ -358,7 +360,7 @@ mod tests {
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
-            let e = create(dir.path(), &dir.path().join("t"), &vars, None).unwrap_err();
+            let e = create(dir.path(), &dir.path().join("t"), &vars, None).expect_err("fails");
             assert!(e.to_string().contains(message), "{e}");
         }
     }

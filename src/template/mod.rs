@@ -269,25 +269,25 @@ mod tests {
     fn renders_variables_and_keeps_the_text_otherwise() {
         let text = "name: {{ name }}\n  {% if name == \"x\" %}x{% endif %}\n\n";
         assert_eq!(
-            render("f", text, &vars(&[("name", "hello")])).unwrap(),
+            render("f", text, &vars(&[("name", "hello")])).expect("works"),
             "name: hello\n  \n\n"
         );
         // No HTML escaping: these are files.
         assert_eq!(
-            render("f", "{{ v }}", &vars(&[("v", "<a & \"b\">")])).unwrap(),
+            render("f", "{{ v }}", &vars(&[("v", "<a & \"b\">")])).expect("works"),
             "<a & \"b\">"
         );
         assert_eq!(
-            render("f", "{% raw %}{{ version }}{% endraw %}\n", &Vars::new()).unwrap(),
+            render("f", "{% raw %}{{ version }}{% endraw %}\n", &Vars::new()).expect("works"),
             "{{ version }}\n"
         );
     }
 
     #[test]
     fn an_undefined_variable_and_bad_syntax_are_errors_naming_the_file() {
-        let e = render("a/b.txt", "{{ nope }}", &Vars::new()).unwrap_err();
+        let e = render("a/b.txt", "{{ nope }}", &Vars::new()).expect_err("fails");
         assert!(e.to_string().starts_with("a/b.txt: "), "{e}");
-        let e = render("c.txt", "{% if %}", &Vars::new()).unwrap_err();
+        let e = render("c.txt", "{% if %}", &Vars::new()).expect_err("fails");
         assert!(e.to_string().starts_with("c.txt: "), "{e}");
     }
 
@@ -297,7 +297,7 @@ mod tests {
             "{% include \"/etc/passwd\" %}",
             "{% extends \"/etc/passwd\" %}",
         ] {
-            let e = render("f", text, &Vars::new()).unwrap_err();
+            let e = render("f", text, &Vars::new()).expect_err("fails");
             assert!(!e.to_string().contains("root:"), "{e}");
         }
     }
@@ -305,11 +305,11 @@ mod tests {
     #[test]
     fn output_and_time_are_bounded() {
         let big = "{% for i in range(end=100000) %}{% for j in range(end=100) %}xxxxxxxxxx{% endfor %}{% endfor %}";
-        let e = render("f", big, &Vars::new()).unwrap_err();
+        let e = render("f", big, &Vars::new()).expect_err("fails");
         assert!(e.to_string().contains("exceed"), "{e}");
         let start = std::time::Instant::now();
         let spin = "{% for i in range(end=100000) %}{% for j in range(end=100000) %}{% for k in range(end=100000) %}{% endfor %}{% endfor %}{% endfor %}";
-        let e = render_within("f", spin, &Vars::new(), Duration::from_secs(1)).unwrap_err();
+        let e = render_within("f", spin, &Vars::new(), Duration::from_secs(1)).expect_err("fails");
         assert!(e.to_string().contains("longer than 1 s"), "{e}");
         assert!(start.elapsed() < Duration::from_secs(5));
     }

@@ -387,6 +387,7 @@ impl Template {
             };
             out.push(TemplateFile { path, content });
         }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
 
@@ -765,7 +766,7 @@ mod tests {
                 },
             })
             .collect();
-        Template::assemble("t", Origin::Builtin, manifest, files).unwrap()
+        Template::assemble("t", Origin::Builtin, manifest, files).expect("works")
     }
 
     const MANIFEST_TEXT: &str = r#"description = "test"
@@ -799,15 +800,15 @@ description = "who"
                 &given(&[("name", "my-app"), ("author", "J")]),
                 &mut |_, _| None,
             )
-            .unwrap();
+            .expect("works");
         assert_eq!(values["module"], "my_app");
-        let e = t.values(&Vars::new(), &mut |_, _| None).unwrap_err();
+        let e = t.values(&Vars::new(), &mut |_, _| None).expect_err("fails");
         assert_eq!(
             e.to_string(),
             "t needs values: name (the package name), module (the module), author (who)"
         );
         assert_eq!(
-            e.hint().unwrap(),
+            e.hint().expect("works"),
             "pass --set name=... --set module=... --set author=..."
         );
     }
@@ -818,12 +819,12 @@ description = "who"
         for bad in ["My-App", "a", "ok; rm -rf /", "ok\nx"] {
             let e = t
                 .values(&given(&[("name", bad), ("author", "J")]), &mut |_, _| None)
-                .unwrap_err();
+                .expect_err("fails");
             assert!(matches!(e, TemplateError::Invalid { .. }), "{bad}: {e}");
         }
         let e = t
             .values(&given(&[("colour", "red")]), &mut |_, _| None)
-            .unwrap_err();
+            .expect_err("fails");
         assert_eq!(
             e.to_string(),
             "t has no variable colour (it has: name, module, author)"
@@ -839,7 +840,7 @@ description = "who"
                 asked.push((v.name.clone(), default.map(str::to_owned)));
                 (v.name == "author").then(|| "Jane".to_owned())
             })
-            .unwrap();
+            .expect("works");
         assert_eq!(
             asked,
             vec![
@@ -857,11 +858,11 @@ description = "who"
             &[("src/{{ module }}/__init__.py", "# {{ name }}\n")],
         );
         let vars = given(&[("name", "ab"), ("module", "ab"), ("author", "J")]);
-        let files = t.render(&vars).unwrap();
+        let files = t.render(&vars).expect("works");
         assert_eq!(files[0].path, "src/ab/__init__.py");
         for evil in ["..", "a/b", ".", "", ".git"] {
             let vars = given(&[("name", "ab"), ("module", evil), ("author", "J")]);
-            let e = t.render(&vars).unwrap_err();
+            let e = t.render(&vars).expect_err("fails");
             assert!(
                 matches!(e, TemplateError::UnsafePath { .. }),
                 "{evil:?}: {e}"
@@ -871,8 +872,8 @@ description = "who"
 
     #[test]
     fn a_malformed_manifest_says_where() {
-        let e =
-            Template::assemble("t", Origin::Builtin, "description = 1\n", Vec::new()).unwrap_err();
+        let e = Template::assemble("t", Origin::Builtin, "description = 1\n", Vec::new())
+            .expect_err("fails");
         assert!(
             e.to_string().starts_with("t/buildkit-template.toml:1:15: "),
             "{e}"
@@ -883,7 +884,7 @@ description = "who"
             "description = \"x\"\n[[variable]]\nname = \"Bad-Name\"\ndescription = \"y\"\n",
             Vec::new(),
         )
-        .unwrap_err();
+        .expect_err("fails");
         assert!(e.to_string().contains("must be [a-z_][a-z0-9_]*"), "{e}");
         let e = Template::assemble(
             "t",
@@ -891,7 +892,7 @@ description = "who"
             "description = \"x\"\n[[variable]]\nname = \"a\"\ndescription = \"y\"\npattern = \"(\"\n",
             Vec::new(),
         )
-        .unwrap_err();
+        .expect_err("fails");
         assert!(e.to_string().contains("pattern \"(\""), "{e}");
     }
 
@@ -906,10 +907,10 @@ description = "who"
 
     #[test]
     fn generate_never_writes_over_a_directory_and_leaves_nothing_on_failure() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("works");
         let target = dir.path().join("p");
-        std::fs::create_dir(&target).unwrap();
-        std::fs::write(target.join("keep"), "mine").unwrap();
+        std::fs::create_dir(&target).expect("works");
+        std::fs::write(target.join("keep"), "mine").expect("works");
         let files = vec![TemplateFile {
             path: "keep".into(),
             content: Content::File {
@@ -922,15 +923,15 @@ description = "who"
             Err(TemplateError::Exists(_))
         ));
         assert_eq!(
-            std::fs::read_to_string(target.join("keep")).unwrap(),
+            std::fs::read_to_string(target.join("keep")).expect("works"),
             "mine"
         );
         // An empty directory is filled; a bad path leaves nothing.
         let empty = dir.path().join("e");
-        std::fs::create_dir(&empty).unwrap();
-        generate(&files, &empty).unwrap();
+        std::fs::create_dir(&empty).expect("works");
+        generate(&files, &empty).expect("works");
         assert_eq!(
-            std::fs::read_to_string(empty.join("keep")).unwrap(),
+            std::fs::read_to_string(empty.join("keep")).expect("works"),
             "theirs"
         );
         let bad = vec![TemplateFile {
@@ -942,8 +943,8 @@ description = "who"
         }];
         assert!(generate(&bad, &dir.path().join("q")).is_err());
         let left: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
+            .expect("works")
+            .map(|e| e.expect("works").file_name())
             .collect();
         assert_eq!(left.len(), 2, "{left:?}");
     }

@@ -65,22 +65,32 @@ fn qemu_pid(dir: &Path) -> Option<i32> {
 }
 
 /// Stops the run's qemu if it runs: SIGTERM (qemu closes its disks and
-/// exits), then SIGKILL after `grace`. Returns whether one ran.
+/// exits), then SIGKILL after `grace`. Returns whether one ran. It waits
+/// for the process itself, not its pid file: qemu removes the file early
+/// in its exit, while it still runs for a moment (a zombie, whose command
+/// line reads empty, has ended).
 pub fn stop(dir: &Path, grace: Duration) -> bool {
     use nix::sys::signal::{kill, Signal};
-    let Some(pid) = qemu_pid(dir) else {
+    let Some(raw) = qemu_pid(dir) else {
         return false;
     };
-    let pid = nix::unistd::Pid::from_raw(pid);
+    // The same process: its command line as it was (a pid reused by
+    // another program meanwhile is never signalled).
+    let cmdline = PathBuf::from(format!("/proc/{raw}/cmdline"));
+    let Ok(was) = fs::read(&cmdline) else {
+        return false;
+    };
+    let lives = || fs::read(&cmdline).is_ok_and(|c| !c.is_empty() && c == was);
+    let pid = nix::unistd::Pid::from_raw(raw);
     let _ = kill(pid, Signal::SIGTERM);
     let until = Instant::now() + grace;
-    while qemu_pid(dir).is_some() && Instant::now() < until {
+    while lives() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(50));
     }
-    if qemu_pid(dir).is_some() {
+    if lives() {
         let _ = kill(pid, Signal::SIGKILL);
         let until = Instant::now() + Duration::from_secs(5);
-        while qemu_pid(dir).is_some() && Instant::now() < until {
+        while lives() && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -28,6 +28,7 @@ mod source_release;
 mod systemd;
 mod template_python;
 mod template_rust;
+mod templates;
 mod untrusted_deb;
 mod verify;
 mod version_cmd;
