@@ -7,16 +7,16 @@
 //!
 //! The helpers below are shared with `template_rust`; `python3_image`
 //! would belong in `common.rs` beside `vm_slot` (vm_python.rs builds the
-//! same image inline).
+//! same image inline). `new` and the release flow are `templates`' helpers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
 use crate::common::{assert_lintian_clean, dir_names, vm_slot, Sandbox};
+use crate::templates::{generate, release, stages};
 
 static PYTHON3_IMAGE: OnceLock<()> = OnceLock::new();
 
@@ -34,24 +34,6 @@ pub(crate) fn python3_image() {
     });
 }
 
-/// `git buildkit new TEMPLATE DIR --set ...` in the sandbox, with the
-/// author every test uses; the project's directory.
-pub(crate) fn new_project(sb: &Sandbox, template: &str, dir: &str, sets: &[&str]) -> PathBuf {
-    let mut args = vec![
-        "-q",
-        "new",
-        template,
-        dir,
-        "--set",
-        "author=Jane Doe <jane@example.com>",
-    ];
-    for set in sets {
-        args.extend(["--set", set]);
-    }
-    sb.bk(&sb.path(""), &args).ok();
-    sb.path(dir)
-}
-
 /// The files git tracks in `repo`, sorted.
 pub(crate) fn tracked(sb: &Sandbox, repo: &Path) -> Vec<String> {
     let mut files: Vec<String> = sb
@@ -63,70 +45,27 @@ pub(crate) fn tracked(sb: &Sandbox, repo: &Path) -> Vec<String> {
     files
 }
 
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
-}
-
-/// `release start 0.1.0` and `release finish -m 0.1.0` in `repo`, as a
-/// user types them, then waits (`within`) for the pipeline the tag hook
-/// started in the background. Returns `show v0.1.0 --json` and the job's
-/// log, once the job succeeded.
-pub(crate) fn first_release(sb: &Sandbox, repo: &Path, within: Duration) -> (Value, String) {
-    sb.bk(repo, &["-q", "release", "start", "0.1.0"]).ok();
-    sb.bk(repo, &["-q", "release", "finish", "-m", "0.1.0"])
-        .ok();
-    let deadline = Instant::now() + within;
-    let job = loop {
-        let jobs = json(&sb.bk(repo, &["jobs", "--json"]).ok().stdout);
-        let jobs = jobs.as_array().expect("array").clone();
-        let ended = |j: &Value| j["state"] == "succeeded" || j["state"] == "failed";
-        if !jobs.is_empty() && jobs.iter().all(ended) {
-            assert_eq!(jobs.len(), 1, "{jobs:#?}");
-            break jobs[0].clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the pipeline did not end within {within:?}: {jobs:#?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let log = std::fs::read_to_string(job["log"].as_str().expect("log path")).expect("job log");
-    assert_eq!(job["state"], "succeeded", "{job:#}\n{log}");
-    let record = json(&sb.bk(repo, &["show", "v0.1.0", "--json"]).ok().stdout);
-    (record, log)
-}
-
-/// The stages of a run's record as (name, result).
-pub(crate) fn stages(record: &Value) -> Vec<(String, String)> {
-    record["stages"]
-        .as_array()
-        .expect("stages")
-        .iter()
-        .map(|s| {
-            (
-                s["name"].as_str().unwrap_or("").to_owned(),
-                s["result"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
-}
-
-/// Every stage of a gated run passed: package, publish, vm-test, promote.
+/// Every stage of a gated run passed (package, publish, vm-test,
+/// promote), the VM's verdict too, and the release went to `stable`.
 pub(crate) fn assert_gated_run_passed(record: &Value) {
-    let passed = |name: &str| (name.to_owned(), "succeeded".to_owned());
     assert_eq!(
         stages(record),
         [
-            passed("package"),
-            passed("publish"),
-            passed("vm-test"),
-            passed("promote")
+            "package succeeded",
+            "publish succeeded",
+            "vm-test succeeded",
+            "promote succeeded"
         ],
         "{record:#}"
     );
     assert_eq!(record["vm"]["verdict"], "passed", "{record:#}");
     assert_eq!(record["promotion"]["to"], "stable", "{record:#}");
     assert_eq!(record["promotion"]["by_hand"], false, "{record:#}");
+}
+
+/// The log of the pipeline the tag hook ran for v0.1.0.
+pub(crate) fn job_log(repo: &Path) -> String {
+    std::fs::read_to_string(repo.join(".git/buildkit/jobs/v0.1.0.log")).expect("the job's log")
 }
 
 /// The regular files in `deb` (in `dir`), as `dpkg-deb -c` names them, sorted.
@@ -161,15 +100,15 @@ pub(crate) fn commands(record: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn a_python_app_from_its_template_releases_with_no_edit_tested_lintian_clean_and_vm_tested() {
-    let sb = Sandbox::new();
-    sb.generate_key(&sb.path(""), "Test Packages", "ops@example.com");
     // The module's name comes from the package name; the VM test boots
     // the image with python3 that vm_python.rs shares.
-    let repo = new_project(
-        &sb,
+    let (sb, repo) = generate(
         "python-app",
-        "my-app",
-        &["name=my-app", "image=python3"],
+        &[
+            "name=my-app",
+            "author=Jane Doe <jane@example.com>",
+            "image=python3",
+        ],
     );
     assert_eq!(
         tracked(&sb, &repo),
@@ -190,7 +129,7 @@ fn a_python_app_from_its_template_releases_with_no_edit_tested_lintian_clean_and
 
     let _vm = vm_slot();
     python3_image();
-    let (record, log) = first_release(&sb, &repo, Duration::from_secs(240));
+    let record = release(&sb, &repo);
     assert_gated_run_passed(&record);
     assert_eq!(record["vm"]["image"], "python3", "{record:#}");
     // Three smoke tests: --help, --version against the installed
@@ -205,6 +144,7 @@ fn a_python_app_from_its_template_releases_with_no_edit_tested_lintian_clean_and
         commands(&record),
         [("test".to_owned(), "python3 -m pytest -q".to_owned())]
     );
+    let log = job_log(&repo);
     assert!(log.contains("\n4 passed in "), "{log}");
 
     // What was published is lintian-clean.

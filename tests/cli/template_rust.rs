@@ -6,31 +6,30 @@
 //! reproducible, and the VM runs `NAME --version` against the installed
 //! version.
 
-use std::time::Duration;
+use std::path::Path;
 
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
 use crate::common::{assert_lintian_clean, dir_names, vm_slot, Sandbox};
-use crate::template_python::{
-    assert_gated_run_passed, commands, first_release, new_project, packaged_files, tracked,
-};
+use crate::template_python::{assert_gated_run_passed, commands, job_log, packaged_files, tracked};
+use crate::templates::{generate, release};
 
 #[test]
 fn a_rust_cli_from_its_template_releases_with_no_edit_stripped_lintian_clean_and_vm_tested() {
-    let sb = Sandbox::new();
-    sb.generate_key(&sb.path(""), "Test Packages", "ops@example.com");
-    let arch = sb
-        .run(&sb.path(""), "dpkg", &["--print-architecture"])
+    let arch = Sandbox::new()
+        .run(Path::new("/"), "dpkg", &["--print-architecture"])
         .ok()
         .stdout
         .trim()
         .to_owned();
-    let repo = new_project(
-        &sb,
+    let (sb, repo) = generate(
         "rust-cli",
-        "hello-rs",
-        &["name=hello-rs", &format!("architecture={arch}")],
+        &[
+            "name=hello-rs",
+            "author=Jane Doe <jane@example.com>",
+            &format!("architecture={arch}"),
+        ],
     );
     assert_eq!(
         tracked(&sb, &repo),
@@ -48,7 +47,7 @@ fn a_rust_cli_from_its_template_releases_with_no_edit_stripped_lintian_clean_and
     );
 
     let _vm = vm_slot();
-    let (record, log) = first_release(&sb, &repo, Duration::from_secs(120));
+    let record = release(&sb, &repo);
     assert_gated_run_passed(&record);
     assert_eq!(record["vm"]["image"], "default", "{record:#}");
     assert_eq!(
@@ -70,6 +69,7 @@ fn a_rust_cli_from_its_template_releases_with_no_edit_stripped_lintian_clean_and
             ),
         ]
     );
+    let log = job_log(&repo);
     assert!(
         log.contains("\ntest result: ok. 4 passed; 0 failed;"),
         "{log}"
