@@ -6,6 +6,7 @@
 //! reproducible, and the VM runs `NAME --version` against the installed
 //! version.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use pretty_assertions::assert_eq;
@@ -60,12 +61,13 @@ fn a_rust_cli_from_its_template_releases_with_no_edit_stripped_lintian_clean_and
         [
             (
                 "build".to_owned(),
-                "cargo build --release --locked --offline\ngzip -9n -c hello-rs.1 > target/hello-rs.1.gz\n"
+                "export RUSTFLAGS=\"--remap-path-prefix=$PWD=.\"\ncargo build --release --locked --offline\ngzip -9n -c hello-rs.1 > target/hello-rs.1.gz\n"
                     .to_owned()
             ),
             (
                 "test".to_owned(),
-                "cargo test --release --locked --offline".to_owned()
+                "RUSTFLAGS=\"--remap-path-prefix=$PWD=.\" cargo test --release --locked --offline"
+                    .to_owned()
             ),
         ]
     );
@@ -98,6 +100,37 @@ fn a_rust_cli_from_its_template_releases_with_no_edit_stripped_lintian_clean_and
             .stdout,
         "libc6 (>= 2.34), libgcc-s1 (>= 4.2)\n"
     );
+    // The debug information names "." for the crate's own code, not the
+    // build directory (Debian's std names where Debian built it).
+    let unpacked = sb.path("dbgsym");
+    sb.run(
+        &dist,
+        "dpkg-deb",
+        &["-x", &ddeb, unpacked.to_str().expect("utf8")],
+    )
+    .ok();
+    let debug = sb
+        .run(
+            &unpacked,
+            "sh",
+            &["-c", "find usr/lib/debug/.build-id -name '*.debug'"],
+        )
+        .ok()
+        .stdout;
+    let info = sb
+        .run(
+            &unpacked,
+            "readelf",
+            &["--debug-dump=info", "--dwarf-depth=1", debug.trim()],
+        )
+        .stdout;
+    let ours: BTreeSet<&str> = info
+        .lines()
+        .filter(|l| l.contains("DW_AT_comp_dir"))
+        .filter_map(|l| l.rsplit(": ").next())
+        .filter(|dir| !dir.starts_with("/usr/src/rustc-"))
+        .collect();
+    assert_eq!(ours, BTreeSet::from(["."]));
     // Rebuilt from the tag: the same bytes as the repository serves.
     let verified = sb.bk(&repo, &["verify", "v0.1.0"]);
     assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
