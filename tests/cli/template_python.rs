@@ -11,12 +11,13 @@
 
 use std::path::Path;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
 use crate::common::{assert_lintian_clean, dir_names, vm_slot, Sandbox};
-use crate::templates::{generate, release, stages};
+use crate::templates::{generate, release, stages, wait_for_record};
 
 static PYTHON3_IMAGE: OnceLock<()> = OnceLock::new();
 
@@ -63,9 +64,39 @@ pub(crate) fn assert_gated_run_passed(record: &Value) {
     assert_eq!(record["promotion"]["by_hand"], false, "{record:#}");
 }
 
-/// The log of the pipeline the tag hook ran for v0.1.0.
-pub(crate) fn job_log(repo: &Path) -> String {
-    std::fs::read_to_string(repo.join(".git/buildkit/jobs/v0.1.0.log")).expect("the job's log")
+/// The log of the pipeline the tag hook ran for `tag`.
+pub(crate) fn job_log(repo: &Path, tag: &str) -> String {
+    std::fs::read_to_string(repo.join(format!(".git/buildkit/jobs/{tag}.log")))
+        .expect("the job's log")
+}
+
+/// The next release with no edit: `release start VERSION` bumps exactly
+/// `files` (the `[flow] version-files`) in one commit, `release finish`
+/// tags it, and the hook's pipeline runs to its end; returns its record,
+/// checked to have passed with the upgrade from `stable`'s `previous`
+/// version of `package` tested in the VM.
+pub(crate) fn next_release(
+    sb: &Sandbox,
+    repo: &Path,
+    version: &str,
+    files: &[&str],
+    (package, previous): (&str, &str),
+) -> Value {
+    sb.bk(repo, &["-q", "release", "start", version]).ok();
+    let bumped = sb.git(repo, &["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(bumped.lines().collect::<Vec<_>>(), files);
+    sb.bk(repo, &["-q", "release", "finish", "-m", version])
+        .ok();
+    let tag = format!("v{version}");
+    let record = wait_for_record(sb, repo, &tag, Duration::from_secs(600));
+    assert_gated_run_passed(&record);
+    assert_eq!(record["version"], version, "{record:#}");
+    assert_eq!(
+        record["vm"]["upgrade"]["from"],
+        serde_json::json!([{"package": package, "version": previous}]),
+        "{record:#}"
+    );
+    record
 }
 
 /// The regular files in `deb` (in `dir`), as `dpkg-deb -c` names them, sorted.
@@ -144,7 +175,7 @@ fn a_python_app_from_its_template_releases_with_no_edit_tested_lintian_clean_and
         commands(&record),
         [("test".to_owned(), "python3 -m pytest -q".to_owned())]
     );
-    let log = job_log(&repo);
+    let log = job_log(&repo, "v0.1.0");
     assert!(log.contains("\n4 passed in "), "{log}");
 
     // What was published is lintian-clean.
@@ -169,5 +200,16 @@ fn a_python_app_from_its_template_releases_with_no_edit_tested_lintian_clean_and
             "./usr/share/man/man1/my-app.1.gz",
             "./usr/share/python3/runtime.d/my-app.rtupdate",
         ]
+    );
+
+    // The next release with no edit either: the version in the module is
+    // bumped, and --version in the VM (checked against the installed
+    // package's version) says 0.2.0 after the upgrade from 0.1.0.
+    next_release(
+        &sb,
+        &repo,
+        "0.2.0",
+        &["src/my_app/__init__.py"],
+        ("my-app", "0.1.0-1"),
     );
 }

@@ -13,7 +13,9 @@ use pretty_assertions::assert_eq;
 use serde_json::Value;
 
 use crate::common::{assert_lintian_clean, dir_names, vm_slot, Sandbox};
-use crate::template_python::{assert_gated_run_passed, commands, job_log, packaged_files, tracked};
+use crate::template_python::{
+    assert_gated_run_passed, commands, job_log, next_release, packaged_files, tracked,
+};
 use crate::templates::{generate, release};
 
 #[test]
@@ -71,7 +73,7 @@ fn a_rust_cli_from_its_template_releases_with_no_edit_stripped_lintian_clean_and
             ),
         ]
     );
-    let log = job_log(&repo);
+    let log = job_log(&repo, "v0.1.0");
     assert!(
         log.contains("\ntest result: ok. 4 passed; 0 failed;"),
         "{log}"
@@ -134,4 +136,15 @@ fn a_rust_cli_from_its_template_releases_with_no_edit_stripped_lintian_clean_and
     // Rebuilt from the tag: the same bytes as the repository serves.
     let verified = sb.bk(&repo, &["verify", "v0.1.0"]);
     assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
+
+    // The next release with no edit either: Cargo.toml and Cargo.lock are
+    // bumped together (the build is --locked), and --version in the VM
+    // says 0.2.0 after the upgrade from 0.1.0.
+    next_release(
+        &sb,
+        &repo,
+        "0.2.0",
+        &["Cargo.lock", "Cargo.toml"],
+        ("hello-rs", "0.1.0-1"),
+    );
 }
