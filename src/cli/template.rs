@@ -40,6 +40,10 @@ pub struct NewArgs {
     /// A variable's value (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_pair)]
     pub set: Vec<(String, String)>,
+    /// Take the defaults without asking, even on a terminal (copier's
+    /// `--defaults`, cookiecutter's `--no-input`).
+    #[arg(long, visible_alias = "no-input")]
+    pub defaults: bool,
     /// Only the files: no git repository, flow or hooks.
     #[arg(long)]
     pub no_git: bool,
@@ -209,19 +213,35 @@ fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
 }
 
 /// Asks for a value on the terminal: the description and the default;
-/// an empty answer takes the default.
+/// an empty answer takes the default, one against the pattern is asked
+/// again (three times at most; then it is the error it would be).
 fn ask(variable: &Variable, default: Option<&str>) -> Option<String> {
     let mut err = std::io::stderr();
     let prompt = match default {
         Some(d) => format!("{} [{d}]: ", variable.description),
         None => format!("{}: ", variable.description),
     };
-    let _ = write!(err, "{} – {prompt}", variable.name);
-    let _ = err.flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).ok()?;
-    let answer = line.trim_end_matches(['\n', '\r']);
-    (!answer.is_empty()).then(|| answer.to_owned())
+    for attempt in 1..=3 {
+        let _ = write!(err, "{} – {prompt}", variable.name);
+        let _ = err.flush();
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let answer = line.trim_end_matches(['\n', '\r']);
+        if answer.is_empty() {
+            return None;
+        }
+        if variable.accepts(answer) || attempt == 3 {
+            return Some(answer.to_owned());
+        }
+        let _ = writeln!(
+            err,
+            "  {answer:?} does not match {}",
+            variable.pattern.as_deref().unwrap_or_default()
+        );
+    }
+    None
 }
 
 fn interactive() -> bool {
@@ -251,7 +271,7 @@ pub fn new(ui: &Ui, args: NewArgs) -> Result<(), CliError> {
     let user = user_dir();
     let template = Template::find(&name, user.as_deref())?;
     let set: Vars = args.set.into_iter().collect();
-    let values = if interactive() {
+    let values = if interactive() && !args.defaults {
         template.values(&set, &mut ask)?
     } else {
         template.values(&set, &mut |_, _| None)?

@@ -111,6 +111,9 @@ pub enum TemplateError {
     /// The project has no record of a template.
     #[error("{} has no {RECORD}: it was not made by `git buildkit new`", .0.display())]
     NotGenerated(PathBuf),
+    /// No commit of the history holds a rendering to merge from.
+    #[error("no commit in {}'s history holds a rendering of its template (a `{}:` trailer): it was made with --no-git, or the history was rewritten", .0.display(), update::TRAILER)]
+    NoRendering(PathBuf),
     /// The work tree has uncommitted changes, which a merge could mix in.
     #[error(
         "the work tree has uncommitted changes: commit or stash them before `template update`"
@@ -159,6 +162,10 @@ impl TemplateError {
             TemplateError::NotFound { .. } => {
                 Some("`git buildkit new --list` shows the templates".into())
             }
+            TemplateError::NoRendering(_) => Some(
+                "update merges from the commit `new` made; a commit holding the project exactly as generated, with that trailer in its message, serves too"
+                    .into(),
+            ),
             TemplateError::Conflicts { .. } => Some(
                 "edit the files to resolve the markers, `git add` them and `git commit`; or `git merge --abort`"
                     .into(),

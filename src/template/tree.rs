@@ -354,7 +354,9 @@ impl Template {
         let mut out = Vec::with_capacity(self.files.len());
         let mut paths = BTreeSet::new();
         for file in &self.files {
-            let path = render_path(&file.path, vars)?;
+            let Some(path) = render_path(&file.path, vars)? else {
+                continue;
+            };
             if !paths.insert(path.clone()) {
                 return Err(TemplateError::UnsafePath {
                     path: file.path.clone(),
@@ -450,12 +452,20 @@ fn anchored(pattern: &str) -> Result<regex::Regex, regex::Error> {
         .build()
 }
 
+impl Variable {
+    /// Whether `value` matches the pattern (any value, without one).
+    pub fn accepts(&self, value: &str) -> bool {
+        self.pattern
+            .as_deref()
+            .is_none_or(|p| anchored(p).is_ok_and(|re| re.is_match(value)))
+    }
+}
+
 fn check_value(variable: &Variable, value: &str) -> Result<(), TemplateError> {
     let Some(pattern) = &variable.pattern else {
         return Ok(());
     };
-    let matches = anchored(pattern).is_ok_and(|re| re.is_match(value));
-    if matches {
+    if variable.accepts(value) {
         Ok(())
     } else {
         Err(TemplateError::Invalid {
@@ -467,19 +477,25 @@ fn check_value(variable: &Variable, value: &str) -> Result<(), TemplateError> {
 }
 
 /// A template path with each component rendered; every result must be one
-/// plain component (not empty, `.`, `..`, nor holding `/` or NUL).
-fn render_path(path: &str, vars: &Vars) -> Result<String, TemplateError> {
+/// plain component (not `.`, `..`, nor holding `/` or NUL). A templated
+/// component that renders empty leaves the file out (copier's optional
+/// files: `{% if docs %}docs{% endif %}/conf.py`): `None`.
+fn render_path(path: &str, vars: &Vars) -> Result<Option<String>, TemplateError> {
     let mut parts = Vec::new();
     for part in path.split('/') {
         let rendered = if part.contains("{{") || part.contains("{%") || part.contains("{#") {
-            render(path, part, vars)?
+            let rendered = render(path, part, vars)?;
+            if rendered.is_empty() {
+                return Ok(None);
+            }
+            rendered
         } else {
             part.to_owned()
         };
         check_component(path, &rendered)?;
         parts.push(rendered);
     }
-    Ok(parts.join("/"))
+    Ok(Some(parts.join("/")))
 }
 
 pub(super) fn check_component(path: &str, part: &str) -> Result<(), TemplateError> {
@@ -860,7 +876,7 @@ description = "who"
         let vars = given(&[("name", "ab"), ("module", "ab"), ("author", "J")]);
         let files = t.render(&vars).expect("works");
         assert_eq!(files[0].path, "src/ab/__init__.py");
-        for evil in ["..", "a/b", ".", "", ".git"] {
+        for evil in ["..", "a/b", ".", ".git"] {
             let vars = given(&[("name", "ab"), ("module", evil), ("author", "J")]);
             let e = t.render(&vars).expect_err("fails");
             assert!(
@@ -868,6 +884,33 @@ description = "who"
                 "{evil:?}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn a_name_rendering_empty_leaves_the_file_out() {
+        let t = template(
+            MANIFEST_TEXT,
+            &[
+                ("{% if author == \"yes\" %}docs{% endif %}/conf.py", "x\n"),
+                ("keep", "y\n"),
+            ],
+        );
+        let no = given(&[("name", "ab"), ("module", "ab"), ("author", "no")]);
+        let paths: Vec<_> = t
+            .render(&no)
+            .expect("renders")
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(paths, ["keep"]);
+        let yes = given(&[("name", "ab"), ("module", "ab"), ("author", "yes")]);
+        let paths: Vec<_> = t
+            .render(&yes)
+            .expect("renders")
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(paths, ["docs/conf.py", "keep"]);
     }
 
     #[test]

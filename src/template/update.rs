@@ -76,7 +76,7 @@ pub fn update(
         ],
     )?;
     if last.is_empty() {
-        return Err(TemplateError::NotGenerated(workdir.to_owned()));
+        return Err(TemplateError::NoRendering(workdir.to_owned()));
     }
     let tree = tree_of(workdir, &files)?;
     let last_tree = crate::git::text(workdir, &["rev-parse", &format!("{last}^{{tree}}")])?;
