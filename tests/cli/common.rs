@@ -67,6 +67,23 @@ pub fn vm_slot() -> std::sync::MutexGuard<'static, ()> {
     slot
 }
 
+static PYTHON3_IMAGE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+
+/// Makes sure the VM image `python3` (the default recipe plus Debian's
+/// python3, whose byte-compiling then runs natively in the bootstrap, not
+/// under emulation in every test) exists: built once per run, instant when
+/// cached. Call it while holding [`vm_slot`].
+pub fn python3_image() {
+    PYTHON3_IMAGE.get_or_init(|| {
+        let sb = Sandbox::new();
+        let run = sb.bk(
+            &sb.path(""),
+            &["-q", "vm", "create", "python3", "--include", "python3"],
+        );
+        assert_eq!(run.code, 0, "vm create python3 failed:\n{}", run.stderr);
+    });
+}
+
 /// The result of running a command, with text accessors.
 pub struct Run {
     pub code: i32,

@@ -5,35 +5,17 @@
 //! it to staging, installs it in a VM where its console script answers,
 //! and promotes it (real pip, real apt, real qemu).
 //!
-//! The helpers below are shared with `template_rust`; `python3_image`
-//! would belong in `common.rs` beside `vm_slot` (vm_python.rs builds the
-//! same image inline). `new` and the release flow are `templates`' helpers.
+//! The helpers below are shared with `template_rust`; `new` and the
+//! release flow are `templates`' helpers, the python3 image `common`'s.
 
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
-use crate::common::{assert_lintian_clean, dir_names, vm_slot, Sandbox};
+use crate::common::{assert_lintian_clean, dir_names, python3_image, vm_slot, Sandbox};
 use crate::templates::{generate, release, stages, wait_for_record};
-
-static PYTHON3_IMAGE: OnceLock<()> = OnceLock::new();
-
-/// Makes sure the VM image `python3` of vm_python.rs exists (the same
-/// recipe, so the same cached image): built once per run, instant when
-/// cached. Call it while holding [`vm_slot`].
-pub(crate) fn python3_image() {
-    PYTHON3_IMAGE.get_or_init(|| {
-        let sb = Sandbox::new();
-        let run = sb.bk(
-            &sb.path(""),
-            &["-q", "vm", "create", "python3", "--include", "python3"],
-        );
-        assert_eq!(run.code, 0, "vm create python3 failed:\n{}", run.stderr);
-    });
-}
 
 /// The files git tracks in `repo`, sorted.
 pub(crate) fn tracked(sb: &Sandbox, repo: &Path) -> Vec<String> {

@@ -93,14 +93,7 @@ on-tag = ["package", "publish"]
     .ok();
 
     let _vm = vm_slot();
-    // An image with Debian's python3 in it, built once and cached like the
-    // default one: python3's own byte-compiling then runs natively in the
-    // bootstrap, not under emulation in every test.
-    sb.bk(
-        &repo,
-        &["-q", "vm", "create", "python3", "--include", "python3"],
-    )
-    .ok();
+    crate::common::python3_image();
     let run = sb.bk_env(
         &repo,
         &["vm-test", "v1.0.0", "--json"],
