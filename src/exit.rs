@@ -191,6 +191,7 @@ impl TemplateError {
             TemplateError::Io { .. } | TemplateError::Git(_) | TemplateError::Conflicts { .. } => {
                 ExitCode::Failed
             }
+            TemplateError::Flow(e) => e.exit_code(),
             _ => ExitCode::Usage,
         }
     }

@@ -132,6 +132,10 @@ impl From<TemplateError> for CliError {
     fn from(e: TemplateError) -> Self {
         let detail = match &e {
             TemplateError::Manifest(config) => Some(super::error::config_detail(config)),
+            TemplateError::Git(
+                git_buildkit::process::ProcessError::Exit { output, .. }
+                | git_buildkit::process::ProcessError::Signal { output, .. },
+            ) if !output.trim().is_empty() => Some(output.trim_end().to_owned()),
             _ => None,
         };
         let hint = e.hint();
@@ -332,21 +336,19 @@ pub fn new(ui: &Ui, args: NewArgs) -> Result<(), CliError> {
 /// then `init` (develop, gitflow.* config, `[flow]`).
 fn first_commit(dir: &Path, template_name: &str) -> Result<(), TemplateError> {
     let git = |args: &[&str]| git_buildkit::git::text(dir, args).map(drop);
+    let flow_error = |e| TemplateError::Flow(Box::new(e));
     git(&["init", "--quiet"])?;
-    let settings = flow::FlowSettings::load(dir)
-        .map_err(|e| TemplateError::Create(format!("git init in the new project failed: {e}")))?;
-    git(&[
-        "symbolic-ref",
-        "HEAD",
-        &format!("refs/heads/{}", settings.main),
-    ])?;
+    let settings = flow::FlowSettings::load(dir).map_err(flow_error)?;
+    git(&["symbolic-ref", "HEAD", &format!("refs/heads/{}", settings.main)])?;
     git(&["add", "--all"])?;
+    let tree = git_buildkit::git::text(dir, &["write-tree"])?;
     let message = template::render_message(
         &format!("New project from the template {template_name}"),
         template_name,
+        &tree,
     );
     git(&["commit", "--quiet", "-m", &message])?;
-    flow::init(dir).map_err(|e| TemplateError::Create(format!("init failed: {e}")))?;
+    flow::init(dir).map_err(flow_error)?;
     Ok(())
 }
 

@@ -261,7 +261,11 @@ fn add_assets(
             confine::resolve(tree, rel, Last::Follow)
                 .map_err(|o| leaves_tree(name, TreeFile::Asset, rel, o))?;
         }
-        let tera = rel.ends_with(TERA) && !meta.is_dir();
+        // Installed under a name that keeps `.tera` (an application's own
+        // tera templates), the file is copied as it is.
+        let tera = rel.ends_with(TERA)
+            && !meta.is_dir()
+            && (dest.ends_with('/') || !dest.ends_with(TERA));
         if dest.ends_with('/') && !meta.is_dir() {
             let file = file_name(&src);
             dest.push_str(if tera {
@@ -387,7 +391,10 @@ fn maintainer_scripts(
         })?;
         let entry_name = entry.file_name().to_string_lossy().into_owned();
         let tera = entry_name.ends_with(TERA);
-        let file = entry_name.trim_end_matches(TERA).to_owned();
+        let file = entry_name
+            .strip_suffix(TERA)
+            .unwrap_or(&entry_name)
+            .to_owned();
         let mode = if SCRIPTS.contains(&file.as_str()) {
             0o755
         } else if CONTROL_DATA.contains(&file.as_str()) {

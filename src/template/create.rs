@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
-use super::tree::{check_component, generate, Content, TemplateFile, MANIFEST, RECORD};
-use super::{is_text, TemplateError};
+use super::tree::{check_component, generate, renders, Content, TemplateFile, MANIFEST, RECORD};
+use super::TemplateError;
 
 /// What `template create` made.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -59,15 +59,15 @@ pub fn create(
             .collect::<Vec<_>>()
             .join("/");
         let content = match file.content {
-            Content::File { bytes, executable } if is_text(&bytes) => Content::File {
+            Content::File { bytes, mode } if renders(&bytes) => Content::File {
                 bytes: templated(
-                    std::str::from_utf8(&bytes).expect("is_text checked it"),
+                    std::str::from_utf8(&bytes).expect("renders checked it"),
                     &finder,
                     vars,
                     &mut replaced,
                 )
                 .into_bytes(),
-                executable,
+                mode,
             },
             Content::Symlink(target) => {
                 Content::Symlink(templated(&target, &finder, vars, &mut replaced))
@@ -81,7 +81,7 @@ pub fn create(
         path: MANIFEST.into(),
         content: Content::File {
             bytes: manifest(source, vars, description).into_bytes(),
-            executable: false,
+            mode: 0o644,
         },
     });
     generate(&out, dest)?;
@@ -139,29 +139,42 @@ fn source_files(source: &Path) -> Result<Vec<TemplateFile>, TemplateError> {
             source.display()
         )));
     }
-    let listed = crate::git::git(source)
-        .args([
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ])
-        .output();
-    let mut files = match listed {
-        Ok(out) => {
-            let mut paths: Vec<String> = String::from_utf8_lossy(&out)
-                .split('\0')
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned)
-                .collect();
-            paths.sort();
-            paths.dedup();
-            super::tree::read_listed(source, &paths)?
-        }
-        Err(_) => super::tree::read_all(source)?,
+    // In a git work tree, what git tracks or would track; git must then
+    // answer (a failure is an error, not a reason to take everything).
+    let in_git = crate::git::git(source)
+        .args(["rev-parse", "--is-inside-work-tree"])
+        .output()
+        .is_ok_and(|out| out.starts_with(b"true"));
+    let mut files = if in_git {
+        use std::os::unix::ffi::OsStrExt;
+        let out = crate::git::git(source)
+            .args([
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ])
+            .output()?;
+        let mut paths: Vec<PathBuf> = out
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| PathBuf::from(std::ffi::OsStr::from_bytes(p)))
+            .collect();
+        paths.sort();
+        paths.dedup();
+        super::tree::read_listed(source, &paths)?
+    } else {
+        super::tree::read_all(source)?
     };
     files.retain(|f| f.path != RECORD);
+    if files.is_empty() {
+        return Err(TemplateError::Create(format!(
+            "{} has no files to make a template of{}",
+            source.display(),
+            if in_git { " (git ignores or lists none)" } else { "" }
+        )));
+    }
     for file in &files {
         for part in file.path.split('/') {
             check_component(&file.path, part)?;

@@ -23,7 +23,7 @@ pub use tree::{
     builtin_names, generate, generate_then, write_files, Content, Origin, Record, RenderedFile,
     Template, TemplateFile, Variable, MANIFEST, RECORD,
 };
-pub use update::{render_message, update, UpdateOutcome, TRAILER};
+pub use update::{render_message, update, UpdateOutcome, TRAILER, TREE_TRAILER};
 
 /// Variable values by name.
 pub type Vars = BTreeMap<String, String>;
@@ -81,7 +81,7 @@ pub enum TemplateError {
     #[error("{} exists and is not empty: new never writes over a directory", .0.display())]
     Exists(PathBuf),
     /// No template has that name.
-    #[error("no template named {name:?} (there are: {available})")]
+    #[error("no template named {name:?} ({available})")]
     NotFound {
         /// The name asked for.
         name: String,
@@ -114,6 +114,12 @@ pub enum TemplateError {
     /// No commit of the history holds a rendering to merge from.
     #[error("no commit in {}'s history holds a rendering of its template (a `{}:` trailer): it was made with --no-git, or the history was rewritten", .0.display(), update::TRAILER)]
     NoRendering(PathBuf),
+    /// `template update` on the flow's main branch.
+    #[error("{0} is the flow's main branch, which takes only releases and hotfixes")]
+    OnMain(String),
+    /// `init` failed in the new project.
+    #[error("setting the new project up for the flow failed")]
+    Flow(#[source] Box<crate::flow::FlowError>),
     /// The work tree has uncommitted changes, which a merge could mix in.
     #[error(
         "the work tree has uncommitted changes: commit or stash them before `template update`"
@@ -126,7 +132,7 @@ pub enum TemplateError {
         files: Vec<String>,
     },
     /// A file could not be read or written.
-    #[error("{}: {source}", .path.display())]
+    #[error("{}", .path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -167,7 +173,14 @@ impl TemplateError {
                     .into(),
             ),
             TemplateError::Conflicts { .. } => Some(
-                "edit the files to resolve the markers, `git add` them and `git commit`; or `git merge --abort`"
+                "resolve the conflicts (`git status` lists them), `git add` the files and `git commit`; or `git merge --abort`"
+                    .into(),
+            ),
+            TemplateError::OnMain(_) => {
+                Some("update on develop or a feature branch: `git checkout develop`".into())
+            }
+            TemplateError::Git(_) => Some(
+                "git needs an identity to commit: `git config --global user.name NAME` and `user.email`, if it said so"
                     .into(),
             ),
             _ => None,

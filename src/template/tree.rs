@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{is_text, render, TemplateError, Vars};
+use super::{is_text, render, TemplateError, Vars, MAX_OUTPUT};
 use crate::config::{located, ConfigError};
 
 /// The manifest's file name, at the template's root (not copied into projects).
@@ -79,12 +79,12 @@ pub struct TemplateFile {
 /// A file's content and type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
-    /// A regular file; executable or not.
+    /// A regular file.
     File {
         /// Its bytes.
         bytes: Vec<u8>,
-        /// Whether any execute bit is set (written as 0755, else 0644).
-        executable: bool,
+        /// Its permission bits (`0o777` at most; written less the umask).
+        mode: u32,
     },
     /// A symbolic link to a relative path inside the tree.
     Symlink(String),
@@ -205,7 +205,7 @@ impl Template {
                     path: rel.to_owned(),
                     content: Content::File {
                         bytes: bytes.to_vec(),
-                        executable: *executable,
+                        mode: if *executable { 0o755 } else { 0o644 },
                     },
                 });
             }
@@ -219,6 +219,12 @@ impl Template {
     /// it points to a relative path inside the directory.
     pub fn from_dir(name: &str, dir: &Path) -> Result<Self, TemplateError> {
         let manifest_path = dir.join(MANIFEST);
+        if !manifest_path.is_file() {
+            return Err(TemplateError::NotFound {
+                name: name.to_owned(),
+                available: format!("{} has no {MANIFEST}", dir.display()),
+            });
+        }
         let manifest = read_bounded(&manifest_path, 1 << 20)?;
         let manifest = String::from_utf8(manifest).map_err(|_| {
             TemplateError::Manifest(ConfigError {
@@ -321,8 +327,14 @@ impl Template {
                 .entry("current_year".to_owned())
                 .or_insert_with(|| year.clone());
             let default = match &variable.default {
-                // A default over a missing earlier value is missing too.
-                Some(text) => render(&format!("default of {}", variable.name), text, &context).ok(),
+                Some(text) => match render(&format!("default of {}", variable.name), text, &context)
+                {
+                    Ok(value) => Some(value),
+                    // A default over a missing earlier value is missing too;
+                    // with every earlier value there, it is the template's error.
+                    Err(e) if missing.is_empty() => return Err(e),
+                    Err(_) => None,
+                },
                 None => None,
             };
             let value = given
@@ -364,14 +376,14 @@ impl Template {
                 });
             }
             let content = match &file.content {
-                Content::File { bytes, executable } if is_text(bytes) => Content::File {
+                Content::File { bytes, mode } if renders(bytes) => Content::File {
                     bytes: render(
                         &file.path,
-                        std::str::from_utf8(bytes).expect("is_text checked it"),
+                        std::str::from_utf8(bytes).expect("renders checked it"),
                         vars,
                     )?
                     .into_bytes(),
-                    executable: *executable,
+                    mode: *mode,
                 },
                 Content::Symlink(target) => {
                     let target = render(&file.path, target, vars)?;
@@ -406,7 +418,7 @@ impl Template {
             path: RECORD.into(),
             content: Content::File {
                 bytes: record.to_text().into_bytes(),
-                executable: false,
+                mode: 0o644,
             },
         });
         files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -421,7 +433,7 @@ fn not_found(name: &str, user_dir: Option<&Path>) -> TemplateError {
     available.dedup();
     TemplateError::NotFound {
         name: name.to_owned(),
-        available: available.join(", "),
+        available: format!("there are: {}", available.join(", ")),
     }
 }
 
@@ -437,6 +449,13 @@ fn user_names(user_dir: Option<&Path>) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Whether a template file is rendered: text no larger than a rendering
+/// may be. A larger file is copied byte for byte (and `template create`
+/// leaves it as it is), so a big data file never breaks a template.
+pub(super) fn renders(bytes: &[u8]) -> bool {
+    bytes.len() <= MAX_OUTPUT && is_text(bytes)
 }
 
 fn is_identifier(name: &str) -> bool {
@@ -477,15 +496,16 @@ fn check_value(variable: &Variable, value: &str) -> Result<(), TemplateError> {
 }
 
 /// A template path with each component rendered; every result must be one
-/// plain component (not `.`, `..`, nor holding `/` or NUL). A templated
-/// component that renders empty leaves the file out (copier's optional
-/// files: `{% if docs %}docs{% endif %}/conf.py`): `None`.
+/// plain component (not empty, `.`, `..`, nor holding `/` or NUL). A
+/// component with a tag that renders empty leaves the file out (copier's
+/// optional files: `{% if docs %}docs{% endif %}/conf.py`): `None`; one
+/// that is only a value rendering empty is an error.
 fn render_path(path: &str, vars: &Vars) -> Result<Option<String>, TemplateError> {
     let mut parts = Vec::new();
     for part in path.split('/') {
         let rendered = if part.contains("{{") || part.contains("{%") || part.contains("{#") {
             let rendered = render(path, part, vars)?;
-            if rendered.is_empty() {
+            if rendered.is_empty() && part.contains("{%") {
                 return Ok(None);
             }
             rendered
@@ -569,7 +589,7 @@ pub(super) fn read_all(root: &Path) -> Result<Vec<TemplateFile>, TemplateError> 
 /// the bounds; a listed file that is gone is skipped.
 pub(super) fn read_listed(
     root: &Path,
-    paths: &[String],
+    paths: &[PathBuf],
 ) -> Result<Vec<TemplateFile>, TemplateError> {
     let mut files = Vec::new();
     let mut total = 0;
@@ -580,7 +600,7 @@ pub(super) fn read_listed(
         };
         if meta.is_dir() {
             return Err(TemplateError::UnsafePath {
-                path: rel.clone(),
+                path: rel.display().to_string(),
                 problem: "a submodule (a template is made of files)".into(),
             });
         }
@@ -668,7 +688,7 @@ fn read_entry(
         }
         Content::File {
             bytes: read_bounded(path, MAX_BYTES)?,
-            executable: meta.permissions().mode() & 0o111 != 0,
+            mode: meta.permissions().mode() & 0o777,
         }
     } else {
         return Err(TemplateError::UnsafePath {
@@ -679,13 +699,87 @@ fn read_entry(
     Ok(TemplateFile { path: rel, content })
 }
 
+/// The umask of the process (read by setting it and setting it back).
+fn umask() -> u32 {
+    use nix::sys::stat::{umask, Mode};
+    let old = umask(Mode::from_bits_truncate(0o022));
+    umask(old);
+    old.bits()
+}
+
+/// Checks that no file of the set is reached through one of its symlinks
+/// and that no symlink's target passes through another one or leaves the
+/// root: with `a -> .` and `b -> a/..`, `b/x` would be written beside the
+/// root, though each target looks harmless on its own.
+pub(super) fn check_links(files: &[TemplateFile]) -> Result<(), TemplateError> {
+    let links: BTreeSet<&str> = files
+        .iter()
+        .filter(|f| matches!(f.content, Content::Symlink(_)))
+        .map(|f| f.path.as_str())
+        .collect();
+    let through_link = |path: &str| {
+        path.match_indices('/')
+            .any(|(i, _)| links.contains(&path[..i]))
+    };
+    for file in files {
+        if through_link(&file.path) {
+            return Err(TemplateError::UnsafePath {
+                path: file.path.clone(),
+                problem: "its directory is a symlink of the template".into(),
+            });
+        }
+        let Content::Symlink(target) = &file.content else {
+            continue;
+        };
+        let mut at: Vec<&str> = file.path.split('/').collect();
+        at.pop();
+        let parts: Vec<Component<'_>> = Path::new(target).components().collect();
+        let bad = |problem: &str| TemplateError::UnsafePath {
+            path: file.path.clone(),
+            problem: format!("a symlink to {target:?}: {problem}"),
+        };
+        for (i, part) in parts.iter().enumerate() {
+            match part {
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    if at.pop().is_none() {
+                        return Err(bad("it leads outside"));
+                    }
+                }
+                Component::Normal(name) => {
+                    at.push(name.to_str().ok_or_else(|| bad("not UTF-8"))?);
+                    if i + 1 < parts.len() && links.contains(at.join("/").as_str()) {
+                        return Err(bad("it passes through another symlink"));
+                    }
+                }
+                _ => return Err(bad("it is absolute")),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes files under `root` (which exists): directories as needed,
-/// regular files 0644 or 0755, symlinks as they are. Paths were checked
-/// when rendered; each is checked again here, since this writes.
+/// regular files with their mode less the umask, symlinks as they are.
+/// Paths were checked when rendered; they and the links are checked again
+/// here, since this writes, and no file is written through a symlink on
+/// disk.
 pub fn write_files(root: &Path, files: &[TemplateFile]) -> Result<(), TemplateError> {
+    check_links(files)?;
+    let umask = umask();
     for file in files {
         for part in file.path.split('/') {
             check_component(&file.path, part)?;
+        }
+        let mut dir = root.to_owned();
+        for part in file.path.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev() {
+            dir.push(part);
+            if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(TemplateError::UnsafePath {
+                    path: file.path.clone(),
+                    problem: "its directory is a symlink".into(),
+                });
+            }
         }
         let path = root.join(&file.path);
         let io = |source| TemplateError::Io {
@@ -696,11 +790,13 @@ pub fn write_files(root: &Path, files: &[TemplateFile]) -> Result<(), TemplateEr
             std::fs::create_dir_all(parent).map_err(io)?;
         }
         match &file.content {
-            Content::File { bytes, executable } => {
+            Content::File { bytes, mode } => {
                 std::fs::write(&path, bytes).map_err(io)?;
-                let mode = if *executable { 0o755 } else { 0o644 };
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
-                    .map_err(io)?;
+                std::fs::set_permissions(
+                    &path,
+                    std::fs::Permissions::from_mode(mode & 0o777 & !umask),
+                )
+                .map_err(io)?;
             }
             Content::Symlink(target) => {
                 if !link_stays_inside(&file.path, target) {
@@ -731,6 +827,22 @@ pub fn generate_then(
     dir: &Path,
     finish: impl FnOnce(&Path) -> Result<(), TemplateError>,
 ) -> Result<(), TemplateError> {
+    // `.` or `x/..` has no parent of its own to write beside.
+    let absolute = std::path::absolute(dir).map_err(|source| TemplateError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let normal: PathBuf = absolute.components().fold(PathBuf::new(), |mut p, c| {
+        match c {
+            Component::ParentDir => {
+                p.pop();
+            }
+            Component::CurDir => {}
+            other => p.push(other),
+        }
+        p
+    });
+    let dir = normal.as_path();
     if let Ok(mut entries) = std::fs::read_dir(dir) {
         if entries.next().is_some() {
             return Err(TemplateError::Exists(dir.to_owned()));
@@ -755,8 +867,11 @@ pub fn generate_then(
         .map_err(io(scratch.path()))?;
     write_files(scratch.path(), files)?;
     finish(scratch.path())?;
-    // rename(2) replaces an empty directory and refuses a non-empty one, so
-    // a directory filled meanwhile is never written over.
+    if dir.is_dir() {
+        return move_into(scratch.path(), dir);
+    }
+    // rename(2) refuses to replace a directory made meanwhile that is not
+    // empty, so nothing is ever written over.
     let written = scratch.keep();
     std::fs::rename(&written, dir).map_err(|e| {
         let _ = std::fs::remove_dir_all(&written);
@@ -765,6 +880,38 @@ pub fn generate_then(
             _ => io(dir)(e),
         }
     })
+}
+
+/// Moves the entries of `scratch` into the existing empty directory `dir`
+/// (the user's `.`, which must stay the same directory, not be replaced):
+/// each entry renamed, never over one that exists; on a failure the moved
+/// ones go back, so `dir` is left empty again.
+fn move_into(scratch: &Path, dir: &Path) -> Result<(), TemplateError> {
+    let io = |path: &Path, source| TemplateError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let entries: Vec<_> = std::fs::read_dir(scratch)
+        .map_err(|e| io(scratch, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| io(scratch, e))?;
+    let mut moved = Vec::new();
+    for entry in entries {
+        let to = dir.join(entry.file_name());
+        let result = if std::fs::symlink_metadata(&to).is_ok() {
+            Err(TemplateError::Exists(dir.to_owned()))
+        } else {
+            std::fs::rename(entry.path(), &to).map_err(|e| io(&to, e))
+        };
+        if let Err(e) = result {
+            for (from, to) in moved.into_iter().rev() {
+                let _ = std::fs::rename(to, from);
+            }
+            return Err(e);
+        }
+        moved.push((entry.path(), to));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -778,7 +925,7 @@ mod tests {
                 path: (*path).to_owned(),
                 content: Content::File {
                     bytes: text.as_bytes().to_vec(),
-                    executable: false,
+                    mode: 0o644,
                 },
             })
             .collect();
@@ -958,7 +1105,7 @@ description = "who"
             path: "keep".into(),
             content: Content::File {
                 bytes: b"theirs".to_vec(),
-                executable: false,
+                mode: 0o644,
             },
         }];
         assert!(matches!(
@@ -981,7 +1128,7 @@ description = "who"
             path: "../x".into(),
             content: Content::File {
                 bytes: Vec::new(),
-                executable: false,
+                mode: 0o644,
             },
         }];
         assert!(generate(&bad, &dir.path().join("q")).is_err());

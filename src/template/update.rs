@@ -34,9 +34,45 @@ pub enum UpdateOutcome {
     },
 }
 
-/// The message of a rendering's commit.
-pub fn render_message(summary: &str, template: &str) -> String {
-    format!("{summary}\n\n{TRAILER}: {template}\n")
+/// The trailer naming the rendering's tree: a commit whose tree is not
+/// that one (a squash or rebase that copied the message) is no rendering.
+pub const TREE_TRAILER: &str = "Template-Tree";
+
+/// The message of a rendering's commit, of the tree `tree`.
+pub fn render_message(summary: &str, template: &str, tree: &str) -> String {
+    format!("{summary}\n\n{TRAILER}: {template}\n{TREE_TRAILER}: {tree}\n")
+}
+
+/// The newest commit reachable from HEAD that holds a rendering: its
+/// message has both trailers and its tree is the one named.
+fn last_rendering(workdir: &Path) -> Result<Option<String>, TemplateError> {
+    let log = crate::git::text(
+        workdir,
+        &[
+            "log",
+            "--topo-order",
+            &format!("--grep=^{TRAILER}: "),
+            "--format=%H %T%n%B%x00",
+            "HEAD",
+        ],
+    )?;
+    for entry in log.split('\0') {
+        let entry = entry.trim_start_matches('\n');
+        let Some((ids, body)) = entry.split_once('\n') else {
+            continue;
+        };
+        let Some((commit, tree)) = ids.split_once(' ') else {
+            continue;
+        };
+        let named = body.lines().find_map(|l| {
+            l.strip_prefix(TREE_TRAILER)
+                .and_then(|r| r.strip_prefix(": "))
+        });
+        if named.map(str::trim) == Some(tree) {
+            return Ok(Some(commit.to_owned()));
+        }
+    }
+    Ok(None)
 }
 
 /// Brings the project at `workdir` up to date with its template (found in
@@ -65,19 +101,18 @@ pub fn update(
     if crate::git::is_dirty(workdir, Untracked::Ignored)? {
         return Err(TemplateError::Dirty);
     }
-    let last = crate::git::text(
-        workdir,
-        &[
-            "rev-list",
-            "-1",
-            "--topo-order",
-            &format!("--grep=^{TRAILER}: "),
-            "HEAD",
-        ],
-    )?;
-    if last.is_empty() {
-        return Err(TemplateError::NoRendering(workdir.to_owned()));
+    // The flow's main takes merges from release and hotfix branches only.
+    let branch = crate::git::text(workdir, &["symbolic-ref", "--quiet", "--short", "HEAD"])
+        .unwrap_or_default();
+    let main = crate::flow::FlowSettings::load(workdir)
+        .map(|s| s.main)
+        .unwrap_or_else(|_| "main".into());
+    if branch == main {
+        return Err(TemplateError::OnMain(branch));
     }
+    let Some(last) = last_rendering(workdir)? else {
+        return Err(TemplateError::NoRendering(workdir.to_owned()));
+    };
     let tree = tree_of(workdir, &files)?;
     let last_tree = crate::git::text(workdir, &["rev-parse", &format!("{last}^{{tree}}")])?;
     if tree == last_tree {
@@ -86,6 +121,7 @@ pub fn update(
     let message = render_message(
         &format!("Render the template {} again", template.name),
         &template.name,
+        &tree,
     );
     let render = crate::git::text(
         workdir,
