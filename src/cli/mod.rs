@@ -183,6 +183,10 @@ pub enum Command {
     /// Write the man pages into a directory.
     #[command(hide = true)]
     Man(docs::ManArgs),
+    /// Render one template from stdin under memory and CPU limits (the
+    /// child process of every rendering).
+    #[command(name = "__render", hide = true)]
+    Render,
 }
 
 /// Parses argv, runs the command and turns the outcome into an exit code.
@@ -200,6 +204,10 @@ pub fn main() -> ExitCode {
         }
     };
     let ui = Ui::new(cli.color, cli.quiet);
+    // Every template this process renders, it renders in a limited child.
+    if let Ok(exe) = std::env::current_exe() {
+        git_buildkit::template::render_in_children(exe);
+    }
     if let Some(dir) = &cli.chdir {
         if let Err(e) = std::env::set_current_dir(dir) {
             ui.error(
@@ -214,6 +222,7 @@ pub fn main() -> ExitCode {
         Command::Package(args) => package::run(&ui, args),
         Command::Deb(command) => deb::run(&ui, command),
         Command::New(args) => template::new(&ui, args),
+        Command::Render => template::serve_render(),
         Command::Template(command) => template::run(&ui, command),
         Command::Version(args) => version::run(&ui, args),
         Command::Init(args) => flow::run_init(&ui, args),

@@ -339,7 +339,11 @@ fn first_commit(dir: &Path, template_name: &str) -> Result<(), TemplateError> {
     let flow_error = |e| TemplateError::Flow(Box::new(e));
     git(&["init", "--quiet"])?;
     let settings = flow::FlowSettings::load(dir).map_err(flow_error)?;
-    git(&["symbolic-ref", "HEAD", &format!("refs/heads/{}", settings.main)])?;
+    git(&[
+        "symbolic-ref",
+        "HEAD",
+        &format!("refs/heads/{}", settings.main),
+    ])?;
     git(&["add", "--all"])?;
     let tree = git_buildkit::git::text(dir, &["write-tree"])?;
     let message = template::render_message(
@@ -431,4 +435,21 @@ fn update(ui: &Ui, set: Vec<(String, String)>, json: bool) -> Result<(), CliErro
         }
     }
     Ok(())
+}
+
+/// `__render`: a [`template::RenderRequest`] on stdin (4 MiB at most), the
+/// rendering on stdout, an error on stderr with exit 1.
+pub fn serve_render() -> Result<(), CliError> {
+    use std::io::Read;
+    let mut input = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(4 << 20)
+        .read_to_end(&mut input)
+        .map_err(failed)?;
+    let bytes = template::serve_render(&input).map_err(|e| failed(anyhow::anyhow!(e)))?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&bytes)
+        .and_then(|()| out.flush())
+        .map_err(failed)
 }

@@ -263,9 +263,8 @@ fn add_assets(
         }
         // Installed under a name that keeps `.tera` (an application's own
         // tera templates), the file is copied as it is.
-        let tera = rel.ends_with(TERA)
-            && !meta.is_dir()
-            && (dest.ends_with('/') || !dest.ends_with(TERA));
+        let tera =
+            rel.ends_with(TERA) && !meta.is_dir() && (dest.ends_with('/') || !dest.ends_with(TERA));
         if dest.ends_with('/') && !meta.is_dir() {
             let file = file_name(&src);
             dest.push_str(if tera {

@@ -172,7 +172,11 @@ fn source_files(source: &Path) -> Result<Vec<TemplateFile>, TemplateError> {
         return Err(TemplateError::Create(format!(
             "{} has no files to make a template of{}",
             source.display(),
-            if in_git { " (git ignores or lists none)" } else { "" }
+            if in_git {
+                " (git ignores or lists none)"
+            } else {
+                ""
+            }
         )));
     }
     for file in &files {

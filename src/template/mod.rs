@@ -208,13 +208,125 @@ impl Write for Capped {
     }
 }
 
+/// The program that renders in a child process, once the CLI said so.
+static CHILD: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// The memory a child rendering may take beyond what it has at start.
+pub const MEMORY: u64 = 1 << 30;
+
+/// Renders in child processes from now on: `exe __render` (the CLI, which
+/// calls this at start). tera builds values in memory that no output cap
+/// sees (`{% set x = x ~ x %}` doubles a string), so a rendering of
+/// someone else's template runs where [`MEMORY`] and [`DEADLINE`] of CPU
+/// are the kernel's limits, and where exceeding them ends only the child.
+pub fn render_in_children(exe: PathBuf) {
+    let _ = CHILD.set(exe);
+}
+
+/// What the child renders: a template's text and its values.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct RenderRequest {
+    /// The template's text.
+    pub text: String,
+    /// The values.
+    pub vars: Vars,
+}
+
 /// Renders `text` (the template file `file`) with `vars`: no autoescaping
 /// (these are files, not HTML), an undefined variable is an error, and the
-/// bounds of the module apply. The rendering runs on a thread of its own so
-/// that a template that loops forever is abandoned at the deadline (the
-/// thread ends with the process).
+/// bounds of the module apply. In the CLI it runs in a child process (see
+/// [`render_in_children`]); otherwise on a thread of its own, abandoned at
+/// the deadline (the thread ends with the process).
 pub fn render(file: &str, text: &str, vars: &Vars) -> Result<String, TemplateError> {
-    render_within(file, text, vars, DEADLINE)
+    match CHILD.get() {
+        Some(exe) => render_in_child(exe, file, text, vars),
+        None => render_within(file, text, vars, DEADLINE),
+    }
+}
+
+fn render_in_child(
+    exe: &std::path::Path,
+    file: &str,
+    text: &str,
+    vars: &Vars,
+) -> Result<String, TemplateError> {
+    let error = |message: String| TemplateError::Render {
+        file: file.to_owned(),
+        message,
+    };
+    let request = serde_json::to_vec(&RenderRequest {
+        text: text.to_owned(),
+        vars: vars.clone(),
+    })
+    .map_err(|e| error(e.to_string()))?;
+    let run = crate::process::Cmd::new(exe)
+        .arg("__render")
+        .input(request)
+        .label("the template renderer")
+        .output_with_code();
+    match run {
+        Ok((0, out, _)) => {
+            String::from_utf8(out).map_err(|_| error("renders to invalid UTF-8".into()))
+        }
+        Ok((_, _, err)) => {
+            let err = err.trim();
+            Err(error(err.strip_prefix("error: ").unwrap_or(err).to_owned()))
+        }
+        Err(crate::process::ProcessError::Signal { signal, .. })
+            if signal == nix::sys::signal::Signal::SIGXCPU as i32
+                || signal == nix::sys::signal::Signal::SIGKILL as i32 =>
+        {
+            Err(error(format!(
+                "rendering took longer than {} s of CPU (a loop that does not end?)",
+                DEADLINE.as_secs()
+            )))
+        }
+        Err(crate::process::ProcessError::Signal { .. }) => Err(error(format!(
+            "rendering needed more than {} MiB of memory",
+            MEMORY >> 20
+        ))),
+        Err(e) => Err(error(e.to_string())),
+    }
+}
+
+/// The child's side of [`render_in_children`]: limits its own memory and
+/// CPU time, then renders the [`RenderRequest`] in `input`.
+pub fn serve_render(input: &[u8]) -> Result<Vec<u8>, String> {
+    use nix::sys::resource::{setrlimit, Resource};
+    let used = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmSize:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024;
+    setrlimit(Resource::RLIMIT_AS, used + MEMORY, used + MEMORY)
+        .and_then(|()| {
+            setrlimit(
+                Resource::RLIMIT_CPU,
+                DEADLINE.as_secs(),
+                DEADLINE.as_secs() + 1,
+            )
+        })
+        .map_err(|e| format!("cannot limit the renderer: {e}"))?;
+    let request: RenderRequest =
+        serde_json::from_slice(input).map_err(|e| format!("a bad request: {e}"))?;
+    render_now(&request.text, &request.vars)
+}
+
+/// Renders in this thread, the output capped.
+fn render_now(text: &str, vars: &Vars) -> Result<Vec<u8>, String> {
+    let mut context = tera::Context::new();
+    for (name, value) in vars {
+        context.insert(name.clone(), value);
+    }
+    let tera = tera::Tera::default();
+    let mut out = Capped(Vec::new());
+    tera.render_str_to(text, &context, false, &mut out)
+        .map(|()| out.0)
+        .map_err(|e| report(&e))
 }
 
 fn render_within(
@@ -225,17 +337,9 @@ fn render_within(
 ) -> Result<String, TemplateError> {
     let (tx, rx) = std::sync::mpsc::channel();
     let text = text.to_owned();
-    let mut context = tera::Context::new();
-    for (name, value) in vars {
-        context.insert(name.clone(), value);
-    }
+    let vars = vars.clone();
     std::thread::spawn(move || {
-        let tera = tera::Tera::default();
-        let mut out = Capped(Vec::new());
-        let result = tera
-            .render_str_to(&text, &context, false, &mut out)
-            .map(|()| out.0);
-        let _ = tx.send(result.map_err(|e| report(&e)));
+        let _ = tx.send(render_now(&text, &vars));
     });
     let error = |message: String| TemplateError::Render {
         file: file.to_owned(),

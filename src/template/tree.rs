@@ -327,14 +327,15 @@ impl Template {
                 .entry("current_year".to_owned())
                 .or_insert_with(|| year.clone());
             let default = match &variable.default {
-                Some(text) => match render(&format!("default of {}", variable.name), text, &context)
-                {
-                    Ok(value) => Some(value),
-                    // A default over a missing earlier value is missing too;
-                    // with every earlier value there, it is the template's error.
-                    Err(e) if missing.is_empty() => return Err(e),
-                    Err(_) => None,
-                },
+                Some(text) => {
+                    match render(&format!("default of {}", variable.name), text, &context) {
+                        Ok(value) => Some(value),
+                        // A default over a missing earlier value is missing too;
+                        // with every earlier value there, it is the template's error.
+                        Err(e) if missing.is_empty() => return Err(e),
+                        Err(_) => None,
+                    }
+                }
                 None => None,
             };
             let value = given
@@ -772,7 +773,15 @@ pub fn write_files(root: &Path, files: &[TemplateFile]) -> Result<(), TemplateEr
             check_component(&file.path, part)?;
         }
         let mut dir = root.to_owned();
-        for part in file.path.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev() {
+        for part in file
+            .path
+            .split('/')
+            .rev()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
             dir.push(part);
             if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
                 return Err(TemplateError::UnsafePath {

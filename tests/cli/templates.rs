@@ -549,6 +549,10 @@ fn tera_package_files_render_with_the_version_and_hostile_ones_fail_clearly() {
             "exceed 1 MiB",
         ),
         ("{{ undefined_thing }}", "share/info.tera: "),
+        (
+            "{% set_global x=\"aaaaaaaaaaaaaaaa\" %}{% for i in range(end=40) %}{% set_global x = x ~ x %}{% endfor %}{{ x|length }}",
+            "rendering needed more than 1024 MiB of memory",
+        ),
     ] {
         std::fs::write(repo.join("share/info.tera"), text).expect("write");
         sb.commit(&repo, "2026-03-02T10:00:00Z", "Hostile");
@@ -560,4 +564,134 @@ fn tera_package_files_render_with_the_version_and_hostile_ones_fail_clearly() {
         assert!(!run.stderr.contains("root:x:0"), "{}", run.stderr);
         sb.git(&repo, &["tag", "-d", "v1.3.0"]);
     }
+}
+
+#[test]
+fn a_template_cannot_write_outside_its_project_through_symlinks() {
+    let sb = Sandbox::new();
+    let evil = sb.path("evil");
+    write_files(
+        &evil,
+        &[
+            ("buildkit-template.toml", "description = \"evil\"\n", false),
+            ("{{ \"b\" }}/pwned.txt", "pwned\n", false),
+        ],
+    );
+    std::os::unix::fs::symlink(".", evil.join("a")).expect("symlink");
+    std::os::unix::fs::symlink("a/..", evil.join("b")).expect("symlink");
+    std::fs::create_dir(sb.path("out")).expect("mkdir");
+    let run = sb.bk(&sb.path(""), &["new", "./evil", "out/proj", "--no-git"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("symlink"), "{}", run.stderr);
+    assert_eq!(
+        crate::common::dir_names(&sb.path("out")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn update_refuses_main_and_a_squashed_history_and_new_fills_the_current_directory() {
+    let sb = Sandbox::new();
+    write_files(&sb.path("src"), &[("notes.txt", "demo notes\n", false)]);
+    sb.bk(
+        &sb.path(""),
+        &[
+            "template",
+            "create",
+            "src",
+            "demo",
+            "--var",
+            "name=demo",
+            "-o",
+            "tpl",
+        ],
+    )
+    .ok();
+    // `new TEMPLATE .` in an empty directory keeps that directory.
+    let dir = sb.path("proj");
+    std::fs::create_dir(&dir).expect("mkdir");
+    sb.bk(&dir, &["new", "../tpl", ".", "--set", "name=myapp"])
+        .ok();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).expect("made"),
+        "myapp notes\n"
+    );
+
+    sb.git(&dir, &["checkout", "-q", "main"]);
+    let run = sb.bk(&dir, &["template", "update"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("main is the flow's main branch"),
+        "{}",
+        run.stderr
+    );
+    sb.git(&dir, &["checkout", "-q", "develop"]);
+
+    // The user's work squashed into the first commit: its message still
+    // has the trailer, but its tree is not the rendering; nothing is undone.
+    std::fs::write(dir.join("notes.txt"), "mine\n").expect("write");
+    sb.git(&dir, &["commit", "-qam", "Mine"]);
+    let root = sb.git(&dir, &["rev-list", "--max-parents=0", "HEAD"]);
+    sb.git(&dir, &["reset", "--soft", root.trim()]);
+    sb.git(&dir, &["commit", "-q", "--amend", "--no-edit"]);
+    std::fs::write(sb.path("tpl/notes.txt"), "{{ name }} notes, new\n").expect("write");
+    let run = sb.bk(&dir, &["template", "update"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("holds a rendering of its template"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).expect("kept"),
+        "mine\n"
+    );
+}
+
+#[test]
+fn template_create_keeps_big_files_as_they_are_and_refuses_what_it_cannot_keep() {
+    let sb = Sandbox::new();
+    let tree = sb.path("big");
+    let big = format!(
+        "{{\"name\": \"big\", \"data\": \"{}\"}}\n",
+        "x{{ ".repeat(600_000)
+    );
+    write_files(
+        &tree,
+        &[("data.json", &big, false), ("README", "big\n", false)],
+    );
+    sb.bk(
+        &sb.path(""),
+        &[
+            "template", "create", "big", "big-t", "--var", "name=big", "-o", "t",
+        ],
+    )
+    .ok();
+    sb.bk(&sb.path(""), &["new", "./t", "again", "--no-git"])
+        .ok();
+    assert_eq!(
+        std::fs::read_to_string(sb.path("again/data.json")).expect("copied"),
+        big
+    );
+
+    // A tree git ignores entirely is no template.
+    let ignored = sb.path("ignored");
+    write_files(
+        &ignored,
+        &[(".gitignore", "*\n", false), ("a.txt", "a\n", false)],
+    );
+    sb.run(&ignored, "git", &["init", "-q"]).ok();
+    let run = sb.bk(
+        &sb.path(""),
+        &[
+            "template", "create", "ignored", "ig", "--var", "name=a", "-o", "ig",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("has no files to make a template of"),
+        "{}",
+        run.stderr
+    );
+    assert!(!sb.path("ig").exists());
 }
