@@ -366,6 +366,7 @@ impl Template {
     pub fn render(&self, vars: &Vars) -> Result<Vec<RenderedFile>, TemplateError> {
         let mut out = Vec::with_capacity(self.files.len());
         let mut paths = BTreeSet::new();
+        let mut total = 0u64;
         for file in &self.files {
             let Some(path) = render_path(&file.path, vars)? else {
                 continue;
@@ -377,15 +378,22 @@ impl Template {
                 });
             }
             let content = match &file.content {
-                Content::File { bytes, mode } if renders(bytes) => Content::File {
-                    bytes: render(
+                Content::File { bytes, mode } if renders(bytes) && has_tags(bytes) => {
+                    let bytes = render(
                         &file.path,
                         std::str::from_utf8(bytes).expect("renders checked it"),
                         vars,
                     )?
-                    .into_bytes(),
-                    mode: *mode,
-                },
+                    .into_bytes();
+                    total += bytes.len() as u64;
+                    if total > MAX_BYTES {
+                        return Err(TemplateError::TooLarge {
+                            what: self.name.clone(),
+                            problem: format!("it renders to over {} MiB", MAX_BYTES >> 20),
+                        });
+                    }
+                    Content::File { bytes, mode: *mode }
+                }
                 Content::Symlink(target) => {
                     let target = render(&file.path, target, vars)?;
                     if !link_stays_inside(&path, &target) {
@@ -457,6 +465,14 @@ fn user_names(user_dir: Option<&Path>) -> Vec<String> {
 /// leaves it as it is), so a big data file never breaks a template.
 pub(super) fn renders(bytes: &[u8]) -> bool {
     bytes.len() <= MAX_OUTPUT && is_text(bytes)
+}
+
+/// Whether text has a tera tag at all; one without renders to itself, so
+/// it is not rendered (a template of many plain files stays fast).
+fn has_tags(bytes: &[u8]) -> bool {
+    bytes
+        .windows(2)
+        .any(|w| matches!(w, [b'{', b'{' | b'%' | b'#']))
 }
 
 fn is_identifier(name: &str) -> bool {
