@@ -2,7 +2,7 @@
 # rustup's cargo when there is one: Debian's (which make test installs for the
 # rust-cli template's test, issue 15) is too old to build git-buildkit and
 # must not shadow it on a PATH that lists /usr/bin first.
-CARGO ?= $(firstword $(wildcard $(CARGO_HOME)/bin/cargo $(HOME)/.cargo/bin/cargo) cargo)
+CARGO ?= $(firstword $(wildcard $(if $(CARGO_HOME),$(CARGO_HOME)/bin/cargo) $(HOME)/.cargo/bin/cargo) cargo)
 BIN := target/debug/git-buildkit
 # What the tests and the demo run: the real tools a user has.
 # qemu-utils is listed before qemu-system-x86 on purpose: see scripts/ensure-debs.
