@@ -26,6 +26,7 @@ mod serve_load;
 mod shlibdeps;
 mod source_release;
 mod systemd;
+mod template_service;
 mod untrusted_deb;
 mod verify;
 mod version_cmd;
