@@ -28,6 +28,7 @@ mod source_release;
 mod systemd;
 mod template_python;
 mod template_rust;
+mod template_service;
 mod templates;
 mod untrusted_deb;
 mod verify;
