@@ -57,16 +57,10 @@ pub enum TemplateError {
         /// Each missing variable's name and description.
         missing: Vec<(String, String)>,
     },
-    /// A value does not match its variable's pattern.
-    #[error("{name} = {value:?} does not match its pattern {pattern}")]
-    Invalid {
-        /// The variable.
-        name: String,
-        /// The value given.
-        value: String,
-        /// The pattern (anchored at both ends).
-        pattern: String,
-    },
+    /// Values do not match their variables' patterns: each (variable, value,
+    /// pattern), all named in one error.
+    #[error("{}", .0.iter().map(|(name, value, pattern)| format!("{name} = {value:?} does not match its pattern {pattern}")).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<(String, String, String)>),
     /// A value was given for a variable the template does not have.
     #[error("{template} has no variable {name} (it has: {known})")]
     Unknown {

@@ -318,6 +318,7 @@ impl Template {
         }
         let mut values = Vars::new();
         let mut missing = Vec::new();
+        let mut invalid = Vec::new();
         // Defaults see the earlier values and `current_year` (for a
         // copyright line), which is not a value of its own.
         let year = crate::time::ymd(crate::time::signed(crate::time::unix_now()))[..4].to_owned();
@@ -345,11 +346,20 @@ impl Template {
                 .or(default);
             match value {
                 Some(value) => {
-                    check_value(variable, &value)?;
+                    if let Some(pattern) = variable
+                        .pattern
+                        .as_ref()
+                        .filter(|_| !variable.accepts(&value))
+                    {
+                        invalid.push((variable.name.clone(), value.clone(), pattern.clone()));
+                    }
                     values.insert(variable.name.clone(), value);
                 }
                 None => missing.push((variable.name.clone(), variable.description.clone())),
             }
+        }
+        if !invalid.is_empty() {
+            return Err(TemplateError::Invalid(invalid));
         }
         if !missing.is_empty() {
             return Err(TemplateError::Missing {
@@ -494,21 +504,6 @@ impl Variable {
         self.pattern
             .as_deref()
             .is_none_or(|p| anchored(p).is_ok_and(|re| re.is_match(value)))
-    }
-}
-
-fn check_value(variable: &Variable, value: &str) -> Result<(), TemplateError> {
-    let Some(pattern) = &variable.pattern else {
-        return Ok(());
-    };
-    if variable.accepts(value) {
-        Ok(())
-    } else {
-        Err(TemplateError::Invalid {
-            name: variable.name.clone(),
-            value: value.to_owned(),
-            pattern: pattern.clone(),
-        })
     }
 }
 
@@ -1008,7 +1003,7 @@ description = "who"
             let e = t
                 .values(&given(&[("name", bad), ("author", "J")]), &mut |_, _| None)
                 .expect_err("fails");
-            assert!(matches!(e, TemplateError::Invalid { .. }), "{bad}: {e}");
+            assert!(matches!(e, TemplateError::Invalid(_)), "{bad}: {e}");
         }
         let e = t
             .values(&given(&[("colour", "red")]), &mut |_, _| None)

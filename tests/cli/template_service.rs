@@ -6,44 +6,11 @@
 //! socket-activated service and read its greeting, and promotes.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
-use serde_json::Value;
 
 use crate::common::{assert_lintian_clean, dir_names, vm_slot, Sandbox};
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
-}
-
-/// `jobs --json` in `dir` once every job has ended (5 min at most: the job
-/// boots a systemd guest under software emulation), with the logs of the
-/// jobs in the panic message otherwise.
-fn ended_jobs(sb: &Sandbox, dir: &Path) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let jobs = json(&sb.bk(dir, &["jobs", "--json"]).ok().stdout);
-        let jobs = jobs.as_array().expect("array").clone();
-        let ended = |j: &Value| j["state"] == "succeeded" || j["state"] == "failed";
-        if !jobs.is_empty() && jobs.iter().all(ended) {
-            return jobs;
-        }
-        if Instant::now() > deadline {
-            let logs: Vec<String> = jobs
-                .iter()
-                .map(|j| {
-                    std::fs::read_to_string(j["log"].as_str().unwrap_or("")).unwrap_or_default()
-                })
-                .collect();
-            panic!(
-                "the jobs did not end: {jobs:#?}\nlogs:\n{}",
-                logs.join("\n")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+use crate::templates::{generate, release, stages};
 
 /// The files of `deb`, unpacked under `<sandbox>/unpacked`.
 fn unpack(sb: &Sandbox, deb: &Path) -> PathBuf {
@@ -65,63 +32,24 @@ fn read(path: &Path) -> String {
 
 #[test]
 fn debian_service_releases_on_its_first_tag_and_answers_on_its_port_in_a_systemd_vm() {
-    let sb = Sandbox::new();
-    let dir = sb.path("hellod");
-    let dir_str = dir.to_str().expect("utf8");
-    sb.bk(
-        &sb.path(""),
+    let (sb, dir) = generate(
+        "debian-service",
         &[
-            "-q",
-            "new",
-            "debian-service",
-            dir_str,
-            "--set",
             "name=hellod",
-            "--set",
             "author=Jane Doe <jane@example.com>",
-            "--set",
             "port=8123",
         ],
-    )
-    .ok();
-    sb.generate_key(&dir, "Hellod Packages", "ops@example.com");
-
+    );
     // The release, as a user types it: the tag hook starts the pipeline.
-    sb.bk(&dir, &["-q", "release", "start", "0.1.0"]).ok();
     let _vm = vm_slot();
-    sb.bk(&dir, &["-q", "release", "finish", "-m", "0.1.0"])
-        .ok();
-    let jobs = ended_jobs(&sb, &dir);
-    let jobs: Vec<(&str, &str)> = jobs
-        .iter()
-        .map(|j| {
-            (
-                j["tag"].as_str().unwrap_or(""),
-                j["state"].as_str().unwrap_or(""),
-            )
-        })
-        .collect();
-    assert_eq!(jobs, [("v0.1.0", "succeeded")]);
-
-    let record = json(&sb.bk(&dir, &["show", "v0.1.0", "--json"]).ok().stdout);
-    let stages: Vec<(&str, &str)> = record["stages"]
-        .as_array()
-        .expect("stages")
-        .iter()
-        .map(|s| {
-            (
-                s["name"].as_str().unwrap_or(""),
-                s["result"].as_str().unwrap_or(""),
-            )
-        })
-        .collect();
+    let record = release(&sb, &dir);
     assert_eq!(
-        stages,
+        stages(&record),
         [
-            ("package", "succeeded"),
-            ("publish", "succeeded"),
-            ("vm-test", "succeeded"),
-            ("promote", "succeeded"),
+            "package succeeded",
+            "publish succeeded",
+            "vm-test succeeded",
+            "promote succeeded"
         ],
         "{record:#}"
     );

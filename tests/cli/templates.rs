@@ -32,10 +32,18 @@ pub fn wait_for_record(sb: &Sandbox, repo: &Path, tag: &str, limit: Duration) ->
         if ended {
             return json(&sb.bk(repo, &["show", tag, "--json"]).ok().stdout);
         }
-        assert!(
-            Instant::now() < deadline,
-            "the pipeline did not end: {jobs:#?}"
-        );
+        if Instant::now() > deadline {
+            let logs: Vec<String> = jobs
+                .iter()
+                .map(|j| {
+                    std::fs::read_to_string(j["log"].as_str().unwrap_or("")).unwrap_or_default()
+                })
+                .collect();
+            panic!(
+                "the pipeline did not end: {jobs:#?}\nlogs:\n{}",
+                logs.join("\n")
+            );
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -207,6 +215,25 @@ fn new_never_writes_over_a_directory_and_names_every_missing_value_at_once() {
         assert!(run.stderr.contains(message), "{message}: {}", run.stderr);
         assert!(!sb.path("fresh").exists());
     }
+    // Every value against its pattern, in one error.
+    let run = sb.bk(
+        &sb.path(""),
+        &[
+            "new",
+            "shell-tool",
+            "fresh",
+            "--set",
+            "name=X",
+            "--set",
+            "author=nobody",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("name = \"X\" does not match its pattern [a-z][a-z0-9-]+; author = \"nobody\" does not match"),
+        "{}",
+        run.stderr
+    );
     let run = sb.bk(&sb.path(""), &["new", "no-such", "fresh"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
