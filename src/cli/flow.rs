@@ -379,7 +379,30 @@ fn report(ui: &Ui, outcome: Result<Outcome, FlowError>) -> Result<(), CliError> 
     let outcome = outcome?;
     ui.status("Finished", &outcome.branch);
     if let Some(tag) = &outcome.tag {
+        say_pipeline(ui, tag);
         ui.out(tag);
     }
     Ok(())
+}
+
+/// Says whether the new tag's hook started the pipeline, and how to follow
+/// it (the job runs in the background, so nothing else would say so).
+fn say_pipeline(ui: &Ui, tag: &str) {
+    let Ok(repo) = super::open_repo() else {
+        return;
+    };
+    let jobs = git_buildkit::hooks::Jobs::of(&repo);
+    let started = jobs
+        .list(&repo)
+        .is_ok_and(|list| list.iter().any(|job| job.tag == tag));
+    if started {
+        ui.note(&format!(
+            "the tag hook started the pipeline for {tag} in the background: follow it with `git buildkit jobs` (log: {}), then `git buildkit show {tag}`",
+            jobs.log_path(tag).display()
+        ));
+    } else {
+        ui.note(&format!(
+            "no pipeline started for {tag} (no tag hook, or it was told not to): run it with `git buildkit pipeline {tag}`"
+        ));
+    }
 }

@@ -82,7 +82,15 @@ pub fn generate(template: &str, values: &[&str]) -> (Sandbox, PathBuf) {
 /// and the tag hook's pipeline to its end; returns the record.
 pub fn release(sb: &Sandbox, dir: &Path) -> Value {
     sb.bk(dir, &["release", "start", "0.1.0"]).ok();
-    sb.bk(dir, &["release", "finish", "-m", "0.1.0"]).ok();
+    let finish = sb.bk(dir, &["release", "finish", "-m", "0.1.0"]).ok();
+    // The finish says the pipeline runs, and how to follow it.
+    assert!(
+        finish
+            .stderr
+            .contains("the tag hook started the pipeline for v0.1.0 in the background: follow it with `git buildkit jobs`"),
+        "{}",
+        finish.stderr
+    );
     wait_for_record(sb, dir, "v0.1.0", Duration::from_secs(600))
 }
 
