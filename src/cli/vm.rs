@@ -479,7 +479,7 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
     let mode = args.mode.as_deref().map(parse_mode).transpose()?;
     let tag = match args.reference {
         Some(reference) => reference,
-        None => latest_tag(&repo)?,
+        None => latest_tag(ui, &repo)?,
     };
     let commit = repo.resolve(&tag)?;
     let config = package::load_config(&repo, &commit, &tag)?;
@@ -565,21 +565,46 @@ fn suites_to_test(
     (suite, upgrade_from)
 }
 
-fn latest_tag(repo: &git_buildkit::git::Repo) -> Result<String, CliError> {
+/// The newest version tag whose commit has a `.buildkit.toml` (a project
+/// packaged from upstream's history has older tags without one); a newer
+/// tag without one is said.
+fn latest_tag(ui: &Ui, repo: &git_buildkit::git::Repo) -> Result<String, CliError> {
     let head = repo.resolve("HEAD")?;
     let scheme = package::load_config(repo, &head, "HEAD")
         .map(|c| c.tag_scheme(None))
         .unwrap_or_default();
-    match package::latest_version(repo, &scheme)? {
-        Some((tag, _)) => Ok(tag),
-        None => Err(usage(anyhow::anyhow!(
+    let mut tags: Vec<(semver::Version, git_buildkit::git::TagInfo)> = repo
+        .tags()?
+        .into_iter()
+        .filter_map(|t| scheme.parse_tag(&t.name).ok().map(|v| (v, t)))
+        .collect();
+    tags.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
+    let Some(newest) = tags.first().map(|(_, t)| t.name.clone()) else {
+        return Err(usage(anyhow::anyhow!(
             "this repository has no version tag ({}X.Y.Z) to test",
             scheme.prefix
         ))
         .hint(format!(
             "tag a release (`git buildkit release start 1.0.0`), or name a tag; {FILE_NAME} sets the prefix"
-        ))),
+        )));
+    };
+    for (_, tag) in &tags {
+        if repo.read_file(&tag.commit.id, FILE_NAME)?.is_some() {
+            if tag.name != newest {
+                ui.note(&format!(
+                    "{newest} has no {FILE_NAME}: testing {}, the newest version tag with one",
+                    tag.name
+                ));
+            }
+            return Ok(tag.name.clone());
+        }
     }
+    Err(usage(anyhow::anyhow!(
+        "no version tag has a {FILE_NAME} (the newest is {newest})"
+    ))
+    .hint(format!(
+        "commit a {FILE_NAME} and tag a release, or name a tag"
+    )))
 }
 
 /// Prints the verdict (text or JSON), writes JUnit, and maps it to the exit code.

@@ -626,3 +626,35 @@ fn vm_create_is_instant_when_the_recipe_is_unchanged() {
         .stdout;
     assert_eq!(resolv.trim(), "");
 }
+
+#[test]
+fn vm_test_without_a_tag_takes_the_newest_version_tag_that_has_a_config() {
+    let sb = Sandbox::new();
+    let repo = sb.hello();
+    // Upstream's newer tag, without our configuration.
+    sb.git(&repo, &["rm", "-q", ".buildkit.toml"]);
+    sb.commit(&repo, "2026-03-01T10:00:00Z", "Upstream 2.0.0");
+    sb.tag(&repo, "2026-03-01T10:00:00Z", "v2.0.0");
+    // No image in an empty cache: the run stops right after choosing.
+    let empty = sb.path("no-images");
+    let env = [("BUILDKIT_VM_CACHE", empty.to_str().expect("utf8"))];
+    let run = sb.bk_env(&repo, &["vm-test"], &env);
+    assert!(
+        run.stderr.contains(
+            "note: v2.0.0 has no .buildkit.toml: testing v1.1.0, the newest version tag with one"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("no VM image named"), "{}", run.stderr);
+    // With no tag that has one: a clear error.
+    sb.git(&repo, &["tag", "-d", "v1.0.0", "v1.1.0"]);
+    let run = sb.bk_env(&repo, &["vm-test"], &env);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: no version tag has a .buildkit.toml (the newest is v2.0.0)"),
+        "{}",
+        run.stderr
+    );
+}
