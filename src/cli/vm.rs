@@ -209,7 +209,7 @@ pub struct DestroyArgs {
 /// install failed (no verdict on the tests).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  git buildkit vm-test                          the latest version tag
+  git buildkit vm-test                          the newest version tag with a .buildkit.toml
   git buildkit vm-test v1.2.0 --mode systemd
   git buildkit vm-test v1.2.0 --keep            then: git buildkit vm exec RUN-ID -- CMD
   git buildkit vm-test v1.2.0 --keep --forward 8080:80   http://127.0.0.1:8080/ is guest port 80
@@ -217,7 +217,7 @@ pub struct DestroyArgs {
   git buildkit vm-test --junit report.xml
   git buildkit vm-test v1.2.0 --suite staging --upgrade-from stable   fresh install and upgrade")]
 pub struct TestArgs {
-    /// The version tag (default: the latest).
+    /// The version tag (default: the newest one whose commit has a .buildkit.toml).
     #[arg(value_name = "REF")]
     pub reference: Option<String>,
     /// The base image (default: [vm] image, else "default").

@@ -93,6 +93,25 @@ pub struct BuildReport {
     pub seconds: f64,
 }
 
+/// Whether the work tree has changes (untracked files included) other
+/// than what is under `out_dir`: `-o dist` inside the tree must not make
+/// every later run warn about our own output.
+fn has_changes_besides(repo: &Repo, out_dir: &Path) -> Result<bool, PackageError> {
+    let Some(workdir) = repo.workdir() else {
+        return Ok(false);
+    };
+    let out = std::path::absolute(out_dir).unwrap_or_else(|_| out_dir.to_owned());
+    let out = out.canonicalize().unwrap_or(out);
+    let root = workdir
+        .canonicalize()
+        .unwrap_or_else(|_| workdir.to_owned());
+    let changed = crate::git::changed_paths(workdir, crate::git::Untracked::Included)
+        .map_err(crate::git::GitError::from)?;
+    Ok(changed
+        .iter()
+        .any(|path| !root.join(path.trim_end_matches('/')).starts_with(&out)))
+}
+
 /// Reads `.buildkit.toml` from `commit`.
 pub fn load_config(repo: &Repo, commit: &CommitInfo, rev: &str) -> Result<Config, PackageError> {
     let bytes = repo
@@ -112,7 +131,7 @@ pub fn package(
 ) -> Result<PackageOutcome, PackageError> {
     let rev = request.rev.clone().unwrap_or_else(|| "HEAD".to_owned());
     let commit = repo.resolve(&rev)?;
-    if request.rev.is_none() && repo.is_dirty()? {
+    if request.rev.is_none() && has_changes_besides(repo, &request.out_dir)? {
         listener.warn(
             "the work tree has uncommitted changes; they are ignored: packaging the committed HEAD",
         );

@@ -599,3 +599,24 @@ assets = [{{ src = "{second_src}", dest = "/usr/share/pair/b" }}]
     );
     assert_eq!(dir_names(&dist2), Vec::<String>::new());
 }
+
+#[test]
+fn output_inside_the_work_tree_is_not_an_uncommitted_change() {
+    let sb = Sandbox::new();
+    let repo = sb.hello();
+    // `-o dist` in the tree, twice: our own output is no change of the user's.
+    for _ in 0..2 {
+        let run = sb.bk(&repo, &["package", "-o", "dist"]).ok();
+        assert!(!run.stderr.contains("uncommitted"), "{}", run.stderr);
+    }
+    assert!(repo.join("dist").is_dir());
+    // Any other untracked file still is.
+    write_files(&repo, &[("notes.txt", "mine\n", false)]);
+    let run = sb.bk(&repo, &["package", "-o", "dist"]).ok();
+    assert!(
+        run.stderr
+            .contains("warning: the work tree has uncommitted changes; they are ignored"),
+        "{}",
+        run.stderr
+    );
+}
