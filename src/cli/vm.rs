@@ -677,6 +677,12 @@ pub fn report(
             if !rest.is_empty() {
                 e.detail = Some(rest.to_owned());
             }
+            if first.starts_with("apt-get install") {
+                e.hint = Some(
+                    "a Depends may not be installable from the image's Debian release (apt says which): check the package's Depends, or test on an image of the release you target (`git buildkit vm create NAME --suite SUITE`, then [vm] image = \"NAME\")"
+                        .into(),
+                );
+            }
             Err(e)
         }
     }

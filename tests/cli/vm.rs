@@ -357,6 +357,13 @@ fn an_uninstallable_package_or_a_bad_signature_is_a_testbed_failure() {
         "{}",
         run.stderr
     );
+    // What to do about it.
+    assert!(
+        run.stderr
+            .contains("hint: a Depends may not be installable from the image's Debian release"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(
         results(&verdict),
         owned(&[("smoke1", "skip", "not run: the test bed failed")])
