@@ -14,7 +14,11 @@
 //! writable, `/tmp`, `/var/tmp`, the caller's home and the key store
 //! replaced by empty directories, no network unless `network = true`, its
 //! own PID namespace (so nothing it starts outlives it), and a new session
-//! (so it cannot push keystrokes into the caller's terminal). There the
+//! (so it cannot push keystrokes into the caller's terminal). The build
+//! host (never a tag) can show more directories read-only with the git
+//! configuration key [`GRANT_KEY`]: a toolchain or a package cache under
+//! the home directory, which the sandbox otherwise hides; one that holds
+//! the key store or the passphrase file is refused. There the
 //! run's directory is always at [`SANDBOX_RUN`], so the paths a compiler
 //! writes into debug information (and so the build ids) are the same in
 //! every build of a tag, as on Debian's buildds.
@@ -32,6 +36,11 @@ use super::{BuildReport, PackageError};
 use crate::config::{BuildTimeout, Config, PackageConfig, Sandbox};
 use crate::process::{Cmd, ProcessError};
 use crate::progress::Listener;
+
+/// The git configuration key (multi-valued; read from the host's git
+/// configuration, never from a tag) naming directories the sandbox shows
+/// read-only: `git config --global --add buildkit.sandbox.readOnly ~/.rustup`.
+pub const GRANT_KEY: &str = "buildkit.sandbox.readOnly";
 
 /// `PATH` of every build: Debian's default (see /etc/login.defs), not the
 /// caller's. `build-env = ["PATH"]` passes the caller's instead.
@@ -191,6 +200,85 @@ pub(super) fn hidden_paths(home: Option<PathBuf>, key_store: Option<PathBuf>) ->
     hidden
 }
 
+/// The directories [`GRANT_KEY`]'s `values` name (absolute, or `~/…`),
+/// each canonical and checked: an existing directory other than `/`, that
+/// neither holds nor lies inside a secret (`secrets`: the key store and
+/// the passphrase file, when there are).
+pub fn granted_paths(
+    values: &[String],
+    home: Option<&Path>,
+    secrets: &[PathBuf],
+) -> Result<Vec<PathBuf>, PackageError> {
+    let secrets: Vec<PathBuf> = secrets
+        .iter()
+        .map(|s| s.canonicalize().unwrap_or_else(|_| s.clone()))
+        .collect();
+    let mut granted: Vec<PathBuf> = Vec::new();
+    for value in values {
+        let refuse = |reason: String| PackageError::Grant {
+            path: value.clone(),
+            reason,
+        };
+        let path = match (value.strip_prefix("~/"), home) {
+            (Some(rest), Some(home)) => home.join(rest),
+            (Some(_), None) => return Err(refuse("HOME is not set".into())),
+            (None, _) => PathBuf::from(value),
+        };
+        if !path.is_absolute() {
+            return Err(refuse("is not an absolute path".into()));
+        }
+        let path = path
+            .canonicalize()
+            .map_err(|e| refuse(format!("cannot be read: {e}")))?;
+        if !path.is_dir() {
+            return Err(refuse("is not a directory".into()));
+        }
+        if path == Path::new("/") {
+            return Err(refuse("is the whole file system".into()));
+        }
+        if let Some(secret) = secrets
+            .iter()
+            .find(|s| s.starts_with(&path) || path.starts_with(s))
+        {
+            return Err(refuse(format!("would show {}", secret.display())));
+        }
+        if !granted.contains(&path) {
+            granted.push(path);
+        }
+    }
+    Ok(granted)
+}
+
+/// What the build host grants with [`GRANT_KEY`] in the repository at
+/// `dir` (its own and the user's git configuration), checked by
+/// [`granted_paths`] against the key store and the passphrase file.
+pub(super) fn host_grants(dir: &Path) -> Result<Vec<PathBuf>, PackageError> {
+    let values = match crate::git::git(dir)
+        .args(["config", "--get-all", GRANT_KEY])
+        .output()
+    {
+        Ok(out) => String::from_utf8_lossy(&out)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_owned())
+            .collect(),
+        // Exit 1: the key is not set.
+        Err(ProcessError::Exit { code: 1, .. }) => Vec::new(),
+        Err(e) => return Err(PackageError::Git(crate::git::GitError::from(e))),
+    };
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let paths = crate::paths::Env::current();
+    let secrets: Vec<PathBuf> = paths
+        .keys_dir()
+        .ok()
+        .into_iter()
+        .chain(std::env::var_os("BUILDKIT_KEY_PASSPHRASE_FILE").map(PathBuf::from))
+        .collect();
+    granted_paths(&values, paths.home().ok().as_deref(), &secrets)
+}
+
 /// bwrap's arguments up to the command: read-only root, fresh /dev and
 /// /proc, empty /tmp, /var/tmp and `hidden`, the run's directory writable
 /// at [`SANDBOX_RUN`] (mounted last, so it shows even inside a hidden
@@ -299,6 +387,7 @@ pub(super) fn run_builds(
     config: &Config,
     dirs: &RunDirs,
     vars: &BuildVars,
+    granted: &[PathBuf],
     listener: &dyn Listener,
 ) -> Result<Vec<BuildReport>, PackageError> {
     let mut runner = Runner {
@@ -315,7 +404,8 @@ pub(super) fn run_builds(
     };
     for purpose in [Purpose::Build, Purpose::Test] {
         for package in &config.packages {
-            if let Some(build) = Build::of(package, purpose) {
+            if let Some(mut build) = Build::of(package, purpose) {
+                build.ro.extend_from_slice(granted);
                 runner.run(package, build, purpose)?;
             }
         }
@@ -501,5 +591,55 @@ mod tests {
             std::slice::from_ref(&keys)
         );
         assert_eq!(hidden_paths(Some(home.clone()), Some(keys)), [home]);
+    }
+
+    #[test]
+    fn grants_are_canonical_directories_away_from_secrets() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().canonicalize().expect("canonical");
+        let toolchain = home.join(".rustup");
+        let keys = home.join(".local/share/git-buildkit/keys");
+        let passphrase = home.join("secret/pass");
+        for d in [
+            &toolchain,
+            &keys,
+            &passphrase.parent().expect("parent").to_owned(),
+        ] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        std::fs::write(&passphrase, "x").expect("write");
+        std::fs::write(home.join("file"), "x").expect("write");
+        let secrets = [keys.clone(), passphrase];
+        let grant = |values: &[&str]| {
+            let values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
+            granted_paths(&values, Some(&home), &secrets)
+        };
+        // `~/` is the home; duplicates once.
+        let ok = grant(&["~/.rustup", &toolchain.display().to_string()]).expect("granted");
+        assert_eq!(ok, [toolchain.clone()]);
+        // A directory holding a secret, inside one, or the root: refused.
+        for (value, reason) in [
+            ("~/", "would show"),
+            ("~/.local", "would show"),
+            ("~/.local/share/git-buildkit/keys/../keys", "would show"),
+            ("~/secret", "would show"),
+            ("/", "whole file system"),
+            ("relative/dir", "is not an absolute path"),
+            ("~/missing", "cannot be read"),
+            ("~/file", "is not a directory"),
+        ] {
+            match grant(&[value]) {
+                Err(PackageError::Grant { path, reason: why }) => {
+                    assert_eq!(path, value);
+                    assert!(why.contains(reason), "{value}: {why}");
+                }
+                other => panic!("{value}: {other:?}"),
+            }
+        }
+        // Without secrets, the root is still refused.
+        let root = granted_paths(&["/".to_owned()], None, &[]);
+        assert!(
+            matches!(root, Err(PackageError::Grant { reason, .. }) if reason.contains("whole file system"))
+        );
     }
 }

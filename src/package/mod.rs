@@ -176,7 +176,8 @@ pub fn package(
         tag: version.tag.clone(),
         commit: commit.id.clone(),
     };
-    let builds = build::run_builds(&config, &dirs, &vars, listener)?;
+    let granted = build::host_grants(repo.cwd())?;
+    let builds = build::run_builds(&config, &dirs, &vars, &granted, listener)?;
     let built = Built {
         history: History::collect(repo, &config.tag_scheme(None), &version, &commit)?,
         tree: &dirs.src,
