@@ -42,6 +42,22 @@ use crate::progress::Listener;
 /// read-only: `git config --global --add buildkit.sandbox.readOnly ~/.rustup`.
 pub const GRANT_KEY: &str = "buildkit.sandbox.readOnly";
 
+/// The git configuration key (boolean; the host's, never a tag's) with
+/// which a shared build host requires every build to run in bwrap without
+/// network: a tag's `sandbox = "none"` or `network = true` is refused, and
+/// so is a build where bwrap does not work.
+pub const REQUIRE_KEY: &str = "buildkit.sandbox.require";
+
+/// What the build host decides about build sandboxes, from its git
+/// configuration (never from a tag).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostPolicy {
+    /// Directories shown read-only ([`GRANT_KEY`]), checked.
+    pub granted: Vec<PathBuf>,
+    /// [`REQUIRE_KEY`].
+    pub require: bool,
+}
+
 /// `PATH` of every build: Debian's default (see /etc/login.defs), not the
 /// caller's. `build-env = ["PATH"]` passes the caller's instead.
 pub const BUILD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -249,23 +265,38 @@ pub fn granted_paths(
     Ok(granted)
 }
 
-/// What the build host grants with [`GRANT_KEY`] in the repository at
-/// `dir` (its own and the user's git configuration), checked by
-/// [`granted_paths`] against the key store and the passphrase file.
-pub(super) fn host_grants(dir: &Path) -> Result<Vec<PathBuf>, PackageError> {
-    let values = match crate::git::git(dir)
-        .args(["config", "--get-all", GRANT_KEY])
-        .output()
-    {
-        Ok(out) => String::from_utf8_lossy(&out)
+/// The values of a git configuration key in the repository at `dir` (its
+/// own and the user's configuration), none when it is not set.
+fn config_values(dir: &Path, args: &[&str]) -> Result<Vec<String>, PackageError> {
+    match crate::git::git(dir).arg("config").args(args).output() {
+        Ok(out) => Ok(String::from_utf8_lossy(&out)
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| l.trim().to_owned())
-            .collect(),
+            .collect()),
         // Exit 1: the key is not set.
-        Err(ProcessError::Exit { code: 1, .. }) => Vec::new(),
-        Err(e) => return Err(PackageError::Git(crate::git::GitError::from(e))),
-    };
+        Err(ProcessError::Exit { code: 1, .. }) => Ok(Vec::new()),
+        Err(e) => Err(PackageError::Git(crate::git::GitError::from(e))),
+    }
+}
+
+/// The build host's policy in the repository at `dir`: [`REQUIRE_KEY`],
+/// and [`GRANT_KEY`] checked by [`granted_paths`] against the key store
+/// and the passphrase file.
+pub(super) fn host_policy(dir: &Path) -> Result<HostPolicy, PackageError> {
+    let require = config_values(dir, &["--type=bool", "--get", REQUIRE_KEY])?
+        .first()
+        .is_some_and(|v| v == "true");
+    let values = config_values(dir, &["--get-all", GRANT_KEY])?;
+    Ok(HostPolicy {
+        granted: host_grants(&values)?,
+        require,
+    })
+}
+
+/// [`granted_paths`] of `values` for this user's home, key store and
+/// passphrase file.
+fn host_grants(values: &[String]) -> Result<Vec<PathBuf>, PackageError> {
     if values.is_empty() {
         return Ok(Vec::new());
     }
@@ -276,7 +307,7 @@ pub(super) fn host_grants(dir: &Path) -> Result<Vec<PathBuf>, PackageError> {
         .into_iter()
         .chain(std::env::var_os("BUILDKIT_KEY_PASSPHRASE_FILE").map(PathBuf::from))
         .collect();
-    granted_paths(&values, paths.home().ok().as_deref(), &secrets)
+    granted_paths(values, paths.home().ok().as_deref(), &secrets)
 }
 
 /// bwrap's arguments up to the command: read-only root, fresh /dev and
@@ -387,10 +418,11 @@ pub(super) fn run_builds(
     config: &Config,
     dirs: &RunDirs,
     vars: &BuildVars,
-    granted: &[PathBuf],
+    host: &HostPolicy,
     listener: &dyn Listener,
 ) -> Result<Vec<BuildReport>, PackageError> {
     let mut runner = Runner {
+        require: host.require,
         dirs,
         vars,
         listener,
@@ -405,7 +437,7 @@ pub(super) fn run_builds(
     for purpose in [Purpose::Build, Purpose::Test] {
         for package in &config.packages {
             if let Some(mut build) = Build::of(package, purpose) {
-                build.ro.extend_from_slice(granted);
+                build.ro.extend_from_slice(&host.granted);
                 runner.run(package, build, purpose)?;
             }
         }
@@ -415,6 +447,8 @@ pub(super) fn run_builds(
 
 /// Runs the commands of one packaging, each distinct one once.
 struct Runner<'a> {
+    /// The host requires the sandbox ([`REQUIRE_KEY`]).
+    require: bool,
     dirs: &'a RunDirs,
     vars: &'a BuildVars,
     listener: &'a dyn Listener,
@@ -435,13 +469,25 @@ impl Runner<'_> {
         if self.done.contains(&(purpose, build.clone())) {
             return Ok(());
         }
+        let refused = match (build.sandbox, build.network) {
+            (Sandbox::None, _) => Some("sandbox = \"none\""),
+            (_, true) => Some("network = true"),
+            _ => None,
+        };
+        if let (true, Some(setting)) = (self.require, refused) {
+            return Err(PackageError::SandboxRequired {
+                package: package.name.get_ref().clone(),
+                setting,
+            });
+        }
+        let strict = build.sandbox == Sandbox::Bwrap || self.require;
         let isolation = match build.sandbox {
             Sandbox::None => Isolation::Unsandboxed,
             Sandbox::Auto | Sandbox::Bwrap => match self.bwrap.get_or_insert_with(bwrap_usable) {
                 Ok(()) => Isolation::Bwrap {
                     network: build.network,
                 },
-                Err(reason) if build.sandbox == Sandbox::Bwrap => {
+                Err(reason) if strict => {
                     return Err(PackageError::NoSandbox {
                         package: package.name.get_ref().clone(),
                         reason: reason.clone(),
