@@ -23,6 +23,7 @@ mod python_deb;
 mod python_package;
 mod repo;
 mod serve_load;
+mod serving;
 mod shlibdeps;
 mod source_release;
 mod systemd;
