@@ -193,6 +193,11 @@ type Answer = (u16, Option<String>, Option<String>);
 
 /// GETs `target` as sent (no client-side normalising of `..` or `%2e`).
 fn get(server: &Server, target: &str) -> Answer {
+    get_with(server, target, "")
+}
+
+/// GETs `target` with `extra` header lines (each ending in CRLF).
+fn get_with(server: &Server, target: &str, extra: &str) -> Answer {
     let authority = server
         .url
         .trim_start_matches("http://")
@@ -200,7 +205,7 @@ fn get(server: &Server, target: &str) -> Answer {
     let mut stream = TcpStream::connect(authority).expect("connect");
     write!(
         stream,
-        "GET {target} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        "GET {target} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n{extra}\r\n"
     )
     .expect("send");
     let mut response = Vec::new();
@@ -386,6 +391,46 @@ fn serves_the_repository(kind: Kind) {
         .map(|(target, _)| (*target, get(&server, target)))
         .collect();
     assert_eq!(got, expected, "{}", kind.program());
+
+    // dists/ answers in full, whatever the validators say (the files above
+    // have the same mtimes as the previous generation's); the pool, whose
+    // names never change bytes, answers conditionals and ranges.
+    let since = |target: &str| {
+        let mtime = std::fs::metadata(fx.repo.join(&target[1..]))
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        format!("If-Modified-Since: {}\r\n", httpdate::fmt_http_date(mtime))
+    };
+    let in_release = "/dists/stable/InRelease";
+    let deb = "/pool/main/h/hello/hello_1.0-1_amd64.deb";
+    let range = "Range: bytes=0-9\r\n";
+    let status: Vec<(&str, u16)> = [
+        (in_release, since(in_release)),
+        (in_release, range.to_owned()),
+        (deb, since(deb)),
+        (deb, range.to_owned()),
+    ]
+    .iter()
+    .map(|(target, extra)| {
+        let asked = if extra.starts_with("Range") {
+            "range"
+        } else {
+            "since"
+        };
+        (asked, get_with(&server, target, extra).0)
+    })
+    .collect();
+    assert_eq!(
+        status,
+        [
+            ("since", 200),
+            ("range", 200),
+            ("since", 304),
+            ("range", 206)
+        ],
+        "{}",
+        kind.program()
+    );
 }
 
 #[test]
