@@ -68,8 +68,8 @@ pub enum Command {
     Sources(SourcesArgs),
     /// Print an nginx or Apache configuration that serves the repository in production.
     #[command(after_help = "Examples:
-  git buildkit repo serve-config --nginx ~/repos/hello --server-name apt.example.org > /etc/nginx/sites-available/hello
-  git buildkit repo serve-config --apache ~/repos/hello --listen 127.0.0.1:8080 > /etc/apache2/sites-available/hello.conf
+  git buildkit repo serve-config --nginx ~/repos/hello --server-name apt.example.org
+  git buildkit repo serve-config --apache ~/repos/hello --listen 127.0.0.1:8080
 
 Only dists/, pool/ and the public key are served (never .buildkit/, no listings); InRelease and the
 indexes are no-cache, by-hash and pool files immutable. TLS is left to your usual configuration.")]
