@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
 
+use crate::common::Sandbox;
 use crate::repo::{clean_update, Fixture, Server};
 
 /// The server under test.
@@ -447,7 +448,7 @@ fn apache_with_the_printed_virtual_host_serves_apt_and_hides_the_internals() {
 /// listing does not look: `new --list` shows the project templates only.
 #[test]
 fn the_snippets_are_not_project_templates() {
-    let fx = Fixture::new(&[]);
+    let sb = Sandbox::new();
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
     for snippet in ["serving-nginx.conf", "serving-apache.conf"] {
         assert!(templates.join(snippet).is_file(), "{snippet}");
@@ -460,7 +461,7 @@ fn the_snippets_are_not_project_templates() {
         .collect();
     projects.sort();
     for args in [["new", "--list"], ["template", "list"]] {
-        let list = fx.sb.bk(&fx.sb.path(""), &args).ok().stdout;
+        let list = sb.bk(&sb.path(""), &args).ok().stdout;
         let names: Vec<String> = list
             .lines()
             .filter(|l| !l.starts_with(' '))
@@ -468,10 +469,19 @@ fn the_snippets_are_not_project_templates() {
             .collect();
         assert_eq!(names, projects, "{args:?}");
     }
-    let run = fx
-        .sb
-        .bk(&fx.sb.path(""), &["new", "serving-nginx.conf", "x"]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = sb.bk(&sb.path(""), &["new", "serving-nginx.conf", "x"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            2,
+            format!(
+                "error: no template named \"serving-nginx.conf\" (there are: {})\n\
+                 hint: `git buildkit new --list` shows the templates\n",
+                projects.join(", ")
+            )
+            .as_str()
+        )
+    );
 }
 
 /// Values that would be configuration syntax are refused before anything
