@@ -47,10 +47,13 @@ impl Kind {
     }
 }
 
-/// The program in PATH or in the sbin directories (a user's PATH may lack them).
+/// The program where `make test` unpacks it (`target/test-debs`, see the
+/// Makefile), in PATH, or in the sbin directories (a user's PATH may lack them).
 fn find_program(name: &str) -> Option<PathBuf> {
+    let unpacked = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-debs/usr/sbin");
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
+    std::iter::once(unpacked)
+        .chain(std::env::split_paths(&path))
         .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
@@ -60,6 +63,13 @@ fn find_program(name: &str) -> Option<PathBuf> {
 #[allow(clippy::print_stderr)]
 fn server_program(kind: Kind) -> Option<PathBuf> {
     let found = find_program(kind.program());
+    // Under CI, `make test` has installed (or unpacked) it: missing is a failure.
+    assert!(
+        found.is_some() || std::env::var_os("CI").is_none(),
+        "{} is missing though `make test` installs it (Debian package {})",
+        kind.program(),
+        kind.debian_package()
+    );
     if found.is_none() {
         eprintln!(
             "SKIPPED: {} is not installed (Debian package {}); this test did not run",
