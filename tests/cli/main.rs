@@ -42,3 +42,4 @@ mod vm_systemd;
 mod vm_upgrade;
 mod wheelhouse;
 mod wheels;
+mod worktree;
