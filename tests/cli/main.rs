@@ -7,6 +7,7 @@ mod common;
 mod build_path;
 mod build_safety;
 mod cache;
+mod config_reference;
 mod dbgsym;
 mod deb_cmd;
 mod debhelper;
