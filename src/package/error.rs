@@ -22,6 +22,12 @@ pub enum PackageError {
     /// `package --worktree` of a repository without a work tree.
     #[error("{git_dir} has no work tree: --worktree packages the files of one")]
     NoWorkTree { git_dir: PathBuf },
+    /// `package --worktree` in a repository without a commit.
+    #[error("HEAD has no commit yet: --worktree builds on HEAD (its time and history)")]
+    NoHead {
+        #[source]
+        source: GitError,
+    },
     /// `package --worktree` and the work tree has no `.buildkit.toml`.
     #[error("the work tree has no {FILE_NAME}: {path} does not exist")]
     NoWorktreeConfig { path: PathBuf },
@@ -161,6 +167,7 @@ impl PackageError {
             PackageError::Config(c) if c.origin.starts_with('/') => Some("fix the file and run `git buildkit package --worktree` again".into()),
             PackageError::Config(_) => Some("the file is read from the commit being packaged; fix it, commit, and tag a new version".into()),
             PackageError::NoWorkTree { .. } => Some("run it in a checkout (a bare repository has only commits: `git buildkit package TAG`)".into()),
+            PackageError::NoHead { .. } => Some("make a first commit (`git commit`), then try again".into()),
             PackageError::NoWorktreeConfig { .. } => Some(format!("write a {FILE_NAME} at the top of the work tree (`man 5 buildkit.toml`)")),
             PackageError::BuildTimeout { .. } => Some("raise `build-timeout` in the [[package]] (e.g. build-timeout = \"2h\") if the build needs longer".into()),
             PackageError::NoSandbox { .. } => Some("install bubblewrap (apt-get install bubblewrap), or set sandbox = \"auto\" to build unsandboxed where bwrap does not work".into()),

@@ -207,7 +207,9 @@ pub fn package_worktree(
     if config.packages.is_empty() {
         return Err(PackageError::NoPackages { origin });
     }
-    let commit = repo.resolve("HEAD")?;
+    let commit = repo
+        .resolve("HEAD")
+        .map_err(|source| PackageError::NoHead { source })?;
     let base = match resolve_version(repo, &config.tag_scheme(None), "HEAD", &commit) {
         Ok(version) => Some(version),
         Err(PackageError::NoVersionTag { .. }) => None,

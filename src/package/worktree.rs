@@ -146,3 +146,31 @@ fn copy_entry(from: &Path, to: &Path) -> Result<Option<Entry>, PackageError> {
     let kind = if exec { "exec" } else { "file" };
     Ok(Some(Entry { kind, data }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_below_a_symlink_or_a_missing_directory_is_beyond_the_tree() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let outside = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(root.path().join("real/sub")).expect("mkdir");
+        std::os::unix::fs::symlink(outside.path(), root.path().join("link")).expect("symlink");
+        std::os::unix::fs::symlink(outside.path(), root.path().join("real/sub/link"))
+            .expect("symlink");
+        let cases = [
+            ("top.txt", false),
+            ("real/file", false),
+            ("real/sub/file", false),
+            ("link", false),
+            ("real/sub/link", false),
+            ("link/passwd", true),
+            ("real/sub/link/passwd", true),
+            ("gone/file", true),
+        ];
+        for (rel, want) in cases {
+            assert_eq!(beyond_symlink(root.path(), rel), want, "{rel}");
+        }
+    }
+}

@@ -354,3 +354,70 @@ fn worktree_errors_name_the_file_on_disk_and_need_a_work_tree() {
         run.stderr
     );
 }
+
+#[test]
+fn worktree_never_follows_a_symlink_out_of_the_tree_and_needs_a_commit() {
+    let sb = Sandbox::new();
+    let repo = sb.hello();
+    // A tracked directory replaced by a symlink to a directory outside:
+    // git counts its files as deleted; the symlink itself is copied as a
+    // symlink, and an asset through it is refused as for a tag.
+    let outside = sb.path("outside");
+    write_files(&outside, &[("passwd", "outside\n", false)]);
+    write_files(&repo, &[("data/passwd", "committed\n", false)]);
+    sb.commit(&repo, "2026-02-02T10:00:00Z", "Add data");
+    std::fs::remove_dir_all(repo.join("data")).expect("rm data");
+    std::os::unix::fs::symlink(&outside, repo.join("data")).expect("symlink");
+    let config = std::fs::read_to_string(repo.join(".buildkit.toml"))
+        .expect("config")
+        .replace(
+            "  { src = \"etc/hello.conf\", dest = \"/etc/hello.conf\" },\n",
+            "  { src = \"etc/hello.conf\", dest = \"/etc/hello.conf\" },\n  \
+             { src = \"data/passwd\", dest = \"/usr/share/hello/passwd\" },\n",
+        );
+    write_files(&repo, &[(".buildkit.toml", &config, false)]);
+    let out = sb.path("out");
+    let run = sb.bk(
+        &repo,
+        &[
+            "-q",
+            "package",
+            "--worktree",
+            "-o",
+            out.to_str().expect("utf8"),
+        ],
+    );
+    assert_eq!(
+        (run.code, run.stderr),
+        (
+            2,
+            format!(
+                "error: package hello: asset \"data/passwd\" leads outside the exported tree: data -> {}\n\
+                 hint: symlinks in the tree may point only inside it; package the file itself\n",
+                outside.display()
+            )
+        )
+    );
+    assert_eq!(dir_names(&out), Vec::<String>::new());
+    assert_eq!(
+        std::fs::read_to_string(outside.join("passwd")).expect("outside"),
+        "outside\n"
+    );
+
+    let fresh = sb.path("fresh");
+    std::fs::create_dir(&fresh).expect("mkdir");
+    sb.git(&fresh, &["init", "-q", "-b", "main"]);
+    write_files(&fresh, &[(".buildkit.toml", &config, false)]);
+    let run = sb.bk(&fresh, &["-q", "package", "--worktree"]);
+    assert_eq!(
+        (run.code, run.stderr.lines().next()),
+        (
+            2,
+            Some("error: HEAD has no commit yet: --worktree builds on HEAD (its time and history)")
+        )
+    );
+    assert_eq!(
+        run.stderr.lines().last(),
+        Some("hint: make a first commit (`git commit`), then try again")
+    );
+}
