@@ -6,7 +6,8 @@
 //! out), and the untracked files that are not ignored — what `git add -A`
 //! would commit. They are copied into the same clean export directory a
 //! tag's build uses, so the build never writes into the user's work tree;
-//! the package's own output (`-o` inside the tree) is not copied. The
+//! the package's own output is not copied (untracked files under `-o`
+//! inside the tree; with `-o .`, untracked `.deb` files at the top). The
 //! copy keeps what a commit keeps: the executable bit (0755, else 0644),
 //! symlinks as symlinks, a submodule or nested repository as an empty
 //! directory (as `git archive` leaves one).
@@ -39,33 +40,25 @@ pub(super) fn load_config(workdir: &Path) -> Result<(Config, String), PackageErr
 }
 
 /// Copies the work tree's files (see the module doc) from `workdir` into
-/// `dest`, leaving out whatever is under `out_dir`, and returns the short
+/// `dest`, leaving out the package's own output, and returns the short
 /// hash of what it copied.
 pub(super) fn export(workdir: &Path, out_dir: &Path, dest: &Path) -> Result<String, PackageError> {
-    let listing = crate::git::git(workdir)
-        .args([
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ])
-        .output()
-        .map_err(crate::git::GitError::from)?;
-    let paths: BTreeSet<String> = String::from_utf8_lossy(&listing)
-        .split('\0')
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned)
-        .collect();
     let root = workdir
         .canonicalize()
         .unwrap_or_else(|_| workdir.to_owned());
     let out = std::path::absolute(out_dir).unwrap_or_else(|_| out_dir.to_owned());
     let out = out.canonicalize().unwrap_or(out);
+    let mut paths = list(workdir, "--cached")?;
+    let untracked = list(workdir, "--others")?;
+    paths.extend(
+        untracked
+            .into_iter()
+            .filter(|rel| !is_output(&root, &out, rel)),
+    );
     let mut hasher = Sha256::new();
     for path in &paths {
         let rel = path.trim_end_matches('/');
-        if rel.is_empty() || root.join(rel).starts_with(&out) || beyond_symlink(&root, rel) {
+        if rel.is_empty() || beyond_symlink(&root, rel) {
             continue;
         }
         if let Some(entry) = copy_entry(&root.join(rel), &dest.join(rel))? {
@@ -75,6 +68,31 @@ pub(super) fn export(workdir: &Path, out_dir: &Path, dest: &Path) -> Result<Stri
     }
     let digest = hex::encode(hasher.finalize());
     Ok(digest[..WORKTREE_HASH_LEN].to_owned())
+}
+
+/// The paths `git ls-files WHICH --exclude-standard` lists, sorted.
+fn list(workdir: &Path, which: &str) -> Result<BTreeSet<String>, PackageError> {
+    let listing = crate::git::git(workdir)
+        .args(["ls-files", "-z", which, "--exclude-standard"])
+        .output()
+        .map_err(crate::git::GitError::from)?;
+    Ok(String::from_utf8_lossy(&listing)
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Whether an untracked path is the package's own output: under `-o`
+/// when that is a directory inside the tree; a `.deb` or `.ddeb` right in
+/// it when it is the tree itself (`-o .`), whose other files are the
+/// project's.
+fn is_output(root: &Path, out: &Path, rel: &str) -> bool {
+    let path = root.join(rel.trim_end_matches('/'));
+    if !root.starts_with(out) {
+        return path.starts_with(out);
+    }
+    path.parent() == Some(out) && path.extension().is_some_and(|e| e == "deb" || e == "ddeb")
 }
 
 /// Whether a directory above `rel` is a symlink (or no directory) in the
@@ -150,6 +168,26 @@ fn copy_entry(from: &Path, to: &Path) -> Result<Option<Entry>, PackageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_output_is_what_lies_under_o_or_a_deb_in_the_tree_itself() {
+        let root = Path::new("/w");
+        let cases = [
+            ("/w/dist", "dist/a_1_all.deb", true),
+            ("/w/dist", "dist/", true),
+            ("/w/dist", "dist2/x", false),
+            ("/w/dist", "src/a.deb", false),
+            ("/w", "a_1_all.deb", true),
+            ("/w", "a-dbgsym_1_amd64.ddeb", true),
+            ("/w", "sub/a_1_all.deb", false),
+            ("/w", "notes.txt", false),
+            ("/", "a.deb", false),
+            ("/tmp/out", "a.deb", false),
+        ];
+        for (out, rel, want) in cases {
+            assert_eq!(is_output(root, Path::new(out), rel), want, "{out} {rel}");
+        }
+    }
 
     #[test]
     fn a_path_below_a_symlink_or_a_missing_directory_is_beyond_the_tree() {

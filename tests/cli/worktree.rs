@@ -181,15 +181,25 @@ fn worktree_build_has_the_uncommitted_change_and_the_tag_build_not() {
     assert!(deb_paths(&sb, deb).contains(&"./usr/share/hello/extra.txt".to_owned()));
     assert_eq!(tree_state(&sb, &repo), before);
 
-    // Output inside the work tree is left out of the next build's files:
-    // the same files give the same version, twice.
-    std::fs::write(repo.join(".git/info/exclude"), "*.log\n/dist/\n").expect("exclude");
+    // Output inside the work tree (not ignored) is left out of the next
+    // build's files: the same files give the same version, twice (the
+    // build fails if dist/ reaches the export).
     for _ in 0..2 {
         let run = sb
             .bk(&repo, &["-q", "package", "--worktree", "-o", "dist"])
             .ok();
         assert_eq!(run.stdout, format!("dist/{file}\n"));
     }
+    std::fs::remove_dir_all(repo.join("dist")).expect("rm dist");
+    // `-o .`: the tree's own files stay in, the .deb written there is left out.
+    for _ in 0..2 {
+        let run = sb
+            .bk(&repo, &["-q", "package", "--worktree", "-o", "."])
+            .ok();
+        assert_eq!(run.stdout, format!("./{file}\n"));
+    }
+    std::fs::remove_file(repo.join(&file)).expect("rm");
+    assert_eq!(tree_state(&sb, &repo), before);
 }
 
 #[test]
