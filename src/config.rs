@@ -4,6 +4,8 @@
 //! parsing — names the file, line and column, because the file is usually
 //! read from a tagged commit where the user cannot just open it in an editor.
 
+pub mod reference;
+
 use std::fmt;
 
 use serde::Deserialize;

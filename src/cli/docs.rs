@@ -19,7 +19,7 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Write man pages.
+/// Write man pages: one per command, and buildkit.toml.5 (`man 5 buildkit.toml`).
 #[derive(Debug, clap::Args)]
 pub struct ManArgs {
     /// Output directory.
@@ -38,11 +38,16 @@ pub fn completions(args: CompletionsArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Writes git-buildkit.1 and one page per subcommand (git-buildkit-package.1, ...).
+/// Writes git-buildkit.1, one page per subcommand (git-buildkit-package.1,
+/// ...) and buildkit.toml.5, the configuration's reference.
 pub fn man(ui: &Ui, args: ManArgs) -> Result<(), CliError> {
     std::fs::create_dir_all(&args.dir).map_err(failed)?;
     let command = Cli::command().name("git-buildkit");
     clap_mangen::generate_to(command, &args.dir).map_err(failed)?;
+    let config_page = args.dir.join("buildkit.toml.5");
+    std::fs::write(&config_page, git_buildkit::config::reference::man_page()).map_err(|e| {
+        failed(anyhow::Error::new(e).context(format!("could not write {}", config_page.display())))
+    })?;
     ui.out(&args.dir.display().to_string());
     Ok(())
 }

@@ -127,6 +127,10 @@ pub struct AddArgs {
     /// into a suite named with --suite other than the snapshots suite.
     #[arg(long)]
     pub allow_snapshot: bool,
+    /// Let a work tree build (`package --worktree`, `1.2.0+0.wt0123456789-1`)
+    /// in: it holds uncommitted files and is never a release.
+    #[arg(long)]
+    pub allow_worktree: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -308,6 +312,7 @@ fn cmd_repo_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
         component,
         json,
         allow_snapshot,
+        allow_worktree,
     } = args;
     let (path, debs) = split_repo_arg(args.iter().map(|p| p.display().to_string()).collect())?;
     let repo = open(path)?;
@@ -322,6 +327,13 @@ fn cmd_repo_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
     let mut batches: Vec<(String, Vec<PathBuf>, Vec<Incoming>)> = Vec::new();
     for (deb, read) in debs.into_iter().zip(incoming) {
         let version = read.control.version().unwrap_or_default().to_owned();
+        if git_buildkit::package::worktree_of(&version) && !allow_worktree {
+            return Err(usage(anyhow::anyhow!(
+                "{} is a work tree build ({version}, from `package --worktree`): it holds uncommitted files and is never published",
+                deb.display()
+            ))
+            .hint("package a tag (`git buildkit package TAG`) to publish it; --allow-worktree if you mean it"));
+        }
         let into = match git_buildkit::version::snapshot_of(&version) {
             Some((count, release)) if wanted != snapshots => {
                 if suite.is_some() && !allow_snapshot {

@@ -19,6 +19,18 @@ pub enum PackageError {
     /// The commit has no `.buildkit.toml`.
     #[error("commit {rev} has no {FILE_NAME}")]
     NoConfig { rev: String },
+    /// `package --worktree` of a repository without a work tree.
+    #[error("{git_dir} has no work tree: --worktree packages the files of one")]
+    NoWorkTree { git_dir: PathBuf },
+    /// `package --worktree` in a repository without a commit.
+    #[error("HEAD has no commit yet: --worktree builds on HEAD (its time and history)")]
+    NoHead {
+        #[source]
+        source: GitError,
+    },
+    /// `package --worktree` and the work tree has no `.buildkit.toml`.
+    #[error("the work tree has no {FILE_NAME}: {path} does not exist")]
+    NoWorktreeConfig { path: PathBuf },
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -160,7 +172,12 @@ impl PackageError {
             PackageError::NoConfig { .. } => Some(format!("commit a {FILE_NAME} (see `git buildkit help package`), then tag again")),
             PackageError::NoVersionTag { prefix, .. } => Some(format!("create one with `git tag -a {prefix}0.1.0 -m 0.1.0`")),
             PackageError::BadTag { .. } => Some("version tags look like v1.2.0 or v1.2.0-rc.1 (semver, no build metadata)".into()),
+            // A work tree's file is named by its absolute path, a commit's by `REV:.buildkit.toml`.
+            PackageError::Config(c) if c.origin.starts_with('/') => Some("fix the file and run `git buildkit package --worktree` again".into()),
             PackageError::Config(_) => Some("the file is read from the commit being packaged; fix it, commit, and tag a new version".into()),
+            PackageError::NoWorkTree { .. } => Some("run it in a checkout (a bare repository has only commits: `git buildkit package TAG`)".into()),
+            PackageError::NoHead { .. } => Some("make a first commit (`git commit`), then try again".into()),
+            PackageError::NoWorktreeConfig { .. } => Some(format!("write a {FILE_NAME} at the top of the work tree (`man 5 buildkit.toml`)")),
             PackageError::BuildTimeout { .. } => Some("raise `build-timeout` in the [[package]] (e.g. build-timeout = \"2h\") if the build needs longer".into()),
             PackageError::NoSandbox { .. } => Some("install bubblewrap (apt-get install bubblewrap), or set sandbox = \"auto\" to build unsandboxed where bwrap does not work".into()),
             PackageError::SandboxRequired { .. } => Some("build from what the tag holds (vendor what the build would fetch), or ask the host's owner; the setting is theirs, not the tag's".into()),

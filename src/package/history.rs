@@ -6,6 +6,10 @@ use crate::changelog;
 use crate::git::{CommitInfo, Repo};
 use crate::version::TagScheme;
 
+/// The changelog's line for what a work tree build adds to its commit.
+const WORKTREE_CHANGE: &str =
+    "Built from the work tree with its uncommitted changes: a trial build, not a release.";
+
 /// The releases a changelog covers: each version tag up to the one packaged,
 /// with the commit subjects since the previous one.
 pub(super) struct History {
@@ -36,12 +40,19 @@ impl History {
             previous = Some(tag_commit);
         }
         releases.reverse();
-        let snapshot = match (&version.snapshot, previous) {
-            (Some(_), Some(base)) => Some((
+        let snapshot = match (&version.snapshot, &version.worktree, previous) {
+            (Some(_), None, Some(base)) => Some((
                 version.clone(),
                 commit.time,
                 subjects(repo, &commit.id, Some(&base.id))?,
             )),
+            // A work tree build: the commits since the tag (all without
+            // one), then what no commit holds yet.
+            (_, Some(_), base) => {
+                let mut changes = subjects(repo, &commit.id, base.map(|b| b.id.as_str()))?;
+                changes.push(WORKTREE_CHANGE.to_owned());
+                Some((version.clone(), commit.time, changes))
+            }
             _ => None,
         };
         Ok(Self { releases, snapshot })

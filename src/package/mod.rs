@@ -9,8 +9,12 @@
 //! tree is resolved by [`confine`], so no symlink brings a file of the host
 //! into a package.
 //!
+//! `package --worktree` ([`package_worktree`]) takes the work tree's files
+//! and `.buildkit.toml` instead (see [`worktree`]), for trying a change out
+//! before committing it; its version says so and it is never published.
+//!
 //! The steps live in files of their own: [`resolve`] (the version of the
-//! revision), [`build`] (the build commands), [`history`] (the changelog),
+//! revision), [`worktree`] (the work tree's files), [`build`] (the build commands), [`history`] (the changelog),
 //! [`assemble`] (one package's files), [`control`] (its control stanza),
 //! [`description`] (its `Description`), [`output`] (where the `.deb`
 //! files land) and [`error`].
@@ -28,6 +32,7 @@ mod history;
 mod output;
 pub mod python;
 mod resolve;
+mod worktree;
 
 use std::path::{Path, PathBuf};
 
@@ -35,7 +40,7 @@ use build::{BuildVars, RunDirs};
 pub use build::{Isolation, BUILD_PATH};
 pub use error::{PackageError, TreeFile};
 use history::History;
-pub use resolve::{latest_version, resolve_version, ResolvedVersion};
+pub use resolve::{latest_version, resolve_version, worktree_of, ResolvedVersion};
 
 use crate::config::{Config, FILE_NAME};
 use crate::deb::{self, Compression, PackageSpec, WrittenDeb};
@@ -66,10 +71,12 @@ pub struct PackageRequest {
 pub struct PackageOutcome {
     /// The commit packaged.
     pub commit: String,
-    /// The version tag, if the commit carries one.
+    /// The version tag, if the commit carries one (never for the work tree).
     pub tag: Option<String>,
     /// The version (semver, or a snapshot version for untagged commits).
     pub version: String,
+    /// A commit's tree or the work tree.
+    pub source: Source,
     /// The packages written.
     pub debs: Vec<WrittenDeb>,
     /// The build commands run, and how.
@@ -123,6 +130,17 @@ pub fn load_config(repo: &Repo, commit: &CommitInfo, rev: &str) -> Result<Config
     Ok(Config::parse(&String::from_utf8_lossy(&bytes), &origin)?)
 }
 
+/// Where the packaged files came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A commit's tree, with its `.buildkit.toml`.
+    Commit,
+    /// The work tree as it is, with its `.buildkit.toml` from disk
+    /// (`package --worktree`): a trial build, never a release.
+    Worktree,
+}
+
 /// Builds every package of `.buildkit.toml` for the request's revision.
 pub fn package(
     repo: &Repo,
@@ -167,8 +185,72 @@ pub fn package(
         },
     );
     repo.export_tree(&commit.id, &dirs.src)?;
+    build_exported(repo, request, &config, &commit, version, &dirs, listener)
+}
+
+/// Builds every package of the work tree's `.buildkit.toml` from the work
+/// tree's files as they are now (see [`worktree`]): the same export
+/// directory, sandbox, build, tests and checks as a commit's build, with
+/// `SOURCE_DATE_EPOCH` the HEAD commit's time. Its version is HEAD's with
+/// `wt` and the files' hash added ([`ResolvedVersion::debian`]), which
+/// `repo add` refuses; the pipeline never calls it. Reproducibility is
+/// not promised.
+pub fn package_worktree(
+    repo: &Repo,
+    request: &PackageRequest,
+    listener: &dyn Listener,
+) -> Result<PackageOutcome, PackageError> {
+    let workdir = repo.workdir().ok_or_else(|| PackageError::NoWorkTree {
+        git_dir: repo.git_dir().to_owned(),
+    })?;
+    let (config, origin) = worktree::load_config(workdir)?;
+    if config.packages.is_empty() {
+        return Err(PackageError::NoPackages { origin });
+    }
+    let commit = repo
+        .resolve("HEAD")
+        .map_err(|source| PackageError::NoHead { source })?;
+    let base = match resolve_version(repo, &config.tag_scheme(None), "HEAD", &commit) {
+        Ok(version) => Some(version),
+        Err(PackageError::NoVersionTag { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let (_temp, dirs) = run_dirs()?;
+    listener.status(
+        "Exporting",
+        &format!(
+            "the work tree {} (HEAD {}, uncommitted changes included)",
+            workdir.display(),
+            &commit.id[..12]
+        ),
+    );
+    let hash = worktree::export(workdir, &request.out_dir, &dirs.src)?;
+    let version = match base {
+        Some(base) => ResolvedVersion {
+            worktree: Some(hash),
+            ..base
+        },
+        None => ResolvedVersion::untagged_worktree(&hash),
+    };
+    listener.note(&format!(
+        "packaging the work tree as {}: a trial build, not a release (`git buildkit repo add` refuses it)",
+        version.display()
+    ));
+    build_exported(repo, request, &config, &commit, version, &dirs, listener)
+}
+
+/// Builds and writes the packages of the tree exported into `dirs.src`.
+fn build_exported(
+    repo: &Repo,
+    request: &PackageRequest,
+    config: &Config,
+    commit: &CommitInfo,
+    version: ResolvedVersion,
+    dirs: &RunDirs,
+    listener: &dyn Listener,
+) -> Result<PackageOutcome, PackageError> {
     // Read before the build runs, so that the build cannot change it.
-    let readme = assemble::readme_text(&config, &dirs.src)?;
+    let readme = assemble::readme_text(config, &dirs.src)?;
 
     let vars = BuildVars {
         epoch: u64::try_from(commit.time).unwrap_or(0),
@@ -177,21 +259,27 @@ pub fn package(
         commit: commit.id.clone(),
     };
     let host = build::host_policy(repo.cwd())?;
-    let builds = build::run_builds(&config, &dirs, &vars, &host, listener)?;
+    let builds = build::run_builds(config, dirs, &vars, &host, listener)?;
     let built = Built {
-        history: History::collect(repo, &config.tag_scheme(None), &version, &commit)?,
+        history: History::collect(repo, &config.tag_scheme(None), &version, commit)?,
         tree: &dirs.src,
         version: &version,
         epoch: vars.epoch,
         readme: readme.as_deref(),
-        dirs: &dirs,
+        dirs,
         vars: &vars,
     };
-    let (debs, python) = write_debs(&config, request, &built, listener)?;
+    let (debs, python) = write_debs(config, request, &built, listener)?;
+    let source = match version.worktree {
+        Some(_) => Source::Worktree,
+        None => Source::Commit,
+    };
+    let release = version.snapshot.is_none() && version.worktree.is_none();
     Ok(PackageOutcome {
-        commit: commit.id,
-        tag: version.snapshot.is_none().then(|| version.tag.clone()),
+        commit: commit.id.clone(),
+        tag: release.then(|| version.tag.clone()),
         version: version.display(),
+        source,
         debs,
         builds,
         python,

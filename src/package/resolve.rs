@@ -1,5 +1,7 @@
 //! Which version a revision is packaged as: the version tag on it, or the
-//! nearest one below it as a snapshot (`1.2.0+3.gabc1234`).
+//! nearest one below it as a snapshot (`1.2.0+3.gabc1234`); a work tree's
+//! build (`package --worktree`) adds `wt<hash>` to that (see
+//! [`worktree_of`]).
 
 use super::PackageError;
 use crate::git::{CommitInfo, Repo};
@@ -14,12 +16,39 @@ pub struct ResolvedVersion {
     pub semver: semver::Version,
     /// Commits since the tag and the abbreviated id, for untagged commits.
     pub snapshot: Option<(u32, String)>,
+    /// For a build of the work tree: the short hash of its files (the
+    /// tag is then empty when no version tag is at or below HEAD).
+    pub worktree: Option<String>,
+}
+
+/// The marker of a work tree build in a version: `wt` and the hash.
+const WORKTREE_MARK: &str = "wt";
+
+/// The length of a work tree build's hash in its version.
+pub(super) const WORKTREE_HASH_LEN: usize = 10;
+
+/// Whether a Debian version is a work tree build's (`1.2.0+0.wt0123456789-1`,
+/// `1.2.0+3.gabc1234.wt0123456789-1`, `0.0.0~wt0123456789-1`): the last
+/// part of its upstream version is `wt` and the hash. `repo add` refuses
+/// such a package unless told otherwise.
+pub fn worktree_of(version: &str) -> bool {
+    let upstream = version.rsplit_once('-').map_or(version, |(u, _)| u);
+    let last = upstream.rsplit(['+', '.', '~']).next().unwrap_or_default();
+    last.strip_prefix(WORKTREE_MARK).is_some_and(|hash| {
+        hash.len() == WORKTREE_HASH_LEN && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    }) && upstream.len() > last.len()
 }
 
 impl ResolvedVersion {
     /// The Debian version: the tag's, with `+N.gHASH` appended to the
     /// upstream part for a snapshot, which sorts after the tag and before
-    /// the next release.
+    /// the next release. A work tree build appends `+0.wtHASH` (zero
+    /// commits after the tag; `.wtHASH` after a snapshot's `+N.gHASH`): it
+    /// sorts just above the commit it was made on and below the next
+    /// commit's snapshot and the next release, so the next real build
+    /// replaces it (`+wtHASH` alone would sort above every snapshot of the
+    /// tag, as dpkg puts letters after digits). Without any version tag it is
+    /// `0.0.0~wtHASH`, below every release.
     pub fn debian(&self, scheme: &TagScheme) -> Result<DebVersion, PackageError> {
         let mut version =
             scheme
@@ -31,14 +60,46 @@ impl ResolvedVersion {
         if let Some((count, hash)) = &self.snapshot {
             version.upstream = format!("{}+{count}.g{hash}", version.upstream);
         }
+        if let Some(mark) = self.worktree_suffix() {
+            version.upstream.push_str(&mark);
+        }
         Ok(version)
     }
 
     /// The version as the build sees it in `BUILDKIT_VERSION`.
     pub fn display(&self) -> String {
-        match &self.snapshot {
+        let base = match &self.snapshot {
             Some((count, hash)) => format!("{}+{count}.g{hash}", self.semver),
             None => self.semver.to_string(),
+        };
+        format!("{base}{}", self.worktree_suffix().unwrap_or_default())
+    }
+
+    /// What a work tree build appends to the version of its commit: `+0.wtHASH`,
+    /// `.wtHASH` after a snapshot's `+N.gHASH` (one `+` keeps it semver),
+    /// nothing without a tag (the hash is then the pre-release of 0.0.0).
+    fn worktree_suffix(&self) -> Option<String> {
+        let hash = self.worktree.as_ref()?;
+        if self.tag.is_empty() {
+            return None;
+        }
+        let glue = if self.snapshot.is_some() { "." } else { "+0." };
+        Some(format!("{glue}{WORKTREE_MARK}{hash}"))
+    }
+
+    /// The version of a work tree build with no version tag at or below
+    /// HEAD: `0.0.0-wtHASH`, Debian `0.0.0~wtHASH`, below every release.
+    pub(super) fn untagged_worktree(hash: &str) -> Self {
+        let pre = semver::Prerelease::new(&format!("{WORKTREE_MARK}{hash}"))
+            .expect("wt and hex digits form a pre-release identifier");
+        Self {
+            tag: String::new(),
+            semver: semver::Version {
+                pre,
+                ..semver::Version::new(0, 0, 0)
+            },
+            snapshot: None,
+            worktree: Some(hash.to_owned()),
         }
     }
 }
@@ -63,6 +124,7 @@ pub fn resolve_version(
                 tag: tag.name.clone(),
                 semver,
                 snapshot: None,
+                worktree: None,
             });
         }
     }
@@ -76,6 +138,7 @@ pub fn resolve_version(
             tag: name.clone(),
             semver,
             snapshot: None,
+            worktree: None,
         });
     }
     match repo.describe(&commit.id, &scheme.prefix)? {
@@ -85,6 +148,7 @@ pub fn resolve_version(
                 tag,
                 semver,
                 snapshot: Some((count, hash)),
+                worktree: None,
             })
         }
         None => Err(PackageError::NoVersionTag {
@@ -105,4 +169,90 @@ pub fn latest_version(
         .filter_map(|t| scheme.parse_tag(&t.name).ok().map(|v| (v, t.name)))
         .max()
         .map(|(v, name)| (name, v)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn version(
+        tag: &str,
+        snapshot: Option<(u32, &str)>,
+        worktree: Option<&str>,
+    ) -> ResolvedVersion {
+        ResolvedVersion {
+            tag: tag.to_owned(),
+            semver: semver::Version::parse(tag.trim_start_matches('v')).expect("semver"),
+            snapshot: snapshot.map(|(n, h)| (n, h.to_owned())),
+            worktree: worktree.map(str::to_owned),
+        }
+    }
+
+    fn debian(v: &ResolvedVersion) -> String {
+        v.debian(&TagScheme::default()).expect("debian").to_string()
+    }
+
+    #[test]
+    fn worktree_versions_sit_between_their_commit_and_the_next() {
+        let hash = "0123456789";
+        let on_tag = version("v1.2.0", None, Some(hash));
+        let on_snapshot = version("v1.2.0", Some((3, "abc1234")), Some(hash));
+        let untagged = ResolvedVersion::untagged_worktree(hash);
+        let got = [&on_tag, &on_snapshot, &untagged].map(|v| (v.display(), debian(v)));
+        assert_eq!(
+            got,
+            [
+                (
+                    "1.2.0+0.wt0123456789".into(),
+                    "1.2.0+0.wt0123456789-1".into()
+                ),
+                (
+                    "1.2.0+3.gabc1234.wt0123456789".into(),
+                    "1.2.0+3.gabc1234.wt0123456789-1".into()
+                ),
+                ("0.0.0-wt0123456789".into(), "0.0.0~wt0123456789-1".into()),
+            ]
+        );
+        // Each below the next, in dpkg's order (DebVersion's is dpkg's).
+        let order = [
+            "0.0.0~wt0123456789-1",
+            "0.0.1~rc.1-1",
+            "1.2.0-1",
+            "1.2.0+0.wt0123456789-1",
+            "1.2.0+1.gfedcba9-1",
+            "1.2.0+3.gabc1234-1",
+            "1.2.0+3.gabc1234.wt0123456789-1",
+            "1.2.0+4.g0000000-1",
+            "1.2.1~rc.1-1",
+            "1.2.1-1",
+        ];
+        let parsed: Vec<DebVersion> = order
+            .iter()
+            .map(|v| DebVersion::parse(v).expect("version"))
+            .collect();
+        for pair in parsed.windows(2) {
+            assert!(pair[0] < pair[1], "{} < {}", pair[0], pair[1]);
+        }
+    }
+
+    #[test]
+    fn worktree_versions_are_told_from_releases_and_snapshots() {
+        for (v, want) in [
+            ("1.2.0+0.wt0123456789-1", true),
+            ("1.2.0+3.gabc1234.wt0123456789-1", true),
+            ("0.0.0~wt0123456789-1", true),
+            ("1:1.2.0+0.wtabcdefabcd-2", true),
+            ("1.2.0+0.wt0123456789", true),
+            ("1.2.0-1", false),
+            ("1.2.0+3.gabc1234-1", false),
+            ("1.2.0+wt-1", false),
+            ("1.2.0+0.wt012345678-1", false),
+            ("1.2.0+0.wt012345678g-1", false),
+            ("wt0123456789-1", false),
+            ("1.2.0-wt0123456789", false),
+        ] {
+            assert_eq!(worktree_of(v), want, "{v}");
+        }
+    }
 }
