@@ -235,15 +235,6 @@ impl Repo {
         Ok(entries)
     }
 
-    /// Whether the work tree or index differs from HEAD, untracked files
-    /// included ([`Untracked::Included`] says why).
-    pub fn is_dirty(&self) -> Result<bool, GitError> {
-        let Some(workdir) = self.workdir() else {
-            return Ok(false);
-        };
-        Ok(is_dirty(workdir, Untracked::Included)?)
-    }
-
     /// `git describe --tags --long --match PREFIX*`: the nearest version tag
     /// below `commit`, the number of commits since it, and the abbreviated id.
     pub fn describe(

@@ -298,29 +298,18 @@ fn diff_tarballs(
 }
 
 fn changed_fields(a: &Facts, b: &Facts) -> Vec<&'static str> {
-    let mut fields = Vec::new();
-    if a.kind != b.kind {
-        fields.push("type");
-    }
-    if a.sha256 != b.sha256 {
-        fields.push("content");
-    }
-    if a.size != b.size {
-        fields.push("size");
-    }
-    if a.mode != b.mode {
-        fields.push("mode");
-    }
-    if a.owner != b.owner {
-        fields.push("owner");
-    }
-    if a.mtime != b.mtime {
-        fields.push("mtime");
-    }
-    if a.link != b.link {
-        fields.push("link target");
-    }
-    fields
+    [
+        ("type", a.kind != b.kind),
+        ("content", a.sha256 != b.sha256),
+        ("size", a.size != b.size),
+        ("mode", a.mode != b.mode),
+        ("owner", a.owner != b.owner),
+        ("mtime", a.mtime != b.mtime),
+        ("link target", a.link != b.link),
+    ]
+    .into_iter()
+    .filter_map(|(field, changed)| changed.then_some(field))
+    .collect()
 }
 
 /// The entries of the tarball member `member` of the file at `path`, by
