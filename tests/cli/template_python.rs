@@ -15,7 +15,7 @@ use pretty_assertions::assert_eq;
 use serde_json::Value;
 
 use crate::common::{assert_lintian_clean, dir_names, python3_image, vm_slot, Sandbox};
-use crate::templates::{generate, release, stages, wait_for_record};
+use crate::templates::{assert_gated_run_passed, generate, release, wait_for_record};
 
 /// The files git tracks in `repo`, sorted.
 pub(crate) fn tracked(sb: &Sandbox, repo: &Path) -> Vec<String> {
@@ -26,24 +26,6 @@ pub(crate) fn tracked(sb: &Sandbox, repo: &Path) -> Vec<String> {
         .collect();
     files.sort();
     files
-}
-
-/// Every stage of a gated run passed (package, publish, vm-test,
-/// promote), the VM's verdict too, and the release went to `stable`.
-pub(crate) fn assert_gated_run_passed(record: &Value) {
-    assert_eq!(
-        stages(record),
-        [
-            "package succeeded",
-            "publish succeeded",
-            "vm-test succeeded",
-            "promote succeeded"
-        ],
-        "{record:#}"
-    );
-    assert_eq!(record["vm"]["verdict"], "passed", "{record:#}");
-    assert_eq!(record["promotion"]["to"], "stable", "{record:#}");
-    assert_eq!(record["promotion"]["by_hand"], false, "{record:#}");
 }
 
 /// The log of the pipeline the tag hook ran for `tag`.

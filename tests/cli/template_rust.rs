@@ -13,10 +13,8 @@ use pretty_assertions::assert_eq;
 use serde_json::Value;
 
 use crate::common::{assert_lintian_clean, dir_names, vm_slot, Sandbox};
-use crate::template_python::{
-    assert_gated_run_passed, commands, job_log, next_release, packaged_files, tracked,
-};
-use crate::templates::{generate, release};
+use crate::template_python::{commands, job_log, next_release, packaged_files, tracked};
+use crate::templates::{assert_gated_run_passed, generate, release};
 
 #[test]
 fn a_rust_cli_from_its_template_releases_with_no_edit_stripped_lintian_clean_and_vm_tested() {

@@ -64,6 +64,24 @@ pub fn stages(record: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Every stage of a gated run passed (package, publish, vm-test,
+/// promote), the VM's verdict too, and the release went to `stable`.
+pub fn assert_gated_run_passed(record: &Value) {
+    assert_eq!(
+        stages(record),
+        [
+            "package succeeded",
+            "publish succeeded",
+            "vm-test succeeded",
+            "promote succeeded"
+        ],
+        "{record:#}"
+    );
+    assert_eq!(record["vm"]["verdict"], "passed", "{record:#}");
+    assert_eq!(record["promotion"]["to"], "stable", "{record:#}");
+    assert_eq!(record["promotion"]["by_hand"], false, "{record:#}");
+}
+
 /// Generates a project from a built-in with `values`, in a sandbox with a
 /// default signing key.
 pub fn generate(template: &str, values: &[&str]) -> (Sandbox, PathBuf) {
@@ -112,17 +130,7 @@ fn shell_tool_generates_packages_clean_and_releases_through_the_vm_on_its_first_
 
     let _vm = vm_slot();
     let record = release(&sb, &dir);
-    assert_eq!(
-        stages(&record),
-        [
-            "package succeeded",
-            "publish succeeded",
-            "vm-test succeeded",
-            "promote succeeded"
-        ],
-        "{record:#}"
-    );
-    assert_eq!(record["vm"]["verdict"], "passed", "{record:#}");
+    assert_gated_run_passed(&record);
     // The version came from the tag through the .tera script.
     assert_eq!(record["packages"][0]["version"], "0.1.0-1");
     let repo = sb.path(".local/share/git-buildkit/repos/project");
