@@ -662,7 +662,7 @@ mod tests {
         };
         // `~/` is the home; duplicates once.
         let ok = grant(&["~/.rustup", &toolchain.display().to_string()]).expect("granted");
-        assert_eq!(ok, [toolchain.clone()]);
+        assert_eq!(ok, std::slice::from_ref(&toolchain));
         // A directory holding a secret, inside one, or the root: refused.
         for (value, reason) in [
             ("~/", "would show"),
