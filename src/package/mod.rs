@@ -31,6 +31,7 @@ mod resolve;
 
 use std::path::{Path, PathBuf};
 
+pub(crate) use build::bwrap_usable;
 use build::{BuildVars, RunDirs};
 pub use build::{Isolation, BUILD_PATH};
 pub use error::{PackageError, TreeFile};
