@@ -18,7 +18,8 @@ use super::{print_json, CliError, Ui};
 /// is on 127.0.0.1), and the free disk space of the data directory, the VM
 /// image cache and TMPDIR (a warning below 5 GiB).
 ///
-/// Required everywhere: git (2.38 or newer) and dpkg-deb. Required by the
+/// Required everywhere: git (2.28 or newer, for the tag hooks; the flow
+/// commands need 2.38, else a warning) and dpkg-deb. Required by the
 /// project the command runs in (its .buildkit.toml at HEAD, else the work
 /// tree's): qemu, qemu-img, mmdebstrap, mke2fs and the base image when it
 /// has [vm]; a signing key when its pipeline publishes (the default stages
@@ -27,11 +28,11 @@ use super::{print_json, CliError, Ui};
 /// it VM tests run under TCG, software emulation, about ten times slower.
 ///
 /// Each check is `ok`, `warn` (works, worse than it could, or is made when
-/// first needed), `missing` (required, missing or unusable), `optional`
-/// (missing or unusable, not required here) or `skipped` (nothing to check,
-/// such as the repository outside a project). The doctor boots nothing,
-/// creates nothing and reaches no host but 127.0.0.1; it takes about a
-/// second.
+/// first needed), `missing` (required here, and missing or unusable; in
+/// JSON `missing-required`), `optional` (missing or unusable, not required
+/// here; `missing-optional`) or `skipped` (nothing to check, such as the
+/// repository outside a project). The doctor boots nothing, creates nothing
+/// and reaches no host but 127.0.0.1; it takes about a second.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   git buildkit doctor

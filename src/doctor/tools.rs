@@ -155,15 +155,11 @@ fn check(context: &Context, tool: &Tool, need: Need) -> Check {
         ));
     };
     if tool.name == "git" {
-        match GitVersion::parse(text.lines().next().unwrap_or_default()) {
-            Some(found) if found >= MIN_VERSION => {}
-            _ => {
-                return missing(format!(
-                    "git {version} at {} is older than {MIN_VERSION}, which `git merge-tree \
-                     --write-tree` (a finish's conflict check) needs",
-                    path.display()
-                ))
-            }
+        let found = GitVersion::parse(text.lines().next().unwrap_or_default());
+        if let Some((status, why)) = git_shortfall(found) {
+            let detail = format!("git {version} at {}: {why}", path.display());
+            return Check::new(tool.group, tool.name, need, status, detail)
+                .fix(context.apt_install(tool.package));
         }
     }
     Check::new(
@@ -173,6 +169,40 @@ fn check(context: &Context, tool: &Tool, need: Need) -> Check {
         Status::Ok,
         format!("{version} ({})", path.display()),
     )
+}
+
+/// The oldest git whose tag hooks work: `reference-transaction`, which
+/// sees a tag made by any command, came with git 2.28.
+const HOOKS_MIN_VERSION: GitVersion = GitVersion {
+    major: 2,
+    minor: 28,
+    patch: 0,
+};
+
+/// What a git version lacks: nothing, the flow's finish (a warning: the
+/// rest works), or the tag hooks too (a required check fails).
+fn git_shortfall(found: Option<GitVersion>) -> Option<(Status, String)> {
+    match found {
+        Some(found) if found >= MIN_VERSION => None,
+        Some(found) if found >= HOOKS_MIN_VERSION => Some((
+            Status::Warn,
+            format!(
+                "the flow commands need {MIN_VERSION} or newer (`git merge-tree --write-tree` \
+                 predicts a finish's conflicts); packaging and the pipeline work"
+            ),
+        )),
+        Some(_) => Some((
+            Status::MissingRequired,
+            format!(
+                "older than {HOOKS_MIN_VERSION}, which the tag hooks (reference-transaction) \
+                 need, and {MIN_VERSION}, which the flow commands need"
+            ),
+        )),
+        None => Some((
+            Status::MissingRequired,
+            "not a version git-buildkit can read".to_owned(),
+        )),
+    }
 }
 
 /// The first executable `name` in `search_path`, then in `also_in`.
@@ -284,6 +314,18 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(version_in(text).as_deref(), expected, "{text:?}");
         }
+    }
+
+    #[test]
+    fn an_old_git_warns_or_fails_by_what_it_lacks() {
+        let v = |text: &str| GitVersion::parse(text);
+        assert_eq!(git_shortfall(v("git version 2.47.3")), None);
+        assert_eq!(git_shortfall(v("git version 2.38.0")), None);
+        let status = |text: &str| git_shortfall(v(text)).map(|(s, _)| s);
+        assert_eq!(status("git version 2.37.9"), Some(Status::Warn));
+        assert_eq!(status("git version 2.28.0"), Some(Status::Warn));
+        assert_eq!(status("git version 2.27.1"), Some(Status::MissingRequired));
+        assert_eq!(status("hub version 2.14"), Some(Status::MissingRequired));
     }
 
     #[test]
