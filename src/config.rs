@@ -437,6 +437,11 @@ pub struct VmConfig {
     /// (through the caching apt proxy); default true. False: only the
     /// tag's own repository, a fully closed test.
     pub debian: Option<bool>,
+    /// Whether apt in the guest installs the packages' Recommends (default
+    /// true, as for users). False: only Depends, as autopkgtest installs
+    /// test dependencies; for a package whose Recommends are heavy (a
+    /// hypervisor) and not needed by its tests.
+    pub recommends: Option<bool>,
     /// Guest ports a kept run (`vm-test --keep`) makes reachable on
     /// 127.0.0.1, `"HOST:GUEST"` (checked when read); `--forward` replaces
     /// them.

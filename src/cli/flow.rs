@@ -397,7 +397,7 @@ fn say_pipeline(ui: &Ui, tag: &str) {
         .is_ok_and(|list| list.iter().any(|job| job.tag == tag));
     if started {
         ui.note(&format!(
-            "the tag hook started the pipeline for {tag} in the background: follow it with `git buildkit jobs` (log: {}), then `git buildkit show {tag}`",
+            "the tag hook started the pipeline for {tag} in the background: follow it with `git buildkit jobs --wait` (log: {}), then `git buildkit show {tag}`",
             jobs.log_path(tag).display()
         ));
     } else {

@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use git_buildkit::hooks::{
-    self, invoker, Hook, HookCall, Installed, Job, Jobs, RefSource, Uninstalled,
+    self, invoker, Hook, HookCall, Installed, Job, JobState, Jobs, RefSource, Uninstalled,
 };
 use git_buildkit::pipeline::error_chain;
 use git_buildkit::progress::Listener;
@@ -92,6 +92,7 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   git buildkit jobs
+  git buildkit jobs --wait          # the running pipeline's output until every job ended
   git buildkit jobs --json | jq -r '.[] | select(.state == \"failed\") | .log'")]
 pub struct JobsArgs {
     /// Print a JSON array (tag, commit, state, trigger, pid, exit_code,
@@ -99,6 +100,10 @@ pub struct JobsArgs {
     /// queue, log).
     #[arg(long)]
     pub json: bool,
+    /// Wait until no job is queued or running, showing the output of each
+    /// as it runs (unless --quiet); exit 1 if one of the jobs waited for failed.
+    #[arg(long)]
+    pub wait: bool,
     /// Run the queued jobs one after the other until none is left (what
     /// the hooks start in the background).
     #[arg(long, hide = true)]
@@ -246,20 +251,94 @@ pub fn jobs(ui: &Ui, args: JobsArgs) -> Result<(), CliError> {
     if args.work {
         return work(ui, &repo);
     }
-    let jobs = Jobs::of(&repo).list(&repo)?;
+    let (jobs, failed) = if args.wait {
+        wait(ui, &repo)?
+    } else {
+        (Jobs::of(&repo).list(&repo)?, Vec::new())
+    };
     if args.json {
-        return print_json(ui, &jobs);
+        print_json(ui, &jobs)?;
+    } else {
+        list(ui, &jobs);
     }
+    match failed.as_slice() {
+        [] => Ok(()),
+        tags => Err(CliError::new(
+            ExitCode::Failed,
+            anyhow::anyhow!("the pipeline failed for {}", tags.join(", ")),
+        )
+        .hint("`git buildkit show TAG` says which stage failed and why")),
+    }
+}
+
+/// Waits until no job is queued or running, streaming each one's log to
+/// stderr as it grows; returns the jobs and the tags of those waited for
+/// that failed.
+fn wait(ui: &Ui, repo: &git_buildkit::git::Repo) -> Result<(Vec<Job>, Vec<String>), CliError> {
+    let jobs = Jobs::of(repo);
+    let pending = |job: &Job| matches!(job.state, JobState::Queued | JobState::Running);
+    let mut waited: Vec<String> = Vec::new();
+    // How much of each log has been shown.
+    let mut shown: Vec<(PathBuf, u64)> = Vec::new();
+    loop {
+        let list = jobs.list(repo)?;
+        for job in list.iter().filter(|j| pending(j)) {
+            if !waited.contains(&job.tag) {
+                waited.push(job.tag.clone());
+            }
+        }
+        for job in list.iter().filter(|j| waited.contains(&j.tag)) {
+            if !ui.quiet() && job.state != JobState::Queued {
+                show_new_output(&job.log, &mut shown);
+            }
+        }
+        if !list.iter().any(pending) {
+            let failed = list
+                .iter()
+                .filter(|j| waited.contains(&j.tag) && j.state == JobState::Failed)
+                .map(|j| j.tag.clone())
+                .collect();
+            return Ok((list, failed));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Copies what `log` gained since the last call to stderr.
+fn show_new_output(log: &std::path::Path, shown: &mut Vec<(PathBuf, u64)>) {
+    use std::io::{Seek, SeekFrom, Write};
+    let Ok(mut file) = std::fs::File::open(log) else {
+        return;
+    };
+    let index = match shown.iter().position(|(p, _)| p == log) {
+        Some(i) => i,
+        None => {
+            shown.push((log.to_owned(), 0));
+            shown.len() - 1
+        }
+    };
+    let offset = shown[index].1;
+    if file.seek(SeekFrom::Start(offset)).is_err() {
+        return;
+    }
+    let mut new = Vec::new();
+    if let Ok(n) = file.take(1 << 20).read_to_end(&mut new) {
+        shown[index].1 = offset + n as u64;
+        let _ = std::io::stderr().lock().write_all(&new);
+    }
+}
+
+/// The jobs, one line each with its detail, or a note when there are none.
+fn list(ui: &Ui, jobs: &[Job]) {
     if jobs.is_empty() {
         ui.note("no jobs; after `git buildkit hooks install`, each new version tag starts one");
     }
-    for job in &jobs {
+    for job in jobs {
         ui.out(&job_line(job));
         if let Some(detail) = &job.detail {
             ui.out(&format!("  {detail}"));
         }
     }
-    Ok(())
 }
 
 /// The worker: runs the queue, one line per job it ran (to `.worker.log`).

@@ -69,6 +69,11 @@ impl Ui {
         }
     }
 
+    /// Whether `--quiet` was given.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// One line of result on stdout. A closed pipe (`| head`) is not an error.
     pub fn out(&self, line: &str) {
         let mut stdout = std::io::stdout().lock();

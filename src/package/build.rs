@@ -14,7 +14,11 @@
 //! writable, `/tmp`, `/var/tmp`, the caller's home and the key store
 //! replaced by empty directories, no network unless `network = true`, its
 //! own PID namespace (so nothing it starts outlives it), and a new session
-//! (so it cannot push keystrokes into the caller's terminal). There the
+//! (so it cannot push keystrokes into the caller's terminal). The build
+//! host (never a tag) can show more directories read-only with the git
+//! configuration key [`GRANT_KEY`]: a toolchain or a package cache under
+//! the home directory, which the sandbox otherwise hides; one that holds
+//! the key store or the passphrase file is refused. There the
 //! run's directory is always at [`SANDBOX_RUN`], so the paths a compiler
 //! writes into debug information (and so the build ids) are the same in
 //! every build of a tag, as on Debian's buildds.
@@ -32,6 +36,27 @@ use super::{BuildReport, PackageError};
 use crate::config::{BuildTimeout, Config, PackageConfig, Sandbox};
 use crate::process::{Cmd, ProcessError};
 use crate::progress::Listener;
+
+/// The git configuration key (multi-valued; read from the host's git
+/// configuration, never from a tag) naming directories the sandbox shows
+/// read-only: `git config --global --add buildkit.sandbox.readOnly ~/.rustup`.
+pub const GRANT_KEY: &str = "buildkit.sandbox.readOnly";
+
+/// The git configuration key (boolean; the host's, never a tag's) with
+/// which a shared build host requires every build to run in bwrap without
+/// network: a tag's `sandbox = "none"` or `network = true` is refused, and
+/// so is a build where bwrap does not work.
+pub const REQUIRE_KEY: &str = "buildkit.sandbox.require";
+
+/// What the build host decides about build sandboxes, from its git
+/// configuration (never from a tag).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostPolicy {
+    /// Directories shown read-only ([`GRANT_KEY`]), checked.
+    pub granted: Vec<PathBuf>,
+    /// [`REQUIRE_KEY`].
+    pub require: bool,
+}
 
 /// `PATH` of every build: Debian's default (see /etc/login.defs), not the
 /// caller's. `build-env = ["PATH"]` passes the caller's instead.
@@ -191,6 +216,100 @@ pub(super) fn hidden_paths(home: Option<PathBuf>, key_store: Option<PathBuf>) ->
     hidden
 }
 
+/// The directories [`GRANT_KEY`]'s `values` name (absolute, or `~/…`),
+/// each canonical and checked: an existing directory other than `/`, that
+/// neither holds nor lies inside a secret (`secrets`: the key store and
+/// the passphrase file, when there are).
+pub fn granted_paths(
+    values: &[String],
+    home: Option<&Path>,
+    secrets: &[PathBuf],
+) -> Result<Vec<PathBuf>, PackageError> {
+    let secrets: Vec<PathBuf> = secrets
+        .iter()
+        .map(|s| s.canonicalize().unwrap_or_else(|_| s.clone()))
+        .collect();
+    let mut granted: Vec<PathBuf> = Vec::new();
+    for value in values {
+        let refuse = |reason: String| PackageError::Grant {
+            path: value.clone(),
+            reason,
+        };
+        let path = match (value.strip_prefix("~/"), home) {
+            (Some(rest), Some(home)) => home.join(rest),
+            (Some(_), None) => return Err(refuse("HOME is not set".into())),
+            (None, _) => PathBuf::from(value),
+        };
+        if !path.is_absolute() {
+            return Err(refuse("is not an absolute path".into()));
+        }
+        let path = path
+            .canonicalize()
+            .map_err(|e| refuse(format!("cannot be read: {e}")))?;
+        if !path.is_dir() {
+            return Err(refuse("is not a directory".into()));
+        }
+        if path == Path::new("/") {
+            return Err(refuse("is the whole file system".into()));
+        }
+        if let Some(secret) = secrets
+            .iter()
+            .find(|s| s.starts_with(&path) || path.starts_with(s))
+        {
+            return Err(refuse(format!("would show {}", secret.display())));
+        }
+        if !granted.contains(&path) {
+            granted.push(path);
+        }
+    }
+    Ok(granted)
+}
+
+/// The values of a git configuration key in the repository at `dir` (its
+/// own and the user's configuration), none when it is not set.
+fn config_values(dir: &Path, args: &[&str]) -> Result<Vec<String>, PackageError> {
+    match crate::git::git(dir).arg("config").args(args).output() {
+        Ok(out) => Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_owned())
+            .collect()),
+        // Exit 1: the key is not set.
+        Err(ProcessError::Exit { code: 1, .. }) => Ok(Vec::new()),
+        Err(e) => Err(PackageError::Git(crate::git::GitError::from(e))),
+    }
+}
+
+/// The build host's policy in the repository at `dir`: [`REQUIRE_KEY`],
+/// and [`GRANT_KEY`] checked by [`granted_paths`] against the key store
+/// and the passphrase file.
+pub(super) fn host_policy(dir: &Path) -> Result<HostPolicy, PackageError> {
+    let require = config_values(dir, &["--type=bool", "--get", REQUIRE_KEY])?
+        .first()
+        .is_some_and(|v| v == "true");
+    let values = config_values(dir, &["--get-all", GRANT_KEY])?;
+    Ok(HostPolicy {
+        granted: host_grants(&values)?,
+        require,
+    })
+}
+
+/// [`granted_paths`] of `values` for this user's home, key store and
+/// passphrase file.
+fn host_grants(values: &[String]) -> Result<Vec<PathBuf>, PackageError> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let paths = crate::paths::Env::current();
+    let secrets: Vec<PathBuf> = paths
+        .keys_dir()
+        .ok()
+        .into_iter()
+        .chain(std::env::var_os("BUILDKIT_KEY_PASSPHRASE_FILE").map(PathBuf::from))
+        .collect();
+    granted_paths(values, paths.home().ok().as_deref(), &secrets)
+}
+
 /// bwrap's arguments up to the command: read-only root, fresh /dev and
 /// /proc, empty /tmp, /var/tmp and `hidden`, the run's directory writable
 /// at [`SANDBOX_RUN`] (mounted last, so it shows even inside a hidden
@@ -299,9 +418,11 @@ pub(super) fn run_builds(
     config: &Config,
     dirs: &RunDirs,
     vars: &BuildVars,
+    host: &HostPolicy,
     listener: &dyn Listener,
 ) -> Result<Vec<BuildReport>, PackageError> {
     let mut runner = Runner {
+        require: host.require,
         dirs,
         vars,
         listener,
@@ -315,7 +436,8 @@ pub(super) fn run_builds(
     };
     for purpose in [Purpose::Build, Purpose::Test] {
         for package in &config.packages {
-            if let Some(build) = Build::of(package, purpose) {
+            if let Some(mut build) = Build::of(package, purpose) {
+                build.ro.extend_from_slice(&host.granted);
                 runner.run(package, build, purpose)?;
             }
         }
@@ -325,6 +447,8 @@ pub(super) fn run_builds(
 
 /// Runs the commands of one packaging, each distinct one once.
 struct Runner<'a> {
+    /// The host requires the sandbox ([`REQUIRE_KEY`]).
+    require: bool,
     dirs: &'a RunDirs,
     vars: &'a BuildVars,
     listener: &'a dyn Listener,
@@ -345,13 +469,25 @@ impl Runner<'_> {
         if self.done.contains(&(purpose, build.clone())) {
             return Ok(());
         }
+        let refused = match (build.sandbox, build.network) {
+            (Sandbox::None, _) => Some("sandbox = \"none\""),
+            (_, true) => Some("network = true"),
+            _ => None,
+        };
+        if let (true, Some(setting)) = (self.require, refused) {
+            return Err(PackageError::SandboxRequired {
+                package: package.name.get_ref().clone(),
+                setting,
+            });
+        }
+        let strict = build.sandbox == Sandbox::Bwrap || self.require;
         let isolation = match build.sandbox {
             Sandbox::None => Isolation::Unsandboxed,
             Sandbox::Auto | Sandbox::Bwrap => match self.bwrap.get_or_insert_with(bwrap_usable) {
                 Ok(()) => Isolation::Bwrap {
                     network: build.network,
                 },
-                Err(reason) if build.sandbox == Sandbox::Bwrap => {
+                Err(reason) if strict => {
                     return Err(PackageError::NoSandbox {
                         package: package.name.get_ref().clone(),
                         reason: reason.clone(),
@@ -501,5 +637,55 @@ mod tests {
             std::slice::from_ref(&keys)
         );
         assert_eq!(hidden_paths(Some(home.clone()), Some(keys)), [home]);
+    }
+
+    #[test]
+    fn grants_are_canonical_directories_away_from_secrets() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().canonicalize().expect("canonical");
+        let toolchain = home.join(".rustup");
+        let keys = home.join(".local/share/git-buildkit/keys");
+        let passphrase = home.join("secret/pass");
+        for d in [
+            &toolchain,
+            &keys,
+            &passphrase.parent().expect("parent").to_owned(),
+        ] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        std::fs::write(&passphrase, "x").expect("write");
+        std::fs::write(home.join("file"), "x").expect("write");
+        let secrets = [keys.clone(), passphrase];
+        let grant = |values: &[&str]| {
+            let values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
+            granted_paths(&values, Some(&home), &secrets)
+        };
+        // `~/` is the home; duplicates once.
+        let ok = grant(&["~/.rustup", &toolchain.display().to_string()]).expect("granted");
+        assert_eq!(ok, [toolchain.clone()]);
+        // A directory holding a secret, inside one, or the root: refused.
+        for (value, reason) in [
+            ("~/", "would show"),
+            ("~/.local", "would show"),
+            ("~/.local/share/git-buildkit/keys/../keys", "would show"),
+            ("~/secret", "would show"),
+            ("/", "whole file system"),
+            ("relative/dir", "is not an absolute path"),
+            ("~/missing", "cannot be read"),
+            ("~/file", "is not a directory"),
+        ] {
+            match grant(&[value]) {
+                Err(PackageError::Grant { path, reason: why }) => {
+                    assert_eq!(path, value);
+                    assert!(why.contains(reason), "{value}: {why}");
+                }
+                other => panic!("{value}: {other:?}"),
+            }
+        }
+        // Without secrets, the root is still refused.
+        let root = granted_paths(&["/".to_owned()], None, &[]);
+        assert!(
+            matches!(root, Err(PackageError::Grant { reason, .. }) if reason.contains("whole file system"))
+        );
     }
 }

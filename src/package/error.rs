@@ -59,6 +59,15 @@ pub enum PackageError {
     /// `sandbox = "bwrap"` on a host where bwrap does not work.
     #[error("package {package}: sandbox = \"bwrap\" but bwrap is not usable here: {reason}")]
     NoSandbox { package: String, reason: String },
+    /// The build host requires the sandbox and the tag's configuration asks for less.
+    #[error("package {package}: {setting}, but this build host requires every build in a sandbox without network (git config buildkit.sandbox.require)")]
+    SandboxRequired {
+        package: String,
+        setting: &'static str,
+    },
+    /// A directory the build host grants the sandbox (`buildkit.sandbox.readOnly`) is refused.
+    #[error("git config buildkit.sandbox.readOnly {path:?} {reason}")]
+    Grant { path: String, reason: String },
     /// A path read from the tree leads outside it through a symlink.
     #[error("package {package}: {what} {path:?} leads outside the exported tree: {via}")]
     LeavesTree {
@@ -154,6 +163,8 @@ impl PackageError {
             PackageError::Config(_) => Some("the file is read from the commit being packaged; fix it, commit, and tag a new version".into()),
             PackageError::BuildTimeout { .. } => Some("raise `build-timeout` in the [[package]] (e.g. build-timeout = \"2h\") if the build needs longer".into()),
             PackageError::NoSandbox { .. } => Some("install bubblewrap (apt-get install bubblewrap), or set sandbox = \"auto\" to build unsandboxed where bwrap does not work".into()),
+            PackageError::SandboxRequired { .. } => Some("build from what the tag holds (vendor what the build would fetch), or ask the host's owner; the setting is theirs, not the tag's".into()),
+            PackageError::Grant { .. } => Some("grant only directories that hold what builds need (a toolchain, a package cache); see them with `git config --show-origin --get-all buildkit.sandbox.readOnly`".into()),
             PackageError::LeavesTree { .. } => Some("symlinks in the tree may point only inside it; package the file itself".into()),
             PackageError::NoLongDescription { .. } => Some("write the long description after the synopsis line, for example:\n  description = \"\"\"\n  prints a friendly greeting\n  A longer text saying what the package does, shown by `apt show`.\n  \"\"\"".into()),
             PackageError::UnresolvedLibraries { .. } => Some("install the package that provides the library on this host, ship the library in a package of the same build, or pass --allow-unresolved to leave it out of Depends".into()),

@@ -177,7 +177,8 @@ pub fn package(
         tag: version.tag.clone(),
         commit: commit.id.clone(),
     };
-    let builds = build::run_builds(&config, &dirs, &vars, listener)?;
+    let host = build::host_policy(repo.cwd())?;
+    let builds = build::run_builds(&config, &dirs, &vars, &host, listener)?;
     let built = Built {
         history: History::collect(repo, &config.tag_scheme(None), &version, &commit)?,
         tree: &dirs.src,

@@ -133,6 +133,7 @@ pub fn plan_vm_test(
             tests: plan.tests,
             test_timeout: vm.timeout.unwrap_or(TimeLimit::DEFAULT).secs(),
             debian,
+            recommends: vm.recommends.unwrap_or(true),
         },
         files,
         keep: options.keep,

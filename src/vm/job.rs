@@ -66,6 +66,8 @@ pub struct Job {
     /// The upgrade test, when the suite users install from has an
     /// earlier version.
     pub upgrade: Option<Upgrade>,
+    /// Whether apt installs Recommends (`[vm] recommends`, default true).
+    pub recommends: bool,
 }
 
 /// The upgrade test of a job: the released versions installed and tested
@@ -176,6 +178,7 @@ fn build(job: &Job, exec_nonce: Option<&str>) -> String {
         sh_quote(debian.as_deref().unwrap_or(""))
     );
     let _ = writeln!(s, "install=({})", words(&job.install));
+    let _ = writeln!(s, "recommends={}", u8::from(job.recommends));
     let Some(upgrade) = &job.upgrade else {
         s.push_str(SCRIPT_SETUP);
         s.push_str(SCRIPT_INSTALL);
@@ -315,6 +318,7 @@ if ! printf 'link set lo up\nlink set eth0 up\naddr add 10.0.2.15/24 dev eth0\n'
     end 3
 fi
 cp "$job/key.gpg" /etc/apt/keyrings/git-buildkit.gpg
+[ "$recommends" = 1 ] || echo 'APT::Install-Recommends "false";' >/etc/apt/apt.conf.d/91buildkit-recommends
 echo "$source" >/etc/apt/sources.list.d/git-buildkit.list
 [ -z "${released_source:-}" ] || echo "$released_source" >>/etc/apt/sources.list.d/git-buildkit.list
 [ -z "$debian_source" ] || echo "$debian_source" >/etc/apt/sources.list.d/debian.list
@@ -502,6 +506,7 @@ mod tests {
                 },
             ],
             test_timeout: 30,
+            recommends: true,
             debian: None,
             upgrade: None,
         }
@@ -529,6 +534,17 @@ mod tests {
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }
+        // Recommends: apt's default unless `[vm] recommends = false`.
+        assert!(text.contains("recommends=1\n"), "{text}");
+        let without = script(&Job {
+            recommends: false,
+            ..job()
+        });
+        assert!(without.contains("recommends=0\n"), "{without}");
+        assert!(
+            without.contains("echo 'APT::Install-Recommends \"false\";' >/etc/apt/apt.conf.d/"),
+            "{without}"
+        );
     }
 
     fn upgrade_job() -> Job {

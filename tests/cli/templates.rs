@@ -87,7 +87,7 @@ pub fn release(sb: &Sandbox, dir: &Path) -> Value {
     assert!(
         finish
             .stderr
-            .contains("the tag hook started the pipeline for v0.1.0 in the background: follow it with `git buildkit jobs`"),
+            .contains("the tag hook started the pipeline for v0.1.0 in the background: follow it with `git buildkit jobs --wait`"),
         "{}",
         finish.stderr
     );

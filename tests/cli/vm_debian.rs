@@ -101,6 +101,33 @@ fn debian_dependencies_install_through_the_cache_and_a_mirror_fault_names_the_pa
 }
 
 #[test]
+fn recommends_false_installs_only_what_the_packages_depend_on() {
+    // jq is a dependency (so the guest reaches Debian), bc only recommended:
+    // with `recommends = false` apt leaves bc out, as autopkgtest does for
+    // test dependencies; by default it installs it, as for users.
+    let p = VmProject::new(
+        "depends = [\"jq\"]\nrecommends = [\"bc\"]",
+        "[vm]\nrecommends = false\nsmoke = [\"jq --version\", \"! command -v bc\"]\n",
+        &[],
+    );
+    let _vm = vm_slot();
+    let (run, verdict, _) = p.vm_test(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(verdict["verdict"], "passed", "{verdict:#}");
+
+    let config = std::fs::read_to_string(p.repo.join(".buildkit.toml")).expect("config");
+    let config = config
+        .replace("recommends = false\n", "")
+        .replace("\"! command -v bc\"", "\"command -v bc\"");
+    write_files(&p.repo, &[(".buildkit.toml", &config, false)]);
+    p.sb.commit(&p.repo, "2026-01-03T10:00:00Z", "with its Recommends");
+    p.sb.tag(&p.repo, "2026-01-03T10:00:00Z", "v1.1.0");
+    p.bk(&["-q", "pipeline", "v1.1.0"]).ok();
+    let run = p.bk(&["vm-test", "v1.1.0", "--json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+#[test]
 fn debian_false_closes_the_guest_to_debian() {
     let p = VmProject::new(
         r#"depends = ["jq"]"#,
