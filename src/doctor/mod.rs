@@ -6,7 +6,8 @@
 //! checks are required depends on the project the doctor runs in (the
 //! `.buildkit.toml` at HEAD): git and dpkg always; qemu, mmdebstrap,
 //! mke2fs and a base image when it has `[vm]`; a signing key when its
-//! pipeline publishes; bubblewrap when a package says `sandbox = "bwrap"`.
+//! pipeline publishes; bubblewrap when a package says `sandbox = "bwrap"`
+//! or the build host requires the sandbox (`buildkit.sandbox.require`).
 //! A required check that fails makes the report fail ([`Report::passed`]).
 //!
 //! The doctor is fast and harmless: it runs each tool's `--version` (all at
@@ -267,7 +268,7 @@ impl Report {
 /// Runs every check.
 pub fn examine(context: &Context) -> Report {
     let project = project::Project::find(context);
-    let needs = project.needs();
+    let needs = project.needs(context);
     let mut checks = std::thread::scope(|scope| {
         // The tools' `--version` (lintian's takes most of a second) and the
         // bubblewrap probe run at once; the file checks meanwhile.
@@ -324,8 +325,9 @@ pub struct Needs {
     pub vm: bool,
     /// Its pipeline publishes: a signing key.
     pub signing: bool,
-    /// A package says `sandbox = "bwrap"`.
-    pub bwrap: bool,
+    /// Why builds must run in bwrap (a package's `sandbox = "bwrap"`, the
+    /// host's `buildkit.sandbox.require`), if they must.
+    pub bwrap: Option<&'static str>,
     /// The base image its VM tests boot: `[vm] image`, else the default.
     pub image: Option<String>,
 }

@@ -69,9 +69,14 @@ impl Project {
     }
 
     /// What the configuration needs of this machine.
-    pub(super) fn needs(&self) -> Needs {
+    pub(super) fn needs(&self, context: &Context) -> Needs {
+        let host = host_requires_sandbox(&context.cwd)
+            .then_some("this build host requires it (git config buildkit.sandbox.require)");
         let Some(config) = self.config() else {
-            return Needs::default();
+            return Needs {
+                bwrap: host,
+                ..Needs::default()
+            };
         };
         let on_tag: Vec<Stage> = config
             .hooks
@@ -82,7 +87,10 @@ impl Project {
             vm: config.vm.is_some(),
             // With no `on-tag`, the pipeline's stages include publish.
             signing: on_tag.is_empty() || on_tag.contains(&Stage::Publish),
-            bwrap: config.packages.iter().any(|p| p.sandbox == Sandbox::Bwrap),
+            bwrap: host.or_else(|| {
+                let says = config.packages.iter().any(|p| p.sandbox == Sandbox::Bwrap);
+                says.then_some("a package of this project says sandbox = \"bwrap\"")
+            }),
             image: config.vm.as_ref().map(|vm| {
                 vm.image
                     .as_ref()
@@ -94,7 +102,7 @@ impl Project {
     /// The checks of the configuration, the key store and the repository.
     pub(super) fn checks(&self, context: &Context) -> Vec<Check> {
         let keys = context.paths.keys_dir().map(KeyStore::at);
-        let mut checks = vec![self.config_check(), keys_check(&keys, &self.needs())];
+        let mut checks = vec![self.config_check(), keys_check(&keys, &self.needs(context))];
         match (&self.repo, self.config()) {
             (Some(repo), Some(config)) => {
                 checks.push(repository_check(context, repo, config, &keys));
@@ -143,6 +151,20 @@ impl Project {
             .fix("man 5 buildkit.toml"),
         }
     }
+}
+
+/// Whether the build host requires every build in the sandbox
+/// ([`crate::package::REQUIRE_KEY`], git configuration as seen from `dir`).
+fn host_requires_sandbox(dir: &Path) -> bool {
+    crate::git::git(dir)
+        .args([
+            "config",
+            "--type=bool",
+            "--get",
+            crate::package::REQUIRE_KEY,
+        ])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out).trim() == "true")
 }
 
 /// The work tree's `.buildkit.toml`, when HEAD has none.
@@ -448,13 +470,24 @@ mod tests {
 
     #[test]
     fn the_pipeline_needs_a_key_unless_its_stages_do_not_publish() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let git = |args: &[&str]| {
+            crate::git::git(dir.path())
+                .args(args)
+                .output()
+                .expect("git");
+        };
+        git(&["init", "-q"]);
+        // The repository's own configuration decides, whatever the user's says.
+        git(&["config", "buildkit.sandbox.require", "false"]);
+        let context = Context::current(dir.path().to_owned());
         let needs = |text: &str| {
             let config = Config::parse(text, "test").expect("config");
             Project {
                 repo: None,
                 found: Found::Head(Box::new(config)),
             }
-            .needs()
+            .needs(&context)
         };
         assert_eq!(
             needs(""),
@@ -472,6 +505,17 @@ mod tests {
                 image: Some(DEFAULT_IMAGE.to_owned()),
                 ..Needs::default()
             }
+        );
+        let bwrap =
+            "[[package]]\nname = \"ab\"\ndescription = \"AB\"\nmaintainer = \"A <a@example.org>\"\nsandbox = \"bwrap\"\n";
+        assert_eq!(
+            needs(bwrap).bwrap,
+            Some("a package of this project says sandbox = \"bwrap\"")
+        );
+        git(&["config", "buildkit.sandbox.require", "true"]);
+        assert_eq!(
+            needs("").bwrap,
+            Some("this build host requires it (git config buildkit.sandbox.require)")
         );
     }
 }

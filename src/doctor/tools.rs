@@ -234,11 +234,10 @@ pub(super) fn version_in(text: &str) -> Option<String> {
 /// The build sandbox: bubblewrap installed, and able to make the
 /// namespaces a build runs in.
 pub(super) fn sandbox(context: &Context, needs: &Needs) -> Check {
-    let need = Need::required_if(needs.bwrap);
-    let unsandboxed = match need {
-        Need::Required => "a package of this project says sandbox = \"bwrap\"",
-        Need::Optional => "builds run unsandboxed (sandbox = \"auto\" warns)",
-    };
+    let need = Need::required_if(needs.bwrap.is_some());
+    let unsandboxed = needs
+        .bwrap
+        .unwrap_or("builds run unsandboxed (sandbox = \"auto\" warns)");
     let Some(path) = locate(&context.search_path, "bwrap", &[]) else {
         return Check::new(
             Group::Sandbox,

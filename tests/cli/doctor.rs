@@ -497,3 +497,69 @@ fn help_says_what_is_required_with_examples() {
         run.stdout
     );
 }
+
+#[test]
+fn a_host_that_requires_the_sandbox_requires_bubblewrap() {
+    let sb = Sandbox::new();
+    let bin = sb.path("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    for tool in ["git", "dpkg-deb"] {
+        std::os::unix::fs::symlink(which(tool), bin.join(tool)).expect("symlink");
+    }
+    let policy = [
+        ("GIT_CONFIG_COUNT", "1"),
+        ("GIT_CONFIG_KEY_0", "buildkit.sandbox.require"),
+        ("GIT_CONFIG_VALUE_0", "true"),
+    ];
+    let mut env = policy.to_vec();
+    env.push(("PATH", bin.to_str().expect("utf-8")));
+    let (code, report) = doctor_json(&sb, &sb.path(""), &env);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        check(&report, "bwrap"),
+        &json!({
+            "group": "sandbox", "name": "bwrap", "status": "missing-required", "required": true,
+            "detail": "bubblewrap is not installed: this build host requires it (git config buildkit.sandbox.require)",
+            "fix": as_root("apt-get install bubblewrap")
+        })
+    );
+    // With bubblewrap on PATH (and working here), the same host passes.
+    let (code, report) = doctor_json(&sb, &sb.path(""), &policy);
+    assert_eq!(check(&report, "bwrap")["status"], "ok", "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn a_configuration_that_does_not_read_fails_and_an_uncommitted_one_warns() {
+    let sb = Sandbox::new();
+    let repo = sb.repo(
+        "proj",
+        &[(".buildkit.toml", "[repo]\npaht = \"apt\"\n", false)],
+    );
+    let (code, report) = doctor_json(&sb, &repo, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    let config = check(&report, "config");
+    assert_eq!(config["status"], "missing-required");
+    assert!(
+        config["detail"].as_str().expect("detail").starts_with(
+            ".buildkit.toml does not read: HEAD:.buildkit.toml:2:1: unknown field `paht`"
+        ),
+        "{config}"
+    );
+
+    let fresh = sb.path("fresh");
+    std::fs::create_dir_all(&fresh).expect("mkdir");
+    sb.git(&fresh, &["init", "-q", "-b", "main"]);
+    std::fs::write(fresh.join(".buildkit.toml"), "[repo]\npath = \"apt\"\n").expect("config");
+    let (_, report) = doctor_json(&sb, &fresh, &[]);
+    assert_eq!(
+        check(&report, "config"),
+        &json!({
+            "group": "repository", "name": "config", "status": "warn", "required": false,
+            "detail": ".buildkit.toml is not committed: package, the pipeline and the repo commands read it from HEAD or the tag (0 packages, [repo])",
+            "fix": "git add .buildkit.toml && git commit -m 'Add .buildkit.toml'"
+        })
+    );
+    // The repository it names is checked all the same.
+    assert_eq!(check(&report, "repository")["status"], "warn", "{report:#}");
+}
