@@ -303,11 +303,22 @@ fn repository_check(
         None => "the default for a project without [repo] path",
     };
     let shown = dir.display();
-    if is_absent_or_empty(&dir) {
+    let state = match dir_state(&dir) {
+        DirState::Full => None,
+        DirState::Absent => Some("does not exist yet"),
+        DirState::Empty => Some("is empty"),
+        DirState::Unreadable(e) => {
+            return check(
+                Status::MissingRequired,
+                format!("{shown} ({named}) cannot be read: {e}"),
+            )
+        }
+    };
+    if let Some(state) = state {
         return check(
             Status::Warn,
             format!(
-                "{shown} ({named}) does not exist yet: the first publish creates it, signed \
+                "{shown} ({named}) {state}: the first publish makes the repository, signed \
                  with the default key"
             ),
         )
@@ -371,12 +382,28 @@ fn repository_check(
     )
 }
 
-/// A directory that is not there, or has nothing in it (`repo init` and a
-/// first publish take both).
-fn is_absent_or_empty(dir: &Path) -> bool {
+/// What is at a repository's path.
+enum DirState {
+    /// Nothing (`repo init` and a first publish make it).
+    Absent,
+    /// An empty directory (they take it).
+    Empty,
+    /// Something.
+    Full,
+    /// A directory this user cannot list.
+    Unreadable(std::io::Error),
+}
+
+fn dir_state(dir: &Path) -> DirState {
     match std::fs::read_dir(dir) {
-        Ok(mut entries) => entries.next().is_none(),
-        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        Ok(mut entries) => match entries.next() {
+            None => DirState::Empty,
+            Some(_) => DirState::Full,
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => DirState::Absent,
+        // A file there: `AptRepo::open` says it is no repository.
+        Err(_) if dir.is_file() => DirState::Full,
+        Err(e) => DirState::Unreadable(e),
     }
 }
 

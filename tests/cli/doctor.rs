@@ -400,11 +400,20 @@ fn a_project_repository_that_is_missing_or_not_one_is_told_with_its_fix() {
         &json!({
             "group": "repository", "name": "repository", "status": "warn", "required": true,
             "detail": format!(
-                "{} ([repo] path) does not exist yet: the first publish creates it, signed with the default key",
+                "{} ([repo] path) does not exist yet: the first publish makes the repository, signed with the default key",
                 repo.join("missing-apt").display()
             ),
             "fix": "git buildkit repo init"
         })
+    );
+    std::fs::create_dir(repo.join("missing-apt")).expect("mkdir");
+    let (_, report) = doctor_json(&sb, &repo, &[]);
+    assert_eq!(
+        check(&report, "repository")["detail"],
+        format!(
+            "{} ([repo] path) is empty: the first publish makes the repository, signed with the default key",
+            repo.join("missing-apt").display()
+        )
     );
     // The fix works: the same check is then ok.
     sb.bk(&repo, &["-q", "repo", "init"]).ok();
