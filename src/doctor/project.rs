@@ -148,7 +148,9 @@ impl Project {
                 Status::MissingRequired,
                 format!("{FILE_NAME} does not read: {error}"),
             )
-            .fix("man 5 buildkit.toml"),
+            .fix(format!(
+                "\"${{EDITOR:-vi}}\" {FILE_NAME} && git commit -m 'Fix {FILE_NAME}' {FILE_NAME}"
+            )),
         }
     }
 }

@@ -549,6 +549,10 @@ fn a_configuration_that_does_not_read_fails_and_an_uncommitted_one_warns() {
     assert_eq!(code, 1, "{report:#}");
     let config = check(&report, "config");
     assert_eq!(config["status"], "missing-required");
+    assert_eq!(
+        config["fix"],
+        "\"${EDITOR:-vi}\" .buildkit.toml && git commit -m 'Fix .buildkit.toml' .buildkit.toml"
+    );
     assert!(
         config["detail"].as_str().expect("detail").starts_with(
             ".buildkit.toml does not read: HEAD:.buildkit.toml:2:1: unknown field `paht`"
