@@ -11,7 +11,12 @@ VM_DEBS := qemu-utils qemu-system-x86 mmdebstrap e2fsprogs
 # libdebhelper-perl: debhelper's own snippets, which the systemd test compares with (issue 12).
 # python3-pip/-setuptools/-wheel/-venv: Debian's pip builds and fetches the wheels of the Python tests (issue 13).
 # python3-pytest and cargo: the python-app and rust-cli templates' tests run with Debian's (issue 15).
-TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3 strace bubblewrap gcc g++ libc6-dev zlib1g-dev libssl-dev libyaml-dev gdb libdebhelper-perl debian-archive-keyring python3-pip python3-setuptools python3-wheel python3-venv python3-pytest cargo $(VM_DEBS)
+# apache2-bin (no service in it) and nginx (unpacked, not installed: see
+# TEST_UNPACKED): the production serving snippets are tested on them (issue 16).
+TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binutils python3 strace bubblewrap gcc g++ libc6-dev zlib1g-dev libssl-dev libyaml-dev gdb libdebhelper-perl debian-archive-keyring python3-pip python3-setuptools python3-wheel python3-venv python3-pytest cargo apache2-bin libpcre2-8-0 libcrypt1 libssl3 $(VM_DEBS)
+# Unpacked into target/test-debs, never installed: installing nginx would
+# start (and enable) its service on every address.
+TEST_UNPACKED := nginx
 DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv bubblewrap gcc libc6-dev zlib1g-dev python3-pip python3-setuptools python3-wheel $(VM_DEBS)
 # apt-cacher-ng itself is unpacked by scripts/bench-proxy (installing it would
 # start its service on every address); these are the libraries it needs.
@@ -27,6 +32,7 @@ build:
 
 deps-test:
 	@scripts/ensure-debs $(TEST_DEBS)
+	@scripts/unpack-debs target/test-debs $(TEST_UNPACKED)
 
 deps-demo:
 	@scripts/ensure-debs $(DEMO_DEBS)

@@ -33,6 +33,7 @@ mod parallel;
 mod release;
 mod repo;
 pub mod segments;
+pub mod serving;
 mod settings;
 pub(crate) mod verify;
 

@@ -3,6 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use git_buildkit::apt::serving::{
+    config_root, serve_config, Listen, ServeConfig, ServerName, WebServer,
+};
 use git_buildkit::apt::{verify, AptRepo, Incoming, InitOptions};
 use git_buildkit::progress::Listener;
 use git_buildkit::serve::{serve_stdio, serve_tcp, Limits, LoadNotice, StaticSite};
@@ -63,6 +66,14 @@ pub enum Command {
   git buildkit repo sources ~/repos/hello --url http://127.0.0.1:8080/ > /etc/apt/sources.list.d/hello.sources
   git buildkit repo sources --url http://repo.example/ --keyring /etc/apt/keyrings/hello.gpg")]
     Sources(SourcesArgs),
+    /// Print an nginx or Apache configuration that serves the repository in production.
+    #[command(after_help = "Examples:
+  git buildkit repo serve-config --nginx ~/repos/hello --server-name apt.example.org
+  git buildkit repo serve-config --apache ~/repos/hello --listen 127.0.0.1:8080
+
+Only dists/, pool/ and the public key are served (never .buildkit/, no listings); InRelease and the
+indexes are no-cache, by-hash and pool files immutable. TLS is left to your usual configuration.")]
+    ServeConfig(ServeConfigArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -213,6 +224,25 @@ pub struct SourcesArgs {
     pub keyring: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("server").required(true)))]
+pub struct ServeConfigArgs {
+    /// The repository.
+    pub path: Option<PathBuf>,
+    /// An nginx server block.
+    #[arg(long, group = "server")]
+    pub nginx: bool,
+    /// An Apache 2.4 virtual host.
+    #[arg(long, group = "server")]
+    pub apache: bool,
+    /// Where to listen: a port (every address) or ADDRESS:PORT.
+    #[arg(long, value_name = "[ADDRESS:]PORT", default_value = "80")]
+    pub listen: Listen,
+    /// Answer only this host name (default: any, as the first server on the address).
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<ServerName>,
+}
+
 /// Runs the command.
 pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
     match command {
@@ -226,6 +256,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
         Command::Serve(args) => cmd_repo_serve(ui, args),
         Command::Verify(args) => cmd_repo_verify(ui, args),
         Command::Sources(args) => cmd_repo_sources(ui, args),
+        Command::ServeConfig(args) => cmd_repo_serve_config(ui, args),
     }
 }
 
@@ -536,6 +567,36 @@ fn cmd_repo_sources(ui: &Ui, args: SourcesArgs) -> Result<(), CliError> {
         }
     }
     ui.out(text.trim_end());
+    Ok(())
+}
+
+/// `repo serve-config`.
+fn cmd_repo_serve_config(ui: &Ui, args: ServeConfigArgs) -> Result<(), CliError> {
+    let ServeConfigArgs {
+        path,
+        nginx,
+        apache: _,
+        listen,
+        server_name,
+    } = args;
+    let repo = open(path)?;
+    let root = config_root(repo.root()).map_err(|e| {
+        failed(e).hint(
+            "move the repository to a path without it (`git buildkit repo clone` makes a copy)",
+        )
+    })?;
+    let config = ServeConfig {
+        server: if nginx {
+            WebServer::Nginx
+        } else {
+            WebServer::Apache
+        },
+        root,
+        listen,
+        server_name,
+        pool_max_age: repo.settings().by_hash_grace,
+    };
+    ui.out(serve_config(&config).map_err(failed)?.trim_end());
     Ok(())
 }
 

@@ -59,7 +59,7 @@ pub use self::run_lock::{
 };
 pub use self::source_release::{
     archive as archive_tag, check_release_name, release_name, write_source_release, write_tarball,
-    SourceRelease, SourceReleaseError, RELEASES_DIR, SIGNATURE_FILE, SUMS_FILE,
+    Attachment, SourceRelease, SourceReleaseError, RELEASES_DIR, SIGNATURE_FILE, SUMS_FILE,
 };
 pub use self::stage::{check_order as check_stage_order, stages, Stage, Step};
 pub use self::verify::{verify, Check, Difference, VerifyError, VerifyOptions, VerifyReport};

@@ -2,7 +2,9 @@
 //! `NAME-VERSION.tar.gz`, `SHA256SUMS` (`sha256sum -c` reads it) and
 //! `SHA256SUMS.asc`, its detached signature by the repository's key, so a
 //! user can fetch the tagged tree beside the packages and check it with
-//! `gpgv --keyring <repo>/key.gpg` (or `sqv`).
+//! `gpgv --keyring <repo>/key.gpg` (or `sqv`). The tag's packages are
+//! attached beside the tarball (copies of the pool's files, in the same
+//! checksum file), so a release page lists what to install by hand.
 //!
 //! The tar stream is `git archive --format=tar --prefix=NAME-VERSION/` of
 //! the tag, through the one git runner, byte for byte: git's tar writer
@@ -52,7 +54,8 @@ pub const SIGNATURE_FILE: &str = "SHA256SUMS.asc";
 pub struct SourceRelease {
     /// Its directory, `<repo>/releases/NAME/VERSION`.
     pub path: PathBuf,
-    /// The file names in it: the tarball, the checksums, the signature.
+    /// The file names in it: the tarball, the attached packages, the
+    /// checksums, the signature.
     pub files: Vec<String>,
     /// SHA-256 of the tarball, lowercase hex.
     pub sha256: String,
@@ -100,12 +103,22 @@ pub enum SourceReleaseError {
         path: PathBuf,
         differing: Vec<String>,
     },
+    /// A package to attach is not the file the pipeline recorded.
+    #[error("{path} has SHA-256 {found}, not the recorded {recorded}")]
+    Attachment {
+        path: PathBuf,
+        recorded: String,
+        found: String,
+    },
 }
 
 impl SourceReleaseError {
     /// Advice for the user, where there is any.
     pub fn hint(&self) -> Option<String> {
         match self {
+            SourceReleaseError::Attachment { .. } => Some(
+                "the repository's pool file changed after it was published: `git buildkit repo verify --repair`".into(),
+            ),
             SourceReleaseError::Changed { .. } => Some(
                 "a published release is immutable: tag a new version, or remove the directory \
                  by hand if it was never announced"
@@ -140,15 +153,29 @@ pub fn check_release_name(what: &'static str, value: &str) -> Result<(), SourceR
     Ok(())
 }
 
+/// A package attached to a source release: a file of the repository's
+/// pool, with the SHA-256 the pipeline recorded for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Its file name in the release (the pool file's).
+    pub name: String,
+    /// The pool file.
+    pub path: PathBuf,
+    /// Its recorded SHA-256, checked on the copy.
+    pub sha256: String,
+}
+
 /// Writes the source release of `tag` into
-/// `<apt_root>/releases/<name>/<version>/`, signed by `key`; returns it
-/// with `written` false when the same bytes were already there.
+/// `<apt_root>/releases/<name>/<version>/`, with `attached` packages,
+/// signed by `key`; returns it with `written` false when the same bytes
+/// were already there.
 pub fn write_source_release(
     repo: &Repo,
     tag: &str,
     name: &str,
     version: &str,
     apt_root: &Path,
+    attached: &[Attachment],
     key: &SigningKey,
 ) -> Result<SourceRelease, SourceReleaseError> {
     check_release_name("name", name)?;
@@ -165,7 +192,7 @@ pub fn write_source_release(
         .prefix(&format!(".{version}.tmp-"))
         .tempdir_in(&parent)
         .map_err(io(&parent))?;
-    let files = write_files(repo, tag, name, version, aside.path(), key)?;
+    let files = write_files(repo, tag, name, version, attached, aside.path(), key)?;
     let sha256 = files.1;
     let release = |written| SourceRelease {
         path: dest.clone(),
@@ -207,13 +234,14 @@ pub fn write_source_release(
     }
 }
 
-/// Writes the tarball, the checksums and the signature into `dir`; the
-/// file names in order and the tarball's SHA-256.
+/// Writes the tarball, the attached packages, the checksums and the
+/// signature into `dir`; the file names in order and the tarball's SHA-256.
 fn write_files(
     repo: &Repo,
     tag: &str,
     name: &str,
     version: &str,
+    attached: &[Attachment],
     dir: &Path,
     key: &SigningKey,
 ) -> Result<(Vec<String>, String), SourceReleaseError> {
@@ -222,7 +250,23 @@ fn write_files(
         move |source| SourceReleaseError::Io { path, source }
     };
     let (tarball, sha256) = write_tarball(repo, tag, name, version, dir)?;
-    let sums = format!("{sha256}  {tarball}\n");
+    let mut sums = sums_line(&sha256, &tarball);
+    let mut files = vec![tarball];
+    for package in attached {
+        check_release_name("package file", &package.name)?;
+        let to = dir.join(&package.name);
+        std::fs::copy(&package.path, &to).map_err(io(&package.path))?;
+        let copied = sha256_of(&to).map_err(io(&to))?;
+        if copied != package.sha256 {
+            return Err(SourceReleaseError::Attachment {
+                path: package.path.clone(),
+                recorded: package.sha256.clone(),
+                found: copied,
+            });
+        }
+        sums.push_str(&sums_line(&copied, &package.name));
+        files.push(package.name.clone());
+    }
     let sums_path = dir.join(SUMS_FILE);
     std::fs::write(&sums_path, &sums).map_err(io(&sums_path))?;
     let signature =
@@ -233,11 +277,40 @@ fn write_files(
             })?;
     let sig_path = dir.join(SIGNATURE_FILE);
     std::fs::write(&sig_path, signature).map_err(io(&sig_path))?;
-    let files = vec![tarball, SUMS_FILE.to_owned(), SIGNATURE_FILE.to_owned()];
+    files.extend([SUMS_FILE.to_owned(), SIGNATURE_FILE.to_owned()]);
     for file in &files {
         set_mode(&dir.join(file), 0o644).map_err(io(&dir.join(file)))?;
     }
     Ok((files, sha256))
+}
+
+/// The packages of `record` published in the repository at `root`, as
+/// their source release attaches them.
+pub(super) fn attachments(record: &Record, root: &Path) -> Vec<Attachment> {
+    record
+        .packages
+        .iter()
+        .filter_map(|package| {
+            let filename = package.filename.as_ref()?;
+            Some(Attachment {
+                name: Path::new(filename).file_name()?.to_str()?.to_owned(),
+                path: root.join(filename),
+                sha256: package.sha256.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The line of `SHA256SUMS` for a file (what `sha256sum` prints).
+pub(super) fn sums_line(sha256: &str, name: &str) -> String {
+    format!("{sha256}  {name}\n")
+}
+
+/// The SHA-256 of the file at `path`, lowercase hex.
+fn sha256_of(path: &Path) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut BufReader::new(File::open(path)?), &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Writes `NAME-VERSION.tar.gz` of `tag` into `dir`; its file name and SHA-256.
@@ -436,7 +509,8 @@ pub(super) fn release_source(
 ) -> Result<(), StepError> {
     let name = release_name(config, repo);
     let version = record.version.clone().unwrap_or_else(|| tag.to_owned());
-    let release = write_source_release(repo, tag, &name, &version, apt.root(), key)?;
+    let attached = attachments(record, apt.root());
+    let release = write_source_release(repo, tag, &name, &version, apt.root(), &attached, key)?;
     listener.status(
         if release.written {
             "Released"

@@ -267,7 +267,14 @@ pub fn verify(
     }
     checks.extend(not_rebuilt(&record, &outcome.debs));
     if let Some(release) = &record.source_release {
-        checks.push(check_source(repo, &record, release, &root, scratch.path())?);
+        checks.push(check_source(
+            repo,
+            &record,
+            release,
+            &outcome.debs,
+            &root,
+            scratch.path(),
+        )?);
     }
     Ok(VerifyReport {
         tag: tag.to_owned(),
@@ -471,6 +478,7 @@ fn check_source(
     repo: &Repo,
     record: &Record,
     release: &super::SourceRelease,
+    rebuilt_debs: &[WrittenDeb],
     root: &Path,
     scratch: &Path,
 ) -> Result<Check, VerifyError> {
@@ -512,12 +520,20 @@ fn check_source(
         .join(&tarball);
     let size = std::fs::metadata(dir.join(&tarball)).map_or(0, |m| m.len());
     differences.extend(compare_served_tarball(&served, &rebuilt, size, &dir));
-    differences.extend(check_signed_sums(
-        root,
-        fsutil::parent(&served),
-        &tarball,
-        &rebuilt,
-    ));
+    // The tarball's line, then those of the packages the release attached
+    // (a release made before packages were attached has none), each with
+    // the rebuild's SHA-256: a package that differs is reported on its own.
+    let mut sums = super::source_release::sums_line(&rebuilt, &tarball);
+    for package in super::source_release::attachments(record, root) {
+        if release.files.contains(&package.name) {
+            let sha256 = rebuilt_debs
+                .iter()
+                .find(|d| d.path.file_name().and_then(|n| n.to_str()) == Some(&package.name))
+                .map_or(package.sha256, |d| d.sha256.clone());
+            sums.push_str(&super::source_release::sums_line(&sha256, &package.name));
+        }
+    }
+    differences.extend(check_signed_sums(root, fsutil::parent(&served), &sums));
     Ok(Check {
         name: tarball,
         version,
@@ -528,10 +544,11 @@ fn check_source(
     })
 }
 
-/// The served `SHA256SUMS` of the release in `dir` must be exactly the
-/// rebuilt tarball's line, and its signature must hold under the
-/// repository's public key (`<root>/key.gpg`).
-fn check_signed_sums(root: &Path, dir: &Path, tarball: &str, sha256: &str) -> Vec<Difference> {
+/// The served `SHA256SUMS` of the release in `dir` must be exactly
+/// `expected` (the rebuilt tarball's line and the attached packages'), and
+/// its signature must hold under the repository's public key
+/// (`<root>/key.gpg`).
+fn check_signed_sums(root: &Path, dir: &Path, expected: &str) -> Vec<Difference> {
     // Both files are small; more than this is not a release's.
     let read = |path: &Path| -> std::io::Result<Vec<u8>> {
         let mut bytes = Vec::new();
@@ -546,10 +563,14 @@ fn check_signed_sums(root: &Path, dir: &Path, tarball: &str, sha256: &str) -> Ve
         (_, Err(_)) => return vec![Difference::Missing { path: sig_path }],
     };
     let mut differences = Vec::new();
-    if sums != format!("{sha256}  {tarball}\n").as_bytes() {
+    if sums != expected.as_bytes() {
+        let lines: Vec<&str> = expected.lines().collect();
         differences.push(Difference::BadReleaseFile {
             path: sums_path.clone(),
-            reason: format!("it is not the line \"{sha256}  {tarball}\""),
+            reason: match lines.as_slice() {
+                [line] => format!("it is not the line \"{line}\""),
+                _ => format!("it is not the lines \"{}\"", lines.join("\", \"")),
+            },
         });
     }
     let key = root.join("key.gpg");

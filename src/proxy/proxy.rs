@@ -19,7 +19,7 @@ use crate::serve::content_type::content_type;
 use crate::serve::range::{evaluate, RangeAnswer};
 use crate::serve::request::RequestHead;
 use crate::serve::response::{Body, Response, Status, StreamBody};
-use crate::serve::site::file_response;
+use crate::serve::site::{file_response, Validators};
 use crate::serve::stdio::stdio_connection;
 use crate::serve::tcp::serve_tcp_with;
 use crate::serve::Limits;
@@ -561,7 +561,7 @@ impl Proxy {
             file,
             metadata,
         };
-        file_response(head, opened, is_get)
+        file_response(head, opened, is_get, Validators::Date)
     }
 
     /// Answers a path that is not cached: fetched and streamed.
@@ -610,7 +610,7 @@ impl Proxy {
             file,
             metadata,
         };
-        Some(file_response(head, opened, is_get))
+        Some(file_response(head, opened, is_get, Validators::Date))
     }
 
     /// Counts something for `host`.

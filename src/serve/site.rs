@@ -73,8 +73,32 @@ impl Answer for StaticSite {
             Err(Refusal::Forbidden) => return Response::error(Status::Forbidden),
             Err(Refusal::Io) => return Response::error(Status::InternalError),
         };
-        file_response(head, opened, is_get)
+        let validated = if is_mutable(&decoded) {
+            Validators::Never
+        } else {
+            Validators::Date
+        };
+        file_response(head, opened, is_get, validated)
     }
+}
+
+/// Whether a repository path names a file that a publish replaces under
+/// the same name: `dists/…` other than its `by-hash/` objects (InRelease,
+/// Release, the named indexes). Two publishes within one second give them
+/// the same `Last-Modified`, so a date cannot tell their versions apart.
+fn is_mutable(path: &[u8]) -> bool {
+    let path = path.strip_prefix(b"/").unwrap_or(path);
+    path.starts_with(b"dists/") && !path.windows(9).any(|w| w == b"/by-hash/")
+}
+
+/// Which preconditions a file's answer honours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Validators {
+    /// `If-Modified-Since`, `If-Range` and `Range` by the file's date.
+    Date,
+    /// None: the whole file every time (a name whose bytes change within
+    /// the date's one-second resolution).
+    Never,
 }
 
 /// The answer to a GET (`is_get`) or HEAD of an opened file: 304 when the
@@ -82,13 +106,19 @@ impl Answer for StaticSite {
 /// `If-Range` matches, else the whole file, with `Last-Modified` the file's
 /// modification time. The proxy's cache answers with it too, having set
 /// each cached file's modification time to upstream's `Last-Modified`.
-pub(crate) fn file_response(head: &RequestHead, opened: OpenedFile, is_get: bool) -> Response {
+pub(crate) fn file_response(
+    head: &RequestHead,
+    opened: OpenedFile,
+    is_get: bool,
+    validators: Validators,
+) -> Response {
     // Length and date come from the open handle, so they describe the
     // bytes that will be sent even if the path is replaced meanwhile.
     let len = opened.metadata.len();
     let mtime = mtime_secs(opened.metadata.modified());
     let last_modified = mtime.map(http_date);
-    if is_not_modified(head, mtime) {
+    let dated = validators == Validators::Date;
+    if dated && is_not_modified(head, mtime) {
         let mut response = Response {
             status: Status::NotModified,
             headers: Vec::new(),
@@ -106,7 +136,7 @@ pub(crate) fn file_response(head: &RequestHead, opened: OpenedFile, is_get: bool
     headers.push(("Accept-Ranges", "bytes".to_owned()));
     // RFC 9110 §14.2: Range is defined for GET only; HEAD ignores it.
     let range = match head.single("range") {
-        Some(value) if is_get && range_applies(head, mtime) => evaluate(value, len),
+        Some(value) if dated && is_get && range_applies(head, mtime) => evaluate(value, len),
         _ => RangeAnswer::Full,
     };
     let (status, start, end) = match range {

@@ -140,11 +140,14 @@ fn manifest_error(text: &str, origin: &str, e: &toml::de::Error) -> TemplateErro
     TemplateError::Manifest(located(text, origin, offset, e.message().to_owned()))
 }
 
-/// The names of the built-in templates, sorted.
+/// The names of the built-in templates, sorted: the directories of
+/// `templates/` that hold a manifest (other files there, such as the
+/// serving snippets, are not templates).
 pub fn builtin_names() -> Vec<String> {
     let names: BTreeSet<&str> = BUILTIN
         .iter()
-        .filter_map(|(path, _, _)| path.split_once('/').map(|(name, _)| name))
+        .filter_map(|(path, _, _)| path.strip_suffix(&format!("/{MANIFEST}")))
+        .filter(|name| !name.contains('/'))
         .collect();
     names.into_iter().map(str::to_owned).collect()
 }

@@ -25,6 +25,7 @@ mod python_package;
 mod repo;
 mod self_release;
 mod serve_load;
+mod serving;
 mod shlibdeps;
 mod source_release;
 mod systemd;

@@ -120,7 +120,19 @@ fn a_published_tag_has_a_reproducible_signed_source_release_that_is_served() {
     let dir = p.release_dir();
     assert_eq!(
         dir_names(&dir),
-        ["SHA256SUMS", "SHA256SUMS.asc", "hello-1.2.0.tar.gz"]
+        [
+            "SHA256SUMS",
+            "SHA256SUMS.asc",
+            "hello-1.2.0.tar.gz",
+            "hello_1.2.0-1_all.deb"
+        ]
+    );
+    // The attached package is the pool's, byte for byte.
+    let pool = p.apt.join("pool/main/h/hello/hello_1.2.0-1_all.deb");
+    assert!(
+        std::fs::read(&pool).expect("pool")
+            == std::fs::read(dir.join("hello_1.2.0-1_all.deb")).expect("attached"),
+        "the attached .deb differs from the pool's"
     );
     // Nothing left aside, nothing hidden.
     assert_eq!(dir_names(&p.apt.join("releases/hello")), ["1.2.0"]);
@@ -141,7 +153,10 @@ fn a_published_tag_has_a_reproducible_signed_source_release_that_is_served() {
 
     // sha256sum -c, gpgv and sqv accept it.
     let check = p.sb.run(&dir, "sha256sum", &["-c", "SHA256SUMS"]).ok();
-    assert_eq!(check.stdout, "hello-1.2.0.tar.gz: OK\n");
+    assert_eq!(
+        check.stdout,
+        "hello-1.2.0.tar.gz: OK\nhello_1.2.0-1_all.deb: OK\n"
+    );
     let key = p.apt.join("key.gpg");
     let key = key.to_str().expect("utf8");
     let gpg_home = p.sb.path("gnupg");
@@ -194,7 +209,7 @@ fn a_published_tag_has_a_reproducible_signed_source_release_that_is_served() {
         record["source_release"],
         serde_json::json!({
             "path": dir.to_str().expect("utf8"),
-            "files": ["hello-1.2.0.tar.gz", "SHA256SUMS", "SHA256SUMS.asc"],
+            "files": ["hello-1.2.0.tar.gz", "hello_1.2.0-1_all.deb", "SHA256SUMS", "SHA256SUMS.asc"],
             "sha256": sha,
             "written": true,
         })
@@ -287,8 +302,8 @@ fn hostile_release_names_are_refused_before_anything_is_written() {
         (".hidden", "1.2.0"),
         ("hello", ""),
     ] {
-        let error =
-            write_source_release(&repo, "v1.2.0", name, version, &root, &key).expect_err("refused");
+        let error = write_source_release(&repo, "v1.2.0", name, version, &root, &[], &key)
+            .expect_err("refused");
         assert!(
             error
                 .to_string()
@@ -299,8 +314,8 @@ fn hostile_release_names_are_refused_before_anything_is_written() {
     assert_eq!(dir_names(&p.sb.path("root")), ["apt"]);
     assert_eq!(dir_names(&root), Vec::<String>::new());
     // A tag that is not there is an error, and leaves nothing behind.
-    let error =
-        write_source_release(&repo, "v9.9.9", "hello", "9.9.9", &root, &key).expect_err("no tag");
+    let error = write_source_release(&repo, "v9.9.9", "hello", "9.9.9", &root, &[], &key)
+        .expect_err("no tag");
     assert_eq!(error.to_string(), "could not archive v9.9.9");
     assert_eq!(
         dir_names(&root.join("releases/hello")),

@@ -232,7 +232,12 @@ fn verify_checks_the_served_checksums_and_their_signature() {
     std::fs::write(dir.join("SHA256SUMS"), format!("{sums}{sums}")).expect("tamper");
     let run = p.bk(&["-q", "verify", "v1.2.0"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let sha = sums.split(' ').next().expect("sha");
+    let expected: Vec<&str> = sums.lines().collect();
+    assert_eq!(
+        expected.len(),
+        2,
+        "the tarball and the attached .deb: {sums}"
+    );
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(
         lines[..3],
@@ -240,8 +245,9 @@ fn verify_checks_the_served_checksums_and_their_signature() {
             "identical  hello 1.2.0-1 all",
             "DIFFERS    hello-1.2.0.tar.gz 1.2.0 source",
             &format!(
-                "  - {}: it is not the line \"{sha}  hello-1.2.0.tar.gz\"",
-                dir.join("SHA256SUMS").display()
+                "  - {}: it is not the lines \"{}\"",
+                dir.join("SHA256SUMS").display(),
+                expected.join("\", \"")
             ),
         ]
     );

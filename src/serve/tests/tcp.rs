@@ -231,7 +231,7 @@ fn tcp_if_modified_since_304() {
     let (mut stream, mut reader) = server.connect();
     let since = format!("If-Modified-Since: {LAST_MODIFIED}\r\n");
     stream
-        .write_all(request("GET", "/dists/stable/Release", &since).as_bytes())
+        .write_all(request("GET", DEB_URL, &since).as_bytes())
         .expect("send");
     assert_eq!(
         read_reply(&mut reader, false),
@@ -243,9 +243,30 @@ fn tcp_if_modified_since_304() {
     );
     let earlier = "If-Modified-Since: Sat, 01 Jun 2024 09:59:59 GMT\r\n";
     stream
-        .write_all(request("GET", "/dists/stable/Release", earlier).as_bytes())
+        .write_all(request("GET", DEB_URL, earlier).as_bytes())
         .expect("send");
-    assert_eq!(read_reply(&mut reader, false).body, RELEASE_BODY);
+    assert_eq!(read_reply(&mut reader, false).body, DEB_BODY);
+}
+
+#[test]
+fn tcp_a_file_a_publish_replaces_is_never_304_nor_partial() {
+    // Two publishes within one second give Release the same date: only
+    // the bytes tell the versions apart, so they are always sent whole.
+    let repo = Repo::new();
+    let server = Server::start(&repo.root);
+    let (mut stream, mut reader) = server.connect();
+    for extra in [
+        format!("If-Modified-Since: {LAST_MODIFIED}\r\n"),
+        format!("Range: bytes=0-3\r\nIf-Range: {LAST_MODIFIED}\r\n"),
+        "Range: bytes=0-3\r\n".to_owned(),
+    ] {
+        stream
+            .write_all(request("GET", "/dists/stable/Release", &extra).as_bytes())
+            .expect("send");
+        let reply = read_reply(&mut reader, false);
+        assert_eq!(reply.status_line, "HTTP/1.1 200 OK", "{extra}");
+        assert_eq!(reply.body, RELEASE_BODY, "{extra}");
+    }
 }
 
 #[test]
