@@ -12,6 +12,7 @@ pub mod config;
 pub mod deb;
 pub mod deb822;
 pub mod debhelper;
+pub mod doctor;
 pub mod exit;
 pub mod flow;
 pub mod fsutil;

@@ -5,6 +5,7 @@ mod bump;
 mod cache;
 mod deb;
 mod docs;
+mod doctor;
 mod env;
 mod error;
 mod flow;
@@ -150,6 +151,7 @@ pub enum Command {
     Show(pipeline::ShowArgs),
     Promote(pipeline::PromoteArgs),
     Verify(verify::Args),
+    Doctor(doctor::Args),
     Jobs(hooks::JobsArgs),
     /// Install, remove or run the git hooks that start the pipeline on a new version tag.
     #[command(subcommand)]
@@ -246,6 +248,7 @@ pub fn main() -> ExitCode {
         Command::Show(args) => pipeline::show(&ui, args),
         Command::Promote(args) => pipeline::promote(&ui, args),
         Command::Verify(args) => verify::run(&ui, args),
+        Command::Doctor(args) => doctor::run(&ui, args),
         Command::Jobs(args) => hooks::jobs(&ui, args),
         Command::Hooks(command) => hooks::run(&ui, command),
         Command::Vm(command) => vm::run(&ui, command),

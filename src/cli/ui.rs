@@ -21,7 +21,21 @@ pub enum ColorChoice {
 #[derive(Debug, Clone)]
 pub struct Ui {
     color: bool,
+    out_color: bool,
     quiet: bool,
+}
+
+/// The colour of a marked word on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Green: it works.
+    Good,
+    /// Yellow: it works, worse, or is missing and optional.
+    Warn,
+    /// Red: it is missing and needed.
+    Bad,
+    /// No colour.
+    Plain,
 }
 
 const GREEN: &str = "\x1b[1;32m";
@@ -35,12 +49,16 @@ impl Ui {
     pub fn new(choice: ColorChoice, quiet: bool) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-        let color = match choice {
+        let wanted = |terminal: bool| match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => !no_color && !dumb && std::io::stderr().is_terminal(),
+            ColorChoice::Auto => !no_color && !dumb && terminal,
         };
-        Self { color, quiet }
+        Self {
+            color: wanted(std::io::stderr().is_terminal()),
+            out_color: wanted(std::io::stdout().is_terminal()),
+            quiet,
+        }
     }
 
     fn paint(&self, style: &str, text: &str) -> String {
@@ -61,6 +79,25 @@ impl Ui {
         let mut stdout = std::io::stdout().lock();
         let line = for_terminal(line, stdout.is_terminal());
         let _ = writeln!(stdout, "{line}");
+    }
+
+    /// One line of result on stdout that starts with `word` in `tone`'s
+    /// colour (when stdout takes colours), then `rest`.
+    pub fn out_marked(&self, tone: Tone, word: &str, rest: &str) {
+        let style = match tone {
+            Tone::Good => Some(GREEN),
+            Tone::Warn => Some(YELLOW),
+            Tone::Bad => Some(RED),
+            Tone::Plain => None,
+        };
+        let mut stdout = std::io::stdout().lock();
+        let terminal = stdout.is_terminal();
+        let word = for_terminal(word, terminal);
+        let rest = for_terminal(rest, terminal);
+        let _ = match style {
+            Some(style) if self.out_color => writeln!(stdout, "{style}{word}{RESET}{rest}"),
+            _ => writeln!(stdout, "{word}{rest}"),
+        };
     }
 
     /// A line on stderr.

@@ -354,7 +354,7 @@ pub(super) fn bwrap_args(
 
 /// Whether bwrap runs here with the namespaces a build needs; the error
 /// says why not (not installed, user namespaces disabled, ...).
-pub(super) fn bwrap_usable() -> Result<(), String> {
+pub(crate) fn bwrap_usable() -> Result<(), String> {
     let probe = Cmd::new("bwrap")
         .args([
             "--ro-bind",

@@ -12,6 +12,7 @@ mod dbgsym;
 mod deb_cmd;
 mod debhelper;
 mod docs;
+mod doctor;
 mod errors;
 mod fetch_and_queue;
 mod flow;
