@@ -30,8 +30,8 @@ pub enum Command {
     /// dependency to a Debian package with --system. All packages are
     /// written or none.
     #[command(after_help = "Examples:
-  pip download -d wheels/ myapp==2.0 && git buildkit python deb wheels/*.whl -o debs/ --app myapp
   git buildkit python deb dist/myapp-2.0-py3-none-any.whl wheels/*.whl --system requests=python3-requests
+  pip download -d wheels/ myapp==2.0 && git buildkit python deb wheels/*.whl -o debs/ --app myapp
   git buildkit python deb dist/*.whl --layout bundle --json | jq -r '.[].path'")]
     Deb(DebArgs),
 }

@@ -4,75 +4,55 @@ use pretty_assertions::assert_eq;
 
 use crate::common::Sandbox;
 
-/// Every command (the man pages list the same).
-const COMMANDS: &[&[&str]] = &[
-    &[],
-    &["bugfix", "finish"],
-    &["bugfix", "list"],
-    &["bugfix", "start"],
-    &["bugfix"],
-    &["completions"],
-    &["deb", "build"],
-    &["deb", "info"],
-    &["deb"],
-    &["feature", "finish"],
-    &["feature", "list"],
-    &["feature", "start"],
-    &["feature"],
-    &["flow", "abort"],
-    &["flow", "continue"],
-    &["flow", "status"],
-    &["flow"],
-    &["hooks", "install"],
-    &["hooks", "run"],
-    &["hooks", "uninstall"],
-    &["hooks"],
-    &["hotfix", "finish"],
-    &["hotfix", "list"],
-    &["hotfix", "start"],
-    &["hotfix"],
-    &["init"],
-    &["jobs"],
-    &["key", "export"],
-    &["key", "generate"],
-    &["key", "list"],
-    &["key"],
-    &["package"],
-    &["pipeline"],
-    &["release", "finish"],
-    &["release", "list"],
-    &["release", "start"],
-    &["release"],
-    &["repo", "add"],
-    &["repo", "clone"],
-    &["repo", "copy"],
-    &["repo", "init"],
-    &["repo", "list"],
-    &["repo", "publish"],
-    &["repo", "remove"],
-    &["repo", "serve"],
-    &["repo", "sources"],
-    &["repo", "verify"],
-    &["repo"],
-    &["show"],
-    &["support", "list"],
-    &["support", "start"],
-    &["support"],
-    &["version"],
-    &["vm", "create"],
-    &["vm", "destroy"],
-    &["vm", "list"],
-    &["vm", "shell"],
-    &["vm"],
-    &["vm-test"],
-];
+/// Every command and subcommand, as `--help` lists them (`Commands:`),
+/// walked from the top: a new command is covered without editing a list.
+fn commands(sb: &Sandbox) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    let mut todo: Vec<Vec<String>> = vec![Vec::new()];
+    while let Some(command) = todo.pop() {
+        let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
+        args.push("--help");
+        let help = sb.bk(&sb.path(""), &args).ok().stdout;
+        let listed = help
+            .split("\nCommands:\n")
+            .nth(1)
+            .map(|rest| rest.split("\n\n").next().unwrap_or_default().to_owned())
+            .unwrap_or_default();
+        for line in listed.lines() {
+            // `  name  description`; continuation lines are indented further.
+            let Some(name) = line
+                .strip_prefix("  ")
+                .and_then(|l| l.split_whitespace().next())
+            else {
+                continue;
+            };
+            if line.starts_with("   ") || name == "help" {
+                continue;
+            }
+            let mut sub = command.clone();
+            sub.push(name.to_owned());
+            todo.push(sub);
+        }
+        if !command.is_empty() {
+            found.push(command);
+        }
+    }
+    found.sort();
+    found
+}
 
 #[test]
 fn every_command_has_help_with_examples() {
     let sb = Sandbox::new();
     let here = sb.path("");
-    for command in COMMANDS {
-        let mut args = command.to_vec();
+    let commands = commands(&sb);
+    // The walk found the nested ones too.
+    assert!(
+        commands.contains(&vec!["repo".to_owned(), "add".to_owned()]) && commands.len() > 60,
+        "{commands:?}"
+    );
+    for command in &commands {
+        let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
         args.push("--help");
         let run = sb.bk(&here, &args).ok();
         assert!(
