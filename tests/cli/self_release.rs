@@ -130,6 +130,13 @@ fn built() -> &'static Built {
                 std::fs::copy(&path, cache.join(path.file_name().expect("name"))).expect("copy");
             }
             std::fs::write(cache.join("done"), "").expect("mark");
+            // Only the newest tree's packages are worth keeping.
+            let parent = cache.parent().expect("the cache has a parent");
+            for entry in std::fs::read_dir(parent).expect("cache").flatten() {
+                if entry.path() != cache {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
         } else {
             std::fs::create_dir_all(&dist).expect("mkdir");
             for entry in std::fs::read_dir(&cache).expect("cache") {
