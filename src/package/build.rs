@@ -58,6 +58,21 @@ pub struct HostPolicy {
     pub require: bool,
 }
 
+impl HostPolicy {
+    /// What of a command's settings this host refuses: under
+    /// [`REQUIRE_KEY`], no sandbox or any network.
+    pub(crate) fn refusal(&self, sandbox: Sandbox, network: bool) -> Option<&'static str> {
+        if !self.require {
+            return None;
+        }
+        match (sandbox, network) {
+            (Sandbox::None, _) => Some("sandbox = \"none\""),
+            (_, true) => Some("network = true"),
+            _ => None,
+        }
+    }
+}
+
 /// `PATH` of every build: Debian's default (see /etc/login.defs), not the
 /// caller's. `build-env = ["PATH"]` passes the caller's instead.
 pub const BUILD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -422,7 +437,7 @@ pub(super) fn run_builds(
     listener: &dyn Listener,
 ) -> Result<Vec<BuildReport>, PackageError> {
     let mut runner = Runner {
-        require: host.require,
+        host,
         dirs,
         vars,
         listener,
@@ -447,8 +462,8 @@ pub(super) fn run_builds(
 
 /// Runs the commands of one packaging, each distinct one once.
 struct Runner<'a> {
-    /// The host requires the sandbox ([`REQUIRE_KEY`]).
-    require: bool,
+    /// The build host's policy.
+    host: &'a HostPolicy,
     dirs: &'a RunDirs,
     vars: &'a BuildVars,
     listener: &'a dyn Listener,
@@ -469,18 +484,13 @@ impl Runner<'_> {
         if self.done.contains(&(purpose, build.clone())) {
             return Ok(());
         }
-        let refused = match (build.sandbox, build.network) {
-            (Sandbox::None, _) => Some("sandbox = \"none\""),
-            (_, true) => Some("network = true"),
-            _ => None,
-        };
-        if let (true, Some(setting)) = (self.require, refused) {
+        if let Some(setting) = self.host.refusal(build.sandbox, build.network) {
             return Err(PackageError::SandboxRequired {
                 package: package.name.get_ref().clone(),
                 setting,
             });
         }
-        let strict = build.sandbox == Sandbox::Bwrap || self.require;
+        let strict = build.sandbox == Sandbox::Bwrap || self.host.require;
         let isolation = match build.sandbox {
             Sandbox::None => Isolation::Unsandboxed,
             Sandbox::Auto | Sandbox::Bwrap => match self.bwrap.get_or_insert_with(bwrap_usable) {

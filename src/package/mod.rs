@@ -269,6 +269,7 @@ fn build_exported(
         readme: readme.as_deref(),
         dirs,
         vars: &vars,
+        host: &host,
     };
     let (debs, python) = write_debs(config, request, &built, listener)?;
     let source = match version.worktree {
@@ -316,6 +317,8 @@ struct Built<'a> {
     readme: Option<&'a str>,
     dirs: &'a RunDirs,
     vars: &'a BuildVars,
+    /// The build host's sandbox policy (pip runs under it too).
+    host: &'a build::HostPolicy,
 }
 
 /// One package between assembly and writing.
@@ -366,9 +369,8 @@ fn write_debs(
     for (index, package) in config.packages.iter().enumerate() {
         let scratch = scratch.path().join(index.to_string());
         if package.kind == crate::config::PackageKind::Python {
-            let (pkgs, report) = python::python_packages(
-                config, package, built, built.dirs, built.vars, &scratch, listener,
-            )?;
+            let (pkgs, report) =
+                python::python_packages(config, package, built, built.dirs, &scratch, listener)?;
             let compression = request
                 .compression
                 .or(package.compression)

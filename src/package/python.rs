@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::build::{self, Build, BuildVars, Isolation, RunDirs, SANDBOX_RUN};
+use super::build::{self, Build, Isolation, RunDirs, SANDBOX_RUN};
 use super::{Built, PackageError};
 use crate::config::{Config, PackageConfig, PythonConfig, Sandbox};
 use crate::process::Cmd;
@@ -155,22 +155,32 @@ fn run_pip(
     package: &PackageConfig,
     script: String,
     network: bool,
-    ro: Vec<PathBuf>,
-    dirs: &RunDirs,
-    vars: &BuildVars,
+    mut ro: Vec<PathBuf>,
+    built: &Built<'_>,
     listener: &dyn Listener,
 ) -> Result<(), PackageError> {
+    let (dirs, vars, host) = (built.dirs, built.vars, built.host);
+    if let Some(setting) = host.refusal(package.sandbox, network) {
+        return Err(PackageError::SandboxRequired {
+            package: package.name.get_ref().clone(),
+            setting: match setting {
+                "network = true" => "pip needs the network (no BUILDKIT_WHEELHOUSE)",
+                other => other,
+            },
+        });
+    }
     let isolation = match package.sandbox {
         Sandbox::None => Isolation::Unsandboxed,
         _ if build::bwrap_usable().is_ok() => Isolation::Bwrap { network },
-        Sandbox::Bwrap => {
+        Sandbox::Bwrap | Sandbox::Auto if package.sandbox == Sandbox::Bwrap || host.require => {
             return Err(PackageError::NoSandbox {
                 package: package.name.get_ref().clone(),
                 reason: "bwrap is not usable here".into(),
             })
         }
-        Sandbox::Auto => Isolation::Unsandboxed,
+        Sandbox::Bwrap | Sandbox::Auto => Isolation::Unsandboxed,
     };
+    ro.extend_from_slice(&host.granted);
     let build = Build {
         command: script,
         env: [
@@ -223,7 +233,6 @@ pub(super) fn python_packages(
     package: &PackageConfig,
     built: &Built<'_>,
     dirs: &RunDirs,
-    vars: &BuildVars,
     scratch: &Path,
     listener: &dyn Listener,
 ) -> Result<(Vec<PyPackage>, PythonReport), PackageError> {
@@ -285,8 +294,7 @@ pub(super) fn python_packages(
         ),
         py.build_isolation && wheelhouse.is_none(),
         ro.clone(),
-        dirs,
-        vars,
+        built,
         listener,
     )?;
     let root_path = match &wheels_in(&out_project)?[..] {
@@ -345,8 +353,7 @@ pub(super) fn python_packages(
             ),
             wheelhouse.is_none(),
             ro,
-            dirs,
-            vars,
+            built,
             listener,
         )?;
     }

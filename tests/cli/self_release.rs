@@ -448,4 +448,34 @@ assets = [{{ src = "build/LICENSE", dest = "/usr/share/strict/LICENSE" }}]
         "{}",
         run.stderr
     );
+
+    // pip resolving a Python application's closure from an index is
+    // network too: refused unless a local wheelhouse is given; and a
+    // Python package may not leave the sandbox either.
+    for (extra, setting) in [
+        ("", "pip needs the network (no BUILDKIT_WHEELHOUSE)"),
+        ("sandbox = \"none\"\n", "sandbox = \"none\""),
+    ] {
+        std::fs::write(
+            repo.join(".buildkit.toml"),
+            format!("[[package]]\nname = \"strict\"\nkind = \"python\"\nmaintainer = \"Test Author <author@example.com>\"\n{extra}"),
+        )
+        .expect("write");
+        std::fs::write(
+            repo.join("pyproject.toml"),
+            "[project]\nname = \"strict\"\nversion = \"1.3.0\"\ndescription = \"strict\"\n",
+        )
+        .expect("write");
+        sb.commit(&repo, "2026-01-05T10:00:00Z", "python");
+        sb.git(&repo, &["tag", "-f", "-a", "v1.3.0", "-m", "v1.3.0"]);
+        let run = sb.bk(&repo, &["package", "v1.3.0", "-o", "strict"]);
+        assert_eq!(run.code, 2, "{setting}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "package strict: {setting}, but this build host requires"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
 }
