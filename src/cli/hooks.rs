@@ -272,27 +272,35 @@ pub fn jobs(ui: &Ui, args: JobsArgs) -> Result<(), CliError> {
 }
 
 /// Waits until no job is queued or running, streaming each one's log to
-/// stderr as it grows; returns the jobs and the tags of those waited for
-/// that failed.
+/// stderr as it grows (from the start of its current run: a tag run again
+/// appends to its log); returns the jobs and the tags of those waited for
+/// that failed. A job queued after the wait began counts even if it ended
+/// between two looks.
 fn wait(ui: &Ui, repo: &git_buildkit::git::Repo) -> Result<(Vec<Job>, Vec<String>), CliError> {
     let jobs = Jobs::of(repo);
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let pending = |job: &Job| matches!(job.state, JobState::Queued | JobState::Running);
     let mut waited: Vec<String> = Vec::new();
-    // How much of each log has been shown.
+    // How much of each waited-for log has been shown.
     let mut shown: Vec<(PathBuf, u64)> = Vec::new();
     loop {
         let list = jobs.list(repo)?;
-        for job in list.iter().filter(|j| pending(j)) {
+        for job in list.iter().filter(|j| pending(j) || j.queued >= since) {
             if !waited.contains(&job.tag) {
                 waited.push(job.tag.clone());
+                shown.push((job.log.clone(), current_run_start(&job.log)));
             }
         }
-        for job in list.iter().filter(|j| waited.contains(&j.tag)) {
-            if !ui.quiet() && job.state != JobState::Queued {
-                show_new_output(&job.log, &mut shown);
+        let done = !list.iter().any(pending);
+        if !ui.quiet() {
+            for (log, offset) in &mut shown {
+                // Everything at the end; a bounded part on each look before.
+                show_new_output(log, offset, if done { u64::MAX } else { 1 << 20 });
             }
         }
-        if !list.iter().any(pending) {
+        if done {
             let failed = list
                 .iter()
                 .filter(|j| waited.contains(&j.tag) && j.state == JobState::Failed)
@@ -300,32 +308,36 @@ fn wait(ui: &Ui, repo: &git_buildkit::git::Repo) -> Result<(Vec<Job>, Vec<String
                 .collect();
             return Ok((list, failed));
         }
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        std::thread::sleep(std::time::Duration::from_millis(500));
     }
 }
 
-/// Copies what `log` gained since the last call to stderr.
-fn show_new_output(log: &std::path::Path, shown: &mut Vec<(PathBuf, u64)>) {
+/// Where the current run of a job starts in its log: its last `==> `
+/// header line (each run appends one), else the start.
+fn current_run_start(log: &std::path::Path) -> u64 {
+    let Ok(bytes) = std::fs::read(log) else {
+        return 0;
+    };
+    bytes
+        .windows(5)
+        .rposition(|w| w == b"\n==> ")
+        .map_or(0, |i| i as u64 + 1)
+}
+
+/// Copies at most `limit` bytes that `log` gained past `offset` to stderr.
+fn show_new_output(log: &std::path::Path, offset: &mut u64, limit: u64) {
     use std::io::{Seek, SeekFrom, Write};
     let Ok(mut file) = std::fs::File::open(log) else {
         return;
     };
-    let index = match shown.iter().position(|(p, _)| p == log) {
-        Some(i) => i,
-        None => {
-            shown.push((log.to_owned(), 0));
-            shown.len() - 1
-        }
-    };
-    let offset = shown[index].1;
-    if file.seek(SeekFrom::Start(offset)).is_err() {
+    if file.seek(SeekFrom::Start(*offset)).is_err() {
         return;
     }
-    let mut new = Vec::new();
-    if let Ok(n) = file.take(1 << 20).read_to_end(&mut new) {
-        shown[index].1 = offset + n as u64;
-        let _ = std::io::stderr().lock().write_all(&new);
+    let mut stderr = std::io::stderr().lock();
+    if let Ok(n) = std::io::copy(&mut file.take(limit), &mut stderr) {
+        *offset += n;
     }
+    let _ = stderr.flush();
 }
 
 /// The jobs, one line each with its detail, or a note when there are none.

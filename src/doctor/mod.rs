@@ -279,6 +279,7 @@ pub fn examine(context: &Context) -> Report {
         checks.extend(testbed::checks(context, &needs));
         checks.extend(project.checks(context));
         checks.extend(disk::checks(context));
+        checks.push(tools::grants(context));
         checks.extend(tools.join().unwrap_or_default());
         checks.push(sandbox.join().unwrap_or_else(|_| {
             Check::new(
@@ -296,7 +297,7 @@ pub fn examine(context: &Context) -> Report {
 }
 
 /// Every check's name, in the order shown (the JSON's stable keys).
-pub const ORDER: [&str; 19] = [
+pub const ORDER: [&str; 20] = [
     "git",
     "dpkg-deb",
     "lintian",
@@ -309,6 +310,7 @@ pub const ORDER: [&str; 19] = [
     "apt-cache",
     "apt-mirrors",
     "bwrap",
+    "sandbox-grants",
     "keys",
     "config",
     "repository",

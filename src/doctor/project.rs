@@ -438,6 +438,8 @@ fn url_check(config: &Config) -> Check {
     let client = reqwest::blocking::Client::builder()
         .timeout(URL_TIMEOUT)
         .no_proxy()
+        // A redirect could lead off the loopback address.
+        .redirect(reqwest::redirect::Policy::none())
         .build();
     let answer = client.and_then(|c| c.get(&target).send());
     match answer {

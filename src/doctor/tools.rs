@@ -231,6 +231,42 @@ pub(super) fn version_in(text: &str) -> Option<String> {
         .map(|word| word.trim_end_matches(['.', ',', ';', ':']).to_owned())
 }
 
+/// The build host's sandbox grants (`buildkit.sandbox.readOnly`): each an
+/// existing directory that shows no secret, or every build fails.
+pub(super) fn grants(context: &Context) -> Check {
+    let check =
+        |need, status, detail| Check::new(Group::Sandbox, "sandbox-grants", need, status, detail);
+    match crate::package::host_policy(&context.cwd) {
+        Ok(policy) if policy.granted.is_empty() => check(
+            Need::Optional,
+            Status::Ok,
+            format!(
+                "none ({} shows directories read-only to builds)",
+                crate::package::GRANT_KEY
+            ),
+        ),
+        Ok(policy) => check(
+            Need::Required,
+            Status::Ok,
+            policy
+                .granted
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        Err(e) => check(
+            Need::Required,
+            Status::MissingRequired,
+            format!("every build would fail: {e}"),
+        )
+        .fix(format!(
+            "git config --show-origin --get-all {}  # then remove or fix the entry",
+            crate::package::GRANT_KEY
+        )),
+    }
+}
+
 /// The build sandbox: bubblewrap installed, and able to make the
 /// namespaces a build runs in.
 pub(super) fn sandbox(context: &Context, needs: &Needs) -> Check {

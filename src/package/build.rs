@@ -218,17 +218,48 @@ pub(super) fn environment(
 }
 
 /// The paths a sandboxed build must not see, beyond `/tmp` and `/var/tmp`:
-/// the caller's home and the key store, when they exist (bwrap cannot
-/// mount over a missing directory of a read-only tree), and never `/`.
-pub(super) fn hidden_paths(home: Option<PathBuf>, key_store: Option<PathBuf>) -> Vec<PathBuf> {
+/// the caller's home and the key store (directories, emptied), and the
+/// passphrase file (shown as an empty file), when they exist (bwrap cannot
+/// mount over a missing path of a read-only tree), and never `/`. Each by
+/// the path given (made absolute) and by its canonical path, so a symlink
+/// (a data directory linked out of the home) leaves no way round.
+pub(super) fn hidden_paths(
+    home: Option<PathBuf>,
+    key_store: Option<PathBuf>,
+    passphrase_file: Option<PathBuf>,
+) -> Vec<PathBuf> {
+    let both = |path: PathBuf| {
+        let path = std::path::absolute(&path).unwrap_or(path);
+        let real = path.canonicalize().ok();
+        std::iter::once(path).chain(real)
+    };
+    let dirs = [home, key_store]
+        .into_iter()
+        .flatten()
+        .flat_map(both)
+        .filter(|p| p != Path::new("/") && p.is_dir());
+    let files = passphrase_file
+        .into_iter()
+        .flat_map(both)
+        .filter(|p| p.is_file());
     let mut hidden: Vec<PathBuf> = Vec::new();
-    for path in [home, key_store].into_iter().flatten() {
-        let usable = path.is_absolute() && path != Path::new("/") && path.is_dir();
-        if usable && !hidden.iter().any(|h| path.starts_with(h)) {
+    for path in dirs.chain(files) {
+        if !hidden.iter().any(|h| path.starts_with(h)) {
             hidden.push(path);
         }
     }
     hidden
+}
+
+/// [`hidden_paths`] for this user: the home, the key store and the file
+/// `BUILDKIT_KEY_PASSPHRASE_FILE` names.
+pub(super) fn host_hidden_paths() -> Vec<PathBuf> {
+    let paths = crate::paths::Env::current();
+    hidden_paths(
+        paths.home().ok(),
+        paths.keys_dir().ok(),
+        std::env::var_os("BUILDKIT_KEY_PASSPHRASE_FILE").map(PathBuf::from),
+    )
 }
 
 /// The directories [`GRANT_KEY`]'s `values` name (absolute, or `~/…`),
@@ -273,6 +304,15 @@ pub fn granted_paths(
         {
             return Err(refuse(format!("would show {}", secret.display())));
         }
+        // Directories inside the home, never the home itself or above it.
+        if let Some(home) = home.and_then(|h| h.canonicalize().ok()) {
+            if home.starts_with(&path) {
+                return Err(refuse(format!(
+                    "would show the whole home directory {}",
+                    home.display()
+                )));
+            }
+        }
         if !granted.contains(&path) {
             granted.push(path);
         }
@@ -298,10 +338,12 @@ fn config_values(dir: &Path, args: &[&str]) -> Result<Vec<String>, PackageError>
 /// The build host's policy in the repository at `dir`: [`REQUIRE_KEY`],
 /// and [`GRANT_KEY`] checked by [`granted_paths`] against the key store
 /// and the passphrase file.
-pub(super) fn host_policy(dir: &Path) -> Result<HostPolicy, PackageError> {
-    let require = config_values(dir, &["--type=bool", "--get", REQUIRE_KEY])?
-        .first()
-        .is_some_and(|v| v == "true");
+pub(crate) fn host_policy(dir: &Path) -> Result<HostPolicy, PackageError> {
+    // Any `true` (system, global or the repository's): a repository's
+    // `false` cannot undo a host-wide requirement.
+    let require = config_values(dir, &["--type=bool", "--get-all", REQUIRE_KEY])?
+        .iter()
+        .any(|v| v == "true");
     let values = config_values(dir, &["--get-all", GRANT_KEY])?;
     Ok(HostPolicy {
         granted: host_grants(&values)?,
@@ -343,8 +385,13 @@ pub(super) fn bwrap_args(
         .into_iter()
         .chain(hidden.iter().map(PathBuf::as_path))
     {
-        args.push("--tmpfs".into());
-        args.push(path.into());
+        if path.is_file() {
+            // A secret file: an empty one in its place.
+            args.extend(["--ro-bind".into(), "/dev/null".into(), path.into()]);
+        } else {
+            args.push("--tmpfs".into());
+            args.push(path.into());
+        }
     }
     for path in ro {
         args.extend([
@@ -444,10 +491,7 @@ pub(super) fn run_builds(
         done: Vec::new(),
         reports: Vec::new(),
         bwrap: None,
-        hidden: {
-            let paths = crate::paths::Env::current();
-            hidden_paths(paths.home().ok(), paths.keys_dir().ok())
-        },
+        hidden: host_hidden_paths(),
     };
     for purpose in [Purpose::Build, Purpose::Test] {
         for package in &config.packages {
@@ -639,14 +683,51 @@ mod tests {
         let keys = home.join(".local/share/git-buildkit/keys");
         std::fs::create_dir_all(&keys).expect("mkdir");
         assert_eq!(
-            hidden_paths(Some(home.join("missing")), None),
+            hidden_paths(Some(home.join("missing")), None, None),
             Vec::<PathBuf>::new()
         );
         assert_eq!(
-            hidden_paths(Some("/".into()), Some(keys.clone())),
+            hidden_paths(Some("/".into()), Some(keys.clone()), None),
             std::slice::from_ref(&keys)
         );
-        assert_eq!(hidden_paths(Some(home.clone()), Some(keys)), [home]);
+        assert_eq!(
+            hidden_paths(Some(home.clone()), Some(keys), None),
+            std::slice::from_ref(&home)
+        );
+    }
+
+    #[test]
+    fn hidden_paths_follow_symlinks_and_mask_the_passphrase_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().canonicalize().expect("canonical");
+        let home = root.join("home");
+        let elsewhere = root.join("srv/keys");
+        std::fs::create_dir_all(&home).expect("mkdir");
+        std::fs::create_dir_all(&elsewhere).expect("mkdir");
+        // The key store is reached through a symlink out of the home.
+        std::os::unix::fs::symlink(&elsewhere, home.join("keys")).expect("symlink");
+        let pass = root.join("etc-pass");
+        std::fs::write(&pass, "secret").expect("write");
+        let hidden = hidden_paths(
+            Some(home.clone()),
+            Some(home.join("keys")),
+            Some(pass.clone()),
+        );
+        assert_eq!(hidden, [home, elsewhere.clone(), pass.clone()]);
+        let args = bwrap_args(&dirs(), &hidden, &[], false);
+        let text: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let joined = text.join(" ");
+        assert!(
+            joined.contains(&format!("--tmpfs {}", elsewhere.display())),
+            "{joined}"
+        );
+        assert!(
+            joined.contains(&format!("--ro-bind /dev/null {}", pass.display())),
+            "{joined}"
+        );
     }
 
     #[test]
@@ -692,6 +773,19 @@ mod tests {
                 other => panic!("{value}: {other:?}"),
             }
         }
+        // The home itself, or a directory holding it: refused even without secrets.
+        let bare = granted_paths(&["~/".to_owned()], Some(&home), &[]);
+        assert!(
+            matches!(bare, Err(PackageError::Grant { reason, .. }) if reason.contains("whole home"))
+        );
+        let above = granted_paths(
+            &[dir.path().parent().expect("parent").display().to_string()],
+            Some(&home),
+            &[],
+        );
+        assert!(
+            matches!(above, Err(PackageError::Grant { reason, .. }) if reason.contains("whole home"))
+        );
         // Without secrets, the root is still refused.
         let root = granted_paths(&["/".to_owned()], None, &[]);
         assert!(

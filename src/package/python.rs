@@ -214,8 +214,7 @@ fn run_pip(
         }
     };
     let env = build::environment(&build.env, &fixed, &seen, vars);
-    let paths = crate::paths::Env::current();
-    let hidden = build::hidden_paths(paths.home().ok(), paths.keys_dir().ok());
+    let hidden = build::host_hidden_paths();
     build::command(&build, isolation, dirs, &hidden, env)
         .stream(&mut *listener.output(), 20)
         .map_err(|source| PackageError::Build {

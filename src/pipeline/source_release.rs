@@ -215,13 +215,32 @@ pub fn write_source_release(
             Ok(release(true))
         }
         Err(_) if dest.is_dir() => {
-            let mut differing = differing_files(aside.path(), &dest, &files.0);
+            // A release written before packages were attached has the
+            // tarball, the checksums and the signature only: it stays as
+            // it is, its tarball compared.
+            let old_form =
+                !attached.is_empty() && attached.iter().all(|a| !dest.join(&a.name).exists());
+            let compared = if old_form {
+                files.0[..1].to_vec()
+            } else {
+                files.0.clone()
+            };
+            let mut differing = differing_files(aside.path(), &dest, &compared);
             if !signature_holds(&dest, key) {
                 differing.push(SIGNATURE_FILE.to_owned());
                 differing.sort();
                 differing.dedup();
             }
-            if differing.is_empty() {
+            if differing.is_empty() && old_form {
+                Ok(SourceRelease {
+                    files: vec![
+                        files.0[0].clone(),
+                        SUMS_FILE.to_owned(),
+                        SIGNATURE_FILE.to_owned(),
+                    ],
+                    ..release(false)
+                })
+            } else if differing.is_empty() {
                 Ok(release(false))
             } else {
                 Err(SourceReleaseError::Changed {
@@ -254,17 +273,29 @@ fn write_files(
     let mut files = vec![tarball];
     for package in attached {
         check_release_name("package file", &package.name)?;
-        let to = dir.join(&package.name);
-        std::fs::copy(&package.path, &to).map_err(io(&package.path))?;
-        let copied = sha256_of(&to).map_err(io(&to))?;
-        if copied != package.sha256 {
+        // A regular file of the pool (never a symlink or a device), hashed
+        // before it is linked or copied: a file that is not the recorded
+        // one costs no disk.
+        let meta = std::fs::symlink_metadata(&package.path).map_err(io(&package.path))?;
+        let found = if meta.is_file() {
+            sha256_of(&package.path).map_err(io(&package.path))?
+        } else {
+            "not a regular file".to_owned()
+        };
+        if found != package.sha256 {
             return Err(SourceReleaseError::Attachment {
                 path: package.path.clone(),
                 recorded: package.sha256.clone(),
-                found: copied,
+                found,
             });
         }
-        sums.push_str(&sums_line(&copied, &package.name));
+        let to = dir.join(&package.name);
+        // A hard link where the pool is on the same file system: the pool's
+        // files never change in place (a repair writes a new file).
+        if std::fs::hard_link(&package.path, &to).is_err() {
+            std::fs::copy(&package.path, &to).map_err(io(&package.path))?;
+        }
+        sums.push_str(&sums_line(&found, &package.name));
         files.push(package.name.clone());
     }
     let sums_path = dir.join(SUMS_FILE);
@@ -291,7 +322,11 @@ pub(super) fn attachments(record: &Record, root: &Path) -> Vec<Attachment> {
         .packages
         .iter()
         .filter_map(|package| {
-            let filename = package.filename.as_ref()?;
+            // The note may come from elsewhere: only a path of the pool.
+            let filename = package
+                .filename
+                .as_ref()
+                .filter(|f| crate::apt::is_pool_path(f))?;
             Some(Attachment {
                 name: Path::new(filename).file_name()?.to_str()?.to_owned(),
                 path: root.join(filename),

@@ -73,7 +73,8 @@ impl Answer for StaticSite {
             Err(Refusal::Forbidden) => return Response::error(Status::Forbidden),
             Err(Refusal::Io) => return Response::error(Status::InternalError),
         };
-        let validated = if is_mutable(&decoded) {
+        let validated = if is_mutable(opened.path.strip_prefix(&self.root).unwrap_or(&opened.path))
+        {
             Validators::Never
         } else {
             Validators::Date
@@ -82,13 +83,15 @@ impl Answer for StaticSite {
     }
 }
 
-/// Whether a repository path names a file that a publish replaces under
-/// the same name: `dists/…` other than its `by-hash/` objects (InRelease,
-/// Release, the named indexes). Two publishes within one second give them
-/// the same `Last-Modified`, so a date cannot tell their versions apart.
-fn is_mutable(path: &[u8]) -> bool {
-    let path = path.strip_prefix(b"/").unwrap_or(path);
-    path.starts_with(b"dists/") && !path.windows(9).any(|w| w == b"/by-hash/")
+/// Whether a served file (its resolved path under the root) is one a
+/// publish replaces under the same name: under a `dists` directory and not
+/// a `by-hash` object (InRelease, Release, the named indexes). Two
+/// publishes within one second give them the same `Last-Modified`, so a
+/// date cannot tell their versions apart. Judged on the file opened, not
+/// the request's text (`//dists/…`, `/./dists/…` resolve to the same).
+fn is_mutable(resolved: &std::path::Path) -> bool {
+    let has = |name: &str| resolved.components().any(|c| c.as_os_str() == name);
+    has("dists") && !has("by-hash")
 }
 
 /// Which preconditions a file's answer honours.

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::common::{Run, Sandbox};
 
 /// Every check, in the order the doctor reports them.
-const CHECKS: [(&str, &str); 19] = [
+const CHECKS: [(&str, &str); 20] = [
     ("tools", "git"),
     ("tools", "dpkg-deb"),
     ("tools", "lintian"),
@@ -25,6 +25,7 @@ const CHECKS: [(&str, &str); 19] = [
     ("vm", "apt-cache"),
     ("vm", "apt-mirrors"),
     ("sandbox", "bwrap"),
+    ("sandbox", "sandbox-grants"),
     ("signing", "keys"),
     ("repository", "config"),
     ("repository", "repository"),
@@ -575,4 +576,25 @@ fn a_configuration_that_does_not_read_fails_and_an_uncommitted_one_warns() {
     );
     // The repository it names is checked all the same.
     assert_eq!(check(&report, "repository")["status"], "warn", "{report:#}");
+}
+
+#[test]
+fn a_sandbox_grant_that_would_fail_every_build_is_a_required_problem() {
+    let sb = Sandbox::new();
+    let repo = sb.repo("granted", &[("README", "x\n", false)]);
+    sb.git(
+        &repo,
+        &["config", "--add", "buildkit.sandbox.readOnly", "~/missing"],
+    );
+    let run = sb.bk(&repo, &["doctor", "--json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("json");
+    let grants = check(&report, "sandbox-grants");
+    assert_eq!(grants["status"], "missing-required", "{grants}");
+    assert!(
+        grants["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("every build would fail") && d.contains("~/missing")),
+        "{grants}"
+    );
 }

@@ -222,6 +222,7 @@ fn git_buildkit_packages_itself_lintian_clean_with_its_manual_and_completions() 
         "usr/share/man/man1/git-buildkit.1.gz",
         "usr/share/man/man1/git-buildkit-repo.1.gz",
         "usr/share/man/man1/git-buildkit-release-finish.1.gz",
+        "usr/share/man/man5/buildkit.toml.5.gz",
         "usr/share/bash-completion/completions/git-buildkit",
         "usr/share/zsh/vendor-completions/_git-buildkit",
         "usr/share/fish/vendor_completions.d/git-buildkit.fish",
@@ -315,8 +316,9 @@ fn a_sandbox_grant_shows_a_hidden_directory_and_never_the_key_store() {
     let toolchain = sb.path("toolchain");
     std::fs::create_dir_all(&toolchain).expect("mkdir");
     std::fs::write(toolchain.join("marker"), "granted\n").expect("write");
+    // Read-only: writing there fails, reading works.
     let build = format!(
-        "mkdir -p build && cat {}/marker > build/seen",
+        "mkdir -p build && ! touch {0}/written 2>/dev/null && cat {0}/marker > build/seen",
         toolchain.display()
     );
     let config = format!(
@@ -361,6 +363,7 @@ assets = [{{ src = "build/seen", dest = "/usr/share/grant/seen" }}]
     );
     let run = sb.bk(&repo, &["package", "v1.0.0", "-o", "dist"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!toolchain.join("written").exists());
 
     // A grant that would show the key store is refused before any build.
     sb.git(
@@ -424,6 +427,11 @@ assets = [{{ src = "build/LICENSE", dest = "/usr/share/strict/LICENSE" }}]
     );
 
     sb.git(&repo, &["config", "buildkit.sandbox.require", "true"]);
+    // A later `false` (a repository's own) does not undo it.
+    sb.git(
+        &repo,
+        &["config", "--add", "buildkit.sandbox.require", "false"],
+    );
     for (tag, setting) in [
         ("v1.0.0", "sandbox = \"none\""),
         ("v1.1.0", "network = true"),

@@ -255,18 +255,44 @@ fn tcp_a_file_a_publish_replaces_is_never_304_nor_partial() {
     let repo = Repo::new();
     let server = Server::start(&repo.root);
     let (mut stream, mut reader) = server.connect();
-    for extra in [
-        format!("If-Modified-Since: {LAST_MODIFIED}\r\n"),
-        format!("Range: bytes=0-3\r\nIf-Range: {LAST_MODIFIED}\r\n"),
-        "Range: bytes=0-3\r\n".to_owned(),
+    for path in [
+        "/dists/stable/Release",
+        "//dists/stable/Release",
+        "/./dists/stable/Release",
     ] {
-        stream
-            .write_all(request("GET", "/dists/stable/Release", &extra).as_bytes())
-            .expect("send");
-        let reply = read_reply(&mut reader, false);
-        assert_eq!(reply.status_line, "HTTP/1.1 200 OK", "{extra}");
-        assert_eq!(reply.body, RELEASE_BODY, "{extra}");
+        for extra in [
+            format!("If-Modified-Since: {LAST_MODIFIED}\r\n"),
+            format!("Range: bytes=0-3\r\nIf-Range: {LAST_MODIFIED}\r\n"),
+            "Range: bytes=0-3\r\n".to_owned(),
+        ] {
+            stream
+                .write_all(request("GET", path, &extra).as_bytes())
+                .expect("send");
+            let reply = read_reply(&mut reader, false);
+            assert_eq!(reply.status_line, "HTTP/1.1 200 OK", "{path} {extra}");
+            assert_eq!(reply.body, RELEASE_BODY, "{path} {extra}");
+        }
     }
+    // A by-hash object never changes: its date still answers 304.
+    let by_hash = repo
+        .root
+        .join("dists/stable/main/binary-amd64/by-hash/SHA256/abc");
+    write(&by_hash, b"index");
+    let since = format!("If-Modified-Since: {LAST_MODIFIED}\r\n");
+    stream
+        .write_all(
+            request(
+                "GET",
+                "/dists/stable/main/binary-amd64/by-hash/SHA256/abc",
+                &since,
+            )
+            .as_bytes(),
+        )
+        .expect("send");
+    assert_eq!(
+        read_reply(&mut reader, false).status_line,
+        "HTTP/1.1 304 Not Modified"
+    );
 }
 
 #[test]
