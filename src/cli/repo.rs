@@ -64,7 +64,8 @@ pub enum Command {
     /// Print a deb822 .sources stanza for clients, with the key embedded.
     #[command(after_help = "Examples:
   git buildkit repo sources ~/repos/hello --url http://127.0.0.1:8080/ > /etc/apt/sources.list.d/hello.sources
-  git buildkit repo sources --url http://repo.example/ --keyring /etc/apt/keyrings/hello.gpg")]
+  git buildkit repo sources --url http://repo.example/ --keyring /etc/apt/keyrings/hello.gpg
+  git buildkit repo sources        # in a project: its repository, at its [repo] url")]
     Sources(SourcesArgs),
     /// Print an nginx or Apache configuration that serves the repository in production.
     #[command(after_help = "Examples:
@@ -217,9 +218,10 @@ pub struct VerifyArgs {
 pub struct SourcesArgs {
     /// The repository.
     pub path: Option<PathBuf>,
-    /// The URL clients use.
+    /// The URL clients use (default: `[repo] url` of the project's
+    /// .buildkit.toml).
     #[arg(long)]
-    pub url: String,
+    pub url: Option<String>,
     /// Suite (default: the first).
     #[arg(long)]
     pub suite: Option<String>,
@@ -556,6 +558,14 @@ fn cmd_repo_sources(ui: &Ui, args: SourcesArgs) -> Result<(), CliError> {
         suite,
         keyring,
     } = args;
+    let url = match url {
+        Some(url) => url,
+        None => project_repo_url()?.ok_or_else(|| {
+            usage(anyhow::anyhow!("no URL for the sources")).hint(
+                "give --url URL (where clients reach the repository), or set url in [repo] of .buildkit.toml",
+            )
+        })?,
+    };
     let repo = open(path)?;
     let suite = suite.unwrap_or_else(|| repo.settings().default_suite().to_owned());
     let mut text = format!(
@@ -633,6 +643,15 @@ fn split_repo_arg(mut args: Vec<String>) -> Result<(Option<PathBuf>, Vec<String>
         )));
     }
     Ok((path, args))
+}
+
+/// `[repo] url` of HEAD's .buildkit.toml when run inside a project.
+fn project_repo_url() -> Result<Option<String>, CliError> {
+    let cwd = std::env::current_dir().map_err(usage)?;
+    match git_buildkit::git::Repo::discover(&cwd) {
+        Ok(repo) => Ok(super::env::head_repo_config(&repo)?.url),
+        Err(_) => Ok(None),
+    }
 }
 
 fn open(path: Option<PathBuf>) -> Result<AptRepo, CliError> {

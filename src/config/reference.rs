@@ -191,7 +191,7 @@ pub const REFERENCE: &[Table] = &[
             key("path", "string", "the per-project directory under the repos dir", "the apt repository directory (~/ is home; relative to the work tree)"),
             key("suite", "string", "\"stable\"", "the release suite"),
             key("components", "array of strings", "[\"main\"]", "the components; packages go to the first"),
-            key("url", "string", "none", "the URL clients use (informational)"),
+            key("url", "string", "none", "the URL clients use: `repo sources` writes it when --url is not given"),
             key("keep", "integer", "0 (all)", "versions kept per package and suite"),
             key("staging", "string", "\"<suite>-staging\"", "the suite a tag's packages wait in for their VM test"),
             key("snapshots", "string", "\"snapshots\"", "the suite of builds of untagged commits"),

@@ -287,6 +287,9 @@ fn keys_check(keys: &Result<KeyStore, crate::paths::PathsError>, needs: &Needs) 
     )
 }
 
+// Long function: each state of the repository directory (none yet,
+// empty, someone else's files, not readable, a repository without or with
+// its key) gets its own message and fix.
 fn repository_check(
     context: &Context,
     repo: &Repo,

@@ -174,7 +174,7 @@ impl PackageError {
             PackageError::BadTag { .. } => Some("version tags look like v1.2.0 or v1.2.0-rc.1 (semver, no build metadata)".into()),
             // A work tree's file is named by its absolute path, a commit's by `REV:.buildkit.toml`.
             PackageError::Config(c) if c.origin.starts_with('/') => Some("fix the file and run `git buildkit package --worktree` again".into()),
-            PackageError::Config(_) => Some("the file is read from the commit being packaged; fix it, commit, and tag a new version".into()),
+            PackageError::Config(_) => Some("the file is read from the commit being packaged; fix it, commit, and tag a new version (try the fix first with `git buildkit package --worktree`)".into()),
             PackageError::NoWorkTree { .. } => Some("run it in a checkout (a bare repository has only commits: `git buildkit package TAG`)".into()),
             PackageError::NoHead { .. } => Some("make a first commit (`git commit`), then try again".into()),
             PackageError::NoWorktreeConfig { .. } => Some(format!("write a {FILE_NAME} at the top of the work tree (`man 5 buildkit.toml`)")),

@@ -215,42 +215,49 @@ pub fn write_source_release(
             Ok(release(true))
         }
         Err(_) if dest.is_dir() => {
-            // A release written before packages were attached has the
-            // tarball, the checksums and the signature only: it stays as
-            // it is, its tarball compared.
-            let old_form =
-                !attached.is_empty() && attached.iter().all(|a| !dest.join(&a.name).exists());
-            let compared = if old_form {
-                files.0[..1].to_vec()
-            } else {
-                files.0.clone()
-            };
-            let mut differing = differing_files(aside.path(), &dest, &compared);
-            if !signature_holds(&dest, key) {
-                differing.push(SIGNATURE_FILE.to_owned());
-                differing.sort();
-                differing.dedup();
-            }
-            if differing.is_empty() && old_form {
-                Ok(SourceRelease {
-                    files: vec![
-                        files.0[0].clone(),
-                        SUMS_FILE.to_owned(),
-                        SIGNATURE_FILE.to_owned(),
-                    ],
-                    ..release(false)
-                })
-            } else if differing.is_empty() {
-                Ok(release(false))
-            } else {
-                Err(SourceReleaseError::Changed {
+            match existing_differs(aside.path(), &dest, &files.0, attached, key) {
+                (differing, _) if !differing.is_empty() => Err(SourceReleaseError::Changed {
                     path: dest,
                     differing,
-                })
+                }),
+                (_, Some(old_files)) => Ok(SourceRelease {
+                    files: old_files,
+                    ..release(false)
+                }),
+                (_, None) => Ok(release(false)),
             }
         }
         Err(e) => Err(io(&dest)(e)),
     }
+}
+
+/// How the release already at `dest` differs from the one written in
+/// `new` (`files`), and, when it is a release written before packages
+/// were attached (the tarball, the checksums and the signature only), its
+/// file list: such a release stays as it is, its tarball compared.
+fn existing_differs(
+    new: &Path,
+    dest: &Path,
+    files: &[String],
+    attached: &[Attachment],
+    key: &SigningKey,
+) -> (Vec<String>, Option<Vec<String>>) {
+    let old_form = !attached.is_empty() && attached.iter().all(|a| !dest.join(&a.name).exists());
+    let compared = if old_form { &files[..1] } else { files };
+    let mut differing = differing_files(new, dest, compared);
+    if !signature_holds(dest, key) {
+        differing.push(SIGNATURE_FILE.to_owned());
+        differing.sort();
+        differing.dedup();
+    }
+    let old_files = old_form.then(|| {
+        vec![
+            files[0].clone(),
+            SUMS_FILE.to_owned(),
+            SIGNATURE_FILE.to_owned(),
+        ]
+    });
+    (differing, old_files)
 }
 
 /// Writes the tarball, the attached packages, the checksums and the

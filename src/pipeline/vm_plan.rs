@@ -83,7 +83,6 @@ pub fn plan_vm_test(
         .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
     let image = store.find(&image_name)?;
     let mode_choice = options.mode.or(vm.mode).unwrap_or(ModeChoice::Auto);
-
     let version = package::resolve_version(repo, &config.tag_scheme(None), tag, commit)?;
     let apt = AptRepo::open(&options.apt_dir)?;
     let suite = options

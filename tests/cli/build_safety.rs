@@ -154,7 +154,7 @@ fn the_build_gets_a_clean_environment_and_no_secret_of_the_caller() {
     |
   5 | build-env = [\"BUILDKIT_KEY_PASSPHRASE\"]
     |              ^
-hint: the file is read from the commit being packaged; fix it, commit, and tag a new version
+hint: the file is read from the commit being packaged; fix it, commit, and tag a new version (try the fix first with `git buildkit package --worktree`)
 "
         )
     );

@@ -73,7 +73,7 @@ fn package_errors_are_clear_and_write_nothing() {
             Some("v1.0.0"),
             Some("v1.0.0"),
             2,
-            "error: v1.0.0:.buildkit.toml:2:8: invalid boolean, expected `true`\n    |\n  2 | name = tool\n    |        ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version\n",
+            "error: v1.0.0:.buildkit.toml:2:8: invalid boolean, expected `true`\n    |\n  2 | name = tool\n    |        ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version (try the fix first with `git buildkit package --worktree`)\n",
         ),
         (
             "unknown-key",
@@ -81,7 +81,7 @@ fn package_errors_are_clear_and_write_nothing() {
             Some("v1.0.0"),
             Some("v1.0.0"),
             2,
-            "error: v1.0.0:.buildkit.toml:2:1: unknown field `version`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `test`, `assets`, `maintainer-scripts`, `copyright`, `compression`, `build-env`, `build-timeout`, `sandbox`, `network`, `strip`, `dbgsym`, `systemd`, `kind`, `python`, `allow-build-path`\n    |\n  2 | version = \"1\"\n    | ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version\n",
+            "error: v1.0.0:.buildkit.toml:2:1: unknown field `version`, expected one of `name`, `description`, `maintainer`, `architecture`, `section`, `priority`, `homepage`, `revision`, `pre-depends`, `depends`, `recommends`, `suggests`, `conflicts`, `provides`, `replaces`, `breaks`, `build`, `test`, `assets`, `maintainer-scripts`, `copyright`, `compression`, `build-env`, `build-timeout`, `sandbox`, `network`, `strip`, `dbgsym`, `systemd`, `kind`, `python`, `allow-build-path`\n    |\n  2 | version = \"1\"\n    | ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version (try the fix first with `git buildkit package --worktree`)\n",
         ),
         ("missing-asset", Some(GOOD.replace("tool.sh", "nope.sh")), Some("v1.0.0"), Some("v1.0.0"), 2, "error: package tool: asset \"nope.sh\" does not exist in the built tree\n"),
         (
@@ -90,7 +90,7 @@ fn package_errors_are_clear_and_write_nothing() {
             Some("v1.0.0"),
             Some("v1.0.0"),
             2,
-            "error: v1.0.0:.buildkit.toml:5:37: asset dest \"/usr/../etc/tool\" must not contain . or .. components\n    |\n  5 | assets = [{ src = \"tool.sh\", dest = \"/usr/../etc/tool\" }]\n    |                                     ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version\n",
+            "error: v1.0.0:.buildkit.toml:5:37: asset dest \"/usr/../etc/tool\" must not contain . or .. components\n    |\n  5 | assets = [{ src = \"tool.sh\", dest = \"/usr/../etc/tool\" }]\n    |                                     ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version (try the fix first with `git buildkit package --worktree`)\n",
         ),
         (
             "bad-name",
@@ -98,7 +98,7 @@ fn package_errors_are_clear_and_write_nothing() {
             Some("v1.0.0"),
             Some("v1.0.0"),
             2,
-            "error: v1.0.0:.buildkit.toml:2:8: invalid package name \"Tool_X\": names use lowercase letters, digits and + - . and start with a letter or digit, at least two characters\n    |\n  2 | name = \"Tool_X\"\n    |        ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version\n",
+            "error: v1.0.0:.buildkit.toml:2:8: invalid package name \"Tool_X\": names use lowercase letters, digits and + - . and start with a letter or digit, at least two characters\n    |\n  2 | name = \"Tool_X\"\n    |        ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version (try the fix first with `git buildkit package --worktree`)\n",
         ),
         ("short-tag", Some(GOOD.into()), Some("v1.2"), Some("v1.2"), 2, "error: invalid version tag \"v1.2\"\n"),
         ("build-metadata", Some(GOOD.into()), Some("v1.2.0+build.5"), Some("v1.2.0+build.5"), 2, "error: invalid version tag \"v1.2.0+build.5\"\n"),

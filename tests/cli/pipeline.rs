@@ -568,7 +568,7 @@ fn bad_stage_lists_and_non_tags_are_configuration_errors() {
     let run = p.bk(&["-q", "pipeline", "v9.9.9"]);
     assert_eq!(
         (run.code, run.stderr.as_str()),
-        (2, "error: the pipeline of v9.9.9 failed at config\n  caused by: v9.9.9:.buildkit.toml:33:10: [hooks] on-tag: unknown stage \"deploy\" (known: package, publish, vm-test, promote)\n     |\n  33 | on-tag = [\"package\", \"deploy\"]\n     |          ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version\n")
+        (2, "error: the pipeline of v9.9.9 failed at config\n  caused by: v9.9.9:.buildkit.toml:33:10: [hooks] on-tag: unknown stage \"deploy\" (known: package, publish, vm-test, promote)\n     |\n  33 | on-tag = [\"package\", \"deploy\"]\n     |          ^\nhint: the file is read from the commit being packaged; fix it, commit, and tag a new version (try the fix first with `git buildkit package --worktree`)\n")
     );
     let record = json(&p.bk(&["show", "v9.9.9", "--json"]).ok().stdout);
     assert_eq!(record["failed_stage"], "config");

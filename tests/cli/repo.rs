@@ -773,3 +773,39 @@ fn a_broken_config_is_an_error_not_the_default_repository() {
 
 mod crash;
 mod promises;
+
+#[test]
+fn repo_sources_takes_the_projects_url_when_none_is_given() {
+    let sb = Sandbox::new();
+    let config = "[repo]\npath = \"apt\"\nurl = \"http://127.0.0.1:9/hello/\"\n";
+    let repo = sb.repo("project", &[(".buildkit.toml", config, false)]);
+    sb.generate_key(&repo, "Sources Test", "sources@example.com");
+    sb.bk(&repo, &["-q", "repo", "init"]).ok();
+    let run = sb.bk(&repo, &["repo", "sources"]).ok();
+    assert!(
+        run.stdout
+            .starts_with("Types: deb\nURIs: http://127.0.0.1:9/hello/\n"),
+        "{}",
+        run.stdout
+    );
+    // --url wins; without either, a clear error.
+    let run = sb
+        .bk(&repo, &["repo", "sources", "--url", "http://127.0.0.1:8/"])
+        .ok();
+    assert!(
+        run.stdout.contains("\nURIs: http://127.0.0.1:8/\n"),
+        "{}",
+        run.stdout
+    );
+    let apt = repo.join("apt");
+    let run = sb.bk(
+        &sb.path(""),
+        &["repo", "sources", apt.to_str().expect("utf8")],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no URL for the sources"),
+        "{}",
+        run.stderr
+    );
+}
