@@ -20,6 +20,23 @@ fn status(fx: &Fixture, env: &[(&str, &str)]) -> Value {
     serde_json::from_str(&run.stdout).expect("cache status JSON")
 }
 
+/// `cache status --json` once the proxy has recorded what it served: the
+/// counters of a request are written after its answer reached apt, so
+/// under load they can lag apt's exit by a moment. Two equal reads 300 ms
+/// apart (at most 10 s).
+fn settled_status(fx: &Fixture, env: &[(&str, &str)]) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut last = status(fx, env);
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let now = status(fx, env);
+        if now == last || std::time::Instant::now() > deadline {
+            return now;
+        }
+        last = now;
+    }
+}
+
 /// The answer's status line to a raw request sent to `addr`.
 fn status_line(addr: &str, request: &str) -> String {
     let mut stream = TcpStream::connect(addr).expect("connect");
@@ -78,7 +95,7 @@ fn cache_serve_fetches_only_the_hosts_mirrors_and_status_and_clean_see_it() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let run = fx.apt(&mirror, &["-o", &through, "download", "hello"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let first = status(&fx, &env);
+    let first = settled_status(&fx, &env);
     assert!(first["entries"].as_u64() > Some(0), "{first:#}");
     assert!(
         first["counters"]["upstream_requests"].as_u64() > Some(0),

@@ -69,7 +69,10 @@ fn toolchain_env() -> (Vec<PathBuf>, Vec<(String, String)>) {
         // lighter for the test (a third of the compile time): what is
         // tested is the packaging, not the optimiser.
         ("CARGO_PROFILE_RELEASE_LTO".to_owned(), "false".to_owned()),
-        ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS".to_owned(), "16".to_owned()),
+        (
+            "CARGO_PROFILE_RELEASE_CODEGEN_UNITS".to_owned(),
+            "16".to_owned(),
+        ),
         ("CARGO_PROFILE_RELEASE_OPT_LEVEL".to_owned(), "1".to_owned()),
     ];
     (grants, env)
