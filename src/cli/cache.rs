@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use git_buildkit::debhelper::foreign::{DebianArchive, ForeignLibraries};
 use git_buildkit::paths::Env;
-use git_buildkit::progress::Listener;
+use git_buildkit::progress::{human_size, Listener};
 use git_buildkit::proxy::{Cache, Mirrors, Proxy, ProxyOptions};
 use git_buildkit::vm::connections::{self, Caps};
 use git_buildkit::vm::image::{host_mirror, host_suite};
@@ -104,9 +104,9 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
                 &format!(
                     "{} files ({}); kept {} ({})",
                     report.removed_entries,
-                    size(report.removed_bytes),
+                    human_size(report.removed_bytes),
                     report.kept_entries,
-                    size(report.kept_bytes)
+                    human_size(report.kept_bytes)
                 ),
             );
             Ok(())
@@ -180,17 +180,17 @@ fn status(ui: &Ui, cache: &Cache, json: bool) -> Result<(), CliError> {
     ui.out(&format!(
         "{}: {} of {} in {} files; {rate}; {} upstream requests ({}), {} errors",
         status.dir.display(),
-        size(status.total_bytes),
-        size(status.limit_bytes),
+        human_size(status.total_bytes),
+        human_size(status.limit_bytes),
         status.entries,
         c.upstream_requests,
-        size(c.upstream_bytes),
+        human_size(c.upstream_bytes),
         c.errors
     ));
     for (host, h) in &status.hosts {
         ui.out(&format!(
             "  {host}: {} in {} files; {} hits, {} misses, {} revalidated, {} errors",
-            size(h.bytes),
+            human_size(h.bytes),
             h.entries,
             h.counters.hits,
             h.counters.misses,
@@ -199,21 +199,6 @@ fn status(ui: &Ui, cache: &Cache, json: bool) -> Result<(), CliError> {
         ));
     }
     Ok(())
-}
-
-/// Bytes for people: `1.5 GiB`, `320 KiB`, `12 B`.
-fn size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// One guest connection: stdin, stdout and stderr are all the guest's
@@ -247,8 +232,8 @@ mod tests {
 
     #[test]
     fn sizes_in_and_out() {
-        assert_eq!(size(12), "12 B");
-        assert_eq!(size(1536), "1.5 KiB");
-        assert_eq!(size(3 << 30), "3.0 GiB");
+        assert_eq!(human_size(12), "12 B");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(3 << 30), "3.0 GiB");
     }
 }

@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{size, Check, Context, Group, Need, Status, LOW_DISK};
+use super::{Check, Context, Group, Need, Status, LOW_DISK};
+use crate::progress::human_size;
 
 /// The disk checks.
 pub(super) fn checks(context: &Context) -> Vec<Check> {
@@ -53,7 +54,7 @@ fn check(name: &'static str, dir: &Path, fix: Option<&str>) -> Check {
             name,
             Need::Optional,
             Status::Ok,
-            format!("{} free for {}{created}", size(free), dir.display()),
+            format!("{} free for {}{created}", human_size(free), dir.display()),
         ),
         Ok(free) => {
             let check = Check::new(
@@ -64,9 +65,9 @@ fn check(name: &'static str, dir: &Path, fix: Option<&str>) -> Check {
                 format!(
                     "only {} free for {}{created} (below {}: a base image, a VM run or a \
                      build may not fit)",
-                    size(free),
+                    human_size(free),
                     dir.display(),
-                    size(LOW_DISK)
+                    human_size(LOW_DISK)
                 ),
             );
             match (name, fix) {

@@ -334,21 +334,6 @@ pub struct Needs {
     pub image: Option<String>,
 }
 
-/// A size as people read it: `51.2 GiB`.
-fn size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,8 +375,8 @@ mod tests {
 
     #[test]
     fn sizes_read_as_people_write_them() {
-        assert_eq!(size(12), "12 B");
-        assert_eq!(size(5 << 30), "5.0 GiB");
-        assert_eq!(size(1536 << 20), "1.5 GiB");
+        assert_eq!(crate::progress::human_size(12), "12 B");
+        assert_eq!(crate::progress::human_size(5 << 30), "5.0 GiB");
+        assert_eq!(crate::progress::human_size(1536 << 20), "1.5 GiB");
     }
 }

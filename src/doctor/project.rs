@@ -183,16 +183,10 @@ fn work_tree_config(repo: &Repo) -> Found {
     }
 }
 
-/// An error and its causes on one line.
+/// An error and its causes on one line (the first, for a multi-line one).
 fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text.lines().next().unwrap_or_default().to_owned()
+    let chain = crate::pipeline::error_chain(error);
+    chain.lines().next().unwrap_or_default().to_owned()
 }
 
 /// What a configuration has, in a few words.

@@ -3,7 +3,8 @@
 //! Debian (its cache, and the mirrors this host's apt names, the only ones
 //! it fetches from).
 
-use super::{size, Check, Context, Group, Need, Needs, Status};
+use super::{Check, Context, Group, Need, Needs, Status};
+use crate::progress::human_size;
 use crate::proxy::{Cache, Mirrors};
 use crate::vm::{ImageStore, DEFAULT_IMAGE};
 
@@ -38,7 +39,7 @@ fn image(context: &Context, needs: &Needs) -> Check {
                 "{name}: Debian {} with {}, {} in {}",
                 image.manifest.recipe.suite,
                 image.manifest.kernel_package,
-                size(image.disk_usage()),
+                human_size(image.disk_usage()),
                 store.dir().display()
             ),
         ),
@@ -81,7 +82,7 @@ fn apt_cache(context: &Context) -> Check {
             format!(
                 "{}: {} in {} files; {} requests fetched from the mirror",
                 dir.display(),
-                size(status.total_bytes),
+                human_size(status.total_bytes),
                 status.entries,
                 status.counters.upstream_requests
             ),
