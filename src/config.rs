@@ -395,9 +395,21 @@ pub struct RepoConfig {
     /// The suite builds of untagged commits go to (default `snapshots`),
     /// never a release suite.
     pub snapshots: Option<Spanned<String>>,
+    /// S3-compatible mirrors (`s3://bucket/prefix?endpoint=…&region=…`)
+    /// that every publish is pushed to.
+    #[serde(default)]
+    pub mirror: Vec<Spanned<String>>,
 }
 
 impl RepoConfig {
+    /// The mirrors (checked when the file was read).
+    pub fn mirrors(&self) -> Vec<crate::apt::mirror::MirrorUrl> {
+        self.mirror
+            .iter()
+            .filter_map(|url| url.get_ref().parse().ok())
+            .collect()
+    }
+
     /// The suite users install from: `suite`, else `default`.
     pub fn target_suite(&self, default: &str) -> String {
         self.suite.clone().unwrap_or_else(|| default.to_owned())
@@ -512,6 +524,11 @@ impl Config {
                         format!("[repo] {field} must differ from the release suite {target:?}"),
                     ));
                 }
+            }
+            for url in &repo.mirror {
+                url.get_ref()
+                    .parse::<crate::apt::mirror::MirrorUrl>()
+                    .map_err(|e| err(url.span(), format!("[repo] mirror: {e}")))?;
             }
             if let (Some(staging), Some(snapshots)) = (&repo.staging, &repo.snapshots) {
                 if staging.get_ref() == snapshots.get_ref() {

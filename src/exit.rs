@@ -108,6 +108,22 @@ impl SignError {
     }
 }
 
+impl crate::apt::mirror::MirrorError {
+    /// Usage for what the user fixes in the URL, the credentials or the
+    /// bucket; failed for the rest (a request that failed after retries,
+    /// another push, a conflict); the local repository's as it decides.
+    pub fn exit_code(&self) -> ExitCode {
+        use crate::apt::mirror::MirrorError as E;
+        match self {
+            E::BadUrl { .. } | E::BadKey { .. } | E::NoCredentials { .. } | E::NoBucket { .. } | E::Denied { .. } => {
+                ExitCode::Usage
+            }
+            E::Apt(e) => e.exit_code(),
+            _ => ExitCode::Failed,
+        }
+    }
+}
+
 impl AptError {
     /// Failed for a file that could not be accessed; a signing error as
     /// signing decides (the same key problem exits the same way from `repo`

@@ -29,6 +29,7 @@
 mod entry;
 mod fsutil;
 mod grace;
+pub mod mirror;
 mod parallel;
 mod release;
 mod repo;

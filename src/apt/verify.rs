@@ -5,7 +5,6 @@
 //! Packages files, or from the pool when those are gone too.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use sha2::{Digest, Sha256, Sha512};
 
@@ -44,87 +43,94 @@ pub fn verify(repo: &AptRepo) -> Result<Vec<Finding>, AptError> {
         find("dists", "no published generation".into());
         return Ok(findings);
     }
+    let read = |path: &str| std::fs::read(root.join(path)).ok();
+    let mut pool = BTreeMap::new();
     for suite in &repo.settings().suites {
-        check_suite(root, &key, &format!("dists/{}", suite.name), &mut find);
+        check_suite(&read, &key, &format!("dists/{}", suite.name), &mut find, &mut pool);
+    }
+    for entry in pool.values() {
+        check_pool_file(entry, read(&entry.filename).as_deref(), &mut find);
     }
     Ok(findings)
 }
 
 /// Checks one suite's Release files, their signatures and every index
-/// they list (and, through the Packages indexes, the pool files).
-fn check_suite(root: &Path, key: &[u8], base: &str, find: &mut impl FnMut(&str, String)) {
-    let read = |name: &str| std::fs::read(root.join(base).join(name));
-    let (Ok(release), Ok(inrelease), Ok(detached)) =
-        (read("Release"), read("InRelease"), read("Release.gpg"))
-    else {
+/// they list, each also by its by-hash copy; collects the pool files the
+/// Packages indexes name (by file name) for the caller to check. `read`
+/// gives a file's bytes by its path relative to the repository.
+pub(crate) fn check_suite(
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+    key: &[u8],
+    base: &str,
+    find: &mut dyn FnMut(&str, String),
+    pool: &mut BTreeMap<String, Entry>,
+) {
+    let name = |file: &str| format!("{base}/{file}");
+    let (Some(release), Some(inrelease), Some(detached)) = (
+        read(&name("Release")),
+        read(&name("InRelease")),
+        read(&name("Release.gpg")),
+    ) else {
         find(base, "Release, InRelease or Release.gpg is missing".into());
         return;
     };
     match crate::sign::verify_clearsigned(key, &inrelease) {
         Ok(text) if text == release => {}
-        Ok(_) => find(
-            &format!("{base}/InRelease"),
-            "signed text differs from Release".into(),
-        ),
-        Err(e) => find(&format!("{base}/InRelease"), format!("bad signature: {e}")),
+        Ok(_) => find(&name("InRelease"), "signed text differs from Release".into()),
+        Err(e) => find(&name("InRelease"), format!("bad signature: {e}")),
     }
     if let Err(e) = crate::sign::verify_detached(key, &release, &detached) {
-        find(
-            &format!("{base}/Release.gpg"),
-            format!("bad signature: {e}"),
-        );
+        find(&name("Release.gpg"), format!("bad signature: {e}"));
     }
     let text = String::from_utf8_lossy(&release);
     let entries = release_entries(&text).unwrap_or_else(|e| {
-        find(
-            &format!("{base}/Release"),
-            format!("not a deb822 file: {e}"),
-        );
+        find(&name("Release"), format!("not a deb822 file: {e}"));
         Vec::new()
     });
     for (algo, digest, size, path) in entries {
-        check_listed(root, &format!("{base}/{path}"), algo, &digest, size, find);
+        check_listed(read, &name(&path), algo, &digest, size, find, pool);
     }
 }
 
 /// Checks an index file the Release lists: its size and digest, its
-/// by-hash copy, and for a Packages index the pool files it names.
+/// by-hash copy, and for a Packages index collects the pool files it names.
 fn check_listed(
-    root: &Path,
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
     full: &str,
     algo: &str,
     digest: &str,
     size: u64,
-    find: &mut impl FnMut(&str, String),
+    find: &mut dyn FnMut(&str, String),
+    pool: &mut BTreeMap<String, Entry>,
 ) {
-    let Ok(bytes) = std::fs::read(root.join(full)) else {
+    let hash = |bytes: &[u8]| match algo {
+        "SHA256" => Some(hex::encode(Sha256::digest(bytes))),
+        "SHA512" => Some(hex::encode(Sha512::digest(bytes))),
+        _ => None,
+    };
+    let Some(bytes) = read(full) else {
         find(full, "listed in Release but missing".into());
         return;
     };
-    let actual = match algo {
-        "SHA256" => hex::encode(Sha256::digest(&bytes)),
-        "SHA512" => hex::encode(Sha512::digest(&bytes)),
-        _ => return,
-    };
+    let Some(actual) = hash(&bytes) else { return };
     if bytes.len() as u64 != size || actual != digest {
         find(full, format!("size or {algo} differs from Release"));
     }
-    let dir = Path::new(full).parent().unwrap_or(Path::new(""));
-    if !root
-        .join(dir)
-        .join("by-hash")
-        .join(algo)
-        .join(digest)
-        .is_file()
-    {
-        find(full, format!("by-hash/{algo}/{digest} is missing"));
+    let dir = full.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let by_hash = format!("{dir}/by-hash/{algo}/{digest}");
+    match read(&by_hash) {
+        None => find(full, format!("by-hash/{algo}/{digest} is missing")),
+        Some(copy) if hash(&copy).as_deref() != Some(digest) => {
+            find(&by_hash, format!("content differs from its {algo} name"))
+        }
+        Some(_) => {}
     }
     if full.ends_with("/Packages") && algo == "SHA256" {
         // A damaged index is a finding like any other, not the end of the check.
         match Entry::parse_many(&String::from_utf8_lossy(&bytes)) {
             Ok(entries) => {
                 for entry in entries {
-                    check_pool_file(root, &entry, find);
+                    pool.insert(entry.filename.clone(), entry);
                 }
             }
             Err(e) => find(full, format!("not a Packages index: {e}")),
@@ -132,16 +138,17 @@ fn check_listed(
     }
 }
 
-fn check_pool_file(root: &Path, entry: &Entry, find: &mut impl FnMut(&str, String)) {
-    match std::fs::read(root.join(&entry.filename)) {
-        Ok(bytes)
+/// Checks a pool file's bytes (`None`: missing) against its Packages entry.
+pub(crate) fn check_pool_file(entry: &Entry, bytes: Option<&[u8]>, find: &mut dyn FnMut(&str, String)) {
+    match bytes {
+        Some(bytes)
             if bytes.len() as u64 == entry.size
-                && hex::encode(Sha256::digest(&bytes)) == entry.sha256 => {}
-        Ok(_) => find(
+                && hex::encode(Sha256::digest(bytes)) == entry.sha256 => {}
+        Some(_) => find(
             &entry.filename,
             "size or SHA256 differs from its Packages entry".into(),
         ),
-        Err(_) => find(
+        None => find(
             &entry.filename,
             "named by a Packages entry but missing from the pool".into(),
         ),

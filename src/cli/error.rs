@@ -107,6 +107,12 @@ impl From<AptError> for CliError {
     }
 }
 
+impl From<git_buildkit::apt::mirror::MirrorError> for CliError {
+    fn from(e: git_buildkit::apt::mirror::MirrorError) -> Self {
+        CliError::library(e.exit_code(), e.hint(), e)
+    }
+}
+
 impl From<DebError> for CliError {
     fn from(e: DebError) -> Self {
         CliError::library(e.exit_code(), None, e)

@@ -14,6 +14,7 @@ mod key;
 mod package;
 mod pipeline;
 mod python;
+mod mirror;
 mod repo;
 mod template;
 mod ui;

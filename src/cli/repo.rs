@@ -59,8 +59,22 @@ pub enum Command {
     /// Check the repository as apt would (signatures, hashes, pool files).
     #[command(after_help = "Examples:
   git buildkit repo verify ~/repos/hello
-  git buildkit repo verify ~/repos/hello --repair     (rebuild a lost index cache and republish)")]
+  git buildkit repo verify ~/repos/hello --repair     (rebuild a lost index cache and republish)
+  git buildkit repo verify 's3://my-bucket/apt/hello?region=eu-west-1' --key ~/repos/hello/key.gpg")]
     Verify(VerifyArgs),
+    /// Push the repository to S3-compatible object storage: only what the mirror lacks, clients consistent throughout.
+    #[command(after_help = "Examples:
+  git buildkit repo push ~/repos/hello --to 's3://my-bucket/apt/hello?endpoint=https://s3.example.org&region=eu-west-1'
+  git buildkit repo push                     # in a project: to every [repo] mirror
+  git buildkit repo push --json | jq '.[].uploaded'
+
+Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN), else the
+profile AWS_PROFILE (default `default`) of ~/.aws/credentials; the region from the URL, AWS_REGION,
+the profile's config, else us-east-1. Order: pool files, by-hash indexes, named indexes, Release and
+Release.gpg, InRelease last; superseded objects stay for the repository's by-hash grace period.
+One push at a time per mirror (a lease); a push that would drop another repository's packages is
+refused.")]
+    Push(crate::cli::mirror::PushArgs),
     /// Print a deb822 .sources stanza for clients, with the key embedded.
     #[command(after_help = "Examples:
   git buildkit repo sources ~/repos/hello --url http://127.0.0.1:8080/ > /etc/apt/sources.list.d/hello.sources
@@ -204,8 +218,11 @@ pub struct ServeArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The repository.
+    /// The repository, or a mirror's s3:// URL (read back over S3 and checked the same way).
     pub path: Option<PathBuf>,
+    /// The public key a mirror must be signed with (default: the project's repository's).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
     /// Rebuild the index cache (from dists, else from the pool) and republish.
     #[arg(long)]
     pub repair: bool,
@@ -261,6 +278,7 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
         Command::Publish(args) => cmd_repo_publish(ui, args),
         Command::Serve(args) => cmd_repo_serve(ui, args),
         Command::Verify(args) => cmd_repo_verify(ui, args),
+        Command::Push(args) => crate::cli::mirror::cmd_repo_push(ui, args),
         Command::Sources(args) => cmd_repo_sources(ui, args),
         Command::ServeConfig(args) => cmd_repo_serve_config(ui, args),
     }
@@ -518,7 +536,22 @@ fn cmd_repo_serve(ui: &Ui, args: ServeArgs) -> Result<(), CliError> {
 
 /// `repo verify`.
 fn cmd_repo_verify(ui: &Ui, args: VerifyArgs) -> Result<(), CliError> {
-    let VerifyArgs { path, repair, json } = args;
+    let VerifyArgs {
+        path,
+        key,
+        repair,
+        json,
+    } = args;
+    if let Some(url) = path.as_deref().and_then(Path::to_str).filter(|p| p.starts_with("s3://")) {
+        if repair {
+            return Err(usage(anyhow::anyhow!("--repair works on a local repository"))
+                .hint("repair the local repository, then `git buildkit repo push` to the mirror"));
+        }
+        return crate::cli::mirror::cmd_verify_mirror(ui, url, key.as_deref(), json);
+    }
+    if key.is_some() {
+        return Err(usage(anyhow::anyhow!("--key is for verifying a mirror (s3://…)")));
+    }
     let repo = open(path)?;
     if repair {
         let key = repo_key(&repo)?;

@@ -18,7 +18,7 @@ const ORPHANS: &str = "orphans.json";
 
 impl AptRepo {
     /// The grace period in seconds.
-    pub(super) fn grace(&self) -> i64 {
+    pub(crate) fn grace(&self) -> i64 {
         i64::try_from(self.settings.by_hash_grace).unwrap_or(i64::MAX)
     }
 

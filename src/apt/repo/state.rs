@@ -48,8 +48,8 @@ impl AptRepo {
         }
     }
 
-    /// The directory of generation `generation`.
-    pub(super) fn generation_dir(&self, generation: u64) -> PathBuf {
+    /// The directory of generation `generation` (`generations/<N>`).
+    pub(crate) fn generation_dir(&self, generation: u64) -> PathBuf {
         self.root
             .join(GENERATIONS)
             .join(generation_name(generation))

@@ -1,0 +1,214 @@
+//! What the mirror must hold, read from the local repository (the source of
+//! truth) in one consistent snapshot: under the repository's writer lock,
+//! the current generation's `dists` files are read into memory; the pool
+//! files and by-hash indexes they name are content-addressed and outlive
+//! the lock by the grace period, so they are read while uploading.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::MirrorError;
+use crate::apt::repo::AptRepo;
+use crate::apt::verify::release_entries;
+use crate::apt::AptError;
+
+/// The order of a push: every phase is uploaded before the next starts,
+/// so a client sees, at every instant, an `InRelease` whose every file is
+/// already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// `.deb` files.
+    Pool,
+    /// `by-hash/SHA256|SHA512/<digest>` index copies.
+    ByHash,
+    /// Named indexes (`Packages.xz`, …) and the repository's public key.
+    Index,
+    /// `Release` and `Release.gpg`.
+    Release,
+    /// `InRelease`, which apt reads first: the switch.
+    InRelease,
+}
+
+impl Phase {
+    /// Whether the object's key names its content (created once, never replaced).
+    pub fn immutable(self) -> bool {
+        matches!(self, Phase::Pool | Phase::ByHash)
+    }
+}
+
+/// Where an object's bytes are.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Read under the lock.
+    Bytes(Arc<Vec<u8>>),
+    /// A content-addressed file, read when uploaded.
+    File(PathBuf),
+}
+
+impl Source {
+    /// The bytes.
+    pub fn read(&self) -> Result<Vec<u8>, MirrorError> {
+        match self {
+            Source::Bytes(bytes) => Ok(bytes.as_ref().clone()),
+            Source::File(path) => std::fs::read(path).map_err(|source| {
+                MirrorError::Apt(AptError::Io {
+                    path: path.clone(),
+                    source,
+                })
+            }),
+        }
+    }
+}
+
+/// One object the mirror must hold.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// Path relative to the repository root (and to the mirror's prefix).
+    pub key: String,
+    /// `sha256:HEX` (or `sha512:HEX` for a SHA512 by-hash copy).
+    pub id: String,
+    /// When it is uploaded.
+    pub phase: Phase,
+    /// Its bytes.
+    pub source: Source,
+}
+
+/// The snapshot.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Every object, sorted by phase then key.
+    pub objects: Vec<Object>,
+    /// The pool files the indexes list.
+    pub packages: BTreeSet<String>,
+    /// The generation it was taken from.
+    pub generation: u64,
+    /// The repository's mirror id.
+    pub id: String,
+    /// The grace period of superseded files, seconds.
+    pub grace: i64,
+}
+
+/// The file in the repository's private directory naming it to mirrors.
+const ID_FILE: &str = ".buildkit/mirror-id";
+
+/// Takes the snapshot.
+pub fn snapshot(repo: &AptRepo) -> Result<Snapshot, MirrorError> {
+    let (_lock, repo) = repo.locked()?;
+    let root = repo.root().to_owned();
+    let generation = repo
+        .current_generation()?
+        .ok_or_else(|| AptError::NoGeneration { path: root.clone() })?;
+    let generation_dir = repo.generation_dir(generation);
+    let mut objects: BTreeMap<String, Object> = BTreeMap::new();
+    let mut add = |key: String, id: String, phase: Phase, source: Source| {
+        objects.insert(key.clone(), Object { key, id, phase, source });
+    };
+
+    // dists: every named file of the generation, in memory.
+    let dists = generation_dir.join("dists");
+    for (rel, bytes) in read_tree(&dists, "dists")? {
+        let name = rel.rsplit('/').next().unwrap_or(&rel).to_owned();
+        let phase = match name.as_str() {
+            "InRelease" => Phase::InRelease,
+            "Release" | "Release.gpg" => Phase::Release,
+            _ => Phase::Index,
+        };
+        if name == "Release" {
+            let suite_dir = rel.trim_end_matches("/Release").to_owned();
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let entries = release_entries(&text).map_err(|source| AptError::IndexSyntax { source })?;
+            for (algo, digest, _, path) in entries {
+                let dir = Path::new(&path).parent().map(|p| p.display().to_string()).unwrap_or_default();
+                let sub = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+                let rel = format!("{suite_dir}/{sub}by-hash/{algo}/{digest}");
+                let file = generation_dir.join(&rel);
+                if file.is_file() && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    add(rel, format!("{}:{digest}", algo.to_ascii_lowercase()), Phase::ByHash, Source::File(file));
+                }
+            }
+        }
+        let id = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        add(rel, id, phase, Source::Bytes(Arc::new(bytes)));
+    }
+
+    // The public key files at the top.
+    for entry in std::fs::read_dir(&root).map_err(|source| AptError::Io { path: root.clone(), source })? {
+        let entry = entry.map_err(|source| AptError::Io { path: root.clone(), source })?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).map_err(|source| AptError::Io { path: entry.path(), source })?;
+        let id = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        add(name, id, Phase::Index, Source::Bytes(Arc::new(bytes)));
+    }
+
+    // The pool files the indexes list, with the digests the indexes give.
+    let state = repo.state()?;
+    let mut packages = BTreeSet::new();
+    for entry in state.indexes.values().flatten() {
+        let file = &entry.filename;
+        let safe = file.starts_with("pool/")
+            && file.split('/').all(|s| !s.is_empty() && s != "." && s != "..");
+        if !safe {
+            return Err(AptError::BadIndex { reason: "a Filename outside the pool" }.into());
+        }
+        packages.insert(file.clone());
+        add(file.clone(), format!("sha256:{}", entry.sha256), Phase::Pool, Source::File(root.join(file)));
+    }
+
+    let id = mirror_id(&root)?;
+    let mut objects: Vec<Object> = objects.into_values().collect();
+    objects.sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
+    Ok(Snapshot {
+        objects,
+        packages,
+        generation,
+        id,
+        grace: repo.grace(),
+    })
+}
+
+/// Every regular file under `dir` (following links, skipping `by-hash`
+/// directories, which the Release files enumerate), as (`prefix/…`, bytes).
+fn read_tree(dir: &Path, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, MirrorError> {
+    let mut out = Vec::new();
+    let io = |path: &Path, source| AptError::Io { path: path.to_owned(), source };
+    for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
+        let entry = entry.map_err(|e| io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let rel = format!("{prefix}/{name}");
+        let meta = std::fs::metadata(&path).map_err(|e| io(&path, e))?;
+        if meta.is_dir() {
+            if name != "by-hash" {
+                out.extend(read_tree(&path, &rel)?);
+            }
+        } else if meta.is_file() {
+            out.push((rel, std::fs::read(&path).map_err(|e| io(&path, e))?));
+        }
+    }
+    Ok(out)
+}
+
+/// The repository's mirror id, made on first use: how a mirror tells its
+/// own repository's pushes from another's.
+fn mirror_id(root: &Path) -> Result<String, MirrorError> {
+    let path = root.join(ID_FILE);
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        let id = id.trim();
+        if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(id.to_owned());
+        }
+    }
+    let mut random = [0u8; 16];
+    let read = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut random));
+    read.map_err(|source| AptError::Io { path: "/dev/urandom".into(), source })?;
+    let id = hex::encode(random);
+    crate::apt::fsutil::write_atomic(&path, format!("{id}\n").as_bytes(), crate::fsutil::Durability::Synced)?;
+    Ok(id)
+}
