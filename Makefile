@@ -32,6 +32,7 @@ build:
 
 deps-test:
 	@scripts/ensure-debs $(TEST_DEBS)
+	@scripts/ensure-moto
 	@scripts/unpack-debs target/test-debs $(TEST_UNPACKED)
 
 deps-demo:
@@ -39,6 +40,7 @@ deps-demo:
 
 deps-bench:
 	@scripts/ensure-debs $(BENCH_DEBS)
+	@scripts/ensure-moto
 
 test: deps-test
 	$(CARGO) test --locked --all-targets
@@ -67,8 +69,9 @@ demo: deps-demo build
 # aptly (scripts/bench-repo); tag -> VM verdict (scripts/bench-vm); the
 # caching apt proxy and apt-cacher-ng (scripts/bench-proxy); Depends from
 # ELF files and dpkg-shlibdeps (scripts/bench-shlibs); tag → promoted release
-# through staging and the VM upgrade test (scripts/bench-gated, no peer).
-# BENCH=deb, repo, vm, proxy, shlibs, python or gated runs one of them.
+# through staging and the VM upgrade test (scripts/bench-gated, no peer);
+# repo push to S3 and aptly's S3 publish on one moto server (scripts/bench-s3).
+# BENCH=deb, repo, vm, proxy, shlibs, python, gated or s3 runs one of them.
 bench: deps-bench
 	$(CARGO) build --locked --release
 	@case "$${BENCH:-all}" in all|deb) scripts/bench ;; esac
@@ -78,6 +81,7 @@ bench: deps-bench
 	@case "$${BENCH:-all}" in all|shlibs) scripts/bench-shlibs ;; esac
 	@case "$${BENCH:-all}" in all|python) scripts/bench-python ;; esac
 	@case "$${BENCH:-all}" in all|gated) scripts/bench-gated ;; esac
+	@case "$${BENCH:-all}" in all|s3) scripts/bench-s3 ;; esac
 
 lint:
 	$(CARGO) fmt --all -- --check
