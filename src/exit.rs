@@ -115,9 +115,11 @@ impl crate::apt::mirror::MirrorError {
     pub fn exit_code(&self) -> ExitCode {
         use crate::apt::mirror::MirrorError as E;
         match self {
-            E::BadUrl { .. } | E::BadKey { .. } | E::NoCredentials { .. } | E::NoBucket { .. } | E::Denied { .. } => {
-                ExitCode::Usage
-            }
+            E::BadUrl { .. }
+            | E::BadKey { .. }
+            | E::NoCredentials { .. }
+            | E::NoBucket { .. }
+            | E::Denied { .. } => ExitCode::Usage,
             E::Apt(e) => e.exit_code(),
             _ => ExitCode::Failed,
         }

@@ -46,7 +46,13 @@ pub fn verify(repo: &AptRepo) -> Result<Vec<Finding>, AptError> {
     let read = |path: &str| std::fs::read(root.join(path)).ok();
     let mut pool = BTreeMap::new();
     for suite in &repo.settings().suites {
-        check_suite(&read, &key, &format!("dists/{}", suite.name), &mut find, &mut pool);
+        check_suite(
+            &read,
+            &key,
+            &format!("dists/{}", suite.name),
+            &mut find,
+            &mut pool,
+        );
     }
     for entry in pool.values() {
         check_pool_file(entry, read(&entry.filename).as_deref(), &mut find);
@@ -76,7 +82,10 @@ pub(crate) fn check_suite(
     };
     match crate::sign::verify_clearsigned(key, &inrelease) {
         Ok(text) if text == release => {}
-        Ok(_) => find(&name("InRelease"), "signed text differs from Release".into()),
+        Ok(_) => find(
+            &name("InRelease"),
+            "signed text differs from Release".into(),
+        ),
         Err(e) => find(&name("InRelease"), format!("bad signature: {e}")),
     }
     if let Err(e) = crate::sign::verify_detached(key, &release, &detached) {
@@ -139,7 +148,11 @@ fn check_listed(
 }
 
 /// Checks a pool file's bytes (`None`: missing) against its Packages entry.
-pub(crate) fn check_pool_file(entry: &Entry, bytes: Option<&[u8]>, find: &mut dyn FnMut(&str, String)) {
+pub(crate) fn check_pool_file(
+    entry: &Entry,
+    bytes: Option<&[u8]>,
+    find: &mut dyn FnMut(&str, String),
+) {
     match bytes {
         Some(bytes)
             if bytes.len() as u64 == entry.size

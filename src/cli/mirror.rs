@@ -105,11 +105,18 @@ pub fn cmd_repo_push(ui: &Ui, args: PushArgs) -> Result<(), CliError> {
 }
 
 /// `repo verify s3://…`.
-pub fn cmd_verify_mirror(ui: &Ui, url: &str, key: Option<&Path>, json: bool) -> Result<(), CliError> {
+pub fn cmd_verify_mirror(
+    ui: &Ui,
+    url: &str,
+    key: Option<&Path>,
+    json: bool,
+) -> Result<(), CliError> {
     let connection = connection(parse(url)?, false)?;
     let key = match key {
         Some(path) => Some(std::fs::read(path).map_err(|e| {
-            usage(anyhow::Error::new(e).context(format!("could not read the key {}", path.display())))
+            usage(
+                anyhow::Error::new(e).context(format!("could not read the key {}", path.display())),
+            )
         })?),
         // Inside a project: its repository's key.
         None => repo_path(None)

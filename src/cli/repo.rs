@@ -542,15 +542,24 @@ fn cmd_repo_verify(ui: &Ui, args: VerifyArgs) -> Result<(), CliError> {
         repair,
         json,
     } = args;
-    if let Some(url) = path.as_deref().and_then(Path::to_str).filter(|p| p.starts_with("s3://")) {
+    if let Some(url) = path
+        .as_deref()
+        .and_then(Path::to_str)
+        .filter(|p| p.starts_with("s3://"))
+    {
         if repair {
-            return Err(usage(anyhow::anyhow!("--repair works on a local repository"))
-                .hint("repair the local repository, then `git buildkit repo push` to the mirror"));
+            return Err(
+                usage(anyhow::anyhow!("--repair works on a local repository")).hint(
+                    "repair the local repository, then `git buildkit repo push` to the mirror",
+                ),
+            );
         }
         return crate::cli::mirror::cmd_verify_mirror(ui, url, key.as_deref(), json);
     }
     if key.is_some() {
-        return Err(usage(anyhow::anyhow!("--key is for verifying a mirror (s3://…)")));
+        return Err(usage(anyhow::anyhow!(
+            "--key is for verifying a mirror (s3://…)"
+        )));
     }
     let repo = open(path)?;
     if repair {

@@ -19,6 +19,7 @@ mod flow;
 mod flow_safety;
 mod gated;
 mod house;
+mod mirror;
 mod package;
 mod pipeline;
 mod python_deb;

@@ -162,19 +162,31 @@ mod tests {
 
         let env: HashMap<&str, &str> = HashMap::new();
         let var = |name: &str| env.get(name).map(|v| (*v).to_owned());
-        let l = Lookup { var: &var, home: Some(home.path().to_owned()) };
+        let l = Lookup {
+            var: &var,
+            home: Some(home.path().to_owned()),
+        };
         let c = l.credentials().expect("default profile");
-        assert_eq!((c.access_key_id.as_str(), c.secret_access_key.as_str()), ("AKDEFAULT", "s1"));
+        assert_eq!(
+            (c.access_key_id.as_str(), c.secret_access_key.as_str()),
+            ("AKDEFAULT", "s1")
+        );
         assert_eq!(l.region(), "eu-west-1");
 
         let env: HashMap<&str, &str> = HashMap::from([("AWS_PROFILE", "ci")]);
         let var = |name: &str| env.get(name).map(|v| (*v).to_owned());
-        let l = Lookup { var: &var, home: Some(home.path().to_owned()) };
+        let l = Lookup {
+            var: &var,
+            home: Some(home.path().to_owned()),
+        };
         let c = l.credentials().expect("ci profile");
         assert_eq!(c.access_key_id, "AKCI");
         assert_eq!(c.session_token.as_deref(), Some("tok"));
         assert_eq!(l.region(), "eu-central-1");
-        assert!(!format!("{c:?}").contains("s2"), "the secret is not in Debug");
+        assert!(
+            !format!("{c:?}").contains("s2"),
+            "the secret is not in Debug"
+        );
 
         let env: HashMap<&str, &str> = HashMap::from([
             ("AWS_PROFILE", "ci"),
@@ -183,13 +195,19 @@ mod tests {
             ("AWS_REGION", "us-west-2"),
         ]);
         let var = |name: &str| env.get(name).map(|v| (*v).to_owned());
-        let l = Lookup { var: &var, home: Some(home.path().to_owned()) };
+        let l = Lookup {
+            var: &var,
+            home: Some(home.path().to_owned()),
+        };
         assert_eq!(l.credentials().expect("env").access_key_id, "AKENV");
         assert_eq!(l.region(), "us-west-2");
 
         let env: HashMap<&str, &str> = HashMap::from([("AWS_PROFILE", "missing")]);
         let var = |name: &str| env.get(name).map(|v| (*v).to_owned());
-        let l = Lookup { var: &var, home: None };
+        let l = Lookup {
+            var: &var,
+            home: None,
+        };
         assert_eq!(l.credentials(), None);
         assert_eq!(l.region(), "us-east-1");
     }

@@ -135,7 +135,11 @@ impl<'a> Lease<'a> {
             if dead || stale_since.elapsed() >= ttl {
                 listener.warn(&format!(
                     "taking over the mirror's lease from {who}: {}",
-                    if dead { "that process is gone" } else { "it was not renewed in time" }
+                    if dead {
+                        "that process is gone"
+                    } else {
+                        "it was not renewed in time"
+                    }
                 ));
                 if let Written::Done(tag) = remote.block_on(remote.put(
                     LEASE,
@@ -235,6 +239,9 @@ mod tests {
             pid: u32::MAX,
             ..me
         };
-        assert!(!elsewhere.is_dead_here(), "another machine's process is never judged here");
+        assert!(
+            !elsewhere.is_dead_here(),
+            "another machine's process is never judged here"
+        );
     }
 }

@@ -104,7 +104,15 @@ pub fn snapshot(repo: &AptRepo) -> Result<Snapshot, MirrorError> {
     let generation_dir = repo.generation_dir(generation);
     let mut objects: BTreeMap<String, Object> = BTreeMap::new();
     let mut add = |key: String, id: String, phase: Phase, source: Source| {
-        objects.insert(key.clone(), Object { key, id, phase, source });
+        objects.insert(
+            key.clone(),
+            Object {
+                key,
+                id,
+                phase,
+                source,
+            },
+        );
     };
 
     // dists: every named file of the generation, in memory.
@@ -119,14 +127,27 @@ pub fn snapshot(repo: &AptRepo) -> Result<Snapshot, MirrorError> {
         if name == "Release" {
             let suite_dir = rel.trim_end_matches("/Release").to_owned();
             let text = String::from_utf8_lossy(&bytes).into_owned();
-            let entries = release_entries(&text).map_err(|source| AptError::IndexSyntax { source })?;
+            let entries =
+                release_entries(&text).map_err(|source| AptError::IndexSyntax { source })?;
             for (algo, digest, _, path) in entries {
-                let dir = Path::new(&path).parent().map(|p| p.display().to_string()).unwrap_or_default();
-                let sub = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+                let dir = Path::new(&path)
+                    .parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                let sub = if dir.is_empty() {
+                    String::new()
+                } else {
+                    format!("{dir}/")
+                };
                 let rel = format!("{suite_dir}/{sub}by-hash/{algo}/{digest}");
                 let file = generation_dir.join(&rel);
                 if file.is_file() && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    add(rel, format!("{}:{digest}", algo.to_ascii_lowercase()), Phase::ByHash, Source::File(file));
+                    add(
+                        rel,
+                        format!("{}:{digest}", algo.to_ascii_lowercase()),
+                        Phase::ByHash,
+                        Source::File(file),
+                    );
                 }
             }
         }
@@ -135,13 +156,22 @@ pub fn snapshot(repo: &AptRepo) -> Result<Snapshot, MirrorError> {
     }
 
     // The public key files at the top.
-    for entry in std::fs::read_dir(&root).map_err(|source| AptError::Io { path: root.clone(), source })? {
-        let entry = entry.map_err(|source| AptError::Io { path: root.clone(), source })?;
+    for entry in std::fs::read_dir(&root).map_err(|source| AptError::Io {
+        path: root.clone(),
+        source,
+    })? {
+        let entry = entry.map_err(|source| AptError::Io {
+            path: root.clone(),
+            source,
+        })?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
-        let bytes = std::fs::read(entry.path()).map_err(|source| AptError::Io { path: entry.path(), source })?;
+        let bytes = std::fs::read(entry.path()).map_err(|source| AptError::Io {
+            path: entry.path(),
+            source,
+        })?;
         let id = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
         add(name, id, Phase::Index, Source::Bytes(Arc::new(bytes)));
     }
@@ -152,12 +182,22 @@ pub fn snapshot(repo: &AptRepo) -> Result<Snapshot, MirrorError> {
     for entry in state.indexes.values().flatten() {
         let file = &entry.filename;
         let safe = file.starts_with("pool/")
-            && file.split('/').all(|s| !s.is_empty() && s != "." && s != "..");
+            && file
+                .split('/')
+                .all(|s| !s.is_empty() && s != "." && s != "..");
         if !safe {
-            return Err(AptError::BadIndex { reason: "a Filename outside the pool" }.into());
+            return Err(AptError::BadIndex {
+                reason: "a Filename outside the pool",
+            }
+            .into());
         }
         packages.insert(file.clone());
-        add(file.clone(), format!("sha256:{}", entry.sha256), Phase::Pool, Source::File(root.join(file)));
+        add(
+            file.clone(),
+            format!("sha256:{}", entry.sha256),
+            Phase::Pool,
+            Source::File(root.join(file)),
+        );
     }
 
     let id = mirror_id(&root)?;
@@ -176,7 +216,10 @@ pub fn snapshot(repo: &AptRepo) -> Result<Snapshot, MirrorError> {
 /// directories, which the Release files enumerate), as (`prefix/…`, bytes).
 fn read_tree(dir: &Path, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, MirrorError> {
     let mut out = Vec::new();
-    let io = |path: &Path, source| AptError::Io { path: path.to_owned(), source };
+    let io = |path: &Path, source| AptError::Io {
+        path: path.to_owned(),
+        source,
+    };
     for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
         let entry = entry.map_err(|e| io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -207,8 +250,15 @@ fn mirror_id(root: &Path) -> Result<String, MirrorError> {
     let mut random = [0u8; 16];
     let read = std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut random));
-    read.map_err(|source| AptError::Io { path: "/dev/urandom".into(), source })?;
+    read.map_err(|source| AptError::Io {
+        path: "/dev/urandom".into(),
+        source,
+    })?;
     let id = hex::encode(random);
-    crate::apt::fsutil::write_atomic(&path, format!("{id}\n").as_bytes(), crate::fsutil::Durability::Synced)?;
+    crate::apt::fsutil::write_atomic(
+        &path,
+        format!("{id}\n").as_bytes(),
+        crate::fsutil::Durability::Synced,
+    )?;
     Ok(id)
 }

@@ -39,6 +39,13 @@ pub struct Manifest {
     pub superseded: BTreeMap<String, i64>,
     /// The pool files the mirror's indexes list, after the last complete push.
     pub packages: BTreeSet<String>,
+    /// When the last push finished replacing files in place (Unix time in
+    /// milliseconds, the pusher's clock): the next one waits until a second
+    /// has passed, because S3 dates objects to the second and answers a
+    /// client's `If-Modified-Since` in the same second with 304 — apt would
+    /// keep the old `InRelease`.
+    #[serde(default)]
+    pub replaced_at_ms: i64,
 }
 
 impl Manifest {
@@ -82,15 +89,26 @@ mod tests {
         let mut m = Manifest::new();
         m.objects.insert("pool/a.deb".into(), "sha256:00".into());
         m.superseded.insert("dists/x/by-hash/SHA256/11".into(), 5);
-        m.objects.insert("dists/x/by-hash/SHA256/11".into(), "sha256:11".into());
+        m.objects
+            .insert("dists/x/by-hash/SHA256/11".into(), "sha256:11".into());
         let back = Manifest::parse(&m.to_bytes()).expect("parses");
         assert_eq!(back, m);
         assert!(back.holds("pool/a.deb", "sha256:00"));
         assert!(!back.holds("pool/a.deb", "sha256:01"));
-        assert!(!back.holds("dists/x/by-hash/SHA256/11", "sha256:11"), "superseded");
-        let newer = String::from_utf8(m.to_bytes()).expect("utf-8").replace("\"format\":1", "\"format\":2");
-        assert!(Manifest::parse(newer.as_bytes()).expect_err("newer").contains("format 2"));
-        assert!(Manifest::parse(b"{\"format\":1}").is_err(), "fields missing");
+        assert!(
+            !back.holds("dists/x/by-hash/SHA256/11", "sha256:11"),
+            "superseded"
+        );
+        let newer = String::from_utf8(m.to_bytes())
+            .expect("utf-8")
+            .replace("\"format\":1", "\"format\":2");
+        assert!(Manifest::parse(newer.as_bytes())
+            .expect_err("newer")
+            .contains("format 2"));
+        assert!(
+            Manifest::parse(b"{\"format\":1}").is_err(),
+            "fields missing"
+        );
         assert!(Manifest::parse(b"not json").is_err());
     }
 }

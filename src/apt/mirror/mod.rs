@@ -2,14 +2,14 @@
 //! `repo verify s3://…`). The local repository stays the source of truth;
 //! a push makes the bucket hold what it publishes:
 //!
-//! - [`url`]: `s3://bucket/prefix?endpoint=…&region=…`;
-//! - [`creds`]: credentials from the environment or `~/.aws`, never from a URL or config;
-//! - [`remote`]: the S3 client (conditional writes, retries, counters);
-//! - [`local`]: the snapshot of what the mirror must hold, and the upload order;
-//! - [`manifest`]: the mirror's record of what it holds;
-//! - [`lease`]: one push at a time;
-//! - [`push`]: the push itself;
-//! - [`verify`]: reading a mirror back as apt would.
+//! - [`url`] — `s3://bucket/prefix?endpoint=…&region=…`;
+//! - [`creds`] — credentials from the environment or `~/.aws`, never from a URL or config;
+//! - [`remote`] — the S3 client (conditional writes, retries, counters);
+//! - [`local`] — the snapshot of what the mirror must hold, and the upload order;
+//! - [`manifest`] — the mirror's record of what it holds;
+//! - [`lease`] — one push at a time;
+//! - [`push`] — the push itself;
+//! - [`verify`] — reading a mirror back as apt would.
 
 pub mod creds;
 mod lease;
@@ -113,7 +113,11 @@ pub enum MirrorError {
     WouldDrop { url: String, dropped: Vec<String> },
     /// The mirror holds a newer state of this repository.
     #[error("{url} mirrors generation {mirrored} of this repository, newer than its generation {local} here")]
-    Older { url: String, mirrored: u64, local: u64 },
+    Older {
+        url: String,
+        mirrored: u64,
+        local: u64,
+    },
     /// A pool object exists on the mirror with other content.
     #[error("{key} is on {url} with other content than the local pool's")]
     Conflict { url: String, key: String },
@@ -133,19 +137,28 @@ pub enum MirrorError {
 
 impl MirrorError {
     /// Classifies a store error met while doing `op` on `key`.
-    fn from_store(url: &MirrorUrl, op: &'static str, key: &str, source: object_store::Error) -> Self {
+    fn from_store(
+        url: &MirrorUrl,
+        op: &'static str,
+        key: &str,
+        source: object_store::Error,
+    ) -> Self {
         let url_text = url.to_string();
         let reason = server_says(&source);
+        if reason.starts_with("NoSuchBucket") {
+            return MirrorError::NoBucket { url: url_text };
+        }
         match source {
-            object_store::Error::NotFound { .. } if op != "read" => MirrorError::NoBucket { url: url_text },
-            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
-                MirrorError::Denied {
-                    url: url_text,
-                    op,
-                    key: key.to_owned(),
-                    reason,
-                }
+            object_store::Error::NotFound { .. } if op != "read" => {
+                MirrorError::NoBucket { url: url_text }
             }
+            object_store::Error::PermissionDenied { .. }
+            | object_store::Error::Unauthenticated { .. } => MirrorError::Denied {
+                url: url_text,
+                op,
+                key: key.to_owned(),
+                reason,
+            },
             _ => MirrorError::Remote {
                 url: url_text,
                 op,

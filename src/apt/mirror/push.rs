@@ -149,6 +149,7 @@ impl Push<'_, '_> {
                 ),
             );
         }
+        let mut replacing = false;
         let mut since_checkpoint = 0u64;
         let mut last_checkpoint = Instant::now();
         for phase in [
@@ -158,11 +159,19 @@ impl Push<'_, '_> {
             Phase::Release,
             Phase::InRelease,
         ] {
-            let items: Vec<&Object> = pending.iter().copied().filter(|o| o.phase == phase).collect();
+            let items: Vec<&Object> = pending
+                .iter()
+                .copied()
+                .filter(|o| o.phase == phase)
+                .collect();
             if items.is_empty() {
                 continue;
             }
             if !phase.immutable() {
+                if !replacing {
+                    wait_for_next_second(manifest.replaced_at_ms);
+                    replacing = true;
+                }
                 // What follows changes what clients see: only a push that
                 // certainly holds the lease may do it.
                 remote.block_on(self.lease.renew())?;
@@ -178,7 +187,9 @@ impl Push<'_, '_> {
                         }
                         Uploaded::Present => self.report.present += 1,
                     }
-                    manifest.objects.insert(object.key.clone(), object.id.clone());
+                    manifest
+                        .objects
+                        .insert(object.key.clone(), object.id.clone());
                     manifest.superseded.remove(&object.key);
                     since_checkpoint += 1;
                 }
@@ -193,8 +204,15 @@ impl Push<'_, '_> {
                 }
             }
         }
+        if replacing {
+            manifest.replaced_at_ms = now_ms();
+        }
         let changed = self.retire(&mut manifest)?;
-        if !pending.is_empty() || changed || !manifest.complete || manifest.generation != self.snapshot.generation {
+        if !pending.is_empty()
+            || changed
+            || !manifest.complete
+            || manifest.generation != self.snapshot.generation
+        {
             manifest.pushed_by = self.snapshot.id.clone();
             manifest.generation = self.snapshot.generation;
             manifest.pushed_at = now();
@@ -255,7 +273,12 @@ impl Push<'_, '_> {
     /// Marks objects no longer wanted as superseded (from now) and deletes
     /// those whose grace period is over. Whether the manifest changed.
     fn retire(&mut self, manifest: &mut Manifest) -> Result<bool, MirrorError> {
-        let wanted: BTreeSet<&str> = self.snapshot.objects.iter().map(|o| o.key.as_str()).collect();
+        let wanted: BTreeSet<&str> = self
+            .snapshot
+            .objects
+            .iter()
+            .map(|o| o.key.as_str())
+            .collect();
         let now = now();
         let before = manifest.superseded.clone();
         for key in manifest.objects.keys() {
@@ -293,7 +316,11 @@ impl Push<'_, '_> {
 
     /// Writes the manifest over the version `e_tag` (or as a new object);
     /// its new entity tag.
-    fn commit(&mut self, manifest: &mut Manifest, e_tag: Option<String>) -> Result<String, MirrorError> {
+    fn commit(
+        &mut self,
+        manifest: &mut Manifest,
+        e_tag: Option<String>,
+    ) -> Result<String, MirrorError> {
         let remote = self.remote;
         manifest.serial += 1;
         let bytes = manifest.to_bytes();
@@ -310,6 +337,20 @@ impl Push<'_, '_> {
 
 fn now() -> i64 {
     crate::time::signed(crate::time::unix_now())
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(crate::time::unix_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Sleeps until a second has passed since `replaced_at_ms`, so that what
+/// this push replaces gets a later `Last-Modified` than what it replaces
+/// (see [`Manifest::replaced_at_ms`]).
+fn wait_for_next_second(replaced_at_ms: i64) {
+    let wait = replaced_at_ms.saturating_add(1000).saturating_sub(now_ms());
+    if let Ok(wait) = u64::try_from(wait) {
+        std::thread::sleep(Duration::from_millis(wait.min(1000)));
+    }
 }
 
 /// Uploads `objects` with up to `jobs` requests in flight; results in order.

@@ -11,8 +11,8 @@ use std::time::Duration;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as Key;
 use object_store::{
-    Attribute, Attributes, BackoffConfig, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt, PutMode,
-    PutOptions, PutPayload, RetryConfig, UpdateVersion,
+    Attribute, Attributes, BackoffConfig, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt,
+    PutMode, PutOptions, PutPayload, RetryConfig, UpdateVersion,
 };
 
 use super::creds::Credentials;
@@ -242,9 +242,10 @@ impl Remote {
             .await
         {
             Ok(result) => Ok(Written::Done(result.e_tag)),
-            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
-                Ok(Written::Refused)
-            }
+            Err(
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
+            ) => Ok(Written::Refused),
             Err(e) => Err(self.error("write", rel, e)),
         }
     }
@@ -266,7 +267,10 @@ impl Remote {
         match self.store.list_with_delimiter(Some(&prefix)).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(self.error("list", ".buildkit", e)),
+            Err(e) => match self.error("list", ".buildkit", e) {
+                MirrorError::NoBucket { .. } => Ok(false),
+                other => Err(other),
+            },
         }
     }
 }
@@ -313,9 +317,18 @@ mod tests {
     #[test]
     fn content_types_follow_the_file() {
         for (rel, want) in [
-            ("pool/main/h/hello/hello_1.0_all.deb", "application/vnd.debian.binary-package"),
-            ("dists/stable/main/binary-amd64/Packages.xz", "application/x-xz"),
-            ("dists/stable/main/binary-amd64/by-hash/SHA256/ab", "application/octet-stream"),
+            (
+                "pool/main/h/hello/hello_1.0_all.deb",
+                "application/vnd.debian.binary-package",
+            ),
+            (
+                "dists/stable/main/binary-amd64/Packages.xz",
+                "application/x-xz",
+            ),
+            (
+                "dists/stable/main/binary-amd64/by-hash/SHA256/ab",
+                "application/octet-stream",
+            ),
             ("dists/stable/InRelease", "text/plain; charset=utf-8"),
             ("dists/stable/Release.gpg", "application/pgp-signature"),
             ("key.asc", "application/pgp-keys"),

@@ -71,8 +71,13 @@ impl FromStr for MirrorUrl {
     type Err = MirrorError;
 
     fn from_str(url: &str) -> Result<Self, MirrorError> {
+        // A URL with credentials in it is refused without repeating them.
+        let shown = match (url.strip_prefix("s3://"), url.rfind('@')) {
+            (Some(_), Some(at)) => format!("s3://***{}", &url[at..]),
+            _ => url.to_owned(),
+        };
         let bad = |reason: String| MirrorError::BadUrl {
-            url: url.to_owned(),
+            url: shown.clone(),
             reason,
         };
         let rest = url
@@ -124,7 +129,9 @@ fn check_bucket(bucket: &str) -> Result<(), String> {
     {
         Ok(())
     } else {
-        Err(format!("{bucket:?} is not a bucket name (3 to 63 of a-z, 0-9, '.', '-')"))
+        Err(format!(
+            "{bucket:?} is not a bucket name (3 to 63 of a-z, 0-9, '.', '-')"
+        ))
     }
 }
 
@@ -192,8 +199,14 @@ mod tests {
         assert_eq!(url.prefix, "apt/myapp");
         assert_eq!(url.endpoint.as_deref(), Some("https://s3.example.org"));
         assert_eq!(url.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(url.key("dists/stable/InRelease"), "apt/myapp/dists/stable/InRelease");
-        assert_eq!(url.http_base(), "https://s3.example.org/my-bucket/apt/myapp/");
+        assert_eq!(
+            url.key("dists/stable/InRelease"),
+            "apt/myapp/dists/stable/InRelease"
+        );
+        assert_eq!(
+            url.http_base(),
+            "https://s3.example.org/my-bucket/apt/myapp/"
+        );
         assert_eq!(
             url.to_string(),
             "s3://my-bucket/apt/myapp?endpoint=https://s3.example.org&region=eu-west-1"
@@ -217,11 +230,15 @@ mod tests {
             ("s3://bucket/apt?acl=public", "unknown parameter"),
             ("s3://bucket/apt?endpoint=ftp://host", "http(s)"),
             ("s3://bucket/apt?endpoint=https://u:p@host", "credentials"),
-            ("s3://bucket/apt?endpoint=https://host/path", "without a path"),
+            (
+                "s3://bucket/apt?endpoint=https://host/path",
+                "without a path",
+            ),
             ("s3://bucket/apt?region=EU", "region"),
         ] {
             let e = url.parse::<MirrorUrl>().expect_err(url).to_string();
             assert!(e.contains(needle), "{url}: {e}");
+            assert!(!e.contains("secret"), "{e}");
         }
     }
 }

@@ -111,7 +111,10 @@ pub fn verify(
 
     // Pool files: many, read back in parallel.
     if !pool.is_empty() {
-        listener.status("Reading", &format!("{} pool files back from {url}", pool.len()));
+        listener.status(
+            "Reading",
+            &format!("{} pool files back from {url}", pool.len()),
+        );
     }
     let client = &remote;
     let read_back = remote.block_on(

@@ -1,0 +1,740 @@
+//! `repo push` and `repo verify s3://…` against a real S3 server (moto in
+//! server mode, on 127.0.0.1): apt-get installs from the bucket's HTTP
+//! endpoint, a reader polling during pushes never meets a hash mismatch,
+//! a push killed midway resumes, two pushers never lose each other's
+//! packages, and bad credentials, a missing bucket and a damaged manifest
+//! get clear errors.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pretty_assertions::assert_eq;
+
+use crate::common::Run;
+use crate::repo::{clean_update, Fixture, Server};
+
+/// moto's S3 server: `$BUILDKIT_MOTO`, the venv `make test` installs
+/// (scripts/ensure-moto), else `moto_server` on PATH.
+fn moto_program() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("BUILDKIT_MOTO") {
+        return Some(PathBuf::from(path));
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    let venv = cache.join("git-buildkit/moto/bin/moto_server");
+    if venv.is_file() {
+        return Some(venv);
+    }
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| Path::new(dir).join("moto_server"))
+        .find(|p| p.is_file())
+}
+
+/// A moto server on a free loopback port, killed on drop.
+pub(crate) struct Moto {
+    child: Child,
+    port: u16,
+    pub(crate) log: PathBuf,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+impl Moto {
+    /// Starts moto (`None` after saying why the test does not run); `auth` makes it check every request's credentials
+    /// (none are known to it, so every signed request is refused).
+    #[allow(clippy::print_stderr)]
+    pub(crate) fn start(dir: &Path, auth: bool) -> Option<Moto> {
+        let Some(program) = moto_program() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "moto_server is missing: `make test` installs it (scripts/ensure-moto)"
+            );
+            eprintln!("SKIPPED: moto_server is not installed (scripts/ensure-moto); this test did not run");
+            return None;
+        };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        std::fs::create_dir_all(dir).expect("mkdir");
+        let log = dir.join(format!("moto-{port}.log"));
+        let mut command = Command::new(program);
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"));
+        if auth {
+            command.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
+        }
+        let child = command.spawn().expect("moto_server");
+        let moto = Moto { child, port, log };
+        let started = Instant::now();
+        while http().get(moto.endpoint()).send().is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "moto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(moto)
+    }
+
+    pub(crate) fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Creates `bucket`, readable by anyone (a bucket policy, as for a
+    /// public apt repository; git-buildkit sets no ACLs).
+    pub(crate) fn create_bucket(&self, bucket: &str) {
+        let status = http()
+            .put(format!("{}/{bucket}", self.endpoint()))
+            .send()
+            .expect("create bucket")
+            .status();
+        assert!(status.is_success(), "create bucket: {status}");
+        let policy = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+        );
+        let status = http()
+            .put(format!("{}/{bucket}?policy", self.endpoint()))
+            .header("Content-Type", "application/json")
+            .body(policy)
+            .send()
+            .expect("bucket policy")
+            .status();
+        assert!(status.is_success(), "bucket policy: {status}");
+    }
+
+    /// The mirror URL of `bucket/prefix`.
+    pub(crate) fn url(&self, bucket: &str, prefix: &str) -> String {
+        format!(
+            "s3://{bucket}/{prefix}?endpoint={}&region=us-east-1",
+            self.endpoint()
+        )
+    }
+
+    /// Where apt reads `bucket/prefix` (path style, unsigned GETs).
+    pub(crate) fn base(&self, bucket: &str, prefix: &str) -> String {
+        format!("{}/{bucket}/{prefix}/", self.endpoint())
+    }
+
+    /// An object's bytes over plain HTTP, as a client reads them.
+    pub(crate) fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let response = http()
+            .get(format!("{}/{bucket}/{key}", self.endpoint()))
+            .send()
+            .ok()?;
+        response
+            .status()
+            .is_success()
+            .then(|| response.bytes().expect("body").to_vec())
+    }
+
+    /// Writes an object with a signed request (moto refuses unsigned
+    /// writes over an existing object), as another tool would.
+    pub(crate) fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
+        use object_store::ObjectStoreExt;
+        let store = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region("us-east-1")
+            .with_endpoint(self.endpoint())
+            .with_allow_http(true)
+            .with_access_key_id("test")
+            .with_secret_access_key("test")
+            .build()
+            .expect("client");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let path = object_store::path::Path::parse(key).expect("key");
+        runtime
+            .block_on(store.put(&path, bytes.to_vec().into()))
+            .unwrap_or_else(|e| panic!("put {key}: {e}"));
+    }
+
+    /// Requests moto has logged so far.
+    pub(crate) fn requests(&self) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("\" ") && l.contains("HTTP/1.1"))
+            .count()
+    }
+}
+
+/// The environment a push runs with: the fixture's key store and moto's
+/// (unchecked) credentials.
+fn aws(fx: &Fixture) -> Vec<(&'static str, String)> {
+    vec![
+        ("BUILDKIT_KEY_STORE", fx.store.display().to_string()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+    ]
+}
+
+fn bk_aws(fx: &Fixture, args: &[&str]) -> Run {
+    let env = aws(fx);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    fx.sb.bk_env(&fx.sb.path(""), args, &env)
+}
+
+/// `repo push --json` of the fixture's repository; the one report.
+fn push(fx: &Fixture, url: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["-q", "repo", "push", fx.repo_arg(), "--to", url, "--json"];
+    args.extend_from_slice(extra);
+    let run = bk_aws(fx, &args).ok();
+    let reports: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    reports[0].clone()
+}
+
+fn add(fx: &Fixture, debs: &[PathBuf]) {
+    let mut args = vec!["repo", "add", fx.repo_arg()];
+    args.extend(debs.iter().map(|d| d.to_str().expect("utf8")));
+    fx.bk(&args).ok();
+}
+
+fn num(report: &serde_json::Value, field: &str) -> u64 {
+    report[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{field} in {report}"))
+}
+
+/// A `Server` whose URL is the bucket's HTTP endpoint, for the apt fixture.
+fn bucket_server(moto: &Moto, bucket: &str, prefix: &str) -> Server {
+    Server {
+        // A placeholder child: the fixture only reads `url`; moto is owned by the test.
+        child: Command::new("sleep").arg("600").spawn().expect("sleep"),
+        url: moto.base(bucket, prefix),
+    }
+}
+
+#[test]
+fn apt_installs_from_the_pushed_bucket_and_a_push_uploads_only_what_changed() {
+    let fx = Fixture::new(&[]);
+    let Some(moto) = Moto::start(&fx.sb.path("moto"), false) else {
+        return;
+    };
+    moto.create_bucket("apt-bucket");
+    let url = moto.url("apt-bucket", "apt/hello");
+    add(
+        &fx,
+        &[
+            fx.deb("hello", "1.0-1", "amd64"),
+            fx.deb("hello", "1.1~rc1-1", "all"),
+        ],
+    );
+
+    let first = push(&fx, &url, &[]);
+    assert_eq!(num(&first, "skipped"), 0, "{first}");
+    let uploaded = num(&first, "uploaded");
+    assert!(
+        uploaded >= 15,
+        "pool, indexes, by-hash, Release files, keys: {first}"
+    );
+
+    // Stock apt, with gpgv, from the bucket's HTTP endpoint.
+    let server = bucket_server(&moto, "apt-bucket", "apt/hello");
+    clean_update(&fx, &server);
+    let run = fx.apt(&server, &["download", "hello=1.1~rc1-1"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let verify = bk_aws(
+        &fx,
+        &[
+            "-q",
+            "repo",
+            "verify",
+            &url,
+            "--key",
+            &fx.repo.join("key.gpg").display().to_string(),
+        ],
+    );
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+
+    // Nothing changed: the manifest says so in a handful of requests.
+    let again = push(&fx, &url, &[]);
+    assert_eq!(
+        (num(&again, "uploaded"), num(&again, "skipped")),
+        (0, uploaded),
+        "{again}"
+    );
+    assert!(
+        num(&again, "requests") <= 5,
+        "lease, manifest, release: {again}"
+    );
+
+    // One package more: O(changed) requests, the old indexes kept for the grace period.
+    let old_release = moto
+        .get("apt-bucket", "apt/hello/dists/stable/Release")
+        .expect("Release");
+    add(&fx, &[fx.deb("extra", "2.0-1", "amd64")]);
+    let before = moto.requests();
+    let third = push(&fx, &url, &[]);
+    let logged = moto.requests() - before;
+    assert!(num(&third, "uploaded") <= 20, "{third}");
+    assert!(num(&third, "requests") <= 30, "{third}");
+    assert_eq!(
+        logged as u64,
+        num(&third, "requests"),
+        "the count is the server's"
+    );
+    assert!(
+        num(&third, "waiting") > 0,
+        "superseded indexes wait: {third}"
+    );
+    // Every by-hash file the old Release names is still served.
+    for line in String::from_utf8_lossy(&old_release).lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        if let [digest, _, path] = parts[..] {
+            if digest.len() == 64 {
+                let dir = Path::new(path).parent().expect("dir").display();
+                let key = format!("apt/hello/dists/stable/{dir}/by-hash/SHA256/{digest}");
+                assert!(moto.get("apt-bucket", &key).is_some(), "{key} gone");
+            }
+        }
+    }
+    clean_update(&fx, &server);
+    let run = fx.apt(&server, &["download", "extra"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn a_client_reading_during_pushes_never_meets_a_hash_mismatch() {
+    let fx = Fixture::new(&[]);
+    let Some(moto) = Moto::start(&fx.sb.path("moto"), false) else {
+        return;
+    };
+    moto.create_bucket("live");
+    let url = moto.url("live", "apt");
+    add(&fx, &[fx.deb("base", "1.0-1", "amd64")]);
+    push(&fx, &url, &[]);
+    let server = bucket_server(&moto, "live", "apt");
+    clean_update(&fx, &server);
+
+    // A reader as apt is one: InRelease first, then every by-hash index it
+    // names, checked against it — in a loop, while pushes replace them.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let stop = stop.clone();
+        let endpoint = moto.endpoint();
+        std::thread::spawn(move || {
+            use sha2::Digest;
+            let (mut rounds, mut problems) = (0u32, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || rounds == 0 {
+                let get = |key: &str| -> Option<Vec<u8>> {
+                    let r = http()
+                        .get(format!("{endpoint}/live/apt/{key}"))
+                        .send()
+                        .ok()?;
+                    r.status()
+                        .is_success()
+                        .then(|| r.bytes().expect("body").to_vec())
+                };
+                let Some(inrelease) = get("dists/stable/InRelease") else {
+                    problems.push("InRelease missing".to_owned());
+                    continue;
+                };
+                for line in String::from_utf8_lossy(&inrelease).lines() {
+                    let parts: Vec<&str> = line.split_whitespace().collect();
+                    let [digest, size, path] = parts[..] else {
+                        continue;
+                    };
+                    if digest.len() != 64 {
+                        continue;
+                    }
+                    let dir = Path::new(path).parent().expect("dir").display().to_string();
+                    let key = format!("dists/stable/{dir}/by-hash/SHA256/{digest}");
+                    match get(&key) {
+                        Some(bytes)
+                            if hex::encode(sha2::Sha256::digest(&bytes)) == digest
+                                && bytes.len().to_string() == size => {}
+                        Some(_) => problems.push(format!("{key}: hash mismatch")),
+                        None => problems.push(format!("{key}: missing")),
+                    }
+                }
+                rounds += 1;
+            }
+            (rounds, problems)
+        })
+    };
+    for n in 1..=5 {
+        add(&fx, &[fx.deb(&format!("pkg{n}"), "1.0-1", "amd64")]);
+        push(&fx, &url, &[]);
+        // apt itself between pushes: gpgv, by-hash, no warning.
+        clean_update(&fx, &server);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (rounds, problems) = reader.join().expect("reader");
+    assert!(
+        rounds >= 5,
+        "the reader read during the pushes ({rounds} rounds)"
+    );
+    assert_eq!(problems, Vec::<String>::new(), "after {rounds} rounds");
+    let run = fx.apt(&server, &["download", "pkg5"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+/// Writes `count` tiny packages with benches/gen-debs.py; their paths.
+fn many_debs(fx: &Fixture, prefix: &str, count: usize) -> Vec<PathBuf> {
+    let dir = fx.sb.path(&format!("many-{prefix}"));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/gen-debs.py");
+    let run = fx.sb.run(
+        &dir,
+        "python3",
+        &[
+            script.to_str().expect("utf8"),
+            dir.to_str().expect("utf8"),
+            prefix,
+            "0",
+            &count.to_string(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut debs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    debs.sort();
+    assert_eq!(debs.len(), count);
+    debs
+}
+
+#[test]
+fn a_push_killed_midway_resumes_where_it_stopped() {
+    let fx = Fixture::new(&[]);
+    let Some(moto) = Moto::start(&fx.sb.path("moto"), false) else {
+        return;
+    };
+    moto.create_bucket("resume");
+    let url = moto.url("resume", "apt");
+    add(&fx, &many_debs(&fx, "many", 700));
+
+    // One request at a time, killed as soon as its first checkpoint is in.
+    let env = aws(&fx);
+    let mut command = fx.sb.bk_command(
+        &fx.sb.path(""),
+        &[
+            "-q",
+            "repo",
+            "push",
+            fx.repo_arg(),
+            "--to",
+            &url,
+            "--jobs",
+            "1",
+        ],
+    );
+    for (k, v) in &env {
+        command.env(k, v);
+    }
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("push");
+    let started = Instant::now();
+    while moto.get("resume", "apt/.buildkit/manifest.json").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no checkpoint"
+        );
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the push ended before its checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+    assert!(
+        moto.get("resume", "apt/dists/stable/InRelease").is_none(),
+        "killed before the switch: clients see no half-pushed repository"
+    );
+
+    // The lease the dead push left is taken over at once (its process is
+    // gone), and what the checkpoint recorded is not uploaded again.
+    let run = bk_aws(
+        &fx,
+        &["repo", "push", fx.repo_arg(), "--to", &url, "--json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("taking over the mirror's lease"),
+        "{}",
+        run.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let report = &report[0];
+    assert!(
+        num(report, "skipped") >= 256,
+        "the checkpoint's objects: {report}"
+    );
+    assert!(
+        num(report, "uploaded") + num(report, "present") + num(report, "skipped") >= 700,
+        "{report}"
+    );
+    assert!(num(report, "uploaded") < 700 - 256 + 20, "{report}");
+    let verify = bk_aws(
+        &fx,
+        &[
+            "-q",
+            "repo",
+            "verify",
+            &url,
+            "--key",
+            &fx.repo.join("key.gpg").display().to_string(),
+            "--json",
+        ],
+    );
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let checked: serde_json::Value = serde_json::from_str(&verify.stdout).expect("json");
+    assert_eq!(checked["pool_files"], 700);
+}
+
+#[test]
+fn two_publishers_never_lose_each_other_s_packages() {
+    let a = Fixture::new(&[]);
+    let b = Fixture::new(&[]);
+    let Some(moto) = Moto::start(&a.sb.path("moto"), false) else {
+        return;
+    };
+    moto.create_bucket("shared");
+    let url = moto.url("shared", "apt");
+    add(&a, &many_debs(&a, "alpha", 150));
+    add(&b, &[b.deb("beta", "1.0-1", "amd64")]);
+
+    // Both at once: one holds the lease, the other waits for it, then sees
+    // that pushing would drop the first one's packages, and refuses.
+    let spawn = |fx: &Fixture| {
+        let mut command = fx.sb.bk_command(
+            &fx.sb.path(""),
+            &["repo", "push", fx.repo_arg(), "--to", &url],
+        );
+        for (k, v) in aws(fx) {
+            command.env(k, v);
+        }
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("push")
+    };
+    let (pa, pb) = (spawn(&a), spawn(&b));
+    let (oa, ob) = (
+        pa.wait_with_output().expect("a"),
+        pb.wait_with_output().expect("b"),
+    );
+    let codes = (oa.status.code(), ob.status.code());
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let (winner, loser_err) = match codes {
+        (Some(0), Some(1)) => (&a, stderr(&ob)),
+        (Some(1), Some(0)) => (&b, stderr(&oa)),
+        other => panic!(
+            "one push must win, one refuse: {other:?}\n{}\n{}",
+            stderr(&oa),
+            stderr(&ob)
+        ),
+    };
+    assert!(
+        loser_err.contains("another repository pushed"),
+        "{loser_err}"
+    );
+    assert!(loser_err.contains("--force"), "{loser_err}");
+    let key = winner.repo.join("key.gpg").display().to_string();
+    let verify = bk_aws(winner, &["-q", "repo", "verify", &url, "--key", &key]);
+    assert_eq!(
+        verify.code, 0,
+        "the winner's mirror is whole: {}\n{}",
+        verify.stdout, verify.stderr
+    );
+
+    // A live lease (another machine's push) and no patience: a clear refusal.
+    let holder = r#"{"host":"elsewhere","boot_id":"another-boot","pid":1,"start_time":1,"since":1700000000,"ttl":600}"#;
+    moto.put("shared", "apt/.buildkit/lease.json", holder.as_bytes());
+    let run = bk_aws(
+        winner,
+        &[
+            "repo",
+            "push",
+            winner.repo_arg(),
+            "--to",
+            &url,
+            "--wait",
+            "1",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("another push to") && run.stderr.contains("elsewhere"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn bad_credentials_a_missing_bucket_and_a_damaged_manifest_are_clear_errors() {
+    let fx = Fixture::new(&[]);
+    let Some(moto) = Moto::start(&fx.sb.path("moto"), false) else {
+        return;
+    };
+    let Some(strict) = Moto::start(&fx.sb.path("moto-auth"), true) else {
+        return;
+    };
+    moto.create_bucket("ok-bucket");
+    add(&fx, &[fx.deb("hello", "1.0-1", "amd64")]);
+    let repo = fx.repo_arg();
+    let expect = |run: Run, code: i32, needles: &[&str]| {
+        assert_eq!(run.code, code, "{}", run.stderr);
+        for needle in needles {
+            assert!(
+                run.stderr.contains(needle),
+                "{needle:?} in:\n{}",
+                run.stderr
+            );
+        }
+        assert!(
+            !run.stderr.contains("test-secret"),
+            "the secret is never printed"
+        );
+    };
+
+    // Credentials the server does not know.
+    let strict_url = strict.url("any-bucket", "apt");
+    let run = fx.sb.bk_env(
+        &fx.sb.path(""),
+        &["repo", "push", repo, "--to", &strict_url],
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDUNKNOWN"),
+            ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+        ],
+    );
+    expect(
+        run,
+        2,
+        &[
+            "refused the credentials",
+            "InvalidAccessKeyId",
+            "hint: set AWS_ACCESS_KEY_ID",
+        ],
+    );
+
+    // No credentials anywhere: nothing is sent.
+    let before = moto.requests();
+    let run = fx.sb.bk(
+        &fx.sb.path(""),
+        &["repo", "push", repo, "--to", &moto.url("ok-bucket", "apt")],
+    );
+    expect(run, 2, &["no credentials for s3://ok-bucket/apt"]);
+    assert_eq!(moto.requests(), before);
+
+    // Credentials in the URL are refused before anything is sent.
+    let run = bk_aws(
+        &fx,
+        &[
+            "repo",
+            "push",
+            repo,
+            "--to",
+            "s3://AKID:test-secret@ok-bucket/apt",
+        ],
+    );
+    expect(run, 2, &["credentials do not belong in the URL"]);
+
+    // A bucket that does not exist.
+    let run = bk_aws(
+        &fx,
+        &[
+            "repo",
+            "push",
+            repo,
+            "--to",
+            &moto.url("no-such-bucket", "apt"),
+        ],
+    );
+    expect(
+        run,
+        2,
+        &[
+            "the bucket of s3://no-such-bucket/apt",
+            "does not exist",
+            "never creates buckets",
+        ],
+    );
+    let run = bk_aws(&fx, &["repo", "verify", &moto.url("no-such-bucket", "apt")]);
+    expect(run, 2, &["does not exist"]);
+
+    // A damaged manifest: refused, nothing changed; --force compares
+    // every object again and writes a new one.
+    let url = moto.url("ok-bucket", "apt");
+    moto.put(
+        "ok-bucket",
+        "apt/.buildkit/manifest.json",
+        b"{\"format\": 1, \"objects\": 42",
+    );
+    let run = bk_aws(&fx, &["repo", "push", repo, "--to", &url]);
+    expect(
+        run,
+        1,
+        &["manifest of s3://ok-bucket/apt", "is damaged", "--force"],
+    );
+    assert!(moto
+        .get("ok-bucket", "apt/dists/stable/InRelease")
+        .is_none());
+    let report = push(&fx, &url, &["--force"]);
+    assert!(num(&report, "uploaded") > 0, "{report}");
+    let verify = bk_aws(
+        &fx,
+        &[
+            "-q",
+            "repo",
+            "verify",
+            &url,
+            "--key",
+            &fx.repo.join("key.gpg").display().to_string(),
+        ],
+    );
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+
+    // A mirror whose files were tampered with: verify names them.
+    moto.put(
+        "ok-bucket",
+        "apt/pool/main/h/hello/hello_1.0-1_amd64.deb",
+        b"not a deb",
+    );
+    let run = bk_aws(
+        &fx,
+        &[
+            "repo",
+            "verify",
+            &url,
+            "--key",
+            &fx.repo.join("key.gpg").display().to_string(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("pool/main/h/hello/hello_1.0-1_amd64.deb: size or SHA256 differs"),
+        "{}",
+        run.stdout
+    );
+}
