@@ -49,7 +49,7 @@ impl Drop for Moto {
     }
 }
 
-fn http() -> reqwest::blocking::Client {
+pub(crate) fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))
@@ -183,7 +183,7 @@ impl Moto {
 
 /// The environment a push runs with: the fixture's key store and moto's
 /// (unchecked) credentials.
-fn aws(fx: &Fixture) -> Vec<(&'static str, String)> {
+pub(crate) fn aws(fx: &Fixture) -> Vec<(&'static str, String)> {
     vec![
         ("BUILDKIT_KEY_STORE", fx.store.display().to_string()),
         ("AWS_ACCESS_KEY_ID", "test".into()),
@@ -191,14 +191,14 @@ fn aws(fx: &Fixture) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn bk_aws(fx: &Fixture, args: &[&str]) -> Run {
+pub(crate) fn bk_aws(fx: &Fixture, args: &[&str]) -> Run {
     let env = aws(fx);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     fx.sb.bk_env(&fx.sb.path(""), args, &env)
 }
 
 /// `repo push --json` of the fixture's repository; the one report.
-fn push(fx: &Fixture, url: &str, extra: &[&str]) -> serde_json::Value {
+pub(crate) fn push(fx: &Fixture, url: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["-q", "repo", "push", fx.repo_arg(), "--to", url, "--json"];
     args.extend_from_slice(extra);
     let run = bk_aws(fx, &args).ok();
@@ -206,20 +206,20 @@ fn push(fx: &Fixture, url: &str, extra: &[&str]) -> serde_json::Value {
     reports[0].clone()
 }
 
-fn add(fx: &Fixture, debs: &[PathBuf]) {
+pub(crate) fn add(fx: &Fixture, debs: &[PathBuf]) {
     let mut args = vec!["repo", "add", fx.repo_arg()];
     args.extend(debs.iter().map(|d| d.to_str().expect("utf8")));
     fx.bk(&args).ok();
 }
 
-fn num(report: &serde_json::Value, field: &str) -> u64 {
+pub(crate) fn num(report: &serde_json::Value, field: &str) -> u64 {
     report[field]
         .as_u64()
         .unwrap_or_else(|| panic!("{field} in {report}"))
 }
 
 /// A `Server` whose URL is the bucket's HTTP endpoint, for the apt fixture.
-fn bucket_server(moto: &Moto, bucket: &str, prefix: &str) -> Server {
+pub(crate) fn bucket_server(moto: &Moto, bucket: &str, prefix: &str) -> Server {
     Server {
         // A placeholder child: the fixture only reads `url`; moto is owned by the test.
         child: Command::new("sleep").arg("600").spawn().expect("sleep"),
@@ -393,7 +393,7 @@ fn a_client_reading_during_pushes_never_meets_a_hash_mismatch() {
 }
 
 /// Writes `count` tiny packages with benches/gen-debs.py; their paths.
-fn many_debs(fx: &Fixture, prefix: &str, count: usize) -> Vec<PathBuf> {
+pub(crate) fn many_debs(fx: &Fixture, prefix: &str, count: usize) -> Vec<PathBuf> {
     let dir = fx.sb.path(&format!("many-{prefix}"));
     std::fs::create_dir_all(&dir).expect("mkdir");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/gen-debs.py");
