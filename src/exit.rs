@@ -119,7 +119,8 @@ impl crate::apt::mirror::MirrorError {
             | E::BadKey { .. }
             | E::NoCredentials { .. }
             | E::NoBucket { .. }
-            | E::Denied { .. } => ExitCode::Usage,
+            | E::Denied { .. }
+            | E::NotAllowed { .. } => ExitCode::Usage,
             E::Apt(e) => e.exit_code(),
             _ => ExitCode::Failed,
         }
@@ -302,6 +303,7 @@ impl StepError {
             StepError::Apt(e) => e.exit_code(),
             StepError::Sign(e) => e.exit_code(),
             StepError::Io { .. } | StepError::SourceRelease(_) => ExitCode::Failed,
+            StepError::Mirror(e) => e.exit_code(),
             StepError::VmPlan(e) => e.exit_code(),
             StepError::Vm(e) => e.exit_code(),
             StepError::VmVerdict { kind, .. } => kind.exit_code(),

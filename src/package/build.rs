@@ -322,7 +322,7 @@ pub fn granted_paths(
 
 /// The values of a git configuration key in the repository at `dir` (its
 /// own and the user's configuration), none when it is not set.
-fn config_values(dir: &Path, args: &[&str]) -> Result<Vec<String>, PackageError> {
+pub(crate) fn config_values(dir: &Path, args: &[&str]) -> Result<Vec<String>, PackageError> {
     match crate::git::git(dir).arg("config").args(args).output() {
         Ok(out) => Ok(String::from_utf8_lossy(&out)
             .lines()

@@ -36,7 +36,7 @@ mod worktree;
 
 use std::path::{Path, PathBuf};
 
-pub(crate) use build::{bwrap_usable, host_policy, GRANT_KEY, REQUIRE_KEY};
+pub(crate) use build::{bwrap_usable, config_values, host_policy, GRANT_KEY, REQUIRE_KEY};
 use build::{BuildVars, RunDirs};
 pub use build::{Isolation, BUILD_PATH};
 pub use error::{PackageError, TreeFile};

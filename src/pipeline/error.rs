@@ -39,6 +39,10 @@ pub enum StepError {
     /// The VM test ran and did not pass: `kind` is failed or test bed failed.
     #[error("{}: {detail}", kind.word())]
     VmVerdict { kind: VerdictKind, detail: String },
+    /// Pushing the repository to a `[repo] mirror` failed (the local
+    /// repository is published; `git buildkit repo push` retries).
+    #[error("the repository is published, but pushing it to a mirror failed")]
+    Mirror(#[source] crate::apt::mirror::MirrorError),
     /// The vm-test stage ran without a published repository to install from.
     #[error("not run: vm-test needs the publish stage before it")]
     VmUnpublished,
@@ -108,6 +112,10 @@ impl StepError {
                 "`git buildkit show TAG` has the record; `git buildkit vm-test TAG --keep` reruns it and keeps the VM".into(),
             ),
             StepError::SourceRelease(e) => e.hint(),
+            StepError::Mirror(e) => Some(e.hint().map_or_else(
+                || "`git buildkit repo push` pushes again when the mirror is reachable".to_owned(),
+                |h| format!("{h}; then `git buildkit repo push`"),
+            )),
             StepError::Locate { .. } => Some("set HOME to your home directory".into()),
             StepError::Unpublished { .. } | StepError::NotStaged { .. } => Some(
                 "run the pipeline again: `git buildkit pipeline TAG --force`".into(),

@@ -35,7 +35,10 @@ impl Work<'_> {
             self.listener,
         )?;
         record.promotion = Some(promotion);
-        Ok(())
+        match &record.repo {
+            Some(published) => self.push_mirrors(&AptRepo::open(&published.path)?),
+            None => Ok(()),
+        }
     }
 }
 

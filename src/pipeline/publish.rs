@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::run::Work;
 use super::{Record, RepoRecord, StepError};
+use crate::apt::mirror::{Connection, Lookup, PushOptions};
 use crate::apt::{AptError, AptRepo, InitOptions};
 use crate::config::RepoConfig;
 use crate::deb::WrittenDeb;
@@ -68,6 +69,44 @@ impl Work<'_> {
         // A gated run releases the source when it promotes.
         if !self.gated {
             self.source_release(record, &apt, &key)?;
+        }
+        self.push_mirrors(&apt)
+    }
+
+    /// Pushes the repository to every `[repo] mirror`, each one the build
+    /// host allows (`buildkit.mirror.allow`, when set).
+    pub(super) fn push_mirrors(&self, apt: &AptRepo) -> Result<(), StepError> {
+        let mirrors = self
+            .config
+            .repo
+            .as_ref()
+            .map(RepoConfig::mirrors)
+            .unwrap_or_default();
+        if mirrors.is_empty() {
+            return Ok(());
+        }
+        let allowed = crate::package::config_values(
+            self.repo.cwd(),
+            &["--get-all", crate::apt::mirror::ALLOW_KEY],
+        )?;
+        let var = |name: &str| std::env::var(name).ok();
+        let lookup = Lookup {
+            var: &var,
+            home: std::env::var_os("HOME").map(PathBuf::from),
+        };
+        for url in mirrors {
+            crate::apt::mirror::check_allowed(&url, &allowed).map_err(StepError::Mirror)?;
+            let connection = Connection::new(url, &lookup, true).map_err(StepError::Mirror)?;
+            let report =
+                crate::apt::mirror::push(apt, &connection, &PushOptions::default(), self.listener)
+                    .map_err(StepError::Mirror)?;
+            self.listener.status(
+                "Pushed",
+                &format!(
+                    "generation {} to {} ({} objects uploaded, {} requests)",
+                    report.generation, report.url, report.uploaded, report.requests
+                ),
+            );
         }
         Ok(())
     }

@@ -738,3 +738,97 @@ fn bad_credentials_a_missing_bucket_and_a_damaged_manifest_are_clear_errors() {
         run.stdout
     );
 }
+
+#[test]
+fn a_tag_s_pipeline_pushes_to_its_mirror_within_what_the_host_allows() {
+    let sb = crate::common::Sandbox::new();
+    let Some(moto) = Moto::start(&sb.path("moto"), false) else {
+        return;
+    };
+    moto.create_bucket("releases");
+    let repo = sb.hello();
+    sb.generate_key(&repo, "T", "t@example.com");
+    let url = moto.url("releases", "apt/hello");
+    let config = repo.join(".buildkit.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let apt = sb.path("apt");
+    let with_mirror = |mirror: &str| {
+        format!(
+            "{text}\n[repo]\npath = \"{}\"\nmirror = [\"{mirror}\"]\n",
+            apt.display()
+        )
+    };
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ];
+
+    // A mirror URL that cannot be right is a configuration error, with its place.
+    std::fs::write(&config, with_mirror("s3://Not_A_Bucket/apt")).expect("write");
+    sb.commit(&repo, "2026-03-01T10:00:00Z", "Mirror (wrong)");
+    sb.tag(&repo, "2026-03-01T10:00:00Z", "v1.2.0");
+    let run = sb.bk_env(&repo, &["pipeline", "v1.2.0"], &env);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(".buildkit.toml:")
+            && run.stderr.contains("[repo] mirror")
+            && run.stderr.contains("bucket name"),
+        "{}",
+        run.stderr
+    );
+
+    std::fs::write(&config, with_mirror(&url)).expect("write");
+    sb.commit(&repo, "2026-03-02T10:00:00Z", "Mirror");
+    sb.tag(&repo, "2026-03-02T10:00:00Z", "v1.3.0");
+    let run = sb.bk_env(&repo, &["pipeline", "v1.3.0"], &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("Pushed"), "{}", run.stderr);
+    let packages = moto
+        .get(
+            "releases",
+            "apt/hello/dists/stable/main/binary-amd64/Packages",
+        )
+        .or_else(|| {
+            moto.get(
+                "releases",
+                "apt/hello/dists/stable/main/binary-all/Packages",
+            )
+        })
+        .expect("the tag's packages are in the bucket");
+    let packages = String::from_utf8_lossy(&packages);
+    assert!(
+        packages.contains("Package: hello\n") && packages.contains("Version: 1.3.0"),
+        "{packages}"
+    );
+
+    // The build host decides where a tag may push: another bucket, or the
+    // same one on another endpoint, is refused.
+    sb.git(
+        &repo,
+        &[
+            "config",
+            "--add",
+            "buildkit.mirror.allow",
+            &moto.url("other", "apt"),
+        ],
+    );
+    let run = sb.bk_env(&repo, &["pipeline", "v1.3.0", "--force"], &env);
+    assert_eq!(run.code, 2, "code {}: {}", run.code, run.stderr);
+    assert!(
+        run.stderr
+            .contains("does not allow pushing to s3://releases/apt/hello"),
+        "{}",
+        run.stderr
+    );
+    sb.git(
+        &repo,
+        &[
+            "config",
+            "--add",
+            "buildkit.mirror.allow",
+            &moto.url("releases", "apt"),
+        ],
+    );
+    let run = sb.bk_env(&repo, &["pipeline", "v1.3.0", "--force"], &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

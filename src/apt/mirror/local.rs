@@ -176,6 +176,12 @@ pub fn snapshot(repo: &AptRepo) -> Result<Snapshot, MirrorError> {
         add(name, id, Phase::Index, Source::Bytes(Arc::new(bytes)));
     }
 
+    // Source releases (`releases/NAME/VERSION/…`): written once, complete
+    // before they appear (a release being written is a hidden directory).
+    for (rel, id, path) in releases(&root)? {
+        add(rel, id, Phase::Pool, Source::File(path));
+    }
+
     // The pool files the indexes list, with the digests the indexes give.
     let state = repo.state()?;
     let mut packages = BTreeSet::new();
@@ -210,6 +216,54 @@ pub fn snapshot(repo: &AptRepo) -> Result<Snapshot, MirrorError> {
         id,
         grace: repo.grace(),
     })
+}
+
+/// The files of every source release: (key, id, path). Digests come from
+/// each release's SHA256SUMS (its own two files are hashed), so a push
+/// does not read every tarball again.
+fn releases(root: &Path) -> Result<Vec<(String, String, PathBuf)>, MirrorError> {
+    let mut out = Vec::new();
+    let top = root.join("releases");
+    let visible = |dir: &Path| -> Vec<(String, PathBuf)> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(String, PathBuf)> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir() || t.is_file()))
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+            .filter(|(name, _)| !name.starts_with('.'))
+            .collect();
+        found.sort();
+        found
+    };
+    for (name, project) in visible(&top) {
+        for (version, dir) in visible(&project).into_iter().filter(|(_, p)| p.is_dir()) {
+            let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap_or_default();
+            let listed: BTreeMap<&str, &str> = sums
+                .lines()
+                .filter_map(|l| l.split_once("  "))
+                .filter(|(digest, _)| {
+                    digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit())
+                })
+                .map(|(digest, file)| (file.trim_start_matches('*'), digest))
+                .collect();
+            for (file, path) in visible(&dir).into_iter().filter(|(_, p)| p.is_file()) {
+                let id = match listed.get(file.as_str()) {
+                    Some(digest) => format!("sha256:{digest}"),
+                    None => {
+                        let bytes = std::fs::read(&path).map_err(|source| AptError::Io {
+                            path: path.clone(),
+                            source,
+                        })?;
+                        format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
+                    }
+                };
+                out.push((format!("releases/{name}/{version}/{file}"), id, path));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Every regular file under `dir` (following links, skipping `by-hash`

@@ -28,6 +28,26 @@ pub use verify::{verify, RemoteReport};
 
 use crate::apt::AptError;
 
+/// The build host's list of mirrors a pipeline may push to (git config,
+/// multi-valued, never from a tag): when set, a `[repo] mirror` of a tag's
+/// .buildkit.toml must lie within one of them (see [`MirrorUrl::is_within`]).
+pub const ALLOW_KEY: &str = "buildkit.mirror.allow";
+
+/// Refuses `url` unless `allowed` is empty or holds a mirror it lies within.
+pub fn check_allowed(url: &MirrorUrl, allowed: &[String]) -> Result<(), MirrorError> {
+    let fits = allowed
+        .iter()
+        .filter_map(|a| a.parse::<MirrorUrl>().ok())
+        .any(|a| url.is_within(&a));
+    if allowed.is_empty() || fits {
+        Ok(())
+    } else {
+        Err(MirrorError::NotAllowed {
+            url: url.to_string(),
+        })
+    }
+}
+
 /// A mirror with what is needed to reach it.
 #[derive(Debug, Clone)]
 pub struct Connection {
@@ -124,6 +144,9 @@ pub enum MirrorError {
     /// A local pool file does not match its index.
     #[error("the local pool file {key} does not match its Packages entry")]
     LocalDamaged { key: String },
+    /// The build host's `buildkit.mirror.allow` does not list the mirror.
+    #[error("the build host does not allow pushing to {url} (git config buildkit.mirror.allow)")]
+    NotAllowed { url: String },
     /// The async runtime could not start.
     #[error("could not start the I/O runtime")]
     Runtime {
@@ -180,6 +203,9 @@ impl MirrorError {
             MirrorError::Older { .. } => Some("push from the repository that is newer, or --force to put this state back".into()),
             MirrorError::BadManifest { .. } => Some("--force compares every object again and writes a new manifest".into()),
             MirrorError::LostLease { .. } | MirrorError::Changed { .. } => Some("run the push again".into()),
+            MirrorError::NotAllowed { .. } => Some(
+                "the host's owner adds it: git config --global --add buildkit.mirror.allow 's3://BUCKET/PREFIX?endpoint=…'".into(),
+            ),
             MirrorError::LocalDamaged { .. } => Some("`git buildkit repo verify` finds damaged pool files".into()),
             MirrorError::Apt(e) => e.hint(),
             _ => None,

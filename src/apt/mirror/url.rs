@@ -33,6 +33,18 @@ impl MirrorUrl {
         }
     }
 
+    /// Whether `self` is `allowed` or lies under it: the same bucket and
+    /// endpoint, and a prefix equal to or below the allowed one.
+    pub fn is_within(&self, allowed: &MirrorUrl) -> bool {
+        let under = allowed.prefix.is_empty()
+            || self.prefix == allowed.prefix
+            || self
+                .prefix
+                .strip_prefix(&allowed.prefix)
+                .is_some_and(|rest| rest.starts_with('/'));
+        self.bucket == allowed.bucket && self.endpoint == allowed.endpoint && under
+    }
+
     /// Where apt reads the mirror when the endpoint serves the bucket
     /// over HTTP, path style (`endpoint/bucket/prefix/`); AWS's
     /// virtual-hosted address otherwise.
@@ -214,6 +226,25 @@ mod tests {
         let bare: MirrorUrl = "s3://bucket".parse().expect("valid");
         assert_eq!(bare.key("pool/x.deb"), "pool/x.deb");
         assert_eq!(bare.http_base(), "https://bucket.s3.amazonaws.com/");
+    }
+
+    #[test]
+    fn within_means_same_bucket_same_endpoint_and_a_prefix_below() {
+        let url = |s: &str| s.parse::<MirrorUrl>().expect(s);
+        let allowed = url("s3://b/apt?endpoint=https://s3.example.org");
+        assert!(url("s3://b/apt?endpoint=https://s3.example.org").is_within(&allowed));
+        assert!(
+            url("s3://b/apt/x?endpoint=https://s3.example.org&region=eu-west-1")
+                .is_within(&allowed)
+        );
+        assert!(!url("s3://b/apt2?endpoint=https://s3.example.org").is_within(&allowed));
+        assert!(!url("s3://b/apt/x?endpoint=https://evil.example").is_within(&allowed));
+        assert!(
+            !url("s3://b/apt/x").is_within(&allowed),
+            "AWS is another endpoint"
+        );
+        assert!(!url("s3://c/apt?endpoint=https://s3.example.org").is_within(&allowed));
+        assert!(url("s3://c/any/thing").is_within(&url("s3://c")));
     }
 
     #[test]
