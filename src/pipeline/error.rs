@@ -42,7 +42,7 @@ pub enum StepError {
     /// Pushing the repository to a `[repo] mirror` failed (the local
     /// repository is published; `git buildkit repo push` retries).
     #[error("the repository is published, but pushing it to a mirror failed")]
-    Mirror(#[source] crate::apt::mirror::MirrorError),
+    Mirror(#[source] Box<crate::apt::mirror::MirrorError>),
     /// The vm-test stage ran without a published repository to install from.
     #[error("not run: vm-test needs the publish stage before it")]
     VmUnpublished,
@@ -96,6 +96,12 @@ impl From<SourceReleaseError> for StepError {
 impl From<VmPlanError> for StepError {
     fn from(e: VmPlanError) -> Self {
         StepError::VmPlan(Box::new(e))
+    }
+}
+
+impl From<crate::apt::mirror::MirrorError> for StepError {
+    fn from(e: crate::apt::mirror::MirrorError) -> Self {
+        StepError::Mirror(Box::new(e))
     }
 }
 

@@ -95,11 +95,10 @@ impl Work<'_> {
             home: std::env::var_os("HOME").map(PathBuf::from),
         };
         for url in mirrors {
-            crate::apt::mirror::check_allowed(&url, &allowed).map_err(StepError::Mirror)?;
-            let connection = Connection::new(url, &lookup, true).map_err(StepError::Mirror)?;
+            crate::apt::mirror::check_allowed(&url, &allowed)?;
+            let connection = Connection::new(url, &lookup, true)?;
             let report =
-                crate::apt::mirror::push(apt, &connection, &PushOptions::default(), self.listener)
-                    .map_err(StepError::Mirror)?;
+                crate::apt::mirror::push(apt, &connection, &PushOptions::default(), self.listener)?;
             self.listener.status(
                 "Pushed",
                 &format!(
