@@ -317,6 +317,36 @@ fn apt_installs_from_the_pushed_bucket_and_a_push_uploads_only_what_changed() {
 }
 
 #[test]
+fn the_plus_workaround_stores_a_twin_named_with_a_space() {
+    let fx = Fixture::new(&[]);
+    let Some(moto) = Moto::start(&fx.sb.path("moto"), false) else {
+        return;
+    };
+    moto.create_bucket("plus");
+    add(&fx, &[fx.deb("hello", "1.0+b1-1", "amd64")]);
+    let pool = "pool/main/h/hello/hello_1.0+b1-1_amd64.deb";
+    let bytes = std::fs::read(fx.repo.join(pool)).expect("pool file");
+    // Another service: no twin.
+    push(&fx, &moto.url("plus", "off"), &[]);
+    assert_eq!(
+        moto.get("plus", &format!("off/{pool}")),
+        Some(bytes.clone())
+    );
+    assert_eq!(
+        moto.get("plus", &format!("off/{}", pool.replace('+', "%20"))),
+        None
+    );
+    // Asked for (the default for Amazon S3, which reads `+` in a path as a space).
+    let url = format!("{}&plus-workaround=true", moto.url("plus", "on"));
+    let report = push(&fx, &url, &[]);
+    assert_eq!(
+        moto.get("plus", &format!("on/{}", pool.replace('+', "%20"))),
+        Some(bytes)
+    );
+    assert!(num(&report, "uploaded") >= 2, "{report}");
+}
+
+#[test]
 fn a_client_reading_during_pushes_never_meets_a_hash_mismatch() {
     let fx = Fixture::new(&[]);
     let Some(moto) = Moto::start(&fx.sb.path("moto"), false) else {

@@ -94,8 +94,9 @@ pub struct Snapshot {
 /// The file in the repository's private directory naming it to mirrors.
 const ID_FILE: &str = ".buildkit/mirror-id";
 
-/// Takes the snapshot.
-pub fn snapshot(repo: &AptRepo) -> Result<Snapshot, MirrorError> {
+/// Takes the snapshot; `plus_twins` adds, for each pool file with a `+`
+/// in its name, a copy named with a space (see [`super::MirrorUrl::plus_workaround`]).
+pub fn snapshot(repo: &AptRepo, plus_twins: bool) -> Result<Snapshot, MirrorError> {
     let (_lock, repo) = repo.locked()?;
     let root = repo.root().to_owned();
     let generation = repo
@@ -198,12 +199,12 @@ pub fn snapshot(repo: &AptRepo) -> Result<Snapshot, MirrorError> {
             .into());
         }
         packages.insert(file.clone());
-        add(
-            file.clone(),
-            format!("sha256:{}", entry.sha256),
-            Phase::Pool,
-            Source::File(root.join(file)),
-        );
+        let id = format!("sha256:{}", entry.sha256);
+        if plus_twins && file.contains('+') {
+            let twin = file.replace('+', " ");
+            add(twin, id.clone(), Phase::Pool, Source::File(root.join(file)));
+        }
+        add(file.clone(), id, Phase::Pool, Source::File(root.join(file)));
     }
 
     let id = mirror_id(&root)?;

@@ -79,7 +79,7 @@ pub fn push(
     listener: &dyn Listener,
 ) -> Result<PushReport, MirrorError> {
     let started = Instant::now();
-    let snapshot = local::snapshot(repo)?;
+    let snapshot = local::snapshot(repo, connection.url.plus_workaround)?;
     let remote = connection.connect()?;
     let mut lease = Lease::acquire(&remote, options.wait, listener)?;
     let result = Push {

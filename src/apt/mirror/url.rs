@@ -21,6 +21,13 @@ pub struct MirrorUrl {
     pub endpoint: Option<String>,
     /// The signing region (else `AWS_REGION`, the profile's, `us-east-1`).
     pub region: Option<String>,
+    /// `plus-workaround`: also store each pool file whose name has a `+`
+    /// under the name with a space instead. Amazon S3 decodes a `+` in a
+    /// URL path as a space, so an apt that sends `+` unescaped would get
+    /// 403/404 for `…_1.0+b1_amd64.deb` (aptly's `plusWorkaround`,
+    /// aptly#98, deb-s3#44). Default: on for Amazon S3 (no endpoint), off
+    /// for other services.
+    pub plus_workaround: bool,
 }
 
 impl MirrorUrl {
@@ -74,6 +81,10 @@ impl fmt::Display for MirrorUrl {
         }
         if let Some(region) = &self.region {
             write!(f, "{sep}region={region}")?;
+            sep = '&';
+        }
+        if self.plus_workaround != self.endpoint.is_none() {
+            write!(f, "{sep}plus-workaround={}", self.plus_workaround)?;
         }
         Ok(())
     }
@@ -110,19 +121,29 @@ impl FromStr for MirrorUrl {
             prefix: prefix.to_owned(),
             endpoint: None,
             region: None,
+            plus_workaround: true,
         };
+        let mut plus = None;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             match name {
                 "endpoint" => parsed.endpoint = Some(check_endpoint(value).map_err(bad)?),
                 "region" => parsed.region = Some(check_region(value).map_err(bad)?),
+                "plus-workaround" => {
+                    plus = Some(match value {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(bad(format!("plus-workaround={value:?}: true or false"))),
+                    })
+                }
                 other => {
                     return Err(bad(format!(
-                        "unknown parameter {other:?} (known: endpoint, region)"
+                        "unknown parameter {other:?} (known: endpoint, region, plus-workaround)"
                     )))
                 }
             }
         }
+        parsed.plus_workaround = plus.unwrap_or(parsed.endpoint.is_none());
         Ok(parsed)
     }
 }
@@ -223,7 +244,18 @@ mod tests {
             url.to_string(),
             "s3://my-bucket/apt/myapp?endpoint=https://s3.example.org&region=eu-west-1"
         );
+        assert!(!url.plus_workaround, "off for another service");
         let bare: MirrorUrl = "s3://bucket".parse().expect("valid");
+        assert!(bare.plus_workaround, "on for Amazon S3");
+        let off: MirrorUrl = "s3://bucket/p?plus-workaround=false"
+            .parse()
+            .expect("valid");
+        assert!(!off.plus_workaround);
+        assert_eq!(off.to_string(), "s3://bucket/p?plus-workaround=false");
+        let on: MirrorUrl = "s3://bucket/p?endpoint=http://127.0.0.1:9&plus-workaround=true"
+            .parse()
+            .expect("valid");
+        assert_eq!(on.to_string().parse::<MirrorUrl>().expect("round trip"), on);
         assert_eq!(bare.key("pool/x.deb"), "pool/x.deb");
         assert_eq!(bare.http_base(), "https://bucket.s3.amazonaws.com/");
     }
@@ -231,20 +263,20 @@ mod tests {
     #[test]
     fn within_means_same_bucket_same_endpoint_and_a_prefix_below() {
         let url = |s: &str| s.parse::<MirrorUrl>().expect(s);
-        let allowed = url("s3://b/apt?endpoint=https://s3.example.org");
-        assert!(url("s3://b/apt?endpoint=https://s3.example.org").is_within(&allowed));
+        let allowed = url("s3://bkt/apt?endpoint=https://s3.example.org");
+        assert!(url("s3://bkt/apt?endpoint=https://s3.example.org").is_within(&allowed));
         assert!(
-            url("s3://b/apt/x?endpoint=https://s3.example.org&region=eu-west-1")
+            url("s3://bkt/apt/x?endpoint=https://s3.example.org&region=eu-west-1")
                 .is_within(&allowed)
         );
-        assert!(!url("s3://b/apt2?endpoint=https://s3.example.org").is_within(&allowed));
-        assert!(!url("s3://b/apt/x?endpoint=https://evil.example").is_within(&allowed));
+        assert!(!url("s3://bkt/apt2?endpoint=https://s3.example.org").is_within(&allowed));
+        assert!(!url("s3://bkt/apt/x?endpoint=https://evil.example").is_within(&allowed));
         assert!(
-            !url("s3://b/apt/x").is_within(&allowed),
+            !url("s3://bkt/apt/x").is_within(&allowed),
             "AWS is another endpoint"
         );
-        assert!(!url("s3://c/apt?endpoint=https://s3.example.org").is_within(&allowed));
-        assert!(url("s3://c/any/thing").is_within(&url("s3://c")));
+        assert!(!url("s3://ckt/apt?endpoint=https://s3.example.org").is_within(&allowed));
+        assert!(url("s3://ckt/any/thing").is_within(&url("s3://ckt")));
     }
 
     #[test]
@@ -266,6 +298,7 @@ mod tests {
                 "without a path",
             ),
             ("s3://bucket/apt?region=EU", "region"),
+            ("s3://bucket/apt?plus-workaround=yes", "true or false"),
         ] {
             let e = url.parse::<MirrorUrl>().expect_err(url).to_string();
             assert!(e.contains(needle), "{url}: {e}");
