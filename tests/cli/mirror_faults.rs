@@ -5,7 +5,9 @@
 //! a fixed schedule; the push must retry through all of them and leave a
 //! mirror that `repo verify` and apt-get accept. A server that only
 //! answers 503 must make the push fail within a bounded time, naming the
-//! server's answer, with nothing switched for clients.
+//! server's answer, with nothing switched for clients. A conditional write
+//! the server carried out but whose answer was lost must not be taken for
+//! another push's (ignored until src/apt/mirror fixes it).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -30,6 +32,9 @@ enum Fault {
     TooMany,
     /// The request is read, then the connection closed without an answer.
     Drop,
+    /// The request is forwarded and carried out, then the connection
+    /// closed without the answer (a response lost on the way back).
+    LoseAnswer,
 }
 
 impl Fault {
@@ -58,7 +63,7 @@ impl Fault {
                 "TooManyRequests",
                 "Too many requests, slow down.",
             ),
-            Fault::Drop => return None,
+            Fault::Drop | Fault::LoseAnswer => return None,
         };
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>injected</RequestId></Error>"
@@ -84,6 +89,8 @@ enum Schedule {
     Mixed,
     /// Forwards the first `after` requests, then answers every one `503 SlowDown`.
     SlowDownAfter(usize),
+    /// Loses the answer to the first PUT whose target holds each of these.
+    LoseFirstAnswerTo(&'static [&'static str]),
 }
 
 const MAX_IN_A_ROW: usize = 3;
@@ -97,6 +104,29 @@ impl Schedule {
             Schedule::Mixed if n == 5 => Some(Fault::TooMany),
             Schedule::Mixed => None,
             Schedule::SlowDownAfter(after) => (n > after).then_some(Fault::SlowDown),
+            Schedule::LoseFirstAnswerTo(_) => None,
+        }
+    }
+
+    /// The fault for the `n`-th request, `target` its request line.
+    fn decide(self, n: usize, target: &str, seen: &mut Seen) -> Option<Fault> {
+        match self {
+            Schedule::Mixed => {
+                let in_a_row = seen.in_a_row.entry(target.to_owned()).or_insert(0);
+                let fault = self.fault(n).filter(|_| *in_a_row < MAX_IN_A_ROW);
+                *in_a_row = if fault.is_some() { *in_a_row + 1 } else { 0 };
+                fault
+            }
+            Schedule::SlowDownAfter(_) => self.fault(n),
+            Schedule::LoseFirstAnswerTo(needles) => {
+                let needle = needles
+                    .iter()
+                    .find(|k| target.starts_with("PUT ") && target.contains(**k))?;
+                (!seen.lost.contains(needle)).then(|| {
+                    seen.lost.push(needle);
+                    Fault::LoseAnswer
+                })
+            }
         }
     }
 }
@@ -112,6 +142,8 @@ struct Seen {
     faults: HashMap<Fault, usize>,
     /// Consecutive faults per `METHOD target`.
     in_a_row: HashMap<String, usize>,
+    /// What [`Schedule::LoseFirstAnswerTo`] has lost an answer to.
+    lost: Vec<&'static str>,
 }
 
 /// A proxy on a free loopback port that forwards to `upstream`, one
@@ -252,20 +284,18 @@ fn serve(
     let fault = {
         let mut seen = seen.lock().expect("lock");
         seen.requests += 1;
-        let in_a_row = seen.in_a_row.entry(target.clone()).or_insert(0);
-        let fault = schedule
-            .fault(n)
-            .filter(|_| matches!(schedule, Schedule::SlowDownAfter(_)) || *in_a_row < MAX_IN_A_ROW);
-        *in_a_row = if fault.is_some() { *in_a_row + 1 } else { 0 };
-        match fault {
-            Some(f) => *seen.faults.entry(f).or_insert(0) += 1,
-            None => seen.forwarded += 1,
+        let fault = schedule.decide(n, &target, &mut seen);
+        if let Some(f) = fault {
+            *seen.faults.entry(f).or_insert(0) += 1;
+        }
+        if fault.is_none_or(|f| f == Fault::LoseAnswer) {
+            seen.forwarded += 1;
         }
         fault
     };
     let mut client = client;
     match fault {
-        Some(fault) => {
+        Some(fault) if fault != Fault::LoseAnswer => {
             if let Some(answer) = fault.answer() {
                 client.write_all(&answer)?;
             }
@@ -273,13 +303,15 @@ fn serve(
             // the client meets an end of stream, not a reset).
             client.shutdown(std::net::Shutdown::Both)
         }
-        None => {
+        _ => {
             let mut moto = TcpStream::connect(upstream)?;
             moto.set_read_timeout(Some(Duration::from_secs(60)))?;
             write_message(&mut moto, &request, &body)?;
             let head_request = target.starts_with("HEAD ");
             let (response, answer) = read_message(&mut BufReader::new(moto), head_request)?;
-            write_message(&mut client, &response, &answer)?;
+            if fault.is_none() {
+                write_message(&mut client, &response, &answer)?;
+            }
             client.shutdown(std::net::Shutdown::Both)
         }
     }
@@ -463,5 +495,46 @@ fn a_server_that_only_says_slow_down_fails_the_push_in_bounded_time() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let checked = verify(&fx, &moto.url("down", "apt"));
+    assert_eq!(checked.code, 0, "{}\n{}", checked.stdout, checked.stderr);
+}
+
+#[test]
+#[ignore = "bug (issue 17): a conditional write (lease create, manifest commit) whose answer was lost is retried by object_store and refused (412) by its own first attempt: the push waits 30 s for its own lease, then fails with `manifest ... was changed by another push`"]
+fn a_push_whose_conditional_writes_lost_their_answers_still_completes() {
+    let fx = Fixture::new(&[]);
+    let Some(moto) = Moto::start(&fx.sb.path("moto"), false) else {
+        return;
+    };
+    moto.create_bucket("lost");
+    add(&fx, &[fx.deb("hello", "1.0-1", "amd64")]);
+    // The server carries out the lease's `If-None-Match: *` and the
+    // manifest's first write, but their answers never arrive: the client
+    // retries, and the server answers 412 to the retry.
+    let proxy = FaultProxy::start(
+        &moto.endpoint(),
+        Schedule::LoseFirstAnswerTo(&[".buildkit/lease.json", ".buildkit/manifest.json"]),
+    );
+    let started = Instant::now();
+    let run = bk_aws(
+        &fx,
+        &[
+            "-q",
+            "repo",
+            "push",
+            fx.repo_arg(),
+            "--to",
+            &proxy.url("lost", "apt"),
+            "--json",
+        ],
+    );
+    let took = started.elapsed();
+    assert_eq!(proxy.faults(Fault::LoseAnswer), 2);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stderr, "", "no lease taken over from itself");
+    assert!(
+        took < Duration::from_secs(20),
+        "{took:?}: did it wait for its own lease?"
+    );
+    let checked = verify(&fx, &moto.url("lost", "apt"));
     assert_eq!(checked.code, 0, "{}\n{}", checked.stdout, checked.stderr);
 }
