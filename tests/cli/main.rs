@@ -20,6 +20,7 @@ mod flow_safety;
 mod gated;
 mod house;
 mod mirror;
+mod mirror_faults;
 mod package;
 mod pipeline;
 mod python_deb;
