@@ -7,7 +7,7 @@
 //! answers 503 must make the push fail within a bounded time, naming the
 //! server's answer, with nothing switched for clients. A conditional write
 //! the server carried out but whose answer was lost must not be taken for
-//! another push's (ignored until src/apt/mirror fixes it).
+//! another push's.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -499,7 +499,6 @@ fn a_server_that_only_says_slow_down_fails_the_push_in_bounded_time() {
 }
 
 #[test]
-#[ignore = "bug (issue 17): a conditional write (lease create, manifest commit) whose answer was lost is retried by object_store and refused (412) by its own first attempt: the push waits 30 s for its own lease, then fails with `manifest ... was changed by another push`"]
 fn a_push_whose_conditional_writes_lost_their_answers_still_completes() {
     let fx = Fixture::new(&[]);
     let Some(moto) = Moto::start(&fx.sb.path("moto"), false) else {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::remote::{Caching, Mode, Remote, Written};
+use super::remote::{Mode, Remote, Written};
 use super::MirrorError;
 use crate::progress::Listener;
 
@@ -37,6 +37,10 @@ pub struct Holder {
     pub since: i64,
     /// Seconds it lives without renewal.
     pub ttl: u64,
+    /// Writes of this lease so far: every write's bytes differ, so a write
+    /// whose answer was lost is recognised (see [`Remote::put_unique`]).
+    #[serde(default)]
+    pub writes: u64,
 }
 
 impl Holder {
@@ -50,6 +54,7 @@ impl Holder {
             start_time: start_time(pid).unwrap_or(0),
             since: crate::time::signed(crate::time::unix_now()),
             ttl: TTL.as_secs(),
+            writes: 0,
         }
     }
 
@@ -106,13 +111,9 @@ impl<'a> Lease<'a> {
         let mut seen: Option<(String, Instant)> = None;
         let mut said = false;
         loop {
-            if let Written::Done(e_tag) = remote.block_on(remote.put(
-                LEASE,
-                body.clone(),
-                Mode::Create,
-                "",
-                Caching::Revalidate,
-            ))? {
+            if let Written::Done(e_tag) =
+                remote.block_on(remote.put_unique(LEASE, body.clone(), Mode::Create))?
+            {
                 return Ok(Self::held(remote, e_tag, holder));
             }
             let Some(current) = remote.block_on(remote.get(LEASE))? else {
@@ -141,13 +142,9 @@ impl<'a> Lease<'a> {
                         "it was not renewed in time"
                     }
                 ));
-                if let Written::Done(tag) = remote.block_on(remote.put(
-                    LEASE,
-                    body.clone(),
-                    Mode::Update(e_tag),
-                    "",
-                    Caching::Revalidate,
-                ))? {
+                if let Written::Done(tag) =
+                    remote.block_on(remote.put_unique(LEASE, body.clone(), Mode::Update(e_tag)))?
+                {
                     return Ok(Self::held(remote, tag, holder));
                 }
                 continue;
@@ -186,16 +183,11 @@ impl<'a> Lease<'a> {
 
     /// Renews the lease now; fails if another push took it over.
     pub async fn renew(&mut self) -> Result<(), MirrorError> {
+        self.holder.writes += 1;
         let body = serde_json::to_vec(&self.holder).expect("a holder serialises");
         match self
             .remote
-            .put(
-                LEASE,
-                body,
-                Mode::Update(self.e_tag.clone()),
-                "",
-                Caching::Revalidate,
-            )
+            .put_unique(LEASE, body, Mode::Update(self.e_tag.clone()))
             .await?
         {
             Written::Done(tag) => {

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::lease::Lease;
 use super::local::{self, Object, Phase, Snapshot};
 use super::manifest::{Manifest, MANIFEST};
-use super::remote::{Caching, Mode, Remote, Written};
+use super::remote::{Caching, Mode, Remote, Stored, Written};
 use super::{Connection, MirrorError};
 use crate::apt::repo::AptRepo;
 use crate::progress::{human_size, Listener};
@@ -324,9 +324,8 @@ impl Push<'_, '_> {
         let remote = self.remote;
         manifest.serial += 1;
         let bytes = manifest.to_bytes();
-        let sha = hex::encode(Sha256::digest(&bytes));
         let mode = e_tag.map_or(Mode::Create, Mode::Update);
-        match remote.block_on(remote.put(MANIFEST, bytes, mode, &sha, Caching::Revalidate))? {
+        match remote.block_on(remote.put_unique(MANIFEST, bytes, mode))? {
             Written::Done(tag) => Ok(tag.unwrap_or_default()),
             Written::Refused => Err(MirrorError::Changed {
                 url: remote.url().to_string(),
@@ -387,10 +386,13 @@ async fn upload(remote: &Remote, object: &Object) -> Result<Uploaded, MirrorErro
         // A by-hash key is its content's digest.
         Written::Refused if object.phase == Phase::ByHash => Ok(Uploaded::Present),
         Written::Refused => {
-            let stored = match remote.stored_sha256(&object.key).await? {
-                Some(Some(stored)) => Some(stored),
+            let stored = match remote.stored(&object.key).await? {
+                Some(Stored {
+                    sha256: Some(stored),
+                    ..
+                }) => Some(stored),
                 // Put there by another tool: read it to compare.
-                Some(None) => remote
+                Some(Stored { sha256: None, .. }) => remote
                     .get(&object.key)
                     .await?
                     .map(|f| hex::encode(Sha256::digest(&f.bytes))),

@@ -15,6 +15,8 @@ use object_store::{
     PutMode, PutOptions, PutPayload, RetryConfig, UpdateVersion,
 };
 
+use sha2::Digest;
+
 use super::creds::Credentials;
 use super::url::MirrorUrl;
 use super::MirrorError;
@@ -176,9 +178,9 @@ impl Remote {
         }
     }
 
-    /// The SHA-256 an object carries in its metadata (`Some(None)`: the
-    /// object has none); `None` when there is no object.
-    pub async fn stored_sha256(&self, rel: &str) -> Result<Option<Option<String>>, MirrorError> {
+    /// The SHA-256 an object carries in its metadata (`None` inside: the
+    /// object has none) and its entity tag; `None` when there is no object.
+    pub async fn stored(&self, rel: &str) -> Result<Option<Stored>, MirrorError> {
         let key = self.key(rel)?;
         self.count();
         let options = GetOptions {
@@ -186,12 +188,13 @@ impl Remote {
             ..GetOptions::default()
         };
         match self.store.get_opts(&key, options).await {
-            Ok(result) => Ok(Some(
-                result
+            Ok(result) => Ok(Some(Stored {
+                sha256: result
                     .attributes
                     .get(&Attribute::Metadata(SHA256_META.into()))
                     .map(|v| v.as_ref().to_owned()),
-            )),
+                e_tag: result.meta.e_tag,
+            })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.error("read", rel, e)),
         }
@@ -250,6 +253,33 @@ impl Remote {
         }
     }
 
+    /// A conditional write of bytes unique to this process and moment (the
+    /// lease, the manifest). Its answer may be lost after the server wrote
+    /// it; the client then retries and the server refuses the retry because
+    /// of the first attempt. So a refusal is checked: if the object holds
+    /// exactly these bytes, the write was this one's.
+    pub async fn put_unique(
+        &self,
+        rel: &str,
+        bytes: Vec<u8>,
+        mode: Mode,
+    ) -> Result<Written, MirrorError> {
+        let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+        match self
+            .put(rel, bytes, mode, &sha256, Caching::Revalidate)
+            .await?
+        {
+            Written::Refused => match self.stored(rel).await? {
+                Some(Stored {
+                    sha256: Some(stored),
+                    e_tag,
+                }) if stored == sha256 => Ok(Written::Done(e_tag)),
+                _ => Ok(Written::Refused),
+            },
+            done => Ok(done),
+        }
+    }
+
     /// Deletes an object (absent is fine).
     pub async fn delete(&self, rel: &str) -> Result<(), MirrorError> {
         let key = self.key(rel)?;
@@ -273,6 +303,15 @@ impl Remote {
             },
         }
     }
+}
+
+/// What [`Remote::stored`] finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// The SHA-256 in the object's metadata, if it has one.
+    pub sha256: Option<String>,
+    /// Its entity tag.
+    pub e_tag: Option<String>,
 }
 
 /// How [`Remote::put`] writes.
