@@ -17,7 +17,7 @@ TEST_DEBS := git git-flow dpkg-dev lintian xz-utils zstd gzip gpgv sqv apt binut
 # Unpacked into target/test-debs, never installed: installing nginx would
 # start (and enable) its service on every address.
 TEST_UNPACKED := nginx
-DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv bubblewrap gcc libc6-dev zlib1g-dev python3-pip python3-setuptools python3-wheel $(VM_DEBS)
+DEMO_DEBS := git dpkg-dev lintian xz-utils apt gpgv bubblewrap gcc libc6-dev zlib1g-dev python3-pip python3-setuptools python3-wheel python3-venv $(VM_DEBS)
 # apt-cacher-ng itself is unpacked by scripts/bench-proxy (installing it would
 # start its service on every address); these are the libraries it needs.
 ACNG_LIBS := libevent-2.1-7 libevent-pthreads-2.1-7 libc-ares2 libfuse2 libwrap0 libssl3
@@ -37,6 +37,7 @@ deps-test:
 
 deps-demo:
 	@scripts/ensure-debs $(DEMO_DEBS)
+	@scripts/ensure-moto
 
 deps-bench:
 	@scripts/ensure-debs $(BENCH_DEBS)
