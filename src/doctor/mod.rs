@@ -297,7 +297,7 @@ pub fn examine(context: &Context) -> Report {
 }
 
 /// Every check's name, in the order shown (the JSON's stable keys).
-pub const ORDER: [&str; 20] = [
+pub const ORDER: [&str; 21] = [
     "git",
     "dpkg-deb",
     "lintian",
@@ -315,6 +315,7 @@ pub const ORDER: [&str; 20] = [
     "config",
     "repository",
     "repository-url",
+    "mirror",
     "data-dir",
     "vm-cache",
     "tmpdir",

@@ -107,11 +107,13 @@ impl Project {
             (Some(repo), Some(config)) => {
                 checks.push(repository_check(context, repo, config, &keys));
                 checks.push(url_check(config));
+                checks.push(mirror_check(context, config));
             }
             _ => {
                 let why = "not in a project with a .buildkit.toml";
                 checks.push(skipped("repository", why));
                 checks.push(skipped("repository-url", why));
+                checks.push(skipped("mirror", why));
             }
         }
         checks
@@ -459,6 +461,66 @@ fn url_check(config: &Config) -> Check {
             url_authority(url).unwrap_or("127.0.0.1:8080")
         )),
     }
+}
+
+/// `[repo] mirror`: each one allowed by this host, credentials found for
+/// it (the publish stage would fail otherwise), and, for a mirror on
+/// 127.0.0.1, what it holds. The doctor sends nothing to another host.
+fn mirror_check(context: &Context, config: &Config) -> Check {
+    use crate::apt::mirror::{check_allowed, Connection, Lookup, ALLOW_KEY};
+    let mirrors = config
+        .repo
+        .as_ref()
+        .map(crate::config::RepoConfig::mirrors)
+        .unwrap_or_default();
+    if mirrors.is_empty() {
+        return skipped("mirror", "no [repo] mirror");
+    }
+    let check = |status, detail: String| {
+        Check::new(Group::Repository, "mirror", Need::Required, status, detail)
+    };
+    let allowed =
+        crate::package::config_values(&context.cwd, &["--get-all", ALLOW_KEY]).unwrap_or_default();
+    let var = |name: &str| std::env::var(name).ok();
+    let lookup = Lookup {
+        var: &var,
+        home: context.paths.home().ok(),
+    };
+    let mut details = Vec::new();
+    for url in mirrors {
+        if check_allowed(&url, &allowed).is_err() {
+            return check(
+                Status::MissingRequired,
+                format!("{url} is not within this host's {ALLOW_KEY}: the publish stage would refuse it"),
+            )
+            .fix(format!("git config --global --add {ALLOW_KEY} '{url}'"));
+        }
+        let Ok(connection) = Connection::new(url.clone(), &lookup, true) else {
+            return check(
+                Status::MissingRequired,
+                format!("no credentials for {url}: the publish stage would fail"),
+            )
+            .fix("export AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… (or a profile in ~/.aws/credentials)".to_owned());
+        };
+        let source = connection
+            .credentials
+            .as_ref()
+            .map_or(String::new(), |c| c.source.clone());
+        let state = match url.endpoint.as_deref() {
+            Some(endpoint) if is_loopback_url(&format!("{endpoint}/")) => {
+                match crate::apt::mirror::describe(&connection) {
+                    Ok(state) => state,
+                    Err(e) => {
+                        return check(Status::Warn, format!("{url}: {}", error_chain(&e)))
+                            .fix("git buildkit repo push".to_owned())
+                    }
+                }
+            }
+            _ => "not contacted: the doctor reaches no other host".to_owned(),
+        };
+        details.push(format!("{url} (credentials from {source}; {state})"));
+    }
+    check(Status::Ok, details.join("; "))
 }
 
 /// Whether `url` is `http://` on 127.0.0.1 or localhost.

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::common::{Run, Sandbox};
 
 /// Every check, in the order the doctor reports them.
-const CHECKS: [(&str, &str); 20] = [
+const CHECKS: [(&str, &str); 21] = [
     ("tools", "git"),
     ("tools", "dpkg-deb"),
     ("tools", "lintian"),
@@ -30,6 +30,7 @@ const CHECKS: [(&str, &str); 20] = [
     ("repository", "config"),
     ("repository", "repository"),
     ("repository", "repository-url"),
+    ("repository", "mirror"),
     ("disk", "data-dir"),
     ("disk", "vm-cache"),
     ("disk", "tmpdir"),
@@ -147,6 +148,7 @@ fn a_plain_directory_gets_every_check_and_the_real_git_version() {
         ("config", "not in a git repository"),
         ("repository", "not in a project with a .buildkit.toml"),
         ("repository-url", "not in a project with a .buildkit.toml"),
+        ("mirror", "not in a project with a .buildkit.toml"),
     ] {
         assert_eq!(check(&report, name)["status"], "skipped", "{name}");
         assert_eq!(check(&report, name)["detail"], detail, "{name}");

@@ -48,6 +48,30 @@ pub fn check_allowed(url: &MirrorUrl, allowed: &[String]) -> Result<(), MirrorEr
     }
 }
 
+/// One line on what a mirror holds, from its manifest (one request).
+pub fn describe(connection: &Connection) -> Result<String, MirrorError> {
+    let remote = connection.connect()?;
+    let Some(fetched) = remote.block_on(remote.get(manifest::MANIFEST))? else {
+        return Ok("nothing pushed yet".to_owned());
+    };
+    let manifest =
+        manifest::Manifest::parse(&fetched.bytes).map_err(|reason| MirrorError::BadManifest {
+            url: connection.url.to_string(),
+            reason,
+        })?;
+    Ok(format!(
+        "holds generation {} ({} objects), pushed {} UTC{}",
+        manifest.generation,
+        manifest.objects.len(),
+        crate::time::ymd_hm(manifest.pushed_at),
+        if manifest.complete {
+            ""
+        } else {
+            ", an unfinished push"
+        }
+    ))
+}
+
 /// A mirror with what is needed to reach it.
 #[derive(Debug, Clone)]
 pub struct Connection {
