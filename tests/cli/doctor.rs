@@ -168,7 +168,7 @@ fn a_plain_directory_gets_every_check_and_the_real_git_version() {
         json!({
             "ok": count("ok"), "warn": count("warn"),
             "missing_required": 0, "missing_optional": count("missing-optional"),
-            "skipped": 3, "passed": true
+            "skipped": 4, "passed": true
         })
     );
     assert_eq!(code, 0, "{report:#}");
