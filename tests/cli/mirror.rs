@@ -256,6 +256,18 @@ fn apt_installs_from_the_pushed_bucket_and_a_push_uploads_only_what_changed() {
     clean_update(&fx, &server);
     let run = fx.apt(&server, &["download", "hello=1.1~rc1-1"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // apt-get install resolves and fetches it from the bucket too (into
+    // the private cache: the test never installs on the host).
+    let run = fx.apt(&server, &["install", "--download-only", "-y", "hello"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let fetched = fx.sb.path("apt/cache/archives/hello_1.1~rc1-1_all.deb");
+    let pool = fx.repo.join("pool/main/h/hello/hello_1.1~rc1-1_all.deb");
+    assert_eq!(
+        std::fs::read(&fetched).ok(),
+        std::fs::read(&pool).ok(),
+        "{}",
+        run.stdout
+    );
     let verify = bk_aws(
         &fx,
         &[
