@@ -120,7 +120,8 @@ impl crate::apt::mirror::MirrorError {
             | E::NoCredentials { .. }
             | E::NoBucket { .. }
             | E::Denied { .. }
-            | E::NotAllowed { .. } => ExitCode::Usage,
+            | E::NotAllowed { .. }
+            | E::BadAllow(_) => ExitCode::Usage,
             E::Apt(e) => e.exit_code(),
             _ => ExitCode::Failed,
         }

@@ -153,11 +153,18 @@ pub fn cmd_verify_mirror(
     }
 }
 
-/// `[repo] mirror` of HEAD's .buildkit.toml when run inside a project.
+/// `[repo] mirror` of HEAD's .buildkit.toml when run inside a project,
+/// each one the build host allows (as for the pipeline: the file comes
+/// with the commits).
 fn project_mirrors() -> Result<Vec<MirrorUrl>, CliError> {
     let cwd = std::env::current_dir().map_err(usage)?;
-    match git_buildkit::git::Repo::discover(&cwd) {
-        Ok(repo) => Ok(super::env::head_repo_config(&repo)?.mirrors()),
-        Err(_) => Ok(Vec::new()),
+    let Ok(repo) = git_buildkit::git::Repo::discover(&cwd) else {
+        return Ok(Vec::new());
+    };
+    let mirrors = super::env::head_repo_config(&repo)?.mirrors();
+    let allowed = git_buildkit::pipeline::allowed_mirrors(repo.cwd())?;
+    for url in &mirrors {
+        mirror::check_allowed(url, &allowed)?;
     }
+    Ok(mirrors)
 }

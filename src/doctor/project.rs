@@ -479,8 +479,7 @@ fn mirror_check(context: &Context, config: &Config) -> Check {
     let check = |status, detail: String| {
         Check::new(Group::Repository, "mirror", Need::Required, status, detail)
     };
-    let allowed =
-        crate::package::config_values(&context.cwd, &["--get-all", ALLOW_KEY]).unwrap_or_default();
+    let allowed = crate::pipeline::allowed_mirrors(&context.cwd).unwrap_or_default();
     let var = |name: &str| std::env::var(name).ok();
     let lookup = Lookup {
         var: &var,
@@ -488,10 +487,10 @@ fn mirror_check(context: &Context, config: &Config) -> Check {
     };
     let mut details = Vec::new();
     for url in mirrors {
-        if check_allowed(&url, &allowed).is_err() {
+        if let Err(e) = check_allowed(&url, &allowed) {
             return check(
                 Status::MissingRequired,
-                format!("{url} is not within this host's {ALLOW_KEY}: the publish stage would refuse it"),
+                format!("{e}: the publish stage would refuse it"),
             )
             .fix(format!("git config --global --add {ALLOW_KEY} '{url}'"));
         }

@@ -47,7 +47,7 @@ pub use self::debian_source::DebianNeed;
 pub use self::error::{error_chain, PipelineError, StepError, VmPlanError};
 pub use self::note::{read_note, record_of, tag_commit, NOTES_REF};
 pub use self::promote::promote;
-pub use self::publish::{host_arch, project_name, repo_dir};
+pub use self::publish::{allowed_mirrors, host_arch, project_name, repo_dir};
 pub use self::record::{
     PackageRecord, PromotionRecord, Record, RepoRecord, RunResult, StageRecord, StageResult,
     VmRecord, VmSeconds, RECORD_SCHEMA,

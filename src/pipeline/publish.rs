@@ -85,10 +85,7 @@ impl Work<'_> {
         if mirrors.is_empty() {
             return Ok(());
         }
-        let allowed = crate::package::config_values(
-            self.repo.cwd(),
-            &["--get-all", crate::apt::mirror::ALLOW_KEY],
-        )?;
+        let allowed = allowed_mirrors(self.repo.cwd())?;
         let var = |name: &str| std::env::var(name).ok();
         let lookup = Lookup {
             var: &var,
@@ -236,6 +233,12 @@ pub fn repo_dir(repo: &Repo, settings: &RepoConfig, paths: &Env) -> Result<PathB
         Some(path) => paths.configured(Path::new(path), repo.cwd()),
         None => Ok(paths.repos_dir()?.join(project_name(repo))),
     }
+}
+
+/// The build host's `buildkit.mirror.allow` as seen in the repository at
+/// `dir` (its own and the user's git configuration).
+pub fn allowed_mirrors(dir: &Path) -> Result<Vec<String>, crate::package::PackageError> {
+    crate::package::config_values(dir, &["--get-all", crate::apt::mirror::ALLOW_KEY])
 }
 
 /// The project's name: its work tree's directory, or the bare repository's

@@ -11,8 +11,9 @@
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use super::remote::{Mode, Remote, Written};
+use super::remote::{Caching, Mode, Remote, Written};
 use super::MirrorError;
 use crate::progress::Listener;
 
@@ -20,7 +21,10 @@ use crate::progress::Listener;
 pub const LEASE: &str = ".buildkit/lease.json";
 
 /// How long a lease lives without renewal.
-const TTL: Duration = Duration::from_secs(30);
+pub const TTL: Duration = Duration::from_secs(30);
+
+/// The largest lease read.
+const MAX_LEASE: u64 = 64 << 10;
 
 /// Who holds a lease.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +45,13 @@ pub struct Holder {
     /// whose answer was lost is recognised (see [`Remote::put_unique`]).
     #[serde(default)]
     pub writes: u64,
+    /// The holder's pid namespace (its inode): containers share a boot id
+    /// but not process ids.
+    #[serde(default)]
+    pub pid_ns: u64,
+    /// Given up: the next push takes it at once.
+    #[serde(default)]
+    pub released: bool,
 }
 
 impl Holder {
@@ -55,6 +66,8 @@ impl Holder {
             since: crate::time::signed(crate::time::unix_now()),
             ttl: TTL.as_secs(),
             writes: 0,
+            pid_ns: pid_namespace().unwrap_or(0),
+            released: false,
         }
     }
 
@@ -63,6 +76,9 @@ impl Holder {
         let mine = read_trimmed("/proc/sys/kernel/random/boot_id").unwrap_or_default();
         !self.boot_id.is_empty()
             && self.boot_id == mine
+            && self.pid_ns != 0
+            && pid_namespace() == Some(self.pid_ns)
+            && self.start_time != 0
             && start_time(self.pid) != Some(self.start_time)
     }
 
@@ -82,6 +98,12 @@ fn read_trimmed(path: &str) -> Option<String> {
         .map(|s| s.trim().to_owned())
 }
 
+/// The inode of this process's pid namespace.
+fn pid_namespace() -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/pid").ok().map(|m| m.ino())
+}
+
 /// Field 22 of `/proc/PID/stat` (after the command name, which may hold spaces).
 fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -96,10 +118,17 @@ pub struct Lease<'a> {
     e_tag: String,
     holder: Holder,
     renewed: Instant,
+    /// The server's clock when the lease was taken (its `Last-Modified`),
+    /// and ours then.
+    server_clock: Option<(i64, Instant)>,
+    /// The digest of a renewal sent and not answered yet.
+    in_flight: Option<String>,
 }
 
 impl<'a> Lease<'a> {
     /// Takes the lease, waiting up to `wait` for another holder to finish.
+    /// A server that never refused our create is checked once: a second
+    /// create must be refused, or it ignores conditional writes.
     pub fn acquire(
         remote: &'a Remote,
         wait: Duration,
@@ -107,19 +136,53 @@ impl<'a> Lease<'a> {
     ) -> Result<Self, MirrorError> {
         let holder = Holder::me();
         let body = serde_json::to_vec(&holder).expect("a holder serialises");
+        let (e_tag, refused) = Self::take(remote, &body, wait, listener)?;
+        if !refused {
+            let probe = remote.put(LEASE, body, Mode::Create, "", Caching::Revalidate);
+            if let Written::Done(_) = remote.block_on(probe)? {
+                return Err(MirrorError::NoConditionalWrites {
+                    url: remote.url().to_string(),
+                });
+            }
+        }
+        Ok(Lease {
+            remote,
+            e_tag: e_tag.unwrap_or_default(),
+            holder,
+            renewed: Instant::now(),
+            server_clock: None,
+            in_flight: None,
+        })
+    }
+
+    /// Writes the lease: created, or taken over from a holder that gave it
+    /// up, died, or stopped renewing it. Its entity tag, and whether the
+    /// server refused a create (so it keeps `If-None-Match`).
+    fn take(
+        remote: &Remote,
+        body: &[u8],
+        wait: Duration,
+        listener: &dyn Listener,
+    ) -> Result<(Option<String>, bool), MirrorError> {
         let started = Instant::now();
         let mut seen: Option<(String, Instant)> = None;
         let mut said = false;
+        let mut pause = Duration::from_millis(250);
+        let mut refused = false;
         loop {
-            if let Written::Done(e_tag) =
-                remote.block_on(remote.put_unique(LEASE, body.clone(), Mode::Create))?
-            {
-                return Ok(Self::held(remote, e_tag, holder));
+            let create = remote.put(LEASE, body.to_vec(), Mode::Create, "", Caching::Revalidate);
+            if let Written::Done(e_tag) = remote.block_on(create)? {
+                return Ok((e_tag, refused));
             }
-            let Some(current) = remote.block_on(remote.get(LEASE))? else {
-                continue; // released between the two requests
+            let Some(current) = remote.block_on(remote.get_capped(LEASE, MAX_LEASE))? else {
+                continue; // deleted between the two requests
             };
             let e_tag = current.e_tag.clone().unwrap_or_default();
+            if current.bytes == body {
+                // Our own create, whose answer was lost and whose retry was refused.
+                return Ok((Some(e_tag), refused));
+            }
+            refused = true;
             let other: Option<Holder> = serde_json::from_slice(&current.bytes).ok();
             let ttl = other
                 .as_ref()
@@ -132,20 +195,22 @@ impl<'a> Lease<'a> {
                 _ => Instant::now(),
             };
             seen = Some((e_tag.clone(), stale_since));
+            let released = other.as_ref().is_some_and(|h| h.released);
             let dead = other.as_ref().is_some_and(Holder::is_dead_here);
-            if dead || stale_since.elapsed() >= ttl {
-                listener.warn(&format!(
-                    "taking over the mirror's lease from {who}: {}",
-                    if dead {
-                        "that process is gone"
-                    } else {
-                        "it was not renewed in time"
-                    }
-                ));
-                if let Written::Done(tag) =
-                    remote.block_on(remote.put_unique(LEASE, body.clone(), Mode::Update(e_tag)))?
-                {
-                    return Ok(Self::held(remote, tag, holder));
+            if released || dead || stale_since.elapsed() >= ttl {
+                if !released {
+                    listener.warn(&format!(
+                        "taking over the mirror's lease from {who}: {}",
+                        if dead {
+                            "that process is gone"
+                        } else {
+                            "it was not renewed in time"
+                        }
+                    ));
+                }
+                let update = remote.put_unique(LEASE, body.to_vec(), Mode::Update(e_tag));
+                if let Written::Done(tag) = remote.block_on(update)? {
+                    return Ok((tag, refused));
                 }
                 continue;
             }
@@ -160,38 +225,32 @@ impl<'a> Lease<'a> {
                 listener.status("Waiting", &format!("for the push of {who} to finish"));
                 said = true;
             }
-            std::thread::sleep(Duration::from_millis(250));
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(2));
         }
     }
 
-    fn held(remote: &'a Remote, e_tag: Option<String>, holder: Holder) -> Self {
-        Lease {
-            remote,
-            e_tag: e_tag.unwrap_or_default(),
-            holder,
-            renewed: Instant::now(),
+    /// The server's time now (Unix seconds, known to the second from
+    /// below): read once, from the `Last-Modified` of this push's last
+    /// write of the lease, plus the time since that write. Grace periods
+    /// and `Last-Modified` are the server's, so clocks that differ between
+    /// build hosts do not matter.
+    pub async fn server_now(&mut self) -> Result<i64, MirrorError> {
+        if self.server_clock.is_none() {
+            let written = self.renewed;
+            let stored = self.remote.stored(LEASE).await?;
+            let fallback = crate::time::signed(crate::time::unix_now());
+            self.server_clock = Some((stored.map_or(fallback, |s| s.modified), written));
         }
-    }
-
-    /// Renews the lease when a third of its TTL has passed.
-    pub async fn renew_if_due(&mut self) -> Result<(), MirrorError> {
-        if self.renewed.elapsed() >= TTL / 3 {
-            self.renew().await?;
-        }
-        Ok(())
+        let (at, then) = self.server_clock.unwrap_or((0, Instant::now()));
+        let elapsed = i64::try_from(then.elapsed().as_secs()).unwrap_or(i64::MAX);
+        Ok(at.saturating_add(elapsed))
     }
 
     /// Renews the lease now; fails if another push took it over.
     pub async fn renew(&mut self) -> Result<(), MirrorError> {
-        self.holder.writes += 1;
-        let body = serde_json::to_vec(&self.holder).expect("a holder serialises");
-        match self
-            .remote
-            .put_unique(LEASE, body, Mode::Update(self.e_tag.clone()))
-            .await?
-        {
-            Written::Done(tag) => {
-                self.e_tag = tag.unwrap_or_default();
+        match self.write().await? {
+            Written::Done(_) => {
                 self.renewed = Instant::now();
                 Ok(())
             }
@@ -201,14 +260,45 @@ impl<'a> Lease<'a> {
         }
     }
 
-    /// Gives the lease up, if it is still ours.
-    pub fn release(self) -> Result<(), MirrorError> {
+    /// Gives the lease up: overwritten (if it is still ours) with a body
+    /// that says so, which the next push takes at once. Never deleted: a
+    /// delete cannot be made conditional, and could remove a lease another
+    /// push had just taken over.
+    pub fn release(mut self) -> Result<(), MirrorError> {
+        self.holder.released = true;
         let remote = self.remote;
-        let current = remote.block_on(remote.get(LEASE))?;
-        if current.is_some_and(|c| c.e_tag.as_deref() == Some(self.e_tag.as_str())) {
-            remote.block_on(remote.delete(LEASE))?;
-        }
+        remote.block_on(self.write())?;
         Ok(())
+    }
+
+    /// Writes the holder over the lease's version this value knows.
+    ///
+    /// A renewal can be cancelled in flight (the work it ran beside
+    /// finished) after the server wrote it: the lease then holds that
+    /// write's bytes under a tag this value never saw. Such a write is
+    /// recognised by its digest and its tag adopted.
+    async fn write(&mut self) -> Result<Written, MirrorError> {
+        let unfinished = self.in_flight.take();
+        self.holder.writes += 1;
+        let body = serde_json::to_vec(&self.holder).expect("a holder serialises");
+        self.in_flight = Some(hex::encode(Sha256::digest(&body)));
+        let remote = self.remote;
+        let mut written = remote
+            .put_unique(LEASE, body.clone(), Mode::Update(self.e_tag.clone()))
+            .await?;
+        if written == Written::Refused && unfinished.is_some() {
+            if let Some(stored) = remote.stored(LEASE).await? {
+                if stored.sha256 == unfinished {
+                    let adopted = Mode::Update(stored.e_tag.unwrap_or_default());
+                    written = remote.put_unique(LEASE, body, adopted).await?;
+                }
+            }
+        }
+        if let Written::Done(tag) = &written {
+            self.e_tag = tag.clone().unwrap_or_default();
+            self.in_flight = None;
+        }
+        Ok(written)
     }
 }
 
@@ -226,6 +316,19 @@ mod tests {
             ..me.clone()
         };
         assert!(gone.is_dead_here(), "same pid, another start: a reused pid");
+        let unknown_start = Holder {
+            start_time: 0,
+            ..gone.clone()
+        };
+        assert!(
+            !unknown_start.is_dead_here(),
+            "a start time not read is never judged"
+        );
+        let other_container = Holder {
+            pid_ns: me.pid_ns + 1,
+            ..gone.clone()
+        };
+        assert!(!other_container.is_dead_here(), "another pid namespace");
         let elsewhere = Holder {
             boot_id: "another-machine".into(),
             pid: u32::MAX,

@@ -76,6 +76,16 @@ pub struct Object {
     pub source: Source,
 }
 
+impl Object {
+    /// Its size in bytes, if it can be known without reading it.
+    pub fn size(&self) -> Option<u64> {
+        match &self.source {
+            Source::Bytes(bytes) => Some(bytes.len() as u64),
+            Source::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+        }
+    }
+}
+
 /// The snapshot.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -94,6 +104,28 @@ pub struct Snapshot {
 /// The file in the repository's private directory naming it to mirrors.
 const ID_FILE: &str = ".buildkit/mirror-id";
 
+/// The objects collected so far, by key.
+#[derive(Default)]
+struct Objects(BTreeMap<String, Object>);
+
+impl Objects {
+    fn add(&mut self, key: String, id: String, phase: Phase, source: Source) {
+        let object = Object {
+            key: key.clone(),
+            id,
+            phase,
+            source,
+        };
+        self.0.insert(key, object);
+    }
+
+    /// Bytes read under the lock, identified by their SHA-256.
+    fn add_bytes(&mut self, key: String, phase: Phase, bytes: Vec<u8>) {
+        let id = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        self.add(key, id, phase, Source::Bytes(Arc::new(bytes)));
+    }
+}
+
 /// Takes the snapshot; `plus_twins` adds, for each pool file with a `+`
 /// in its name, a copy named with a space (see [`super::MirrorUrl::plus_workaround`]).
 pub fn snapshot(repo: &AptRepo, plus_twins: bool) -> Result<Snapshot, MirrorError> {
@@ -102,23 +134,31 @@ pub fn snapshot(repo: &AptRepo, plus_twins: bool) -> Result<Snapshot, MirrorErro
     let generation = repo
         .current_generation()?
         .ok_or_else(|| AptError::NoGeneration { path: root.clone() })?;
-    let generation_dir = repo.generation_dir(generation);
-    let mut objects: BTreeMap<String, Object> = BTreeMap::new();
-    let mut add = |key: String, id: String, phase: Phase, source: Source| {
-        objects.insert(
-            key.clone(),
-            Object {
-                key,
-                id,
-                phase,
-                source,
-            },
-        );
-    };
+    let mut objects = Objects::default();
+    add_dists(&mut objects, &repo.generation_dir(generation))?;
+    add_top_files(&mut objects, &root)?;
+    // Source releases (`releases/NAME/VERSION/…`): written once, complete
+    // before they appear (a release being written is a hidden directory).
+    for (rel, id, path) in releases(&root)? {
+        objects.add(rel, id, Phase::Pool, Source::File(path));
+    }
+    let packages = add_pool(&mut objects, &repo, plus_twins)?;
+    let id = mirror_id(&root)?;
+    let mut objects: Vec<Object> = objects.0.into_values().collect();
+    objects.sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
+    Ok(Snapshot {
+        objects,
+        packages,
+        generation,
+        id,
+        grace: repo.grace(),
+    })
+}
 
-    // dists: every named file of the generation, in memory.
-    let dists = generation_dir.join("dists");
-    for (rel, bytes) in read_tree(&dists, "dists")? {
+/// Every named file of the generation's `dists`, in memory, and the
+/// by-hash copies its Release files list.
+fn add_dists(objects: &mut Objects, generation_dir: &Path) -> Result<(), MirrorError> {
+    for (rel, bytes) in read_tree(&generation_dir.join("dists"), "dists")? {
         let name = rel.rsplit('/').next().unwrap_or(&rel).to_owned();
         let phase = match name.as_str() {
             "InRelease" => Phase::InRelease,
@@ -126,7 +166,7 @@ pub fn snapshot(repo: &AptRepo, plus_twins: bool) -> Result<Snapshot, MirrorErro
             _ => Phase::Index,
         };
         if name == "Release" {
-            let suite_dir = rel.trim_end_matches("/Release").to_owned();
+            let suite_dir = rel.trim_end_matches("/Release");
             let text = String::from_utf8_lossy(&bytes).into_owned();
             let entries =
                 release_entries(&text).map_err(|source| AptError::IndexSyntax { source })?;
@@ -134,56 +174,46 @@ pub fn snapshot(repo: &AptRepo, plus_twins: bool) -> Result<Snapshot, MirrorErro
                 let dir = Path::new(&path)
                     .parent()
                     .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                let sub = if dir.is_empty() {
-                    String::new()
-                } else {
-                    format!("{dir}/")
-                };
-                let rel = format!("{suite_dir}/{sub}by-hash/{algo}/{digest}");
+                    .filter(|d| !d.is_empty())
+                    .map_or(String::new(), |d| format!("{d}/"));
+                let rel = format!("{suite_dir}/{dir}by-hash/{algo}/{digest}");
                 let file = generation_dir.join(&rel);
                 if file.is_file() && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    add(
-                        rel,
-                        format!("{}:{digest}", algo.to_ascii_lowercase()),
-                        Phase::ByHash,
-                        Source::File(file),
-                    );
+                    let id = format!("{}:{digest}", algo.to_ascii_lowercase());
+                    objects.add(rel, id, Phase::ByHash, Source::File(file));
                 }
             }
         }
-        let id = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
-        add(rel, id, phase, Source::Bytes(Arc::new(bytes)));
+        objects.add_bytes(rel, phase, bytes);
     }
+    Ok(())
+}
 
-    // The public key files at the top.
-    for entry in std::fs::read_dir(&root).map_err(|source| AptError::Io {
-        path: root.clone(),
+/// The public key files at the top of the repository.
+fn add_top_files(objects: &mut Objects, root: &Path) -> Result<(), MirrorError> {
+    let io = |path: &Path, source| AptError::Io {
+        path: path.to_owned(),
         source,
-    })? {
-        let entry = entry.map_err(|source| AptError::Io {
-            path: root.clone(),
-            source,
-        })?;
+    };
+    for entry in std::fs::read_dir(root).map_err(|e| io(root, e))? {
+        let entry = entry.map_err(|e| io(root, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
-        let bytes = std::fs::read(entry.path()).map_err(|source| AptError::Io {
-            path: entry.path(),
-            source,
-        })?;
-        let id = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
-        add(name, id, Phase::Index, Source::Bytes(Arc::new(bytes)));
+        let bytes = std::fs::read(entry.path()).map_err(|e| io(&entry.path(), e))?;
+        objects.add_bytes(name, Phase::Index, bytes);
     }
+    Ok(())
+}
 
-    // Source releases (`releases/NAME/VERSION/…`): written once, complete
-    // before they appear (a release being written is a hidden directory).
-    for (rel, id, path) in releases(&root)? {
-        add(rel, id, Phase::Pool, Source::File(path));
-    }
-
-    // The pool files the indexes list, with the digests the indexes give.
+/// The pool files the indexes list, with the digests the indexes give;
+/// their names.
+fn add_pool(
+    objects: &mut Objects,
+    repo: &AptRepo,
+    plus_twins: bool,
+) -> Result<BTreeSet<String>, MirrorError> {
     let state = repo.state()?;
     let mut packages = BTreeSet::new();
     for entry in state.indexes.values().flatten() {
@@ -200,23 +230,14 @@ pub fn snapshot(repo: &AptRepo, plus_twins: bool) -> Result<Snapshot, MirrorErro
         }
         packages.insert(file.clone());
         let id = format!("sha256:{}", entry.sha256);
+        let path = repo.root().join(file);
         if plus_twins && file.contains('+') {
             let twin = file.replace('+', " ");
-            add(twin, id.clone(), Phase::Pool, Source::File(root.join(file)));
+            objects.add(twin, id.clone(), Phase::Pool, Source::File(path.clone()));
         }
-        add(file.clone(), id, Phase::Pool, Source::File(root.join(file)));
+        objects.add(file.clone(), id, Phase::Pool, Source::File(path));
     }
-
-    let id = mirror_id(&root)?;
-    let mut objects: Vec<Object> = objects.into_values().collect();
-    objects.sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
-    Ok(Snapshot {
-        objects,
-        packages,
-        generation,
-        id,
-        grace: repo.grace(),
-    })
+    Ok(packages)
 }
 
 /// The files of every source release: (key, id, path). Digests come from

@@ -16,6 +16,40 @@ pub const MANIFEST: &str = ".buildkit/manifest.json";
 /// The format this code writes; a newer one is refused rather than misread.
 const FORMAT: u32 = 1;
 
+/// The largest manifest read (about 600,000 objects).
+pub const MAX_BYTES: u64 = 64 << 20;
+
+/// The id of an object found by listing the bucket, content unknown.
+pub const LISTED: &str = "listed";
+
+/// Whether `key` is one a push writes: under `dists/`, `pool/` or
+/// `releases/`, or a file at the top (the public key), never in
+/// `.buildkit/` and never with an empty, `.` or `..` segment. A manifest
+/// naming anything else is damaged (or hostile): a push would otherwise
+/// delete it as superseded.
+pub fn valid_key(key: &str) -> bool {
+    let segments: Vec<&str> = key.split('/').collect();
+    let shape = match segments.as_slice() {
+        [top] => !top.starts_with('.'),
+        [first, ..] => matches!(*first, "dists" | "pool" | "releases"),
+        [] => false,
+    };
+    shape
+        && segments
+            .iter()
+            .all(|s| !s.is_empty() && *s != "." && *s != ".." && !s.chars().any(char::is_control))
+}
+
+/// Whether `id` is `sha256:<64 hex>`, `sha512:<128 hex>` or [`LISTED`].
+fn valid_id(id: &str) -> bool {
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    match id.split_once(':') {
+        Some(("sha256", digest)) => hex(digest, 64),
+        Some(("sha512", digest)) => hex(digest, 128),
+        _ => id == LISTED,
+    }
+}
+
 /// The record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,13 +73,6 @@ pub struct Manifest {
     pub superseded: BTreeMap<String, i64>,
     /// The pool files the mirror's indexes list, after the last complete push.
     pub packages: BTreeSet<String>,
-    /// When the last push finished replacing files in place (Unix time in
-    /// milliseconds, the pusher's clock): the next one waits until a second
-    /// has passed, because S3 dates objects to the second and answers a
-    /// client's `If-Modified-Since` in the same second with 304 — apt would
-    /// keep the old `InRelease`.
-    #[serde(default)]
-    pub replaced_at_ms: i64,
 }
 
 impl Manifest {
@@ -65,6 +92,17 @@ impl Manifest {
                 "format {} (this git-buildkit reads format {FORMAT})",
                 manifest.format
             ));
+        }
+        let keys = manifest
+            .objects
+            .keys()
+            .chain(manifest.superseded.keys())
+            .chain(manifest.packages.iter());
+        if let Some(bad) = keys.into_iter().find(|k| !valid_key(k)) {
+            return Err(format!("it names {bad:?}, which no push writes"));
+        }
+        if let Some((key, _)) = manifest.objects.iter().find(|(_, id)| !valid_id(id)) {
+            return Err(format!("the digest of {key:?} is not one"));
         }
         Ok(manifest)
     }
@@ -110,5 +148,32 @@ mod tests {
             "fields missing"
         );
         assert!(Manifest::parse(b"not json").is_err());
+        for hostile in [
+            "../x",
+            "other/dists/stable/InRelease",
+            ".buildkit/lease.json",
+            "dists//x",
+            "dists/./x",
+            "pool/a/../../b",
+            "",
+        ] {
+            let mut m = Manifest::new();
+            m.superseded.insert(hostile.to_owned(), 0);
+            let e = Manifest::parse(&m.to_bytes()).expect_err(hostile);
+            assert!(e.contains("no push writes"), "{hostile}: {e}");
+        }
+        let mut m = Manifest::new();
+        m.objects.insert("pool/a.deb".into(), "sha256:zz".into());
+        assert!(Manifest::parse(&m.to_bytes())
+            .expect_err("id")
+            .contains("digest"));
+        for fine in [
+            "key.gpg",
+            "dists/stable/InRelease",
+            "pool/main/h/hello/hello_1.0 b1_all.deb",
+            "releases/hello/1.0/SHA256SUMS",
+        ] {
+            assert!(valid_key(fine), "{fine}");
+        }
     }
 }

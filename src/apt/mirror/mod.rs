@@ -28,18 +28,23 @@ pub use verify::{verify, RemoteReport};
 
 use crate::apt::AptError;
 
-/// The build host's list of mirrors a pipeline may push to (git config,
-/// multi-valued, never from a tag): when set, a `[repo] mirror` of a tag's
-/// .buildkit.toml must lie within one of them (see [`MirrorUrl::is_within`]).
+/// The build host's list of mirrors a `.buildkit.toml` may name (git
+/// config, multi-valued, never from a tag). A `[repo] mirror` is pushed to
+/// only if it is one of them or lies within one (see
+/// [`MirrorUrl::is_within`]): the file comes with the commits, and a tag
+/// pusher must not choose where the host's credentials sign requests to.
 pub const ALLOW_KEY: &str = "buildkit.mirror.allow";
 
-/// Refuses `url` unless `allowed` is empty or holds a mirror it lies within.
+/// Refuses a mirror named by a `.buildkit.toml` unless `allowed` (the
+/// values of [`ALLOW_KEY`]) lets it; an entry that is not a mirror URL is
+/// an error of its own.
 pub fn check_allowed(url: &MirrorUrl, allowed: &[String]) -> Result<(), MirrorError> {
-    let fits = allowed
+    let allowed = allowed
         .iter()
-        .filter_map(|a| a.parse::<MirrorUrl>().ok())
-        .any(|a| url.is_within(&a));
-    if allowed.is_empty() || fits {
+        .map(|a| a.parse::<MirrorUrl>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| MirrorError::BadAllow(Box::new(e)))?;
+    if allowed.iter().any(|a| url.is_within(a)) {
         Ok(())
     } else {
         Err(MirrorError::NotAllowed {
@@ -169,8 +174,22 @@ pub enum MirrorError {
     #[error("the local pool file {key} does not match its Packages entry")]
     LocalDamaged { key: String },
     /// The build host's `buildkit.mirror.allow` does not list the mirror.
-    #[error("the build host does not allow pushing to {url} (git config buildkit.mirror.allow)")]
+    #[error("the build host does not allow pushing to {url}: a mirror named in .buildkit.toml must be listed in git config buildkit.mirror.allow")]
     NotAllowed { url: String },
+    /// An object is larger than it can be.
+    #[error("{key} on {url} is {size} bytes, more than the {max} it may have")]
+    TooLarge {
+        url: String,
+        key: String,
+        size: u64,
+        max: u64,
+    },
+    /// The server ignores conditional writes: two pushes could not be kept apart.
+    #[error("{url} ignores conditional writes (If-None-Match): two pushes could overwrite each other, so git-buildkit does not push there")]
+    NoConditionalWrites { url: String },
+    /// An entry of `buildkit.mirror.allow` is not a mirror URL.
+    #[error("the build host's buildkit.mirror.allow has an entry that is not a mirror URL")]
+    BadAllow(#[source] Box<MirrorError>),
     /// The async runtime could not start.
     #[error("could not start the I/O runtime")]
     Runtime {
@@ -227,9 +246,10 @@ impl MirrorError {
             MirrorError::Older { .. } => Some("push from the repository that is newer, or --force to put this state back".into()),
             MirrorError::BadManifest { .. } => Some("--force compares every object again and writes a new manifest".into()),
             MirrorError::LostLease { .. } | MirrorError::Changed { .. } => Some("run the push again".into()),
-            MirrorError::NotAllowed { .. } => Some(
-                "the host's owner adds it: git config --global --add buildkit.mirror.allow 's3://BUCKET/PREFIX?endpoint=…'".into(),
-            ),
+            MirrorError::NotAllowed { url } => Some(format!(
+                "the host's owner allows it (or a prefix above it): git config --global --add buildkit.mirror.allow '{url}'"
+            )),
+            MirrorError::BadAllow(e) => Some(format!("fix or remove it ({e}): git config --global --get-all buildkit.mirror.allow")),
             MirrorError::LocalDamaged { .. } => Some("`git buildkit repo verify` finds damaged pool files".into()),
             MirrorError::Apt(e) => e.hint(),
             _ => None,

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 
-use super::lease::Lease;
+use super::lease::{Lease, TTL};
 use super::local::{self, Object, Phase, Snapshot};
-use super::manifest::{Manifest, MANIFEST};
+use super::manifest::{self, Manifest, MANIFEST};
 use super::remote::{Caching, Mode, Remote, Stored, Written};
 use super::{Connection, MirrorError};
 use crate::apt::repo::AptRepo;
@@ -64,6 +64,8 @@ pub struct PushReport {
     pub millis: u64,
 }
 
+/// How often a long push says how far it is.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// Objects uploaded between lease renewals and checkpoints.
 const CHUNK: usize = 64;
 /// A checkpoint of the manifest after this many new immutable objects…
@@ -79,22 +81,25 @@ pub fn push(
     listener: &dyn Listener,
 ) -> Result<PushReport, MirrorError> {
     let started = Instant::now();
-    let snapshot = local::snapshot(repo, connection.url.plus_workaround)?;
     let remote = connection.connect()?;
     let mut lease = Lease::acquire(&remote, options.wait, listener)?;
-    let result = Push {
-        remote: &remote,
-        lease: &mut lease,
-        snapshot: &snapshot,
-        options,
-        listener,
-        report: PushReport {
-            url: remote.url().to_string(),
-            generation: snapshot.generation,
-            ..PushReport::default()
-        },
-    }
-    .run();
+    // Taken under the lease: a push that waited pushes what the repository
+    // publishes now, not what it published when the push started.
+    let result = local::snapshot(repo, connection.url.plus_workaround).and_then(|snapshot| {
+        Push {
+            remote: &remote,
+            lease: &mut lease,
+            snapshot: &snapshot,
+            options,
+            listener,
+            report: PushReport {
+                url: remote.url().to_string(),
+                generation: snapshot.generation,
+                ..PushReport::default()
+            },
+        }
+        .run()
+    });
     let released = lease.release();
     let mut report = result?;
     released?;
@@ -118,10 +123,42 @@ enum Uploaded {
     Present,
 }
 
+/// Where an upload stands: for progress lines and checkpoints.
+struct Progress {
+    done: usize,
+    said: Instant,
+    since_checkpoint: u64,
+    checkpointed: Instant,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            done: 0,
+            said: Instant::now(),
+            since_checkpoint: 0,
+            checkpointed: Instant::now(),
+        }
+    }
+
+    fn checkpoint_due(&self) -> bool {
+        self.since_checkpoint >= CHECKPOINT_OBJECTS
+            || self.checkpointed.elapsed() >= CHECKPOINT_EVERY
+    }
+}
+
+/// The phases, in the order they are uploaded.
+const PHASES: [Phase; 5] = [
+    Phase::Pool,
+    Phase::ByHash,
+    Phase::Index,
+    Phase::Release,
+    Phase::InRelease,
+];
+
 impl Push<'_, '_> {
     fn run(mut self) -> Result<PushReport, MirrorError> {
-        let remote = self.remote;
-        let (mut manifest, mut e_tag) = self.read_manifest()?;
+        let (mut manifest, e_tag) = self.read_manifest()?;
         self.check_ownership(&manifest)?;
         let pending: Vec<&Object> = self
             .snapshot
@@ -130,35 +167,61 @@ impl Push<'_, '_> {
             .filter(|o| !manifest.holds(&o.key, &o.id))
             .collect();
         self.report.skipped = (self.snapshot.objects.len() - pending.len()) as u64;
-        if !pending.is_empty() {
-            let bytes: u64 = pending
-                .iter()
-                .filter_map(|o| match &o.source {
-                    local::Source::Bytes(b) => Some(b.len() as u64),
-                    local::Source::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
-                })
-                .sum();
-            self.listener.status(
-                "Pushing",
-                &format!(
-                    "{} of {} objects ({}) to {}",
-                    pending.len(),
-                    self.snapshot.objects.len(),
-                    human_size(bytes),
-                    remote.url()
-                ),
-            );
+        self.announce(&pending);
+        let e_tag = self.upload(&pending, &mut manifest, e_tag)?;
+        let changed = self.retire(&mut manifest)?;
+        if !pending.is_empty()
+            || changed
+            || !manifest.complete
+            || manifest.generation != self.snapshot.generation
+        {
+            manifest.pushed_by = self.snapshot.id.clone();
+            manifest.generation = self.snapshot.generation;
+            manifest.pushed_at = self.remote.block_on(self.lease.server_now())?;
+            manifest.packages = self.snapshot.packages.clone();
+            manifest.complete = true;
+            self.commit(&mut manifest, e_tag)?;
         }
+        Ok(self.report)
+    }
+
+    /// Says what the push will upload.
+    fn announce(&self, pending: &[&Object]) {
+        if pending.is_empty() {
+            return;
+        }
+        let bytes: u64 = pending
+            .iter()
+            .filter_map(|o| match &o.source {
+                local::Source::Bytes(b) => Some(b.len() as u64),
+                local::Source::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            })
+            .sum();
+        self.listener.status(
+            "Pushing",
+            &format!(
+                "{} of {} objects ({}) to {}",
+                pending.len(),
+                self.snapshot.objects.len(),
+                human_size(bytes),
+                self.remote.url()
+            ),
+        );
+    }
+
+    /// Uploads `pending` phase by phase, recording each object in the
+    /// manifest, with checkpoints during the content-addressed phases.
+    /// The manifest's entity tag after the checkpoints.
+    fn upload(
+        &mut self,
+        pending: &[&Object],
+        manifest: &mut Manifest,
+        mut e_tag: Option<String>,
+    ) -> Result<Option<String>, MirrorError> {
+        let remote = self.remote;
         let mut replacing = false;
-        let mut since_checkpoint = 0u64;
-        let mut last_checkpoint = Instant::now();
-        for phase in [
-            Phase::Pool,
-            Phase::ByHash,
-            Phase::Index,
-            Phase::Release,
-            Phase::InRelease,
-        ] {
+        let mut progress = Progress::new();
+        for phase in PHASES {
             let items: Vec<&Object> = pending
                 .iter()
                 .copied()
@@ -169,7 +232,7 @@ impl Push<'_, '_> {
             }
             if !phase.immutable() {
                 if !replacing {
-                    wait_for_next_second(manifest.replaced_at_ms);
+                    self.wait_for_next_second(pending)?;
                     replacing = true;
                 }
                 // What follows changes what clients see: only a push that
@@ -177,8 +240,9 @@ impl Push<'_, '_> {
                 remote.block_on(self.lease.renew())?;
             }
             for chunk in items.chunks(CHUNK) {
-                remote.block_on(self.lease.renew_if_due())?;
-                let outcomes = remote.block_on(upload_all(remote, chunk, self.options.jobs))?;
+                let jobs = self.options.jobs;
+                let outcomes =
+                    remote.block_on(renewing(self.lease, upload_all(remote, chunk, jobs)))?;
                 for (object, outcome) in chunk.iter().zip(outcomes) {
                     match outcome {
                         Uploaded::Written(n) => {
@@ -191,57 +255,109 @@ impl Push<'_, '_> {
                         .objects
                         .insert(object.key.clone(), object.id.clone());
                     manifest.superseded.remove(&object.key);
-                    since_checkpoint += 1;
                 }
-                let due = since_checkpoint >= CHECKPOINT_OBJECTS
-                    || last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
-                if phase.immutable() && due {
+                progress.done += chunk.len();
+                progress.since_checkpoint += chunk.len() as u64;
+                if progress.said.elapsed() >= PROGRESS_EVERY && progress.done < pending.len() {
+                    let what = format!(
+                        "{} of {} objects ({})",
+                        progress.done,
+                        pending.len(),
+                        human_size(self.report.bytes)
+                    );
+                    self.listener.status("Pushed", &what);
+                    progress.said = Instant::now();
+                }
+                if phase.immutable() && progress.checkpoint_due() {
                     // An interrupted push resumes from here.
                     manifest.complete = false;
-                    e_tag = Some(self.commit(&mut manifest, e_tag)?);
-                    since_checkpoint = 0;
-                    last_checkpoint = Instant::now();
+                    e_tag = Some(self.commit(manifest, e_tag)?);
+                    progress.since_checkpoint = 0;
+                    progress.checkpointed = Instant::now();
                 }
             }
         }
-        if replacing {
-            manifest.replaced_at_ms = now_ms();
+        Ok(e_tag)
+    }
+
+    /// Waits until the server's clock is past the second in which the
+    /// files this push replaces were last written: S3 dates objects to the
+    /// second and answers a client's `If-Modified-Since` in that same second
+    /// with 304, so apt would keep the old `InRelease`.
+    fn wait_for_next_second(&mut self, pending: &[&Object]) -> Result<(), MirrorError> {
+        let remote = self.remote;
+        let mut last = None;
+        for object in pending.iter().filter(|o| o.phase == Phase::InRelease) {
+            if let Some(stored) = remote.block_on(remote.stored(&object.key))? {
+                last = last.max(Some(stored.modified));
+            }
         }
-        let changed = self.retire(&mut manifest)?;
-        if !pending.is_empty()
-            || changed
-            || !manifest.complete
-            || manifest.generation != self.snapshot.generation
-        {
-            manifest.pushed_by = self.snapshot.id.clone();
-            manifest.generation = self.snapshot.generation;
-            manifest.pushed_at = now();
-            manifest.packages = self.snapshot.packages.clone();
-            manifest.complete = true;
-            self.commit(&mut manifest, e_tag)?;
+        let Some(last) = last else { return Ok(()) };
+        // The server clock is known to the second from below: waiting for
+        // it to read `last + 1` leaves the server at least there.
+        let now = remote.block_on(self.lease.server_now())?;
+        let ahead = last.saturating_add(1).saturating_sub(now);
+        if let Ok(ahead) = u64::try_from(ahead) {
+            std::thread::sleep(Duration::from_secs(ahead.min(3)));
         }
-        Ok(self.report)
+        Ok(())
     }
 
     /// The mirror's manifest and its entity tag (none on a first push).
+    /// With `--force`, checked against a listing of the bucket: what it
+    /// claims and the bucket lacks (or holds with another size) is pushed
+    /// again, what the bucket holds and it does not know is adopted (and
+    /// retired like any object no longer wanted), and an unreadable one is
+    /// rebuilt from the listing.
     fn read_manifest(&self) -> Result<(Manifest, Option<String>), MirrorError> {
         let remote = self.remote;
-        let Some(fetched) = remote.block_on(remote.get(MANIFEST))? else {
-            return Ok((Manifest::new(), None));
+        let fetched = remote.block_on(remote.get_capped(MANIFEST, manifest::MAX_BYTES));
+        let fetched = match fetched {
+            Err(e @ MirrorError::TooLarge { .. }) if !self.options.force => return Err(e),
+            Err(MirrorError::TooLarge { .. }) => None,
+            other => other?,
         };
-        match Manifest::parse(&fetched.bytes) {
-            Ok(manifest) => Ok((manifest, fetched.e_tag)),
-            Err(reason) if self.options.force => {
-                self.listener.warn(&format!(
-                    "the mirror's manifest is unreadable ({reason}): every object is compared again"
-                ));
-                Ok((Manifest::new(), fetched.e_tag))
+        let e_tag = fetched.as_ref().and_then(|f| f.e_tag.clone());
+        let parsed = fetched.map(|f| Manifest::parse(&f.bytes));
+        let mut manifest = match parsed {
+            None => Manifest::new(),
+            Some(Ok(manifest)) => manifest,
+            Some(Err(reason)) if !self.options.force => {
+                return Err(MirrorError::BadManifest {
+                    url: remote.url().to_string(),
+                    reason,
+                })
             }
-            Err(reason) => Err(MirrorError::BadManifest {
-                url: remote.url().to_string(),
-                reason,
-            }),
+            Some(Err(reason)) => {
+                self.listener.warn(&format!(
+                    "the mirror's manifest is damaged ({reason}): rebuilt from a listing of the bucket"
+                ));
+                Manifest::new()
+            }
+        };
+        if self.options.force {
+            let listed = remote.block_on(remote.list(""))?;
+            let local_sizes: std::collections::HashMap<&str, u64> = self
+                .snapshot
+                .objects
+                .iter()
+                .filter_map(|o| o.size().map(|n| (o.key.as_str(), n)))
+                .collect();
+            manifest.objects.retain(|key, _| {
+                let size = listed.get(key);
+                size.is_some()
+                    && local_sizes
+                        .get(key.as_str())
+                        .is_none_or(|n| Some(n) == size)
+            });
+            for key in listed.keys().filter(|k| manifest::valid_key(k)) {
+                manifest
+                    .objects
+                    .entry(key.clone())
+                    .or_insert_with(|| manifest::LISTED.to_owned());
+            }
         }
+        Ok((manifest, e_tag))
     }
 
     /// Refuses a push that would drop another repository's packages from
@@ -279,8 +395,17 @@ impl Push<'_, '_> {
             .iter()
             .map(|o| o.key.as_str())
             .collect();
-        let now = now();
         let before = manifest.superseded.clone();
+        let newly_superseded = manifest
+            .objects
+            .keys()
+            .any(|key| !wanted.contains(key.as_str()) && !before.contains_key(key));
+        // The server's time is needed only when something is retired.
+        let now = if newly_superseded || !before.is_empty() {
+            self.remote.block_on(self.lease.server_now())?
+        } else {
+            0
+        };
         for key in manifest.objects.keys() {
             if !wanted.contains(key.as_str()) {
                 manifest.superseded.entry(key.clone()).or_insert(now);
@@ -298,13 +423,16 @@ impl Push<'_, '_> {
             .map(|(key, _)| key.clone())
             .collect();
         let remote = self.remote;
-        remote.block_on(async {
-            futures::stream::iter(expired.iter())
+        if !expired.is_empty() {
+            // Deleting is safe only for the push that holds the lease.
+            remote.block_on(self.lease.renew())?;
+            let jobs = self.options.jobs.max(1);
+            let deletes = futures::stream::iter(expired.iter())
                 .map(|key| remote.delete(key))
-                .buffer_unordered(self.options.jobs.max(1))
-                .try_collect::<Vec<()>>()
-                .await
-        })?;
+                .buffer_unordered(jobs)
+                .try_collect::<Vec<()>>();
+            remote.block_on(renewing(self.lease, deletes))?;
+        }
         for key in &expired {
             manifest.superseded.remove(key);
             manifest.objects.remove(key);
@@ -334,21 +462,25 @@ impl Push<'_, '_> {
     }
 }
 
-fn now() -> i64 {
-    crate::time::signed(crate::time::unix_now())
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(crate::time::unix_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-/// Sleeps until a second has passed since `replaced_at_ms`, so that what
-/// this push replaces gets a later `Last-Modified` than what it replaces
-/// (see [`Manifest::replaced_at_ms`]).
-fn wait_for_next_second(replaced_at_ms: i64) {
-    let wait = replaced_at_ms.saturating_add(1000).saturating_sub(now_ms());
-    if let Ok(wait) = u64::try_from(wait) {
-        std::thread::sleep(Duration::from_millis(wait.min(1000)));
+/// Runs `work` while renewing the lease every third of its TTL; fails as
+/// soon as a renewal does (the lease was taken over: stop before doing more).
+async fn renewing<T>(
+    lease: &mut Lease<'_>,
+    work: impl std::future::Future<Output = Result<T, MirrorError>>,
+) -> Result<T, MirrorError> {
+    let renew = async {
+        loop {
+            tokio::time::sleep(TTL / 3).await;
+            if let Err(e) = lease.renew().await {
+                return e;
+            }
+        }
+    };
+    futures::pin_mut!(work);
+    futures::pin_mut!(renew);
+    match futures::future::select(work, renew).await {
+        futures::future::Either::Left((result, _)) => result,
+        futures::future::Either::Right((error, _)) => Err(error),
     }
 }
 
@@ -370,7 +502,14 @@ async fn upload_all(
 async fn upload(remote: &Remote, object: &Object) -> Result<Uploaded, MirrorError> {
     let bytes = object.source.read()?;
     let sha = hex::encode(Sha256::digest(&bytes));
-    if object.phase == Phase::Pool && object.id != format!("sha256:{sha}") {
+    // A content-addressed object is uploaded only if its bytes are what its
+    // id says: a damaged local file would be served, and cached, for good.
+    let matches = match object.id.split_once(':') {
+        Some(("sha256", digest)) => digest == sha,
+        Some(("sha512", digest)) => digest == hex::encode(sha2::Sha512::digest(&bytes)),
+        _ => false,
+    };
+    if object.phase.immutable() && !matches {
         return Err(MirrorError::LocalDamaged {
             key: object.key.clone(),
         });
@@ -383,8 +522,6 @@ async fn upload(remote: &Remote, object: &Object) -> Result<Uploaded, MirrorErro
     };
     match remote.put(&object.key, bytes, mode, &sha, caching).await? {
         Written::Done(_) => Ok(Uploaded::Written(size)),
-        // A by-hash key is its content's digest.
-        Written::Refused if object.phase == Phase::ByHash => Ok(Uploaded::Present),
         Written::Refused => {
             let stored = match remote.stored(&object.key).await? {
                 Some(Stored {

@@ -4,6 +4,7 @@
 //! the mirror commands start. Every key is the mirror's prefix plus a path
 //! relative to the repository root; every request is counted.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use object_store::{
     PutMode, PutOptions, PutPayload, RetryConfig, UpdateVersion,
 };
 
+use futures::StreamExt;
 use sha2::Digest;
 
 use super::creds::Credentials;
@@ -159,10 +161,24 @@ impl Remote {
 
     /// Reads an object; `None` when there is none.
     pub async fn get(&self, rel: &str) -> Result<Option<Fetched>, MirrorError> {
+        self.get_capped(rel, u64::MAX).await
+    }
+
+    /// Reads an object of at most `max` bytes (checked before its body is
+    /// read: a hostile bucket cannot exhaust memory); `None` when there is none.
+    pub async fn get_capped(&self, rel: &str, max: u64) -> Result<Option<Fetched>, MirrorError> {
         let key = self.key(rel)?;
         self.count();
         match self.store.get_opts(&key, GetOptions::default()).await {
             Ok(result) => {
+                if result.meta.size > max {
+                    return Err(MirrorError::TooLarge {
+                        url: self.url.to_string(),
+                        key: rel.to_owned(),
+                        size: result.meta.size,
+                        max,
+                    });
+                }
                 let e_tag = result.meta.e_tag.clone();
                 let bytes = result
                     .bytes()
@@ -194,6 +210,7 @@ impl Remote {
                     .get(&Attribute::Metadata(SHA256_META.into()))
                     .map(|v| v.as_ref().to_owned()),
                 e_tag: result.meta.e_tag,
+                modified: result.meta.last_modified.timestamp(),
             })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.error("read", rel, e)),
@@ -273,6 +290,7 @@ impl Remote {
                 Some(Stored {
                     sha256: Some(stored),
                     e_tag,
+                    ..
                 }) if stored == sha256 => Ok(Written::Done(e_tag)),
                 _ => Ok(Written::Refused),
             },
@@ -288,6 +306,58 @@ impl Remote {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.error("delete", rel, e)),
         }
+    }
+
+    /// Every object under `dir` (relative to the prefix; empty: all) with
+    /// its size, keys relative to the prefix.
+    pub async fn list(&self, dir: &str) -> Result<BTreeMap<String, u64>, MirrorError> {
+        let base = if self.url.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.url.prefix)
+        };
+        let prefix = if dir.is_empty() {
+            Key::parse(&self.url.prefix)
+        } else {
+            Key::parse(self.url.key(dir))
+        }
+        .map_err(|e| MirrorError::BadKey {
+            key: dir.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let mut found = BTreeMap::new();
+        let mut pages = self.store.list(Some(&prefix));
+        self.count();
+        let mut seen = 0usize;
+        while let Some(meta) = pages.next().await {
+            let meta = meta.map_err(|e| self.error("list", dir, e))?;
+            seen += 1;
+            // S3 lists 1,000 keys a page.
+            if seen % 1000 == 0 {
+                self.count();
+            }
+            if let Some(rel) = meta.location.as_ref().strip_prefix(&base) {
+                found.insert(rel.to_owned(), meta.size);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The names directly under `dir` (relative to the prefix): its
+    /// "subdirectories" (common prefixes).
+    pub async fn subdirectories(&self, dir: &str) -> Result<Vec<String>, MirrorError> {
+        let prefix = self.key(dir)?;
+        self.count();
+        let listing = self
+            .store
+            .list_with_delimiter(Some(&prefix))
+            .await
+            .map_err(|e| self.error("list", dir, e))?;
+        Ok(listing
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename().map(str::to_owned))
+            .collect())
     }
 
     /// Whether the bucket exists (a listing of the prefix answers).
@@ -312,6 +382,8 @@ pub struct Stored {
     pub sha256: Option<String>,
     /// Its entity tag.
     pub e_tag: Option<String>,
+    /// Its `Last-Modified`, Unix time on the server's clock.
+    pub modified: i64,
 }
 
 /// How [`Remote::put`] writes.

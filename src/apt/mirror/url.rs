@@ -95,10 +95,7 @@ impl FromStr for MirrorUrl {
 
     fn from_str(url: &str) -> Result<Self, MirrorError> {
         // A URL with credentials in it is refused without repeating them.
-        let shown = match (url.strip_prefix("s3://"), url.rfind('@')) {
-            (Some(_), Some(at)) => format!("s3://***{}", &url[at..]),
-            _ => url.to_owned(),
-        };
+        let shown = mask_credentials(url);
         let bad = |reason: String| MirrorError::BadUrl {
             url: shown.clone(),
             reason,
@@ -108,7 +105,7 @@ impl FromStr for MirrorUrl {
             .ok_or_else(|| bad("a mirror URL starts with s3://".into()))?;
         let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
-        if bucket.contains('@') || bucket.contains(':') {
+        if url.contains('@') || bucket.contains(':') {
             return Err(bad("credentials do not belong in the URL: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use ~/.aws/credentials".into()));
         }
         check_bucket(bucket).map_err(bad)?;
@@ -146,6 +143,27 @@ impl FromStr for MirrorUrl {
         parsed.plus_workaround = plus.unwrap_or(parsed.endpoint.is_none());
         Ok(parsed)
     }
+}
+
+/// `text` with the user part of every `scheme://user:secret@host` in it
+/// replaced by `***`.
+pub fn mask_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("://") {
+        let (head, tail) = rest.split_at(start + 3);
+        out.push_str(head);
+        let authority_end = tail.find(['/', '?', '#', '&']).unwrap_or(tail.len());
+        match tail[..authority_end].rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                rest = &tail[at..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// S3's bucket naming rules: 3–63 of `a-z 0-9 . -`, alphanumeric at both ends.
@@ -188,7 +206,8 @@ fn check_segment(segment: &str) -> Result<(), String> {
 
 /// `http(s)://host[:port]`, with no path, query or user.
 fn check_endpoint(value: &str) -> Result<String, String> {
-    let parsed = reqwest::Url::parse(value).map_err(|e| format!("endpoint {value:?}: {e}"))?;
+    let shown = mask_credentials(value);
+    let parsed = reqwest::Url::parse(value).map_err(|e| format!("endpoint {shown:?}: {e}"))?;
     let plain = matches!(parsed.scheme(), "http" | "https")
         && parsed.username().is_empty()
         && parsed.password().is_none()
@@ -198,7 +217,7 @@ fn check_endpoint(value: &str) -> Result<String, String> {
         && parsed.host_str().is_some();
     if !plain {
         return Err(format!(
-            "endpoint {value:?} must be http(s)://HOST[:PORT], without a path, query or credentials"
+            "endpoint {shown:?} must be http(s)://HOST[:PORT], without a path, query or credentials"
         ));
     }
     Ok(value.trim_end_matches('/').to_owned())
@@ -292,7 +311,18 @@ mod tests {
             ("s3://bucket/apt/a%2e", "not allowed"),
             ("s3://bucket/apt?acl=public", "unknown parameter"),
             ("s3://bucket/apt?endpoint=ftp://host", "http(s)"),
-            ("s3://bucket/apt?endpoint=https://u:p@host", "credentials"),
+            (
+                "s3://bucket/apt?endpoint=https://u:secret@host",
+                "credentials",
+            ),
+            (
+                "https://AKID:secret@bkt.s3.amazonaws.com/apt",
+                "starts with s3://",
+            ),
+            (
+                "s3://bucket/apt?endpoint=http://AKID:secret@127.0.0.1:9",
+                "credentials",
+            ),
             (
                 "s3://bucket/apt?endpoint=https://host/path",
                 "without a path",
