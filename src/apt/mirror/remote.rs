@@ -333,7 +333,7 @@ impl Remote {
             let meta = meta.map_err(|e| self.error("list", dir, e))?;
             seen += 1;
             // S3 lists 1,000 keys a page.
-            if seen % 1000 == 0 {
+            if seen.is_multiple_of(1000) {
                 self.count();
             }
             if let Some(rel) = meta.location.as_ref().strip_prefix(&base) {
