@@ -155,6 +155,25 @@ impl Moto {
     /// writes over an existing object), as another tool would.
     pub(crate) fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
         use object_store::ObjectStoreExt;
+        let (store, runtime) = self.signed(bucket);
+        let path = object_store::path::Path::parse(key).expect("key");
+        runtime
+            .block_on(store.put(&path, bytes.to_vec().into()))
+            .unwrap_or_else(|e| panic!("put {key}: {e}"));
+    }
+
+    /// Deletes an object with a signed request.
+    pub(crate) fn delete(&self, bucket: &str, key: &str) {
+        use object_store::ObjectStoreExt;
+        let (store, runtime) = self.signed(bucket);
+        let path = object_store::path::Path::parse(key).expect("key");
+        runtime
+            .block_on(store.delete(&path))
+            .unwrap_or_else(|e| panic!("delete {key}: {e}"));
+    }
+
+    /// A client that signs its requests (with moto's unchecked credentials).
+    fn signed(&self, bucket: &str) -> (object_store::aws::AmazonS3, tokio::runtime::Runtime) {
         let store = object_store::aws::AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_region("us-east-1")
@@ -168,10 +187,7 @@ impl Moto {
             .enable_all()
             .build()
             .expect("runtime");
-        let path = object_store::path::Path::parse(key).expect("key");
-        runtime
-            .block_on(store.put(&path, bytes.to_vec().into()))
-            .unwrap_or_else(|e| panic!("put {key}: {e}"));
+        (store, runtime)
     }
 
     /// Requests moto has logged so far.
@@ -914,4 +930,181 @@ fn a_tag_s_pipeline_pushes_to_its_mirror_within_what_the_host_allows() {
     allow(bad);
     let broken = mirror_check(&env);
     assert_eq!(broken["status"], "missing-required", "{broken}");
+}
+
+#[test]
+fn a_manifest_that_lies_or_names_foreign_keys_is_mended_by_force() {
+    let fx = Fixture::new(&[]);
+    let Some(moto) = Moto::start(&fx.sb.path("moto"), false) else {
+        return;
+    };
+    moto.create_bucket("lies");
+    let url = moto.url("lies", "apt");
+    add(&fx, &[fx.deb("hello", "1.0-1", "amd64")]);
+    push(&fx, &url, &[]);
+    let key = fx.repo.join("key.gpg").display().to_string();
+    let verify = |fx: &Fixture| bk_aws(fx, &["-q", "repo", "verify", &url, "--key", &key]);
+
+    // An object the manifest claims is gone: a plain push trusts the
+    // manifest (that is what makes it cheap), verify finds it, --force
+    // checks the manifest against a listing and puts it back.
+    let pool = "pool/main/h/hello/hello_1.0-1_amd64.deb";
+    moto.delete("lies", &format!("apt/{pool}"));
+    assert_eq!(num(&push(&fx, &url, &[]), "uploaded"), 0);
+    let run = verify(&fx);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("{pool}: named by a Packages entry but missing")),
+        "{}",
+        run.stdout
+    );
+    let forced = push(&fx, &url, &["--force"]);
+    assert_eq!(num(&forced, "uploaded"), 1, "{forced}");
+    let run = verify(&fx);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // A manifest naming a key no push writes (another mirror nested under
+    // the prefix) is damaged: refused, and --force never deletes that key.
+    let foreign = "apt/other/dists/stable/InRelease";
+    moto.put("lies", foreign, b"another mirror's file");
+    let hostile = serde_json::json!({
+        "format": 1, "serial": 9, "pushed_by": "", "generation": 1, "pushed_at": 0,
+        "complete": true, "objects": {"other/dists/stable/InRelease": "listed"},
+        "superseded": {"other/dists/stable/InRelease": 0}, "packages": []
+    });
+    moto.put(
+        "lies",
+        "apt/.buildkit/manifest.json",
+        hostile.to_string().as_bytes(),
+    );
+    let run = bk_aws(&fx, &["repo", "push", fx.repo_arg(), "--to", &url]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("which no push writes"),
+        "{}",
+        run.stderr
+    );
+    push(&fx, &url, &["--force"]);
+    assert_eq!(
+        moto.get("lies", foreign),
+        Some(b"another mirror's file".to_vec())
+    );
+    assert_eq!(verify(&fx).code, 0);
+}
+
+#[test]
+fn superseded_objects_go_after_the_grace_period_and_clients_never_miss_them() {
+    let fx = Fixture::new(&[]);
+    let Some(moto) = Moto::start(&fx.sb.path("moto"), false) else {
+        return;
+    };
+    moto.create_bucket("grace");
+    let url = moto.url("grace", "apt");
+    // A grace period of 2 s (the repository's by-hash grace).
+    let settings = fx.repo.join(".buildkit/repo.toml");
+    let text = std::fs::read_to_string(&settings).expect("settings");
+    assert!(text.contains("by-hash-grace = 86400\n"), "{text}");
+    std::fs::write(
+        &settings,
+        text.replace("by-hash-grace = 86400\n", "by-hash-grace = 2\n"),
+    )
+    .expect("write");
+    add(&fx, &[fx.deb("one", "1.0-1", "amd64")]);
+    push(&fx, &url, &[]);
+    let first = moto
+        .get("grace", "apt/dists/stable/InRelease")
+        .expect("InRelease");
+    let by_hash = |inrelease: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(inrelease)
+            .lines()
+            .filter_map(|l| {
+                let parts: Vec<&str> = l.split_whitespace().collect();
+                match parts[..] {
+                    [digest, _, path] if digest.len() == 64 => {
+                        let dir = Path::new(path).parent().expect("dir").display().to_string();
+                        Some(format!("apt/dists/stable/{dir}/by-hash/SHA256/{digest}"))
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    };
+    let old = by_hash(&first);
+    add(&fx, &[fx.deb("two", "1.0-1", "amd64")]);
+    let second = push(&fx, &url, &[]);
+    assert!(num(&second, "waiting") > 0, "{second}");
+    assert_eq!(num(&second, "deleted"), 0, "{second}");
+    // Within the grace period, a client of the first InRelease finds everything.
+    for key in &old {
+        assert!(
+            moto.get("grace", key).is_some(),
+            "{key} gone within the grace period"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(3100));
+    add(&fx, &[fx.deb("three", "1.0-1", "amd64")]);
+    let third = push(&fx, &url, &[]);
+    assert!(num(&third, "deleted") > 0, "{third}");
+    let current = by_hash(
+        &moto
+            .get("grace", "apt/dists/stable/InRelease")
+            .expect("InRelease"),
+    );
+    let gone: Vec<&String> = old.iter().filter(|k| !current.contains(k)).collect();
+    assert!(!gone.is_empty());
+    for key in gone {
+        assert!(
+            moto.get("grace", key).is_none(),
+            "{key} outlived its grace period"
+        );
+    }
+    let key = fx.repo.join("key.gpg").display().to_string();
+    let run = bk_aws(&fx, &["-q", "repo", "verify", &url, "--key", &key]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn two_pushes_of_one_repository_at_once_both_succeed_one_after_the_other() {
+    let fx = Fixture::new(&[]);
+    let Some(moto) = Moto::start(&fx.sb.path("moto"), false) else {
+        return;
+    };
+    moto.create_bucket("same");
+    let url = moto.url("same", "apt");
+    add(&fx, &many_debs(&fx, "same", 120));
+    let spawn = || {
+        let mut command = fx.sb.bk_command(
+            &fx.sb.path(""),
+            &["repo", "push", fx.repo_arg(), "--to", &url, "--json"],
+        );
+        for (k, v) in aws(&fx) {
+            command.env(k, v);
+        }
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("push")
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (
+        a.wait_with_output().expect("a"),
+        b.wait_with_output().expect("b"),
+    );
+    for out in [&a, &b] {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let uploaded = |out: &std::process::Output| {
+        let reports: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        num(&reports[0], "uploaded")
+    };
+    // One uploaded everything, the other (after waiting) nothing.
+    let (ua, ub) = (uploaded(&a), uploaded(&b));
+    assert!(ua.min(ub) == 0 && ua.max(ub) > 120, "{ua} and {ub}");
 }
