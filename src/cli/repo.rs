@@ -73,7 +73,8 @@ profile AWS_PROFILE (default `default`) of ~/.aws/credentials; the region from t
 the profile's config, else us-east-1. Order: pool files, by-hash indexes, named indexes, Release and
 Release.gpg, InRelease last; superseded objects stay for the repository's by-hash grace period.
 One push at a time per mirror (a lease); a push that would drop another repository's packages is
-refused.")]
+refused. A [repo] mirror named in .buildkit.toml is pushed to only if the build host allows it:
+git config --global --add buildkit.mirror.allow 's3://BUCKET/PREFIX?endpoint=URL'.")]
     Push(crate::cli::mirror::PushArgs),
     /// Print a deb822 .sources stanza for clients, with the key embedded.
     #[command(after_help = "Examples:
