@@ -195,7 +195,7 @@ pub const REFERENCE: &[Table] = &[
             key("keep", "integer", "0 (all)", "versions kept per package and suite"),
             key("staging", "string", "\"<suite>-staging\"", "the suite a tag's packages wait in for their VM test"),
             key("snapshots", "string", "\"snapshots\"", "the suite of builds of untagged commits"),
-            key("mirror", "array of strings", "[]", "S3-compatible mirrors (`s3://BUCKET/PREFIX?endpoint=URL&region=NAME`) every publish is pushed to, each one the build host allows (git config buildkit.mirror.allow); credentials from the AWS environment variables or ~/.aws, never from here"),
+            key("mirror", "array of strings", "[]", "S3 mirrors (`s3://BUCKET/PREFIX?endpoint=URL`) every publish is pushed to, if the host allows them (buildkit.mirror.allow); no credentials here"),
         ],
     },
     Table {
