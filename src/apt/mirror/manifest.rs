@@ -125,16 +125,30 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_other_formats() {
         let mut m = Manifest::new();
-        m.objects.insert("pool/a.deb".into(), "sha256:00".into());
+        m.objects.insert(
+            "pool/a.deb".into(),
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000".into(),
+        );
         m.superseded.insert("dists/x/by-hash/SHA256/11".into(), 5);
-        m.objects
-            .insert("dists/x/by-hash/SHA256/11".into(), "sha256:11".into());
+        m.objects.insert(
+            "dists/x/by-hash/SHA256/11".into(),
+            "sha256:1111111111111111111111111111111111111111111111111111111111111111".into(),
+        );
         let back = Manifest::parse(&m.to_bytes()).expect("parses");
         assert_eq!(back, m);
-        assert!(back.holds("pool/a.deb", "sha256:00"));
-        assert!(!back.holds("pool/a.deb", "sha256:01"));
+        assert!(back.holds(
+            "pool/a.deb",
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+        ));
+        assert!(!back.holds(
+            "pool/a.deb",
+            "sha256:0000000000000000000000000000000000000000000000000000000000000001"
+        ));
         assert!(
-            !back.holds("dists/x/by-hash/SHA256/11", "sha256:11"),
+            !back.holds(
+                "dists/x/by-hash/SHA256/11",
+                "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+            ),
             "superseded"
         );
         let newer = String::from_utf8(m.to_bytes())
