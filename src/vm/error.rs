@@ -47,6 +47,9 @@ pub enum VmError {
     /// The bootstrap produced no usable kernel.
     #[error("the image build found no kernel in {path}")]
     NoKernel { path: PathBuf },
+    /// The bootstrap produced no static busybox.
+    #[error("the image build found no static busybox in {path} (bin/ or usr/bin/)")]
+    NoBusybox { path: PathBuf },
     /// The initrd could not be built.
     #[error("could not build the initrd")]
     Initrd(#[from] super::initrd::InitrdError),

@@ -505,7 +505,7 @@ fn write_boot_files(build: &Path, out: &Path) -> Result<(&'static str, Vec<Strin
     let (vmlinuz, modules_dir) = find_kernel(&build.join("kernel"))?;
     let initrd = initrd::build_initrd(
         &modules_dir,
-        &build.join("busybox/bin/busybox"),
+        &find_busybox(&build.join("busybox"))?,
         initrd::GUEST_MODULES,
     )?;
     let path = out.join("initrd.img");
@@ -518,6 +518,18 @@ fn write_boot_files(build: &Path, out: &Path) -> Result<(&'static str, Vec<Strin
     let path = out.join(kernel_file);
     write_atomic(&path, &kernel_bytes, 0o644, Unsynced).map_err(io_at(&path))?;
     Ok((kernel_file, initrd.modules))
+}
+
+/// The static busybox of the unpacked busybox-static package: `bin/`
+/// until bookworm, `usr/bin/` from trixie on (merged /usr).
+fn find_busybox(dir: &Path) -> Result<PathBuf, VmError> {
+    ["bin/busybox", "usr/bin/busybox"]
+        .iter()
+        .map(|rel| dir.join(rel))
+        .find(|path| path.is_file())
+        .ok_or_else(|| VmError::NoBusybox {
+            path: dir.to_owned(),
+        })
 }
 
 /// The bzImage and the modules directory of the unpacked kernel package.
@@ -637,6 +649,25 @@ fn choose_mirror(sources: &[HostSource], suite: &str) -> String {
             || "http://deb.debian.org/debian".to_owned(),
             |s| s.uri.trim_end_matches('/').to_owned(),
         )
+}
+
+#[cfg(test)]
+mod busybox_tests {
+    use super::*;
+
+    #[test]
+    fn busybox_is_found_in_bin_until_bookworm_and_in_usr_bin_from_trixie_on() {
+        for rel in ["bin/busybox", "usr/bin/busybox"] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, b"\x7fELF").expect("write");
+            assert_eq!(find_busybox(dir.path()).expect(rel), path);
+        }
+        let empty = tempfile::tempdir().expect("tempdir");
+        let e = find_busybox(empty.path()).expect_err("none").to_string();
+        assert!(e.contains("no static busybox"), "{e}");
+    }
 }
 
 #[cfg(test)]

@@ -665,3 +665,26 @@ fn vm_test_without_a_tag_takes_the_newest_version_tag_that_has_a_config() {
         run.stderr
     );
 }
+
+#[test]
+fn a_trixie_image_builds_boots_and_passes() {
+    // Trixie's busybox-static is under usr/bin (merged /usr), its kernel
+    // modules are xz-compressed, and its apt verifies with sqv.
+    let p = VmProject::new(
+        "",
+        "[vm]\nimage = \"trixie\"\nsmoke = [\"greet | grep -q 1.0.0\", \"grep -qx VERSION_CODENAME=trixie /etc/os-release\"]\ntimeout = \"3m\"\n",
+        &[],
+    );
+    let _vm = vm_slot();
+    let created = p.bk(&["-q", "vm", "create", "trixie", "--suite", "trixie"]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let (run, verdict, _) = p.vm_test(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(verdict["verdict"], "passed", "{verdict:#}");
+    assert_eq!(verdict["image"], "trixie");
+    assert_eq!(
+        results(&verdict),
+        owned(&[("smoke1", "pass", ""), ("smoke2", "pass", "")])
+    );
+    assert_cleaned_up(verdict["run_id"].as_str().unwrap_or(""));
+}
