@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use pretty_assertions::assert_eq;
 
 use crate::common::Run;
-use crate::repo::{clean_update, Fixture, Server};
+use crate::repo::{clean_update, many_debs, Fixture, Server};
 
 /// moto's S3 server: `$BUILDKIT_MOTO`, the venv `make test` installs
 /// (scripts/ensure-moto), else `moto_server` on PATH.
@@ -216,6 +216,14 @@ pub(crate) fn bk_aws(fx: &Fixture, args: &[&str]) -> Run {
     fx.sb.bk_env(&fx.sb.path(""), args, &env)
 }
 
+/// `repo verify URL --key <the fixture's key>` (and `extra`), quietly.
+pub(crate) fn verify_mirror(fx: &Fixture, url: &str, extra: &[&str]) -> Run {
+    let key = fx.repo.join("key.gpg").display().to_string();
+    let mut args = vec!["-q", "repo", "verify", url, "--key", &key];
+    args.extend_from_slice(extra);
+    bk_aws(fx, &args)
+}
+
 /// `repo push --json` of the fixture's repository; the one report.
 pub(crate) fn push(fx: &Fixture, url: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["-q", "repo", "push", fx.repo_arg(), "--to", url, "--json"];
@@ -287,17 +295,7 @@ fn apt_installs_from_the_pushed_bucket_and_a_push_uploads_only_what_changed() {
         "{}",
         run.stdout
     );
-    let verify = bk_aws(
-        &fx,
-        &[
-            "-q",
-            "repo",
-            "verify",
-            &url,
-            "--key",
-            &fx.repo.join("key.gpg").display().to_string(),
-        ],
-    );
+    let verify = verify_mirror(&fx, &url, &[]);
     assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
 
     // Nothing changed: the manifest says so in a handful of requests.
@@ -481,32 +479,6 @@ fn read_in_a_loop(
     (rounds, pool_files, problems)
 }
 
-/// Writes `count` tiny packages with benches/gen-debs.py; their paths.
-pub(crate) fn many_debs(fx: &Fixture, prefix: &str, count: usize) -> Vec<PathBuf> {
-    let dir = fx.sb.path(&format!("many-{prefix}"));
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/gen-debs.py");
-    let run = fx.sb.run(
-        &dir,
-        "python3",
-        &[
-            script.to_str().expect("utf8"),
-            dir.to_str().expect("utf8"),
-            prefix,
-            "0",
-            &count.to_string(),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let mut debs: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    debs.sort();
-    assert_eq!(debs.len(), count);
-    debs
-}
-
 #[test]
 fn a_push_killed_midway_resumes_where_it_stopped() {
     let fx = Fixture::new(&[]);
@@ -582,18 +554,7 @@ fn a_push_killed_midway_resumes_where_it_stopped() {
         "{report}"
     );
     assert!(num(report, "uploaded") < 700 - 256 + 20, "{report}");
-    let verify = bk_aws(
-        &fx,
-        &[
-            "-q",
-            "repo",
-            "verify",
-            &url,
-            "--key",
-            &fx.repo.join("key.gpg").display().to_string(),
-            "--json",
-        ],
-    );
+    let verify = verify_mirror(&fx, &url, &["--json"]);
     assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
     let checked: serde_json::Value = serde_json::from_str(&verify.stdout).expect("json");
     assert_eq!(checked["pool_files"], 700);
@@ -648,8 +609,7 @@ fn two_publishers_never_lose_each_other_s_packages() {
         "{loser_err}"
     );
     assert!(loser_err.contains("--force"), "{loser_err}");
-    let key = winner.repo.join("key.gpg").display().to_string();
-    let verify = bk_aws(winner, &["-q", "repo", "verify", &url, "--key", &key]);
+    let verify = verify_mirror(winner, &url, &[]);
     assert_eq!(
         verify.code, 0,
         "the winner's mirror is whole: {}\n{}",
@@ -790,17 +750,7 @@ fn bad_credentials_a_missing_bucket_and_a_damaged_manifest_are_clear_errors() {
         .is_none());
     let report = push(&fx, &url, &["--force"]);
     assert!(num(&report, "uploaded") > 0, "{report}");
-    let verify = bk_aws(
-        &fx,
-        &[
-            "-q",
-            "repo",
-            "verify",
-            &url,
-            "--key",
-            &fx.repo.join("key.gpg").display().to_string(),
-        ],
-    );
+    let verify = verify_mirror(&fx, &url, &[]);
     assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
 
     // A mirror whose files were tampered with: verify names them.
@@ -809,16 +759,7 @@ fn bad_credentials_a_missing_bucket_and_a_damaged_manifest_are_clear_errors() {
         "apt/pool/main/h/hello/hello_1.0-1_amd64.deb",
         b"not a deb",
     );
-    let run = bk_aws(
-        &fx,
-        &[
-            "repo",
-            "verify",
-            &url,
-            "--key",
-            &fx.repo.join("key.gpg").display().to_string(),
-        ],
-    );
+    let run = verify_mirror(&fx, &url, &[]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stdout
@@ -942,8 +883,7 @@ fn a_manifest_that_lies_or_names_foreign_keys_is_mended_by_force() {
     let url = moto.url("lies", "apt");
     add(&fx, &[fx.deb("hello", "1.0-1", "amd64")]);
     push(&fx, &url, &[]);
-    let key = fx.repo.join("key.gpg").display().to_string();
-    let verify = |fx: &Fixture| bk_aws(fx, &["-q", "repo", "verify", &url, "--key", &key]);
+    let verify = |fx: &Fixture| verify_mirror(fx, &url, &[]);
 
     // An object the manifest claims is gone: a plain push trusts the
     // manifest (that is what makes it cheap), verify finds it, --force
@@ -1059,8 +999,7 @@ fn superseded_objects_go_after_the_grace_period_and_clients_never_miss_them() {
             "{key} outlived its grace period"
         );
     }
-    let key = fx.repo.join("key.gpg").display().to_string();
-    let run = bk_aws(&fx, &["-q", "repo", "verify", &url, "--key", &key]);
+    let run = verify_mirror(&fx, &url, &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 }
 

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
 
-use crate::mirror::{add, aws, bk_aws, bucket_server, many_debs, num, Moto};
+use crate::mirror::{add, aws, bk_aws, bucket_server, num, Moto};
+use crate::repo::many_debs;
 use crate::repo::{clean_update, Fixture};
 
 /// What the proxy does instead of forwarding a request.
@@ -319,18 +320,7 @@ fn serve(
 
 /// `repo verify` of `url` with the fixture's key; its run.
 fn verify(fx: &Fixture, url: &str) -> crate::common::Run {
-    bk_aws(
-        fx,
-        &[
-            "-q",
-            "repo",
-            "verify",
-            url,
-            "--key",
-            &fx.repo.join("key.gpg").display().to_string(),
-            "--json",
-        ],
-    )
+    crate::mirror::verify_mirror(fx, url, &["--json"])
 }
 
 #[test]

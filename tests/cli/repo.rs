@@ -203,6 +203,32 @@ impl Fixture {
     }
 }
 
+/// Writes `count` tiny packages with benches/gen-debs.py; their paths.
+pub(crate) fn many_debs(fx: &Fixture, prefix: &str, count: usize) -> Vec<PathBuf> {
+    let dir = fx.sb.path(&format!("many-{prefix}"));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/gen-debs.py");
+    let run = fx.sb.run(
+        &dir,
+        "python3",
+        &[
+            script.to_str().expect("utf8"),
+            dir.to_str().expect("utf8"),
+            prefix,
+            "0",
+            &count.to_string(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut debs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    debs.sort();
+    assert_eq!(debs.len(), count);
+    debs
+}
+
 /// apt-get update that must succeed without any warning or error.
 pub(crate) fn clean_update(fx: &Fixture, server: &Server) {
     let run = fx.apt(server, &["update"]);

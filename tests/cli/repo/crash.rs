@@ -10,7 +10,6 @@
 //! `BUILDKIT_CRASH_SEED` replays a run (the seed is printed).
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -45,27 +44,9 @@ impl Rng {
 
 /// `count` tiny packages `PREFIX-NNNNN` written by benches/gen-debs.py.
 fn gen_debs(fx: &Fixture, prefix: &str, count: usize) -> Vec<String> {
-    let dir = fx.sb.path(&format!("gen-{prefix}"));
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/gen-debs.py");
-    fx.sb
-        .run(
-            &fx.sb.path(""),
-            "python3",
-            &[
-                script.to_str().expect("utf8"),
-                dir.to_str().expect("utf8"),
-                prefix,
-                "0",
-                &count.to_string(),
-            ],
-        )
-        .ok();
-    (0..count)
-        .map(|i| {
-            dir.join(format!("{prefix}-{i:05}_1.0-1_amd64.deb"))
-                .display()
-                .to_string()
-        })
+    crate::repo::many_debs(fx, prefix, count)
+        .iter()
+        .map(|deb| deb.display().to_string())
         .collect()
 }
 
