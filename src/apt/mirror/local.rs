@@ -53,12 +53,7 @@ impl Source {
     pub fn read(&self) -> Result<Vec<u8>, MirrorError> {
         match self {
             Source::Bytes(bytes) => Ok(bytes.as_ref().clone()),
-            Source::File(path) => std::fs::read(path).map_err(|source| {
-                MirrorError::Apt(AptError::Io {
-                    path: path.clone(),
-                    source,
-                })
-            }),
+            Source::File(path) => std::fs::read(path).map_err(|e| io(path, e).into()),
         }
     }
 }
@@ -189,12 +184,16 @@ fn add_dists(objects: &mut Objects, generation_dir: &Path) -> Result<(), MirrorE
     Ok(())
 }
 
-/// The public key files at the top of the repository.
-fn add_top_files(objects: &mut Objects, root: &Path) -> Result<(), MirrorError> {
-    let io = |path: &Path, source| AptError::Io {
+/// The error of a file operation on `path`.
+fn io(path: &Path, source: std::io::Error) -> AptError {
+    AptError::Io {
         path: path.to_owned(),
         source,
-    };
+    }
+}
+
+/// The public key files at the top of the repository.
+fn add_top_files(objects: &mut Objects, root: &Path) -> Result<(), MirrorError> {
     for entry in std::fs::read_dir(root).map_err(|e| io(root, e))? {
         let entry = entry.map_err(|e| io(root, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -274,10 +273,7 @@ fn releases(root: &Path) -> Result<Vec<(String, String, PathBuf)>, MirrorError> 
                 let id = match listed.get(file.as_str()) {
                     Some(digest) => format!("sha256:{digest}"),
                     None => {
-                        let bytes = std::fs::read(&path).map_err(|source| AptError::Io {
-                            path: path.clone(),
-                            source,
-                        })?;
+                        let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
                         format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
                     }
                 };
@@ -292,10 +288,6 @@ fn releases(root: &Path) -> Result<Vec<(String, String, PathBuf)>, MirrorError> 
 /// directories, which the Release files enumerate), as (`prefix/…`, bytes).
 fn read_tree(dir: &Path, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, MirrorError> {
     let mut out = Vec::new();
-    let io = |path: &Path, source| AptError::Io {
-        path: path.to_owned(),
-        source,
-    };
     for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
         let entry = entry.map_err(|e| io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
