@@ -505,6 +505,11 @@ impl Running {
         self.child.id()
     }
 
+    /// Its stdin, when it was piped (once).
+    pub fn take_stdin(&mut self) -> Option<std::process::ChildStdin> {
+        self.child.stdin.take()
+    }
+
     /// Its stdout, when it was piped (once).
     pub fn take_stdout(&mut self) -> Option<ChildStdout> {
         self.child.stdout.take()

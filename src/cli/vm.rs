@@ -95,6 +95,26 @@ pub enum Command {
   qemu ... -netdev \"user,id=net0,restrict=on,ipv6=off,guestfwd=tcp:10.0.2.100:80-cmd:'git-buildkit' 'vm' 'serve-guest' '--run-dir' 'RUN' 'REPO'\""
     )]
     ServeGuest(ServeGuestArgs),
+    /// Stream a warm snapshot's saved state to stdout for qemu, checking
+    /// its SHA-256 on the way: a damaged one is cut short, so qemu does
+    /// not load it (qemu's `migrate-incoming exec:` runs this).
+    #[command(
+        hide = true,
+        after_help = "Examples:
+  {\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"exec:'git-buildkit' 'vm' 'read-state' '--sha256' 'HEX' 'WARM/state'\"}}"
+    )]
+    ReadState(ReadStateArgs),
+}
+
+/// Arguments of `vm read-state`.
+#[derive(Debug, clap::Args)]
+pub struct ReadStateArgs {
+    /// The SHA-256 (hex) the state was saved with.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: String,
+    /// The state file.
+    #[arg(value_name = "FILE")]
+    pub state: PathBuf,
 }
 
 /// Arguments of `vm serve-guest`.
@@ -233,6 +253,10 @@ pub struct TestArgs {
     /// its disk, for `vm shell`), until `vm destroy`.
     #[arg(long)]
     pub keep: bool,
+    /// Boot the guest instead of restoring the image's warm snapshot (a
+    /// run with --keep always boots).
+    #[arg(long)]
+    pub cold: bool,
     /// Make guest port GUEST reachable at 127.0.0.1:HOST (repeatable;
     /// with --keep).
     #[arg(long, value_name = "HOST:GUEST", requires = "keep", value_parser = parse_forward)]
@@ -277,9 +301,15 @@ pub fn run(ui: &Ui, command: Command) -> Result<(), CliError> {
     if let Command::ServeGuest(args) = &command {
         return serve_guest(args);
     }
+    if let Command::ReadState(args) = &command {
+        let mut out = std::io::stdout().lock();
+        return git_buildkit::vm::warm::stream_checked(&args.state, &args.sha256, &mut out)
+            .map_err(|e| failed(anyhow::anyhow!(e)));
+    }
     let store = image_store()?;
     match command {
         Command::ServeGuest(args) => serve_guest(&args),
+        Command::ReadState(_) => Ok(()),
         Command::Create(args) => create(ui, &store, args),
         Command::List(args) => list(ui, &store, &args),
         Command::Shell(args) => {
@@ -514,6 +544,7 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
         suite,
         upgrade_from,
         serve_program: std::env::current_exe().map_err(usage)?,
+        cold: args.cold,
         archive: options.foreign.clone(),
     };
     let (spec, skipped) = plan_vm_test(&repo, &tag, &commit, &config, &store, &test_options, ui)?;
@@ -817,6 +848,7 @@ mod tests {
             error: None,
             accel: Accel::Tcg,
             mode: GuestMode::Fast,
+            start: git_buildkit::vm::verdict::Start::Cold,
             image: "default".into(),
             image_key: "k".into(),
             packages: vec!["greet=1.1.0-1".into()],
@@ -834,6 +866,7 @@ mod tests {
             }],
             phases: Phases {
                 prepare: 0.1,
+                restore: 0.0,
                 boot: 7.0,
                 update: 5.0,
                 install: 8.0,

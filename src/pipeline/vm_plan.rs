@@ -55,6 +55,8 @@ pub struct TagTestOptions {
     pub upgrade_from: Option<String>,
     /// The program the guest's repository connections run (this binary).
     pub serve_program: PathBuf,
+    /// Boot cold even where a warm snapshot could be restored (`--cold`).
+    pub cold: bool,
     /// Where the list of what the image's Debian suite carries comes from,
     /// to check before booting that every dependency has a source; `None`:
     /// not checked (the guest's apt says it).
@@ -139,6 +141,7 @@ pub fn plan_vm_test(
         forwards: forwards(options, &vm.forward),
         label: tag.to_owned(),
         serve_program: options.serve_program.clone(),
+        warm: !options.cold,
     };
     Ok((spec, plan.skipped))
 }

@@ -36,6 +36,7 @@ impl Work<'_> {
             suite: Some(suite),
             upgrade_from,
             serve_program: self.options.serve_program.clone(),
+            cold: false,
             archive: self.options.foreign.clone(),
         };
         let store = &ImageStore::at(self.options.paths.vm_cache_dir().map_err(|source| {

@@ -29,8 +29,9 @@ use crate::fsutil::{write_atomic, Durability::Unsynced};
 use crate::process::Cmd;
 use crate::progress::Listener;
 
-/// Bumped when the image layout or the guest files change meaning.
-const FORMAT: u32 = 2;
+/// Bumped when the image layout or the guest files change meaning (3:
+/// the guest can be saved and restored warm).
+pub const FORMAT: u32 = 3;
 
 /// The image name used when neither `--vm` nor `[vm] image` names one.
 pub const DEFAULT_IMAGE: &str = "default";

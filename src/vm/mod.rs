@@ -29,11 +29,13 @@ pub mod kernel;
 pub mod limits;
 pub mod plan;
 pub mod qemu;
+pub mod qmp;
 pub mod run;
 pub mod sources;
 pub mod upgrade;
 pub mod values;
 pub mod verdict;
+pub mod warm;
 
 pub use error::VmError;
 pub use image::{Image, ImageStore, Recipe, DEFAULT_IMAGE};

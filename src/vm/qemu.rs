@@ -206,6 +206,29 @@ pub struct Boot {
     pub forwards: Vec<Forward>,
     /// Where qemu writes its process id.
     pub pidfile: Option<PathBuf>,
+    /// A boot that saves the idle guest or restores it (see
+    /// [`super::warm`]), with qemu's QMP socket.
+    pub warm: Option<WarmBoot>,
+}
+
+/// How a warm boot differs from a cold one. Saving and restoring need the
+/// same devices: the two command lines differ only in backends (files,
+/// sockets, the network's ways out) and `-incoming`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarmBoot {
+    /// Saving or restoring.
+    pub role: WarmRole,
+    /// qemu's QMP socket.
+    pub qmp: PathBuf,
+}
+
+/// What a warm boot does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmRole {
+    /// Boots cold; the guest stops at its handshake, where it is saved.
+    Save,
+    /// Waits for the saved state (`-incoming defer`, then QMP).
+    Restore,
 }
 
 /// The init the fast mode runs as PID 1.
@@ -240,6 +263,11 @@ pub fn kernel_cmdline(boot: &Boot) -> String {
     if boot.console == Console::Shell {
         words.push("bk.shell");
     }
+    if boot.warm.is_some() {
+        // The guest waits for the host's go line before it mounts the job
+        // disk (the initrd leaves it alone).
+        words.push("bk.warm");
+    }
     words.join(" ")
 }
 
@@ -250,6 +278,10 @@ pub fn qemu_args(boot: &Boot) -> Result<Vec<OsString>, VmError> {
     let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
     push(&["-nodefaults", "-no-user-config", "-display", "none"]);
     push(&["-no-reboot"]);
+    if boot.warm.is_some() {
+        // A device that cannot be migrated fails here, not at the save.
+        push(&["-only-migratable"]);
+    }
     match boot.accel {
         Accel::Kvm => push(&["-accel", "kvm", "-machine", "q35", "-cpu", "host"]),
         // A bigger translation cache than the default costs memory and
@@ -279,8 +311,14 @@ pub fn qemu_args(boot: &Boot) -> Result<Vec<OsString>, VmError> {
         args.push(drive(job, "format=raw,if=virtio,readonly=on")?);
     }
     args.extend(["-device".into(), "virtio-rng-pci".into()]);
+    if boot.warm.is_some() {
+        // A new generation id on each restore: the guest kernel reseeds
+        // its random number generator instead of repeating the saved one.
+        args.extend(["-device".into(), "vmgenid".into()]);
+    }
     args.extend(console_args(&boot.console)?);
-    if boot.guestfwds.is_empty() && boot.forwards.is_empty() {
+    // A saved guest has its network card whatever the run needs.
+    if boot.guestfwds.is_empty() && boot.forwards.is_empty() && boot.warm.is_none() {
         args.extend(["-nic".into(), "none".into()]);
     } else {
         args.extend([
@@ -292,6 +330,15 @@ pub fn qemu_args(boot: &Boot) -> Result<Vec<OsString>, VmError> {
     }
     if let Some(pidfile) = &boot.pidfile {
         args.extend(["-pidfile".into(), os(pidfile)]);
+    }
+    if let Some(warm) = &boot.warm {
+        args.extend([
+            "-qmp".into(),
+            format!("unix:{},server=on,wait=off", option_text(&warm.qmp)?).into(),
+        ]);
+        if warm.role == WarmRole::Restore {
+            args.extend(["-incoming".into(), "defer".into()]);
+        }
     }
     Ok(args)
 }
@@ -461,6 +508,7 @@ mod tests {
             }],
             forwards: Vec::new(),
             pidfile: Some("/c/runs/r1/qemu.pid".into()),
+            warm: None,
         }
     }
 

@@ -38,10 +38,12 @@ use super::limits::{self, Kept, Line, LineReader};
 use super::qemu::{self, Accel, Boot, Console, Forward, GuestFwd, GuestMode};
 use super::sources;
 use super::upgrade::{Phase, StepWatch};
+use super::verdict::Start;
 use super::verdict::{
     PhaseReport, PhaseResult, Phases, TestOutcome, TestResult, UpgradeReport, UpgradedFrom,
     Verdict, VerdictKind,
 };
+use super::warm;
 use super::{Image, ImageStore, VmError};
 use crate::process::{Cmd, Running};
 use crate::progress::Listener;
@@ -87,6 +89,10 @@ pub struct RunSpec {
     pub label: String,
     /// The program the guest's repository connections run (this binary).
     pub serve_program: PathBuf,
+    /// Restore the image's warm snapshot instead of booting (saving it
+    /// first when there is none: see [`super::warm`]). A kept run, and one
+    /// with forwards, always boots cold.
+    pub warm: bool,
 }
 
 /// What `vm shell` needs to boot a kept run again.
@@ -148,19 +154,38 @@ pub fn run(
         ),
     );
     let exec_nonce = spec.keep.then(job::nonce);
-    let job_disk = write_job_disk(&dir, spec, exec_nonce.as_deref())?;
-    new_overlay(&spec.image, &dir)?;
+    let warm = spec.warm
+        && !spec.keep
+        && spec.forwards.is_empty()
+        && spec.image.manifest.format >= super::image::FORMAT;
+    let (job_disk, fits_warm) = write_job_disk(&dir, spec, exec_nonce.as_deref(), warm)?;
+    if warm && !fits_warm {
+        listener.note(&format!(
+            "the job's files do not fit a warm start's {} MiB job disk: booting cold",
+            warm::JOB_DISK_MIB
+        ));
+    }
+    let snapshot = match warm && fits_warm {
+        true => warm_snapshot(spec, accel, &dir, listener, interrupted)?,
+        false => None,
+    };
+    match &snapshot {
+        Some(snapshot) => new_overlay(&dir.join(ROOT), &snapshot.disk(), "qcow2")?,
+        None => new_overlay(&dir.join(ROOT), &spec.image.root(), "raw")?,
+    }
     let prepare = clock.elapsed().as_secs_f64();
 
     let boot = BootPlan {
         dir: &dir,
         job_disk: &job_disk,
         exec_nonce: exec_nonce.as_deref(),
+        warm: snapshot.as_ref(),
     };
     let (attempt, accel) = boot_with_fallback(spec, &boot, accel, listener, interrupted)?;
 
     let mut phases = attempt.phases;
     phases.prepare = round(prepare);
+    phases.restore = attempt.restore.map_or(0.0, round);
     phases.total = round(clock.elapsed().as_secs_f64());
     let end_rc = end_status(&attempt.tests, attempt.end_rc);
     let (verdict_kind, error) = judge(attempt.error, end_rc);
@@ -170,6 +195,10 @@ pub fn run(
         error,
         accel,
         mode: spec.mode,
+        start: match attempt.restore {
+            Some(_) => Start::Warm,
+            None => Start::Cold,
+        },
         image: spec.image.name.clone(),
         image_key: spec.image.manifest.key.clone(),
         packages: spec.job.install.clone(),
@@ -197,8 +226,31 @@ pub fn run(
     Ok(verdict)
 }
 
-/// Boots with `accel`, and once more with TCG (on a fresh overlay) when
-/// KVM started but the guest printed nothing; returns the accelerator used.
+/// The warm snapshot for this run's image and VM shape, saved first when
+/// there is none; `None` (said) when it cannot be saved: the run boots cold.
+fn warm_snapshot(
+    spec: &RunSpec,
+    accel: Accel,
+    dir: &Path,
+    listener: &dyn Listener,
+    interrupted: &AtomicBool,
+) -> Result<Option<warm::Snapshot>, VmError> {
+    match warm::boot::ensure(spec, accel, dir, listener, interrupted) {
+        Ok(snapshot) => Ok(Some(snapshot)),
+        Err(warm::boot::SaveError::Interrupted) => Err(VmError::Interrupted),
+        Err(warm::boot::SaveError::Failed(reason)) => {
+            listener.warn(&format!(
+                "could not save a warm snapshot ({reason}): booting cold"
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// Boots with `accel` (restoring the warm snapshot, when there is one),
+/// and once more cold when the snapshot did not restore (it is discarded),
+/// or with TCG (on a fresh overlay) when KVM started but the guest printed
+/// nothing; returns the accelerator used.
 fn boot_with_fallback(
     spec: &RunSpec,
     boot: &BootPlan<'_>,
@@ -206,15 +258,31 @@ fn boot_with_fallback(
     listener: &dyn Listener,
     interrupted: &AtomicBool,
 ) -> Result<(Attempt, Accel), VmError> {
-    let attempt = boot_and_watch(spec, boot, accel, listener, interrupted)?;
+    let mut attempt = boot_and_watch(spec, boot, accel, listener, interrupted)?;
+    if let (Some(reason), Some(snapshot)) = (&attempt.restore_failed, boot.warm) {
+        listener.warn(&format!(
+            "the warm snapshot did not restore ({reason}): booting cold; the next run saves a new one"
+        ));
+        warm::discard(&spec.image, snapshot);
+        new_overlay(&boot.dir.join(ROOT), &spec.image.root(), "raw")?;
+        let cold = BootPlan {
+            warm: None,
+            ..*boot
+        };
+        attempt = boot_and_watch(spec, &cold, accel, listener, interrupted)?;
+    }
     if !attempt.silent_kvm {
         return Ok((attempt, accel));
     }
     listener.warn(
         "KVM started but the guest printed nothing: falling back to software emulation (TCG)",
     );
-    new_overlay(&spec.image, boot.dir)?;
-    let attempt = boot_and_watch(spec, boot, Accel::Tcg, listener, interrupted)?;
+    new_overlay(&boot.dir.join(ROOT), &spec.image.root(), "raw")?;
+    let cold = BootPlan {
+        warm: None,
+        ..*boot
+    };
+    let attempt = boot_and_watch(spec, &cold, Accel::Tcg, listener, interrupted)?;
     Ok((attempt, Accel::Tcg))
 }
 
@@ -380,6 +448,7 @@ pub fn shell(store: &ImageStore, id: &str) -> Result<i32, VmError> {
         guestfwds: Vec::new(),
         forwards: Vec::new(),
         pidfile: None,
+        warm: None,
     };
     let mut child = Cmd::new("qemu-system-x86_64")
         .args(qemu::qemu_args(&boot)?)
@@ -534,13 +603,14 @@ pub(super) fn is_qemu_of(proc_dir: &Path, pidfile: &Path) -> bool {
         .any(|w| w[0] == b"-pidfile" && w[1] == pidfile.as_os_str().as_bytes())
 }
 
-fn new_overlay(image: &Image, dir: &Path) -> Result<(), VmError> {
-    let overlay = dir.join("root.qcow2");
-    let _ = fs::remove_file(&overlay);
+/// A new qcow2 `overlay` of `backing` (of `format`: the image's
+/// `root.raw`, or a warm snapshot's `disk.qcow2`).
+pub(super) fn new_overlay(overlay: &Path, backing: &Path, format: &str) -> Result<(), VmError> {
+    let _ = fs::remove_file(overlay);
     Cmd::new("qemu-img")
-        .args(["create", "-q", "-f", "qcow2", "-F", "raw", "-b"])
-        .arg(image.root())
-        .arg(&overlay)
+        .args(["create", "-q", "-f", "qcow2", "-F", format, "-b"])
+        .arg(backing)
+        .arg(overlay)
         .output()
         .map_err(|source| VmError::Tool {
             what: "creating the overlay with qemu-img".into(),
@@ -549,11 +619,14 @@ fn new_overlay(image: &Image, dir: &Path) -> Result<(), VmError> {
     Ok(())
 }
 
+/// Writes the job disk; with `warm`, of the warm start's fixed size when
+/// the files fit (returned as true).
 fn write_job_disk(
     dir: &Path,
     spec: &RunSpec,
     exec_nonce: Option<&str>,
-) -> Result<PathBuf, VmError> {
+    warm: bool,
+) -> Result<(PathBuf, bool), VmError> {
     use std::os::unix::fs::PermissionsExt;
     let root = dir.join("job");
     let src = root.join("src");
@@ -581,6 +654,8 @@ fn write_job_disk(
     }
     let disk = dir.join("job.img");
     let mib = (size * 2 / (1 << 20)) + 8;
+    let fixed = warm && mib <= warm::JOB_DISK_MIB;
+    let mib = if fixed { warm::JOB_DISK_MIB } else { mib };
     Cmd::new("mke2fs")
         .args(["-q", "-t", "ext4", "-O", "^has_journal", "-d"])
         .arg(&root)
@@ -591,7 +666,7 @@ fn write_job_disk(
             what: "writing the job disk with mke2fs".into(),
             source,
         })?;
-    Ok(disk)
+    Ok((disk, fixed))
 }
 
 /// What one boot produced.
@@ -607,10 +682,19 @@ struct Attempt {
     running: bool,
     /// The upgrade test's phases, when the job had one.
     upgrade: Option<UpgradeReport>,
+    /// The job began (its first frame arrived).
+    began: bool,
+    /// Restored warm: qemu's start to the guest running, in seconds.
+    restore: Option<f64>,
+    /// Why the warm snapshot did not restore (the run boots cold again).
+    restore_failed: Option<String>,
 }
 
-enum Event {
+/// What the job port's reader thread sends.
+pub(super) enum Event {
+    /// A line the guest printed.
     Line(Line),
+    /// qemu closed the port (it ended).
     Closed,
 }
 
@@ -622,19 +706,28 @@ struct Wait {
 
 /// Where one boot's files are: the run directory, its job disk, and (for a
 /// kept run) the exec nonce of the guest's agent.
+#[derive(Clone, Copy)]
 struct BootPlan<'a> {
     dir: &'a Path,
     job_disk: &'a Path,
     exec_nonce: Option<&'a str>,
+    /// The warm snapshot to restore instead of booting.
+    warm: Option<&'a warm::Snapshot>,
 }
 
 /// The job port's socket of a kept run (in its directory).
 const JOB_SOCKET: &str = "job.sock";
 
+/// A run's root overlay (in its directory).
+const ROOT: &str = "root.qcow2";
+
+/// qemu's QMP socket in a warm run's directory.
+pub(super) const QMP_SOCKET: &str = "qmp.sock";
+
 /// The qemu of one boot: our child, its stdout our job port; or, for a
 /// kept run, detached (stdio not ours, a process group of its own) so that
 /// it outlives us, its job port a unix socket.
-enum Qemu {
+pub(super) enum Qemu {
     Attached(Running),
     Detached { pid: nix::unistd::Pid, dir: PathBuf },
 }
@@ -642,7 +735,7 @@ enum Qemu {
 impl Qemu {
     /// Ends it: at once when attached; a detached one cleanly (see
     /// [`kept::stop`]), its overlay being kept.
-    fn kill(&mut self) {
+    pub(super) fn kill(&mut self) {
         match self {
             Qemu::Attached(running) => running.kill(),
             Qemu::Detached { pid, dir } => {
@@ -660,8 +753,19 @@ impl Qemu {
         }
     }
 
+    /// Whether it still runs.
+    pub(super) fn alive(&mut self) -> bool {
+        match self {
+            Qemu::Attached(running) => matches!(running.try_wait(), Ok(None)),
+            Qemu::Detached { pid, .. } => matches!(
+                nix::sys::wait::waitpid(*pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
+                Ok(nix::sys::wait::WaitStatus::StillAlive)
+            ),
+        }
+    }
+
     /// Waits for it to end.
-    fn wait(&mut self) {
+    pub(super) fn wait(&mut self) {
         match self {
             Qemu::Attached(running) => {
                 let _ = running.wait();
@@ -690,7 +794,10 @@ fn boot_and_watch(
     let boot = job_boot(spec, plan, accel, &console, socket.as_deref())?;
     let args = qemu::qemu_args(&boot)?;
     listener.status(
-        "Booting",
+        match plan.warm {
+            Some(_) => "Restoring",
+            None => "Booting",
+        },
         &format!(
             "{} mode, {} ({} MiB, {} CPU)",
             spec.mode.name(),
@@ -707,13 +814,44 @@ fn boot_and_watch(
         mut child,
         stderr,
         port,
+        stdin,
     } = start_qemu(
         Cmd::new("qemu-system-x86_64").args(args),
         dir,
         socket.as_deref(),
         accel,
+        plan.warm.is_some(),
         events,
     )?;
+    // Kept open while qemu runs: the job port's input.
+    let mut _stdin = stdin;
+    let mut restore = None;
+    if let (Some(snapshot), Some(warm_boot), Some(input)) = (plan.warm, &boot.warm, &mut _stdin) {
+        let restored = warm::boot::restore(
+            &warm_boot.qmp,
+            snapshot,
+            &spec.serve_program,
+            accel,
+            &mut || child.alive(),
+            input,
+        );
+        match restored {
+            Ok(()) => restore = Some(started.elapsed().as_secs_f64()),
+            Err(reason) => {
+                child.kill();
+                console.finish();
+                let said = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+                let said = said.trim();
+                return Ok(Attempt {
+                    restore_failed: Some(match said.is_empty() {
+                        true => reason,
+                        false => format!("{reason}; qemu said: {said}"),
+                    }),
+                    ..Attempt::default()
+                });
+            }
+        }
+    }
     let watcher = Watcher {
         spec,
         accel,
@@ -721,6 +859,7 @@ fn boot_and_watch(
         console_log: &console_log,
         listener,
         interrupted,
+        warm: plan.warm.is_some(),
     };
     let result = watcher.watch(&mut child, &receiver);
     let mut running = false;
@@ -739,6 +878,12 @@ fn boot_and_watch(
     console.finish();
     let mut attempt = result?;
     attempt.running = running;
+    attempt.restore = restore;
+    if plan.warm.is_some() && !attempt.began {
+        // Restored, but the job never began: the snapshot's fault until
+        // a cold boot shows otherwise.
+        attempt.restore_failed = attempt.error.clone();
+    }
     // A kept qemu's log is read once it has ended (or at once: it stays up).
     let qemu_stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
     if let Some(error) = attempt.error.as_mut() {
@@ -752,31 +897,41 @@ fn boot_and_watch(
 
 /// A started qemu: the process, what it says on stderr (read once it
 /// ends), and a kept run's job port (to let go of).
-struct Started {
-    child: Qemu,
-    stderr: Option<std::thread::JoinHandle<String>>,
-    port: Option<std::os::unix::net::UnixStream>,
+pub(super) struct Started {
+    pub(super) child: Qemu,
+    pub(super) stderr: Option<std::thread::JoinHandle<String>>,
+    pub(super) port: Option<std::os::unix::net::UnixStream>,
+    /// The job port's input (qemu's stdin), for a warm restore's go line.
+    pub(super) stdin: Option<std::process::ChildStdin>,
 }
 
 /// Starts qemu, its job port's lines sent as `events`: attached with the
-/// port on its stdout, or (with a `socket`, a kept run) detached with the
-/// port on that socket and its stderr in `qemu.log`.
-fn start_qemu(
+/// port on its stdout (and stdin, piped for a warm boot, else empty), or
+/// (with a `socket`, a kept run) detached with the port on that socket and
+/// its stderr in `qemu.log`.
+pub(super) fn start_qemu(
     qemu: Cmd,
     dir: &Path,
     socket: Option<&Path>,
     accel: Accel,
+    warm: bool,
     events: mpsc::SyncSender<Event>,
 ) -> Result<Started, VmError> {
     let mut port = None;
+    let mut stdin = None;
     let (child, stderr) = match socket {
         None => {
-            let mut child = qemu
-                .spawn(Stdio::null(), Stdio::piped(), Stdio::piped())
-                .map_err(|source| VmError::Tool {
-                    what: "starting qemu".into(),
-                    source,
-                })?;
+            let input = match warm {
+                true => Stdio::piped(),
+                false => Stdio::null(),
+            };
+            let mut child =
+                qemu.spawn(input, Stdio::piped(), Stdio::piped())
+                    .map_err(|source| VmError::Tool {
+                        what: "starting qemu".into(),
+                        source,
+                    })?;
+            stdin = child.take_stdin();
             if let Some(stdout) = child.take_stdout() {
                 std::thread::spawn(move || send_lines(stdout, &events));
             }
@@ -822,6 +977,7 @@ fn start_qemu(
         child,
         stderr,
         port,
+        stdin,
     })
 }
 
@@ -893,7 +1049,7 @@ fn job_boot(
         cpus: spec.cpus,
         kernel: spec.image.kernel(),
         initrd: spec.image.initrd(),
-        overlay: dir.join("root.qcow2"),
+        overlay: dir.join(ROOT),
         job_disk: Some(plan.job_disk.to_owned()),
         mode: spec.mode,
         console: match socket {
@@ -908,6 +1064,10 @@ fn job_boot(
         guestfwds: guestfwds(spec, &program, &run_dir, &repo),
         forwards: spec.forwards.clone(),
         pidfile: Some(dir.join("qemu.pid")),
+        warm: plan.warm.map(|_| qemu::WarmBoot {
+            role: qemu::WarmRole::Restore,
+            qmp: dir.join(QMP_SOCKET),
+        }),
     })
 }
 
@@ -962,6 +1122,8 @@ struct Watcher<'a> {
     console_log: &'a Path,
     listener: &'a dyn Listener,
     interrupted: &'a AtomicBool,
+    /// The guest was restored warm: it begins its job within seconds.
+    warm: bool,
 }
 
 impl Watcher<'_> {
@@ -980,9 +1142,15 @@ impl Watcher<'_> {
     ) -> Result<Attempt, VmError> {
         let marker = job::marker(&self.spec.job.nonce);
         let mut attempt = Attempt::default();
-        let mut wait = Wait {
-            what: "the guest to boot",
-            until: Instant::now() + self.limit(30),
+        let mut wait = match self.warm {
+            true => Wait {
+                what: "the restored guest to begin its job",
+                until: Instant::now() + Duration::from_secs(20),
+            },
+            false => Wait {
+                what: "the guest to boot",
+                until: Instant::now() + self.limit(30),
+            },
         };
         let mut marks: Vec<(&'static str, Instant)> = Vec::new();
         let mut current: Option<(String, Instant, Kept)> = None;
@@ -1067,6 +1235,7 @@ impl Watcher<'_> {
             let now = Instant::now();
             match frame.kind {
                 FrameKind::Begin => {
+                    attempt.began = true;
                     marks.push(("begin", now));
                     wait = Wait {
                         what: "apt-get update",
@@ -1415,6 +1584,7 @@ fn phases(started: Instant, marks: &[(&'static str, Instant)]) -> Phases {
     };
     Phases {
         prepare: 0.0,
+        restore: 0.0,
         boot: span(Some(started), at("begin")),
         update: span(at("update"), at("install")),
         install: span(at("install"), at("test")),
@@ -1427,7 +1597,8 @@ fn round(seconds: f64) -> f64 {
     (seconds * 100.0).round() / 100.0
 }
 
-fn tail_lines(path: &Path, count: usize) -> String {
+/// The last `count` non-blank lines of a log file.
+pub(super) fn tail_lines(path: &Path, count: usize) -> String {
     let text = fs::read(path).unwrap_or_default();
     let text = String::from_utf8_lossy(&text);
     let lines: Vec<&str> = text
@@ -1441,7 +1612,7 @@ fn tail_lines(path: &Path, count: usize) -> String {
 /// The kernel console: qemu writes it into the FIFO `console.out` (and
 /// reads the FIFO `console.in`, which nobody writes), and a thread copies
 /// at most [`limits::MAX_CONSOLE_LOG`] bytes of it into `console.log`.
-struct ConsoleCopy {
+pub(super) struct ConsoleCopy {
     /// The FIFOs' path without `.in`/`.out`, for qemu's `pipe` chardev.
     pipe: PathBuf,
     out: PathBuf,
@@ -1449,7 +1620,7 @@ struct ConsoleCopy {
 }
 
 impl ConsoleCopy {
-    fn start(dir: &Path, log: &Path) -> Result<Self, VmError> {
+    pub(super) fn start(dir: &Path, log: &Path) -> Result<Self, VmError> {
         let pipe = dir.join("console");
         let fifo_in = dir.join("console.in");
         let out = dir.join("console.out");
@@ -1478,7 +1649,7 @@ impl ConsoleCopy {
     /// Once qemu is gone: wakes the thread if qemu never opened the FIFO
     /// (an open for writing that does not block, then end-of-file), and
     /// waits for the copy to end.
-    fn finish(self) {
+    pub(super) fn finish(self) {
         use std::os::unix::fs::OpenOptionsExt;
         let until = Instant::now() + Duration::from_secs(2);
         while !self.thread.is_finished() && Instant::now() < until {

@@ -80,8 +80,12 @@ pub struct TestResult {
 /// Durations of the phases, in seconds of host wall time.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Phases {
-    /// Preparing the overlay and the job disk.
+    /// Preparing the overlay and the job disk (and, the first time, saving
+    /// the warm snapshot).
     pub prepare: f64,
+    /// A warm start: from starting qemu to the restored guest running
+    /// (part of `boot`); 0 for a cold boot.
+    pub restore: f64,
     /// From starting qemu to the job's first line.
     pub boot: f64,
     /// `apt-get update` against the served repository.
@@ -94,6 +98,26 @@ pub struct Phases {
     pub test: f64,
     /// Everything, start to verdict.
     pub total: f64,
+}
+
+/// How a run's guest started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Start {
+    /// Booted.
+    Cold,
+    /// Restored from the image's warm snapshot.
+    Warm,
+}
+
+impl Start {
+    /// The word used in output.
+    pub fn word(self) -> &'static str {
+        match self {
+            Start::Cold => "cold",
+            Start::Warm => "warm",
+        }
+    }
 }
 
 /// The result of one VM test run.
@@ -109,6 +133,8 @@ pub struct Verdict {
     pub accel: Accel,
     /// The guest mode.
     pub mode: GuestMode,
+    /// Whether the guest was restored from a warm snapshot or booted.
+    pub start: Start,
     /// The image name and its key.
     pub image: String,
     /// The image's recipe key.

@@ -26,10 +26,12 @@ load() {{
 {loads}
 root=/dev/vda
 init=/sbin/init
+warm=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	root=*) root="${{arg#root=}}" ;;
 	init=*) init="${{arg#init=}}" ;;
+	bk.warm) warm=1 ;;
 	esac
 done
 
@@ -54,7 +56,8 @@ fi
 # Everything the guest's user space would mount with a few dynamically
 # linked programs is mounted here by static busybox, which under software
 # emulation starts many times faster: /dev, /proc, /sys, /run, /tmp and the
-# job disk (the second virtio disk, read-only), when there is one.
+# job disk (the second virtio disk, read-only), when there is one: not in a
+# boot that is saved warm, whose job disk is the next run's (bk-run mounts it).
 mkdir -p /newroot/dev /newroot/proc /newroot/sys /newroot/run /newroot/tmp
 mount --move /dev /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm
@@ -62,7 +65,7 @@ mount -t devpts -o gid=5,mode=620 devpts /newroot/dev/pts
 mount -t tmpfs -o nosuid,nodev tmpfs /newroot/dev/shm
 mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs /newroot/run
 mount -t tmpfs -o nosuid,nodev tmpfs /newroot/tmp
-if [ -b /newroot/dev/vdb ]; then
+if [ -z "$warm" ] && [ -b /newroot/dev/vdb ]; then
 	mkdir -p /newroot/run/bk/job
 	mount -t ext4 -o ro /newroot/dev/vdb /newroot/run/bk/job ||
 		echo "initrd: cannot mount the job disk /dev/vdb"
@@ -103,10 +106,12 @@ load virtio
 
 root=/dev/vda
 init=/sbin/init
+warm=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	root=*) root="${arg#root=}" ;;
 	init=*) init="${arg#init=}" ;;
+	bk.warm) warm=1 ;;
 	esac
 done
 
@@ -131,7 +136,8 @@ fi
 # Everything the guest's user space would mount with a few dynamically
 # linked programs is mounted here by static busybox, which under software
 # emulation starts many times faster: /dev, /proc, /sys, /run, /tmp and the
-# job disk (the second virtio disk, read-only), when there is one.
+# job disk (the second virtio disk, read-only), when there is one: not in a
+# boot that is saved warm, whose job disk is the next run's (bk-run mounts it).
 mkdir -p /newroot/dev /newroot/proc /newroot/sys /newroot/run /newroot/tmp
 mount --move /dev /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm
@@ -139,7 +145,7 @@ mount -t devpts -o gid=5,mode=620 devpts /newroot/dev/pts
 mount -t tmpfs -o nosuid,nodev tmpfs /newroot/dev/shm
 mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs /newroot/run
 mount -t tmpfs -o nosuid,nodev tmpfs /newroot/tmp
-if [ -b /newroot/dev/vdb ]; then
+if [ -z "$warm" ] && [ -b /newroot/dev/vdb ]; then
 	mkdir -p /newroot/run/bk/job
 	mount -t ext4 -o ro /newroot/dev/vdb /newroot/run/bk/job ||
 		echo "initrd: cannot mount the job disk /dev/vdb"
