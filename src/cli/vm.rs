@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use git_buildkit::config::FILE_NAME;
 use git_buildkit::package;
-use git_buildkit::pipeline::{plan_vm_test, TagTestOptions};
+use git_buildkit::pipeline::{plan_vm_test, test_suites, TagTestOptions};
 use git_buildkit::progress::Listener;
 use git_buildkit::time;
 use git_buildkit::vm::exec::{ExecRequest, MAX_STDIN};
 use git_buildkit::vm::image::{host_mirror, host_suite, CreateOptions};
 use git_buildkit::vm::kept::{self, RunState};
+use git_buildkit::vm::matrix::{Matrix, MatrixKind, SuiteOutcome};
 use git_buildkit::vm::qemu::Forward;
 use git_buildkit::vm::run::{self, AccelChoice};
 use git_buildkit::vm::values::{parse_mode, TimeLimit};
@@ -204,9 +205,21 @@ pub struct DestroyArgs {
 /// their phase (released/, upgraded/, reinstalled/); a failure against the
 /// released versions is reported but not counted. --no-upgrade skips it.
 ///
+/// With --on SUITE (repeatable, or comma-separated) or `[vm] suites`, the
+/// same tests run on each Debian suite, side by side (as many at once as
+/// there are cores), each on its own image: the image named after the
+/// suite, else the default image when it is of that suite. Each suite gets
+/// its verdict (streamed lines start with `[suite] `), then one line each:
+/// `bookworm: PASS 3.1 s`. --on is the release the guest runs; --suite is
+/// the suite of the apt repository the tag's packages come from. --vm
+/// tests one image and ignores `[vm] suites`.
+///
 /// Exit codes: 0 every test passed, 1 a test failed (or the upgrade, the
 /// purge or the reinstall), 2 usage or configuration, 3 the VM or the
-/// install failed (no verdict on the tests).
+/// install failed (no verdict on the tests). With several suites, the
+/// worst suite's: a test bed failure (3) beats a failed test (1); a suite
+/// that could not be planned (a dependency its Debian release lacks) or
+/// run has its error's code.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   git buildkit vm-test                          the newest version tag with a .buildkit.toml
@@ -215,7 +228,10 @@ pub struct DestroyArgs {
   git buildkit vm-test v1.2.0 --keep --forward 8080:80   http://127.0.0.1:8080/ is guest port 80
   git buildkit vm-test --json | jq -r '.verdict, .phases.total'
   git buildkit vm-test --junit report.xml
-  git buildkit vm-test v1.2.0 --suite staging --upgrade-from stable   fresh install and upgrade")]
+  git buildkit vm-test v1.2.0 --suite staging --upgrade-from stable   fresh install and upgrade
+  git buildkit vm-test v1.2.0 --on bookworm --on trixie   on Debian 12 and 13, side by side
+  git buildkit vm create trixie --suite trixie             the image --on trixie uses
+  git buildkit vm-test --on bookworm,trixie --json | jq -r '.suites[] | .suite + \" \" + .verdict'")]
 pub struct TestArgs {
     /// The version tag (default: the newest one whose commit has a .buildkit.toml).
     #[arg(value_name = "REF")]
@@ -223,6 +239,15 @@ pub struct TestArgs {
     /// The base image (default: [vm] image, else "default").
     #[arg(long = "vm", value_name = "NAME")]
     pub image: Option<String>,
+    /// Test on the Debian release SUITE, each on its own image
+    /// (repeatable, or comma-separated; default: [vm] suites).
+    #[arg(
+        long = "on",
+        value_name = "SUITE",
+        value_delimiter = ',',
+        conflicts_with = "image"
+    )]
+    pub on: Vec<String>,
     /// KVM or software emulation.
     #[arg(long, value_enum, default_value = "auto")]
     pub accel: AccelArg,
@@ -477,12 +502,13 @@ fn list(ui: &Ui, store: &ImageStore, args: &ListArgs) -> Result<(), CliError> {
 pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
     let repo = open_repo()?;
     let mode = args.mode.as_deref().map(parse_mode).transpose()?;
-    let tag = match args.reference {
+    let tag = match args.reference.clone() {
         Some(reference) => reference,
         None => latest_tag(ui, &repo)?,
     };
     let commit = repo.resolve(&tag)?;
     let config = package::load_config(&repo, &commit, &tag)?;
+    let matrix = matrix_suites(&args, &config)?;
     let options = pipeline_options(false)?;
     let apt_dir = match args.repo {
         Some(dir) => dir,
@@ -516,10 +542,54 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
         serve_program: std::env::current_exe().map_err(usage)?,
         archive: options.foreign.clone(),
     };
+    if let Some(suites) = matrix {
+        let matrix = test_suites(
+            &repo,
+            &tag,
+            &commit,
+            &config,
+            &store,
+            &test_options,
+            &suites,
+            ui,
+        )?;
+        return report_matrix(ui, &matrix, args.json, args.junit.as_deref());
+    }
     let (spec, skipped) = plan_vm_test(&repo, &tag, &commit, &config, &store, &test_options, ui)?;
     let mut verdict = run::run(&store, &spec, ui)?;
     verdict.tests.extend(skipped);
     report(ui, &tag, &verdict, args.json, args.junit.as_deref())
+}
+
+/// The suites of the matrix: `--on`, else `[vm] suites` unless `--vm`
+/// names one image; `None`: a single run. Checked as `[vm] suites` is;
+/// several suites cannot share forwarded host ports.
+fn matrix_suites(
+    args: &TestArgs,
+    config: &git_buildkit::config::Config,
+) -> Result<Option<Vec<String>>, CliError> {
+    let vm = config.vm.clone().unwrap_or_default();
+    let suites = if !args.on.is_empty() {
+        git_buildkit::vm::matrix::check_suites(args.on.iter().map(String::as_str))
+            .map_err(|(_, e)| usage(anyhow::Error::new(e).context("--on")))?;
+        args.on.clone()
+    } else if args.image.is_some() {
+        return Ok(None);
+    } else {
+        let Some(suites) = vm.suite_names() else {
+            return Ok(None);
+        };
+        suites
+    };
+    let forwards = !args.forward.is_empty() || (args.keep && !vm.forward.is_empty());
+    if suites.len() > 1 && forwards {
+        return Err(usage(anyhow::anyhow!(
+            "forwarded ports need a single suite: {} VMs cannot share a host port",
+            suites.len()
+        ))
+        .hint("keep one suite with --on SUITE"));
+    }
+    Ok(Some(suites))
 }
 
 /// The suites `vm-test` was asked for.
@@ -616,14 +686,8 @@ pub fn report(
     junit: Option<&std::path::Path>,
 ) -> Result<(), CliError> {
     if let Some(path) = junit {
-        let hostname = std::fs::read_to_string("/etc/hostname")
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_default();
-        let timestamp = time::iso8601(time::signed(time::unix_now()));
-        std::fs::write(path, verdict.junit(&timestamp, &hostname)).map_err(|e| {
-            super::error::failed(
-                anyhow::Error::new(e).context(format!("could not write {}", path.display())),
-            )
+        write_junit(path, |timestamp, hostname| {
+            verdict.junit(timestamp, hostname)
         })?;
     }
     if json {
@@ -633,26 +697,7 @@ pub fn report(
             ui.out(&line);
         }
     }
-    if let Some(dir) = &verdict.kept {
-        let id = &verdict.run_id;
-        if verdict.running {
-            ui.note(&format!(
-                "the run's VM keeps running (in {}): `git buildkit vm exec {id} -- CMD` runs a command in it, `git buildkit vm destroy {id}` stops and removes it",
-                dir.display()
-            ));
-            for forward in &verdict.forwards {
-                ui.note(&format!(
-                    "http://127.0.0.1:{}/ (127.0.0.1:{}) reaches guest port {}",
-                    forward.host, forward.host, forward.guest
-                ));
-            }
-        } else {
-            ui.note(&format!(
-                "the run is kept in {}: `git buildkit vm shell {id}` boots it",
-                dir.display()
-            ));
-        }
-    }
+    kept_notes(ui, verdict);
     match verdict.verdict {
         VerdictKind::Passed => Ok(()),
         VerdictKind::Failed => {
@@ -686,6 +731,108 @@ pub fn report(
             Err(e)
         }
     }
+}
+
+/// Writes the JUnit report `junit` makes from the time and this host's name.
+fn write_junit(
+    path: &std::path::Path,
+    junit: impl FnOnce(&str, &str) -> String,
+) -> Result<(), CliError> {
+    let hostname = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    let timestamp = time::iso8601(time::signed(time::unix_now()));
+    std::fs::write(path, junit(&timestamp, &hostname)).map_err(|e| {
+        super::error::failed(
+            anyhow::Error::new(e).context(format!("could not write {}", path.display())),
+        )
+    })
+}
+
+/// Where a kept run is, and how to reach it.
+fn kept_notes(ui: &Ui, verdict: &Verdict) {
+    if let Some(dir) = &verdict.kept {
+        let id = &verdict.run_id;
+        if verdict.running {
+            ui.note(&format!(
+                "the run's VM keeps running (in {}): `git buildkit vm exec {id} -- CMD` runs a command in it, `git buildkit vm destroy {id}` stops and removes it",
+                dir.display()
+            ));
+            for forward in &verdict.forwards {
+                ui.note(&format!(
+                    "http://127.0.0.1:{}/ (127.0.0.1:{}) reaches guest port {}",
+                    forward.host, forward.host, forward.guest
+                ));
+            }
+        } else {
+            ui.note(&format!(
+                "the run is kept in {}: `git buildkit vm shell {id}` boots it",
+                dir.display()
+            ));
+        }
+    }
+}
+
+/// Prints a matrix's verdicts (text or JSON: each suite's summary under
+/// its heading, then a line per suite), writes JUnit (a testsuite per
+/// suite), and maps it to the worst suite's exit code.
+pub fn report_matrix(
+    ui: &Ui,
+    matrix: &Matrix,
+    json: bool,
+    junit: Option<&std::path::Path>,
+) -> Result<(), CliError> {
+    if let Some(path) = junit {
+        write_junit(path, |timestamp, hostname| {
+            matrix.junit(timestamp, hostname)
+        })?;
+    }
+    if json {
+        print_json(ui, matrix)?;
+    } else {
+        for line in matrix_summary(matrix) {
+            ui.out(&line);
+        }
+    }
+    for suite in &matrix.suites {
+        if let SuiteOutcome::Ran(verdict) = &suite.outcome {
+            kept_notes(ui, verdict);
+        }
+    }
+    if matrix.kind() == MatrixKind::Passed {
+        return Ok(());
+    }
+    let failures = matrix.failures();
+    Err(CliError::new(
+        matrix.exit_code(),
+        anyhow::anyhow!(
+            "{}: {} of {} suites did not pass: {}",
+            matrix.tag,
+            failures.len(),
+            matrix.suites.len(),
+            failures.join(", ")
+        ),
+    ))
+}
+
+/// The human summary of a matrix: each suite's under a heading, then one
+/// line per suite.
+pub fn matrix_summary(matrix: &Matrix) -> Vec<String> {
+    let mut lines = Vec::new();
+    for suite in &matrix.suites {
+        match &suite.outcome {
+            SuiteOutcome::Ran(verdict) => {
+                lines.push(format!("== {} (image {}) ==", suite.suite, verdict.image));
+                lines.extend(summary(&matrix.tag, verdict));
+            }
+            SuiteOutcome::Error { message, .. } => {
+                lines.push(format!("== {} ==", suite.suite));
+                lines.push(format!("not tested: {message}"));
+            }
+        }
+    }
+    lines.extend(matrix.suites.iter().map(|s| s.line()));
+    lines
 }
 
 /// The human summary: one line per test, then the verdict with timings.
