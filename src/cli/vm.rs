@@ -265,8 +265,9 @@ pub struct TestArgs {
     /// The apt repository (default: [repo] path of the tag's .buildkit.toml).
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
-    /// The suite the tag's packages are installed from (default: [repo]
-    /// suite, else the repository's first).
+    /// The suite of the apt repository the tag's packages are installed
+    /// from (default: [repo] suite, else the repository's first); the
+    /// guest's Debian release is --on.
     #[arg(long, value_name = "SUITE")]
     pub suite: Option<String>,
     /// Test the upgrade from the released versions in SUITE of the same
