@@ -572,7 +572,7 @@ fn matrix_suites(
     let vm = config.vm.clone().unwrap_or_default();
     let suites = if !args.on.is_empty() {
         git_buildkit::vm::matrix::check_suites(args.on.iter().map(String::as_str))
-            .map_err(|(_, e)| usage(anyhow::Error::new(e).context("--on")))?;
+            .map_err(|(_, e)| usage(anyhow::anyhow!("--on: {e}")))?;
         args.on.clone()
     } else if args.image.is_some() {
         return Ok(None);
