@@ -189,9 +189,10 @@ fn a_two_suite_matrix_where_only_trixie_fails_exits_1_and_says_which() {
     assert_eq!(lines.len(), 10, "{}", text.stdout);
 }
 
-#[test]
-fn the_pipeline_with_vm_suites_tests_each_suite_and_records_both() {
-    let sb = Sandbox::new();
+/// The sample project tagged v2.0.0 with `[vm] suites = ["bookworm",
+/// "trixie"]` and `smoke`, publishing into `<sandbox>/apt` (a gated run:
+/// staging, VM test, promote).
+fn hello_on_two_suites(sb: &Sandbox, smoke: &str) -> PathBuf {
     let repo = sb.hello();
     let apt = sb.path("apt");
     let config = repo.join(".buildkit.toml");
@@ -200,7 +201,7 @@ fn the_pipeline_with_vm_suites_tests_each_suite_and_records_both() {
         &config,
         format!(
             "{text}\n[repo]\npath = \"{}\"\n\n[vm]\nsuites = [\"bookworm\", \"trixie\"]\n\
-             smoke = [\"hello --version | grep -qx 'hello 2.0.0'\"]\ntimeout = \"3m\"\n",
+             smoke = [{smoke:?}]\ntimeout = \"3m\"\n",
             apt.display()
         ),
     )
@@ -208,52 +209,74 @@ fn the_pipeline_with_vm_suites_tests_each_suite_and_records_both() {
     sb.commit(&repo, "2026-03-01T10:00:00Z", "Test on bookworm and trixie");
     sb.generate_key(&repo, "Test Packages", "ops@example.com");
     sb.tag(&repo, "2026-03-01T11:00:00Z", "v2.0.0");
+    repo
+}
+
+/// (name, result) of each stage of a record.
+fn stages(record: &Value) -> Vec<(String, String)> {
+    record["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or("").to_owned(),
+                s["result"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// (suite, verdict, image, passed, failed) of each VM record.
+fn vm_suites(record: &Value) -> Vec<(String, String, String, u64, u64)> {
+    record["vm_suites"]
+        .as_array()
+        .expect("vm_suites")
+        .iter()
+        .map(|v| {
+            (
+                v["suite"].as_str().unwrap_or("").to_owned(),
+                v["verdict"].as_str().unwrap_or("").to_owned(),
+                v["image"].as_str().unwrap_or("").to_owned(),
+                v["passed"].as_u64().unwrap_or(0),
+                v["failed"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn pairs(rows: &[(&str, &str)]) -> Vec<(String, String)> {
+    rows.iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_pipeline_with_vm_suites_tests_each_suite_and_records_both() {
+    let sb = Sandbox::new();
+    let repo = hello_on_two_suites(&sb, "hello --version | grep -qx 'hello 2.0.0'");
     let _vm = vm_slot();
     trixie_image(&sb);
     let run = sb.bk(&repo, &["pipeline", "v2.0.0"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let shown = sb.bk(&repo, &["show", "v2.0.0", "--json"]).ok().stdout;
     let record: Value = serde_json::from_str(&shown).expect("record");
-    let stages: Vec<(&str, &str)> = record["stages"]
-        .as_array()
-        .expect("stages")
-        .iter()
-        .map(|s| {
-            (
-                s["name"].as_str().unwrap_or(""),
-                s["result"].as_str().unwrap_or(""),
-            )
-        })
-        .collect();
     assert_eq!(
-        stages,
-        [
+        stages(&record),
+        pairs(&[
             ("package", "succeeded"),
             ("publish", "succeeded"),
             ("vm-test", "succeeded"),
             ("promote", "succeeded")
-        ],
+        ]),
         "{record:#}"
     );
     assert_eq!(record.get("vm"), None, "{record:#}");
-    let vms: Vec<(&str, &str, &str, u64)> = record["vm_suites"]
-        .as_array()
-        .expect("vm_suites")
-        .iter()
-        .map(|v| {
-            (
-                v["suite"].as_str().unwrap_or(""),
-                v["verdict"].as_str().unwrap_or(""),
-                v["image"].as_str().unwrap_or(""),
-                v["passed"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect();
     assert_eq!(
-        vms,
+        vm_suites(&record),
         [
-            ("bookworm", "passed", "default", 1),
-            ("trixie", "passed", "trixie", 1)
+            ("bookworm".into(), "passed".into(), "default".into(), 1, 0),
+            ("trixie".into(), "passed".into(), "trixie".into(), 1, 0)
         ]
     );
     assert_eq!(record["promotion"]["to"], "stable");
@@ -272,6 +295,46 @@ fn the_pipeline_with_vm_suites_tests_each_suite_and_records_both() {
         ],
         "{human}"
     );
+}
+
+#[test]
+fn a_suite_failing_in_the_pipeline_keeps_the_release_out_of_the_release_suite() {
+    let sb = Sandbox::new();
+    let repo = hello_on_two_suites(&sb, "grep -q bookworm /etc/os-release");
+    let _vm = vm_slot();
+    trixie_image(&sb);
+    let run = sb.bk(&repo, &["pipeline", "v2.0.0"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let shown = sb.bk(&repo, &["show", "v2.0.0", "--json"]).ok().stdout;
+    let record: Value = serde_json::from_str(&shown).expect("record");
+    assert_eq!(
+        stages(&record),
+        pairs(&[
+            ("package", "succeeded"),
+            ("publish", "succeeded"),
+            ("vm-test", "failed"),
+            ("promote", "not-run")
+        ]),
+        "{record:#}"
+    );
+    assert_eq!(
+        record["error"], "not every suite passed: trixie (smoke1 failed)",
+        "{record:#}"
+    );
+    assert_eq!(
+        vm_suites(&record),
+        [
+            ("bookworm".into(), "passed".into(), "default".into(), 1, 0),
+            ("trixie".into(), "failed".into(), "trixie".into(), 0, 1)
+        ]
+    );
+    assert_eq!(record.get("promotion"), None, "{record:#}");
+    let apt = sb.path("apt");
+    let listed = sb
+        .bk(&repo, &["repo", "list", apt.to_str().expect("utf8")])
+        .ok()
+        .stdout;
+    assert_eq!(listed, "stable-staging/main hello 2.0.0-1 all\n");
 }
 
 /// A repository whose tags carry the given `.buildkit.toml` texts (v1.0.0,
