@@ -11,7 +11,6 @@ use git_buildkit::time;
 use git_buildkit::vm::exec::{ExecRequest, MAX_STDIN};
 use git_buildkit::vm::image::{host_mirror, host_suite, CreateOptions};
 use git_buildkit::vm::kept::{self, RunState};
-use git_buildkit::vm::matrix::{Matrix, MatrixKind, SuiteOutcome};
 use git_buildkit::vm::qemu::Forward;
 use git_buildkit::vm::run::{self, AccelChoice};
 use git_buildkit::vm::values::{parse_mode, TimeLimit};
@@ -509,7 +508,7 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
     };
     let commit = repo.resolve(&tag)?;
     let config = package::load_config(&repo, &commit, &tag)?;
-    let matrix = matrix_suites(&args, &config)?;
+    let matrix = super::vm_matrix::matrix_suites(&args, &config)?;
     let options = pipeline_options(false)?;
     let apt_dir = match args.repo {
         Some(dir) => dir,
@@ -554,43 +553,12 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
             &suites,
             ui,
         )?;
-        return report_matrix(ui, &matrix, args.json, args.junit.as_deref());
+        return super::vm_matrix::report_matrix(ui, &matrix, args.json, args.junit.as_deref());
     }
     let (spec, skipped) = plan_vm_test(&repo, &tag, &commit, &config, &store, &test_options, ui)?;
     let mut verdict = run::run(&store, &spec, ui)?;
     verdict.tests.extend(skipped);
     report(ui, &tag, &verdict, args.json, args.junit.as_deref())
-}
-
-/// The suites of the matrix: `--on`, else `[vm] suites` unless `--vm`
-/// names one image; `None`: a single run. Checked as `[vm] suites` is;
-/// several suites cannot share forwarded host ports.
-fn matrix_suites(
-    args: &TestArgs,
-    config: &git_buildkit::config::Config,
-) -> Result<Option<Vec<String>>, CliError> {
-    let vm = config.vm.clone().unwrap_or_default();
-    let suites = if !args.on.is_empty() {
-        git_buildkit::vm::matrix::check_suites(args.on.iter().map(String::as_str))
-            .map_err(|(_, e)| usage(anyhow::anyhow!("--on: {e}")))?;
-        args.on.clone()
-    } else if args.image.is_some() {
-        return Ok(None);
-    } else {
-        let Some(suites) = vm.suite_names() else {
-            return Ok(None);
-        };
-        suites
-    };
-    let forwards = !args.forward.is_empty() || (args.keep && !vm.forward.is_empty());
-    if suites.len() > 1 && forwards {
-        return Err(usage(anyhow::anyhow!(
-            "forwarded ports need a single suite: {} VMs cannot share a host port",
-            suites.len()
-        ))
-        .hint("keep one suite with --on SUITE"));
-    }
-    Ok(Some(suites))
 }
 
 /// The suites `vm-test` was asked for.
@@ -735,7 +703,7 @@ pub fn report(
 }
 
 /// Writes the JUnit report `junit` makes from the time and this host's name.
-fn write_junit(
+pub(super) fn write_junit(
     path: &std::path::Path,
     junit: impl FnOnce(&str, &str) -> String,
 ) -> Result<(), CliError> {
@@ -751,7 +719,7 @@ fn write_junit(
 }
 
 /// Where a kept run is, and how to reach it.
-fn kept_notes(ui: &Ui, verdict: &Verdict) {
+pub(super) fn kept_notes(ui: &Ui, verdict: &Verdict) {
     if let Some(dir) = &verdict.kept {
         let id = &verdict.run_id;
         if verdict.running {
@@ -772,68 +740,6 @@ fn kept_notes(ui: &Ui, verdict: &Verdict) {
             ));
         }
     }
-}
-
-/// Prints a matrix's verdicts (text or JSON: each suite's summary under
-/// its heading, then a line per suite), writes JUnit (a testsuite per
-/// suite), and maps it to the worst suite's exit code.
-pub fn report_matrix(
-    ui: &Ui,
-    matrix: &Matrix,
-    json: bool,
-    junit: Option<&std::path::Path>,
-) -> Result<(), CliError> {
-    if let Some(path) = junit {
-        write_junit(path, |timestamp, hostname| {
-            matrix.junit(timestamp, hostname)
-        })?;
-    }
-    if json {
-        print_json(ui, matrix)?;
-    } else {
-        for line in matrix_summary(matrix) {
-            ui.out(&line);
-        }
-    }
-    for suite in &matrix.suites {
-        if let SuiteOutcome::Ran(verdict) = &suite.outcome {
-            kept_notes(ui, verdict);
-        }
-    }
-    if matrix.kind() == MatrixKind::Passed {
-        return Ok(());
-    }
-    let failures = matrix.failures();
-    Err(CliError::new(
-        matrix.exit_code(),
-        anyhow::anyhow!(
-            "{}: {} of {} suites did not pass: {}",
-            matrix.tag,
-            failures.len(),
-            matrix.suites.len(),
-            failures.join(", ")
-        ),
-    ))
-}
-
-/// The human summary of a matrix: each suite's under a heading, then one
-/// line per suite.
-pub fn matrix_summary(matrix: &Matrix) -> Vec<String> {
-    let mut lines = Vec::new();
-    for suite in &matrix.suites {
-        match &suite.outcome {
-            SuiteOutcome::Ran(verdict) => {
-                lines.push(format!("== {} (image {}) ==", suite.suite, verdict.image));
-                lines.extend(summary(&matrix.tag, verdict));
-            }
-            SuiteOutcome::Error { message, .. } => {
-                lines.push(format!("== {} ==", suite.suite));
-                lines.push(format!("not tested: {message}"));
-            }
-        }
-    }
-    lines.extend(matrix.suites.iter().map(|s| s.line()));
-    lines
 }
 
 /// The human summary: one line per test, then the verdict with timings.
