@@ -436,6 +436,9 @@ impl RepoConfig {
 pub struct VmConfig {
     /// Base image name (checked when read).
     pub image: Option<Spanned<String>>,
+    /// The Debian suites to test on, each on its own image, side by side
+    /// (checked when read; not with `image`).
+    pub suites: Option<Spanned<Vec<Spanned<String>>>>,
     /// Guest memory, e.g. `"512M"`.
     pub memory: Option<Memory>,
     /// Guest CPUs.
@@ -461,6 +464,40 @@ pub struct VmConfig {
     /// them.
     #[serde(default)]
     pub forward: Vec<Spanned<String>>,
+}
+
+impl VmConfig {
+    /// The suites of the matrix, if any (checked when the file was read).
+    pub fn suite_names(&self) -> Option<Vec<String>> {
+        self.suites
+            .as_ref()
+            .map(|list| list.get_ref().iter().map(|s| s.get_ref().clone()).collect())
+    }
+
+    /// `suites`: not with `image`, not empty, each a suite name, none twice.
+    fn validate_suites(
+        &self,
+        err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let Some(suites) = &self.suites else {
+            return Ok(());
+        };
+        if self.image.is_some() {
+            return Err(err(
+                suites.span(),
+                "[vm] suites and [vm] image exclude each other: each suite has its own image (the one named after it, else the default image when it is of that suite)".into(),
+            ));
+        }
+        let list = suites.get_ref();
+        if list.is_empty() {
+            return Err(err(
+                suites.span(),
+                "[vm] suites is empty: name at least one suite, or leave it out".into(),
+            ));
+        }
+        crate::vm::matrix::check_suites(list.iter().map(|s| s.get_ref().as_str()))
+            .map_err(|(i, e)| err(list[i].span(), format!("[vm] suites: {e}")))
+    }
 }
 
 /// `[hooks]`.
@@ -507,6 +544,9 @@ impl Config {
         if let Some(image) = self.vm.as_ref().and_then(|vm| vm.image.as_ref()) {
             crate::vm::image::check_name("image name", image.get_ref())
                 .map_err(|e| err(image.span(), e.to_string()))?;
+        }
+        if let Some(vm) = &self.vm {
+            vm.validate_suites(&err)?;
         }
         for forward in self.vm.iter().flat_map(|vm| &vm.forward) {
             crate::vm::qemu::Forward::parse(forward.get_ref())
@@ -1026,5 +1066,33 @@ assets = [{ src = "hello", dest = "/usr/bin/hello", mode = "0755" }]
         for (text, want) in cases {
             assert_eq!(error_of(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn vm_suites_are_checked_where_they_are_written() {
+        let cases = [
+            ("image = \"py\"\nsuites = [\"bookworm\"]", "v1.0.0:.buildkit.toml:3:10: [vm] suites and [vm] image exclude each other: each suite has its own image (the one named after it, else the default image when it is of that suite)"),
+            ("suites = [\"bookworm\", \"trixie\", \"bookworm\"]", "v1.0.0:.buildkit.toml:2:33: [vm] suites: suite \"bookworm\" is listed twice"),
+            ("suites = [\"bookworm\", \"../etc\"]", "v1.0.0:.buildkit.toml:2:23: [vm] suites: invalid suite \"../etc\": use letters, digits, '.', '_' and '-'"),
+            ("suites = [\"a/b\"]", "v1.0.0:.buildkit.toml:2:11: [vm] suites: invalid suite \"a/b\": use letters, digits, '.', '_' and '-'"),
+            ("suites = [\"\"]", "v1.0.0:.buildkit.toml:2:11: [vm] suites: invalid suite \"\": use letters, digits, '.', '_' and '-'"),
+            ("suites = []", "v1.0.0:.buildkit.toml:2:10: [vm] suites is empty: name at least one suite, or leave it out"),
+            ("suites = \"trixie\"", "v1.0.0:.buildkit.toml:2:10: invalid type: string \"trixie\", expected a sequence"),
+        ];
+        for (lines, want) in cases {
+            let text = format!("[vm]\n{lines}\nsmoke = [\"true\"]\n");
+            assert_eq!(error_of(&text), want, "{text}");
+        }
+        let good = Config::parse(
+            "[vm]\nsuites = [\"bookworm\", \"trixie\"]\n",
+            "HEAD:.buildkit.toml",
+        )
+        .expect("parses");
+        let vm = good.vm.expect("[vm]");
+        assert_eq!(
+            vm.suite_names(),
+            Some(vec!["bookworm".to_owned(), "trixie".to_owned()])
+        );
+        assert_eq!(VmConfig::default().suite_names(), None);
     }
 }

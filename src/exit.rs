@@ -264,6 +264,9 @@ impl VmError {
             | VmError::StdinTooLarge { .. }
             | VmError::OutOfRange { .. }
             | VmError::NoImage { .. }
+            | VmError::NoSuiteImage { .. }
+            | VmError::SuiteMismatch { .. }
+            | VmError::DuplicateSuite { .. }
             | VmError::NoRun { .. } => ExitCode::Usage,
             VmError::Interrupted => ExitCode::Interrupted,
             _ => ExitCode::Testbed,
@@ -308,6 +311,7 @@ impl StepError {
             StepError::VmPlan(e) => e.exit_code(),
             StepError::Vm(e) => e.exit_code(),
             StepError::VmVerdict { kind, .. } => kind.exit_code(),
+            StepError::VmMatrix { code, .. } => *code,
         }
     }
 }

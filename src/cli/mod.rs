@@ -21,6 +21,7 @@ mod ui;
 mod verify;
 mod version;
 mod vm;
+mod vm_matrix;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -307,13 +307,15 @@ fn summary(record: &Record) -> Vec<String> {
     if let Some(repo) = &record.repo {
         field("repository", repo_summary(repo));
     }
-    if let Some(vm) = &record.vm {
-        field("vm-test", vm_summary(vm));
+    label = "vm-test";
+    for vm in record.vm_records() {
+        field(label, vm_summary(vm));
         if let Some(upgrade) = &vm.upgrade {
             for line in super::vm::upgrade_lines(upgrade) {
                 field("", line);
             }
         }
+        label = "";
     }
     if let Some(promotion) = &record.promotion {
         field("promoted", promotion_summary(promotion));
@@ -373,23 +375,35 @@ fn repo_summary(repo: &RepoRecord) -> String {
 /// The `vm-test` line of a record.
 fn vm_summary(vm: &VmRecord) -> String {
     let t = &vm.seconds;
-    format!(
-        "{} ({} passed, {} failed, {} skipped) on image {} ({}), {} {}; \
+    let suite = vm
+        .suite
+        .as_deref()
+        .map(|s| format!("{s}: "))
+        .unwrap_or_default();
+    if vm.verdict == "error" {
+        return format!(
+            "{suite}error: {}",
+            vm.error.as_deref().unwrap_or("no reason given")
+        );
+    }
+    suite
+        + &format!(
+            "{} ({} passed, {} failed, {} skipped) on image {} ({}), {} {}; \
          boot {:.1}s, update {:.1}s, install {:.1}s, tests {:.1}s, total {:.1}s",
-        vm.verdict,
-        vm.passed,
-        vm.failed,
-        vm.skipped,
-        vm.image,
-        vm.image_key,
-        vm.accel,
-        vm.mode,
-        t.boot,
-        t.update,
-        t.install,
-        t.test,
-        t.total
-    )
+            vm.verdict,
+            vm.passed,
+            vm.failed,
+            vm.skipped,
+            vm.image,
+            vm.image_key,
+            vm.accel,
+            vm.mode,
+            t.boot,
+            t.update,
+            t.install,
+            t.test,
+            t.total
+        )
 }
 
 #[cfg(test)]
@@ -450,6 +464,7 @@ mod tests {
                 created: true,
             }),
             vm: None,
+            vm_suites: Vec::new(),
             commands: Vec::new(),
             output: None,
             promotion: None,
@@ -484,6 +499,40 @@ error      bad file
 commit     c0ffee
 started    1970-01-01 00:00 UTC
 finished   1970-01-01 00:00 UTC"
+        );
+    }
+
+    #[test]
+    fn show_has_a_line_per_suite_of_a_matrix() {
+        let vm = |suite: &str, verdict: &str, error: &str| {
+            format!(
+                r#"{{"suite":"{suite}","verdict":"{verdict}","accel":"tcg","mode":"fast","image":"default",
+                "image_key":"k","passed":1,"failed":0,"skipped":0,"error":{error},
+                "seconds":{{"boot":1.0,"update":2.0,"install":3.0,"test":4.0,"total":10.0}}}}"#
+            )
+        };
+        let matrix = record(&format!(
+            r#"{{"schema":1,"tag":"v1.2.0","commit":"c0ffee","version":"1.2.0","result":"failed",
+                "failed_stage":"vm-test","error":"not every suite passed: trixie (no image)","stages":[],
+                "packages":[],"repo":null,"vm_suites":[{},{}],
+                "started":0,"finished":0,"tool":"git-buildkit 0.1.0"}}"#,
+            vm("bookworm", "passed", "null"),
+            vm(
+                "trixie",
+                "error",
+                "\"there is no VM image for Debian trixie\""
+            ),
+        ));
+        assert_eq!(
+            summary(&matrix).join("\n"),
+            "v1.2.0 failed at vm-test
+error      not every suite passed: trixie (no image)
+commit     c0ffee
+version    1.2.0
+started    1970-01-01 00:00 UTC
+finished   1970-01-01 00:00 UTC
+vm-test    bookworm: passed (1 passed, 0 failed, 0 skipped) on image default (k), tcg fast; boot 1.0s, update 2.0s, install 3.0s, tests 4.0s, total 10.0s
+           trixie: error: there is no VM image for Debian trixie"
         );
     }
 }

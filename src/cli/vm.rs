@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use git_buildkit::config::FILE_NAME;
 use git_buildkit::package;
-use git_buildkit::pipeline::{plan_vm_test, TagTestOptions};
+use git_buildkit::pipeline::{plan_vm_test, test_suites, TagTestOptions};
 use git_buildkit::progress::Listener;
 use git_buildkit::time;
 use git_buildkit::vm::exec::{ExecRequest, MAX_STDIN};
@@ -224,9 +224,21 @@ pub struct DestroyArgs {
 /// their phase (released/, upgraded/, reinstalled/); a failure against the
 /// released versions is reported but not counted. --no-upgrade skips it.
 ///
+/// With --on SUITE (repeatable, or comma-separated) or `[vm] suites`, the
+/// same tests run on each Debian suite, side by side (as many at once as
+/// there are cores), each on its own image: the image named after the
+/// suite, else the default image when it is of that suite. Each suite gets
+/// its verdict (streamed lines start with `[suite] `), then one line each:
+/// `bookworm: PASS 3.1 s`. --on is the release the guest runs; --suite is
+/// the suite of the apt repository the tag's packages come from. --vm
+/// tests one image and ignores `[vm] suites`.
+///
 /// Exit codes: 0 every test passed, 1 a test failed (or the upgrade, the
 /// purge or the reinstall), 2 usage or configuration, 3 the VM or the
-/// install failed (no verdict on the tests).
+/// install failed (no verdict on the tests). With several suites, the
+/// worst suite's: a test bed failure (3) beats a failed test (1); a suite
+/// that could not be planned (a dependency its Debian release lacks) or
+/// run has its error's code.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   git buildkit vm-test                          the newest version tag with a .buildkit.toml
@@ -235,7 +247,10 @@ pub struct DestroyArgs {
   git buildkit vm-test v1.2.0 --keep --forward 8080:80   http://127.0.0.1:8080/ is guest port 80
   git buildkit vm-test --json | jq -r '.verdict, .phases.total'
   git buildkit vm-test --junit report.xml
-  git buildkit vm-test v1.2.0 --suite staging --upgrade-from stable   fresh install and upgrade")]
+  git buildkit vm-test v1.2.0 --suite staging --upgrade-from stable   fresh install and upgrade
+  git buildkit vm-test v1.2.0 --on bookworm --on trixie   on Debian 12 and 13, side by side
+  git buildkit vm create trixie --suite trixie             the image --on trixie uses
+  git buildkit vm-test --on bookworm,trixie --json | jq -r '.suites[] | .suite + \" \" + .verdict'")]
 pub struct TestArgs {
     /// The version tag (default: the newest one whose commit has a .buildkit.toml).
     #[arg(value_name = "REF")]
@@ -243,6 +258,15 @@ pub struct TestArgs {
     /// The base image (default: [vm] image, else "default").
     #[arg(long = "vm", value_name = "NAME")]
     pub image: Option<String>,
+    /// Test on the Debian release SUITE, each on its own image
+    /// (repeatable, or comma-separated; default: [vm] suites).
+    #[arg(
+        long = "on",
+        value_name = "SUITE",
+        value_delimiter = ',',
+        conflicts_with = "image"
+    )]
+    pub on: Vec<String>,
     /// KVM or software emulation.
     #[arg(long, value_enum, default_value = "auto")]
     pub accel: AccelArg,
@@ -264,8 +288,9 @@ pub struct TestArgs {
     /// The apt repository (default: [repo] path of the tag's .buildkit.toml).
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
-    /// The suite the tag's packages are installed from (default: [repo]
-    /// suite, else the repository's first).
+    /// The suite of the apt repository the tag's packages are installed
+    /// from (default: [repo] suite, else the repository's first); the
+    /// guest's Debian release is --on.
     #[arg(long, value_name = "SUITE")]
     pub suite: Option<String>,
     /// Test the upgrade from the released versions in SUITE of the same
@@ -507,12 +532,13 @@ fn list(ui: &Ui, store: &ImageStore, args: &ListArgs) -> Result<(), CliError> {
 pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
     let repo = open_repo()?;
     let mode = args.mode.as_deref().map(parse_mode).transpose()?;
-    let tag = match args.reference {
+    let tag = match args.reference.clone() {
         Some(reference) => reference,
         None => latest_tag(ui, &repo)?,
     };
     let commit = repo.resolve(&tag)?;
     let config = package::load_config(&repo, &commit, &tag)?;
+    let matrix = super::vm_matrix::matrix_suites(&args, &config)?;
     let options = pipeline_options(false)?;
     let apt_dir = match args.repo {
         Some(dir) => dir,
@@ -547,6 +573,19 @@ pub fn test(ui: &Ui, args: TestArgs) -> Result<(), CliError> {
         cold: args.cold,
         archive: options.foreign.clone(),
     };
+    if let Some(suites) = matrix {
+        let matrix = test_suites(
+            &repo,
+            &tag,
+            &commit,
+            &config,
+            &store,
+            &test_options,
+            &suites,
+            ui,
+        )?;
+        return super::vm_matrix::report_matrix(ui, &matrix, args.json, args.junit.as_deref());
+    }
     let (spec, skipped) = plan_vm_test(&repo, &tag, &commit, &config, &store, &test_options, ui)?;
     let mut verdict = run::run(&store, &spec, ui)?;
     verdict.tests.extend(skipped);
@@ -647,14 +686,8 @@ pub fn report(
     junit: Option<&std::path::Path>,
 ) -> Result<(), CliError> {
     if let Some(path) = junit {
-        let hostname = std::fs::read_to_string("/etc/hostname")
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_default();
-        let timestamp = time::iso8601(time::signed(time::unix_now()));
-        std::fs::write(path, verdict.junit(&timestamp, &hostname)).map_err(|e| {
-            super::error::failed(
-                anyhow::Error::new(e).context(format!("could not write {}", path.display())),
-            )
+        write_junit(path, |timestamp, hostname| {
+            verdict.junit(timestamp, hostname)
         })?;
     }
     if json {
@@ -664,26 +697,7 @@ pub fn report(
             ui.out(&line);
         }
     }
-    if let Some(dir) = &verdict.kept {
-        let id = &verdict.run_id;
-        if verdict.running {
-            ui.note(&format!(
-                "the run's VM keeps running (in {}): `git buildkit vm exec {id} -- CMD` runs a command in it, `git buildkit vm destroy {id}` stops and removes it",
-                dir.display()
-            ));
-            for forward in &verdict.forwards {
-                ui.note(&format!(
-                    "http://127.0.0.1:{}/ (127.0.0.1:{}) reaches guest port {}",
-                    forward.host, forward.host, forward.guest
-                ));
-            }
-        } else {
-            ui.note(&format!(
-                "the run is kept in {}: `git buildkit vm shell {id}` boots it",
-                dir.display()
-            ));
-        }
-    }
+    kept_notes(ui, verdict);
     match verdict.verdict {
         VerdictKind::Passed => Ok(()),
         VerdictKind::Failed => {
@@ -715,6 +729,46 @@ pub fn report(
                 );
             }
             Err(e)
+        }
+    }
+}
+
+/// Writes the JUnit report `junit` makes from the time and this host's name.
+pub(super) fn write_junit(
+    path: &std::path::Path,
+    junit: impl FnOnce(&str, &str) -> String,
+) -> Result<(), CliError> {
+    let hostname = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    let timestamp = time::iso8601(time::signed(time::unix_now()));
+    std::fs::write(path, junit(&timestamp, &hostname)).map_err(|e| {
+        super::error::failed(
+            anyhow::Error::new(e).context(format!("could not write {}", path.display())),
+        )
+    })
+}
+
+/// Where a kept run is, and how to reach it.
+pub(super) fn kept_notes(ui: &Ui, verdict: &Verdict) {
+    if let Some(dir) = &verdict.kept {
+        let id = &verdict.run_id;
+        if verdict.running {
+            ui.note(&format!(
+                "the run's VM keeps running (in {}): `git buildkit vm exec {id} -- CMD` runs a command in it, `git buildkit vm destroy {id}` stops and removes it",
+                dir.display()
+            ));
+            for forward in &verdict.forwards {
+                ui.note(&format!(
+                    "http://127.0.0.1:{}/ (127.0.0.1:{}) reaches guest port {}",
+                    forward.host, forward.host, forward.guest
+                ));
+            }
+        } else {
+            ui.note(&format!(
+                "the run is kept in {}: `git buildkit vm shell {id}` boots it",
+                dir.display()
+            ));
         }
     }
 }

@@ -204,6 +204,7 @@ pub const REFERENCE: &[Table] = &[
         probe: "[vm]\nBOGUS = 1\n",
         keys: &[
             key("image", "string", "\"default\"", "the base image name"),
+            key("suites", "array of strings", "none (one run on image)", "Debian suites tested side by side, each on the image named after it (or a default of that suite); not with image"),
             key("memory", "string", "\"512M\"", "guest memory (128M to 64G)"),
             key("cpus", "integer", "1", "guest CPUs (1 to 64)"),
             key("smoke", "array of strings", "[]", "commands run in the guest after installing"),

@@ -39,6 +39,13 @@ pub enum StepError {
     /// The VM test ran and did not pass: `kind` is failed or test bed failed.
     #[error("{}: {detail}", kind.word())]
     VmVerdict { kind: VerdictKind, detail: String },
+    /// A suite of `[vm] suites` did not pass: `detail` names each such
+    /// suite and why; `code` is the worst suite's exit code.
+    #[error("not every suite passed: {detail}")]
+    VmMatrix {
+        code: crate::exit::ExitCode,
+        detail: String,
+    },
     /// Pushing the repository to a `[repo] mirror` failed (the local
     /// repository is published; `git buildkit repo push` retries).
     #[error("the repository is published, but pushing it to a mirror failed")]
@@ -114,7 +121,9 @@ impl StepError {
             StepError::Sign(e) => e.hint(),
             StepError::VmPlan(e) => e.hint(),
             StepError::Vm(e) => e.hint(),
-            StepError::VmVerdict { .. } | StepError::VmUnpublished => Some(
+            StepError::VmVerdict { .. }
+            | StepError::VmMatrix { .. }
+            | StepError::VmUnpublished => Some(
                 "`git buildkit show TAG` has the record; `git buildkit vm-test TAG --keep` reruns it and keeps the VM".into(),
             ),
             StepError::SourceRelease(e) => e.hint(),

@@ -23,7 +23,8 @@
 //! [`Record`] of a run (`record`), the git note holding it (`note`), the
 //! run lock and state directories (`run_lock`), running the stages (`run`),
 //! the publish stage (`publish`), a tag resolved into the plain plan a VM
-//! test runs (`vm_plan`), the vm-test stage (`vm_test`), the source release of a tag
+//! test runs (`vm_plan`), the same on each suite of a matrix (`vm_matrix`),
+//! the vm-test stage (`vm_test`), the source release of a tag
 //! (`source_release`), `verify`: a tag rebuilt and compared with what was
 //! published (`verify`, `deb_diff`), and the errors (`error`).
 
@@ -39,6 +40,7 @@ mod run_lock;
 mod source_release;
 mod stage;
 mod verify;
+mod vm_matrix;
 mod vm_plan;
 mod vm_test;
 
@@ -63,4 +65,5 @@ pub use self::source_release::{
 };
 pub use self::stage::{check_order as check_stage_order, stages, Stage, Step};
 pub use self::verify::{verify, Check, Difference, VerifyError, VerifyOptions, VerifyReport};
+pub use self::vm_matrix::test_suites;
 pub use self::vm_plan::{plan_vm_test, TagTestOptions};

@@ -39,9 +39,13 @@ pub struct Record {
     pub python: Vec<crate::package::python::PythonReport>,
     /// Where they were published.
     pub repo: Option<RepoRecord>,
-    /// The VM test's verdict.
+    /// The VM test's verdict (a single run: no `[vm] suites`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vm: Option<VmRecord>,
+    /// The VM test's verdict on each suite of `[vm] suites`, in order
+    /// (each with its `suite`); a single run has `vm` instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vm_suites: Vec<VmRecord>,
     /// The build and test commands that ran, with their durations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<crate::package::BuildReport>,
@@ -155,10 +159,15 @@ pub struct PromotionRecord {
     pub at: u64,
 }
 
-/// The VM test of a record.
+/// The VM test of a record (of one suite of a matrix).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VmRecord {
-    /// `passed`, `failed` or `testbed-failed`.
+    /// The Debian suite, in a matrix (`[vm] suites`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
+    /// `passed`, `failed` or `testbed-failed`; in a matrix, `error` for a
+    /// suite that could not be planned or run (`error` says why, and the
+    /// other fields are empty).
     pub verdict: String,
     /// The accelerator: `kvm` or `tcg`.
     pub accel: String,
@@ -213,6 +222,7 @@ impl Record {
             python: Vec::new(),
             repo: None,
             vm: None,
+            vm_suites: Vec::new(),
             commands: Vec::new(),
             output: None,
             promotion: None,
@@ -221,6 +231,11 @@ impl Record {
             finished: started,
             tool: concat!("git-buildkit ", env!("CARGO_PKG_VERSION")).to_owned(),
         }
+    }
+
+    /// The VM test's verdicts: the single run's, or each suite's.
+    pub fn vm_records(&self) -> impl Iterator<Item = &VmRecord> {
+        self.vm.iter().chain(&self.vm_suites)
     }
 
     /// The note's text: pretty JSON and a newline (stable under git's stripspace).
@@ -346,7 +361,7 @@ mod tests {
             "seconds": {"boot": 1.0, "update": 2.0, "install": 3.0, "test": 4.0, "total": 10.0},
             "error": null}"#;
         let mut vm: VmRecord = serde_json::from_str(old).expect("an old note's record");
-        assert_eq!(vm.upgrade, None);
+        assert_eq!((vm.upgrade.as_ref(), vm.suite.as_ref()), (None, None));
         let json = serde_json::to_string(&vm).expect("json");
         assert!(!json.contains("upgrade"), "{json}");
         vm.upgrade = Some(UpgradeReport {
@@ -372,5 +387,54 @@ mod tests {
             "{json}"
         );
         assert_eq!(serde_json::from_str::<VmRecord>(&json).expect("reads"), vm);
+    }
+
+    #[test]
+    fn a_record_with_one_vm_record_reads_and_writes_as_before_and_a_matrix_keeps_each_suite() {
+        let vm = r#"{"verdict": "passed", "accel": "tcg", "mode": "fast", "image": "default",
+            "image_key": "k", "passed": 1, "failed": 0, "skipped": 0,
+            "seconds": {"boot": 1.0, "update": 2.0, "install": 3.0, "test": 4.0, "total": 10.0},
+            "error": null}"#;
+        let old = format!(
+            r#"{{"schema": 1, "tag": "v1.0.0", "commit": "c0ffee", "version": "1.0.0",
+            "result": "succeeded", "failed_stage": null, "error": null, "stages": [],
+            "packages": [], "repo": null, "vm": {vm}, "started": 1, "finished": 2,
+            "tool": "git-buildkit 0.1.0"}}"#
+        );
+        let record = Record::from_note(&old, "c0ffee").expect("an old note");
+        assert_eq!(record.vm_suites, []);
+        let single: Vec<(Option<&str>, &str)> = record
+            .vm_records()
+            .map(|v| (v.suite.as_deref(), v.verdict.as_str()))
+            .collect();
+        assert_eq!(single, [(None, "passed")]);
+        let text = record.to_note();
+        assert!(
+            !text.contains("vm_suites") && !text.contains("\"suite\""),
+            "{text}"
+        );
+        assert_eq!(Record::from_note(&text, "c0ffee").expect("reads"), record);
+
+        let mut matrix = record.clone();
+        let one = matrix.vm.take().expect("vm");
+        matrix.vm_suites = ["bookworm", "trixie"]
+            .map(|suite| VmRecord {
+                suite: Some(suite.into()),
+                ..one.clone()
+            })
+            .to_vec();
+        let text = matrix.to_note();
+        let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(json.get("vm"), None, "{text}");
+        let suites: Vec<&str> = json["vm_suites"]
+            .as_array()
+            .expect("vm_suites")
+            .iter()
+            .map(|v| v["suite"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(suites, ["bookworm", "trixie"]);
+        let back = Record::from_note(&text, "c0ffee").expect("reads");
+        assert_eq!(back, matrix);
+        assert_eq!(back.vm_records().count(), 2);
     }
 }

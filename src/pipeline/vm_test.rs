@@ -1,10 +1,14 @@
 //! The vm-test stage: the tag's packages, just published, installed in a
 //! throw-away VM from that repository, and the smoke tests run there. The
-//! verdict, the accelerator and the phase timings go into the record.
+//! verdict, the accelerator and the phase timings go into the record. With
+//! `[vm] suites`, on each suite's image side by side: one record per suite,
+//! and the stage passes (so a gated run promotes) only if every suite did.
 
 use super::run::Work;
+use super::vm_matrix::test_suites;
 use super::vm_plan::{plan_vm_test, TagTestOptions};
 use super::{Record, StepError, VmRecord, VmSeconds};
+use crate::vm::matrix::{Matrix, MatrixKind, SuiteOutcome};
 use crate::vm::run::{self, AccelChoice};
 use crate::vm::{ImageStore, Verdict, VerdictKind};
 
@@ -45,6 +49,26 @@ impl Work<'_> {
                 source,
             }
         })?);
+        if let Some(suites) = self.config.vm.as_ref().and_then(|vm| vm.suite_names()) {
+            let matrix = test_suites(
+                self.repo,
+                self.tag,
+                &self.commit,
+                self.config,
+                store,
+                &options,
+                &suites,
+                self.listener,
+            )?;
+            record.vm_suites = matrix_records(&matrix);
+            return match matrix.kind() {
+                MatrixKind::Passed => Ok(()),
+                _ => Err(StepError::VmMatrix {
+                    code: matrix.exit_code(),
+                    detail: matrix.failures().join(", "),
+                }),
+            };
+        }
         let (spec, skipped) = plan_vm_test(
             self.repo,
             self.tag,
@@ -82,10 +106,49 @@ impl Work<'_> {
     }
 }
 
+/// One record per suite of a matrix; a suite that could not run has its
+/// error and empty fields.
+fn matrix_records(matrix: &Matrix) -> Vec<VmRecord> {
+    matrix
+        .suites
+        .iter()
+        .map(|s| {
+            let record = match &s.outcome {
+                SuiteOutcome::Ran(verdict) => vm_record(verdict),
+                SuiteOutcome::Error { message, .. } => VmRecord {
+                    suite: None,
+                    verdict: "error".into(),
+                    accel: String::new(),
+                    mode: String::new(),
+                    image: String::new(),
+                    image_key: String::new(),
+                    passed: 0,
+                    failed: 0,
+                    skipped: 0,
+                    seconds: VmSeconds {
+                        boot: 0.0,
+                        update: 0.0,
+                        install: 0.0,
+                        test: 0.0,
+                        total: 0.0,
+                    },
+                    error: Some(message.clone()),
+                    upgrade: None,
+                },
+            };
+            VmRecord {
+                suite: Some(s.suite.clone()),
+                ..record
+            }
+        })
+        .collect()
+}
+
 fn vm_record(verdict: &Verdict) -> VmRecord {
     let (passed, failed, skipped) = verdict.counts();
     let p = &verdict.phases;
     VmRecord {
+        suite: None,
         verdict: match verdict.verdict {
             VerdictKind::Passed => "passed",
             VerdictKind::Failed => "failed",

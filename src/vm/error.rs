@@ -32,6 +32,16 @@ pub enum VmError {
     /// No image of that name.
     #[error("there is no VM image named {name:?}")]
     NoImage { name: String },
+    /// No image for a suite of the matrix: none named after it, and the
+    /// default image is of another suite.
+    #[error("there is no VM image for Debian {suite}")]
+    NoSuiteImage { suite: String },
+    /// The image named after a suite of the matrix holds another suite.
+    #[error("the VM image {suite:?} is Debian {actual}, not {suite}")]
+    SuiteMismatch { suite: String, actual: String },
+    /// A suite listed twice in a matrix.
+    #[error("suite {suite:?} is listed twice")]
+    DuplicateSuite { suite: String },
     /// No kept run of that id.
     #[error("there is no kept run {id:?}")]
     NoRun { id: String },
@@ -115,6 +125,12 @@ impl VmError {
         match self {
             VmError::NoImage { name } => Some(format!(
                 "build it with `git buildkit vm create {name}` (about a minute; cached afterwards)"
+            )),
+            VmError::NoSuiteImage { suite } => Some(format!(
+                "build it with `git buildkit vm create {suite} --suite {suite}` (about a minute; cached afterwards)"
+            )),
+            VmError::SuiteMismatch { suite, .. } => Some(format!(
+                "build the image of that suite under its name: `git buildkit vm create {suite} --suite {suite}`"
             )),
             VmError::Missing { package, .. } => Some(format!("apt-get install {package}")),
             VmError::NoKvm { .. } => {

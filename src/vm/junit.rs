@@ -3,7 +3,8 @@
 //! results.
 //!
 //! JUnit XML has no single schema; we write the subset both read:
-//! `<testsuites>` holding one `<testsuite>` with its counts, `time`,
+//! `<testsuites>` holding one `<testsuite>` (one per Debian suite of a
+//! suite matrix) with its counts, `time`,
 //! `timestamp` and `hostname`, and a `<testcase>` per test with at most one
 //! `<failure>`, `<error>` (the test bed broke, not the test) or `<skipped>`,
 //! and the captured output in `<system-out>`. Times have three decimals.
@@ -53,37 +54,73 @@ pub struct Case<'a> {
     pub output: &'a str,
 }
 
+/// One `<testsuite>`: a named group of cases run on `hostname`, started
+/// at `timestamp` (ISO 8601). A suite matrix has one per Debian suite.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Suite<'a> {
+    /// The name CI systems show for the group.
+    pub name: &'a str,
+    /// When it started.
+    pub timestamp: &'a str,
+    /// Where it ran.
+    pub hostname: &'a str,
+    /// Its cases.
+    pub cases: &'a [Case<'a>],
+}
+
 /// The JUnit XML document for one suite of tests run on `hostname`, started
 /// at `timestamp` (ISO 8601).
 pub fn junit_xml(suite: &str, timestamp: &str, hostname: &str, cases: &[Case<'_>]) -> String {
+    let one = Suite {
+        name: suite,
+        timestamp,
+        hostname,
+        cases,
+    };
+    junit_suites_xml(suite, &[one])
+}
+
+/// The JUnit XML document for several suites (one `<testsuite>` each),
+/// under one `<testsuites>` named `name` with the totals.
+pub fn junit_suites_xml(name: &str, suites: &[Suite<'_>]) -> String {
+    let all: Vec<&Case<'_>> = suites.iter().flat_map(|s| s.cases).collect();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    xml.push_str(&format!(
+        "<testsuites name=\"{}\" {}>\n",
+        escape(name, Context::Attribute),
+        counts(&all)
+    ));
+    for suite in suites {
+        let cases: Vec<&Case<'_>> = suite.cases.iter().collect();
+        xml.push_str(&format!(
+            "  <testsuite name=\"{}\" {} timestamp=\"{}\" hostname=\"{}\">\n",
+            escape(suite.name, Context::Attribute),
+            counts(&cases),
+            escape(suite.timestamp, Context::Attribute),
+            escape(suite.hostname, Context::Attribute),
+        ));
+        for case in suite.cases {
+            push_case(&mut xml, case);
+        }
+        xml.push_str("  </testsuite>\n");
+    }
+    xml.push_str("</testsuites>\n");
+    xml
+}
+
+/// The count and time attributes of a group of cases.
+fn counts(cases: &[&Case<'_>]) -> String {
     let count =
         |wanted: fn(&Outcome<'_>) -> bool| cases.iter().filter(|c| wanted(&c.outcome)).count();
     let failures = count(|o| matches!(o, Outcome::Failed { .. }));
     let errors = count(|o| matches!(o, Outcome::Error { .. }));
     let skipped = count(|o| matches!(o, Outcome::Skipped { .. }));
     let total: f64 = cases.iter().map(|c| finite_seconds(c.seconds)).sum();
-    let counts = format!(
+    format!(
         "tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{}\"",
         cases.len(),
         format_seconds(total),
-    );
-
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    xml.push_str(&format!(
-        "<testsuites name=\"{}\" {counts}>\n",
-        escape(suite, Context::Attribute)
-    ));
-    xml.push_str(&format!(
-        "  <testsuite name=\"{}\" {counts} timestamp=\"{}\" hostname=\"{}\">\n",
-        escape(suite, Context::Attribute),
-        escape(timestamp, Context::Attribute),
-        escape(hostname, Context::Attribute),
-    ));
-    for case in cases {
-        push_case(&mut xml, case);
-    }
-    xml.push_str("  </testsuite>\n</testsuites>\n");
-    xml
+    )
 }
 
 /// Appends one `<testcase>` element.

@@ -6,7 +6,8 @@
 //! typed in [`values`]. A kept run's VM stays up after its verdict
 //! ([`kept`]) and runs commands on request ([`exec`]). With an earlier
 //! version released, the same boot tests the upgrade from it, a purge and
-//! a clean reinstall ([`upgrade`]).
+//! a clean reinstall ([`upgrade`]). The same tests on several Debian
+//! releases give one verdict per suite ([`matrix`]).
 //!
 //! A run takes a plan as plain data ([`run::RunSpec`]: the image, the guest
 //! mode and size, the served repository directory with its key and suite,
@@ -27,6 +28,7 @@ pub mod junit;
 pub mod kept;
 pub mod kernel;
 pub mod limits;
+pub mod matrix;
 pub mod plan;
 pub mod qemu;
 pub mod qmp;

@@ -232,12 +232,28 @@ impl Verdict {
     /// The JUnit XML of the run; a test-bed failure is one `error` case.
     pub fn junit(&self, timestamp: &str, hostname: &str) -> String {
         let classname = format!("vm-test.{}", self.mode.name());
-        let mut cases: Vec<junit::Case<'_>> = self
+        junit::junit_xml(
+            &self.junit_name(),
+            timestamp,
+            hostname,
+            &self.junit_cases(&classname),
+        )
+    }
+
+    /// The name of the run's JUnit suite: the packages tested.
+    pub fn junit_name(&self) -> String {
+        format!("git-buildkit vm-test {}", self.packages.join(" "))
+    }
+
+    /// The JUnit cases of the run, filed under `classname`; a test-bed
+    /// failure is one `error` case.
+    pub fn junit_cases<'a>(&'a self, classname: &'a str) -> Vec<junit::Case<'a>> {
+        let mut cases: Vec<junit::Case<'a>> = self
             .tests
             .iter()
             .map(|t| junit::Case {
                 name: &t.name,
-                classname: &classname,
+                classname,
                 seconds: t.seconds,
                 outcome: match t.outcome {
                     TestOutcome::Pass => junit::Outcome::Passed,
@@ -254,17 +270,12 @@ impl Verdict {
         if let (VerdictKind::TestbedFailed, Some(error)) = (self.verdict, &self.error) {
             cases.push(junit::Case {
                 name: "testbed",
-                classname: &classname,
+                classname,
                 seconds: self.phases.total,
                 outcome: junit::Outcome::Error { message: error },
                 output: "",
             });
         }
-        junit::junit_xml(
-            &format!("git-buildkit vm-test {}", self.packages.join(" ")),
-            timestamp,
-            hostname,
-            &cases,
-        )
+        cases
     }
 }

@@ -44,6 +44,7 @@ mod vm;
 mod vm_debian;
 mod vm_exec;
 mod vm_hostile;
+mod vm_matrix;
 mod vm_python;
 mod vm_systemd;
 mod vm_upgrade;
