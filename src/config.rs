@@ -459,6 +459,9 @@ pub struct VmConfig {
     /// test dependencies; for a package whose Recommends are heavy (a
     /// hypervisor) and not needed by its tests.
     pub recommends: Option<bool>,
+    /// Whether a test restores the image's warm snapshot (the guest saved
+    /// once, booted and idle) instead of booting; default true.
+    pub warm: Option<bool>,
     /// Guest ports a kept run (`vm-test --keep`) makes reachable on
     /// 127.0.0.1, `"HOST:GUEST"` (checked when read); `--forward` replaces
     /// them.

@@ -212,6 +212,7 @@ pub const REFERENCE: &[Table] = &[
             key("mode", "string", "\"auto\"", "fast, systemd, or auto (systemd when a package ships units)"),
             key("debian", "boolean", "true", "whether the guest may install from Debian through the caching proxy"),
             key("recommends", "boolean", "true", "whether apt in the guest installs the packages' Recommends (false: only Depends, as autopkgtest)"),
+            key("warm", "boolean", "true", "whether a test restores the image's warm snapshot (saved once, booted and idle) instead of booting"),
             key("forward", "array of strings", "[]", "\"HOST:GUEST\" ports a kept run makes reachable on 127.0.0.1"),
         ],
     },

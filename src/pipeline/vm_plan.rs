@@ -141,7 +141,7 @@ pub fn plan_vm_test(
         forwards: forwards(options, &vm.forward),
         label: tag.to_owned(),
         serve_program: options.serve_program.clone(),
-        warm: !options.cold,
+        warm: !options.cold && vm.warm.unwrap_or(true),
     };
     Ok((spec, plan.skipped))
 }
