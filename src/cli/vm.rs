@@ -14,6 +14,7 @@ use git_buildkit::vm::kept::{self, RunState};
 use git_buildkit::vm::qemu::Forward;
 use git_buildkit::vm::run::{self, AccelChoice};
 use git_buildkit::vm::values::{parse_mode, TimeLimit};
+use git_buildkit::vm::verdict::Start;
 use git_buildkit::vm::{
     ImageStore, Recipe, TestOutcome, Verdict, VerdictKind, VmError, DEFAULT_IMAGE,
 };
@@ -798,9 +799,13 @@ pub fn summary(tag: &str, verdict: &Verdict) -> Vec<String> {
     }
     let (passed, failed, skipped) = verdict.counts();
     let p = &verdict.phases;
+    let start = match verdict.start {
+        Start::Warm => format!(", warm (restore {:.1}s)", p.restore),
+        Start::Cold => String::new(),
+    };
     lines.push(format!(
         "vm-test {tag}: {} ({passed} passed, {failed} failed, {skipped} skipped) \
-         [{} {}; boot {:.1}s, update {:.1}s, install {:.1}s, tests {:.1}s, total {:.1}s]",
+         [{} {}{start}; boot {:.1}s, update {:.1}s, install {:.1}s, tests {:.1}s, total {:.1}s]",
         verdict.verdict.word(),
         verdict.accel.name(),
         verdict.mode.name(),
@@ -902,7 +907,8 @@ mod tests {
             error: None,
             accel: Accel::Tcg,
             mode: GuestMode::Fast,
-            start: git_buildkit::vm::verdict::Start::Cold,
+            start: Start::Cold,
+            snapshot: None,
             image: "default".into(),
             image_key: "k".into(),
             packages: vec!["greet=1.1.0-1".into()],

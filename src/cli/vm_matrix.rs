@@ -118,6 +118,8 @@ mod tests {
             error: None,
             accel: Accel::Tcg,
             mode: GuestMode::Fast,
+            start: git_buildkit::vm::verdict::Start::Cold,
+            snapshot: None,
             image: "default".into(),
             image_key: "k".into(),
             packages: vec!["greet=1.0.0-1".into()],

@@ -478,6 +478,8 @@ mod tests {
                 .then(|| "apt-get install failed\nE: Unable to locate package greet".into()),
             accel: Accel::Tcg,
             mode: GuestMode::Fast,
+            start: crate::vm::verdict::Start::Cold,
+            snapshot: None,
             image: "default".into(),
             image_key: "k".into(),
             packages: vec!["greet=1.0.0-1".into()],

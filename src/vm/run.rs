@@ -199,6 +199,10 @@ pub fn run(
             Some(_) => Start::Warm,
             None => Start::Cold,
         },
+        snapshot: attempt
+            .restore
+            .and(snapshot.as_ref())
+            .map(|s| s.record.key.clone()),
         image: spec.image.name.clone(),
         image_key: spec.image.manifest.key.clone(),
         packages: spec.job.install.clone(),

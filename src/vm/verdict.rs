@@ -135,6 +135,9 @@ pub struct Verdict {
     pub mode: GuestMode,
     /// Whether the guest was restored from a warm snapshot or booted.
     pub start: Start,
+    /// The warm snapshot restored (its key), when `start` is warm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
     /// The image name and its key.
     pub image: String,
     /// The image's recipe key.

@@ -48,6 +48,7 @@ mod vm_matrix;
 mod vm_python;
 mod vm_systemd;
 mod vm_upgrade;
+mod vm_warm;
 mod wheelhouse;
 mod wheels;
 mod worktree;
