@@ -386,9 +386,13 @@ fn vm_summary(vm: &VmRecord) -> String {
             vm.error.as_deref().unwrap_or("no reason given")
         );
     }
+    let start = match vm.start.as_deref() {
+        Some("warm") => format!(", warm (restore {:.1}s)", t.restore),
+        _ => String::new(),
+    };
     suite
         + &format!(
-            "{} ({} passed, {} failed, {} skipped) on image {} ({}), {} {}; \
+            "{} ({} passed, {} failed, {} skipped) on image {} ({}), {} {}{start}; \
          boot {:.1}s, update {:.1}s, install {:.1}s, tests {:.1}s, total {:.1}s",
             vm.verdict,
             vm.passed,

@@ -173,6 +173,10 @@ pub struct VmRecord {
     pub accel: String,
     /// The guest mode: `fast` or `systemd`.
     pub mode: String,
+    /// `warm` (restored from the image's snapshot) or `cold` (booted);
+    /// absent in notes written before warm starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
     /// The image name and its recipe key.
     pub image: String,
     /// The image's recipe key.
@@ -193,10 +197,14 @@ pub struct VmRecord {
 }
 
 /// Phase durations of a VM test, in seconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VmSeconds {
     /// Start of qemu to the job's first line.
     pub boot: f64,
+    /// A warm start: qemu's start to the restored guest running (part of
+    /// `boot`).
+    #[serde(default)]
+    pub restore: f64,
     /// `apt-get update`.
     pub update: f64,
     /// `apt-get install`.
