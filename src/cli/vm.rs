@@ -481,6 +481,7 @@ fn image_json(image: &git_buildkit::vm::Image) -> serde_json::Value {
         "dir": image.dir,
         "disk_usage": image.disk_usage(),
         "manifest": image.manifest,
+        "snapshots": git_buildkit::vm::warm::list(image),
     })
 }
 

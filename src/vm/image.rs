@@ -147,16 +147,24 @@ impl Image {
         self.dir.join("initrd.img")
     }
 
-    /// Bytes used on disk (sparse files count what is allocated).
+    /// Bytes used on disk, its warm snapshots included (sparse files
+    /// count what is allocated).
     pub fn disk_usage(&self) -> u64 {
-        use std::os::unix::fs::MetadataExt;
-        fs::read_dir(&self.dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.metadata().ok())
-            .map(|m| m.blocks() * 512)
-            .sum()
+        fn usage(dir: &Path, depth: u32) -> u64 {
+            use std::os::unix::fs::MetadataExt;
+            fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| Some((e.path(), e.metadata().ok()?)))
+                .map(|(path, m)| match m.is_dir() && depth > 0 {
+                    true => usage(&path, depth - 1),
+                    false => m.blocks() * 512,
+                })
+                .sum()
+        }
+        // The image, warm/, and warm/SNAPSHOT/.
+        usage(&self.dir, 2)
     }
 }
 

@@ -232,9 +232,7 @@ mod tests {
         let soon = Instant::now() + Duration::from_millis(200);
         assert!(qmp.wait_migration(soon).is_err());
         let missing = dir.path().join("none.sock");
-        let error = Qmp::connect(&missing, deadline, &mut || false)
-            .err()
-            .expect("dead");
+        let error = Qmp::connect(&missing, deadline, &mut || false).expect_err("dead");
         assert_eq!(error, "qemu ended before its QMP socket opened");
     }
 }

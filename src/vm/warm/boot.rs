@@ -140,7 +140,9 @@ pub fn ensure(
     if committed.is_err() {
         let _ = fs::remove_dir_all(&tmp);
     }
-    Ok(committed?)
+    let snapshot = committed?;
+    super::remove_unusable(&spec.image, &snapshot.record.qemu);
+    Ok(snapshot)
 }
 
 /// Boots the image cold into `tmp` with `bk.warm`, waits for the guest's

@@ -241,6 +241,40 @@ fn discard_dir(image: &Image, dir: &Path) {
     }
 }
 
+/// The records of the image's complete snapshots, by key.
+pub fn list(image: &Image) -> Vec<Record> {
+    let mut records: Vec<Record> = fs::read_dir(snapshots_dir(image))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| find(image, &entry.file_name().to_string_lossy()))
+        .map(|snapshot| snapshot.record)
+        .collect();
+    records.sort_by(|a, b| a.key.cmp(&b.key));
+    records
+}
+
+/// Removes the image's snapshots saved by another qemu than `qemu` (a
+/// version line): no qemu here can load them again. Under the snapshot's
+/// own lock, so a save in progress is left alone.
+pub fn remove_unusable(image: &Image, qemu: &str) {
+    let dir = snapshots_dir(image);
+    for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let key = entry.file_name().to_string_lossy().into_owned();
+        if key.starts_with('.') {
+            continue;
+        }
+        let record = fs::read(entry.path().join("warm.json"))
+            .ok()
+            .and_then(|text| serde_json::from_slice::<Record>(&text).ok());
+        if record.is_some_and(|r| r.qemu != qemu) {
+            if let Ok(_lock) = lock(image, &key) {
+                discard_dir(image, &entry.path());
+            }
+        }
+    }
+}
+
 /// The size and SHA-256 (hex) of a file.
 fn hash_file(path: &Path) -> Result<(u64, String), VmError> {
     let mut file = File::open(path).map_err(io_at(path))?;
@@ -357,7 +391,10 @@ mod tests {
         let saved = commit(&image, &tmp, record).expect("commit");
         assert!(!tmp.exists());
         assert!(!saved.dir.join("placeholder.img").exists());
+        // Another qemu's snapshots go; this one's stay.
+        remove_unusable(&image, "QEMU emulator version 7.2.22");
         let found = find(&image, key).expect("found");
+        assert_eq!(list(&image), std::slice::from_ref(&found.record));
         assert_eq!(found.record.state_bytes, 6);
         assert_eq!(
             found.record.state_sha256,
@@ -379,6 +416,14 @@ mod tests {
         assert!(find(&image, key).is_none());
         discard(&image, &found);
         assert!(!found.dir.exists());
+        let tmp = new_save_dir(&image, key).expect("tmp");
+        fs::write(tmp.join("state"), b"stream").expect("state");
+        fs::write(tmp.join("disk.qcow2"), b"disk").expect("disk");
+        let mut old = found.record.clone();
+        old.qemu = "QEMU emulator version 7.2.1".into();
+        let old = commit(&image, &tmp, old).expect("commit");
+        remove_unusable(&image, "QEMU emulator version 8.2.2");
+        assert!(!old.dir.exists());
         // A save killed half-way leaves debris the next save removes.
         let left = new_save_dir(&image, key).expect("tmp");
         let next = new_save_dir(&image, key).expect("tmp");
