@@ -928,6 +928,7 @@ mod tests {
             phases: Phases {
                 prepare: 0.1,
                 restore: 0.0,
+                save: 0.0,
                 boot: 7.0,
                 update: 5.0,
                 install: 8.0,

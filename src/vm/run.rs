@@ -165,9 +165,9 @@ pub fn run(
             warm::JOB_DISK_MIB
         ));
     }
-    let snapshot = match warm && fits_warm {
+    let (snapshot, saved) = match warm && fits_warm {
         true => warm_snapshot(spec, accel, &dir, listener, interrupted)?,
-        false => None,
+        false => (None, None),
     };
     match &snapshot {
         Some(snapshot) => new_overlay(&dir.join(ROOT), &snapshot.disk(), "qcow2")?,
@@ -186,6 +186,7 @@ pub fn run(
     let mut phases = attempt.phases;
     phases.prepare = round(prepare);
     phases.restore = attempt.restore.map_or(0.0, round);
+    phases.save = saved.map_or(0.0, round);
     phases.total = round(clock.elapsed().as_secs_f64());
     let end_rc = end_status(&attempt.tests, attempt.end_rc);
     let (verdict_kind, error) = judge(attempt.error, end_rc);
@@ -231,22 +232,33 @@ pub fn run(
 }
 
 /// The warm snapshot for this run's image and VM shape, saved first when
-/// there is none; `None` (said) when it cannot be saved: the run boots cold.
+/// there is none (with the seconds that took); `None` (said) when it
+/// cannot be saved: the run boots cold.
 fn warm_snapshot(
     spec: &RunSpec,
     accel: Accel,
     dir: &Path,
     listener: &dyn Listener,
     interrupted: &AtomicBool,
-) -> Result<Option<warm::Snapshot>, VmError> {
+) -> Result<(Option<warm::Snapshot>, Option<f64>), VmError> {
+    // qemu's QMP socket (the save's is the longer path) must fit a unix
+    // socket address.
+    let socket = dir.join(warm::boot::SAVE_DIR).join(QMP_SOCKET);
+    if socket.as_os_str().len() >= 108 {
+        listener.note(&format!(
+            "the run directory's path is too long for qemu's control socket ({}): booting cold",
+            socket.display()
+        ));
+        return Ok((None, None));
+    }
     match warm::boot::ensure(spec, accel, dir, listener, interrupted) {
-        Ok(snapshot) => Ok(Some(snapshot)),
+        Ok((snapshot, saved)) => Ok((Some(snapshot), saved)),
         Err(warm::boot::SaveError::Interrupted) => Err(VmError::Interrupted),
         Err(warm::boot::SaveError::Failed(reason)) => {
             listener.warn(&format!(
                 "could not save a warm snapshot ({reason}): booting cold"
             ));
-            Ok(None)
+            Ok((None, None))
         }
     }
 }
@@ -263,11 +275,23 @@ fn boot_with_fallback(
     interrupted: &AtomicBool,
 ) -> Result<(Attempt, Accel), VmError> {
     let mut attempt = boot_and_watch(spec, boot, accel, listener, interrupted)?;
-    if let (Some(reason), Some(snapshot)) = (&attempt.restore_failed, boot.warm) {
-        listener.warn(&format!(
-            "the warm snapshot did not restore ({reason}): booting cold; the next run saves a new one"
-        ));
-        warm::discard(&spec.image, snapshot);
+    if let (Some(failed), Some(snapshot)) = (&attempt.restore_failed, boot.warm) {
+        // A Ctrl-C reaches qemu too: not the snapshot's fault.
+        if interrupted.load(Ordering::SeqCst) {
+            return Err(VmError::Interrupted);
+        }
+        if failed.snapshot_at_fault {
+            listener.warn(&format!(
+                "the warm snapshot did not restore ({}): booting cold; the next run saves a new one",
+                failed.reason
+            ));
+            warm::discard(&spec.image, snapshot);
+        } else {
+            listener.warn(&format!(
+                "the warm start failed ({}): booting cold",
+                failed.reason
+            ));
+        }
         new_overlay(&boot.dir.join(ROOT), &spec.image.root(), "raw")?;
         let cold = BootPlan {
             warm: None,
@@ -574,8 +598,13 @@ pub fn remove_stale_runs(store: &ImageStore) -> Result<usize, VmError> {
 /// really this run's qemu (its command line names this pid file; a pid
 /// reused by another program is left alone), and waits briefly for it to go.
 fn end_orphaned_qemu(dir: &Path) {
-    let pidfile = dir.join("qemu.pid");
-    let Some(pid) = fs::read_to_string(&pidfile)
+    // A run killed while it saved a warm snapshot left that qemu too.
+    end_orphaned_qemu_of(&dir.join("qemu.pid"));
+    end_orphaned_qemu_of(&dir.join(warm::boot::SAVE_DIR).join("qemu.pid"));
+}
+
+fn end_orphaned_qemu_of(pidfile: &Path) {
+    let Some(pid) = fs::read_to_string(pidfile)
         .ok()
         .and_then(|t| t.trim().parse::<i32>().ok())
         .filter(|pid| *pid > 1)
@@ -583,13 +612,13 @@ fn end_orphaned_qemu(dir: &Path) {
         return;
     };
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-    if !is_qemu_of(&proc_dir, &pidfile) {
+    if !is_qemu_of(&proc_dir, pidfile) {
         return;
     }
     let pid = nix::unistd::Pid::from_raw(pid);
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
     let until = Instant::now() + Duration::from_secs(5);
-    while is_qemu_of(&proc_dir, &pidfile) && Instant::now() < until {
+    while is_qemu_of(&proc_dir, pidfile) && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -691,7 +720,7 @@ struct Attempt {
     /// Restored warm: qemu's start to the guest running, in seconds.
     restore: Option<f64>,
     /// Why the warm snapshot did not restore (the run boots cold again).
-    restore_failed: Option<String>,
+    restore_failed: Option<warm::boot::RestoreError>,
 }
 
 /// What the job port's reader thread sends.
@@ -841,16 +870,16 @@ fn boot_and_watch(
         );
         match restored {
             Ok(()) => restore = Some(started.elapsed().as_secs_f64()),
-            Err(reason) => {
+            Err(mut failed) => {
                 child.kill();
                 console.finish();
                 let said = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
                 let said = said.trim();
+                if !said.is_empty() {
+                    failed.reason = format!("{}; qemu said: {said}", failed.reason);
+                }
                 return Ok(Attempt {
-                    restore_failed: Some(match said.is_empty() {
-                        true => reason,
-                        false => format!("{reason}; qemu said: {said}"),
-                    }),
+                    restore_failed: Some(failed),
                     ..Attempt::default()
                 });
             }
@@ -886,7 +915,13 @@ fn boot_and_watch(
     if plan.warm.is_some() && !attempt.began {
         // Restored, but the job never began: the snapshot's fault until
         // a cold boot shows otherwise.
-        attempt.restore_failed = attempt.error.clone();
+        attempt.restore_failed = attempt
+            .error
+            .clone()
+            .map(|reason| warm::boot::RestoreError {
+                reason,
+                snapshot_at_fault: true,
+            });
     }
     // A kept qemu's log is read once it has ended (or at once: it stays up).
     let qemu_stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
@@ -1149,7 +1184,7 @@ impl Watcher<'_> {
         let mut wait = match self.warm {
             true => Wait {
                 what: "the restored guest to begin its job",
-                until: Instant::now() + Duration::from_secs(20),
+                until: Instant::now() + self.limit(5),
             },
             false => Wait {
                 what: "the guest to boot",
@@ -1178,7 +1213,9 @@ impl Watcher<'_> {
                 ));
                 break;
             }
+            // A restored guest has run: KVM works.
             if self.accel == Accel::Kvm
+                && !self.warm
                 && marks.is_empty()
                 && now.duration_since(self.started) > Duration::from_secs(20)
                 && fs::metadata(self.console_log).map_or(0, |m| m.len()) == 0
@@ -1589,6 +1626,7 @@ fn phases(started: Instant, marks: &[(&'static str, Instant)]) -> Phases {
     Phases {
         prepare: 0.0,
         restore: 0.0,
+        save: 0.0,
         boot: span(Some(started), at("begin")),
         update: span(at("update"), at("install")),
         install: span(at("install"), at("test")),

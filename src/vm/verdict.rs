@@ -86,6 +86,8 @@ pub struct Phases {
     /// A warm start: from starting qemu to the restored guest running
     /// (part of `boot`); 0 for a cold boot.
     pub restore: f64,
+    /// Saving the warm snapshot, when this run did (part of `prepare`).
+    pub save: f64,
     /// From starting qemu to the job's first line.
     pub boot: f64,
     /// `apt-get update` against the served repository.

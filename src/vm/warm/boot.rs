@@ -17,6 +17,9 @@ use crate::vm::qemu::{self, Accel, Boot, Console, GuestMode, WarmBoot, WarmRole}
 use crate::vm::qmp::Qmp;
 use crate::vm::run::{self, Event, RunSpec};
 
+/// Where in a run's directory a save boot keeps its FIFOs and sockets.
+pub const SAVE_DIR: &str = "warm-save";
+
 /// The line the guest's runner prints on the job port once it waits for
 /// its go line (see the image's `bk-run`).
 const READY: &str = "@@bk-warm ready";
@@ -92,22 +95,23 @@ fn save_boot(spec: &RunSpec, accel: Accel, files: &Files) -> Boot {
 /// The snapshot of the run's image and VM shape: found, or saved now (one
 /// save at a time per snapshot; a run that waited for another's save uses
 /// it). `run_dir` holds the save boot's sockets and FIFOs.
+/// Returns the snapshot and, when this run saved it, how long that took.
 pub fn ensure(
     spec: &RunSpec,
     accel: Accel,
     run_dir: &Path,
     listener: &dyn Listener,
     interrupted: &AtomicBool,
-) -> Result<Snapshot, SaveError> {
+) -> Result<(Snapshot, Option<f64>), SaveError> {
     let version = super::qemu_version()?;
     let template = qemu::qemu_args(&save_boot(spec, accel, &Files::template(spec)))?;
     let key = super::key(&spec.image, &template, &version, accel);
     if let Some(snapshot) = super::find(&spec.image, &key) {
-        return Ok(snapshot);
+        return Ok((snapshot, None));
     }
-    let _lock = super::lock(&spec.image, &key)?;
+    let _lock = wait_for_lock(spec, &key, listener, interrupted)?;
     if let Some(snapshot) = super::find(&spec.image, &key) {
-        return Ok(snapshot);
+        return Ok((snapshot, None));
     }
     listener.status(
         "Saving",
@@ -142,7 +146,35 @@ pub fn ensure(
     }
     let snapshot = committed?;
     super::remove_unusable(&spec.image, &snapshot.record.qemu);
-    Ok(snapshot)
+    let seconds = snapshot.record.save_seconds;
+    Ok((snapshot, Some(seconds)))
+}
+
+/// The snapshot's save lock: at once, or (said) once another run's save
+/// of it ends; SIGINT and SIGTERM stop the wait.
+fn wait_for_lock(
+    spec: &RunSpec,
+    key: &str,
+    listener: &dyn Listener,
+    interrupted: &AtomicBool,
+) -> Result<File, SaveError> {
+    let mut said = false;
+    loop {
+        if let Some(lock) = super::try_lock(&spec.image, key)? {
+            return Ok(lock);
+        }
+        if !said {
+            listener.status(
+                "Waiting",
+                "for another run's save of the same warm snapshot",
+            );
+            said = true;
+        }
+        if interrupted.load(Ordering::SeqCst) {
+            return Err(SaveError::Interrupted);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Boots the image cold into `tmp` with `bk.warm`, waits for the guest's
@@ -155,7 +187,7 @@ fn save(
     tmp: &Path,
     interrupted: &AtomicBool,
 ) -> Result<(), SaveError> {
-    let work = run_dir.join("warm-save");
+    let work = run_dir.join(SAVE_DIR);
     fs::create_dir_all(&work)?;
     let files = Files {
         kernel: spec.image.kernel(),
@@ -279,6 +311,32 @@ fn events_on() -> serde_json::Value {
     json!({ "capabilities": [{ "capability": "events", "state": true }] })
 }
 
+/// Why a restore failed, and whether the snapshot is to blame (then it is
+/// discarded; else the run boots cold and the snapshot stays).
+#[derive(Debug)]
+pub struct RestoreError {
+    /// What happened.
+    pub reason: String,
+    /// qemu refused the stream, or the restored guest did not run.
+    pub snapshot_at_fault: bool,
+}
+
+impl RestoreError {
+    fn host(reason: String) -> Self {
+        Self {
+            reason,
+            snapshot_at_fault: false,
+        }
+    }
+
+    fn snapshot(reason: String) -> Self {
+        Self {
+            reason,
+            snapshot_at_fault: true,
+        }
+    }
+}
+
 /// Restores `snapshot` into the qemu just started with `-incoming defer`
 /// (its QMP at `socket`), lets it run, and sends the guest its go line
 /// (the host's clock and 32 random bytes) on `input`, the job port.
@@ -290,14 +348,15 @@ pub fn restore(
     accel: Accel,
     alive: &mut dyn FnMut() -> bool,
     input: &mut dyn std::io::Write,
-) -> Result<(), String> {
+) -> Result<(), RestoreError> {
     let deadline = Instant::now() + Duration::from_secs(10 * u64::from(accel.time_factor()));
-    let mut qmp = Qmp::connect(socket, deadline, alive)?;
-    qmp.execute("migrate-set-capabilities", events_on(), deadline)?;
+    let mut qmp = Qmp::connect(socket, deadline, alive).map_err(RestoreError::host)?;
+    qmp.execute("migrate-set-capabilities", events_on(), deadline)
+        .map_err(RestoreError::host)?;
     let text = |path: &Path| {
         path.to_str()
             .map(sh_quote)
-            .ok_or_else(|| format!("{} is not UTF-8", path.display()))
+            .ok_or_else(|| RestoreError::host(format!("{} is not UTF-8", path.display())))
     };
     let command = format!(
         "{} vm read-state --sha256 {} {}",
@@ -309,10 +368,13 @@ pub fn restore(
         "migrate-incoming",
         json!({ "uri": format!("exec:{command}") }),
         deadline,
-    )?;
-    qmp.wait_migration(deadline)?;
+    )
+    .map_err(RestoreError::host)?;
+    qmp.wait_migration(deadline)
+        .map_err(RestoreError::snapshot)?;
     // Saved stopped, so restored stopped.
-    qmp.execute("cont", json!({}), deadline)?;
+    qmp.execute("cont", json!({}), deadline)
+        .map_err(RestoreError::snapshot)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -324,7 +386,7 @@ pub fn restore(
         now.subsec_micros()
     )
     .and_then(|()| input.flush())
-    .map_err(|e| format!("could not write to the guest's job port: {e}"))
+    .map_err(|e| RestoreError::host(format!("could not write to the guest's job port: {e}")))
 }
 
 /// `count` random bytes from the kernel, as hex.

@@ -164,15 +164,18 @@ fn record_matches(record: &Record, key: &str) -> bool {
     record.format == FORMAT && record.key == key && record.state_sha256.len() == 64
 }
 
-/// Holds the lock under which the snapshot `key` is saved (one save at a
-/// time; the others wait and then find it).
-pub fn lock(image: &Image, key: &str) -> Result<File, VmError> {
+/// The lock under which the snapshot `key` is saved or discarded (one at
+/// a time; the others wait and then find it), when it is free.
+pub fn try_lock(image: &Image, key: &str) -> Result<Option<File>, VmError> {
     let dir = snapshots_dir(image);
     fs::create_dir_all(&dir).map_err(io_at(&dir))?;
     let path = dir.join(format!(".lock-{key}"));
     let file = crate::fsutil::open_lock_file(&path).map_err(io_at(&path))?;
-    file.lock().map_err(io_at(&path))?;
-    Ok(file)
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_at(&path)(e)),
+    }
 }
 
 /// A fresh directory to save the snapshot `key` into (under its lock):
@@ -199,6 +202,12 @@ pub fn new_save_dir(image: &Image, key: &str) -> Result<PathBuf, VmError> {
 pub fn commit(image: &Image, tmp: &Path, mut record: Record) -> Result<Snapshot, VmError> {
     use std::os::unix::fs::PermissionsExt;
     let state = tmp.join("state");
+    if !stream_is_whole(&state) {
+        return Err(VmError::Io {
+            path: state,
+            source: std::io::Error::other("the migration stream was cut short"),
+        });
+    }
     let (bytes, sha256) = hash_file(&state)?;
     record.state_bytes = bytes;
     record.state_sha256 = sha256;
@@ -226,8 +235,19 @@ pub fn commit(image: &Image, tmp: &Path, mut record: Record) -> Result<Snapshot,
 
 /// Removes a snapshot that did not restore: moved aside first (runs that
 /// restored it keep their open files), so the next run saves a new one.
+/// Only that very snapshot (its stream's digest): one saved again since
+/// by another run stays, and so does one being saved now.
 pub fn discard(image: &Image, snapshot: &Snapshot) {
-    discard_dir(image, &snapshot.dir);
+    let Ok(Some(_lock)) = try_lock(image, &snapshot.record.key) else {
+        return;
+    };
+    let same = fs::read(snapshot.dir.join("warm.json"))
+        .ok()
+        .and_then(|text| serde_json::from_slice::<Record>(&text).ok())
+        .is_some_and(|r| r.state_sha256 == snapshot.record.state_sha256);
+    if same {
+        discard_dir(image, &snapshot.dir);
+    }
 }
 
 fn discard_dir(image: &Image, dir: &Path) {
@@ -254,25 +274,62 @@ pub fn list(image: &Image) -> Vec<Record> {
     records
 }
 
-/// Removes the image's snapshots saved by another qemu than `qemu` (a
-/// version line): no qemu here can load them again. Under the snapshot's
-/// own lock, so a save in progress is left alone.
+/// Removes what no run can use: snapshots saved by another qemu than
+/// `qemu` (a version line) or in another format, and what killed saves
+/// and discards left. Each under its key's lock, taken without waiting:
+/// a save in progress is left alone.
 pub fn remove_unusable(image: &Image, qemu: &str) {
     let dir = snapshots_dir(image);
     for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
-        let key = entry.file_name().to_string_lossy().into_owned();
-        if key.starts_with('.') {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let key = match name.strip_prefix(".tmp-") {
+            Some(rest) => rest.split('-').next().unwrap_or_default().to_owned(),
+            None if name.starts_with(".bad-") => {
+                let _ = fs::remove_dir_all(&path);
+                continue;
+            }
+            None if name.starts_with('.') => continue,
+            None => name.clone(),
+        };
+        let usable = !name.starts_with('.')
+            && fs::read(path.join("warm.json"))
+                .ok()
+                .and_then(|text| serde_json::from_slice::<Record>(&text).ok())
+                .is_some_and(|r| r.qemu == qemu && r.format == FORMAT);
+        if usable || key.is_empty() {
             continue;
         }
-        let record = fs::read(entry.path().join("warm.json"))
-            .ok()
-            .and_then(|text| serde_json::from_slice::<Record>(&text).ok());
-        if record.is_some_and(|r| r.qemu != qemu) {
-            if let Ok(_lock) = lock(image, &key) {
-                discard_dir(image, &entry.path());
-            }
+        if let Ok(Some(_lock)) = try_lock(image, &key) {
+            discard_dir(image, &path);
         }
     }
+}
+
+/// Whether a saved migration stream is complete: qemu ends it with its
+/// JSON description of the devices, prefixed by a section byte (6) and
+/// the description's length, which must then reach the end of the file
+/// exactly. A stream cut short (qemu ends the writer of an `exec:`
+/// migration as it closes it) fails this.
+fn stream_is_whole(path: &Path) -> bool {
+    use std::io::{Seek, SeekFrom};
+    const TAIL: u64 = 4 << 20;
+    let Ok(mut file) = File::open(path) else {
+        return false;
+    };
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = size.saturating_sub(TAIL);
+    let mut tail = Vec::new();
+    if file.seek(SeekFrom::Start(start)).is_err() || file.read_to_end(&mut tail).is_err() {
+        return false;
+    }
+    (0..tail.len().saturating_sub(5)).rev().any(|i| {
+        let length = u32::from_be_bytes([tail[i + 1], tail[i + 2], tail[i + 3], tail[i + 4]]);
+        tail[i] == 6
+            && usize::try_from(length).is_ok_and(|n| n == tail.len() - (i + 5))
+            && tail.get(i + 5) == Some(&b'{')
+            && tail.last() == Some(&b'}')
+    })
 }
 
 /// The size and SHA-256 (hex) of a file.
@@ -357,6 +414,31 @@ mod tests {
         assert!(out.len() < damaged.len());
     }
 
+    /// A stream as qemu ends one: the device description last.
+    fn stream() -> Vec<u8> {
+        let description = br#"{"page_size": 4096, "devices": []}"#;
+        let mut bytes = b"QEVM\0\0\0\x03 pages \x01".to_vec();
+        bytes.push(6);
+        bytes.extend_from_slice(&(description.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(description);
+        bytes
+    }
+
+    #[test]
+    fn a_stream_cut_short_is_not_committed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state");
+        let whole = stream();
+        fs::write(&path, &whole).expect("write");
+        assert!(stream_is_whole(&path));
+        for cut in [1, 10, whole.len() - 3] {
+            fs::write(&path, &whole[..whole.len() - cut]).expect("write");
+            assert!(!stream_is_whole(&path), "cut {cut}");
+        }
+        fs::write(&path, b"").expect("write");
+        assert!(!stream_is_whole(&path));
+    }
+
     #[test]
     fn a_snapshot_is_found_only_whole_and_of_its_key() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -374,7 +456,7 @@ mod tests {
         let key = "0123456789abcdef";
         fs::create_dir_all(snapshots_dir(&image)).expect("dir");
         let tmp = new_save_dir(&image, key).expect("tmp");
-        fs::write(tmp.join("state"), b"stream").expect("state");
+        fs::write(tmp.join("state"), stream()).expect("state");
         fs::write(tmp.join("disk.qcow2"), b"disk").expect("disk");
         fs::write(tmp.join("placeholder.img"), b"").expect("placeholder");
         let record = Record {
@@ -395,10 +477,10 @@ mod tests {
         remove_unusable(&image, "QEMU emulator version 7.2.22");
         let found = find(&image, key).expect("found");
         assert_eq!(list(&image), std::slice::from_ref(&found.record));
-        assert_eq!(found.record.state_bytes, 6);
+        assert_eq!(found.record.state_bytes, stream().len() as u64);
         assert_eq!(
             found.record.state_sha256,
-            hex::encode(Sha256::digest(b"stream"))
+            hex::encode(Sha256::digest(stream()))
         );
         assert!(find(&image, "fedcba9876543210").is_none());
         // Read-only, as every run's qemu and `cat` see it.
@@ -417,7 +499,7 @@ mod tests {
         discard(&image, &found);
         assert!(!found.dir.exists());
         let tmp = new_save_dir(&image, key).expect("tmp");
-        fs::write(tmp.join("state"), b"stream").expect("state");
+        fs::write(tmp.join("state"), stream()).expect("state");
         fs::write(tmp.join("disk.qcow2"), b"disk").expect("disk");
         let mut old = found.record.clone();
         old.qemu = "QEMU emulator version 7.2.1".into();
