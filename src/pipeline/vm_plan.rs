@@ -64,6 +64,10 @@ pub struct TagTestOptions {
 }
 
 /// The run of the tag, and the DEP-8 tests that will not run.
+// Long function: one RunSpec assembled from the config, the repository,
+// the image and the tests, each step feeding the next (the published
+// packages decide the mode, the tests add dependencies, both decide the
+// Debian source).
 pub fn plan_vm_test(
     repo: &Repo,
     tag: &str,

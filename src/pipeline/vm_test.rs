@@ -81,28 +81,34 @@ impl Work<'_> {
         let mut verdict = run::run(store, &spec, self.listener)?;
         verdict.tests.extend(skipped);
         record.vm = Some(vm_record(&verdict));
-        match verdict.verdict {
-            VerdictKind::Passed => Ok(()),
-            kind => Err(StepError::VmVerdict {
-                kind,
-                detail: match &verdict.error {
-                    Some(error) => error.lines().next().unwrap_or_default().to_owned(),
-                    None => verdict
-                        .tests
-                        .iter()
-                        .filter(|t| t.outcome == crate::vm::TestOutcome::Fail && !t.flaky)
-                        .map(|t| {
-                            format!(
-                                "{} failed ({})",
-                                t.name,
-                                t.reason.as_deref().unwrap_or("failed")
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                },
-            }),
-        }
+        gate(&verdict)
+    }
+}
+
+/// The stage's outcome: a verdict other than passed stops the pipeline,
+/// with the test bed's error or the failed tests.
+fn gate(verdict: &Verdict) -> Result<(), StepError> {
+    match verdict.verdict {
+        VerdictKind::Passed => Ok(()),
+        kind => Err(StepError::VmVerdict {
+            kind,
+            detail: match &verdict.error {
+                Some(error) => error.lines().next().unwrap_or_default().to_owned(),
+                None => verdict
+                    .tests
+                    .iter()
+                    .filter(|t| t.outcome == crate::vm::TestOutcome::Fail && !t.flaky)
+                    .map(|t| {
+                        format!(
+                            "{} failed ({})",
+                            t.name,
+                            t.reason.as_deref().unwrap_or("failed")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+        }),
     }
 }
 

@@ -154,25 +154,14 @@ pub fn run(
         ),
     );
     let exec_nonce = spec.keep.then(job::nonce);
-    let warm = spec.warm
-        && !spec.keep
-        && spec.forwards.is_empty()
-        && spec.image.manifest.format >= super::image::FORMAT;
-    let (job_disk, fits_warm) = write_job_disk(&dir, spec, exec_nonce.as_deref(), warm)?;
-    if warm && !fits_warm {
-        listener.note(&format!(
-            "the job's files do not fit a warm start's {} MiB job disk: booting cold",
-            warm::JOB_DISK_MIB
-        ));
-    }
-    let (snapshot, saved) = match warm && fits_warm {
-        true => warm_snapshot(spec, accel, &dir, listener, interrupted)?,
-        false => (None, None),
-    };
-    match &snapshot {
-        Some(snapshot) => new_overlay(&dir.join(ROOT), &snapshot.disk(), "qcow2")?,
-        None => new_overlay(&dir.join(ROOT), &spec.image.root(), "raw")?,
-    }
+    let (job_disk, snapshot, saved) = prepare_disks(
+        spec,
+        accel,
+        &dir,
+        exec_nonce.as_deref(),
+        listener,
+        interrupted,
+    )?;
     let prepare = clock.elapsed().as_secs_f64();
 
     let boot = BootPlan {
@@ -183,42 +172,22 @@ pub fn run(
     };
     let (attempt, accel) = boot_with_fallback(spec, &boot, accel, listener, interrupted)?;
 
-    let mut phases = attempt.phases;
+    let mut phases = attempt.phases.clone();
     phases.prepare = round(prepare);
     phases.restore = attempt.restore.map_or(0.0, round);
     phases.save = saved.map_or(0.0, round);
     phases.total = round(clock.elapsed().as_secs_f64());
-    let end_rc = end_status(&attempt.tests, attempt.end_rc);
-    let (verdict_kind, error) = judge(attempt.error, end_rc);
-    let mut verdict = Verdict {
-        run_id: id.clone(),
-        verdict: verdict_kind,
-        error,
-        accel,
-        mode: spec.mode,
-        start: match attempt.restore {
-            Some(_) => Start::Warm,
-            None => Start::Cold,
-        },
-        snapshot: attempt
-            .restore
-            .and(snapshot.as_ref())
-            .map(|s| s.record.key.clone()),
-        image: spec.image.name.clone(),
-        image_key: spec.image.manifest.key.clone(),
-        packages: spec.job.install.clone(),
-        tests: attempt.tests,
-        phases,
-        kept: None,
-        forwards: Vec::new(),
-        running: false,
-        upgrade: attempt.upgrade,
-    };
+    let running = attempt.running;
+    let snapshot = attempt
+        .restore
+        .and(snapshot.as_ref())
+        .map(|s| s.record.key.clone());
+    let mut verdict = verdict_of(spec, id, accel, attempt, phases, snapshot);
     if verdict.verdict == VerdictKind::TestbedFailed {
         verdict.error = verdict.error.map(|e| with_console_tail(e, &dir));
     }
     if spec.keep {
-        let channel = match (attempt.running, exec_nonce) {
+        let channel = match (running, exec_nonce) {
             (true, Some(nonce)) => Some(ExecChannel {
                 socket: dir.join(JOB_SOCKET),
                 nonce,
@@ -229,6 +198,74 @@ pub fn run(
         std::mem::forget(guard);
     }
     Ok(verdict)
+}
+
+/// The verdict of a run's attempt (`snapshot`: the key of the warm
+/// snapshot it restored).
+fn verdict_of(
+    spec: &RunSpec,
+    run_id: String,
+    accel: Accel,
+    attempt: Attempt,
+    phases: Phases,
+    snapshot: Option<String>,
+) -> Verdict {
+    let end_rc = end_status(&attempt.tests, attempt.end_rc);
+    let (verdict, error) = judge(attempt.error, end_rc);
+    Verdict {
+        run_id,
+        verdict,
+        error,
+        accel,
+        mode: spec.mode,
+        start: match attempt.restore {
+            Some(_) => Start::Warm,
+            None => Start::Cold,
+        },
+        snapshot,
+        image: spec.image.name.clone(),
+        image_key: spec.image.manifest.key.clone(),
+        packages: spec.job.install.clone(),
+        tests: attempt.tests,
+        phases,
+        kept: None,
+        forwards: Vec::new(),
+        running: false,
+        upgrade: attempt.upgrade,
+    }
+}
+
+/// Writes the run's job disk and root overlay: over the warm snapshot's
+/// disk when the run can start warm (its snapshot, and the seconds its
+/// save took when this run saved it), else over the image's root.
+fn prepare_disks(
+    spec: &RunSpec,
+    accel: Accel,
+    dir: &Path,
+    exec_nonce: Option<&str>,
+    listener: &dyn Listener,
+    interrupted: &AtomicBool,
+) -> Result<(PathBuf, Option<warm::Snapshot>, Option<f64>), VmError> {
+    let warm = spec.warm
+        && !spec.keep
+        && spec.forwards.is_empty()
+        && spec.image.manifest.format >= super::image::FORMAT;
+    let (job_disk, fits_warm) = write_job_disk(dir, spec, exec_nonce, warm)?;
+    if warm && !fits_warm {
+        listener.note(&format!(
+            "the job's files do not fit a warm start's {} MiB job disk: booting cold",
+            warm::JOB_DISK_MIB
+        ));
+    }
+    let (snapshot, saved) = match warm && fits_warm {
+        true => warm_snapshot(spec, accel, dir, listener, interrupted)?,
+        false => (None, None),
+    };
+    match &snapshot {
+        Some(snapshot) => new_overlay(&dir.join(ROOT), &snapshot.disk(), "qcow2")?,
+        None => new_overlay(&dir.join(ROOT), &spec.image.root(), "raw")?,
+    }
+    Ok((job_disk, snapshot, saved))
 }
 
 /// The warm snapshot for this run's image and VM shape, saved first when
@@ -810,9 +847,13 @@ impl Qemu {
     }
 }
 
-/// Boots the run's overlay once with `accel` and watches the guest until
-/// its job ends, it fails, or its time is up. A kept run's VM then stays
-/// up if its exec agent answered.
+/// Boots the run's overlay once with `accel` (or restores the warm
+/// snapshot into it) and watches the guest until its job ends, it fails,
+/// or its time is up. A kept run's VM then stays up if its exec agent
+/// answered.
+// Long function: one boot's resources — the console copy, qemu, its
+// stdin, the job port's reader — are set up and torn down in order here;
+// split, each piece would take and return all of them.
 fn boot_and_watch(
     spec: &RunSpec,
     plan: &BootPlan<'_>,
