@@ -25,10 +25,11 @@ use crate::vm::{ImageStore, VmError};
 
 /// Tests `tag` on each of `suites` (checked names, in the order given);
 /// `options.image` is ignored: each suite has its own image.
+///
+/// Long function: plan each suite, run the planned ones side by side, then
+/// gather the outcomes in the suites' order; the per-suite listeners and
+/// outcome slots are shared by all three steps.
 #[allow(clippy::too_many_arguments)] // plan_vm_test's six, and the suites
-                                     // Long function: plan each suite, run the planned ones side by side, then
-                                     // gather the outcomes in the suites' order; the per-suite listeners and
-                                     // outcome slots are shared by all three steps.
 pub fn test_suites(
     repo: &Repo,
     tag: &str,

@@ -427,6 +427,8 @@ fn a_kept_run_boots_again_with_a_shell_and_is_destroyed() {
     let _vm = vm_slot();
     let (run, verdict, _) = p.vm_test(&["--keep"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // A kept run boots: its VM outlives us, so no snapshot is restored.
+    assert_eq!(verdict["start"], "cold", "{verdict:#}");
     let id = verdict["run_id"].as_str().expect("run id").to_owned();
     assert!(vm_cache()
         .join("runs")

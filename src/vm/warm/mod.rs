@@ -112,8 +112,10 @@ pub fn key(image: &Image, template: &[OsString], qemu_version: &str, accel: Acce
         hash.update([0]);
     }
     if accel == Accel::Kvm {
-        // `-cpu host`: the guest saw this CPU's features at boot.
+        // `-cpu host`: the guest saw this CPU's features (as this kernel's
+        // KVM offers them) at boot.
         hash.update(host_cpu());
+        hash.update(fs::read("/proc/sys/kernel/osrelease").unwrap_or_default());
     }
     hex::encode(&hash.finalize()[..8])
 }
