@@ -50,6 +50,14 @@ pub fn write_atomic(
     Ok(())
 }
 
+/// A file's size and SHA-256 (lowercase hex), read once.
+pub fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let bytes = std::io::copy(&mut std::io::BufReader::new(File::open(path)?), &mut hasher)?;
+    Ok((bytes, hex::encode(hasher.finalize())))
+}
+
 /// Syncs a file's data and metadata (`fsync(2)`; a read-only handle is enough on Linux).
 pub fn sync_file(path: &Path) -> std::io::Result<()> {
     File::open(path)?.sync_all()

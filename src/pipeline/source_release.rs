@@ -285,7 +285,9 @@ fn write_files(
         // one costs no disk.
         let meta = std::fs::symlink_metadata(&package.path).map_err(io(&package.path))?;
         let found = if meta.is_file() {
-            sha256_of(&package.path).map_err(io(&package.path))?
+            fsutil::sha256_file(&package.path)
+                .map(|(_, sha256)| sha256)
+                .map_err(io(&package.path))?
         } else {
             "not a regular file".to_owned()
         };
@@ -346,13 +348,6 @@ pub(super) fn attachments(record: &Record, root: &Path) -> Vec<Attachment> {
 /// The line of `SHA256SUMS` for a file (what `sha256sum` prints).
 pub(super) fn sums_line(sha256: &str, name: &str) -> String {
     format!("{sha256}  {name}\n")
-}
-
-/// The SHA-256 of the file at `path`, lowercase hex.
-fn sha256_of(path: &Path) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut BufReader::new(File::open(path)?), &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Writes `NAME-VERSION.tar.gz` of `tag` into `dir`; its file name and SHA-256.

@@ -114,13 +114,22 @@ impl Job {
 
 /// A fresh random token for a run's frame marker ([`Job::nonce`]).
 pub fn nonce() -> String {
-    let mut bytes = [0u8; 8];
+    random_hex(8)
+}
+
+/// `count` random bytes from the kernel, as hex; without /dev/urandom, the
+/// clock and the process id stand in (never all zeros).
+pub fn random_hex(count: usize) -> String {
+    let mut bytes = vec![0u8; count];
     if let Ok(mut file) = std::fs::File::open("/dev/urandom") {
         use std::io::Read;
         let _ = file.read_exact(&mut bytes);
     }
-    if bytes == [0; 8] {
-        bytes = (crate::time::unix_nanos() ^ u64::from(std::process::id())).to_le_bytes();
+    if bytes.iter().all(|&b| b == 0) {
+        let stand_in = (crate::time::unix_nanos() ^ u64::from(std::process::id())).to_le_bytes();
+        for (byte, from) in bytes.iter_mut().zip(stand_in.iter().cycle()) {
+            *byte = *from;
+        }
     }
     hex::encode(bytes)
 }

@@ -251,16 +251,24 @@ fn pairs(rows: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The hello project on bookworm and trixie (smoke command `smoke`) through
+/// the pipeline, which must exit with `code`: the repository and the
+/// tag's record (`show --json`). Call it holding the VM slot.
+fn pipeline_on_two_suites(sb: &Sandbox, smoke: &str, code: i32) -> (PathBuf, Value) {
+    let repo = hello_on_two_suites(sb, smoke);
+    trixie_image(sb);
+    let run = sb.bk(&repo, &["pipeline", "v2.0.0"]);
+    assert_eq!(run.code, code, "{}", run.stderr);
+    let shown = sb.bk(&repo, &["show", "v2.0.0", "--json"]).ok().stdout;
+    let record = serde_json::from_str(&shown).expect("record");
+    (repo, record)
+}
+
 #[test]
 fn the_pipeline_with_vm_suites_tests_each_suite_and_records_both() {
     let sb = Sandbox::new();
-    let repo = hello_on_two_suites(&sb, "hello --version | grep -qx 'hello 2.0.0'");
     let _vm = vm_slot();
-    trixie_image(&sb);
-    let run = sb.bk(&repo, &["pipeline", "v2.0.0"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let shown = sb.bk(&repo, &["show", "v2.0.0", "--json"]).ok().stdout;
-    let record: Value = serde_json::from_str(&shown).expect("record");
+    let (repo, record) = pipeline_on_two_suites(&sb, "hello --version | grep -qx 'hello 2.0.0'", 0);
     assert_eq!(
         stages(&record),
         pairs(&[
@@ -300,13 +308,8 @@ fn the_pipeline_with_vm_suites_tests_each_suite_and_records_both() {
 #[test]
 fn a_suite_failing_in_the_pipeline_keeps_the_release_out_of_the_release_suite() {
     let sb = Sandbox::new();
-    let repo = hello_on_two_suites(&sb, "grep -q bookworm /etc/os-release");
     let _vm = vm_slot();
-    trixie_image(&sb);
-    let run = sb.bk(&repo, &["pipeline", "v2.0.0"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let shown = sb.bk(&repo, &["show", "v2.0.0", "--json"]).ok().stdout;
-    let record: Value = serde_json::from_str(&shown).expect("record");
+    let (repo, record) = pipeline_on_two_suites(&sb, "grep -q bookworm /etc/os-release", 1);
     assert_eq!(
         stages(&record),
         pairs(&[

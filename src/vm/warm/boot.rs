@@ -378,7 +378,7 @@ pub fn restore(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let seed = random_hex(32);
+    let seed = crate::vm::job::random_hex(32);
     writeln!(
         input,
         "go {}.{:06} {seed}",
@@ -387,16 +387,6 @@ pub fn restore(
     )
     .and_then(|()| input.flush())
     .map_err(|e| RestoreError::host(format!("could not write to the guest's job port: {e}")))
-}
-
-/// `count` random bytes from the kernel, as hex.
-fn random_hex(count: usize) -> String {
-    use std::io::Read as _;
-    let mut bytes = vec![0u8; count];
-    if let Ok(mut urandom) = File::open("/dev/urandom") {
-        let _ = urandom.read_exact(&mut bytes);
-    }
-    hex::encode(bytes)
 }
 
 #[cfg(test)]

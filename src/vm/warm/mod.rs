@@ -210,7 +210,7 @@ pub fn commit(image: &Image, tmp: &Path, mut record: Record) -> Result<Snapshot,
             source: std::io::Error::other("the migration stream was cut short"),
         });
     }
-    let (bytes, sha256) = hash_file(&state)?;
+    let (bytes, sha256) = crate::fsutil::sha256_file(&state).map_err(io_at(&state))?;
     record.state_bytes = bytes;
     record.state_sha256 = sha256;
     for name in ["state", "disk.qcow2"] {
@@ -334,14 +334,6 @@ fn stream_is_whole(path: &Path) -> bool {
     })
 }
 
-/// The size and SHA-256 (hex) of a file.
-fn hash_file(path: &Path) -> Result<(u64, String), VmError> {
-    let mut file = File::open(path).map_err(io_at(path))?;
-    let mut hash = Sha256::new();
-    let bytes = std::io::copy(&mut file, &mut hash).map_err(io_at(path))?;
-    Ok((bytes, hex::encode(hash.finalize())))
-}
-
 /// Streams `path` to `out` (qemu's migration input) while hashing it, and
 /// writes its last chunk only when the whole file has `sha256` (hex): a
 /// damaged stream reaches qemu cut short, so it fails to load. Fails
@@ -351,19 +343,21 @@ pub fn stream_checked(path: &Path, sha256: &str, out: &mut dyn Write) -> Result<
     let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut hash = Sha256::new();
     let mut held: Vec<u8> = Vec::new();
-    let mut buffer = vec![0; CHUNK];
+    let mut buffer = Vec::with_capacity(CHUNK);
     loop {
-        let n =
-            read_full(&mut file, &mut buffer).map_err(|e| format!("{}: {e}", path.display()))?;
+        buffer.clear();
+        let n = (&mut file)
+            .take(CHUNK as u64)
+            .read_to_end(&mut buffer)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         if n == 0 {
             break;
         }
-        hash.update(&buffer[..n]);
+        hash.update(&buffer);
         if !held.is_empty() {
             out.write_all(&held).map_err(|e| format!("writing: {e}"))?;
         }
-        held.clear();
-        held.extend_from_slice(&buffer[..n]);
+        std::mem::swap(&mut held, &mut buffer);
     }
     let actual = hex::encode(hash.finalize());
     if !actual.eq_ignore_ascii_case(sha256) {
@@ -374,20 +368,6 @@ pub fn stream_checked(path: &Path, sha256: &str, out: &mut dyn Write) -> Result<
     }
     out.write_all(&held).map_err(|e| format!("writing: {e}"))?;
     out.flush().map_err(|e| format!("writing: {e}"))
-}
-
-/// Reads until `buffer` is full or the file ends; returns the count.
-fn read_full(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]
