@@ -71,12 +71,14 @@ demo: deps-demo build
 # caching apt proxy and apt-cacher-ng (scripts/bench-proxy); Depends from
 # ELF files and dpkg-shlibdeps (scripts/bench-shlibs); tag → promoted release
 # through staging and the VM upgrade test (scripts/bench-gated, no peer);
-# repo push to S3 and aptly's S3 publish on one moto server (scripts/bench-s3).
-# BENCH=deb, repo, vm, proxy, shlibs, python, gated or s3 runs one of them.
+# repo push to S3 and aptly's S3 publish on one moto server (scripts/bench-s3);
+# index sizes on real Debian stanzas against the archive's (scripts/bench-index).
+# BENCH=deb, repo, index, vm, proxy, shlibs, python, gated or s3 runs one of them.
 bench: deps-bench
 	$(CARGO) build --locked --release
 	@case "$${BENCH:-all}" in all|deb) scripts/bench ;; esac
 	@case "$${BENCH:-all}" in all|repo) scripts/bench-repo ;; esac
+	@case "$${BENCH:-all}" in all|index) scripts/bench-index ;; esac
 	@case "$${BENCH:-all}" in all|vm) scripts/bench-vm ;; esac
 	@case "$${BENCH:-all}" in all|proxy) scripts/bench-proxy ;; esac
 	@case "$${BENCH:-all}" in all|shlibs) scripts/bench-shlibs ;; esac

@@ -6,8 +6,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use md5::Md5;
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 
 use crate::deb::{read_deb, Control};
 use crate::deb822::{self, Comments, Paragraph};
@@ -41,12 +40,9 @@ pub struct Incoming {
     pub control: Control,
     /// Size in bytes.
     pub size: u64,
-    /// Digests, lowercase hex.
-    pub md5: String,
-    /// SHA-256.
+    /// SHA-256, lowercase hex: the one digest apt checks a download against
+    /// (it never trusts MD5 or SHA-1; SHA-512 beside SHA-256 adds nothing).
     pub sha256: String,
-    /// SHA-512.
-    pub sha512: String,
 }
 
 impl Incoming {
@@ -64,7 +60,7 @@ impl Incoming {
             path: path.to_owned(),
             source,
         })?;
-        let (mut md5, mut sha256, mut sha512) = (Md5::new(), Sha256::new(), Sha512::new());
+        let mut sha256 = Sha256::new();
         let mut buf = vec![0; 256 * 1024];
         let mut size = 0u64;
         loop {
@@ -75,17 +71,13 @@ impl Incoming {
             if n == 0 {
                 break;
             }
-            md5.update(&buf[..n]);
             sha256.update(&buf[..n]);
-            sha512.update(&buf[..n]);
             size += n as u64;
         }
         Ok(Self {
             control: info.control,
             size,
-            md5: hex::encode(md5.finalize()),
             sha256: hex::encode(sha256.finalize()),
-            sha512: hex::encode(sha512.finalize()),
         })
     }
 
@@ -121,10 +113,19 @@ impl Incoming {
     }
 
     /// The index entry for this package stored at `filename`: the control
-    /// fields, then Filename, Size and digests, with Description last as
+    /// fields, then Filename, Size and SHA256, with Description last as
     /// dpkg-scanpackages writes it. Fields the repository computes replace
     /// same-named fields of the control file, so a stanza never holds one twice
     /// and a .deb cannot claim another file's name or digests.
+    ///
+    /// The three fields added are the ones apt cannot do without (as the
+    /// Debian archive's dak writes by default): `Filename` (where to fetch
+    /// it), `Size` (apt calls a stanza without it a broken repository) and
+    /// `SHA256` (the one digest apt verifies the download with). No MD5sum,
+    /// SHA1 or SHA512: apt never trusts the first two, and the third repeats
+    /// what SHA256 already proves; every client would download ~140 bytes of
+    /// hex per package for nothing. Release still lists all of them for its
+    /// index files.
     pub fn entry(&self, filename: &str) -> Result<Entry, AptError> {
         let mut text = String::new();
         let mut description = None;
@@ -140,9 +141,7 @@ impl Incoming {
         }
         push_field(&mut text, "Filename", filename);
         push_field(&mut text, "Size", &self.size.to_string());
-        push_field(&mut text, "MD5sum", &self.md5);
         push_field(&mut text, "SHA256", &self.sha256);
-        push_field(&mut text, "SHA512", &self.sha512);
         if let Some(description) = description {
             push_field(&mut text, "Description", description);
         }
@@ -154,8 +153,8 @@ impl Incoming {
 }
 
 /// Fields of a Packages stanza that describe the pooled file, not the
-/// package: the repository writes them (or, for SHA1 and Description-md5,
-/// which it does not compute, leaves them out), whatever the control file says.
+/// package: the repository writes them (or, for those in [`UNPUBLISHED`]
+/// and Description-md5, leaves them out), whatever the control file says.
 const COMPUTED: [&str; 7] = [
     "Filename",
     "Size",
@@ -165,6 +164,28 @@ const COMPUTED: [&str; 7] = [
     "SHA512",
     "Description-md5",
 ];
+
+/// Digests stanzas no longer carry (see [`Incoming::entry`]). Stanzas that
+/// earlier versions wrote with them lose them when read, so that the next
+/// publish of an existing repository writes the compact form.
+const UNPUBLISHED: [&str; 3] = ["MD5sum", "SHA1", "SHA512"];
+
+/// `stanza` without the fields of [`UNPUBLISHED`] (each one line, or a
+/// line and its continuation lines).
+fn without_unpublished(stanza: &str) -> String {
+    let mut out = String::with_capacity(stanza.len());
+    let mut dropping = false;
+    for line in stanza.split_inclusive('\n') {
+        if !line.starts_with([' ', '\t']) {
+            let name = line.split_once(':').map_or("", |(name, _)| name);
+            dropping = UNPUBLISHED.iter().any(|u| u.eq_ignore_ascii_case(name));
+        }
+        if !dropping {
+            out.push_str(line);
+        }
+    }
+    out
+}
 
 fn push_field(text: &mut String, name: &str, value: &str) {
     deb822::write_field(text, name, value).expect("writing to a String cannot fail");
@@ -233,7 +254,7 @@ impl Entry {
                 reason: "a stanza has an invalid Size",
             })?,
             sha256: sha256.to_owned(),
-            text: format!("{}\n", stanza.text),
+            text: without_unpublished(&format!("{}\n", stanza.text)),
         })
     }
 
@@ -277,6 +298,17 @@ mod tests {
         assert_eq!(entries[0].text, STANZA);
         assert_eq!(entries[0].id(), "hello=1.0");
         assert_eq!(entries[0].size, 12);
+    }
+
+    #[test]
+    fn stanzas_of_earlier_versions_lose_the_digests_no_longer_published() {
+        // As this repository wrote them before: MD5sum and SHA512 beside SHA256.
+        let old = "Package: hello\nVersion: 1.0\nArchitecture: all\nFilename: pool/main/h/hello/hello_1.0_all.deb\nSize: 12\nMD5sum: 0123\nSHA256: ab\nsha1: 99\nSHA512: cd\n ef\nDescription: greets\n .\n More.\n";
+        let entries = Entry::parse_many(old).expect("parses");
+        assert_eq!(entries[0].text, STANZA);
+        // A field that merely starts like one of them stays.
+        let kept = format!("{STANZA}MD5sums-Extra: 1\n");
+        assert_eq!(Entry::parse_many(&kept).expect("parses")[0].text, kept);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Work spread over threads in order-keeping chunks: reading .debs,
-//! compressing index buckets, syncing files.
+//! compressing index pieces, syncing files.
 
 use super::AptError;
 

@@ -15,7 +15,7 @@ use flate2::{Compress, Crc, FlushCompress, Status};
 /// Uncompressed bytes per chunk.
 const CHUNK: usize = 1 << 20;
 /// Deflate's window: the dictionary carried from one chunk to the next.
-const WINDOW: usize = 32 * 1024;
+pub const WINDOW: usize = 32 * 1024;
 
 /// A gzip writer (`gzip -9n` header: no name, mtime 0) compressing on all cores.
 #[derive(Debug)]
@@ -143,11 +143,17 @@ impl<W: Write> Write for ParallelGzEncoder<W> {
 /// that pieces compressed apart, on any number of threads, join by plain
 /// concatenation into one deflate stream. Whoever joins them closes the
 /// stream with a final empty block and wraps it in a gzip header and
-/// trailer (the crc32 of the pieces' input combined in order), as
-/// [`ParallelGzEncoder`] does for its chunks; the repository does the same
-/// for the buckets of a Packages file.
-pub fn deflate_piece(input: &[u8], level: flate2::Compression) -> io::Result<Vec<u8>> {
-    deflate_chunk(input, &[], level, false)
+/// trailer (the crc32 of the pieces' input), as [`ParallelGzEncoder`] does
+/// for its chunks; the repository does the same for the pieces of a
+/// Packages file. `dictionary` is the input just before this piece (at most
+/// the last 32 KiB count), which the piece may refer back to, as one stream
+/// would: the joined stream then compresses as well as one made in one go.
+pub fn deflate_piece(
+    input: &[u8],
+    dictionary: &[u8],
+    level: flate2::Compression,
+) -> io::Result<Vec<u8>> {
+    deflate_chunk(input, dictionary, level, false)
 }
 
 /// Raw deflate of one chunk, ending in a sync flush or, for the last, the final block.

@@ -12,7 +12,7 @@ use super::{index_path, AptRepo, State, BY_HASH, DEBUG, GENERATIONS, PRIVATE};
 use crate::apt::fsutil::{self, SyncBatch};
 use crate::apt::grace::{self, Superseded};
 use crate::apt::release::{IndexFile, Release};
-use crate::apt::segments::{bucket_count, bucket_of, SegmentCache};
+use crate::apt::segments::{self, SegmentCache};
 use crate::apt::settings::Suite;
 use crate::apt::{AptError, Entry};
 use crate::sign::SigningKey;
@@ -22,9 +22,9 @@ use crate::time;
 struct Draft {
     /// `generations/<N>`.
     dir: PathBuf,
-    /// Compressed buckets of earlier publishes.
+    /// Compressed index pieces of earlier publishes.
     cache: SegmentCache,
-    /// The buckets this publish uses: the next cache.
+    /// The pieces this publish uses: the next cache.
     used: SegmentCache,
     /// Everything written, synced before the switch.
     batch: SyncBatch,
@@ -304,14 +304,8 @@ impl AptRepo {
         rel: &str,
         chosen: &[&Entry],
     ) -> Result<Vec<IndexFile>, AptError> {
-        let buckets = bucket_count(chosen.len());
-        let mut texts = vec![String::new(); buckets];
-        for entry in chosen {
-            let bucket = &mut texts[bucket_of(&entry.package, buckets)];
-            bucket.push_str(&entry.text);
-            bucket.push('\n');
-        }
-        let index = draft.cache.build(&texts, &mut draft.used)?;
+        let pieces = segments::pieces(chosen.iter().map(|e| (e.package.as_str(), e.text.as_str())));
+        let index = draft.cache.build(&pieces, &mut draft.used)?;
         let out = draft.dir.join("dists").join(suite).join(rel);
         let store_rel = format!("{BY_HASH}/{suite}/{rel}");
         let store = self.root.join(&store_rel);
