@@ -98,6 +98,9 @@ pub enum FlowError {
         #[source]
         source: std::io::Error,
     },
+    /// A `gitflow.<kind>.<command>.<flag>` default is not a boolean.
+    #[error("git config {key} is {value:?}, not a boolean")]
+    BadFlagConfig { key: String, value: String },
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

@@ -188,6 +188,7 @@ mod tests {
             version_files: Vec::new(),
             multi_hotfix: false,
             source: SettingsSource::Defaults,
+            gitflow: Default::default(),
         }
     }
 

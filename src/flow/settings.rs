@@ -4,7 +4,7 @@
 //! avh's defaults (with `main` for the production branch unless only
 //! `master` exists, and `v` for version tags).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::version_files::VersionFileSpec;
@@ -58,6 +58,11 @@ pub struct FlowSettings {
     pub multi_hotfix: bool,
     /// Where most values came from.
     pub source: SettingsSource,
+    /// Every `gitflow.*` key of git config (names lowercased): the
+    /// per-command defaults (`gitflow.feature.finish.squash`) and branch
+    /// bases (`gitflow.branch.<branch>.base`) are read from here.
+    #[serde(skip)]
+    pub gitflow: BTreeMap<String, String>,
 }
 
 /// Where avh's hooks and filters are: `gitflow.path.hooks`, else
@@ -145,6 +150,11 @@ impl FlowSettings {
             multi_hotfix: config
                 .get("gitflow.multi-hotfix")
                 .is_some_and(|v| v == "true"),
+            gitflow: config
+                .iter()
+                .filter(|(k, _)| k.starts_with("gitflow."))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             source: if from_toml {
                 SettingsSource::BuildkitToml
             } else if from_git {
@@ -190,6 +200,55 @@ impl FlowSettings {
             git::text(&self.workdir, &["config", key, value])?;
         }
         Ok(())
+    }
+
+    /// gitflow-avh's default for a boolean option of a command, as its
+    /// `gitflow_override_flag_boolean` reads it: `gitflow.<kind>.<command>.<flag>`
+    /// (e.g. `gitflow.feature.finish.squash`), with git's boolean spellings;
+    /// None when unset, an error (as avh dies) when not a boolean.
+    pub fn flag(
+        &self,
+        kind: BranchType,
+        command: &str,
+        flag: &str,
+    ) -> Result<Option<bool>, FlowError> {
+        let key = format!("gitflow.{}.{command}.{flag}", kind.name()).to_lowercase();
+        let Some(value) = self.gitflow.get(&key) else {
+            return Ok(None);
+        };
+        match value.to_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" | "" => Ok(Some(true)),
+            "false" | "no" | "off" | "0" => Ok(Some(false)),
+            other => match other.parse::<i64>() {
+                Ok(n) => Ok(Some(n != 0)),
+                Err(_) => Err(FlowError::BadFlagConfig {
+                    key,
+                    value: value.clone(),
+                }),
+            },
+        }
+    }
+
+    /// gitflow-avh's default for a string option of a command
+    /// (`gitflow.<kind>.<command>.<option>`, e.g. `gitflow.release.finish.message`).
+    pub fn option(&self, kind: BranchType, command: &str, option: &str) -> Option<&str> {
+        let key = format!("gitflow.{}.{command}.{option}", kind.name()).to_lowercase();
+        self.gitflow.get(&key).map(String::as_str)
+    }
+
+    /// The base a branch was started from, as avh records it
+    /// (`gitflow.branch.<branch>.base`), if recorded.
+    pub fn recorded_base(&self, branch: &str) -> Option<&str> {
+        // git lowercases the section and the key, never the subsection.
+        self.gitflow
+            .iter()
+            .find(|(k, _)| {
+                k.strip_prefix("gitflow.branch.")
+                    .and_then(|rest| rest.strip_suffix(".base"))
+                    .is_some_and(|b| b.eq_ignore_ascii_case(branch))
+            })
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
     }
 
     /// Where a finish in progress is recorded.
