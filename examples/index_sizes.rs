@@ -1,9 +1,12 @@
 //! The repository's Packages files for real stanzas (`scripts/bench-index`).
 //!
 //! Reads a Packages file as the Debian archive writes it, keeps its first
-//! COUNT stanzas and writes them as `repo add` would publish them (no
-//! MD5sum, SHA1 or SHA512; sorted; cut into pieces and compressed by the
-//! repository's own code) to DIR/Packages, .gz and .xz.
+//! COUNT stanzas and writes them as `repo add` would publish stanzas of
+//! that text (no MD5sum, SHA1 or SHA512; sorted; cut into pieces and
+//! compressed by the repository's own code) to DIR/Packages, .gz and .xz.
+//! The text is the archive's: its one-line Description and
+//! Description-md5 stay (a .deb added to our repository brings its full
+//! Description instead).
 //!
 //!     cargo run --release --example index_sizes -- PACKAGES COUNT DIR
 
@@ -34,9 +37,7 @@ fn run(input: &str, count: &str, dir: &str) -> Result<(), Box<dyn std::error::Er
     let mut entries = Entry::parse_many(&text)?;
     entries.truncate(count);
     // The order a publish writes: package, version, architecture.
-    entries.sort_by(|a, b| {
-        (&a.package, &a.version, &a.architecture).cmp(&(&b.package, &b.version, &b.architecture))
-    });
+    entries.sort_by(Entry::index_order);
     let pieces = segments::pieces(
         entries
             .iter()

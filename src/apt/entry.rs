@@ -130,7 +130,11 @@ impl Incoming {
         let mut text = String::new();
         let mut description = None;
         for (name, value) in self.control.fields() {
-            if COMPUTED.iter().any(|c| c.eq_ignore_ascii_case(name)) {
+            if COMPUTED
+                .iter()
+                .chain(&UNPUBLISHED)
+                .any(|c| c.eq_ignore_ascii_case(name))
+            {
                 continue;
             }
             if name.eq_ignore_ascii_case("Description") {
@@ -155,15 +159,7 @@ impl Incoming {
 /// Fields of a Packages stanza that describe the pooled file, not the
 /// package: the repository writes them (or, for those in [`UNPUBLISHED`]
 /// and Description-md5, leaves them out), whatever the control file says.
-const COMPUTED: [&str; 7] = [
-    "Filename",
-    "Size",
-    "MD5sum",
-    "SHA1",
-    "SHA256",
-    "SHA512",
-    "Description-md5",
-];
+const COMPUTED: [&str; 4] = ["Filename", "Size", "SHA256", "Description-md5"];
 
 /// Digests stanzas no longer carry (see [`Incoming::entry`]). Stanzas that
 /// earlier versions wrote with them lose them when read, so that the next
@@ -267,6 +263,15 @@ impl Entry {
             .expect("a fixture parses")
             .pop()
             .expect("one stanza")
+    }
+
+    /// The order of stanzas in an index: package, version, architecture.
+    pub fn index_order(&self, other: &Entry) -> std::cmp::Ordering {
+        (&self.package, &self.version, &self.architecture).cmp(&(
+            &other.package,
+            &other.version,
+            &other.architecture,
+        ))
     }
 
     /// `name=version` as users name it on the command line.

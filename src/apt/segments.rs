@@ -3,9 +3,11 @@
 //! A suite's stanzas, in their sorted order, are cut into pieces at points
 //! chosen by the stanzas themselves (content-defined cuts, as rsync and
 //! backup tools cut files): a piece ends after a package whose name hashes
-//! to 0 modulo [`CUT_EVERY`], once it holds [`MIN_PIECE`] bytes, and at
-//! [`MAX_PIECE`] whatever the names. Adding or removing a package changes
-//! the piece it falls in; the cuts elsewhere stay where they were.
+//! to 0 modulo [`CUT_EVERY`], once it holds [`MIN_PIECE`] bytes; past
+//! [`SOFT_MAX`] (suites of long stanzas) after a name whose hash is 0
+//! modulo [`CUT_EVERY_LONG`]; and at [`HARD_MAX`] whatever the names.
+//! Adding or removing a package changes the piece it falls in; the cuts
+//! elsewhere stay where they were.
 //!
 //! Each piece is compressed once as one xz block and as a raw deflate run
 //! ending in a sync flush, cached by the hash of its text (the deflate run
@@ -18,6 +20,7 @@
 //! and each deflate run refers back into the text before it as one stream
 //! would, so the files are about as small as compressing them whole.
 
+use std::collections::hash_map::Entry::Vacant;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -31,10 +34,24 @@ use super::{fsutil, AptError};
 const CUT_EVERY: u64 = 256;
 /// No cut before a piece holds this many bytes (keeps pieces compressible).
 const MIN_PIECE: usize = 16 << 10;
-/// A piece is cut at this size whatever the names (bounds the work of a change).
-const MAX_PIECE: usize = 256 << 10;
-/// The cache file's first bytes (and its layout's version).
-const MAGIC: &[u8; 8] = b"bkseg\x002\n";
+/// Past this size a piece ends at the next name whose hash is 0 modulo
+/// [`CUT_EVERY_LONG`]: still chosen by the names, so a change before it
+/// does not move it (a cut by size would move with every added byte).
+const SOFT_MAX: usize = 256 << 10;
+/// See [`SOFT_MAX`]: on average 16 names further.
+const CUT_EVERY_LONG: u64 = 16;
+/// A piece is cut at this size whatever the names (bounds the work of a
+/// change; only a run of thousands of names can reach it).
+const HARD_MAX: usize = 1 << 20;
+/// The cache file's first line: its layout, the compression settings and
+/// the tool's version (a new version may compress differently, and a
+/// repository's indexes should depend on their text, not on the cache's
+/// history); a cache of any other line is empty.
+const MAGIC: &str = concat!(
+    "git-buildkit segments 3 gzip-9 xz-6 ",
+    env!("CARGO_PKG_VERSION"),
+    "\n"
+);
 
 /// One piece's xz block.
 #[derive(Debug, Clone)]
@@ -73,8 +90,10 @@ pub fn pieces<'a>(stanzas: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<
         piece.push('\n');
         // Versions of one package stay together when the names allow a cut.
         let more_of_it = stanzas.peek().is_some_and(|(next, _)| *next == package);
-        let natural = piece.len() >= MIN_PIECE && name_hash(package).is_multiple_of(CUT_EVERY);
-        if (natural && !more_of_it) || piece.len() >= MAX_PIECE {
+        let hash = name_hash(package);
+        let natural = (piece.len() >= MIN_PIECE && hash.is_multiple_of(CUT_EVERY))
+            || (piece.len() >= SOFT_MAX && hash.is_multiple_of(CUT_EVERY_LONG));
+        if (natural && !more_of_it) || piece.len() >= HARD_MAX {
             pieces.push(std::mem::take(&mut piece));
         }
     }
@@ -139,7 +158,12 @@ impl SegmentCache {
             let len = usize::try_from(u64_of(bytes)?).ok()?;
             Some(take(bytes, len)?.to_vec())
         }
-        if take(&mut bytes, MAGIC.len())? != MAGIC {
+        if take(&mut bytes, MAGIC.len())? != MAGIC.as_bytes() {
+            return None;
+        }
+        // A damaged byte in a block would be published, signed and kept.
+        let sum = take(&mut bytes, 32)?;
+        if Sha256::digest(bytes).as_slice() != sum {
             return None;
         }
         let mut cache = Self::default();
@@ -156,9 +180,11 @@ impl SegmentCache {
         bytes.is_empty().then_some(cache)
     }
 
-    /// Writes the cache atomically (entries in key order: the same cache, the same bytes).
+    /// Writes the cache atomically (entries in key order: the same cache,
+    /// the same bytes), after [`MAGIC`] and the SHA-256 of the rest. Not
+    /// synced: a cache lost to a power cut is rebuilt by the next publish.
     pub fn save(&self, path: &Path) -> Result<(), AptError> {
-        let mut out = MAGIC.to_vec();
+        let mut out = Vec::new();
         let put = |n: usize, out: &mut Vec<u8>| out.extend_from_slice(&(n as u64).to_le_bytes());
         let mut xz: Vec<_> = self.xz.iter().collect();
         xz.sort_by_key(|(key, _)| *key);
@@ -177,7 +203,10 @@ impl SegmentCache {
             put(run.len(), &mut out);
             out.extend_from_slice(run);
         }
-        fsutil::write_atomic(path, &out, crate::fsutil::Durability::Synced)
+        let mut file = MAGIC.as_bytes().to_vec();
+        file.extend_from_slice(&Sha256::digest(&out));
+        file.extend_from_slice(&out);
+        fsutil::write_atomic(path, &file, crate::fsutil::Durability::Unsynced)
     }
 
     /// Builds an index from its pieces (see [`pieces`]; empty ones are
@@ -190,13 +219,15 @@ impl SegmentCache {
             .filter(|p| !p.is_empty())
             .collect();
         let text = pieces.concat();
-        // Each piece's start in the text, its xz key and its deflate key.
+        // Each piece's dictionary (the text before it, up to deflate's
+        // window), its xz key and its deflate key.
         let mut keys = Vec::with_capacity(pieces.len());
         let mut start = 0usize;
         for piece in &pieces {
+            let dictionary = start.saturating_sub(crate::deb::DEFLATE_WINDOW)..start;
             let xz_key: [u8; 32] = Sha256::digest(piece).into();
-            let dictionary = &text[start.saturating_sub(crate::deb::DEFLATE_WINDOW)..start];
-            keys.push((start, xz_key, deflate_key(&xz_key, dictionary)));
+            let deflate_key = deflate_key(&xz_key, &text[dictionary.clone()]);
+            keys.push((dictionary, xz_key, deflate_key));
             start += piece.len();
         }
         let mut jobs = Vec::new();
@@ -215,10 +246,10 @@ impl SegmentCache {
             |job| match *job {
                 Job::Xz(i) => Ok(Made::Xz(keys[i].1, compress_xz(pieces[i])?)),
                 Job::Deflate(i) => {
-                    let (start, _, key) = keys[i];
-                    let dictionary = &text[start.saturating_sub(crate::deb::DEFLATE_WINDOW)..start];
+                    let (dictionary, _, key) = &keys[i];
+                    let dictionary = &text[dictionary.clone()];
                     crate::deb::deflate_piece(pieces[i], dictionary, flate2::Compression::new(9))
-                        .map(|run| Made::Deflate(key, run))
+                        .map(|run| Made::Deflate(*key, run))
                         .map_err(index_io)
                 }
             },
@@ -229,24 +260,26 @@ impl SegmentCache {
                 Made::Deflate(key, run) => used.deflate.insert(key, run).map(drop),
             };
         }
+        // What this index reuses from earlier publishes becomes part of the next cache.
+        for (_, xz_key, deflate_key) in &keys {
+            if let (Vacant(slot), Some(block)) = (used.xz.entry(*xz_key), self.xz.get(xz_key)) {
+                slot.insert(block.clone());
+            }
+            if let (Vacant(slot), Some(run)) = (
+                used.deflate.entry(*deflate_key),
+                self.deflate.get(deflate_key),
+            ) {
+                slot.insert(run.clone());
+            }
+        }
         let lost = || AptError::BadIndex {
             reason: "segment cache lost a piece",
         };
         let mut blocks = Vec::with_capacity(pieces.len());
         let mut runs = Vec::with_capacity(pieces.len());
         for (piece, (_, xz_key, deflate_key)) in pieces.iter().zip(&keys) {
-            let block = match used.xz.get(xz_key) {
-                Some(block) => block.clone(),
-                None => self.xz.get(xz_key).cloned().ok_or_else(lost)?,
-            };
-            let run = match used.deflate.get(deflate_key) {
-                Some(run) => run.clone(),
-                None => self.deflate.get(deflate_key).cloned().ok_or_else(lost)?,
-            };
-            used.xz.insert(*xz_key, block.clone());
-            used.deflate.insert(*deflate_key, run.clone());
-            blocks.push((block, piece.len() as u64));
-            runs.push(run);
+            blocks.push((used.xz.get(xz_key).ok_or_else(lost)?, piece.len() as u64));
+            runs.push(used.deflate.get(deflate_key).ok_or_else(lost)?.as_slice());
         }
         Ok(Index {
             gz: join_gzip(&runs, &text),
@@ -331,18 +364,12 @@ fn write_varint(out: &mut Vec<u8>, mut value: u64) {
     out.push(value as u8);
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(bytes);
-    h.finalize()
-}
-
 /// One xz stream: header, the blocks, an index of them, the footer.
-fn join_xz(blocks: &[(XzBlock, u64)]) -> Vec<u8> {
+fn join_xz(blocks: &[(&XzBlock, u64)]) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(&XZ_MAGIC);
     out.extend_from_slice(&XZ_FLAGS);
-    out.extend_from_slice(&crc32(&XZ_FLAGS).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&XZ_FLAGS).to_le_bytes());
     for (piece, _) in blocks {
         out.extend_from_slice(&piece.block);
     }
@@ -355,13 +382,13 @@ fn join_xz(blocks: &[(XzBlock, u64)]) -> Vec<u8> {
     while index.len() % 4 != 0 {
         index.push(0);
     }
-    let index_crc = crc32(&index);
+    let index_crc = crc32fast::hash(&index);
     index.extend_from_slice(&index_crc.to_le_bytes());
     out.extend_from_slice(&index);
     let backward = u32::try_from(index.len() / 4 - 1).unwrap_or(u32::MAX);
     let mut tail = backward.to_le_bytes().to_vec();
     tail.extend_from_slice(&XZ_FLAGS);
-    out.extend_from_slice(&crc32(&tail).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&tail).to_le_bytes());
     out.extend_from_slice(&tail);
     out.extend_from_slice(b"YZ");
     out
@@ -369,14 +396,14 @@ fn join_xz(blocks: &[(XzBlock, u64)]) -> Vec<u8> {
 
 /// One gzip member of `text`: its pieces' sync-flushed deflate runs, a
 /// final empty block, the trailer.
-fn join_gzip(runs: &[Vec<u8>], text: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+fn join_gzip(runs: &[&[u8]], text: &[u8]) -> Vec<u8> {
+    let mut out = crate::deb::GZIP_HEADER.to_vec();
     for run in runs {
         out.extend_from_slice(run);
     }
     // A final, empty block with fixed Huffman codes: BFINAL=1, BTYPE=01, end-of-block.
     out.extend_from_slice(&[0x03, 0x00]);
-    out.extend_from_slice(&crc32(text).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(text).to_le_bytes());
     out.extend_from_slice(&((text.len() as u64 & 0xffff_ffff) as u32).to_le_bytes());
     out
 }
@@ -478,7 +505,7 @@ mod tests {
     fn cuts_are_chosen_by_the_names_so_one_change_moves_one_piece() {
         let before = cut(&suite(6000, None));
         assert!(before.len() > 4, "{} pieces", before.len());
-        assert!(before.iter().all(|p| p.len() <= MAX_PIECE + 1024));
+        assert!(before.iter().all(|p| p.len() <= HARD_MAX + 1024));
         assert_eq!(
             before.concat(),
             suite(6000, None)
@@ -573,7 +600,7 @@ mod tests {
         // A stanza bigger than a piece may be is one piece, not an error.
         let huge = format!(
             "Package: huge\nDescription: x\n {}\n",
-            "y".repeat(MAX_PIECE * 2)
+            "y".repeat(HARD_MAX * 2)
         );
         let alone = pieces_of(&[
             ("a", "Package: a\n"),

@@ -26,7 +26,7 @@ pub use control::{Control, ControlError, FIELD_ORDER};
 pub use dir::spec_from_dir;
 pub use error::DebError;
 pub use fields::{check_architecture, check_package_name, check_source};
-pub use pgzip::{deflate_piece, WINDOW as DEFLATE_WINDOW};
+pub use pgzip::{deflate_piece, GZIP_HEADER, WINDOW as DEFLATE_WINDOW};
 #[cfg(test)]
 pub(crate) use reader::read_bytes as reader_for_tests;
 pub use reader::{read_deb, DebInfo, EntryInfo, EntryKind as InfoEntryKind, Limits};

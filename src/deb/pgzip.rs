@@ -17,6 +17,10 @@ const CHUNK: usize = 1 << 20;
 /// Deflate's window: the dictionary carried from one chunk to the next.
 pub const WINDOW: usize = 32 * 1024;
 
+/// The header of a gzip member as `gzip -9n` writes it: ID1 ID2,
+/// CM=deflate, FLG=0, MTIME=0, XFL=2 (best), OS=3 (Unix).
+pub const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3];
+
 /// A gzip writer (`gzip -9n` header: no name, mtime 0) compressing on all cores.
 #[derive(Debug)]
 pub struct ParallelGzEncoder<W: Write> {
@@ -56,8 +60,7 @@ impl<W: Write> ParallelGzEncoder<W> {
 
     fn write_header(&mut self) -> io::Result<()> {
         if !self.header_written {
-            // ID1 ID2, CM=deflate, FLG=0, MTIME=0, XFL=2 (best), OS=3 (Unix).
-            self.out.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3])?;
+            self.out.write_all(&GZIP_HEADER)?;
             self.header_written = true;
         }
         Ok(())

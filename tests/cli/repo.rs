@@ -798,6 +798,7 @@ fn a_broken_config_is_an_error_not_the_default_repository() {
 }
 
 mod crash;
+mod indexes;
 mod promises;
 
 #[test]

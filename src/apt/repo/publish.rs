@@ -269,13 +269,7 @@ impl AptRepo {
         entries: &[Entry],
     ) -> Result<Vec<IndexFile>, AptError> {
         let mut sorted: Vec<&Entry> = entries.iter().collect();
-        sorted.sort_by(|a, b| {
-            (&a.package, &a.version, &a.architecture).cmp(&(
-                &b.package,
-                &b.version,
-                &b.architecture,
-            ))
-        });
+        sorted.sort_by(|a, b| a.index_order(b));
         let index_text: String = sorted.iter().map(|e| format!("{}\n", e.text)).collect();
         fsutil::write_new(
             &index_path(&draft.dir, suite, component),
