@@ -233,7 +233,9 @@ impl FlowError {
             | FlowError::Git(_)
             | FlowError::Io { .. }
             | FlowError::MergeUnresolved { .. }
-            | FlowError::RefsChanged { .. } => ExitCode::Failed,
+            | FlowError::RefsChanged { .. }
+            | FlowError::SquashConflict { .. }
+            | FlowError::RebaseConflict { .. } => ExitCode::Failed,
             _ => ExitCode::Usage,
         }
     }

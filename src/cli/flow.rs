@@ -40,22 +40,35 @@ pub enum TopicCommand {
         /// Start from this commit instead of develop.
         base: Option<String>,
     },
-    /// Merge the branch into develop and delete it (a one-commit branch fast-forwards, as in git-flow).
+    /// Merge the branch into its base (develop) and delete it (a one-commit branch fast-forwards, as in git-flow).
+    ///
+    /// Options are gitflow-avh's; each boolean one also has a `--no-…` form
+    /// (`--no-squash`), which overrides a default set in git config as avh
+    /// reads it (`git config gitflow.feature.finish.squash true`). Nothing is
+    /// pushed without --push; with it, the base is pushed before the remote
+    /// branch is deleted, so a pull request for it closes as merged.
     #[command(after_help = "Examples:
   git buildkit feature finish login
-  git buildkit feature finish            (the current branch)")]
+  git buildkit feature finish            (the current branch)
+  git buildkit feature finish -S login   one squashed commit on develop
+  git buildkit feature finish -r -p      rebase onto develop, merge, push develop, delete origin's branch
+  git buildkit bugfix finish -k crash    keep the branch")]
     Finish {
         /// The name (default: the current branch).
         name: Option<String>,
+        #[command(flatten)]
+        flags: FinishFlags,
+        /// Rebase the branch onto its base before merging.
+        #[arg(short, long)]
+        rebase: bool,
+        #[arg(long, hide = true, alias = "norebase", overrides_with = "rebase")]
+        no_rebase: bool,
+        /// With --rebase: keep merges (git's --rebase-merges; avh's -p, whose --preserve-merges git removed).
+        #[arg(long, alias = "preserve_merges")]
+        preserve_merges: bool,
         /// Always make a merge commit.
         #[arg(long)]
         no_ff: bool,
-        /// Keep the branch.
-        #[arg(short, long)]
-        keep: bool,
-        /// Push develop afterwards.
-        #[arg(short, long)]
-        push: bool,
     },
     /// List the open branches.
     #[command(after_help = "Examples:
@@ -92,36 +105,168 @@ pub enum VersionedCommand {
         base: Option<String>,
     },
     /// Merge into main, tag, merge the tag back into develop, delete the branch.
+    ///
+    /// Options are gitflow-avh's; each boolean one also has a `--no-…` form
+    /// (`--no-push`), which overrides a default set in git config as avh
+    /// reads it (`git config gitflow.release.finish.push true`). Nothing is
+    /// pushed without --push (or --pushproduction, --pushdevelop,
+    /// --pushtag); with it, develop, main and the tag are pushed before the
+    /// remote branch is deleted.
     #[command(after_help = "Examples:
   git buildkit release finish -m 'Release 1.3.0'
   git buildkit release finish --sign --push
-  git buildkit hotfix finish 1.3.1 --no-pipeline")]
+  git buildkit release finish -S -m 'Release 1.3.0'   one squashed commit on main
+  git buildkit release finish -m 'CI release' --nodevelopmerge   main and the tag only
+  git buildkit hotfix finish 1.3.1 --no-pipeline
+  git buildkit hotfix finish -n -b       no tag; merge the branch itself back into develop")]
     Finish {
         /// The version (default: from the current branch).
         version: Option<String>,
+        #[command(flatten)]
+        flags: FinishFlags,
         /// The tag message.
         #[arg(short, long)]
         message: Option<String>,
+        /// The tag message from a file.
+        #[arg(short = 'f', long, alias = "messagefile", conflicts_with = "message")]
+        message_file: Option<std::path::PathBuf>,
         /// Sign the tag with your git signing key.
         #[arg(short, long)]
         sign: bool,
-        /// Push main, develop and the new tag.
-        #[arg(short, long)]
-        push: bool,
-        /// Keep the branch.
-        #[arg(short, long)]
-        keep: bool,
+        #[arg(long, hide = true, alias = "nosign", overrides_with = "sign")]
+        no_sign: bool,
+        /// Sign the tag with this key (implies --sign).
+        #[arg(short = 'u', long, alias = "signingkey", value_name = "KEY")]
+        signing_key: Option<String>,
+        /// Push main only (of what --push pushes).
+        #[arg(long, alias = "push-production")]
+        pushproduction: bool,
+        /// Push develop (or the release a hotfix went back into) only.
+        #[arg(long, alias = "push-develop")]
+        pushdevelop: bool,
+        /// Push the tag only.
+        #[arg(long, alias = "push-tag")]
+        pushtag: bool,
+        /// Make no tag (and start no pipeline).
+        #[arg(short = 'n', long, alias = "notag")]
+        no_tag: bool,
+        /// Merge the branch itself back into develop, not the tag.
+        #[arg(short = 'b', long, alias = "nobackmerge")]
+        no_back_merge: bool,
+        /// A release: do not merge back into develop at all (a finish in CI).
+        #[arg(long, alias = "no-develop-merge")]
+        nodevelopmerge: bool,
+        /// The tag's name after the version-tag prefix (default: the version).
+        #[arg(short = 'T', long, alias = "tagname", value_name = "NAME")]
+        tag_name: Option<String>,
         /// Do not let the tag hook start the pipeline.
         #[arg(long)]
         no_pipeline: bool,
-        /// Fetch the remote first; refuse when a branch is behind it.
-        #[arg(short = 'F', long)]
-        fetch: bool,
     },
     /// List the open branches.
     #[command(after_help = "Examples:
   git buildkit release list")]
     List,
+}
+
+/// Finish options of every branch type, with gitflow-avh's names and
+/// short flags. Each boolean one has a hidden `--no-…` form (and avh's
+/// `--no…` spelling), for overriding a `gitflow.<type>.finish.*` default.
+#[derive(Debug, clap::Args)]
+pub struct FinishFlags {
+    /// Fetch the branch and its base from the remote first; refuse when one is behind it.
+    #[arg(short = 'F', long)]
+    fetch: bool,
+    #[arg(long, hide = true, alias = "nofetch", overrides_with = "fetch")]
+    no_fetch: bool,
+    /// Push what was merged (and the tag), then delete the remote branch.
+    #[arg(short, long)]
+    push: bool,
+    #[arg(long, hide = true, alias = "nopush", overrides_with = "push")]
+    no_push: bool,
+    /// Keep the branch, local and remote.
+    #[arg(short, long)]
+    keep: bool,
+    #[arg(long, hide = true, alias = "nokeep", overrides_with = "keep")]
+    no_keep: bool,
+    /// Keep the remote branch.
+    #[arg(long, alias = "keepremote")]
+    keep_remote: bool,
+    #[arg(
+        long,
+        hide = true,
+        alias = "nokeepremote",
+        overrides_with = "keep_remote"
+    )]
+    no_keep_remote: bool,
+    /// Keep the local branch.
+    #[arg(long, alias = "keeplocal")]
+    keep_local: bool,
+    #[arg(
+        long,
+        hide = true,
+        alias = "nokeeplocal",
+        overrides_with = "keep_local"
+    )]
+    no_keep_local: bool,
+    /// Delete the local branch even if git does not see it merged (`git branch -D`).
+    #[arg(short = 'D', long, alias = "force_delete")]
+    force_delete: bool,
+    #[arg(
+        long,
+        hide = true,
+        alias = "noforce_delete",
+        overrides_with = "force_delete"
+    )]
+    no_force_delete: bool,
+    /// Squash the branch into one commit.
+    #[arg(short = 'S', long)]
+    squash: bool,
+    #[arg(long, hide = true, alias = "nosquash", overrides_with = "squash")]
+    no_squash: bool,
+    /// With --squash: avh's message, "Merged <type> branch '<branch>'" and the branch's log.
+    #[arg(long)]
+    squash_info: bool,
+    #[arg(
+        long,
+        hide = true,
+        alias = "nosquash-info",
+        overrides_with = "squash_info"
+    )]
+    no_squash_info: bool,
+}
+
+/// A boolean option: given on (`--x`), given off (`--no-x`), else avh's
+/// git config default `gitflow.<type>.finish.<key>`, else off.
+fn pick(
+    settings: &FlowSettings,
+    kind: BranchType,
+    (on, off): (bool, bool),
+    key: &str,
+) -> Result<bool, FlowError> {
+    Ok(on || (!off && settings.flag(kind, "finish", key)?.unwrap_or(false)))
+}
+
+impl FinishFlags {
+    /// The shared options, resolved against `settings`' defaults.
+    fn resolve(
+        &self,
+        settings: &FlowSettings,
+        kind: BranchType,
+    ) -> Result<FinishOptions, FlowError> {
+        let pick = |given, key| pick(settings, kind, given, key);
+        Ok(FinishOptions {
+            fetch: pick((self.fetch, self.no_fetch), "fetch")?,
+            push: pick((self.push, self.no_push), "push")?,
+            keep: pick((self.keep, self.no_keep), "keep")?,
+            keep_remote: pick((self.keep_remote, self.no_keep_remote), "keepremote")?,
+            keep_local: pick((self.keep_local, self.no_keep_local), "keeplocal")?,
+            force_delete: pick((self.force_delete, self.no_force_delete), "force-delete")?,
+            squash: pick((self.squash, self.no_squash), "squash")?,
+            squash_info: pick((self.squash_info, self.no_squash_info), "squash-info")?,
+            ..FinishOptions::default()
+        })
+    }
 }
 
 /// Support branches (long-lived maintenance lines).
@@ -227,15 +372,18 @@ pub fn run_topic(ui: &Ui, kind: BranchType, command: TopicCommand) -> Result<(),
         }
         TopicCommand::Finish {
             name,
+            flags,
+            rebase,
+            no_rebase,
+            preserve_merges,
             no_ff,
-            keep,
-            push,
         } => {
+            let pick = |given, key| pick(&settings, kind, given, key);
             let options = FinishOptions {
-                no_ff,
-                keep,
-                push,
-                ..FinishOptions::default()
+                rebase: pick((rebase, no_rebase), "rebase")?,
+                rebase_merges: pick((preserve_merges, false), "preserve-merges")?,
+                no_ff: pick((no_ff, false), "no-ff")?,
+                ..flags.resolve(&settings, kind)?
             };
             let outcome = flow::finish(&settings, kind, name.as_deref(), &options, ui);
             report(ui, outcome)
@@ -273,21 +421,45 @@ pub fn run_versioned(ui: &Ui, kind: BranchType, command: VersionedCommand) -> Re
         }
         VersionedCommand::Finish {
             version,
+            flags,
             message,
+            message_file,
             sign,
-            push,
-            keep,
+            no_sign,
+            signing_key,
+            pushproduction,
+            pushdevelop,
+            pushtag,
+            no_tag,
+            no_back_merge,
+            nodevelopmerge,
+            tag_name,
             no_pipeline,
-            fetch,
         } => {
+            let pick = |given, key| pick(&settings, kind, given, key);
+            let option = |value: Option<String>, key| {
+                value.or_else(|| settings.option(kind, "finish", key).map(str::to_owned))
+            };
+            let message_file = option(
+                message_file.map(|p| p.to_string_lossy().into_owned()),
+                "messagefile",
+            )
+            .map(|p| std::path::absolute(&p).unwrap_or_else(|_| p.into()));
             let options = FinishOptions {
-                fetch,
-                message,
-                sign,
-                push,
-                keep,
+                message: option(message, "message"),
+                message_file,
+                sign: pick((sign, no_sign), "sign")?,
+                signing_key: option(signing_key, "signingkey"),
+                push_main: pick((pushproduction, false), "pushproduction")?,
+                push_develop: pick((pushdevelop, false), "pushdevelop")?,
+                push_tag: pick((pushtag, false), "pushtag")?,
+                no_tag: pick((no_tag, false), "notag")?,
+                no_back_merge: pick((no_back_merge, false), "nobackmerge")?,
+                no_develop_merge: pick((nodevelopmerge, false), "nodevelopmerge")?,
+                tag_name,
                 no_pipeline,
                 no_ff: true,
+                ..flags.resolve(&settings, kind)?
             };
             report(
                 ui,

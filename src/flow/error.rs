@@ -98,6 +98,26 @@ pub enum FlowError {
         #[source]
         source: std::io::Error,
     },
+    /// A squash merge would conflict (or did, and was undone).
+    #[error("squashing {from} into {into} conflicts in: {files}")]
+    SquashConflict {
+        from: String,
+        into: String,
+        files: String,
+    },
+    /// The rebase before a finish stopped; it was aborted.
+    #[error("rebasing {branch} onto {onto} failed ({detail}); the rebase was aborted and nothing changed")]
+    RebaseConflict {
+        branch: String,
+        onto: String,
+        detail: String,
+    },
+    /// The remote the command needs is not configured.
+    #[error("there is no remote {remote:?}")]
+    NoRemote { remote: String },
+    /// Both a tag message and a message file.
+    #[error("use either -m/--message or -f/--messagefile, not both")]
+    MessageTwice,
     /// A `gitflow.<kind>.<command>.<flag>` default is not a boolean.
     #[error("git config {key} is {value:?}, not a boolean")]
     BadFlagConfig { key: String, value: String },
@@ -122,6 +142,9 @@ impl FlowError {
             FlowError::FinishInProgress { .. } => "see `git buildkit flow status`; then `git buildkit flow continue` or `git buildkit flow abort`".into(),
             FlowError::NotGreater { latest, .. } => format!("choose a version above {latest}, e.g. with --bump minor"),
             FlowError::WrongBranch { .. } => "check out the branch to finish, or name it".into(),
+            FlowError::SquashConflict { from, into, .. } => format!("a squash cannot be continued after a conflict: merge {into} into {from} and resolve there, then finish again (or finish without --squash)"),
+            FlowError::RebaseConflict { branch, onto, .. } => format!("rebase by hand (`git rebase {onto} {branch}`), then finish again; or finish without --rebase"),
+            FlowError::NoRemote { remote } => format!("add it (`git remote add {remote} URL`), or set gitflow.origin to the remote to use"),
             FlowError::NotUpToDate { branch, remote, .. } => format!("bring {branch} up to date first, e.g. `git checkout {branch} && git merge {remote}`"),
             _ => return None,
         })

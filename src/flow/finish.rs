@@ -10,31 +10,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::avh::{self, Action};
+pub use super::plan::FinishOptions;
 use super::plan::{plan, Found};
 use super::settings::FlowSettings;
 use super::state::{FastForward, FinishState, Step, TagKind, TagPipeline};
 use super::{rev, BranchType, FlowError};
 use crate::git::{self, Untracked};
 use crate::progress::Listener;
-
-/// How a finish should behave.
-#[derive(Debug, Clone, Default)]
-pub struct FinishOptions {
-    /// The tag message (default: `<type> <version>`).
-    pub message: Option<String>,
-    /// Sign the tag (`git tag -s`).
-    pub sign: bool,
-    /// Push main, develop and the new tag to the remote.
-    pub push: bool,
-    /// Keep the branch after finishing.
-    pub keep: bool,
-    /// Tell the tag hook not to start the pipeline.
-    pub no_pipeline: bool,
-    /// Always create a merge commit (features fast-forward one commit otherwise).
-    pub no_ff: bool,
-    /// Fetch the remote first and refuse when a branch is behind it.
-    pub fetch: bool,
-}
 
 /// What a finish (or continue) did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -84,16 +66,55 @@ fn is_ancestor(dir: &Path, a: &str, b: &str) -> bool {
         .is_ok()
 }
 
-/// `git fetch` the remote, then refuse when a local branch is behind its
-/// remote-tracking branch or has diverged from it (avh's `require_branches_equal`).
-fn require_up_to_date(settings: &FlowSettings, branches: &[&str]) -> Result<(), FlowError> {
+/// avh's remote checks of a finish: the branch is fetched when the remote
+/// has it, `fetch` fetches `bases` too, and then each of them must not be
+/// behind its remote-tracking branch nor have diverged from it (avh's
+/// `require_branches_equal`; ahead is fine). Returns whether the remote
+/// has the branch.
+fn check_remote(
+    settings: &FlowSettings,
+    branch: &str,
+    bases: &[&str],
+    options: &FinishOptions,
+) -> Result<bool, FlowError> {
     let dir = &settings.workdir;
-    git::text(dir, &["fetch", "--quiet", &settings.origin])?;
-    for branch in branches {
-        let Some(remote) = rev(dir, &format!("refs/remotes/{}/{branch}", settings.origin)) else {
-            continue;
-        };
-        let Some(local) = rev(dir, &format!("refs/heads/{branch}")) else {
+    let origin = &settings.origin;
+    let remote_ref = |name: &str| format!("refs/remotes/{origin}/{name}");
+    let configured = git::text(dir, &["remote", "get-url", origin]).is_ok();
+    if !configured
+        && (options.fetch
+            || options.push
+            || options.push_main
+            || options.push_develop
+            || options.push_tag)
+    {
+        return Err(FlowError::NoRemote {
+            remote: origin.clone(),
+        });
+    }
+    let on_remote = configured && rev(dir, &remote_ref(branch)).is_some();
+    let mut fetch: Vec<&str> = Vec::new();
+    if on_remote {
+        fetch.push(branch);
+    }
+    if options.fetch {
+        fetch.extend(
+            bases
+                .iter()
+                .copied()
+                .filter(|b| rev(dir, &remote_ref(b)).is_some()),
+        );
+    }
+    if !fetch.is_empty() {
+        let mut args = vec!["fetch", "--quiet", origin.as_str()];
+        args.extend(fetch);
+        git::text(dir, &args)?;
+    }
+    for name in std::iter::once(&branch).chain(bases) {
+        let (Some(remote), Some(local)) = (
+            rev(dir, &remote_ref(name)),
+            rev(dir, &format!("refs/heads/{name}")),
+        ) else {
             continue;
         };
         if local == remote || is_ancestor(dir, &remote, &local) {
@@ -105,12 +126,12 @@ fn require_up_to_date(settings: &FlowSettings, branches: &[&str]) -> Result<(), 
             "diverged from"
         };
         return Err(FlowError::NotUpToDate {
-            branch: (*branch).to_owned(),
+            branch: (*name).to_owned(),
             state,
-            remote: format!("{}/{branch}", settings.origin),
+            remote: format!("{origin}/{name}"),
         });
     }
-    Ok(())
+    Ok(on_remote)
 }
 
 /// Files a merge of `from` into `into` would conflict on, computed in memory.
@@ -147,6 +168,8 @@ struct Checked {
     head: String,
     /// What the plan needs to know about the branch.
     found: Found,
+    /// Whether the remote has the branch too.
+    on_remote: bool,
 }
 
 /// Finishes the flow branch `name` of `kind` (the current branch when `name`
@@ -160,7 +183,28 @@ pub fn finish(
     listener: &dyn Listener,
 ) -> Result<Outcome, FlowError> {
     let checked = check(settings, kind, name, options)?;
-    let plan = plan(settings, kind, &checked.branch, &checked.found, options);
+    let plan = plan(
+        settings,
+        kind,
+        &checked.branch,
+        &checked.found,
+        checked.on_remote,
+        options,
+    );
+    // A squash that would conflict is refused before anything changes:
+    // git keeps no merge state for it to continue from.
+    for step in &plan.steps {
+        if let Step::Squash { from, into, .. } = step {
+            let files = predict_conflicts(settings, into, from);
+            if !files.is_empty() {
+                return Err(FlowError::SquashConflict {
+                    from: from.clone(),
+                    into: into.clone(),
+                    files: files.join(", "),
+                });
+            }
+        }
+    }
     let predicted: Vec<String> = plan
         .predict
         .iter()
@@ -199,10 +243,10 @@ pub fn finish(
 }
 
 /// Every check of a finish, in order, and the facts the plan needs: no
-/// finish in progress, a finishable branch, a clean work tree, branches up
-/// to date (with `fetch`), main, develop and the branch present; for a
-/// release or hotfix a semver name, a new tag and version files carrying
-/// the version.
+/// finish in progress, a finishable branch, a clean work tree, main,
+/// develop, the branch and its base present, the branch and its bases not
+/// behind the remote ([`check_remote`]); for a release or hotfix a semver
+/// name, a new tag and version files carrying the version.
 fn check(
     settings: &FlowSettings,
     kind: BranchType,
@@ -237,26 +281,36 @@ fn check(
         });
     }
     require_clean(settings)?;
-    if options.fetch {
-        require_up_to_date(settings, &[&branch, &settings.main, &settings.develop])?;
-    }
     for name in [&branch, &settings.main, &settings.develop] {
         require_branch(settings, name)?;
     }
     let short = &branch[prefix.len()..];
-    let found = if kind.is_versioned() {
-        check_versioned(settings, kind, &branch, short, options)?
+    let (found, on_remote) = if kind.is_versioned() {
+        let bases = [settings.main.as_str(), settings.develop.as_str()];
+        let on_remote = check_remote(settings, &branch, &bases, options)?;
+        let found = check_versioned(settings, kind, &branch, short, options)?;
+        (found, on_remote)
     } else {
-        let range = format!("{}..{branch}", settings.develop);
+        // The base avh recorded at start, else develop.
+        let base = settings
+            .recorded_base(&branch)
+            .unwrap_or(&settings.develop)
+            .to_owned();
+        require_branch(settings, &base)?;
+        let on_remote = check_remote(settings, &branch, &[&base], options)?;
+        let range = format!("{base}..{branch}");
         let commits = git::text(&settings.workdir, &["rev-list", "--count", &range])?;
-        Found::Topic {
+        let found = Found::Topic {
             commits_ahead: commits.parse().unwrap_or(0),
-        }
+            base,
+        };
+        (found, on_remote)
     };
     Ok(Checked {
         branch,
         head,
         found,
+        on_remote,
     })
 }
 
@@ -273,8 +327,23 @@ fn check_versioned(
     let version = semver::Version::parse(short).map_err(|_| FlowError::NotSemver {
         version: short.to_owned(),
     })?;
-    let tag = settings.scheme().tag_name(&version);
-    if rev(&settings.workdir, &format!("refs/tags/{tag}")).is_some() {
+    let tag = match &options.tag_name {
+        Some(name) => {
+            let tag = format!("{}{name}", settings.version_tag);
+            let valid = !name.is_empty()
+                && git::text(
+                    &settings.workdir,
+                    &["check-ref-format", &format!("refs/tags/{tag}")],
+                )
+                .is_ok();
+            if !valid {
+                return Err(FlowError::BadName { name: tag });
+            }
+            tag
+        }
+        None => settings.scheme().tag_name(&version),
+    };
+    if !options.no_tag && rev(&settings.workdir, &format!("refs/tags/{tag}")).is_some() {
         return Err(FlowError::TagExists { tag });
     }
     super::version_files::check_files(
@@ -289,16 +358,24 @@ fn check_versioned(
             .next(),
         _ => None,
     };
-    let message = options.message.clone().unwrap_or_else(|| tag.clone());
-    let message = avh::filter(
-        settings,
-        kind,
-        avh::Filter::FinishTagMessage,
-        &message,
-        &[&tag],
-    )?;
+    let message = match (&options.message, &options.message_file) {
+        (Some(_), Some(_)) => return Err(FlowError::MessageTwice),
+        (Some(message), None) => avh::filter(
+            settings,
+            kind,
+            avh::Filter::FinishTagMessage,
+            message,
+            &[&tag],
+        )?,
+        // As `git tag -F`: the file as it is (avh runs no filter on it).
+        (None, Some(path)) => {
+            let path = settings.workdir.join(path);
+            std::fs::read_to_string(&path).map_err(|source| FlowError::Io { path, source })?
+        }
+        (None, None) => avh::filter(settings, kind, avh::Filter::FinishTagMessage, &tag, &[&tag])?,
+    };
     Ok(Found::Versioned {
-        tag,
+        tag: (!options.no_tag).then_some(tag),
         message,
         open_release,
     })
@@ -321,6 +398,16 @@ fn run(
                 state.done += 1;
                 state.refs_at_stop = ref_values(settings, &state);
                 state.save(&path)?;
+            }
+            // A rebase is a finish's first step and leaves nothing behind
+            // when it fails: nothing is in progress, nothing to abort.
+            Err(e @ FlowError::RebaseConflict { .. }) if state.done == 0 => {
+                let _ = git::text(
+                    &settings.workdir,
+                    &["checkout", "--quiet", &state.original_head],
+                );
+                FinishState::clear(&path)?;
+                return Err(e);
             }
             Err(e @ FlowError::Conflict { .. }) => {
                 state.stopped_at = Some(state.done);
@@ -352,15 +439,45 @@ fn execute(settings: &FlowSettings, step: &Step) -> Result<(), FlowError> {
     let dir = &settings.workdir;
     match step {
         Step::Merge { from, into, ff } => merge(settings, from, into, *ff),
+        Step::Squash { from, into, info } => squash(settings, from, into, info.as_deref()),
+        Step::Rebase {
+            branch,
+            onto,
+            rebase_merges,
+        } => rebase(dir, branch, onto, *rebase_merges),
         Step::Tag {
             tag,
             at,
             message,
             sign,
             pipeline,
-        } => make_tag(dir, tag, at, message, *sign, *pipeline),
-        Step::DeleteBranch { branch } => delete_branch(dir, branch),
+            signing_key,
+        } => make_tag(
+            dir,
+            tag,
+            at,
+            message,
+            (*sign, signing_key.as_deref()),
+            *pipeline,
+        ),
+        Step::DeleteBranch { branch, force } => delete_branch(dir, branch, *force),
         Step::Push { remote, refs } => push(dir, remote, refs),
+        Step::DeleteRemoteBranch { remote, branch } => {
+            // Already gone (a re-run, or someone else deleted it): done.
+            if rev(dir, &format!("refs/remotes/{remote}/{branch}")).is_some() {
+                git::text(
+                    dir,
+                    &["push", "--quiet", remote, &format!(":refs/heads/{branch}")],
+                )?;
+            }
+            Ok(())
+        }
+        Step::ForgetBase { branch } => {
+            // Absent when start was not avh's or ours: nothing to forget.
+            let section = format!("gitflow.branch.{branch}");
+            let _ = git::text(dir, &["config", "--local", "--remove-section", &section]);
+            Ok(())
+        }
         Step::PostHook { kind, action, args } => {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             avh::post(settings, *kind, *action, &args);
@@ -414,25 +531,108 @@ fn merge(
     })
 }
 
-/// Creates the annotated (or signed) tag, unless a re-run finds it made.
+/// Squashes `from` into one commit on `into`, unless a re-run finds
+/// nothing left to commit. A conflict (which the checks did not predict)
+/// is undone (`git merge --abort`'s equivalent for a squash, `git reset
+/// --merge`) and reported: git keeps no merge state to continue from.
+fn squash(
+    settings: &FlowSettings,
+    from: &str,
+    into: &str,
+    info: Option<&str>,
+) -> Result<(), FlowError> {
+    let dir = &settings.workdir;
+    git::text(dir, &["checkout", "--quiet", into])?;
+    let (code, _, _) = git::git(dir)
+        .args(["merge", "--squash", "--quiet", from])
+        .output_with_code()?;
+    if code != 0 {
+        let files = git::text(dir, &["diff", "--name-only", "--diff-filter=U"])?;
+        git::text(dir, &["reset", "--quiet", "--merge"])?;
+        return Err(FlowError::SquashConflict {
+            from: from.to_owned(),
+            into: into.to_owned(),
+            files: files.lines().collect::<Vec<_>>().join(", "),
+        });
+    }
+    let staged = git::git(dir)
+        .args(["diff", "--cached", "--quiet"])
+        .output_with_code()?
+        .0
+        != 0;
+    if !staged {
+        return Ok(());
+    }
+    if let Some(line) = info {
+        // avh's gitflow_create_squash_message, as its SQUASH_MSG.
+        let log = git::text(
+            dir,
+            &[
+                "log",
+                "--no-merges",
+                "--pretty=medium",
+                &format!("^{into}"),
+                from,
+            ],
+        )?;
+        let text = format!("Squashed commit of the following:\n\n{line}\n\n{log}\n");
+        let path = settings.git_dir.join("SQUASH_MSG");
+        std::fs::write(&path, text).map_err(|source| FlowError::Io { path, source })?;
+    }
+    // git's own squash message (or avh's, above), as `git commit` offers it.
+    git::text(dir, &["commit", "--quiet", "--no-edit"])?;
+    Ok(())
+}
+
+/// Rebases `branch` onto `onto`; a conflict aborts the rebase (the branch
+/// stays where it was) and is reported.
+fn rebase(dir: &Path, branch: &str, onto: &str, rebase_merges: bool) -> Result<(), FlowError> {
+    let mut args = vec!["rebase", "--quiet"];
+    if rebase_merges {
+        args.push("--rebase-merges");
+    }
+    args.extend([onto, branch]);
+    let (code, _, stderr) = git::git(dir).args(&args).output_with_code()?;
+    if code == 0 {
+        return Ok(());
+    }
+    let files = git::text(dir, &["diff", "--name-only", "--diff-filter=U"]).unwrap_or_default();
+    let _ = git::text(dir, &["rebase", "--abort"]);
+    Err(FlowError::RebaseConflict {
+        branch: branch.to_owned(),
+        onto: onto.to_owned(),
+        detail: if files.is_empty() {
+            stderr.trim().to_owned()
+        } else {
+            format!(
+                "conflicts in {}",
+                files.lines().collect::<Vec<_>>().join(", ")
+            )
+        },
+    })
+}
+
+/// Creates the annotated (or signed, with the given key or git's) tag,
+/// unless a re-run finds it made.
 fn make_tag(
     dir: &Path,
     tag: &str,
     at: &str,
     message: &str,
-    kind: TagKind,
+    (kind, key): (TagKind, Option<&str>),
     pipeline: TagPipeline,
 ) -> Result<(), FlowError> {
     if rev(dir, &format!("refs/tags/{tag}")).is_some() {
         return Ok(());
     }
-    let mut cmd = git::git(dir)
-        .arg("tag")
-        .arg(match kind {
-            TagKind::Annotated => "-a",
-            TagKind::Signed => "-s",
-        })
-        .args(["-m", message, tag, at]);
+    let mut cmd = git::git(dir).arg("tag").arg(match kind {
+        TagKind::Annotated => "-a",
+        TagKind::Signed => "-s",
+    });
+    if let Some(key) = key {
+        cmd = cmd.args(["-u", key]);
+    }
+    let mut cmd = cmd.args(["-m", message, tag, at]);
     if pipeline == TagPipeline::Skip {
         cmd = cmd.env("BUILDKIT_NO_PIPELINE", "1");
     }
@@ -440,10 +640,11 @@ fn make_tag(
     Ok(())
 }
 
-/// Deletes the finished branch (`git branch -d`: only when merged).
-fn delete_branch(dir: &Path, branch: &str) -> Result<(), FlowError> {
+/// Deletes the finished branch (`git branch -d`: only when merged; `-D` when `force`).
+fn delete_branch(dir: &Path, branch: &str, force: bool) -> Result<(), FlowError> {
     if rev(dir, &format!("refs/heads/{branch}")).is_some() {
-        git::text(dir, &["branch", "-d", branch])?;
+        let flag = if force { "-D" } else { "-d" };
+        git::text(dir, &["branch", flag, branch])?;
     }
     Ok(())
 }

@@ -1,32 +1,100 @@
 //! The plan of a finish, computed from the settings, the options and what
 //! the checks read from the repository ([`Found`]), without running git:
-//! which merges, tag, back-merge, push, branch deletion, post-hook and
-//! final checkout happen, which merges to try in memory first, and which
-//! refs the steps may move (their values are recorded before the first
-//! step, for `flow abort`).
+//! which rebase, merges, tag, back-merge, post-hook, push, branch deletions
+//! and final checkout happen, which merges to try in memory first, and
+//! which refs the steps may move (their values are recorded before the
+//! first step, for `flow abort`).
 //!
-//! The shape is gitflow-avh's: a release or hotfix merges `--no-ff` into
-//! main, the tag goes on that merge commit, and the tag (not the branch) is
-//! merged back into develop — or into the open release branch, for a
-//! hotfix. A feature or bugfix merges into develop, fast-forwarding when it
-//! has one commit (unless `no_ff`). A finish bumps no version file: `start`
-//! did, and the checks refuse a branch whose files do not carry its version.
+//! The shape is gitflow-avh's: a release or hotfix merges `--no-ff` (or
+//! `--squash`) into main, the tag goes on that commit, and the tag (not the
+//! branch; main with `--no-tag`, the branch itself with `--no-back-merge`)
+//! is merged back into develop — or into the open release branch, for a
+//! hotfix. A feature or bugfix merges into its base (develop unless `start`
+//! recorded another), fast-forwarding when it has one commit (unless
+//! `no_ff`), after an optional rebase onto that base. Then, as avh: the
+//! post-hook, the push, the remote branch's deletion (only when pushing:
+//! nothing reaches the remote without `--push`), the local branch's, and
+//! avh's record of the base. A finish bumps no version file: `start` did,
+//! and the checks refuse a branch whose files do not carry its version.
+
+use std::path::PathBuf;
 
 use super::avh::Action;
-use super::finish::FinishOptions;
 use super::settings::FlowSettings;
 use super::state::{FastForward, Step, TagKind, TagPipeline};
 use super::BranchType;
 
+/// How a finish should behave: gitflow-avh's finish options, resolved
+/// (the command line over `gitflow.<kind>.finish.*`, over avh's defaults).
+#[derive(Debug, Clone, Default)]
+pub struct FinishOptions {
+    /// The tag message (`-m`; default: the tag's name).
+    pub message: Option<String>,
+    /// The tag message from a file (`-f`).
+    pub message_file: Option<PathBuf>,
+    /// Sign the tag (`git tag -s`).
+    pub sign: bool,
+    /// Sign with this key (`-u`; implies `sign`).
+    pub signing_key: Option<String>,
+    /// Push what the finish merged and tagged (every one of the three below).
+    pub push: bool,
+    /// Push main (`--pushproduction`).
+    pub push_main: bool,
+    /// Push develop, or the branch the tag went back into (`--pushdevelop`).
+    pub push_develop: bool,
+    /// Push the tag (`--pushtag`).
+    pub push_tag: bool,
+    /// Keep the branch, local and remote.
+    pub keep: bool,
+    /// Keep the remote branch.
+    pub keep_remote: bool,
+    /// Keep the local branch.
+    pub keep_local: bool,
+    /// Delete the local branch with `git branch -D`.
+    pub force_delete: bool,
+    /// Squash the branch into one commit on its target.
+    pub squash: bool,
+    /// Start the squash commit's message with avh's "Merged … branch" line.
+    pub squash_info: bool,
+    /// Always create a merge commit (features fast-forward one commit otherwise).
+    pub no_ff: bool,
+    /// Make no tag (a release or hotfix).
+    pub no_tag: bool,
+    /// Merge the branch itself, not the tag (or main), back into develop.
+    pub no_back_merge: bool,
+    /// Do not merge a release back into develop at all (avh's `--nodevelopmerge`).
+    pub no_develop_merge: bool,
+    /// The tag's name after the version-tag prefix (`-T`; default: the version).
+    pub tag_name: Option<String>,
+    /// Fetch the branches from the remote first (`-F`).
+    pub fetch: bool,
+    /// Rebase a feature or bugfix onto its base before merging (`-r`).
+    pub rebase: bool,
+    /// With `rebase`: keep merges (`git rebase --rebase-merges`, what avh's
+    /// `--preserve-merges` became in git).
+    pub rebase_merges: bool,
+    /// Tell the tag hook not to start the pipeline.
+    pub no_pipeline: bool,
+}
+
+impl FinishOptions {
+    /// Whether anything is pushed.
+    fn pushes(&self) -> bool {
+        self.push || self.push_main || self.push_develop || self.push_tag
+    }
+}
+
 /// What the checks found about the branch being finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
-    /// A feature or bugfix branch with `commits_ahead` commits develop has not.
-    Topic { commits_ahead: u64 },
-    /// A release or hotfix branch: the tag it makes, the tag's message (the
-    /// filter applied), and the open release branch, if any.
+    /// A feature or bugfix branch with `commits_ahead` commits its base has
+    /// not, and that base (develop, unless avh recorded another).
+    Topic { commits_ahead: u64, base: String },
+    /// A release or hotfix branch: the tag it makes (None with `no_tag`),
+    /// the tag's message (the filter applied), and the open release
+    /// branch, if any.
     Versioned {
-        tag: String,
+        tag: Option<String>,
         message: String,
         open_release: Option<String>,
     },
@@ -47,113 +115,245 @@ pub struct FinishPlan {
     pub hook_args: Vec<String>,
 }
 
-/// The plan of finishing `branch` (a branch of `kind`, named with its prefix).
+/// The plan of finishing `branch` (a branch of `kind`, named with its
+/// prefix); `on_remote` says whether the remote has the branch too.
 pub fn plan(
     settings: &FlowSettings,
     kind: BranchType,
     branch: &str,
     found: &Found,
+    on_remote: bool,
     options: &FinishOptions,
 ) -> FinishPlan {
-    let heads = |name: &str| format!("refs/heads/{name}");
-    let (main, develop, origin) = (&settings.main, &settings.develop, &settings.origin);
-    let mut refs = vec![heads(branch), heads(main), heads(develop)];
-    let mut steps = Vec::new();
-    let (tag, hook_name, predict) = match found {
+    let mut refs = vec![
+        heads(branch),
+        heads(&settings.main),
+        heads(&settings.develop),
+    ];
+    let merged = match found {
         Found::Versioned {
             tag,
             message,
             open_release,
-        } => {
-            // A hotfix goes back into the open release branch when there is one (avh).
-            let back_into = match (kind, open_release) {
-                (BranchType::Hotfix, Some(release)) => release,
-                _ => develop,
-            };
-            refs.push(format!("refs/tags/{tag}"));
-            refs.push(heads(back_into));
-            steps.extend(release_steps(
-                settings, branch, tag, message, back_into, options,
-            ));
-            let predict = vec![
-                (main.clone(), branch.to_owned()),
-                (back_into.clone(), branch.to_owned()),
-            ];
-            (Some(tag.clone()), tag.clone(), predict)
-        }
-        Found::Topic { commits_ahead } => {
-            // A one-commit feature fast-forwards, as with avh.
-            let ff = FastForward::from(!options.no_ff && *commits_ahead == 1);
-            steps.push(merge(branch, develop, ff));
-            if options.push {
-                steps.push(Step::Push {
-                    remote: origin.clone(),
-                    refs: vec![develop.clone()],
-                });
-            }
-            let short = branch.strip_prefix(settings.prefix(kind)).unwrap_or(branch);
-            let predict = vec![(develop.clone(), branch.to_owned())];
-            (None, short.to_owned(), predict)
-        }
+        } => versioned_merges(
+            settings,
+            kind,
+            branch,
+            (tag, message),
+            open_release,
+            options,
+        ),
+        Found::Topic {
+            commits_ahead,
+            base,
+        } => topic_merges(settings, kind, branch, *commits_ahead, base, options),
     };
-    if !options.keep {
-        steps.push(Step::DeleteBranch {
-            branch: branch.to_owned(),
-        });
-    }
-    let hook_args = vec![hook_name, origin.clone(), branch.to_owned()];
+    refs.extend(merged.refs);
+    let mut steps = merged.steps;
+    let hook_args = vec![merged.hook_name, settings.origin.clone(), branch.to_owned()];
     steps.push(Step::PostHook {
         kind,
         action: Action::Finish,
         args: hook_args.clone(),
     });
+    if !merged.pushes.is_empty() {
+        steps.push(Step::Push {
+            remote: settings.origin.clone(),
+            refs: merged.pushes,
+        });
+    }
+    steps.extend(cleanup(settings, branch, on_remote, options));
     steps.push(Step::Checkout {
-        branch: develop.clone(),
+        branch: merged.end_on,
     });
     refs.sort();
     refs.dedup();
     FinishPlan {
-        tag,
+        tag: merged.tag,
         refs,
-        predict,
+        predict: merged.predict,
         steps,
         hook_args,
     }
 }
 
-/// A release's or hotfix's merge into main, tag, merge of the tag back
-/// into `back_into`, and push.
-fn release_steps(
+fn heads(name: &str) -> String {
+    format!("refs/heads/{name}")
+}
+
+/// The first part of a plan: what is merged, tagged and pushed.
+struct Merged {
+    steps: Vec<Step>,
+    /// Refs the steps move besides the branch, main and develop.
+    refs: Vec<String>,
+    /// What the push step pushes, in order.
+    pushes: Vec<String>,
+    tag: Option<String>,
+    /// The first argument of the finish hooks.
+    hook_name: String,
+    predict: Vec<(String, String)>,
+    /// The branch checked out at the end.
+    end_on: String,
+}
+
+/// A release's or hotfix's merge (or squash) into main, tag, and merge of
+/// the tag (main with no tag, the branch with `no_back_merge`) back into
+/// develop or the open release; what avh then pushes: develop, main, the tag.
+fn versioned_merges(
     settings: &FlowSettings,
+    kind: BranchType,
     branch: &str,
-    tag: &str,
-    message: &str,
-    back_into: &str,
+    (tag, message): (&Option<String>, &str),
+    open_release: &Option<String>,
     options: &FinishOptions,
-) -> Vec<Step> {
-    let main = &settings.main;
-    let mut steps = vec![
-        merge(branch, main, FastForward::Never),
-        Step::Tag {
-            tag: tag.to_owned(),
+) -> Merged {
+    let (main, develop) = (&settings.main, &settings.develop);
+    // A hotfix goes back into the open release branch when there is one.
+    let back_into = match (kind, open_release) {
+        (BranchType::Hotfix, Some(release)) => release,
+        _ => develop,
+    };
+    let mut refs = vec![heads(back_into)];
+    let mut steps = vec![if options.squash {
+        squash(kind, branch, main, options)
+    } else {
+        merge(branch, main, FastForward::Never)
+    }];
+    if let Some(tag) = tag {
+        refs.push(format!("refs/tags/{tag}"));
+        steps.push(Step::Tag {
+            tag: tag.clone(),
             at: main.clone(),
             message: message.to_owned(),
-            sign: TagKind::from(options.sign),
+            sign: TagKind::from(options.sign || options.signing_key.is_some()),
             pipeline: TagPipeline::from(options.no_pipeline),
-        },
-        merge(tag, back_into, FastForward::Never),
-    ];
-    if options.push {
-        steps.push(Step::Push {
-            remote: settings.origin.clone(),
-            refs: vec![
-                main.clone(),
-                back_into.to_owned(),
-                format!("refs/tags/{tag}"),
-            ],
+            signing_key: options.signing_key.clone(),
         });
     }
+    let mut predict = vec![(main.clone(), branch.to_owned())];
+    let back_merge = !(kind == BranchType::Release && options.no_develop_merge);
+    if back_merge {
+        let from = match (options.no_back_merge, tag) {
+            (true, _) => branch,
+            (false, Some(tag)) => tag,
+            (false, None) => main,
+        };
+        // avh squashes a release (never a hotfix) back in with -b -S.
+        steps.push(
+            if options.no_back_merge && options.squash && kind == BranchType::Release {
+                squash(kind, branch, back_into, options)
+            } else {
+                merge(from, back_into, FastForward::Never)
+            },
+        );
+        predict.push((back_into.clone(), branch.to_owned()));
+    }
+    let mut pushes = Vec::new();
+    if options.push || options.push_develop {
+        pushes.push(back_into.clone());
+    }
+    if options.push || options.push_main {
+        pushes.push(main.clone());
+    }
+    if let (true, Some(tag)) = (options.push || options.push_tag, tag) {
+        pushes.push(format!("refs/tags/{tag}"));
+    }
+    Merged {
+        steps,
+        refs,
+        pushes,
+        tag: tag.clone(),
+        hook_name: tag.clone().unwrap_or_else(|| branch.to_owned()),
+        predict,
+        end_on: if back_merge { develop } else { main }.clone(),
+    }
+}
+
+/// A feature's or bugfix's optional rebase onto its base, its merge (or
+/// squash) into the base, and the base's push.
+fn topic_merges(
+    settings: &FlowSettings,
+    kind: BranchType,
+    branch: &str,
+    commits_ahead: u64,
+    base: &str,
+    options: &FinishOptions,
+) -> Merged {
+    let mut steps = Vec::new();
+    if options.rebase {
+        steps.push(Step::Rebase {
+            branch: branch.to_owned(),
+            onto: base.to_owned(),
+            rebase_merges: options.rebase_merges,
+        });
+    }
+    steps.push(if options.squash {
+        squash(kind, branch, base, options)
+    } else {
+        // A one-commit feature fast-forwards, as with avh.
+        let ff = FastForward::from(!options.no_ff && commits_ahead == 1);
+        merge(branch, base, ff)
+    });
+    let short = branch.strip_prefix(settings.prefix(kind)).unwrap_or(branch);
+    Merged {
+        steps,
+        refs: vec![heads(base)],
+        pushes: if options.pushes() {
+            vec![base.to_owned()]
+        } else {
+            Vec::new()
+        },
+        tag: None,
+        hook_name: short.to_owned(),
+        predict: vec![(base.to_owned(), branch.to_owned())],
+        end_on: base.to_owned(),
+    }
+}
+
+/// The branch's deletion after the push: on the remote first (only when
+/// pushing, so a pull request for it is closed as merged, not as
+/// abandoned: avh#330), then the local one, then avh's record of its base
+/// once no branch of that name is left.
+fn cleanup(
+    settings: &FlowSettings,
+    branch: &str,
+    on_remote: bool,
+    options: &FinishOptions,
+) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if options.keep || options.keep_remote && options.keep_local {
+        return steps;
+    }
+    let remote_deleted = on_remote && !options.keep_remote && options.pushes();
+    if remote_deleted {
+        steps.push(Step::DeleteRemoteBranch {
+            remote: settings.origin.clone(),
+            branch: branch.to_owned(),
+        });
+    }
+    if !options.keep_local {
+        steps.push(Step::DeleteBranch {
+            branch: branch.to_owned(),
+            // git never sees a squashed branch as merged.
+            force: options.force_delete || options.squash,
+        });
+        if !on_remote || remote_deleted {
+            steps.push(Step::ForgetBase {
+                branch: branch.to_owned(),
+            });
+        }
+    }
     steps
+}
+
+fn squash(kind: BranchType, branch: &str, into: &str, options: &FinishOptions) -> Step {
+    Step::Squash {
+        from: branch.to_owned(),
+        into: into.to_owned(),
+        info: options
+            .squash_info
+            .then(|| format!("Merged {} branch '{branch}'", kind.name())),
+    }
 }
 
 fn merge(from: &str, into: &str, ff: FastForward) -> Step {
@@ -169,7 +369,6 @@ mod tests {
     use super::*;
     use crate::flow::SettingsSource;
     use pretty_assertions::assert_eq;
-    use std::path::PathBuf;
 
     fn settings() -> FlowSettings {
         FlowSettings {
@@ -207,11 +406,19 @@ mod tests {
             message: message.into(),
             sign,
             pipeline,
+            signing_key: None,
         }
     }
 
     fn delete(branch: &str) -> Step {
         Step::DeleteBranch {
+            branch: branch.into(),
+            force: false,
+        }
+    }
+
+    fn forget(branch: &str) -> Step {
+        Step::ForgetBase {
             branch: branch.into(),
         }
     }
@@ -224,17 +431,31 @@ mod tests {
         }
     }
 
-    fn checkout_develop() -> Step {
+    fn checkout(branch: &str) -> Step {
         Step::Checkout {
-            branch: "develop".into(),
+            branch: branch.into(),
+        }
+    }
+
+    fn push(refs: &[&str]) -> Step {
+        Step::Push {
+            remote: "origin".into(),
+            refs: strings(refs),
         }
     }
 
     fn versioned(tag: &str, open_release: Option<&str>) -> Found {
         Found::Versioned {
-            tag: tag.into(),
+            tag: Some(tag.into()),
             message: format!("Release {tag}"),
             open_release: open_release.map(str::to_owned),
+        }
+    }
+
+    fn topic(commits_ahead: u64) -> Found {
+        Found::Topic {
+            commits_ahead,
+            base: "develop".into(),
         }
     }
 
@@ -246,6 +467,7 @@ mod tests {
             BranchType::Release,
             "release/1.2.0",
             &found,
+            false,
             &FinishOptions::default(),
         );
         assert_eq!(
@@ -271,9 +493,10 @@ mod tests {
                         TagPipeline::Start
                     ),
                     merge("v1.2.0", "develop", FastForward::Never),
-                    delete("release/1.2.0"),
                     post(BranchType::Release, &["v1.2.0", "origin", "release/1.2.0"]),
-                    checkout_develop(),
+                    delete("release/1.2.0"),
+                    forget("release/1.2.0"),
+                    checkout("develop"),
                 ],
                 hook_args: strings(&["v1.2.0", "origin", "release/1.2.0"]),
             }
@@ -296,6 +519,7 @@ mod tests {
             BranchType::Release,
             "release/2.0.0",
             &found,
+            true,
             &options,
         );
         assert_eq!(
@@ -309,14 +533,82 @@ mod tests {
                     TagPipeline::Skip
                 ),
                 merge("v2.0.0", "develop", FastForward::Never),
-                Step::Push {
-                    remote: "origin".into(),
-                    refs: strings(&["main", "develop", "refs/tags/v2.0.0"]),
-                },
                 post(BranchType::Release, &["v2.0.0", "origin", "release/2.0.0"]),
-                checkout_develop(),
+                push(&["develop", "main", "refs/tags/v2.0.0"]),
+                checkout("develop"),
             ]
         );
+    }
+
+    #[test]
+    fn a_pushed_finish_deletes_the_remote_branch_after_the_push() {
+        let options = FinishOptions {
+            push: true,
+            ..FinishOptions::default()
+        };
+        let on_remote = |on| {
+            plan(
+                &settings(),
+                BranchType::Feature,
+                "feature/login",
+                &topic(2),
+                on,
+                &options,
+            )
+            .steps
+        };
+        assert_eq!(
+            on_remote(true),
+            vec![
+                merge("feature/login", "develop", FastForward::Never),
+                post(BranchType::Feature, &["login", "origin", "feature/login"]),
+                push(&["develop"]),
+                Step::DeleteRemoteBranch {
+                    remote: "origin".into(),
+                    branch: "feature/login".into(),
+                },
+                delete("feature/login"),
+                forget("feature/login"),
+                checkout("develop"),
+            ]
+        );
+        // Without --push nothing reaches the remote: its branch stays, and
+        // so does avh's record of the base (it names a live branch).
+        let quiet = plan(
+            &settings(),
+            BranchType::Feature,
+            "feature/login",
+            &topic(2),
+            true,
+            &FinishOptions::default(),
+        );
+        assert_eq!(
+            quiet.steps,
+            vec![
+                merge("feature/login", "develop", FastForward::Never),
+                post(BranchType::Feature, &["login", "origin", "feature/login"]),
+                delete("feature/login"),
+                checkout("develop"),
+            ]
+        );
+        // --keepremote and --keeplocal together keep both, as --keep.
+        let both = FinishOptions {
+            keep_remote: true,
+            keep_local: true,
+            ..options.clone()
+        };
+        let kept = plan(
+            &settings(),
+            BranchType::Feature,
+            "feature/login",
+            &topic(2),
+            true,
+            &both,
+        );
+        assert!(kept.steps.iter().all(|s| !matches!(
+            s,
+            Step::DeleteBranch { .. } | Step::DeleteRemoteBranch { .. } | Step::ForgetBase { .. }
+        )));
     }
 
     #[test]
@@ -327,6 +619,7 @@ mod tests {
             BranchType::Hotfix,
             "hotfix/1.2.1",
             &found,
+            false,
             &FinishOptions::default(),
         );
         assert_eq!(
@@ -340,9 +633,10 @@ mod tests {
                     TagPipeline::Start
                 ),
                 merge("v1.2.1", "develop", FastForward::Never),
-                delete("hotfix/1.2.1"),
                 post(BranchType::Hotfix, &["v1.2.1", "origin", "hotfix/1.2.1"]),
-                checkout_develop(),
+                delete("hotfix/1.2.1"),
+                forget("hotfix/1.2.1"),
+                checkout("develop"),
             ]
         );
         assert_eq!(
@@ -366,6 +660,7 @@ mod tests {
             BranchType::Hotfix,
             "hotfix/1.2.1",
             &found,
+            false,
             &options,
         );
         assert_eq!(
@@ -379,13 +674,11 @@ mod tests {
                     TagPipeline::Start
                 ),
                 merge("v1.2.1", "release/1.3.0", FastForward::Never),
-                Step::Push {
-                    remote: "origin".into(),
-                    refs: strings(&["main", "release/1.3.0", "refs/tags/v1.2.1"]),
-                },
-                delete("hotfix/1.2.1"),
                 post(BranchType::Hotfix, &["v1.2.1", "origin", "hotfix/1.2.1"]),
-                checkout_develop(),
+                push(&["release/1.3.0", "main", "refs/tags/v1.2.1"]),
+                delete("hotfix/1.2.1"),
+                forget("hotfix/1.2.1"),
+                checkout("develop"),
             ]
         );
         assert_eq!(
@@ -398,24 +691,92 @@ mod tests {
                 "refs/tags/v1.2.1",
             ])
         );
+    }
+
+    #[test]
+    fn no_tag_no_back_merge_and_no_develop_merge_change_what_goes_back() {
+        let found = |tag: Option<&str>| Found::Versioned {
+            tag: tag.map(str::to_owned),
+            message: "m".into(),
+            open_release: None,
+        };
+        let steps = |found: &Found, options: &FinishOptions| {
+            plan(
+                &settings(),
+                BranchType::Release,
+                "release/1.0.0",
+                found,
+                false,
+                options,
+            )
+            .steps
+        };
+        // -n: no tag; main goes back into develop.
+        let no_tag = FinishOptions {
+            no_tag: true,
+            ..FinishOptions::default()
+        };
+        let planned = steps(&found(None), &no_tag);
         assert_eq!(
-            plan.predict,
-            vec![
-                pair("main", "hotfix/1.2.1"),
-                pair("release/1.3.0", "hotfix/1.2.1")
+            planned[..2],
+            [
+                merge("release/1.0.0", "main", FastForward::Never),
+                merge("main", "develop", FastForward::Never),
             ]
         );
+        assert!(!planned.iter().any(|s| matches!(s, Step::Tag { .. })));
+        // -b: the branch itself goes back; with -S a release is squashed back.
+        let back = FinishOptions {
+            no_back_merge: true,
+            ..FinishOptions::default()
+        };
+        assert_eq!(
+            steps(&found(Some("v1.0.0")), &back)[2],
+            merge("release/1.0.0", "develop", FastForward::Never)
+        );
+        let squashed = FinishOptions {
+            squash: true,
+            squash_info: true,
+            ..back.clone()
+        };
+        let planned = steps(&found(Some("v1.0.0")), &squashed);
+        let squash = |into: &str| Step::Squash {
+            from: "release/1.0.0".into(),
+            into: into.into(),
+            info: Some("Merged release branch 'release/1.0.0'".into()),
+        };
+        assert_eq!(planned[0], squash("main"));
+        assert_eq!(planned[2], squash("develop"));
+        assert!(planned.contains(&Step::DeleteBranch {
+            branch: "release/1.0.0".into(),
+            force: true,
+        }));
+        // --nodevelopmerge: main and the tag only, and the finish ends on main.
+        let ci = FinishOptions {
+            no_develop_merge: true,
+            ..FinishOptions::default()
+        };
+        let planned = steps(&found(Some("v1.0.0")), &ci);
+        assert_eq!(
+            planned
+                .iter()
+                .filter(|s| matches!(s, Step::Merge { .. }))
+                .count(),
+            1
+        );
+        assert_eq!(planned.last(), Some(&checkout("main")));
     }
 
     #[test]
     fn a_one_commit_feature_fast_forwards_unless_no_ff() {
-        let one = Found::Topic { commits_ahead: 1 };
+        let one = topic(1);
         let plan_of = |found: &Found, options: &FinishOptions| {
             plan(
                 &settings(),
                 BranchType::Feature,
                 "feature/login",
                 found,
+                false,
                 options,
             )
         };
@@ -432,9 +793,10 @@ mod tests {
                 predict: vec![pair("develop", "feature/login")],
                 steps: vec![
                     merge("feature/login", "develop", FastForward::Allowed),
-                    delete("feature/login"),
                     post(BranchType::Feature, &["login", "origin", "feature/login"]),
-                    checkout_develop(),
+                    delete("feature/login"),
+                    forget("feature/login"),
+                    checkout("develop"),
                 ],
                 hook_args: strings(&["login", "origin", "feature/login"]),
             }
@@ -447,11 +809,54 @@ mod tests {
             plan_of(&one, &no_ff).steps[0],
             merge("feature/login", "develop", FastForward::Never)
         );
-        let two = Found::Topic { commits_ahead: 2 };
         assert_eq!(
-            plan_of(&two, &FinishOptions::default()).steps[0],
+            plan_of(&topic(2), &FinishOptions::default()).steps[0],
             merge("feature/login", "develop", FastForward::Never)
         );
+    }
+
+    #[test]
+    fn a_feature_rebased_squashed_into_its_recorded_base_and_force_deleted() {
+        let options = FinishOptions {
+            rebase: true,
+            squash: true,
+            ..FinishOptions::default()
+        };
+        let found = Found::Topic {
+            commits_ahead: 3,
+            base: "release/2.0.0".into(),
+        };
+        let plan = plan(
+            &settings(),
+            BranchType::Feature,
+            "feature/x",
+            &found,
+            false,
+            &options,
+        );
+        assert_eq!(
+            plan.steps,
+            vec![
+                Step::Rebase {
+                    branch: "feature/x".into(),
+                    onto: "release/2.0.0".into(),
+                    rebase_merges: false,
+                },
+                Step::Squash {
+                    from: "feature/x".into(),
+                    into: "release/2.0.0".into(),
+                    info: None,
+                },
+                post(BranchType::Feature, &["x", "origin", "feature/x"]),
+                Step::DeleteBranch {
+                    branch: "feature/x".into(),
+                    force: true,
+                },
+                forget("feature/x"),
+                checkout("release/2.0.0"),
+            ]
+        );
+        assert!(plan.refs.contains(&"refs/heads/release/2.0.0".to_owned()));
     }
 
     #[test]
@@ -465,19 +870,17 @@ mod tests {
             &settings(),
             BranchType::Bugfix,
             "bugfix/crash",
-            &Found::Topic { commits_ahead: 3 },
+            &topic(3),
+            true,
             &options,
         );
         assert_eq!(
             plan.steps,
             vec![
                 merge("bugfix/crash", "develop", FastForward::Never),
-                Step::Push {
-                    remote: "origin".into(),
-                    refs: strings(&["develop"]),
-                },
                 post(BranchType::Bugfix, &["crash", "origin", "bugfix/crash"]),
-                checkout_develop(),
+                push(&["develop"]),
+                checkout("develop"),
             ]
         );
     }

@@ -216,7 +216,7 @@ pub fn start(
         Vec::new()
     };
     avh::pre(settings, kind, avh::Action::Start, &args)?;
-    create_branch(settings, &branch, &base, &planned, &name)?;
+    create_branch(settings, kind, &branch, &base, &planned, &name)?;
     avh::post(settings, kind, avh::Action::Start, &args);
     Ok(branch)
 }
@@ -264,9 +264,12 @@ fn check_start_version(
 
 /// Creates `branch` at `base`, checks it out and commits the `planned`
 /// version files; when the commit fails, checks out what was checked out
-/// and deletes the branch again.
+/// and deletes the branch again. Records the base as avh does (not for a
+/// support branch): its finish, diff, rebase and delete, and ours, go
+/// back to it.
 fn create_branch(
     settings: &FlowSettings,
+    kind: BranchType,
     branch: &str,
     base: &str,
     planned: &[(String, String)],
@@ -292,6 +295,10 @@ fn create_branch(
             let _ = git::text(&settings.workdir, &["branch", "-D", branch]);
             return Err(e);
         }
+    }
+    if kind != BranchType::Support {
+        let key = format!("gitflow.branch.{branch}.base");
+        git::text(&settings.workdir, &["config", "--local", &key, base])?;
     }
     Ok(())
 }

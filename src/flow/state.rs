@@ -24,6 +24,22 @@ pub enum Step {
         into: String,
         ff: FastForward,
     },
+    /// Squash `from` into one commit on `into` (`git merge --squash`, then
+    /// `git commit`), with git's message or, given `info`, avh's
+    /// `--squash-info` message starting with that line.
+    Squash {
+        from: String,
+        into: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        info: Option<String>,
+    },
+    /// Rebase `branch` onto `onto` (a finish with `--rebase`).
+    Rebase {
+        branch: String,
+        onto: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rebase_merges: bool,
+    },
     /// Create the annotated (optionally signed) tag on `at`.
     Tag {
         tag: String,
@@ -32,11 +48,24 @@ pub enum Step {
         sign: TagKind,
         #[serde(rename = "no_pipeline")]
         pipeline: TagPipeline,
+        /// `git tag -u KEY` (avh's `--signingkey`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signing_key: Option<String>,
     },
-    /// Delete the finished branch.
-    DeleteBranch { branch: String },
+    /// Delete the finished branch: `git branch -d`, or `-D` when `force`
+    /// (`--force-delete`, or a squashed branch, which git never sees merged).
+    DeleteBranch {
+        branch: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
+    },
     /// Push branches and the one tag.
     Push { remote: String, refs: Vec<String> },
+    /// Delete the branch on the remote (after the push, so that a pull
+    /// request for it is closed as merged).
+    DeleteRemoteBranch { remote: String, branch: String },
+    /// Forget avh's record of the branch's base (`gitflow.branch.<branch>`).
+    ForgetBase { branch: String },
     /// Run `post-flow-<kind>-<action>`.
     PostHook {
         kind: BranchType,
@@ -132,9 +161,15 @@ impl Step {
     pub fn describe(&self) -> String {
         match self {
             Step::Merge { from, into, .. } => format!("merge {from} into {into}"),
+            Step::Squash { from, into, .. } => format!("squash {from} into {into}"),
+            Step::Rebase { branch, onto, .. } => format!("rebase {branch} onto {onto}"),
             Step::Tag { tag, at, .. } => format!("tag {at} as {tag}"),
-            Step::DeleteBranch { branch } => format!("delete branch {branch}"),
+            Step::DeleteBranch { branch, .. } => format!("delete branch {branch}"),
             Step::Push { remote, refs } => format!("push {} to {remote}", refs.join(" ")),
+            Step::DeleteRemoteBranch { remote, branch } => {
+                format!("delete branch {branch} on {remote}")
+            }
+            Step::ForgetBase { branch } => format!("forget the base of {branch}"),
             Step::PostHook { kind, action, .. } => {
                 format!("run post-flow-{}-{}", kind.name(), action.name())
             }
@@ -236,6 +271,11 @@ mod tests {
                 message: "m".into(),
                 sign: TagKind::Annotated,
                 pipeline: TagPipeline::Skip,
+                signing_key: None,
+            },
+            Step::DeleteBranch {
+                branch: "feature/x".into(),
+                force: false,
             },
             Step::PostHook {
                 kind: BranchType::Release,
@@ -246,6 +286,7 @@ mod tests {
         let json = concat!(
             r#"[{"step":"merge","from":"feature/x","into":"develop","ff":true},"#,
             r#"{"step":"tag","tag":"v1.0.0","at":"main","message":"m","sign":false,"no_pipeline":true},"#,
+            r#"{"step":"delete-branch","branch":"feature/x"},"#,
             r#"{"step":"post-hook","kind":"release","action":"finish","args":["v1.0.0"]}]"#
         );
         assert_eq!(serde_json::to_string(&steps).expect("serialise"), json);
