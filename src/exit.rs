@@ -233,7 +233,8 @@ impl FlowError {
             | FlowError::Git(_)
             | FlowError::Io { .. }
             | FlowError::MergeUnresolved { .. }
-            | FlowError::RefsChanged { .. } => ExitCode::Failed,
+            | FlowError::RefsChanged { .. }
+            | FlowError::Stopped { .. } => ExitCode::Failed,
             _ => ExitCode::Usage,
         }
     }
