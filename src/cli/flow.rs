@@ -61,6 +61,8 @@ pub enum TopicCommand {
     #[command(after_help = "Examples:
   git buildkit feature list")]
     List,
+    #[command(flatten)]
+    Branch(super::flow_cmds::TopicBranchCommand),
 }
 
 /// Release or hotfix branches (into main with a version tag, then back).
@@ -122,6 +124,8 @@ pub enum VersionedCommand {
     #[command(after_help = "Examples:
   git buildkit release list")]
     List,
+    #[command(flatten)]
+    Branch(super::flow_cmds::VersionedBranchCommand),
 }
 
 /// Support branches (long-lived maintenance lines).
@@ -140,6 +144,8 @@ pub enum SupportCommand {
     #[command(after_help = "Examples:
   git buildkit support list")]
     List,
+    #[command(flatten)]
+    Branch(super::flow_cmds::SupportBranchCommand),
 }
 
 /// A finish stopped by a conflict.
@@ -174,6 +180,12 @@ pub enum FlowCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Show or set gitflow-avh's settings, as `git flow config` does.
+    #[command(after_help = "Examples:
+  git buildkit flow config                      list (the default)
+  git buildkit flow config set develop dev
+  git buildkit flow config base feature/login")]
+    Config(super::flow_cmds::ConfigArgs),
 }
 
 fn settings() -> Result<FlowSettings, CliError> {
@@ -241,6 +253,7 @@ pub fn run_topic(ui: &Ui, kind: BranchType, command: TopicCommand) -> Result<(),
             report(ui, outcome)
         }
         TopicCommand::List => list(ui, &settings, kind),
+        TopicCommand::Branch(command) => super::flow_cmds::topic(ui, &settings, kind, command),
     }
 }
 
@@ -295,6 +308,9 @@ pub fn run_versioned(ui: &Ui, kind: BranchType, command: VersionedCommand) -> Re
             )
         }
         VersionedCommand::List => list(ui, &settings, kind),
+        VersionedCommand::Branch(command) => {
+            super::flow_cmds::versioned(ui, &settings, kind, command)
+        }
     }
 }
 
@@ -314,6 +330,7 @@ pub fn run_support(ui: &Ui, command: SupportCommand) -> Result<(), CliError> {
             Ok(())
         }
         SupportCommand::List => list(ui, &settings, BranchType::Support),
+        SupportCommand::Branch(command) => super::flow_cmds::support(ui, &settings, command),
     }
 }
 
@@ -354,6 +371,7 @@ pub fn run_flow(ui: &Ui, command: FlowCommand) -> Result<(), CliError> {
             Ok(())
         }
         FlowCommand::Continue => report(ui, flow::continue_finish(&settings, ui)),
+        FlowCommand::Config(args) => super::flow_cmds::config(ui, &settings, args),
         FlowCommand::Abort { force } => {
             let state = flow::abort(&settings, AbortOptions { force })?;
             ui.status(

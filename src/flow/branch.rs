@@ -73,7 +73,11 @@ pub(super) fn local_exists(settings: &FlowSettings, branch: &str) -> bool {
 
 /// Whether `remote`'s branch is known here (`refs/remotes/<remote>/<branch>`).
 pub(super) fn remote_tracking_exists(settings: &FlowSettings, remote: &str, branch: &str) -> bool {
-    rev(&settings.workdir, &format!("refs/remotes/{remote}/{branch}")).is_some()
+    rev(
+        &settings.workdir,
+        &format!("refs/remotes/{remote}/{branch}"),
+    )
+    .is_some()
 }
 
 pub(super) fn require_local(settings: &FlowSettings, branch: &str) -> Result<(), FlowError> {

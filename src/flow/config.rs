@@ -218,7 +218,10 @@ pub fn set(
             if !remote_tracking_exists(settings, "origin", value) {
                 return Err(bad("no local branch has that name"));
             }
-            git::text(&settings.workdir, &["branch", value, &format!("origin/{value}")])?;
+            git::text(
+                &settings.workdir,
+                &["branch", value, &format!("origin/{value}")],
+            )?;
             created = Some(value.to_owned());
         }
     }

@@ -118,7 +118,9 @@ pub enum FlowError {
         prefix: String,
     },
     /// `pull` of one branch while another of the kind is checked out.
-    #[error("refusing to pull {branch} while on {current}: that would merge one branch into another")]
+    #[error(
+        "refusing to pull {branch} while on {current}: that would merge one branch into another"
+    )]
     CrossBranch { branch: String, current: String },
     /// `delete` of a branch whose commits are not all in its targets.
     #[error("branch {branch:?} is not merged into {into}")]

@@ -12,7 +12,7 @@ const DATE: &str = "2026-03-01T12:00:00Z";
 
 /// Runs a command in `repo` with every git date fixed, so that equal
 /// operations make equal objects.
-fn at(sb: &Sandbox, repo: &Path, program: &str, args: &[&str]) -> Run {
+pub(crate) fn at(sb: &Sandbox, repo: &Path, program: &str, args: &[&str]) -> Run {
     let mut cmd = std::process::Command::new(program);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -35,25 +35,25 @@ fn at(sb: &Sandbox, repo: &Path, program: &str, args: &[&str]) -> Run {
         .into()
 }
 
-fn bk(sb: &Sandbox, repo: &Path, args: &[&str]) -> Run {
+pub(crate) fn bk(sb: &Sandbox, repo: &Path, args: &[&str]) -> Run {
     let bin = Sandbox::bk_path();
     let mut full = vec!["-q"];
     full.extend_from_slice(args);
     at(sb, repo, bin.to_str().expect("utf8"), &full)
 }
 
-fn git(sb: &Sandbox, repo: &Path, args: &[&str]) -> String {
+pub(crate) fn git(sb: &Sandbox, repo: &Path, args: &[&str]) -> String {
     at(sb, repo, "git", args).ok().stdout.trim_end().to_owned()
 }
 
-fn commit(sb: &Sandbox, repo: &Path, file: &str, text: &str, message: &str) {
+pub(crate) fn commit(sb: &Sandbox, repo: &Path, file: &str, text: &str, message: &str) {
     write_files(repo, &[(file, text, false)]);
     git(sb, repo, &["add", "-A"]);
     git(sb, repo, &["commit", "-q", "-m", message]);
 }
 
 /// A repository on `main` with one commit, initialised by `git flow init -d`.
-fn avh_repo(sb: &Sandbox, name: &str) -> PathBuf {
+pub(crate) fn avh_repo(sb: &Sandbox, name: &str) -> PathBuf {
     let repo = sb.path(name);
     std::fs::create_dir_all(&repo).expect("mkdir");
     git(sb, &repo, &["init", "-q", "-b", "main"]);
