@@ -278,3 +278,27 @@ pub fn set_base(settings: &FlowSettings, branch: &str, base: &str) -> Result<(),
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn avh_booleans_are_shflags_spellings() {
+        for yes in ["true", "T", "yes", "Y", "1", "0", "false", "No", "f", "n"] {
+            assert!(avh_boolean(yes), "{yes}");
+        }
+        for no in ["", "on", "off", "2", "perhaps", "truth"] {
+            assert!(!avh_boolean(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn every_option_has_its_own_key() {
+        let mut keys: Vec<&str> = OPTIONS.iter().map(|o| o.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), OPTIONS.len());
+        assert_eq!(OPTIONS[8].name, "allowmultihotfix");
+    }
+}

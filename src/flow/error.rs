@@ -107,9 +107,14 @@ pub enum FlowError {
     /// The remote has no such branch (after a fetch).
     #[error("{remote} has no branch {branch:?}")]
     NoRemoteBranch { remote: String, branch: String },
-    /// `publish` of a branch the remote has already.
-    #[error("{remote} already has a branch {branch:?}")]
-    RemoteBranchExists { remote: String, branch: String },
+    /// `publish` of a branch the remote has already; `relation` says how
+    /// it stands to the local branch ("is 2 commits behind yours", ...).
+    #[error("{remote} already has a branch {branch:?}: it {relation}")]
+    RemoteBranchExists {
+        remote: String,
+        branch: String,
+        relation: String,
+    },
     /// No name given and the current branch is not of the kind.
     #[error("the current branch {current:?} is not a {kind} branch (they start with {prefix:?})")]
     NotOnKind {
@@ -178,7 +183,16 @@ impl FlowError {
             FlowError::NotUpToDate { branch, remote, .. } => format!("bring {branch} up to date first, e.g. `git checkout {branch} && git merge {remote}`"),
             FlowError::NoRemote { remote } => format!("add it (`git remote add {remote} URL`) or name the remote to use: `git config gitflow.origin NAME`"),
             FlowError::NoRemoteBranch { .. } => "publish it from the clone that has it, or check the name (`git branch -r` lists the remote's branches)".into(),
-            FlowError::RemoteBranchExists { branch, remote } => format!("it is published already: `git push` updates it; to replace it, delete it first (`git push {remote} :{branch}`)"),
+            FlowError::RemoteBranchExists { branch, remote, relation } => {
+                let name = branch.rsplit('/').next().unwrap_or(branch);
+                if relation.contains("diverged") {
+                    format!("bring the two together first: `git pull --rebase {remote} {branch}` (or the flow's `pull -r {remote} {name}`), then `git push`")
+                } else if relation.contains("ahead") {
+                    format!("take its commits first: `git pull {remote} {branch}`")
+                } else {
+                    format!("it is published already: `git push` updates it; to replace it, delete it first (`git push {remote} :{branch}`)")
+                }
+            }
             FlowError::NotOnKind { .. } => "name the branch, or check out one of the kind".into(),
             FlowError::CrossBranch { branch, .. } => format!("check out {branch} first (or name the current branch)"),
             FlowError::NotMerged { .. } => "use -f (--force) to delete it anyway".into(),

@@ -43,9 +43,11 @@ pub fn publish(
     require_remote(settings, origin)?;
     git::text(&settings.workdir, &["fetch", "--quiet", origin])?;
     if remote_tracking_exists(settings, origin, &branch) {
+        let relation = relation(settings, &branch, &format!("{origin}/{branch}"))?;
         return Err(FlowError::RemoteBranchExists {
             remote: origin.to_owned(),
             branch,
+            relation,
         });
     }
     let hook = hook_name(settings, kind, Action::Publish, &name);
@@ -65,6 +67,41 @@ pub fn publish(
     git::text(&settings.workdir, &["checkout", "--quiet", &branch])?;
     avh::post(settings, kind, Action::Publish, &args);
     Ok(Done::new(settings, &branch, Vec::new()))
+}
+
+/// How the remote's branch `theirs` stands to the local `ours`, said of
+/// the remote's ("is 2 commits behind yours").
+fn relation(settings: &FlowSettings, ours: &str, theirs: &str) -> Result<String, FlowError> {
+    let counts = git::text(
+        &settings.workdir,
+        &[
+            "rev-list",
+            "--left-right",
+            "--count",
+            &format!("refs/heads/{ours}...refs/remotes/{theirs}"),
+        ],
+    )?;
+    let mut numbers = counts
+        .split_whitespace()
+        .map(|n| n.parse::<u64>().unwrap_or(0));
+    let (mine, remote) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    Ok(describe_relation(mine, remote))
+}
+
+/// The words of [`relation`] for `mine` commits only here and `remote`
+/// commits only there.
+fn describe_relation(mine: u64, remote: u64) -> String {
+    let commits = |n: u64| format!("{n} commit{}", if n == 1 { "" } else { "s" });
+    match (mine, remote) {
+        (0, 0) => "is the same as yours".into(),
+        (m, 0) => format!("is {} behind yours", commits(m)),
+        (0, r) => format!("is {} ahead of yours", commits(r)),
+        (m, r) => format!(
+            "has diverged from yours ({} only there, {} only here)",
+            commits(r),
+            commits(m)
+        ),
+    }
 }
 
 /// `<kind> track <name>`: fetches the origin and checks out a new local
@@ -164,4 +201,21 @@ pub fn pull(
     }
     avh::post(settings, kind, Action::Pull, &args);
     Ok(Done::new(settings, &branch, Vec::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_relation;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn the_remote_branch_is_described_from_its_side() {
+        assert_eq!(describe_relation(0, 0), "is the same as yours");
+        assert_eq!(describe_relation(1, 0), "is 1 commit behind yours");
+        assert_eq!(describe_relation(0, 3), "is 3 commits ahead of yours");
+        assert_eq!(
+            describe_relation(2, 1),
+            "has diverged from yours (1 commit only there, 2 commits only here)"
+        );
+    }
 }

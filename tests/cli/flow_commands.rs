@@ -164,7 +164,7 @@ fn publish_track_and_delete_remote_as_avh() {
     assert_eq!(ours.code, 2);
     assert_eq!(
         ours.stderr,
-        "error: origin already has a branch \"feature/login\"\nhint: it is published already: `git push` updates it; to replace it, delete it first (`git push origin :feature/login`)\n"
+        "error: origin already has a branch \"feature/login\": it is the same as yours\nhint: it is published already: `git push` updates it; to replace it, delete it first (`git push origin :feature/login`)\n"
     );
     // Someone else's branch: gone here, tracked again from the origin.
     p.each(|r| {
@@ -564,6 +564,13 @@ fn bad_input_is_refused_and_changes_nothing() {
         &sb,
         &repo,
         &["config", "--unset", "gitflow.feature.delete.force"],
+    );
+    // Published, then a commit here: the refusal says where the two stand.
+    bk(&sb, &repo, &["feature", "publish"]).ok();
+    commit(&sb, &repo, "login", "2\n", "More login");
+    refused(
+        &["feature", "publish"],
+        "origin already has a branch \"feature/login\": it is 1 commit behind yours",
     );
     git(&sb, &repo, &["checkout", "-q", "develop"]);
     refused(
