@@ -290,7 +290,11 @@ fn delete_rebase_checkout_diff_rename_as_avh() {
     );
     // The current branch onto develop, then a named one.
     p.same(&["feature", "rebase"]);
-    p.same(&["feature", "rebase", "login"]);
+    // -i runs git's interactive rebase (its editor here: `true`).
+    p.each(|r| {
+        git(&p.sb, r, &["config", "sequence.editor", "true"]);
+    });
+    p.same(&["feature", "rebase", "-i", "login"]);
     let (theirs, ours) = p.same(&["feature", "diff", "login"]);
     assert_eq!(ours.stdout, theirs.stdout);
     assert!(ours.stdout.contains("+++ b/login"), "{}", ours.stdout);
@@ -576,6 +580,10 @@ fn bad_input_is_refused_and_changes_nothing() {
     refused(
         &["feature", "publish"],
         "the current branch \"develop\" is not a feature branch (they start with \"feature/\")",
+    );
+    refused(
+        &["feature", "pull", "origin", "nothing"],
+        "origin has no branch \"feature/nothing\"",
     );
     // a missing remote: named by gitflow.origin
     git(&sb, &repo, &["config", "gitflow.origin", "upstream"]);
