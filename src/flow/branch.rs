@@ -90,6 +90,40 @@ pub(super) fn require_local(settings: &FlowSettings, branch: &str) -> Result<(),
     }
 }
 
+/// Like [`require_local`] for `<prefix of kind><name>`; when it is missing
+/// but a branch of another kind has the name, says which.
+pub(super) fn require_of_kind(
+    settings: &FlowSettings,
+    kind: BranchType,
+    branch: &str,
+) -> Result<(), FlowError> {
+    if local_exists(settings, branch) {
+        return Ok(());
+    }
+    let name = branch.strip_prefix(settings.prefix(kind)).unwrap_or(branch);
+    let other = [
+        BranchType::Feature,
+        BranchType::Bugfix,
+        BranchType::Release,
+        BranchType::Hotfix,
+        BranchType::Support,
+    ]
+    .into_iter()
+    .filter(|k| *k != kind)
+    .map(|k| (k, format!("{}{name}", settings.prefix(k))))
+    .find(|(_, b)| local_exists(settings, b));
+    Err(match other {
+        Some((other, found)) => FlowError::OtherKind {
+            branch: branch.to_owned(),
+            found,
+            kind: other.name(),
+        },
+        None => FlowError::NoBranch {
+            branch: branch.to_owned(),
+        },
+    })
+}
+
 /// avh's `require_clean_working_tree`: staged or unstaged changes to
 /// tracked files refuse, untracked files do not.
 pub(super) fn require_clean(settings: &FlowSettings) -> Result<(), FlowError> {
@@ -149,7 +183,7 @@ pub fn delete(
     let force = resolve(options.force, settings.flag(kind, "delete", "force")?);
     let remote = resolve(options.remote, settings.flag(kind, "delete", "remote")?);
     let branch = format!("{}{name}", settings.prefix(kind));
-    require_local(settings, &branch)?;
+    require_of_kind(settings, kind, &branch)?;
     let base = base_of(settings, &branch);
     let targets = match kind {
         BranchType::Release => vec![settings.main.clone(), base.clone()],
@@ -273,7 +307,7 @@ pub fn rebase(
     if !autostash {
         require_clean(settings)?;
     }
-    require_local(settings, &branch)?;
+    require_of_kind(settings, kind, &branch)?;
     require_local(settings, &base)?;
     git::text(&settings.workdir, &["checkout", "--quiet", &branch])?;
     let cmd = git::git(&settings.workdir);
@@ -341,7 +375,7 @@ pub fn diff(
     name: Option<&str>,
 ) -> Result<Vec<u8>, FlowError> {
     let (_, branch) = named(settings, kind, name)?;
-    require_local(settings, &branch)?;
+    require_of_kind(settings, kind, &branch)?;
     let base = base_of(settings, &branch);
     Ok(git::git(&settings.workdir)
         .args(["diff", &format!("{base}...{branch}")])
@@ -370,7 +404,7 @@ pub fn rename(
             name: new_name.to_owned(),
         });
     }
-    require_local(settings, &branch)?;
+    require_of_kind(settings, kind, &branch)?;
     if local_exists(settings, &new_branch)
         || remote_tracking_exists(settings, &settings.origin, &new_branch)
     {

@@ -101,6 +101,13 @@ pub enum FlowError {
     /// A `gitflow.<kind>.<command>.<flag>` default is not a boolean.
     #[error("git config {key} is {value:?}, not a boolean")]
     BadFlagConfig { key: String, value: String },
+    /// The branch does not exist, but one of another kind has the name.
+    #[error("branch {branch:?} does not exist ({found} is a {kind} branch)")]
+    OtherKind {
+        branch: String,
+        found: String,
+        kind: &'static str,
+    },
     /// The remote a command reads or pushes to is not configured.
     #[error("remote {remote:?} does not exist")]
     NoRemote { remote: String },
@@ -193,6 +200,7 @@ impl FlowError {
                     format!("it is published already: `git push` updates it; to replace it, delete it first (`git push {remote} :{branch}`)")
                 }
             }
+            FlowError::OtherKind { kind, .. } => format!("use `git buildkit {kind} ...` for it"),
             FlowError::NotOnKind { .. } => "name the branch, or check out one of the kind".into(),
             FlowError::CrossBranch { branch, .. } => format!("check out {branch} first (or name the current branch)"),
             FlowError::NotMerged { .. } => "use -f (--force) to delete it anyway".into(),

@@ -10,7 +10,7 @@
 
 use super::avh::{self, Action};
 use super::branch::{
-    current_branch, local_exists, named, remote_tracking_exists, require_clean, require_local,
+    current_branch, local_exists, named, remote_tracking_exists, require_clean, require_of_kind,
     require_remote, Done,
 };
 use super::settings::FlowSettings;
@@ -39,7 +39,7 @@ pub fn publish(
     let (name, branch) = named(settings, kind, name)?;
     let origin = settings.origin.as_str();
     require_clean(settings)?;
-    require_local(settings, &branch)?;
+    require_of_kind(settings, kind, &branch)?;
     require_remote(settings, origin)?;
     git::text(&settings.workdir, &["fetch", "--quiet", origin])?;
     if remote_tracking_exists(settings, origin, &branch) {

@@ -496,15 +496,15 @@ fn bad_input_is_refused_and_changes_nothing() {
     );
     refused(
         &["feature", "delete", "crash"],
-        "branch \"feature/crash\" does not exist",
+        "branch \"feature/crash\" does not exist (bugfix/crash is a bugfix branch)",
     );
     refused(
         &["feature", "diff", "crash"],
-        "branch \"feature/crash\" does not exist",
+        "branch \"feature/crash\" does not exist (bugfix/crash is a bugfix branch)",
     );
     refused(
         &["feature", "rename", "x", "crash"],
-        "branch \"feature/crash\" does not exist",
+        "branch \"feature/crash\" does not exist (bugfix/crash is a bugfix branch)",
     );
     refused(
         &["feature", "rename", "bad..name"],
