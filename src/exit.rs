@@ -235,7 +235,8 @@ impl FlowError {
             | FlowError::MergeUnresolved { .. }
             | FlowError::RefsChanged { .. }
             | FlowError::SquashConflict { .. }
-            | FlowError::RebaseConflict { .. } => ExitCode::Failed,
+            | FlowError::RebaseConflict { .. }
+            | FlowError::Stopped { .. } => ExitCode::Failed,
             _ => ExitCode::Usage,
         }
     }

@@ -128,6 +128,7 @@ pub struct Cmd {
     env_removed: Vec<OsString>,
     clear_env: bool,
     input: Option<Vec<u8>>,
+    terminal: bool,
     group: Group,
     limit: Option<Duration>,
     label: String,
@@ -145,6 +146,7 @@ impl Cmd {
             env_removed: Vec::new(),
             clear_env: false,
             input: None,
+            terminal: false,
             group: Group::Inherit,
             limit: None,
             label: program.to_string_lossy().into_owned(),
@@ -221,7 +223,11 @@ impl Cmd {
 
     fn command(&self) -> Command {
         let mut command = Command::new(&self.program);
-        command.args(&self.args).stdin(Stdio::null());
+        command.args(&self.args).stdin(if self.terminal {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        });
         if let Some(cwd) = &self.cwd {
             command.current_dir(cwd);
         }
@@ -238,6 +244,14 @@ impl Cmd {
             command.env(k, v);
         }
         command
+    }
+
+    /// Lets the program read the caller's stdin (an editor, `git rebase -i`)
+    /// instead of a closed one; for [`Cmd::status`], which also hands it
+    /// the terminal's stdout and stderr.
+    pub fn terminal(mut self) -> Self {
+        self.terminal = true;
+        self
     }
 
     /// Runs to completion and returns stdout; stderr goes into the error.

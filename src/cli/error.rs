@@ -158,7 +158,9 @@ impl From<GitError> for CliError {
 impl From<FlowError> for CliError {
     fn from(e: FlowError) -> Self {
         let detail = match &e {
-            FlowError::HookRefused { output, .. } if !output.is_empty() => {
+            FlowError::HookRefused { output, .. } | FlowError::Stopped { output, .. }
+                if !output.is_empty() =>
+            {
                 Some(output.trim_end().to_owned())
             }
             _ => None,

@@ -74,6 +74,8 @@ pub enum TopicCommand {
     #[command(after_help = "Examples:
   git buildkit feature list")]
     List,
+    #[command(flatten)]
+    Branch(super::flow_cmds::TopicBranchCommand),
 }
 
 /// Release or hotfix branches (into main with a version tag, then back).
@@ -167,6 +169,8 @@ pub enum VersionedCommand {
     #[command(after_help = "Examples:
   git buildkit release list")]
     List,
+    #[command(flatten)]
+    Branch(super::flow_cmds::VersionedBranchCommand),
 }
 
 /// Finish options of every branch type, with gitflow-avh's names and
@@ -285,6 +289,8 @@ pub enum SupportCommand {
     #[command(after_help = "Examples:
   git buildkit support list")]
     List,
+    #[command(flatten)]
+    Branch(super::flow_cmds::SupportBranchCommand),
 }
 
 /// A finish stopped by a conflict.
@@ -319,6 +325,12 @@ pub enum FlowCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Show or set gitflow-avh's settings, as `git flow config` does.
+    #[command(after_help = "Examples:
+  git buildkit flow config                      list (the default)
+  git buildkit flow config set develop dev
+  git buildkit flow config base feature/login")]
+    Config(super::flow_cmds::ConfigArgs),
 }
 
 fn settings() -> Result<FlowSettings, CliError> {
@@ -389,6 +401,7 @@ pub fn run_topic(ui: &Ui, kind: BranchType, command: TopicCommand) -> Result<(),
             report(ui, outcome)
         }
         TopicCommand::List => list(ui, &settings, kind),
+        TopicCommand::Branch(command) => super::flow_cmds::topic(ui, &settings, kind, command),
     }
 }
 
@@ -467,6 +480,9 @@ pub fn run_versioned(ui: &Ui, kind: BranchType, command: VersionedCommand) -> Re
             )
         }
         VersionedCommand::List => list(ui, &settings, kind),
+        VersionedCommand::Branch(command) => {
+            super::flow_cmds::versioned(ui, &settings, kind, command)
+        }
     }
 }
 
@@ -486,6 +502,7 @@ pub fn run_support(ui: &Ui, command: SupportCommand) -> Result<(), CliError> {
             Ok(())
         }
         SupportCommand::List => list(ui, &settings, BranchType::Support),
+        SupportCommand::Branch(command) => super::flow_cmds::support(ui, &settings, command),
     }
 }
 
@@ -526,6 +543,7 @@ pub fn run_flow(ui: &Ui, command: FlowCommand) -> Result<(), CliError> {
             Ok(())
         }
         FlowCommand::Continue => report(ui, flow::continue_finish(&settings, ui)),
+        FlowCommand::Config(args) => super::flow_cmds::config(ui, &settings, args),
         FlowCommand::Abort { force } => {
             let state = flow::abort(&settings, AbortOptions { force })?;
             ui.status(

@@ -9,6 +9,7 @@ mod doctor;
 mod env;
 mod error;
 mod flow;
+mod flow_cmds;
 mod hooks;
 mod key;
 mod mirror;
@@ -79,7 +80,7 @@ pub enum Command {
     Deb(deb::Command),
     /// Set the repository up for the branch workflow (main, develop, gitflow.* config, [flow]).
     Init(flow::InitArgs),
-    /// Feature branches: start, finish, list.
+    /// Feature branches: start, finish, list, publish, track, pull, delete, rebase, checkout, diff, rename.
     #[command(
         subcommand,
         after_help = "Examples:
@@ -87,7 +88,7 @@ pub enum Command {
   git buildkit feature finish login"
     )]
     Feature(flow::TopicCommand),
-    /// Bugfix branches: start, finish, list.
+    /// Bugfix branches: start, finish, list, publish, track, pull, delete, rebase, checkout, diff, rename.
     #[command(
         subcommand,
         after_help = "Examples:
@@ -95,7 +96,7 @@ pub enum Command {
   git buildkit bugfix finish crash"
     )]
     Bugfix(flow::TopicCommand),
-    /// Release branches: start, finish (merge, tag, back-merge), list.
+    /// Release branches: start, finish (merge, tag, back-merge), list, publish, track, rebase, delete, rename.
     #[command(
         subcommand,
         after_help = "Examples:
@@ -103,7 +104,7 @@ pub enum Command {
   git buildkit release finish -m 'Release 1.3.0'"
     )]
     Release(flow::VersionedCommand),
-    /// Hotfix branches: start from main, finish into main and develop.
+    /// Hotfix branches: start from main, finish into main and develop; list, publish, track, rebase, delete, rename.
     #[command(
         subcommand,
         after_help = "Examples:
@@ -111,14 +112,14 @@ pub enum Command {
   git buildkit hotfix finish"
     )]
     Hotfix(flow::VersionedCommand),
-    /// Support branches: start, list.
+    /// Support branches: start, list, rebase.
     #[command(
         subcommand,
         after_help = "Examples:
   git buildkit support start 1.x v1.3.0"
     )]
     Support(flow::SupportCommand),
-    /// A finish stopped by a conflict: status, continue, abort.
+    /// A finish stopped by a conflict: status, continue, abort; and config (`git flow config`).
     #[command(
         subcommand,
         after_help = "Examples:

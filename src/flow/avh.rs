@@ -21,6 +21,16 @@ pub enum Action {
     Start,
     /// `<kind> finish`.
     Finish,
+    /// `<kind> publish`.
+    Publish,
+    /// `<kind> track`.
+    Track,
+    /// `<kind> pull`.
+    Pull,
+    /// `<kind> delete`.
+    Delete,
+    /// `<kind> rename`.
+    Rename,
 }
 
 impl Action {
@@ -29,6 +39,11 @@ impl Action {
         match self {
             Action::Start => "start",
             Action::Finish => "finish",
+            Action::Publish => "publish",
+            Action::Track => "track",
+            Action::Pull => "pull",
+            Action::Delete => "delete",
+            Action::Rename => "rename",
         }
     }
 }

@@ -112,15 +112,77 @@ pub enum FlowError {
         onto: String,
         detail: String,
     },
-    /// The remote the command needs is not configured.
-    #[error("there is no remote {remote:?}")]
-    NoRemote { remote: String },
     /// Both a tag message and a message file.
     #[error("use either -m/--message or -f/--messagefile, not both")]
     MessageTwice,
     /// A `gitflow.<kind>.<command>.<flag>` default is not a boolean.
     #[error("git config {key} is {value:?}, not a boolean")]
     BadFlagConfig { key: String, value: String },
+    /// The branch does not exist, but one of another kind has the name.
+    #[error("branch {branch:?} does not exist ({found} is a {kind} branch)")]
+    OtherKind {
+        branch: String,
+        found: String,
+        kind: &'static str,
+    },
+    /// The remote a command reads or pushes to is not configured.
+    #[error("remote {remote:?} does not exist")]
+    NoRemote { remote: String },
+    /// The remote has no such branch (after a fetch).
+    #[error("{remote} has no branch {branch:?}")]
+    NoRemoteBranch { remote: String, branch: String },
+    /// `publish` of a branch the remote has already; `relation` says how
+    /// it stands to the local branch ("is 2 commits behind yours", ...).
+    #[error("{remote} already has a branch {branch:?}: it {relation}")]
+    RemoteBranchExists {
+        remote: String,
+        branch: String,
+        relation: String,
+    },
+    /// No name given and the current branch is not of the kind.
+    #[error("the current branch {current:?} is not a {kind} branch (they start with {prefix:?})")]
+    NotOnKind {
+        current: String,
+        kind: &'static str,
+        prefix: String,
+    },
+    /// `pull` of one branch while another of the kind is checked out.
+    #[error(
+        "refusing to pull {branch} while on {current}: that would merge one branch into another"
+    )]
+    CrossBranch { branch: String, current: String },
+    /// `delete` of a branch whose commits are not all in its targets.
+    #[error("branch {branch:?} is not merged into {into}")]
+    NotMerged { branch: String, into: String },
+    /// `checkout` of a name prefix no branch has.
+    #[error("no branch matches {pattern:?}")]
+    NoMatch { pattern: String },
+    /// `checkout` of a name prefix several branches have.
+    #[error("several branches match {pattern:?}: {}", matches.join(", "))]
+    Ambiguous {
+        pattern: String,
+        matches: Vec<String>,
+    },
+    /// `rebase -p`: git no longer has `--preserve-merges`.
+    #[error("rebase --preserve-merges{from} is not possible: git removed it in 2.34")]
+    PreserveMergesGone { from: String },
+    /// A rebase or pull that git stopped (conflicts, or divergent branches).
+    #[error("git {action} of {branch} stopped")]
+    Stopped {
+        action: &'static str,
+        branch: String,
+        output: String,
+    },
+    /// `flow config set` of an option avh does not have.
+    #[error("unknown option {option:?}")]
+    UnknownOption { option: String },
+    /// `flow config set` with a value avh refuses.
+    #[error("{option} cannot be {value:?}: {reason}")]
+    BadOptionValue {
+        option: String,
+        value: String,
+        reason: String,
+    },
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
@@ -144,8 +206,29 @@ impl FlowError {
             FlowError::WrongBranch { .. } => "check out the branch to finish, or name it".into(),
             FlowError::SquashConflict { from, into, .. } => format!("a squash cannot be continued after a conflict: merge {into} into {from} and resolve there, then finish again (or finish without --squash)"),
             FlowError::RebaseConflict { branch, onto, .. } => format!("rebase by hand (`git rebase {onto} {branch}`), then finish again; or finish without --rebase"),
-            FlowError::NoRemote { remote } => format!("add it (`git remote add {remote} URL`), or set gitflow.origin to the remote to use"),
             FlowError::NotUpToDate { branch, remote, .. } => format!("bring {branch} up to date first, e.g. `git checkout {branch} && git merge {remote}`"),
+            FlowError::NoRemote { remote } => format!("add it (`git remote add {remote} URL`) or name the remote to use: `git config gitflow.origin NAME`"),
+            FlowError::NoRemoteBranch { .. } => "publish it from the clone that has it, or check the name (`git branch -r` lists the remote's branches)".into(),
+            FlowError::RemoteBranchExists { branch, remote, relation } => {
+                let name = branch.rsplit('/').next().unwrap_or(branch);
+                if relation.contains("diverged") {
+                    format!("bring the two together first: `git pull --rebase {remote} {branch}` (or the flow's `pull -r {remote} {name}`), then `git push`")
+                } else if relation.contains("ahead") {
+                    format!("take its commits first: `git pull {remote} {branch}`")
+                } else {
+                    format!("it is published already: `git push` updates it; to replace it, delete it first (`git push {remote} :{branch}`)")
+                }
+            }
+            FlowError::OtherKind { kind, .. } => format!("use `git buildkit {kind} ...` for it"),
+            FlowError::NotOnKind { .. } => "name the branch, or check out one of the kind".into(),
+            FlowError::CrossBranch { branch, .. } => format!("check out {branch} first (or name the current branch)"),
+            FlowError::NotMerged { .. } => "use -f (--force) to delete it anyway".into(),
+            FlowError::NoMatch { .. } => "`git branch --list` shows the local branches".into(),
+            FlowError::Ambiguous { .. } => "give more of the name".into(),
+            FlowError::PreserveMergesGone { .. } => "rebase without -p, or keep the merges with `git rebase --rebase-merges BASE` on the branch".into(),
+            FlowError::Stopped { action: "rebase", .. } => "resolve the conflicts, `git add` the files and `git rebase --continue` (or `git rebase --abort` to go back)".into(),
+            FlowError::Stopped { .. } => "see git's message above; with divergent branches, `pull -r` rebases instead of merging".into(),
+            FlowError::UnknownOption { .. } => "options: master, develop, feature, bugfix, release, hotfix, support, versiontagprefix, allowmultihotfix".into(),
             _ => return None,
         })
     }

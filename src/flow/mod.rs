@@ -10,16 +10,23 @@
 //! ([`crate::git::require_min_version`]).
 
 mod avh;
+mod branch;
+pub mod config;
 mod error;
 mod finish;
 mod plan;
+mod remote;
 mod settings;
 mod start;
 mod state;
 mod version_files;
 
+pub use branch::{
+    checkout, delete, diff, rebase, rename, resolve_prefix, DeleteOptions, Done, RebaseOptions,
+};
 pub use error::FlowError;
 pub use finish::{abort, continue_finish, finish, status, AbortOptions, FinishOptions, Outcome};
+pub use remote::{publish, pull, track};
 pub use settings::{FlowSettings, SettingsSource};
 pub use start::{init, latest_tag, list, start, InitOutcome, StartOptions};
 pub use state::FinishState;

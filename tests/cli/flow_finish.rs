@@ -282,12 +282,12 @@ fn bad_finishes_change_nothing() {
         (
             &["feature", "finish", "--push", "x"],
             2,
-            "there is no remote \"origin\"",
+            "remote \"origin\" does not exist",
         ),
         (
             &["feature", "finish", "-F", "x"],
             2,
-            "there is no remote \"origin\"",
+            "remote \"origin\" does not exist",
         ),
         (
             &["feature", "finish", "nosuch"],

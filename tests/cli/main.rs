@@ -16,6 +16,7 @@ mod doctor;
 mod errors;
 mod fetch_and_queue;
 mod flow;
+mod flow_commands;
 mod flow_finish;
 mod flow_safety;
 mod gated;
