@@ -51,7 +51,7 @@ pub enum TopicCommand {
   git buildkit feature finish login
   git buildkit feature finish            (the current branch)
   git buildkit feature finish -S login   one squashed commit on develop
-  git buildkit feature finish -r -p      rebase onto develop, merge, push develop, delete origin's branch
+  git buildkit feature finish -r --push  rebase onto develop, merge, push develop, delete origin's branch
   git buildkit bugfix finish -k crash    keep the branch")]
     Finish {
         /// The name (default: the current branch).
@@ -64,8 +64,13 @@ pub enum TopicCommand {
         #[arg(long, hide = true, alias = "norebase", overrides_with = "rebase")]
         no_rebase: bool,
         /// With --rebase: keep merges (git's --rebase-merges; avh's -p, whose --preserve-merges git removed).
-        #[arg(long, alias = "preserve_merges")]
+        #[arg(short, long, alias = "preserve_merges")]
         preserve_merges: bool,
+        /// Push the base, then delete the remote branch (avh: no short flag; -p is --preserve-merges).
+        #[arg(long)]
+        push: bool,
+        #[arg(long, hide = true, alias = "nopush", overrides_with = "push")]
+        no_push: bool,
         /// Always make a merge commit.
         #[arg(long)]
         no_ff: bool,
@@ -129,6 +134,11 @@ pub enum VersionedCommand {
         /// The tag message.
         #[arg(short, long)]
         message: Option<String>,
+        /// Push develop, main and the tag, then delete the remote branch.
+        #[arg(short, long)]
+        push: bool,
+        #[arg(long, hide = true, alias = "nopush", overrides_with = "push")]
+        no_push: bool,
         /// The tag message from a file.
         #[arg(short = 'f', long, alias = "messagefile", conflicts_with = "message")]
         message_file: Option<std::path::PathBuf>,
@@ -183,11 +193,6 @@ pub struct FinishFlags {
     fetch: bool,
     #[arg(long, hide = true, alias = "nofetch", overrides_with = "fetch")]
     no_fetch: bool,
-    /// Push what was merged (and the tag), then delete the remote branch.
-    #[arg(short, long)]
-    push: bool,
-    #[arg(long, hide = true, alias = "nopush", overrides_with = "push")]
-    no_push: bool,
     /// Keep the branch, local and remote.
     #[arg(short, long)]
     keep: bool,
@@ -261,7 +266,6 @@ impl FinishFlags {
         let pick = |given, key| pick(settings, kind, given, key);
         Ok(FinishOptions {
             fetch: pick((self.fetch, self.no_fetch), "fetch")?,
-            push: pick((self.push, self.no_push), "push")?,
             keep: pick((self.keep, self.no_keep), "keep")?,
             keep_remote: pick((self.keep_remote, self.no_keep_remote), "keepremote")?,
             keep_local: pick((self.keep_local, self.no_keep_local), "keeplocal")?,
@@ -388,10 +392,13 @@ pub fn run_topic(ui: &Ui, kind: BranchType, command: TopicCommand) -> Result<(),
             rebase,
             no_rebase,
             preserve_merges,
+            push,
+            no_push,
             no_ff,
         } => {
             let pick = |given, key| pick(&settings, kind, given, key);
             let options = FinishOptions {
+                push: pick((push, no_push), "push")?,
                 rebase: pick((rebase, no_rebase), "rebase")?,
                 rebase_merges: pick((preserve_merges, false), "preserve-merges")?,
                 no_ff: pick((no_ff, false), "no-ff")?,
@@ -435,6 +442,8 @@ pub fn run_versioned(ui: &Ui, kind: BranchType, command: VersionedCommand) -> Re
         VersionedCommand::Finish {
             version,
             flags,
+            push,
+            no_push,
             message,
             message_file,
             sign,
@@ -459,6 +468,7 @@ pub fn run_versioned(ui: &Ui, kind: BranchType, command: VersionedCommand) -> Re
             )
             .map(|p| std::path::absolute(&p).unwrap_or_else(|_| p.into()));
             let options = FinishOptions {
+                push: pick((push, no_push), "push")?,
                 message: option(message, "message"),
                 message_file,
                 sign: pick((sign, no_sign), "sign")?,

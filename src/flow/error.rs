@@ -112,6 +112,9 @@ pub enum FlowError {
         onto: String,
         detail: String,
     },
+    /// A release or hotfix started from another base than avh's usual one.
+    #[error("{branch} was started from {base}; finishing a release or hotfix into another base than avh's usual one is not supported")]
+    UnusualBase { branch: String, base: String },
     /// Both a tag message and a message file.
     #[error("use either -m/--message or -f/--messagefile, not both")]
     MessageTwice,
@@ -207,6 +210,7 @@ impl FlowError {
             FlowError::SquashConflict { from, into, .. } => format!("a squash cannot be continued after a conflict: merge {into} into {from} and resolve there, then finish again (or finish without --squash)"),
             FlowError::RebaseConflict { branch, onto, .. } => format!("rebase by hand (`git rebase {onto} {branch}`), then finish again; or finish without --rebase"),
             FlowError::NotUpToDate { branch, remote, .. } => format!("bring {branch} up to date first, e.g. `git checkout {branch} && git merge {remote}`"),
+            FlowError::UnusualBase { branch, .. } => format!("finish it with gitflow-avh (`git flow {} finish`), or merge it by hand", branch.split('/').next().unwrap_or("release")),
             FlowError::NoRemote { remote } => format!("add it (`git remote add {remote} URL`) or name the remote to use: `git config gitflow.origin NAME`"),
             FlowError::NoRemoteBranch { .. } => "publish it from the clone that has it, or check the name (`git branch -r` lists the remote's branches)".into(),
             FlowError::RemoteBranchExists { branch, remote, relation } => {

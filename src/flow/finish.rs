@@ -286,6 +286,18 @@ fn check(
     }
     let short = &branch[prefix.len()..];
     let (found, on_remote) = if kind.is_versioned() {
+        // avh finishes a release or hotfix started elsewhere into that base
+        // alone; we do not yet, and say so before anything changes.
+        let usual = match kind {
+            BranchType::Hotfix => &settings.main,
+            _ => &settings.develop,
+        };
+        if let Some(base) = settings.recorded_base(&branch).filter(|b| b != usual) {
+            return Err(FlowError::UnusualBase {
+                branch: branch.clone(),
+                base: base.to_owned(),
+            });
+        }
         let bases = [settings.main.as_str(), settings.develop.as_str()];
         let on_remote = check_remote(settings, &branch, &bases, options)?;
         let found = check_versioned(settings, kind, &branch, short, options)?;
@@ -330,7 +342,9 @@ fn check_versioned(
     let tag = match &options.tag_name {
         Some(name) => {
             let tag = format!("{}{name}", settings.version_tag);
+            // Never an option to git tag (`-T=--force`).
             let valid = !name.is_empty()
+                && !tag.starts_with('-')
                 && git::text(
                     &settings.workdir,
                     &["check-ref-format", &format!("refs/tags/{tag}")],
@@ -375,6 +389,7 @@ fn check_versioned(
         (None, None) => avh::filter(settings, kind, avh::Filter::FinishTagMessage, &tag, &[&tag])?,
     };
     Ok(Found::Versioned {
+        tag_name: tag.clone(),
         tag: (!options.no_tag).then_some(tag),
         message,
         open_release,
@@ -580,7 +595,11 @@ fn squash(
         std::fs::write(&path, text).map_err(|source| FlowError::Io { path, source })?;
     }
     // git's own squash message (or avh's, above), as `git commit` offers it.
-    git::text(dir, &["commit", "--quiet", "--no-edit"])?;
+    if let Err(e) = git::text(dir, &["commit", "--quiet", "--no-edit"]) {
+        // A hook or the signing refused: leave no staged squash behind.
+        let _ = git::text(dir, &["reset", "--quiet", "--merge"]);
+        return Err(e.into());
+    }
     Ok(())
 }
 
@@ -641,18 +660,41 @@ fn make_tag(
 }
 
 /// Deletes the finished branch (`git branch -d`: only when merged; `-D` when `force`).
+/// The branch checked out is the last one merged into; `git branch -d`
+/// would also refuse a branch its remote-tracking branch lacks (a
+/// published branch the finish did not push), which the finish merged all
+/// the same: merged into HEAD is what counts, as for avh's `-d` after its
+/// remote delete.
 fn delete_branch(dir: &Path, branch: &str, force: bool) -> Result<(), FlowError> {
-    if rev(dir, &format!("refs/heads/{branch}")).is_some() {
-        let flag = if force { "-D" } else { "-d" };
-        git::text(dir, &["branch", flag, branch])?;
-    }
+    let Some(sha) = rev(dir, &format!("refs/heads/{branch}")) else {
+        return Ok(());
+    };
+    let flag = if force || is_ancestor(dir, &sha, "HEAD") {
+        "-D"
+    } else {
+        "-d"
+    };
+    git::text(dir, &["branch", flag, branch])?;
     Ok(())
 }
 
 /// Pushes the branches and tag to the remote.
 fn push(dir: &Path, remote: &str, refs: &[String]) -> Result<(), FlowError> {
-    let mut args = vec!["push", remote];
-    args.extend(refs.iter().map(String::as_str));
+    // All or nothing on the remote: never develop and the tag without main.
+    // Full refspecs: a name is never read as `+force` or `:delete`.
+    let specs: Vec<String> = refs
+        .iter()
+        .map(|r| {
+            let full = if r.starts_with("refs/") {
+                r.clone()
+            } else {
+                format!("refs/heads/{r}")
+            };
+            format!("{full}:{full}")
+        })
+        .collect();
+    let mut args = vec!["push", "--atomic", remote];
+    args.extend(specs.iter().map(String::as_str));
     git::text(dir, &args)?;
     Ok(())
 }
@@ -728,7 +770,20 @@ pub fn abort(settings: &FlowSettings, options: AbortOptions) -> Result<FinishSta
     } else {
         Merging::No
     };
-    let mut lost = Vec::new();
+    // What reached the remote stays there: an abort would leave it behind.
+    let mut lost: Vec<String> = state.steps[..state.done.min(state.steps.len())]
+        .iter()
+        .filter_map(|step| match step {
+            Step::Push { remote, refs } => Some(format!(
+                "its agreement with {remote} ({} were pushed there, and an abort cannot take a push back)",
+                refs.join(" ")
+            )),
+            Step::DeleteRemoteBranch { remote, branch } => Some(format!(
+                "branch {branch} on {remote} (deleted there, and an abort cannot bring it back)"
+            )),
+            _ => None,
+        })
+        .collect();
     for (name, original) in &state.original_refs {
         let Some(at_stop) = state.refs_at_stop.get(name) else {
             continue;

@@ -95,6 +95,8 @@ pub enum Found {
     /// branch, if any.
     Versioned {
         tag: Option<String>,
+        /// The tag's name, made or not (the hooks' first argument, as avh's).
+        tag_name: String,
         message: String,
         open_release: Option<String>,
     },
@@ -133,13 +135,14 @@ pub fn plan(
     let merged = match found {
         Found::Versioned {
             tag,
+            tag_name,
             message,
             open_release,
         } => versioned_merges(
             settings,
             kind,
             branch,
-            (tag, message),
+            (tag, tag_name, message),
             open_release,
             options,
         ),
@@ -203,7 +206,7 @@ fn versioned_merges(
     settings: &FlowSettings,
     kind: BranchType,
     branch: &str,
-    (tag, message): (&Option<String>, &str),
+    (tag, tag_name, message): (&Option<String>, &str, &str),
     open_release: &Option<String>,
     options: &FinishOptions,
 ) -> Merged {
@@ -263,7 +266,7 @@ fn versioned_merges(
         refs,
         pushes,
         tag: tag.clone(),
-        hook_name: tag.clone().unwrap_or_else(|| branch.to_owned()),
+        hook_name: tag_name.to_owned(),
         predict,
         end_on: if back_merge { develop } else { main }.clone(),
     }
@@ -337,11 +340,12 @@ fn cleanup(
             // git never sees a squashed branch as merged.
             force: options.force_delete || options.squash,
         });
-        if !on_remote || remote_deleted {
-            steps.push(Step::ForgetBase {
-                branch: branch.to_owned(),
-            });
-        }
+    }
+    // As avh: once the remote has no such branch, even with --keeplocal.
+    if !on_remote || remote_deleted {
+        steps.push(Step::ForgetBase {
+            branch: branch.to_owned(),
+        });
     }
     steps
 }
@@ -447,6 +451,7 @@ mod tests {
     fn versioned(tag: &str, open_release: Option<&str>) -> Found {
         Found::Versioned {
             tag: Some(tag.into()),
+            tag_name: tag.into(),
             message: format!("Release {tag}"),
             open_release: open_release.map(str::to_owned),
         }
@@ -697,6 +702,7 @@ mod tests {
     fn no_tag_no_back_merge_and_no_develop_merge_change_what_goes_back() {
         let found = |tag: Option<&str>| Found::Versioned {
             tag: tag.map(str::to_owned),
+            tag_name: "v1.0.0".into(),
             message: "m".into(),
             open_release: None,
         };

@@ -95,7 +95,8 @@ impl FlowSettings {
                 .filter_map(|l| {
                     l.split_once(' ')
                         .map(|(k, v)| (k.to_lowercase(), v.to_owned()))
-                        .or_else(|| Some((l.to_lowercase(), String::new())))
+                        // A key without `=` is git's implicit true.
+                        .or_else(|| Some((l.to_lowercase(), "true".to_owned())))
                 })
                 .collect();
         let toml_path = workdir.join(FILE_NAME);
@@ -217,8 +218,9 @@ impl FlowSettings {
             return Ok(None);
         };
         match value.to_lowercase().as_str() {
-            "true" | "yes" | "on" | "1" | "" => Ok(Some(true)),
-            "false" | "no" | "off" | "0" => Ok(Some(false)),
+            "true" | "yes" | "on" | "1" => Ok(Some(true)),
+            // `key =` with nothing after it is false to git.
+            "false" | "no" | "off" | "0" | "" => Ok(Some(false)),
             other => match other.parse::<i64>() {
                 Ok(n) => Ok(Some(n != 0)),
                 Err(_) => Err(FlowError::BadFlagConfig {

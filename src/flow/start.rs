@@ -296,7 +296,9 @@ fn create_branch(
             return Err(e);
         }
     }
-    if kind != BranchType::Support {
+    // Only a branch is a base to go back to (a tag or commit is not).
+    let base_is_branch = rev(&settings.workdir, &format!("refs/heads/{base}")).is_some();
+    if kind != BranchType::Support && base_is_branch {
         let key = format!("gitflow.branch.{branch}.base");
         git::text(&settings.workdir, &["config", "--local", &key, base])?;
     }

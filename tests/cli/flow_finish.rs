@@ -47,6 +47,11 @@ type Tool<'a> = &'a dyn Fn(&[&str]) -> Run;
 /// Runs `scenario` on an avh repository with `git flow` and on ours with
 /// `git buildkit`, then compares them.
 fn side_by_side(scenario: &dyn Fn(&Sandbox, &Path, Tool)) {
+    side_by_side_with(scenario, &[]);
+}
+
+/// [`side_by_side`], also comparing the output of these git commands.
+fn side_by_side_with(scenario: &dyn Fn(&Sandbox, &Path, Tool), also: &[&[&str]]) {
     let sb = Sandbox::new();
     let theirs = with_origin(&sb, "avh");
     let ours = with_origin(&sb, "ours");
@@ -57,6 +62,9 @@ fn side_by_side(scenario: &dyn Fn(&Sandbox, &Path, Tool)) {
     });
     scenario(&sb, &ours, &|args| bk(&sb, &ours, args));
     assert_same(&sb, &theirs, &ours);
+    for args in also {
+        assert_eq!(git(&sb, &ours, args), git(&sb, &theirs, args), "{args:?}");
+    }
 }
 
 /// Everything a finish leaves, as text: history (subjects and trees: tag
@@ -114,51 +122,101 @@ fn assert_same(sb: &Sandbox, theirs: &Path, ours: &Path) {
 
 #[test]
 fn feature_finish_options_as_avh() {
-    side_by_side(&|sb, repo, tool| {
-        // -S: two commits become one on develop; the branch is deleted (-D).
-        tool(&["feature", "start", "squashed"]).ok();
-        commit(sb, repo, "a", "1\n", "Add a");
-        commit(sb, repo, "a", "2\n", "Improve a");
-        tool(&["feature", "finish", "-S", "squashed"]).ok();
-        // -r: rebased onto a develop that moved, then (one commit) fast-forwarded.
-        tool(&["feature", "start", "rebased"]).ok();
-        commit(sb, repo, "b", "1\n", "Add b");
-        git(sb, repo, &["checkout", "-q", "develop"]);
-        commit(sb, repo, "c", "1\n", "Add c on develop");
-        tool(&["feature", "finish", "-r", "rebased"]).ok();
-        // --push with the branch on the origin: develop pushed, then the
-        // origin's branch deleted.
-        tool(&["feature", "start", "shared"]).ok();
-        commit(sb, repo, "d", "1\n", "Add d");
-        commit(sb, repo, "d", "2\n", "Improve d");
-        git(sb, repo, &["push", "-q", "-u", "origin", "feature/shared"]);
-        tool(&["feature", "finish", "--push", "shared"]).ok();
-        // -k and --no-ff.
-        tool(&["feature", "start", "kept"]).ok();
-        commit(sb, repo, "e", "1\n", "Add e");
-        tool(&["feature", "finish", "-k", "--no-ff", "kept"]).ok();
-        git(sb, repo, &["checkout", "-q", "develop"]);
-        // A default in git config, as avh reads it: squash.
+    // Whole messages too: the squash commits' (git's, and avh's --squash-info).
+    let bodies: &[&str] = &["log", "--all", "--topo-order", "--format=%B"];
+    side_by_side_with(
+        &|sb, repo, tool| {
+            // -S: two commits become one on develop; the branch is deleted (-D).
+            tool(&["feature", "start", "squashed"]).ok();
+            commit(sb, repo, "a", "1\n", "Add a");
+            commit(sb, repo, "a", "2\n", "Improve a");
+            tool(&["feature", "finish", "-S", "squashed"]).ok();
+            // -r: rebased onto a develop that moved, then (one commit) fast-forwarded.
+            tool(&["feature", "start", "rebased"]).ok();
+            commit(sb, repo, "b", "1\n", "Add b");
+            git(sb, repo, &["checkout", "-q", "develop"]);
+            commit(sb, repo, "c", "1\n", "Add c on develop");
+            tool(&["feature", "finish", "-r", "rebased"]).ok();
+            // --push with the branch on the origin: develop pushed, then the
+            // origin's branch deleted.
+            tool(&["feature", "start", "shared"]).ok();
+            commit(sb, repo, "d", "1\n", "Add d");
+            commit(sb, repo, "d", "2\n", "Improve d");
+            git(sb, repo, &["push", "-q", "-u", "origin", "feature/shared"]);
+            tool(&["feature", "finish", "--push", "shared"]).ok();
+            // -k and --no-ff.
+            tool(&["feature", "start", "kept"]).ok();
+            commit(sb, repo, "e", "1\n", "Add e");
+            tool(&["feature", "finish", "-k", "--no-ff", "kept"]).ok();
+            git(sb, repo, &["checkout", "-q", "develop"]);
+            // A default in git config, as avh reads it: squash.
+            git(
+                sb,
+                repo,
+                &["config", "gitflow.feature.finish.squash", "true"],
+            );
+            tool(&["feature", "start", "configured"]).ok();
+            commit(sb, repo, "f", "1\n", "Add f");
+            commit(sb, repo, "f", "2\n", "Improve f");
+            tool(&["feature", "finish", "configured"]).ok();
+            git(
+                sb,
+                repo,
+                &["config", "--unset", "gitflow.feature.finish.squash"],
+            );
+            // A bugfix, squashed with avh's message.
+            tool(&["bugfix", "start", "crash"]).ok();
+            commit(sb, repo, "g", "1\n", "Fix g");
+            commit(sb, repo, "g", "2\n", "Fix g again");
+            tool(&["bugfix", "finish", "-S", "--squash-info", "crash"]).ok();
+        },
+        &[bodies],
+    );
+}
+
+#[test]
+fn a_published_branch_finished_without_push_stays_on_the_origin() {
+    // Here we differ from avh on purpose (the issue): without --push nothing
+    // reaches the remote, not even the deletion of the branch there. (-p
+    // is avh's --preserve-merges for a feature, never a push.)
+    let sb = Sandbox::new();
+    let repo = with_origin(&sb, "quiet");
+    let origin = PathBuf::from(git(&sb, &repo, &["remote", "get-url", "origin"]));
+    bk(&sb, &repo, &["feature", "start", "shared"]).ok();
+    commit(&sb, &repo, "s", "1\n", "Add s");
+    commit(&sb, &repo, "s", "2\n", "Improve s");
+    git(
+        &sb,
+        &repo,
+        &["push", "-q", "-u", "origin", "feature/shared"],
+    );
+    // Ahead of its remote-tracking branch, which `git branch -d` would hold against it.
+    commit(&sb, &repo, "s", "3\n", "Improve s again");
+    let origin_refs = || {
         git(
-            sb,
-            repo,
-            &["config", "gitflow.feature.finish.squash", "true"],
-        );
-        tool(&["feature", "start", "configured"]).ok();
-        commit(sb, repo, "f", "1\n", "Add f");
-        commit(sb, repo, "f", "2\n", "Improve f");
-        tool(&["feature", "finish", "configured"]).ok();
+            &sb,
+            &origin,
+            &["for-each-ref", "--format=%(refname) %(objectname)"],
+        )
+    };
+    let before = origin_refs();
+    bk(&sb, &repo, &["feature", "finish", "-p", "shared"]).ok();
+    assert_eq!(origin_refs(), before, "the finish pushed something");
+    assert_eq!(git(&sb, &repo, &["branch", "--list", "feature/shared"]), "");
+    assert_eq!(git(&sb, &repo, &["branch", "--show-current"]), "develop");
+    // Its base stays recorded: the remote still has a branch of that name.
+    assert_eq!(
         git(
-            sb,
-            repo,
-            &["config", "--unset", "gitflow.feature.finish.squash"],
-        );
-        // A bugfix, squashed with avh's message.
-        tool(&["bugfix", "start", "crash"]).ok();
-        commit(sb, repo, "g", "1\n", "Fix g");
-        commit(sb, repo, "g", "2\n", "Fix g again");
-        tool(&["bugfix", "finish", "-S", "--squash-info", "crash"]).ok();
-    });
+            &sb,
+            &repo,
+            &["config", "gitflow.branch.feature/shared.base"]
+        ),
+        "develop"
+    );
+    assert_eq!(
+        bk(&sb, &repo, &["flow", "status"]).ok().stdout,
+        "no finish in progress\n"
+    );
 }
 
 #[test]
