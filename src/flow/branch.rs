@@ -156,8 +156,8 @@ pub(super) fn base_of(settings: &FlowSettings, branch: &str) -> String {
 
 /// avh's `git_is_branch_merged_into`: every commit of `branch` is in `into`.
 fn merged_into(settings: &FlowSettings, branch: &str, into: &str) -> bool {
-    let base = git::text(&settings.workdir, &["merge-base", branch, into]).ok();
-    base.is_some() && base == rev(&settings.workdir, &format!("refs/heads/{branch}"))
+    rev(&settings.workdir, &format!("refs/heads/{branch}"))
+        .is_some_and(|tip| super::is_ancestor(&settings.workdir, &tip, into))
 }
 
 /// How to delete.

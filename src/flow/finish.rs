@@ -14,7 +14,7 @@ pub use super::plan::FinishOptions;
 use super::plan::{plan, Found};
 use super::settings::FlowSettings;
 use super::state::{FastForward, FinishState, Step, TagKind, TagPipeline};
-use super::{rev, BranchType, FlowError};
+use super::{is_ancestor, rev, BranchType, FlowError};
 use crate::git::{self, Untracked};
 use crate::progress::Listener;
 
@@ -31,21 +31,8 @@ pub struct Outcome {
     pub predicted_conflicts: Vec<String>,
 }
 
-fn require_clean(settings: &FlowSettings) -> Result<(), FlowError> {
-    // Tracked files only: see `Untracked::Ignored`.
-    if git::is_dirty(&settings.workdir, Untracked::Ignored)? {
-        Err(FlowError::Dirty)
-    } else {
-        Ok(())
-    }
-}
-
 fn current_branch(settings: &FlowSettings) -> Result<String, FlowError> {
-    git::text(
-        &settings.workdir,
-        &["symbolic-ref", "--quiet", "--short", "HEAD"],
-    )
-    .map_err(|_| FlowError::WrongBranch {
+    super::branch::current_branch(settings).ok_or_else(|| FlowError::WrongBranch {
         branch: "(detached HEAD)".into(),
         kind: "flow",
         prefix: String::new(),
@@ -56,14 +43,6 @@ fn require_branch(settings: &FlowSettings, branch: &str) -> Result<String, FlowE
     rev(&settings.workdir, &format!("refs/heads/{branch}")).ok_or_else(|| FlowError::NoBranch {
         branch: branch.to_owned(),
     })
-}
-
-/// Whether commit `a` is an ancestor of (or is) `b`.
-fn is_ancestor(dir: &Path, a: &str, b: &str) -> bool {
-    git::git(dir)
-        .args(["merge-base", "--is-ancestor", a, b])
-        .output()
-        .is_ok()
 }
 
 /// avh's remote checks of a finish: the branch is fetched when the remote
@@ -80,7 +59,7 @@ fn check_remote(
     let dir = &settings.workdir;
     let origin = &settings.origin;
     let remote_ref = |name: &str| format!("refs/remotes/{origin}/{name}");
-    let configured = git::text(dir, &["remote", "get-url", origin]).is_ok();
+    let configured = super::branch::require_remote(settings, origin).is_ok();
     if !configured
         && (options.fetch
             || options.push
@@ -280,7 +259,7 @@ fn check(
             prefix: "support branches are never finished".into(),
         });
     }
-    require_clean(settings)?;
+    super::branch::require_clean(settings)?;
     for name in [&branch, &settings.main, &settings.develop] {
         require_branch(settings, name)?;
     }
@@ -303,11 +282,7 @@ fn check(
         let found = check_versioned(settings, kind, &branch, short, options)?;
         (found, on_remote)
     } else {
-        // The base avh recorded at start, else develop.
-        let base = settings
-            .recorded_base(&branch)
-            .unwrap_or(&settings.develop)
-            .to_owned();
+        let base = super::branch::base_of(settings, &branch);
         require_branch(settings, &base)?;
         let on_remote = check_remote(settings, &branch, &[&base], options)?;
         let range = format!("{base}..{branch}");
@@ -488,9 +463,7 @@ fn execute(settings: &FlowSettings, step: &Step) -> Result<(), FlowError> {
             Ok(())
         }
         Step::ForgetBase { branch } => {
-            // Absent when start was not avh's or ours: nothing to forget.
-            let section = format!("gitflow.branch.{branch}");
-            let _ = git::text(dir, &["config", "--local", "--remove-section", &section]);
+            super::branch::remove_base_section(settings, branch);
             Ok(())
         }
         Step::PostHook { kind, action, args } => {
@@ -728,7 +701,7 @@ pub fn continue_finish(
                     detail: format!("{from} is not merged into {into}"),
                 });
             }
-            require_clean(settings)?;
+            super::branch::require_clean(settings)?;
             outcome.steps.push(format!(
                 "{} (concluded by you)",
                 state.steps[index].describe()

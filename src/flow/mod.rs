@@ -84,6 +84,14 @@ fn rev(dir: &std::path::Path, name: &str) -> Option<String> {
     .filter(|s| !s.is_empty())
 }
 
+/// Whether commit `a` is an ancestor of (or is) `b`.
+fn is_ancestor(dir: &std::path::Path, a: &str, b: &str) -> bool {
+    git::git(dir)
+        .args(["merge-base", "--is-ancestor", a, b])
+        .output()
+        .is_ok()
+}
+
 /// Runs `script` (lines of `git update-ref --stdin`: `update REF NEW OLD`,
 /// `create REF NEW`, `delete REF OLD`) as one transaction: every ref must
 /// still have the old value named, or nothing changes.
