@@ -213,6 +213,26 @@ pub fn delete(
     }
     let args = [name, settings.origin.as_str(), branch.as_str()];
     avh::pre(settings, kind, Action::Delete, &args)?;
+    // The remote first: a push that fails leaves everything here as it was.
+    let mut warnings = Vec::new();
+    if remote {
+        if remote_tracking_exists(settings, &settings.origin, &branch) {
+            git::text(
+                &settings.workdir,
+                &[
+                    "push",
+                    "--quiet",
+                    &settings.origin,
+                    &format!(":refs/heads/{branch}"),
+                ],
+            )?;
+        } else {
+            warnings.push(format!(
+                "{} has no branch {branch} to delete",
+                settings.origin
+            ));
+        }
+    }
     if on_it {
         let to = if kind == BranchType::Hotfix {
             &settings.main
@@ -222,20 +242,6 @@ pub fn delete(
             &settings.develop
         };
         git::text(&settings.workdir, &["checkout", "--quiet", to])?;
-    }
-    let mut warnings = Vec::new();
-    if remote {
-        if remote_tracking_exists(settings, &settings.origin, &branch) {
-            git::text(
-                &settings.workdir,
-                &["push", "--quiet", &settings.origin, &format!(":{branch}")],
-            )?;
-        } else {
-            warnings.push(format!(
-                "{} has no branch {branch} to delete",
-                settings.origin
-            ));
-        }
     }
     // Merged (checked above) or forced: -D, whatever HEAD is.
     git::text(&settings.workdir, &["branch", "-D", &branch])?;

@@ -193,11 +193,18 @@ pub fn pull(
             }
             other => other?,
         };
+        // One step: a checkout that fails leaves no branch behind.
         git::text(
             &settings.workdir,
-            &["branch", "--no-track", &branch, "FETCH_HEAD"],
+            &[
+                "checkout",
+                "--quiet",
+                "--no-track",
+                "-b",
+                &branch,
+                "FETCH_HEAD",
+            ],
         )?;
-        git::text(&settings.workdir, &["checkout", "--quiet", &branch])?;
     }
     avh::post(settings, kind, Action::Pull, &args);
     Ok(Done::new(settings, &branch, Vec::new()))

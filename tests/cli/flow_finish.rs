@@ -405,3 +405,44 @@ fn bad_finishes_change_nothing() {
         "no finish in progress\n"
     );
 }
+
+#[test]
+fn a_delete_whose_remote_push_is_refused_changes_nothing_here() {
+    let sb = Sandbox::new();
+    let repo = with_origin(&sb, "refused");
+    bk(&sb, &repo, &["feature", "start", "x"]).ok();
+    commit(&sb, &repo, "x", "1\n", "Add x");
+    git(&sb, &repo, &["push", "-q", "-u", "origin", "feature/x"]);
+    // The origin refuses every update from now on.
+    let origin = PathBuf::from(git(&sb, &repo, &["remote", "get-url", "origin"]));
+    let hook = origin.join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\necho refused >&2\nexit 1\n").expect("hook");
+    let mut perms = std::fs::metadata(&hook).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&hook, perms).expect("chmod");
+    let snapshot = || {
+        vec![
+            git(
+                &sb,
+                &repo,
+                &["for-each-ref", "--format=%(refname) %(objectname)"],
+            ),
+            git(&sb, &repo, &["branch", "--show-current"]),
+            at(
+                &sb,
+                &repo,
+                "git",
+                &["config", "--get-regexp", r"^(branch|gitflow\.branch)\."],
+            )
+            .stdout,
+        ]
+    };
+    let before = snapshot();
+    let run = bk(&sb, &repo, &["feature", "delete", "-f", "-r", "x"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        snapshot(),
+        before,
+        "a refused remote delete changed the clone"
+    );
+}
