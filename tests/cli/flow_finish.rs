@@ -309,28 +309,32 @@ fn a_finish_behind_the_origin_is_refused_as_avh_refuses_it() {
     });
 }
 
+/// What a refused command must leave as it was: refs, the checkout, the
+/// work tree, upstreams and avh's branch records.
+fn clone_state(sb: &Sandbox, repo: &Path) -> Vec<String> {
+    vec![
+        git(
+            sb,
+            repo,
+            &["for-each-ref", "--format=%(refname) %(objectname)"],
+        ),
+        git(sb, repo, &["branch", "--show-current"]),
+        git(sb, repo, &["status", "--porcelain"]),
+        at(
+            sb,
+            repo,
+            "git",
+            &["config", "--get-regexp", r"^(branch|gitflow\.branch)\."],
+        )
+        .stdout,
+    ]
+}
+
 #[test]
 fn bad_finishes_change_nothing() {
     let sb = Sandbox::new();
     let repo = avh_repo(&sb, "bad");
-    let snapshot = || {
-        vec![
-            git(
-                &sb,
-                &repo,
-                &["for-each-ref", "--format=%(refname) %(objectname)"],
-            ),
-            git(&sb, &repo, &["branch", "--show-current"]),
-            git(&sb, &repo, &["status", "--porcelain"]),
-            at(
-                &sb,
-                &repo,
-                "git",
-                &["config", "--get-regexp", r"^gitflow\.branch\."],
-            )
-            .stdout,
-        ]
-    };
+    let snapshot = || clone_state(&sb, &repo);
     bk(&sb, &repo, &["feature", "start", "x"]).ok();
     commit(&sb, &repo, "x", "1\n", "Add x");
     commit(&sb, &repo, "y", "1\n", "Add y");
@@ -420,23 +424,7 @@ fn a_delete_whose_remote_push_is_refused_changes_nothing_here() {
     let mut perms = std::fs::metadata(&hook).expect("meta").permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&hook, perms).expect("chmod");
-    let snapshot = || {
-        vec![
-            git(
-                &sb,
-                &repo,
-                &["for-each-ref", "--format=%(refname) %(objectname)"],
-            ),
-            git(&sb, &repo, &["branch", "--show-current"]),
-            at(
-                &sb,
-                &repo,
-                "git",
-                &["config", "--get-regexp", r"^(branch|gitflow\.branch)\."],
-            )
-            .stdout,
-        ]
-    };
+    let snapshot = || clone_state(&sb, &repo);
     let before = snapshot();
     let run = bk(&sb, &repo, &["feature", "delete", "-f", "-r", "x"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
