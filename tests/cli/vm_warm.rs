@@ -162,7 +162,11 @@ fn a_damaged_snapshot_boots_cold_and_is_saved_again() {
     // A VM shape of its own, so that no other test's snapshot is damaged.
     let p = VmProject::new("", "[vm]\nmemory = \"400M\"\nsmoke = [\"greet\"]\n", &[]);
     let _vm = vm_slot();
-    let (first, verdict, _) = p.vm_test(&[]);
+    let (mut first, mut verdict, _) = p.vm_test(&[]);
+    if verdict["start"] == "cold" && first.stderr.contains("did not restore") {
+        // One an earlier run damaged and left (this run discarded it).
+        (first, verdict, _) = p.vm_test(&[]);
+    }
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert_eq!(verdict["start"], "warm", "{}", first.stderr);
     let dir = snapshot_dir(&verdict);

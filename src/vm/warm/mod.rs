@@ -308,6 +308,16 @@ pub fn remove_unusable(image: &Image, qemu: &str) {
     }
 }
 
+/// How far from its end a whole stream's device description may start
+/// ([`stream_is_whole`] looks no further back).
+const DESCRIPTION_MAX: u64 = 4 << 20;
+
+/// What [`stream_checked`] holds back until the digest matches: more than
+/// the description and the end-of-stream marker before it. qemu stops
+/// reading at that marker and never reads the description, so a stream
+/// that lacked only (part of) the description would still load.
+const WITHHELD: u64 = DESCRIPTION_MAX + (1 << 20);
+
 /// Whether a saved migration stream is complete: qemu ends it with its
 /// JSON description of the devices, prefixed by a section byte (6) and
 /// the description's length, which must then reach the end of the file
@@ -315,12 +325,11 @@ pub fn remove_unusable(image: &Image, qemu: &str) {
 /// migration as it closes it) fails this.
 fn stream_is_whole(path: &Path) -> bool {
     use std::io::{Seek, SeekFrom};
-    const TAIL: u64 = 4 << 20;
     let Ok(mut file) = File::open(path) else {
         return false;
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let start = size.saturating_sub(TAIL);
+    let start = size.saturating_sub(DESCRIPTION_MAX);
     let mut tail = Vec::new();
     if file.seek(SeekFrom::Start(start)).is_err() || file.read_to_end(&mut tail).is_err() {
         return false;
@@ -335,30 +344,34 @@ fn stream_is_whole(path: &Path) -> bool {
 }
 
 /// Streams `path` to `out` (qemu's migration input) while hashing it, and
-/// writes its last chunk only when the whole file has `sha256` (hex): a
-/// damaged stream reaches qemu cut short, so it fails to load. Fails
-/// (after what was written) on a mismatch.
+/// writes its last [`WITHHELD`] bytes only when the whole file has
+/// `sha256` (hex): a damaged stream reaches qemu without its end, so it
+/// fails to load. Fails (after what was written) on a mismatch.
 pub fn stream_checked(path: &Path, sha256: &str, out: &mut dyn Write) -> Result<(), String> {
     const CHUNK: usize = 1 << 20;
-    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let at = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut file = File::open(path).map_err(at)?;
+    let size = file.metadata().map_err(at)?.len();
     let mut hash = Sha256::new();
-    let mut held: Vec<u8> = Vec::new();
     let mut buffer = Vec::with_capacity(CHUNK);
+    let mut streamed = (&mut file).take(size.saturating_sub(WITHHELD));
     loop {
         buffer.clear();
-        let n = (&mut file)
+        let n = (&mut streamed)
             .take(CHUNK as u64)
             .read_to_end(&mut buffer)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(at)?;
         if n == 0 {
             break;
         }
         hash.update(&buffer);
-        if !held.is_empty() {
-            out.write_all(&held).map_err(|e| format!("writing: {e}"))?;
-        }
-        std::mem::swap(&mut held, &mut buffer);
+        out.write_all(&buffer)
+            .map_err(|e| format!("writing: {e}"))?;
     }
+    // The rest, to its end (also what a writer appended since).
+    let mut held = Vec::new();
+    file.read_to_end(&mut held).map_err(at)?;
+    hash.update(&held);
     let actual = hex::encode(hash.finalize());
     if !actual.eq_ignore_ascii_case(sha256) {
         return Err(format!(
@@ -378,22 +391,44 @@ mod tests {
     fn a_damaged_stream_is_cut_short_and_a_good_one_passes_whole() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("state");
-        let bytes: Vec<u8> = (0..(3 << 20) + 12345).map(|i| (i % 251) as u8).collect();
+        // As the streams saved here: ~100 KB of description after the
+        // end-of-stream marker, and a size just past a whole MiB (a
+        // stream that once loaded damaged: only its last, partial MiB
+        // was held back, which was all description).
+        let description = format!("{{{}}}", " ".repeat(101_969));
+        let mut bytes: Vec<u8> = (0..(12 << 20) + 86_729 - description.len() - 6)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let marker = bytes.len();
+        bytes.push(4);
+        bytes.push(6);
+        bytes.extend_from_slice(&(description.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(description.as_bytes());
         fs::write(&path, &bytes).expect("write");
+        assert!(stream_is_whole(&path));
         let sha = hex::encode(Sha256::digest(&bytes));
         let mut out = Vec::new();
         stream_checked(&path, &sha, &mut out).expect("good");
         assert_eq!(out, bytes);
 
-        let mut damaged = bytes.clone();
-        damaged[100] ^= 1;
-        fs::write(&path, &damaged).expect("write");
+        for at in [100, bytes.len() / 2, marker - 1, bytes.len() - 2] {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x40;
+            fs::write(&path, &damaged).expect("write");
+            let mut out = Vec::new();
+            let error = stream_checked(&path, &sha, &mut out).expect_err("damaged");
+            assert!(error.contains("is damaged"), "{error}");
+            // qemu sees the stream without its end-of-stream marker.
+            assert!(out.len() < marker, "{} of {}", out.len(), bytes.len());
+            assert_eq!(out[..], damaged[..out.len()]);
+        }
+
+        // A stream shorter than what is held back reaches qemu only whole.
+        let short = &bytes[bytes.len() - 300_000..];
+        fs::write(&path, short).expect("write");
         let mut out = Vec::new();
-        let error = stream_checked(&path, &sha, &mut out).expect_err("damaged");
-        assert!(error.contains("is damaged"), "{error}");
-        // Everything but the last chunk: qemu sees a stream cut short.
-        assert_eq!(out.len(), 3 << 20);
-        assert!(out.len() < damaged.len());
+        stream_checked(&path, &sha, &mut out).expect_err("not its digest");
+        assert!(out.is_empty());
     }
 
     /// A stream as qemu ends one: the device description last.
