@@ -90,19 +90,14 @@ fn check_remote(
         git::text(dir, &args)?;
     }
     for name in std::iter::once(&branch).chain(bases) {
-        let (Some(remote), Some(local)) = (
-            rev(dir, &remote_ref(name)),
-            rev(dir, &format!("refs/heads/{name}")),
-        ) else {
-            continue;
-        };
-        if local == remote || is_ancestor(dir, &remote, &local) {
+        let local = format!("refs/heads/{name}");
+        if rev(dir, &remote_ref(name)).is_none() || rev(dir, &local).is_none() {
             continue;
         }
-        let state = if is_ancestor(dir, &local, &remote) {
-            "behind"
-        } else {
-            "diverged from"
+        let state = match super::divergence(dir, &local, &remote_ref(name))? {
+            (_, 0) => continue,
+            (0, _) => "behind",
+            _ => "diverged from",
         };
         return Err(FlowError::NotUpToDate {
             branch: (*name).to_owned(),

@@ -92,6 +92,29 @@ fn is_ancestor(dir: &std::path::Path, a: &str, b: &str) -> bool {
         .is_ok()
 }
 
+/// How many commits only `ours` has and how many only `theirs` has
+/// (`rev-list --left-right --count`): `(0, 0)` the same, `(n, 0)` ahead,
+/// `(0, n)` behind, else diverged.
+fn divergence(dir: &std::path::Path, ours: &str, theirs: &str) -> Result<(u64, u64), FlowError> {
+    let counts = git::text(
+        dir,
+        &[
+            "rev-list",
+            "--left-right",
+            "--count",
+            &format!("{ours}...{theirs}"),
+        ],
+    )?;
+    let mut numbers = counts.split_whitespace().map(str::parse::<u64>);
+    match (numbers.next(), numbers.next()) {
+        (Some(Ok(mine)), Some(Ok(remote))) => Ok((mine, remote)),
+        _ => Err(FlowError::Git(crate::process::ProcessError::Output {
+            program: "git rev-list --left-right --count".into(),
+            source: std::io::Error::other(format!("not two counts: {counts:?}")),
+        })),
+    }
+}
+
 /// Runs `script` (lines of `git update-ref --stdin`: `update REF NEW OLD`,
 /// `create REF NEW`, `delete REF OLD`) as one transaction: every ref must
 /// still have the old value named, or nothing changes.

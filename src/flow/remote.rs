@@ -72,19 +72,11 @@ pub fn publish(
 /// How the remote's branch `theirs` stands to the local `ours`, said of
 /// the remote's ("is 2 commits behind yours").
 fn relation(settings: &FlowSettings, ours: &str, theirs: &str) -> Result<String, FlowError> {
-    let counts = git::text(
+    let (mine, remote) = super::divergence(
         &settings.workdir,
-        &[
-            "rev-list",
-            "--left-right",
-            "--count",
-            &format!("refs/heads/{ours}...refs/remotes/{theirs}"),
-        ],
+        &format!("refs/heads/{ours}"),
+        &format!("refs/remotes/{theirs}"),
     )?;
-    let mut numbers = counts
-        .split_whitespace()
-        .map(|n| n.parse::<u64>().unwrap_or(0));
-    let (mine, remote) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
     Ok(describe_relation(mine, remote))
 }
 
