@@ -90,11 +90,11 @@ fn check_remote(
         git::text(dir, &args)?;
     }
     for name in std::iter::once(&branch).chain(bases) {
-        let local = format!("refs/heads/{name}");
-        if rev(dir, &remote_ref(name)).is_none() || rev(dir, &local).is_none() {
+        let (local, remote) = (format!("refs/heads/{name}"), remote_ref(name));
+        if rev(dir, &remote).is_none() || rev(dir, &local).is_none() {
             continue;
         }
-        let state = match super::divergence(dir, &local, &remote_ref(name))? {
+        let state = match super::divergence(dir, &local, &remote)? {
             (_, 0) => continue,
             (0, _) => "behind",
             _ => "diverged from",
